@@ -1,0 +1,31 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Client(Model):
+    """A customer who writes in through an open channel."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "client"
+
+
+class VisitorSession(Model):
+    """A visitor's bearer token: it reaches this client's chats in this open channel only.
+
+    Only the SHA-256 of the token is stored.
+    """
+
+    id = fields.IntField(primary_key=True)
+    client = fields.ForeignKeyField("models.Client", related_name="visitor_sessions", on_delete=fields.CASCADE)
+    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="visitor_sessions", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "visitor_session"

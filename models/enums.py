@@ -1,0 +1,38 @@
+"""Enumerations stored in the database (as their string values)."""
+from enum import Enum
+
+
+class OperatorRole(str, Enum):
+    OPERATOR = "OPERATOR"
+    SUPERVISOR = "SUPERVISOR"
+    ADMIN = "ADMIN"
+
+
+class OperatorStatus(str, Enum):
+    ONLINE = "ONLINE"
+    AWAY = "AWAY"
+    OFFLINE = "OFFLINE"
+
+
+class QueueDistribution(str, Enum):
+    EVENLY = "EVENLY"
+    STRICT = "STRICT"
+    ALL = "ALL"
+
+
+class ChatKind(str, Enum):
+    CUSTOMER = "CUSTOMER"
+    INTERNAL = "INTERNAL"
+
+
+class ChatStatus(str, Enum):
+    QUEUED = "QUEUED"
+    ACTIVE = "ACTIVE"
+    CLOSED = "CLOSED"
+    SPAM = "SPAM"
+
+
+class MessageAuthorKind(str, Enum):
+    CLIENT = "CLIENT"
+    OPERATOR = "OPERATOR"
+    SYSTEM = "SYSTEM"

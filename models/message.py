@@ -1,0 +1,22 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import MessageAuthorKind
+
+
+class Message(Model):
+    """A message in a chat. Silent messages are operator notes: never shown to the client."""
+
+    id = fields.IntField(primary_key=True)
+    chat = fields.ForeignKeyField("models.Chat", related_name="messages", on_delete=fields.CASCADE)
+    author_kind = fields.CharEnumField(MessageAuthorKind, max_length=16)
+    author = fields.ForeignKeyField("models.Operator", related_name="messages", null=True, on_delete=fields.SET_NULL)
+    text = fields.TextField()
+    silent = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    deleted = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "message"
+        indexes = (("chat_id", "id"),)

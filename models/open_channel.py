@@ -1,0 +1,37 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import QueueDistribution
+
+
+class OpenChannel(Model):
+    """A queue of operators that client conversations land in."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    distribution = fields.CharEnumField(QueueDistribution, max_length=16, default=QueueDistribution.EVENLY)
+    answer_timeout_seconds = fields.IntField(default=60)
+    auto_close_after_seconds = fields.IntField(default=86400)
+    rating_enabled = fields.BooleanField(default=True)
+    welcome_message = fields.TextField(null=True)
+    max_chats_per_operator = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "open_channel"
+
+
+class QueueMember(Model):
+    """An operator's place in an open channel's queue."""
+
+    id = fields.IntField(primary_key=True)
+    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="members", on_delete=fields.CASCADE)
+    operator = fields.ForeignKeyField("models.Operator", related_name="memberships", on_delete=fields.CASCADE)
+    #: 0-based order in the queue (STRICT offers to the lowest position first).
+    position = fields.IntField()
+    #: when this member was last offered a chat of this channel (EVENLY picks the oldest).
+    last_offered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "queue_member"
+        unique_together = (("open_channel", "operator"),)

@@ -1,0 +1,1 @@
+"""Open Channels: the runnable service (settings, ASGI app, event broker, authentication, CLI)."""

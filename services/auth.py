@@ -1,0 +1,88 @@
+"""Tokens and passwords.
+
+Tokens are 256-bit random strings; only their SHA-256 is stored (a fast hash is right for
+high-entropy secrets). Passwords use scrypt from the standard library, salted, with cost
+parameters stored beside the hash so they can be raised later.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from models import ApiToken, Operator, VisitorSession
+from services.errors import Unauthenticated
+from services.viewer import ANONYMOUS, Viewer
+
+OPERATOR_TOKEN_PREFIX = "oc_"
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        hash_password(password)  # same cost whether or not the account exists
+        return False
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                                   dklen=len(digest) // 2)
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+async def issue_token(operator_id: int, *, ttl_seconds: int | None = None) -> str:
+    """A new bearer token for the operator; `ttl_seconds=None`: it never expires."""
+    token = new_token(OPERATOR_TOKEN_PREFIX)
+    expires_at = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds) if ttl_seconds else None
+    await ApiToken.create(operator_id=operator_id, token_hash=hash_token(token), expires_at=expires_at)
+    return token
+
+
+async def login(*, email: str, password: str, ttl_seconds: int) -> tuple[str, Operator]:
+    operator = await Operator.get_or_none(email=(email or "").strip().lower())
+    if not verify_password(password or "", operator.password_hash if operator else None) or operator is None:
+        raise Unauthenticated("Wrong e-mail or password.", field=["input", "password"])
+    return await issue_token(operator.id, ttl_seconds=ttl_seconds), operator
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value (None when absent)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use `Authorization: Bearer <token>`.")
+    return token.strip()
+
+
+async def authenticate(authorization: str | None) -> Viewer:
+    """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED."""
+    token = bearer_token(authorization)
+    if token is None:
+        return ANONYMOUS
+    digest = hash_token(token)
+    if token.startswith("ocv_"):
+        session = await VisitorSession.get_or_none(token_hash=digest)
+        if session is None:
+            raise Unauthenticated("Invalid or expired token.")
+        return Viewer(client_id=session.client_id, visitor_channel_id=session.open_channel_id)
+    row = await ApiToken.filter(token_hash=digest).select_related("operator").first()
+    if row is None or (row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc)):
+        raise Unauthenticated("Invalid or expired token.")
+    return Viewer(operator_id=row.operator_id, role=row.operator.role)

@@ -1,0 +1,89 @@
+"""Writing messages: an operator's (visible or silent) and a visitor's."""
+from __future__ import annotations
+
+from models import Chat, ChatStatus, Message, MessageAuthorKind, ReadMarker
+from services import queue
+from services.access import ensure, operator_chat
+from services.chat_states import ACTIVE, Action, transition
+from services.chats import add_participant, audience, auto_close_deadline
+from services.errors import InvalidInput
+from services.events import UnitOfWork, unit_of_work
+from services.viewer import Viewer, require_visitor
+
+MAX_TEXT_LENGTH = 10_000
+
+
+def clean_text(text: str | None, field: list[str]) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("The message is empty.", field=field)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"The message is longer than {MAX_TEXT_LENGTH} characters.", field=field)
+    return text
+
+
+async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool = False) -> Message:
+    """An operator writes in an answered chat; `silent` notes are for operators only."""
+    text = clean_text(text, ["input", "text"])
+    async with unit_of_work() as uow:
+        chat, roles = await operator_chat(viewer, chat_id, uow.tx)
+        ensure(roles.supervisor or roles.responsible or roles.participant,
+               "Only the chat's operators can write in it; answer it or ask to be added.")
+        at = queue.now()
+        await transition(uow, chat, Action.SEND_MESSAGE, last_activity_at=at,
+                         auto_close_at=auto_close_deadline(chat, await _channel_of(uow, chat)))
+        if not silent and chat.first_response_at is None:
+            await Chat.filter(id=chat.id, first_response_at__isnull=True).using_db(uow.tx).update(first_response_at=at)
+            chat.first_response_at = at
+        await add_participant(uow, chat, viewer.operator_id)
+        message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.OPERATOR,
+                                       author_id=viewer.operator_id, text=text, silent=silent)
+        await _mark_read_up_to(uow, chat, viewer.operator_id, message.id)
+        uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+                   operator_ids=await audience(uow, chat), visitor_visible=not silent)
+    return message
+
+
+async def send_visitor_message(viewer: Viewer, *, text: str) -> Message:
+    """A visitor writes: into their open chat, or, when they have none, a new queued chat."""
+    require_visitor(viewer)
+    text = clean_text(text, ["input", "text"])
+    from services.visitors import open_customer_chat  # visitors builds on messages
+
+    async with unit_of_work() as uow:
+        chat = await (
+            Chat.filter(client_id=viewer.client_id, open_channel_id=viewer.visitor_channel_id,
+                        status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
+            .using_db(uow.tx).select_for_update().order_by("-id").first()
+        )
+        if chat is None:
+            return await open_customer_chat(uow, client_id=viewer.client_id, channel_id=viewer.visitor_channel_id,
+                                            text=text)
+        changes = {"last_activity_at": queue.now()}
+        if chat.status == ACTIVE:
+            changes["auto_close_at"] = auto_close_deadline(chat, await _channel_of(uow, chat))
+        await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
+        return await add_client_message(uow, chat, text)
+
+
+async def add_client_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
+    message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+               operator_ids=await audience(uow, chat))
+    return message
+
+
+async def _mark_read_up_to(uow: UnitOfWork, chat: Chat, operator_id: int, message_id: int) -> None:
+    marker, created = await ReadMarker.get_or_create(
+        chat_id=chat.id, operator_id=operator_id, defaults={"last_read_message_id": message_id}, using_db=uow.tx
+    )
+    if not created:
+        await ReadMarker.filter(id=marker.id, last_read_message_id__lt=message_id).using_db(uow.tx).update(
+            last_read_message_id=message_id
+        )
+
+
+async def _channel_of(uow: UnitOfWork, chat: Chat):
+    from models import OpenChannel
+
+    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx) if chat.open_channel_id else None

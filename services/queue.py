@@ -1,0 +1,92 @@
+"""Offering a queued chat to operators, per the open channel's distribution.
+
+- EVENLY: the eligible member who was offered a chat of this channel least recently;
+- STRICT: the first eligible member in queue order;
+- ALL: every eligible member at once (the first to answer takes it).
+Eligible: ONLINE, has not skipped this chat, and below the channel's chat limit.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tortoise.functions import Count
+
+from models import (
+    Chat, ChatOffer, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
+)
+from services.events import UnitOfWork
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def eligible_members(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[QueueMember]:
+    """Members who may be offered this chat now, in queue order (rows locked on PostgreSQL)."""
+    members = (
+        await QueueMember.filter(open_channel_id=channel.id)
+        .using_db(uow.tx)
+        .select_for_update()
+        .order_by("position", "id")
+    )
+    if not members:
+        return []
+    ids = [m.operator_id for m in members]
+    online = set(
+        await Operator.filter(id__in=ids, status=OperatorStatus.ONLINE).using_db(uow.tx).values_list("id", flat=True)
+    )
+    skipped = set(await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
+    busy: set[int] = set()
+    if channel.max_chats_per_operator is not None:
+        counts = (
+            await Chat.filter(operator_id__in=ids, status=ChatStatus.ACTIVE)
+            .using_db(uow.tx)
+            .annotate(n=Count("id"))
+            .group_by("operator_id")
+            .values("operator_id", "n")
+        )
+        busy = {row["operator_id"] for row in counts if row["n"] >= channel.max_chats_per_operator}
+    return [m for m in members if m.operator_id in online and m.operator_id not in skipped and m.operator_id not in busy]
+
+
+def choose(distribution: QueueDistribution, members: list[QueueMember]) -> list[QueueMember]:
+    if not members:
+        return []
+    if distribution == QueueDistribution.ALL:
+        return members
+    if distribution == QueueDistribution.STRICT:
+        return members[:1]
+    return [min(members, key=lambda m: (m.last_offered_at or _NEVER, m.position, m.id))]
+
+
+async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[int]:
+    """Offer a QUEUED chat that has no offers to the next operator(s); returns their ids.
+
+    When nobody is eligible the chat stays QUEUED, visible in the channel's queue.
+    """
+    chosen = choose(channel.distribution, await eligible_members(uow, chat, channel))
+    if not chosen:
+        return []
+    at = now()
+    operator_ids = [m.operator_id for m in chosen]
+    await QueueMember.filter(id__in=[m.id for m in chosen]).using_db(uow.tx).update(last_offered_at=at)
+    await add_offers(uow, chat, operator_ids)
+    return operator_ids
+
+
+async def add_offers(uow: UnitOfWork, chat: Chat, operator_ids: list[int]) -> None:
+    for operator_id in operator_ids:
+        await ChatOffer.get_or_create(chat_id=chat.id, operator_id=operator_id, using_db=uow.tx)
+    uow.record(
+        "CHAT_OFFERED", chat=chat, queue_kind="CHAT_OFFERED", chat_kind="CHAT_UPDATED", operator_ids=operator_ids
+    )
+
+
+async def withdraw_offers(uow: UnitOfWork, chat: Chat) -> list[int]:
+    """Remove every offer of the chat; returns who had one (their lists change)."""
+    offered = list(await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
+    if offered:
+        await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).delete()
+    return offered
