@@ -68,7 +68,7 @@ class ChatParticipant(Model):
 
 
 class ReadMarker(Model):
-    """The last message of a chat an operator has read; everything after it is unread for them."""
+    """The last message of a chat an operator has read. Everything after it is unread for them."""
 
     id = fields.IntField(primary_key=True)
     chat = fields.ForeignKeyField("models.Chat", related_name="read_markers", on_delete=fields.CASCADE)

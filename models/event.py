@@ -3,7 +3,7 @@ from tortoise.models import Model
 
 
 class Event(Model):
-    """A change, written in the transaction that makes it; its id orders all events.
+    """A change, written in the transaction that makes it. Its id orders all events.
 
     Subscriptions replay rows after a client's `after` id and then follow the broker.
     One row may be both a queue event (`queue_kind`) and a chat event (`chat_kind`).
@@ -12,7 +12,7 @@ class Event(Model):
     id = fields.BigIntField(primary_key=True)
     #: the precise change, e.g. CHAT_ANSWERED or MESSAGE_ADDED
     kind = fields.CharField(max_length=32)
-    #: QueueEventKind when the change concerns a queue, else null
+    #: QueueEventKind when the change concerns a queue (else null)
     queue_kind = fields.CharField(max_length=32, null=True)
     #: ChatEventKind when the change concerns a chat, else null
     chat_kind = fields.CharField(max_length=32, null=True)

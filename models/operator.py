@@ -12,7 +12,7 @@ class Operator(Model):
     email = fields.CharField(max_length=254, unique=True)
     role = fields.CharEnumField(OperatorRole, max_length=16, default=OperatorRole.OPERATOR)
     status = fields.CharEnumField(OperatorStatus, max_length=16, default=OperatorStatus.OFFLINE)
-    #: scrypt hash ("scrypt$n$r$p$salt$hash"); null: this operator signs in by API token only.
+    #: scrypt hash ("scrypt$n$r$p$salt$hash"), or null: this operator signs in by API token only.
     password_hash = fields.CharField(max_length=255, null=True)
     show_open_channels_separately = fields.BooleanField(default=True)
     group_waiting_first_response = fields.BooleanField(default=True)

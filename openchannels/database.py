@@ -25,9 +25,9 @@ async def apply_migrations(settings: Settings, progress: Callable[[str], None] |
     """Apply every pending migration; prints each one through `progress`."""
 
     def report(event: str, app_label: str, name: str) -> None:
-        if progress and event.endswith("start"):
+        if progress and event == "apply_start":
             progress(f"applying {app_label}.{name} ...")
-        elif progress and event.endswith("success"):
+        elif progress and event == "apply_done":
             progress(f"applied  {app_label}.{name}")
 
     await tortoise_migrate(config=tortoise_config(settings.database_url), progress=report)

@@ -1,6 +1,6 @@
 """Who may see which chat. Every read and every use case goes through these checks.
 
-- a visitor: the chats of their own client in their own open channel;
+- a visitor: the chats of their own client (wherever they were transferred);
 - an operator: the chats of their open channels, and chats they are responsible for,
   take part in or are offered;
 - a supervisor or an admin: every chat.
@@ -32,7 +32,8 @@ def visible_chats(viewer: Viewer) -> QuerySet[Chat]:
             | Q(id__in=Subquery(ChatOffer.filter(operator_id=me).values("chat_id")))
         )
     if viewer.is_visitor:
-        return Chat.filter(client_id=viewer.client_id, open_channel_id=viewer.visitor_channel_id)
+        # the client was made for this visitor: their chats stay theirs after a transfer to another channel
+        return Chat.filter(client_id=viewer.client_id)
     raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
 
 

@@ -52,8 +52,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str) -> Message:
 
     async with unit_of_work() as uow:
         chat = await (
-            Chat.filter(client_id=viewer.client_id, open_channel_id=viewer.visitor_channel_id,
-                        status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
+            Chat.filter(client_id=viewer.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
             .using_db(uow.tx).select_for_update().order_by("-id").first()
         )
         if chat is None:

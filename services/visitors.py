@@ -63,6 +63,6 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
 async def visitor_chat(viewer: Viewer) -> Chat | None:
     """The visitor's current chat: the open one, else the latest."""
     require_visitor(viewer)
-    chats = Chat.filter(client_id=viewer.client_id, open_channel_id=viewer.visitor_channel_id)
+    chats = Chat.filter(client_id=viewer.client_id)
     return await chats.filter(status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE]).order_by("-id").first() \
         or await chats.order_by("-id").first()

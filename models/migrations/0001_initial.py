@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('kind', fields.CharField(description='the precise change, e.g. CHAT_ANSWERED or MESSAGE_ADDED', max_length=32)),
-                ('queue_kind', fields.CharField(null=True, description='QueueEventKind when the change concerns a queue, else null', max_length=32)),
+                ('queue_kind', fields.CharField(null=True, description='QueueEventKind when the change concerns a queue (else null)', max_length=32)),
                 ('chat_kind', fields.CharField(null=True, description='ChatEventKind when the change concerns a chat, else null', max_length=32)),
                 ('chat_id', fields.IntField(null=True, db_index=True)),
                 ('open_channel_id', fields.IntField(null=True, db_index=True)),
@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('visitor_visible', fields.BooleanField(default=True, description='false for silent notes: never streamed to a visitor or a connector')),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'event', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A change, written in the transaction that makes it; its id orders all events.'},
+            options={'table': 'event', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A change, written in the transaction that makes it. Its id orders all events.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 ('email', fields.CharField(unique=True, max_length=254)),
                 ('role', fields.CharEnumField(default=OperatorRole.OPERATOR, description='OPERATOR: OPERATOR\nSUPERVISOR: SUPERVISOR\nADMIN: ADMIN', enum_type=OperatorRole, max_length=16)),
                 ('status', fields.CharEnumField(default=OperatorStatus.OFFLINE, description='ONLINE: ONLINE\nAWAY: AWAY\nOFFLINE: OFFLINE', enum_type=OperatorStatus, max_length=16)),
-                ('password_hash', fields.CharField(null=True, description='scrypt hash ("scrypt$n$r$p$salt$hash"); null: this operator signs in by API token only.', max_length=255)),
+                ('password_hash', fields.CharField(null=True, description='scrypt hash ("scrypt$n$r$p$salt$hash"), or null: this operator signs in by API token only.', max_length=255)),
                 ('show_open_channels_separately', fields.BooleanField(default=True)),
                 ('group_waiting_first_response', fields.BooleanField(default=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -174,7 +174,7 @@ class Migration(migrations.Migration):
                 ('operator', fields.ForeignKeyField('models.Operator', source_field='operator_id', db_constraint=True, to_field='id', related_name='read_markers', on_delete=OnDelete.CASCADE)),
                 ('last_read_message_id', fields.IntField(default=0)),
             ],
-            options={'table': 'read_marker', 'app': 'models', 'unique_together': (('chat', 'operator'),), 'pk_attr': 'id', 'table_description': 'The last message of a chat an operator has read; everything after it is unread for them.'},
+            options={'table': 'read_marker', 'app': 'models', 'unique_together': (('chat', 'operator'),), 'pk_attr': 'id', 'table_description': 'The last message of a chat an operator has read. Everything after it is unread for them.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,0 +1,35 @@
+"""The request context: who is calling, and the per-request loaders."""
+from __future__ import annotations
+
+from typing import Any
+
+from resolvers.loaders import Loaders
+from services.errors import Unauthenticated
+from services.viewer import ANONYMOUS, Viewer
+
+
+class Context:
+    def __init__(self, request: Any = None, response: Any = None, viewer: Viewer = ANONYMOUS,
+                 auth_error: str | None = None) -> None:
+        self.request = request
+        self.response = response
+        #: the WebSocket connection_init payload (set by Strawberry)
+        self.connection_params: dict[str, Any] | None = None
+        self._viewer = viewer
+        self.auth_error = auth_error
+        self.loaders = Loaders(viewer)
+
+    @property
+    def viewer(self) -> Viewer:
+        """The caller; a request that sent a bad token gets UNAUTHENTICATED on first use."""
+        if self.auth_error:
+            raise Unauthenticated(self.auth_error)
+        return self._viewer
+
+    def authenticate_as(self, viewer: Viewer) -> None:
+        self._viewer, self.auth_error = viewer, None
+        self.loaders = Loaders(viewer)
+
+    def fresh_loaders(self) -> Loaders:
+        """Loaders for one subscription event (a connection outlives any cache)."""
+        return Loaders(self.viewer)

@@ -1,0 +1,124 @@
+"""Query entry points."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.errors import top_level
+from schema.chat import Chat, MyChats
+from schema.client import Client
+from schema.common import Node
+from schema.ids import parse_global_id
+from schema.message import Message
+from schema.open_channel import OpenChannel
+from schema.operator import Me, Operator, OperatorPreferences
+from services import open_channels, operators, reads, visitors
+from services.errors import DomainError, NotFound, Unauthenticated
+from services.viewer import Viewer
+
+
+def _viewer(info: Info) -> Viewer:
+    try:
+        return info.context.viewer
+    except Unauthenticated as error:
+        raise top_level(error)
+
+
+async def _call(coro):
+    try:
+        return await coro
+    except Unauthenticated as error:
+        raise top_level(error)
+
+
+async def me(info: Info) -> Me:
+    operator = await _call(operators.get_me(_viewer(info)))
+    return Me(operator=Operator.from_model(operator), preferences=OperatorPreferences.from_model(operator))
+
+
+async def operators_list(info: Info) -> list[Operator]:
+    return [Operator.from_model(o) for o in await _call(operators.list_operators(_viewer(info)))]
+
+
+async def open_channels_list(info: Info) -> list[OpenChannel]:
+    return [OpenChannel.from_model(c) for c in await _call(open_channels.list_open_channels(_viewer(info)))]
+
+
+async def chat(info: Info, id: strawberry.ID) -> Chat | None:
+    parsed = parse_global_id(id)
+    if parsed is None or parsed[0] != "Chat":
+        return None
+    found = await _call(reads.visible_chat_or_none(_viewer(info), parsed[1]))
+    return Chat.from_model(found) if found else None
+
+
+async def my_chats(info: Info) -> MyChats:
+    groups = await _call(reads.my_chats(_viewer(info)))
+    return MyChats(
+        offered=[Chat.from_model(c) for c in groups.offered],
+        waiting_first_response=[Chat.from_model(c) for c in groups.waiting_first_response],
+        active=[Chat.from_model(c) for c in groups.active],
+        internal=[Chat.from_model(c) for c in groups.internal],
+    )
+
+
+async def visitor_chat(info: Info) -> Chat | None:
+    found = await _call(visitors.visitor_chat(_viewer(info)))
+    return Chat.from_model(found) if found else None
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    """Any object by its global ID — authorised like every other path to it."""
+    parsed = parse_global_id(id)
+    if parsed is None:
+        return None
+    type_name, pk = parsed
+    viewer = _viewer(info)
+    try:
+        return await _NODE_RESOLVERS[type_name](info, viewer, pk) if type_name in _NODE_RESOLVERS else None
+    except NotFound:
+        return None
+    except Unauthenticated as error:
+        raise top_level(error)
+    except DomainError:
+        return None
+
+
+async def _node_chat(info: Info, viewer: Viewer, pk: int) -> Chat | None:
+    found = await reads.visible_chat_or_none(viewer, pk)
+    return Chat.from_model(found) if found else None
+
+
+async def _node_message(info: Info, viewer: Viewer, pk: int) -> Message | None:
+    message = await info.context.loaders.message.load(pk)
+    if message is None or (message.silent and not viewer.is_operator):
+        return None
+    return Message.from_model(message) if await reads.visible_chat_or_none(viewer, message.chat_id) else None
+
+
+async def _node_operator(info: Info, viewer: Viewer, pk: int) -> Operator | None:
+    found = [o for o in await operators.list_operators(viewer) if o.id == pk]
+    return Operator.from_model(found[0]) if found else None
+
+
+async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> OpenChannel | None:
+    return OpenChannel.from_model(await open_channels.get_open_channel(viewer, pk))
+
+
+async def _node_client(info: Info, viewer: Viewer, pk: int) -> Client | None:
+    """A client is visible to whoever may see one of their chats."""
+    from services.access import visible_chats
+
+    if not await visible_chats(viewer).filter(client_id=pk).exists():
+        return None
+    client = await info.context.loaders.client.load(pk)
+    return Client.from_model(client) if client else None
+
+
+_NODE_RESOLVERS = {
+    "Chat": _node_chat,
+    "Message": _node_message,
+    "Operator": _node_operator,
+    "OpenChannel": _node_open_channel,
+    "Client": _node_client,
+}

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from schema.client import Client
+from schema.common import Node, PageInfo
+from schema.enums import ChatKind, ChatStatus, ChatVote
+from schema.ids import to_global_id
+from schema.message import Message, MessageConnection
+from schema.open_channel import OpenChannel
+from schema.operator import Operator
+from schema.sales import Order
+from services import reads
+from services.pagination import Page, encode_cursor
+
+
+@strawberry.type
+class ChatRating:
+    vote: ChatVote
+    comment: str | None
+    rated_at: datetime
+
+
+@strawberry.type
+class Chat(Node):
+    id: strawberry.ID
+    number: int = strawberry.field(description="Human conversation number, unique and increasing.")
+    kind: ChatKind
+    title: str
+    status: ChatStatus
+    pinned: bool = strawberry.field(
+        description="Locked as mine: stays with its operator whatever the queue settings; no auto-close."
+    )
+    waiting_first_response: bool = strawberry.field(description="No operator has yet sent a visible reply.")
+    created_at: datetime
+    answered_at: datetime | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    auto_close_at: datetime | None
+    pk: strawberry.Private[int]
+    channel_pk: strawberry.Private[int | None]
+    client_pk: strawberry.Private[int | None]
+    operator_pk: strawberry.Private[int | None]
+    parent_pk: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def open_channel(self, info: Info) -> OpenChannel | None:
+        if self.channel_pk is None:
+            return None
+        channel = await info.context.loaders.open_channel.load(self.channel_pk)
+        return OpenChannel.from_model(channel) if channel else None
+
+    @strawberry.field
+    async def client(self, info: Info) -> Client | None:
+        if self.client_pk is None:
+            return None
+        client = await info.context.loaders.client.load(self.client_pk)
+        return Client.from_model(client) if client else None
+
+    @strawberry.field(description="The operator responsible for the chat.")
+    async def operator(self, info: Info) -> Operator | None:
+        if self.operator_pk is None:
+            return None
+        operator = await info.context.loaders.operator.load(self.operator_pk)
+        return Operator.from_model(operator) if operator else None
+
+    @strawberry.field(description="Operators the queued chat is currently offered to.")
+    async def offered_to(self, info: Info) -> list[Operator]:
+        return await _operators(info, await info.context.loaders.offered_to.load(self.pk))
+
+    @strawberry.field(description="Everyone on the operator side: the responsible operator and added colleagues.")
+    async def participants(self, info: Info) -> list[Operator]:
+        return await _operators(info, await info.context.loaders.participants.load(self.pk))
+
+    @strawberry.field(description="Unread messages for the viewer.")
+    async def unread_count(self, info: Info) -> int:
+        return await info.context.loaders.unread_count.load(self.pk)
+
+    @strawberry.field
+    async def last_message(self, info: Info) -> Message | None:
+        message = await info.context.loaders.last_message.load(self.pk)
+        return Message.from_model(message) if message else None
+
+    @strawberry.field(description="The chat's messages, oldest first (silent notes only for operators).")
+    async def messages(self, info: Info, first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None) -> MessageConnection:
+        page = await reads.chat_messages(info.context.viewer, chat_id=self.pk, first=first, after=after,
+                                         last=last, before=before)
+        return MessageConnection.from_page(page)
+
+    @strawberry.field(description="The chat this one was started from (start a new conversation, discuss in a chat).")
+    async def parent_chat(self, info: Info) -> "Chat | None":
+        if self.parent_pk is None:
+            return None
+        parent = await reads.visible_chat_or_none(info.context.viewer, self.parent_pk)
+        return Chat.from_model(parent) if parent else None
+
+    @strawberry.field(description="The client's rating (ratings arrive with the queue-automation release).")
+    def rating(self) -> ChatRating | None:
+        return None
+
+    @strawberry.field(description="Orders placed in this chat (sales arrive with a later release).")
+    def orders(self) -> list[Order]:
+        return []
+
+    @classmethod
+    def from_model(cls, chat: models.Chat) -> "Chat":
+        return cls(
+            id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
+            title=chat.title, status=chat.status, pinned=chat.pinned,
+            waiting_first_response=chat.first_response_at is None, created_at=chat.created_at,
+            answered_at=chat.answered_at, first_response_at=chat.first_response_at, closed_at=chat.closed_at,
+            auto_close_at=chat.auto_close_at, channel_pk=chat.open_channel_id, client_pk=chat.client_id,
+            operator_pk=chat.operator_id, parent_pk=chat.parent_chat_id,
+        )
+
+
+async def _operators(info: Info, ids: list[int]) -> list[Operator]:
+    return [Operator.from_model(o) for o in await info.context.loaders.operator.load_many(ids) if o is not None]
+
+
+@strawberry.type
+class ChatEdge:
+    cursor: str
+    node: Chat
+
+
+@strawberry.type
+class ChatConnection:
+    edges: list[ChatEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page) -> "ChatConnection":
+        edges = [ChatEdge(cursor=encode_cursor(c.id), node=Chat.from_model(c)) for c in page.rows]
+        return cls(
+            edges=edges, total_count=page.total_count,
+            page_info=PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None),
+        )
+
+
+@strawberry.type(description="The messenger sidebar: my chats, grouped.")
+class MyChats:
+    offered: list[Chat] = strawberry.field(description="Customer chats offered to me that I have not answered yet.")
+    waiting_first_response: list[Chat] = strawberry.field(
+        description="My answered customer chats still waiting for my first reply "
+        "(empty when my preference groupWaitingFirstResponse is off: they are then in `active`)."
+    )
+    active: list[Chat] = strawberry.field(description="My other active customer chats.")
+    internal: list[Chat] = strawberry.field(description="Colleague chats I take part in.")

@@ -1,0 +1,45 @@
+"""Types every part of the API shares: Node, PageInfo, UserError."""
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from services.errors import DomainError
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.enum(description="Why a mutation did not do what was asked.")
+class UserErrorCode(Enum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STATE = "INVALID_STATE"
+    ALREADY_TAKEN = "ALREADY_TAKEN"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+
+@strawberry.type(description="An expected failure of a mutation: nothing was changed.")
+class UserError:
+    code: UserErrorCode
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, if any, e.g. ["input", "title"].'
+    )
+    message: str
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> "UserError":
+        return cls(code=UserErrorCode(error.code), field=error.field, message=error.message)

@@ -1,0 +1,115 @@
+"""Mutation inputs, as the contract names them."""
+from __future__ import annotations
+
+import strawberry
+
+from schema.enums import OperatorRole, OperatorStatus, QueueDistribution
+
+
+@strawberry.input
+class ChatInput:
+    chat_id: strawberry.ID
+
+
+@strawberry.input
+class RenameChatInput:
+    chat_id: strawberry.ID
+    title: str
+
+
+@strawberry.input
+class TransferChatInput:
+    chat_id: strawberry.ID
+    operator_id: strawberry.ID | None = strawberry.field(default=None, description="Exactly one of operatorId and openChannelId.")
+    open_channel_id: strawberry.ID | None = None
+    comment: str | None = strawberry.field(default=None, description="Left in the chat as a silent note for the next operator.")
+
+
+@strawberry.input
+class AddChatParticipantsInput:
+    chat_id: strawberry.ID
+    operator_ids: list[strawberry.ID]
+
+
+@strawberry.input
+class PinChatInput:
+    chat_id: strawberry.ID
+    pinned: bool
+
+
+@strawberry.input
+class SendMessageInput:
+    chat_id: strawberry.ID
+    text: str
+    silent: bool | None = strawberry.field(default=False, description="Operator note: the client never sees it.")
+    attachment_ids: list[strawberry.ID] | None = None
+    reply_to_message_id: strawberry.ID | None = None
+    quote_message_id: strawberry.ID | None = None
+    mention_operator_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class UpdatePreferencesInput:
+    show_open_channels_separately: bool | None = None
+    group_waiting_first_response: bool | None = None
+
+
+@strawberry.input
+class SetStatusInput:
+    status: OperatorStatus
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class CreateOperatorInput:
+    name: str
+    email: str
+    role: OperatorRole | None = OperatorRole.OPERATOR
+    password: str | None = None
+
+
+@strawberry.input
+class CreateOpenChannelInput:
+    name: str
+    distribution: QueueDistribution | None = QueueDistribution.EVENLY
+    answer_timeout_seconds: int | None = 60
+    auto_close_after_seconds: int | None = 86400
+    rating_enabled: bool | None = True
+    welcome_message: str | None = None
+    max_chats_per_operator: int | None = None
+    operator_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class UpdateOpenChannelInput:
+    open_channel_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    distribution: QueueDistribution | None = strawberry.UNSET
+    answer_timeout_seconds: int | None = strawberry.UNSET
+    auto_close_after_seconds: int | None = strawberry.UNSET
+    rating_enabled: bool | None = strawberry.UNSET
+    welcome_message: str | None = strawberry.UNSET
+    max_chats_per_operator: int | None = strawberry.UNSET
+    operator_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the queue members, in this order."
+    )
+
+
+@strawberry.input
+class StartVisitorChatInput:
+    open_channel_id: strawberry.ID
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    text: str | None = strawberry.field(default=None, description="The first message; without it the chat starts with the visitor's first sendVisitorMessage.")
+
+
+@strawberry.input
+class SendVisitorMessageInput:
+    text: str
+    attachment_ids: list[strawberry.ID] | None = None

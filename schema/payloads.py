@@ -1,0 +1,54 @@
+"""Mutation payloads: the changed object (null on failure) and userErrors."""
+from __future__ import annotations
+
+import strawberry
+
+from schema.chat import Chat
+from schema.common import UserError
+from schema.message import Message
+from schema.open_channel import OpenChannel
+from schema.operator import Operator, OperatorPreferences
+
+
+@strawberry.type
+class ChatPayload:
+    chat: Chat | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MessagePayload:
+    message: Message | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OperatorPayload:
+    operator: Operator | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PreferencesPayload:
+    preferences: OperatorPreferences | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OpenChannelPayload:
+    open_channel: OpenChannel | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None
+    operator: Operator | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class StartVisitorChatPayload:
+    chat: Chat | None
+    visitor_token: str | None = strawberry.field(description="Bearer token that reaches this chat only.")
+    user_errors: list[UserError]
