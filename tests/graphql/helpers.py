@@ -1,0 +1,19 @@
+"""Run operations through the real schema with a built context (no HTTP)."""
+from __future__ import annotations
+
+from typing import Any
+
+from resolvers.context import Context
+from schema import schema
+from services.viewer import ANONYMOUS, Viewer
+
+
+async def execute(query: str, viewer: Viewer = ANONYMOUS, **variables: Any) -> Any:
+    """The result's data; fails the test on any top-level error."""
+    result = await schema.execute(query, variable_values=variables, context_value=Context(viewer=viewer))
+    assert result.errors is None, result.errors
+    return result.data
+
+
+async def execute_raw(query: str, viewer: Viewer = ANONYMOUS, **variables: Any):
+    return await schema.execute(query, variable_values=variables, context_value=Context(viewer=viewer))
