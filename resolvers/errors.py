@@ -15,6 +15,22 @@ def top_level(error: DomainError) -> GraphQLError:
     return GraphQLError(error.message, extensions={"code": error.code}, original_error=error)
 
 
+def viewer_of(info: Any) -> Any:
+    """The caller; a bad token is a top-level UNAUTHENTICATED error."""
+    try:
+        return info.context.viewer
+    except Unauthenticated as error:
+        raise top_level(error)
+
+
+async def unauthenticated_on_top(call: Awaitable[T]) -> T:
+    """Run a query's use case; missing authentication becomes a top-level error."""
+    try:
+        return await call
+    except Unauthenticated as error:
+        raise top_level(error)
+
+
 async def payload(build: Callable[..., T], key: str, call: Awaitable[Any], convert: Callable[[Any], Any]) -> T:
     """Run a use case for a mutation: its result under `key`, or userErrors.
 

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from openchannels.settings import Settings
-from resolvers.errors import payload, top_level
+from resolvers.errors import payload, viewer_of as _viewer
 from schema import inputs
 from schema.chat import Chat
 from schema.common import UserError
@@ -20,15 +20,8 @@ from schema.payloads import (
     StartVisitorChatPayload,
 )
 from services import auth, chats, messages, open_channels, operators, visitors
-from services.errors import DomainError, InvalidInput, Unauthenticated
+from services.errors import DomainError, InvalidInput
 from services.open_channels import _UNSET as SERVICE_UNSET
-
-
-def _viewer(info: Info):
-    try:
-        return info.context.viewer
-    except Unauthenticated as error:
-        raise top_level(error)
 
 
 def _chat_id(input: Any) -> int:

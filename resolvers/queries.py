@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.errors import top_level
+from resolvers.errors import top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, MyChats
 from schema.client import Client
 from schema.common import Node
@@ -15,20 +15,6 @@ from schema.operator import Me, Operator, OperatorPreferences
 from services import open_channels, operators, reads, visitors
 from services.errors import DomainError, NotFound, Unauthenticated
 from services.viewer import Viewer
-
-
-def _viewer(info: Info) -> Viewer:
-    try:
-        return info.context.viewer
-    except Unauthenticated as error:
-        raise top_level(error)
-
-
-async def _call(coro):
-    try:
-        return await coro
-    except Unauthenticated as error:
-        raise top_level(error)
 
 
 async def me(info: Info) -> Me:

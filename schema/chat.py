@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 import models
 from schema.client import Client
-from schema.common import Node, PageInfo
+from schema.common import Node, PageInfo, page_info_of
 from schema.enums import ChatKind, ChatStatus, ChatVote
 from schema.ids import to_global_id
 from schema.message import Message, MessageConnection
@@ -138,12 +138,8 @@ class ChatConnection:
     @classmethod
     def from_page(cls, page: Page) -> "ChatConnection":
         edges = [ChatEdge(cursor=encode_cursor(c.id), node=Chat.from_model(c)) for c in page.rows]
-        return cls(
-            edges=edges, total_count=page.total_count,
-            page_info=PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
-        )
+        return cls(edges=edges, total_count=page.total_count,
+                   page_info=page_info_of(page, [e.cursor for e in edges]))
 
 
 @strawberry.type(description="The messenger sidebar: my chats, grouped.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -19,6 +20,12 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+def page_info_of(page: Any, cursors: list[str]) -> PageInfo:
+    """PageInfo of a services.pagination.Page whose rows have these cursors."""
+    return PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
+                    start_cursor=cursors[0] if cursors else None, end_cursor=cursors[-1] if cursors else None)
 
 
 @strawberry.enum(description="Why a mutation did not do what was asked.")

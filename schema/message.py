@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node, PageInfo
+from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
 from schema.ids import to_global_id
 from schema.operator import Operator
@@ -99,9 +99,5 @@ class MessageConnection:
     @classmethod
     def from_page(cls, page: Page) -> "MessageConnection":
         edges = [MessageEdge(cursor=encode_cursor(m.id), node=Message.from_model(m)) for m in page.rows]
-        return cls(
-            edges=edges, total_count=page.total_count,
-            page_info=PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
-        )
+        return cls(edges=edges, total_count=page.total_count,
+                   page_info=page_info_of(page, [e.cursor for e in edges]))

@@ -40,10 +40,10 @@ def auto_close_deadline(chat: Chat, channel: OpenChannel | None):
     return queue.now() + timedelta(seconds=channel.auto_close_after_seconds)
 
 
-async def _channel(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
+async def channel_of(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
     if chat.open_channel_id is None:
         return None
-    return await OpenChannel.get(id=chat.open_channel_id).using_db(uow.tx)
+    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
 
 
 async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
@@ -56,7 +56,7 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         await transition(
             uow, chat, Action.ANSWER,
             operator_id=viewer.operator_id, answered_at=at, last_activity_at=at,
-            auto_close_at=auto_close_deadline(chat, await _channel(uow, chat)),
+            auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)),
         )
         await queue.withdraw_offers(uow, chat)
         await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
@@ -78,7 +78,7 @@ async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         uow.record("CHAT_SKIPPED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
                    operator_ids=[viewer.operator_id])
         still_offered = await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists()
-        channel = await _channel(uow, chat)
+        channel = await channel_of(uow, chat)
         if not still_offered and channel is not None:
             await queue.offer_chat(uow, chat, channel)
     return chat
@@ -194,7 +194,7 @@ async def pin_chat(viewer: Viewer, *, chat_id: int, pinned: bool) -> Chat:
             return chat  # already so: nothing changes, no event
         chat.pinned = pinned
         await transition(uow, chat, Action.PIN, pinned=pinned,
-                         auto_close_at=auto_close_deadline(chat, await _channel(uow, chat)))
+                         auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)))
         kind = "CHAT_PINNED" if pinned else "CHAT_UNPINNED"
         uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_UPDATED", operator_ids=await audience(uow, chat))
     return chat

@@ -5,7 +5,7 @@ from models import Chat, ChatStatus, Message, MessageAuthorKind, ReadMarker
 from services import queue
 from services.access import ensure, operator_chat
 from services.chat_states import ACTIVE, Action, transition
-from services.chats import add_participant, audience, auto_close_deadline
+from services.chats import add_participant, audience, auto_close_deadline, channel_of
 from services.errors import InvalidInput
 from services.events import UnitOfWork, unit_of_work
 from services.viewer import Viewer, require_visitor
@@ -31,7 +31,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
                "Only the chat's operators can write in it; answer it or ask to be added.")
         at = queue.now()
         await transition(uow, chat, Action.SEND_MESSAGE, last_activity_at=at,
-                         auto_close_at=auto_close_deadline(chat, await _channel_of(uow, chat)))
+                         auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)))
         if not silent and chat.first_response_at is None:
             await Chat.filter(id=chat.id, first_response_at__isnull=True).using_db(uow.tx).update(first_response_at=at)
             chat.first_response_at = at
@@ -60,7 +60,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str) -> Message:
                                             text=text)
         changes = {"last_activity_at": queue.now()}
         if chat.status == ACTIVE:
-            changes["auto_close_at"] = auto_close_deadline(chat, await _channel_of(uow, chat))
+            changes["auto_close_at"] = auto_close_deadline(chat, await channel_of(uow, chat))
         await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
         return await add_client_message(uow, chat, text)
 
@@ -81,8 +81,3 @@ async def _mark_read_up_to(uow: UnitOfWork, chat: Chat, operator_id: int, messag
             last_read_message_id=message_id
         )
 
-
-async def _channel_of(uow: UnitOfWork, chat: Chat):
-    from models import OpenChannel
-
-    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx) if chat.open_channel_id else None
