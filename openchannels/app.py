@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from openchannels import broker as broker_module
 from openchannels.database import close_database, init_database
@@ -30,7 +31,29 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 CLOSE_FORBIDDEN = 4403
 
 
+async def _viewer_from_init(params: Any) -> Any:
+    """The viewer named by connection_init's payload {"authorization": "Bearer <token>"}."""
+    params = params if isinstance(params, dict) else {}
+    value = params.get("authorization") or params.get("Authorization")
+    return await authenticate(value if isinstance(value, str) else None)
+
+
+class LegacyGraphQLWSHandler(BaseGraphQLWSHandler):
+    """graphql-ws (the legacy protocol) closes a rejected connection with 1011: close with 4403."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await _viewer_from_init(message.get("payload"))
+        except DomainError as error:
+            await self.send_message({"type": "connection_error", "payload": {"message": error.message}})
+            await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
+            return
+        await super().handle_connection_init(message)
+
+
 class GraphQLApp(GraphQL):
+    graphql_ws_handler_class = LegacyGraphQLWSHandler
+
     async def get_context(self, request: Any, response: Any = None) -> Context:
         if request.scope["type"] == "websocket":
             return Context(request=request, response=response)  # authenticated in on_ws_connect
@@ -41,15 +64,11 @@ class GraphQLApp(GraphQL):
         return Context(request=request, response=response, viewer=viewer)
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate from connection_init's payload {"authorization": "Bearer <token>"}; bad: close 4403."""
-        params = context.connection_params or {}
-        value = params.get("authorization") or params.get("Authorization")
+        """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
         try:
-            context.authenticate_as(await authenticate(value if isinstance(value, str) else None))
-        except DomainError:
-            # graphql-ws (the legacy protocol) would otherwise close with 1011: close with 4403 first
-            await context.request.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
-            raise ConnectionRejectionError({"message": "Invalid or expired token."})
+            context.authenticate_as(await _viewer_from_init(context.connection_params))
+        except DomainError as error:
+            raise ConnectionRejectionError({"message": error.message})
         return None
 
 

@@ -15,6 +15,7 @@ from tortoise.functions import Max
 from models import (
     Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
 )
+from services.access import visible_chats
 from services.operators import active_chat_counts
 from services.reads import unread_counts
 from services.viewer import Viewer
@@ -66,7 +67,10 @@ class Loaders:
         return _grouped(rows, channel_ids)
 
     async def _queued_chats(self, channel_ids: list[int]) -> list[list[Chat]]:
-        chats = await Chat.filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED).order_by("created_at", "id")
+        """Queued chats per channel, as far as the viewer may see them (a channel is reachable from
+        a colleague's profile or a visitor's chat: its queue is not)."""
+        chats = await visible_chats(self.viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
+            .order_by("created_at", "id")
         for chat in chats:
             self.chat.prime(chat.id, chat)
         return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)

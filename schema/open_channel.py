@@ -9,7 +9,7 @@ import models
 from schema.common import Node
 from schema.enums import QueueDistribution
 from schema.ids import to_global_id
-from schema.operator import Operator
+from schema.operator import Operator, staff_only
 
 if TYPE_CHECKING:
     from schema.chat import Chat
@@ -31,19 +31,20 @@ class OpenChannel(Node):
     max_chats_per_operator: int | None
     pk: strawberry.Private[int]
 
-    @strawberry.field(description="Queue members, in queue order.")
+    @strawberry.field(description="Queue members, in queue order. Operators only.")
     async def operators(self, info: Info) -> list[Operator]:
+        staff_only(info)
         loaders = info.context.loaders
         ids = await loaders.members.load(self.pk)
         return [Operator.from_model(o) for o in await loaders.operator.load_many(ids) if o is not None]
 
-    @strawberry.field(description="Chats waiting in this queue, oldest first.")
+    @strawberry.field(description="Chats waiting in this queue, oldest first (those the viewer may see).")
     async def queued_chats(self, info: Info) -> list[Annotated["Chat", strawberry.lazy("schema.chat")]]:
         from schema.chat import Chat
 
         return [Chat.from_model(c) for c in await info.context.loaders.queued_chats.load(self.pk)]
 
-    @strawberry.field(description="How many chats wait in this queue.")
+    @strawberry.field(description="How many chats wait in this queue (of those the viewer may see).")
     async def queue_length(self, info: Info) -> int:
         return len(await info.context.loaders.queued_chats.load(self.pk))
 

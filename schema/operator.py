@@ -9,6 +9,7 @@ import models
 from schema.common import Node
 from schema.enums import OperatorRole, OperatorStatus
 from schema.ids import to_global_id
+from services.errors import Forbidden
 
 if TYPE_CHECKING:
     from schema.open_channel import OpenChannel
@@ -31,29 +32,42 @@ class OperatorPreferences:
         )
 
 
+def staff_only(info: Info) -> None:
+    """Visitors see an operator's name in their chat, never the staff's details."""
+    if not info.context.viewer.is_operator:
+        raise Forbidden("Only operators can read this.")
+
+
 @strawberry.type
 class Operator(Node):
     id: strawberry.ID
     name: str
-    email: str
     role: OperatorRole
     status: OperatorStatus
     pk: strawberry.Private[int]
+    email_address: strawberry.Private[str]
 
-    @strawberry.field(description="Chats this operator is responsible for that are not finished.")
+    @strawberry.field(description="Operators only.")
+    def email(self, info: Info) -> str:
+        staff_only(info)
+        return self.email_address
+
+    @strawberry.field(description="Chats this operator is responsible for that are not finished. Operators only.")
     async def active_chats_count(self, info: Info) -> int:
+        staff_only(info)
         return await info.context.loaders.active_chats_count.load(self.pk)
 
-    @strawberry.field(description="Open channels whose queue this operator is in.")
+    @strawberry.field(description="Open channels whose queue this operator is in. Operators only.")
     async def open_channels(self, info: Info) -> list[Annotated["OpenChannel", strawberry.lazy("schema.open_channel")]]:
         from schema.open_channel import OpenChannel
 
+        staff_only(info)
         return [OpenChannel.from_model(c) for c in await info.context.loaders.operator_channels.load(self.pk)]
 
     @classmethod
     def from_model(cls, operator: models.Operator) -> "Operator":
         return cls(id=strawberry.ID(to_global_id("Operator", operator.id)), pk=operator.id, name=operator.name,
-                   email=operator.email, role=operator.role, status=operator.status)
+                   email_address=operator.email, role=operator.role, status=operator.status)
 
 
 @strawberry.type

@@ -151,3 +151,15 @@ async def test_admin_configures_channels_and_operators_cannot(db):
     updated = (await execute(update, admin, id=made["id"]))["updateOpenChannel"]["openChannel"]
     assert updated == {"name": "Sales EU", "operators": [], "welcomeMessage": "Hi!", "distribution": "STRICT"}
     assert (await execute("{ openChannels { id } }", me))["openChannels"] == []
+
+
+async def test_visitor_sees_the_operator_name_but_not_staff_details(db):
+    chat, me, visitor, _ = await _answered_chat()
+    named = await execute("{ visitorChat { operator { name } } }", visitor)
+    assert named["visitorChat"]["operator"]["name"]
+    for field in ("email", "activeChatsCount", "openChannels { id }"):
+        result = await execute_raw(f"{{ visitorChat {{ operator {{ name {field} }} }} }}", visitor)
+        assert result.errors[0].extensions == {"code": "FORBIDDEN"}, field
+    members = await execute_raw("{ visitorChat { openChannel { name operators { name } } } }", visitor)
+    assert members.errors[0].extensions == {"code": "FORBIDDEN"}
+    assert (await execute("{ me { operator { email } } }", me))["me"]["operator"]["email"].endswith("@example.test")
