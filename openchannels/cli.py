@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import logging
 import os
 import re
+import socket
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -174,7 +176,7 @@ def load_settings() -> Settings:
         raise CommandError(f"{culprit} is not a whole number (see `{PROG} --help` for the variables)") from exc
     if settings.log_level not in LOG_LEVELS:
         raise CommandError(f"LOG_LEVEL={settings.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
-    if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", settings.database_url):
+    if not re.match(r"^(sqlite|postgres|postgresql|asyncpg|psycopg)://", settings.database_url):
         raise CommandError(f"DATABASE_URL={redact(settings.database_url)!r}: use sqlite://PATH or "
                            "postgres://USER:PASS@HOST:PORT/DB")
     return settings
@@ -299,6 +301,17 @@ def browser_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line, before migrating or seeding, when the address is taken (uvicorn would log several)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
 async def _check_redis(url: str) -> None:
     import redis.asyncio as redis
 
@@ -367,17 +380,34 @@ def print_demo(demo: dict[str, Any], url: str) -> None:
     say("")
 
 
+def server_log_config(level_name: str) -> dict[str, Any]:
+    """uvicorn's logging plus ours; uvicorn applies it in every worker process, not just this one."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["named"] = {"()": "uvicorn.logging.DefaultFormatter",
+                                     "fmt": "%(levelprefix)s %(name)s: %(message)s", "use_colors": None}
+    config["handlers"]["named"] = {"formatter": "named", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
+    level = level_name.upper()
+    config["loggers"]["openchannels"] = {"handlers": ["named"], "level": level, "propagate": False}
+    # Tortoise's INFO lines are noise; at debug its SQL helps
+    config["loggers"]["tortoise"] = {"handlers": ["named"], "propagate": False,
+                                     "level": "WARNING" if level == "INFO" else level}
+    return config
+
+
 def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host if args.host is not None else settings.host
     port = args.port if args.port is not None else settings.port
     workers = args.workers if args.workers is not None else settings.workers
-    if not 0 <= port <= 65535:
-        raise CommandError(f"port {port} is out of range (0-65535)")
+    if not 1 <= port <= 65535:
+        raise CommandError(f"port {port} is out of range (1-65535)")
     if workers < 1:
-        raise CommandError(f"--workers {workers}: at least one worker is needed")
+        raise CommandError(f"{workers} workers: at least one is needed")
     if workers > 1 and not settings.redis_url:
-        raise CommandError(f"--workers {workers} needs REDIS_URL: without Redis, events would not cross processes "
-                           "(set REDIS_URL=redis://HOST:PORT/0 or run one worker)")
+        raise CommandError(f"{workers} workers need REDIS_URL: without Redis, events would not cross processes "
+                           "(set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
+    _check_port(host, port)
     if settings.redis_url:
         asyncio.run(_check_redis(settings.redis_url))
     if settings.is_sqlite:
@@ -394,7 +424,7 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     uvicorn.run(
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, ws_max_size=WS_MAX_SIZE,
+        log_level=settings.log_level, log_config=server_log_config(settings.log_level), ws_max_size=WS_MAX_SIZE,
     )
     return 0
 
