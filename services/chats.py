@@ -7,12 +7,12 @@ from datetime import timedelta
 from tortoise.functions import Max
 
 from models import (
-    Chat, ChatOffer, ChatParticipant, ChatSkip, Message, MessageAuthorKind, OpenChannel, Operator, ReadMarker,
+    Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator, ReadMarker,
 )
 from services import queue
 from services.access import ensure, get_visible_chat, operator_chat
 from services.chat_states import ACTIVE, Action, ensure_allowed, transition
-from services.errors import InvalidInput, NotFound
+from services.errors import AlreadyTaken, InvalidInput, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.viewer import Viewer, require_operator
 
@@ -49,7 +49,12 @@ async def channel_of(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
 async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     """Take a queued chat: the caller becomes responsible; exactly one caller wins."""
     async with unit_of_work() as uow:
-        chat, roles = await operator_chat(viewer, chat_id, uow.tx)
+        try:
+            chat, roles = await operator_chat(viewer, chat_id, uow.tx)
+        except NotFound:
+            if await _was_offered(uow, chat_id, viewer.operator_id):
+                raise AlreadyTaken("Another operator has already answered this chat.")
+            raise
         ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
         before = await audience(uow, chat)
         at = queue.now()
@@ -64,6 +69,17 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         uow.record("CHAT_ANSWERED", chat=chat, queue_kind="CHAT_ANSWERED", chat_kind="CHAT_UPDATED",
                    operator_ids=before | {viewer.operator_id})
     return chat
+
+
+async def _was_offered(uow: UnitOfWork, chat_id: int, operator_id: int | None) -> bool:
+    """Whether the chat was ever offered to the operator (the event log remembers withdrawn offers).
+
+    An operator outside the channel sees a chat only while it is offered to them: when a
+    colleague answers it first, "already taken" is the truthful answer, not "no such chat".
+    """
+    offers = await Event.filter(chat_id=chat_id, kind="CHAT_OFFERED").using_db(uow.tx).values_list(
+        "operator_ids", flat=True)
+    return any(operator_id in (ids or []) for ids in offers)
 
 
 async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
@@ -97,6 +113,7 @@ async def transfer_chat(
             ensure(roles.supervisor or roles.responsible, "Only the responsible operator or a supervisor can transfer it.")
         else:
             ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
+        ensure_allowed(Action.TRANSFER, chat)
         target_channel = await _transfer_target(uow, chat, operator_id, open_channel_id)
         before = await audience(uow, chat)
         previous_operator, previous_channel = chat.operator_id, chat.open_channel_id
@@ -118,6 +135,8 @@ async def transfer_chat(
             await queue.add_offers(uow, chat, [operator_id])
         else:
             await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
+            # whoever hands the chat to a queue means "someone else": it is not offered back to them
+            await ChatSkip.create(using_db=uow.tx, chat_id=chat.id, operator_id=viewer.operator_id)
             uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
             await queue.offer_chat(uow, chat, target_channel)
     return chat

@@ -1,7 +1,7 @@
 """Writing messages: an operator's (visible or silent) and a visitor's."""
 from __future__ import annotations
 
-from models import Chat, ChatStatus, Message, MessageAuthorKind, ReadMarker
+from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, ReadMarker
 from services import queue
 from services.access import ensure, operator_chat
 from services.chat_states import ACTIVE, Action, transition
@@ -51,6 +51,9 @@ async def send_visitor_message(viewer: Viewer, *, text: str) -> Message:
     from services.visitors import open_customer_chat  # visitors builds on messages
 
     async with unit_of_work() as uow:
+        # Lock the client first: FOR UPDATE on "their open chat" locks nothing when there is
+        # none, and two first messages at once would each open a chat.
+        await Client.filter(id=viewer.client_id).using_db(uow.tx).select_for_update().first()
         chat = await (
             Chat.filter(client_id=viewer.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
             .using_db(uow.tx).select_for_update().order_by("-id").first()

@@ -1,0 +1,318 @@
+"""Fixtures shared by every test folder.
+
+Every test that touches the database runs twice in one pytest run, once per `backend`:
+
+- ``sqlite``: a fresh SQLite file in the test's tmp_path, the in-process `LocalBroker`;
+- ``postgres``: one database per pytest session (created here, dropped at the end; tables
+  made once, emptied and ids restarted before each test) and a `RedisBroker` on a channel
+  unique to this run.
+
+PostgreSQL and Redis are required: when either is unreachable the postgres tests FAIL
+(CI provides both). Tests marked ``postgres_only`` (real row locks, real concurrency) are
+skipped on sqlite.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import redis.asyncio as redis
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import TortoiseContext
+
+from openchannels.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
+from openchannels.settings import tortoise_config
+
+#: admin connection to an existing database; the session database is created beside it
+TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+#: one Redis channel per pytest run, so that parallel runs (CI jobs, developers) never cross
+REDIS_CHANNEL = f"openchannels-test:{uuid.uuid4().hex}"
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="postgres_only: SQLite has no row locks and a single writer")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("postgres_only") and callspec and callspec.params.get("_backend_state") == "sqlite":
+            item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@dataclass
+class PostgresDatabase:
+    url: str
+    #: every table, referencing tables before the tables they reference
+    tables: list[str] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+
+    @property
+    def reset_sql(self) -> str:
+        """Empty every table and restart every id at 1.
+
+        What TRUNCATE ... RESTART IDENTITY CASCADE does, but TRUNCATE of these tables takes
+        about 100 ms per test (file work for each table) and this takes about 3 ms.
+        """
+        deletes = " ".join(f'DELETE FROM "{t}";' for t in self.tables)
+        restarts = ", ".join(f"setval('{q}', 1, false)" for q in self.sequences)
+        return deletes + (f" SELECT {restarts};" if restarts else "")
+
+
+def _children_first(tables: list[str], references: list[tuple[str, str]]) -> list[str]:
+    """Order tables so that a table comes before every table it references."""
+    ordered: list[str] = []
+    remaining = set(tables)
+    while remaining:
+        leaves = sorted(t for t in remaining if not any(parent == t and child in remaining and child != t
+                                                         for child, parent in references))
+        if not leaves:  # a reference cycle: the ON DELETE actions sort it out
+            leaves = sorted(remaining)
+        ordered += leaves
+        remaining -= set(leaves)
+    return ordered
+
+
+_postgres: PostgresDatabase | None = None
+_postgres_error: BaseException | None = None
+
+
+async def _admin_connect() -> asyncpg.Connection:
+    return await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
+
+
+async def _create_postgres_database() -> PostgresDatabase:
+    name = f"openchannels_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = await _admin_connect()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        # a throwaway database: no need to wait for the WAL flush at every commit
+        await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    finally:
+        await admin.close()
+    database = PostgresDatabase(url=_with_database(TEST_POSTGRES_URL, name))
+    # an explicit context: leaves no Tortoise state behind for the tests
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(database.url))
+        await ctx.generate_schemas(safe=False)
+        client = ctx.db()
+        tables = [row["tablename"] for row in await client.execute_query_dict(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )]
+        references = [(row["child"], row["parent"]) for row in await client.execute_query_dict(
+            "SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent FROM pg_constraint"
+            " WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"
+        )]
+        database.tables = _children_first(tables, references)
+        database.sequences = [row["name"] for row in await client.execute_query_dict(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS name FROM pg_sequences"
+            " WHERE schemaname = current_schema()"
+        )]
+    return database
+
+
+async def _drop_postgres_database(database: PostgresDatabase) -> None:
+    name = urlsplit(database.url).path.lstrip("/")
+    admin = await _admin_connect()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def _postgres_session() -> AsyncIterator[Callable]:
+    """Creates the session database lazily, on the first postgres test (a sqlite-only run needs no server)."""
+
+    async def get() -> PostgresDatabase:
+        global _postgres, _postgres_error
+        if _postgres_error is not None:
+            raise RuntimeError(f"PostgreSQL at {TEST_POSTGRES_URL} is not usable") from _postgres_error
+        if _postgres is None:
+            try:
+                _postgres = await _create_postgres_database()
+            except BaseException as err:  # fail every postgres test fast, not once per test after a timeout
+                _postgres_error = err
+                raise
+        return _postgres
+
+    yield get
+    if _postgres is not None:
+        await _drop_postgres_database(_postgres)
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@dataclass
+class BackendState:
+    name: str
+    database_url: str
+    broker: Broker
+    reset_sql: str | None = None
+
+
+@pytest_asyncio.fixture(params=BACKENDS, ids=BACKENDS)
+async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_session) -> AsyncIterator[BackendState]:
+    previous = get_broker()
+    if request.param == "sqlite":
+        broker: Broker = LocalBroker()
+        state = BackendState("sqlite", f"sqlite://{tmp_path / 'openchannels.sqlite3'}", broker)
+    else:
+        database = await _postgres_session()
+        probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+        try:
+            await probe.ping()  # unreachable Redis: an error here, not a 10 s wait in start()
+        finally:
+            await probe.aclose()
+        broker = RedisBroker(REDIS_URL, REDIS_CHANNEL)
+        state = BackendState("postgres", database.url, broker, reset_sql=database.reset_sql)
+    await broker.start()
+    set_broker(broker)
+    try:
+        yield state
+    finally:
+        set_broker(previous)
+        await broker.stop()
+
+
+@pytest.fixture
+def backend(_backend_state: BackendState) -> str:
+    """"sqlite" or "postgres"; the matching broker is installed (`openchannels.broker.get_broker()`)."""
+    return _backend_state.name
+
+
+@pytest.fixture
+def database_url(_backend_state: BackendState) -> str:
+    """The DATABASE_URL of this test's fresh database (for a server started by an e2e test)."""
+    return _backend_state.database_url
+
+
+@pytest.fixture
+def broker(_backend_state: BackendState) -> Broker:
+    """The broker installed for this test (LocalBroker on sqlite, RedisBroker on postgres)."""
+    return _backend_state.broker
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_channel() -> str:
+    """The Redis channel of this run (for a server process started by an e2e test)."""
+    return REDIS_CHANNEL
+
+
+@pytest_asyncio.fixture
+async def db(backend: str, _backend_state: BackendState) -> AsyncIterator[str]:
+    """Tortoise initialised on a fresh database of this test's backend; yields the backend name."""
+    # Tortoise caches each model's INSERT statement per connection *name*, not per dialect:
+    # after a sqlite test, "default" would still insert with sqlite's `?` placeholders.
+    EXECUTOR_CACHE.clear()
+    await Tortoise.init(config=tortoise_config(_backend_state.database_url), _enable_global_fallback=True)
+    try:
+        if _backend_state.reset_sql:
+            await Tortoise.get_connection("default").execute_script(_backend_state.reset_sql)
+        else:
+            await Tortoise.generate_schemas(safe=False)
+        yield _backend_state.name
+    finally:
+        await Tortoise.close_connections()
+
+
+# --------------------------------------------------------------------------- query counting
+
+
+@dataclass
+class QueryCounter:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+class _StatementHandler(logging.Handler):
+    """Every statement a Tortoise client executes is logged at DEBUG by `tortoise.db_client`.
+
+    execute_query / execute_query_dict / execute_insert / execute_many log "<sql>: <values>",
+    execute_script logs the SQL alone; pool open/close messages are not statements.
+    """
+
+    def __init__(self, counter: QueryCounter) -> None:
+        super().__init__(logging.DEBUG)
+        self.counter = counter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "%s: %s" and record.args:
+            self.counter.statements.append(str(record.args[0]))
+        elif not record.args and isinstance(record.msg, str):
+            self.counter.statements.append(record.msg)
+
+
+@pytest.fixture
+def count_queries() -> Callable:
+    """`with count_queries() as counter: ...` then `counter.count` (and `counter.statements`)."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        handler = _StatementHandler(counter)
+        logger = logging.getLogger("tortoise.db_client")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            yield counter
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+    return counting
+
+
+# --------------------------------------------------------------------------- clock
+
+
+class Clock:
+    """A clock the test moves by hand; installed as `services.queue.now` (the services' one clock)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Freezes the services' clock at 2030-01-01 00:00 UTC; `clock.advance(seconds)` moves it."""
+    import services.queue
+
+    fixed = Clock(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    monkeypatch.setattr(services.queue, "now", fixed)
+    return fixed

@@ -1,0 +1,65 @@
+"""End-to-end fixtures: a real uvicorn server per backend, real HTTP and WebSocket clients.
+
+`deployment` is session-scoped and parametrised like the rest of the suite ("sqlite",
+"postgres"): each backend gets a fresh database (a SQLite file in a temp folder, or a
+PostgreSQL database created for this run and dropped at the end), its migrations, an admin
+made with `openchannels create-operator`, and one server process started once for every
+e2e test of that backend. On postgres the server uses Redis on a channel unique to this run.
+PostgreSQL or Redis unreachable is an error, not a skip.
+
+Tests share the server, so each builds its own open channels, operators and chats over the
+API and only looks at those (subscriptions filter by its own channels and chats).
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.e2e.actors import Admin, GraphQLHttp
+from tests.e2e.server import Deployment, prepare
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="postgres_only: needs PostgreSQL and Redis (several processes, real row locks)")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("postgres_only") and callspec and callspec.params.get("deployment") == "sqlite":
+            item.add_marker(skip)
+
+
+@pytest_asyncio.fixture(scope="session", params=BACKENDS, ids=BACKENDS)
+async def deployment(request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
+    prepared = await prepare(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
+    try:
+        yield prepared
+    finally:
+        await prepared.close()
+
+
+@pytest_asyncio.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15), limits=httpx.Limits(max_connections=100)) as client:
+        yield client
+
+
+@pytest.fixture
+def http(deployment: Deployment, http_client: httpx.AsyncClient) -> GraphQLHttp:
+    """POST /graphql on the deployment's first server."""
+    return GraphQLHttp(http_client, deployment.server.graphql_url)
+
+
+@pytest.fixture
+def admin(deployment: Deployment, http: GraphQLHttp) -> Admin:
+    """The admin created by the CLI, acting over HTTP."""
+    return Admin(http, deployment.admin_token)
+
+
+@pytest.fixture
+def ws_url(deployment: Deployment) -> str:
+    return deployment.server.ws_url

@@ -1,0 +1,208 @@
+"""Real server processes for the end-to-end tests: a fresh database, migrations, an admin,
+and `uvicorn --factory openchannels.app:create_app` on a free port.
+
+A `Deployment` is one backend: its database (a SQLite file, or a PostgreSQL database made
+for this run), its broker settings (none, or Redis on a channel unique to this run) and the
+server processes started on it. Everything is torn down by `Deployment.close()`.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import redis.asyncio as redis
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from openchannels.database import apply_migrations
+from openchannels.settings import Settings
+
+#: admin connection to an existing PostgreSQL database; the e2e database is created beside it
+TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
+E2E_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: a server must answer /healthz within this time (imports, lifespan: database and broker)
+STARTUP_SECONDS = 30
+#: a terminated server must exit within this time, or it is killed
+SHUTDOWN_SECONDS = 10
+
+ADMIN_EMAIL = "admin@e2e.test"
+ADMIN_PASSWORD = "e2e-admin-password"
+
+_databases = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@dataclass
+class ServerProcess:
+    """One `uvicorn` process; its stdout and stderr go to `log_path`."""
+
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base_url}/graphql"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+                try:
+                    answer = await client.get(f"{self.base_url}/healthz")
+                    if answer.status_code == 200 and answer.json() == {"status": "ok"}:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)  # polling for start-up, bounded by STARTUP_SECONDS
+        self.stop()
+        raise AssertionError(f"no answer from {self.base_url}/healthz within {STARTUP_SECONDS} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """Terminate (uvicorn shuts down gracefully); kill if it takes too long."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@dataclass
+class Deployment:
+    """One backend under test: database, broker settings and the server processes on them."""
+
+    backend: str
+    database_url: str
+    workdir: Path
+    redis_url: str = ""
+    redis_channel: str = ""
+    admin_token: str = ""
+    servers: list[ServerProcess] = field(default_factory=list)
+    _drop_database: str | None = None
+
+    @property
+    def server(self) -> ServerProcess:
+        """The first server process (every test talks to it unless it needs another)."""
+        return self.servers[0]
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_CHANNEL", "OPENCHANNELS_ALLOWED_ORIGINS")}
+        env.update(DATABASE_URL=self.database_url, LOG_LEVEL="warning", PYTHONUNBUFFERED="1")
+        if self.redis_url:
+            env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel)
+        return env
+
+    async def start_server(self) -> ServerProcess:
+        """Start one more server process on this deployment's database and broker."""
+        port = free_port()
+        log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "openchannels.app:create_app",
+                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                cwd=REPO_ROOT, env=self.environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+        server = ServerProcess(port=port, process=process, log_path=log_path)
+        self.servers.append(server)
+        await server.wait_until_healthy()
+        return server
+
+    def stop_server(self, server: ServerProcess) -> None:
+        server.stop()
+        self.servers.remove(server)
+
+    async def close(self) -> None:
+        for server in list(self.servers):
+            self.stop_server(server)
+        if self._drop_database:
+            admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{self._drop_database}" WITH (FORCE)')
+            finally:
+                await admin.close()
+
+
+async def prepare(backend: str, workdir: Path) -> Deployment:
+    """A fresh, migrated database with an admin (made by the CLI, as an installer would)."""
+    if backend == "sqlite":
+        deployment = Deployment(backend, f"sqlite://{workdir / 'openchannels.sqlite3'}", workdir)
+    else:
+        name = f"oc_e2e_{os.getpid()}_{next(_databases)}"
+        admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)  # unreachable: an error, never a skip
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        probe = redis.Redis.from_url(E2E_REDIS_URL, socket_connect_timeout=5)
+        try:
+            await probe.ping()  # unreachable Redis: an error here, not a server that never starts
+        finally:
+            await probe.aclose()
+        deployment = Deployment(
+            backend, _with_database(TEST_POSTGRES_URL, name), workdir, redis_url=E2E_REDIS_URL,
+            redis_channel=f"openchannels-e2e:{uuid.uuid4().hex}", _drop_database=name,
+        )
+    try:
+        # Tortoise caches INSERT statements per connection *name*: never reuse sqlite's on postgres
+        EXECUTOR_CACHE.clear()
+        await apply_migrations(Settings(database_url=deployment.database_url))
+        EXECUTOR_CACHE.clear()
+        deployment.admin_token = create_operator_with_cli(
+            deployment, name="E2E Admin", email=ADMIN_EMAIL, role="admin", password=ADMIN_PASSWORD,
+        )
+        await deployment.start_server()
+    except BaseException:
+        await deployment.close()
+        raise
+    return deployment
+
+
+def create_operator_with_cli(deployment: Deployment, *, name: str, email: str, role: str, password: str) -> str:
+    """`openchannels create-operator ...`; returns the token it prints as its last line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "openchannels.cli", "create-operator", "--name", name, "--email", email,
+         "--role", role, "--password", password],
+        cwd=REPO_ROOT, env=deployment.environment(), capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"create-operator failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("oc_"), done.stdout
+    return token

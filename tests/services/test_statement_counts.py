@@ -1,0 +1,38 @@
+"""Statement counts of the busiest use cases: they must not grow with the size of the queue."""
+from __future__ import annotations
+
+from models import QueueDistribution
+from services import chats, messages
+from tests.factories import make_open_channel, make_operator, start_chat
+
+#: today: 14 on SQLite, 15 on PostgreSQL (its advisory lock orders the events)
+MAX_STATEMENTS = 16
+
+
+async def statements_per_use_case(count_queries, members: int) -> dict[str, int]:
+    cast = [await make_operator() for _ in range(members)]
+    channel = await make_open_channel([op for op, _ in cast], distribution=QueueDistribution.ALL)
+    chat, visitor, _ = await start_chat(channel)
+    _, viewer = cast[0]
+    counts = {}
+    with count_queries() as counter:
+        await chats.answer_chat(viewer, chat_id=chat.id)
+    counts["answer"] = counter.count
+    with count_queries() as counter:
+        await messages.send_message(viewer, chat_id=chat.id, text="Hello")
+    counts["send_message"] = counter.count
+    with count_queries() as counter:
+        await messages.send_visitor_message(visitor, text="Hi")
+    counts["send_visitor_message"] = counter.count
+    with count_queries() as counter:
+        await chats.finish_chat(viewer, chat_id=chat.id)
+    counts["finish"] = counter.count
+    return counts
+
+
+async def test_use_cases_cost_the_same_whatever_the_queue_size(db, count_queries):
+    small = await statements_per_use_case(count_queries, members=2)
+    large = await statements_per_use_case(count_queries, members=12)
+
+    assert small == large
+    assert all(0 < n <= MAX_STATEMENTS for n in small.values()), small
