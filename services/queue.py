@@ -77,8 +77,8 @@ async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[
 
 
 async def add_offers(uow: UnitOfWork, chat: Chat, operator_ids: list[int]) -> None:
-    for operator_id in operator_ids:
-        await ChatOffer.get_or_create(chat_id=chat.id, operator_id=operator_id, using_db=uow.tx)
+    await ChatOffer.bulk_create([ChatOffer(chat_id=chat.id, operator_id=i) for i in operator_ids],
+                                ignore_conflicts=True, using_db=uow.tx)
     uow.record(
         "CHAT_OFFERED", chat=chat, queue_kind="CHAT_OFFERED", chat_kind="CHAT_UPDATED", operator_ids=operator_ids
     )
