@@ -1,0 +1,1 @@
+"""Root types by domain; schema/root.py merges them into Query, Mutation and Subscription."""
