@@ -1,0 +1,36 @@
+"""Settings and logging for one command, checked before the command touches anything."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+
+from openchannels.cli.console import PROG, redact
+from openchannels.cli.failures import CommandError
+from openchannels.settings import ENVIRONMENT, Settings
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        culprit = next((f"{name}={os.environ[name]!r}" for name, default, _ in ENVIRONMENT
+                        if default.isdigit() and name in os.environ and not os.environ[name].strip().isdigit()),
+                       "an environment variable")
+        raise CommandError(f"{culprit} is not a whole number (see `{PROG} --help` for the variables)") from exc
+    if settings.log_level not in LOG_LEVELS:
+        raise CommandError(f"LOG_LEVEL={settings.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
+    if not re.match(r"^(sqlite|postgres|postgresql|asyncpg|psycopg)://", settings.database_url):
+        raise CommandError(f"DATABASE_URL={redact(settings.database_url)!r}: use sqlite://PATH or "
+                           "postgres://USER:PASS@HOST:PORT/DB")
+    return settings
+
+
+def configure_logging(level_name: str) -> None:
+    level = getattr(logging, level_name.upper(), logging.INFO) if level_name in LOG_LEVELS else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Tortoise's INFO lines (start-up, shutdown) are noise in a command's output; at debug, its SQL helps
+    logging.getLogger("tortoise").setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
