@@ -13,6 +13,7 @@ from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Me, Operator, OperatorPreferences
 from services import open_channels, operators, reads, visitors
+from services.access import visible_chats
 from services.errors import DomainError, NotFound, Unauthenticated
 from services.viewer import Viewer
 
@@ -93,8 +94,6 @@ async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> OpenChannel
 
 async def _node_client(info: Info, viewer: Viewer, pk: int) -> Client | None:
     """A client is visible to whoever may see one of their chats."""
-    from services.access import visible_chats
-
     if not await visible_chats(viewer).filter(client_id=pk).exists():
         return None
     client = await info.context.loaders.client.load(pk)

@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator, Callable
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from models import Event, QueueMember
+from models import Chat, Event, QueueMember
 from openchannels.broker import get_broker
 from services.access import get_visible_chat
 from services.errors import InvalidInput
@@ -137,8 +137,6 @@ async def new_messages(viewer: Viewer, chat_id: int | None, after: str | None = 
 async def visitor_events(viewer: Viewer, after: str | None):
     """The visitor's own chats, silent notes excluded. A new chat of theirs joins the stream."""
     require_visitor(viewer)
-    from models import Chat
-
     own: set[int] = set(await Chat.filter(client_id=viewer.client_id).values_list("id", flat=True))
     backlog = Event.filter(chat_id__in=Subquery(Chat.filter(client_id=viewer.client_id).values("id")),
                            chat_kind__isnull=False, visitor_visible=True)
