@@ -1,0 +1,83 @@
+"""Server processes for the benchmarks: uvicorn, one worker, uvloop + httptools, on a free
+loopback port, each in a session of its own (a Ctrl-C reaches the bench, which stops them)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 30
+SHUTDOWN_SECONDS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+                try:
+                    if client.get(f"{self.base_url}/healthz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name}: no answer on {self.base_url}/healthz in {STARTUP_SECONDS}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path) -> Server:
+    """`uvicorn --factory <factory>` with the given environment added to ours; waits for /healthz."""
+    port = free_port()
+    log_path = log_dir / f"{name}-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+             "--no-access-log"],
+            cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = Server(name=name, port=port, process=process, log_path=log_path)
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.stop()
+        raise
+    return server
