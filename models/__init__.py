@@ -1,6 +1,8 @@
 """Tortoise models: tables and constraints, no behaviour. Migrations live in models/migrations."""
 from models.chat import Chat, ChatOffer, ChatParticipant, ChatSkip, ReadMarker
 from models.client import Client, VisitorSession
+from models.crm import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead
+from models.sales import Order, OrderItem, Product
 from models.enums import (
     ChatKind,
     ChatStatus,
@@ -9,13 +11,29 @@ from models.enums import (
     OperatorStatus,
     QueueDistribution,
 )
+from models.canned_responses import CannedResponse
+from models.connectors import Connector, ConnectorClient, ConnectorCursor, ConnectorInbound, ConnectorOutbox
 from models.event import Event
+from models.feed import FeedPost
+from models.files import Attachment
+from models.gifs import CatalogGif
 from models.message import Message
+from models.messaging import MessageMention, MessageReference
 from models.open_channel import OpenChannel, QueueMember
 from models.operator import ApiToken, Operator
+from models.rating import ChatRating
+from models.timers import Timer
+from models.tasks import Task, TaskStatus
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
     "Client", "Event", "Message", "MessageAuthorKind", "OpenChannel", "Operator", "OperatorRole",
     "OperatorStatus", "QueueDistribution", "QueueMember", "ReadMarker", "VisitorSession",
+    # messaging (issue 3)
+    "Attachment", "CannedResponse", "CatalogGif", "FeedPost", "MessageMention", "MessageReference", "Task",
+    "TaskStatus",
+    # contact center (issue 4)
+    "CrmClientLink", "CrmCompany", "CrmContact", "CrmDeal", "CrmLead", "Order", "OrderItem", "Product",
+    # queue automation (issue 5)
+    "ChatRating", "Connector", "ConnectorClient", "ConnectorCursor", "ConnectorInbound", "ConnectorOutbox", "Timer",
 ]

@@ -26,7 +26,7 @@ class Chat(Model):
 
     class Meta:
         table = "chat"
-        indexes = (("open_channel_id", "status"), ("operator_id", "status"))
+        indexes = (("open_channel_id", "status"), ("operator_id", "status"), ("created_at", "id"))
 
 
 class ChatOffer(Model):
@@ -40,6 +40,8 @@ class ChatOffer(Model):
     class Meta:
         table = "chat_offer"
         unique_together = (("chat", "operator"),)
+        #: "offered to me" looks rows up by operator
+        indexes = (("operator_id", "chat_id"),)
 
 
 class ChatSkip(Model):
@@ -65,6 +67,8 @@ class ChatParticipant(Model):
     class Meta:
         table = "chat_participant"
         unique_together = (("chat", "operator"),)
+        #: "my chats" looks rows up by operator (a sequential scan without it, measured in bench/)
+        indexes = (("operator_id", "chat_id"),)
 
 
 class ReadMarker(Model):

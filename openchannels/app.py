@@ -2,11 +2,13 @@
 that opens the database and the event broker."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -16,10 +18,15 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from openchannels import broker as broker_module
+from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
+from openchannels.downloads import download_file
+from openchannels.payments import payments_webhook
 from openchannels.settings import Settings
 from resolvers.context import Context
 from schema import schema
+from services import scheduler
+from services import search
 from services.auth import authenticate
 from services.errors import DomainError
 
@@ -29,6 +36,8 @@ log = logging.getLogger("openchannels.app")
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 #: close code for a missing/invalid/expired token (graphql-ws clients retry after it)
 CLOSE_FORBIDDEN = 4403
+#: how long shutdown waits for a scheduler tick in progress
+SCHEDULER_SHUTDOWN_SECONDS = 5
 
 
 async def _viewer_from_init(params: Any) -> Any:
@@ -51,8 +60,30 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler):
         await super().handle_connection_init(message)
 
 
+#: a multipart request must carry one of these: a browser cannot send them cross-site without a
+#: CORS preflight, so a form on another site cannot make an operator's browser upload (CSRF)
+CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+#: room for the multipart envelope (operations, map) around the file itself
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
 class GraphQLApp(GraphQL):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
+
+    def __init__(self, *args: Any, max_upload_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
+        self.max_upload_bytes = max_upload_bytes
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Uploads (multipart): refused without a CSRF-safe header, and when far over the size limit."""
+        if request.method == "POST" and "multipart/form-data" in (request.content_type or ""):
+            headers = request.headers
+            if not any(headers.get(name) for name in CSRF_SAFE_HEADERS):
+                raise HTTPException(400, "A multipart request must send the header `Apollo-Require-Preflight: true`.")
+            length = headers.get("content-length")
+            if length and length.isdigit() and int(length) > self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES:
+                raise HTTPException(413, f"The upload is larger than {self.max_upload_bytes} bytes.")
+        return await super().parse_http_body(request)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         if request.scope["type"] == "websocket":
@@ -84,19 +115,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=True,
         connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
         allowed_origins=list(settings.allowed_origins),
+        max_upload_bytes=settings.max_upload_bytes,
     )
 
     @asynccontextmanager
     async def lifespan(_: Starlette):
         await init_database(settings)
+        await search.prepare_index()
         broker = broker_module.make_broker(settings.redis_url, settings.redis_channel)
         await broker.start()
         broker_module.set_broker(broker)
         log.info("Open Channels ready (database %s, broker %s)", settings.database_url.split("://")[0],
                  "redis" if settings.redis_url else "in-process")
+        stop_scheduler = asyncio.Event()
+        scheduler_task = None
+        if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
+            scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
         try:
             yield
         finally:
+            stop_scheduler.set()
+            if scheduler_task is not None:
+                try:  # a tick in progress finishes (each item is its own transaction), or is cancelled
+                    await asyncio.wait_for(scheduler_task, timeout=SCHEDULER_SHUTDOWN_SECONDS)
+                except asyncio.TimeoutError:
+                    log.warning("the scheduler did not stop in %s s: cancelled", SCHEDULER_SHUTDOWN_SECONDS)
             await broker.stop()
             await close_database()
 
@@ -105,6 +148,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
+            Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
+            Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

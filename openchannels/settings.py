@@ -19,6 +19,23 @@ ENVIRONMENT = [
     ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
     ("REDIS_CHANNEL", "openchannels:events", "Redis pub/sub channel that carries events between processes"),
+    ("PAYMENT_URL_TEMPLATE", "https://pay.example.com/checkout?order={order_id}&amount={amount}&currency={currency}",
+     "payment link of an order made in a chat: {order_id}, {amount} and {currency} are filled in"),
+    ("PAYMENT_WEBHOOK_SECRET", "", "key of the HMAC-SHA256 signature of `POST /payments/webhook`; unset: every notification is refused"),
+    ("FILES_DIR", "files", "folder where uploaded files are stored"),
+    ("MAX_UPLOAD_BYTES", "26214400", "largest file `uploadFile` accepts (bytes)"),
+    ("FILE_URL_SECRET", "", "key that signs visitors' file links; unset: a random key per process"),
+    ("FILE_URL_TTL_SECONDS", "3600", "lifetime of a visitor's signed file link"),
+    ("S3_BUCKET", "", "S3-compatible bucket for uploaded files; unset: the folder FILES_DIR"),
+    ("S3_ENDPOINT_URL", "https://s3.amazonaws.com", "S3-compatible endpoint (AWS, MinIO, ...), path-style requests"),
+    ("S3_REGION", "us-east-1", "region the S3 requests are signed for"),
+    ("S3_ACCESS_KEY_ID", "", "S3 access key"),
+    ("S3_SECRET_ACCESS_KEY", "", "S3 secret key"),
+    ("GIPHY_API_KEY", "", "Giphy API key for `searchGifs`; unset: the built-in GIF catalog"),
+    ("GIPHY_API_URL", "https://api.giphy.com/v1/gifs/search", "Giphy search endpoint"),
+    ("GIF_SEARCH_TIMEOUT_SECONDS", "3", "how long `searchGifs` waits for Giphy before answering with no GIFs"),
+    ("SCHEDULER_INTERVAL_SECONDS", "1", "seconds between two rounds of the scheduler of each server process "
+     "(offer timeouts, auto-close, connector deliveries); 0: no scheduler"),
 ]
 
 
@@ -40,6 +57,21 @@ class Settings:
     )
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS")))
     redis_channel: str = field(default_factory=lambda: _env("REDIS_CHANNEL"))
+    payment_url_template: str = field(default_factory=lambda: _env("PAYMENT_URL_TEMPLATE"))
+    payment_webhook_secret: str = field(default_factory=lambda: _env("PAYMENT_WEBHOOK_SECRET"))
+    files_dir: str = field(default_factory=lambda: _env("FILES_DIR"))
+    max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES")))
+    file_url_secret: str = field(default_factory=lambda: _env("FILE_URL_SECRET"))
+    file_url_ttl_seconds: int = field(default_factory=lambda: int(_env("FILE_URL_TTL_SECONDS")))
+    s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET"))
+    s3_endpoint_url: str = field(default_factory=lambda: _env("S3_ENDPOINT_URL"))
+    s3_region: str = field(default_factory=lambda: _env("S3_REGION"))
+    s3_access_key_id: str = field(default_factory=lambda: _env("S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: str = field(default_factory=lambda: _env("S3_SECRET_ACCESS_KEY"))
+    giphy_api_key: str = field(default_factory=lambda: _env("GIPHY_API_KEY"))
+    giphy_api_url: str = field(default_factory=lambda: _env("GIPHY_API_URL"))
+    gif_search_timeout_seconds: float = field(default_factory=lambda: float(_env("GIF_SEARCH_TIMEOUT_SECONDS")))
+    scheduler_interval_seconds: float = field(default_factory=lambda: float(_env("SCHEDULER_INTERVAL_SECONDS")))
 
     @property
     def is_sqlite(self) -> bool:

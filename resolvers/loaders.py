@@ -15,6 +15,7 @@ from tortoise.functions import Max
 from models import (
     Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
 )
+from resolvers.messaging_loaders import MessagingLoaders
 from services.access import visible_chats
 from services.operators import active_chat_counts
 from services.reads import unread_counts
@@ -52,6 +53,8 @@ class Loaders:
         self.active_chats_count = DataLoader(self._active_chats_count)
         self.last_message = DataLoader(self._last_message)
         self.unread_count = DataLoader(self._unread_count)
+        #: attachments, replies, quotes, mentions (resolvers/messaging_loaders.py)
+        self.messaging = MessagingLoaders(self)
 
     async def _offered_to(self, chat_ids: list[int]) -> list[list[int]]:
         rows = await ChatOffer.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")

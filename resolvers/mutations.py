@@ -20,7 +20,7 @@ from schema.payloads import (
     StartVisitorChatPayload,
 )
 from services import auth, chats, messages, open_channels, operators, visitors
-from services.errors import DomainError, InvalidInput
+from services.errors import DomainError
 from services.open_channels import _UNSET as SERVICE_UNSET
 
 
@@ -88,31 +88,27 @@ async def add_chat_participants(info: Info, input: inputs.AddChatParticipantsInp
     return await payload(ChatPayload, "chat", run(), Chat.from_model)
 
 
-_NOT_YET = {
-    "attachment_ids": "attachmentIds", "reply_to_message_id": "replyToMessageId",
-    "quote_message_id": "quoteMessageId", "mention_operator_ids": "mentionOperatorIds",
-}
-
-
-def _reject_not_yet_supported(input: Any) -> None:
-    for attribute, name in _NOT_YET.items():
-        if getattr(input, attribute, None):
-            raise InvalidInput(f"`{name}` is not supported by this server version yet.", field=["input", name])
-
-
 async def send_message(info: Info, input: inputs.SendMessageInput) -> MessagePayload:
     async def run():
-        _reject_not_yet_supported(input)
-        return await messages.send_message(_viewer(info), chat_id=_chat_id(input), text=input.text,
-                                           silent=bool(input.silent))
+        return await messages.send_message(
+            _viewer(info), chat_id=_chat_id(input), text=input.text, silent=bool(input.silent),
+            attachment_ids=decode_ids(input.attachment_ids, "Attachment", ["input", "attachmentIds"]) or [],
+            reply_to_message_id=decode_id(input.reply_to_message_id, "Message", ["input", "replyToMessageId"])
+            if input.reply_to_message_id else None,
+            quote_message_id=decode_id(input.quote_message_id, "Message", ["input", "quoteMessageId"])
+            if input.quote_message_id else None,
+            mention_operator_ids=decode_ids(input.mention_operator_ids, "Operator", ["input", "mentionOperatorIds"])
+            or [],
+        )
 
     return await payload(MessagePayload, "message", run(), Message.from_model)
 
 
 async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput) -> MessagePayload:
     async def run():
-        _reject_not_yet_supported(input)
-        return await messages.send_visitor_message(_viewer(info), text=input.text)
+        return await messages.send_visitor_message(
+            _viewer(info), text=input.text,
+            attachment_ids=decode_ids(input.attachment_ids, "Attachment", ["input", "attachmentIds"]) or [])
 
     return await payload(MessagePayload, "message", run(), Message.from_model)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from resolvers.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import top_level, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.messaging import NODE_RESOLVERS as MESSAGING_NODE_RESOLVERS
+from resolvers.sales import NODE_RESOLVERS as SALES_NODE_RESOLVERS
 from schema.chat import Chat, MyChats
 from schema.client import Client
 from schema.common import Node
@@ -106,4 +109,7 @@ _NODE_RESOLVERS = {
     "Operator": _node_operator,
     "OpenChannel": _node_open_channel,
     "Client": _node_client,
+    **CRM_NODE_RESOLVERS,
+    **SALES_NODE_RESOLVERS,
+    **MESSAGING_NODE_RESOLVERS,
 }

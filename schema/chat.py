@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 import models
@@ -13,8 +14,8 @@ from schema.ids import to_global_id
 from schema.message import Message, MessageConnection
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
-from schema.sales import Order
-from services import reads
+from schema.sales import Order, orders_of_chat
+from services import rating, reads
 from services.pagination import Page, encode_cursor
 
 
@@ -99,13 +100,17 @@ class Chat(Node):
         parent = await reads.visible_chat_or_none(info.context.viewer, self.parent_pk)
         return Chat.from_model(parent) if parent else None
 
-    @strawberry.field(description="The client's rating (ratings arrive with the queue-automation release).")
-    def rating(self) -> ChatRating | None:
-        return None
+    @strawberry.field(description="The client's rating of the finished chat; null until they rate it.")
+    async def rating(self, info: Info) -> ChatRating | None:
+        loaders = info.context.loaders
+        if not hasattr(loaders, "chat_rating"):  # one per request, like every other loader
+            loaders.chat_rating = DataLoader(rating.ratings_of)
+        row = await loaders.chat_rating.load(self.pk)
+        return ChatRating(vote=ChatVote(row.vote), comment=row.comment, rated_at=row.rated_at) if row else None
 
-    @strawberry.field(description="Orders placed in this chat (sales arrive with a later release).")
-    def orders(self) -> list[Order]:
-        return []
+    @strawberry.field(description="Orders placed in this chat, oldest first.")
+    async def orders(self, info: Info) -> list[Order]:
+        return await orders_of_chat(info, self.pk)
 
     @classmethod
     def from_model(cls, chat: models.Chat) -> "Chat":
@@ -137,7 +142,8 @@ class ChatConnection:
 
     @classmethod
     def from_page(cls, page: Page) -> "ChatConnection":
-        edges = [ChatEdge(cursor=encode_cursor(c.id), node=Chat.from_model(c)) for c in page.rows]
+        cursors = page.cursors or [encode_cursor(c.id) for c in page.rows]
+        edges = [ChatEdge(cursor=cursor, node=Chat.from_model(c)) for cursor, c in zip(cursors, page.rows)]
         return cls(edges=edges, total_count=page.total_count,
                    page_info=page_info_of(page, [e.cursor for e in edges]))
 

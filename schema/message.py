@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +11,7 @@ from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
 from schema.ids import to_global_id
 from schema.operator import Operator
+from services import files, formatting
 from services.pagination import Page, encode_cursor
 
 if TYPE_CHECKING:
@@ -22,9 +22,17 @@ if TYPE_CHECKING:
 class Attachment(Node):
     id: strawberry.ID
     name: str
-    content_type: str
-    size: int
-    url: str
+    content_type: str = strawberry.field(description="Sniffed from the file's bytes, not taken from the client.")
+    size: int = strawberry.field(description="In bytes.")
+    url: str = strawberry.field(
+        description="Where to fetch the file (relative to the server). Operators send their token with the "
+                    "request; a visitor's link is signed and expires (FILE_URL_TTL_SECONDS)."
+    )
+
+    @classmethod
+    def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
+        return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
+                   content_type=attachment.content_type, size=attachment.size, url=files.url_for(viewer, attachment))
 
 
 @strawberry.type
@@ -42,9 +50,21 @@ class Message(Node):
     chat_pk: strawberry.Private[int]
     author_pk: strawberry.Private[int | None]
 
-    @strawberry.field(description="The text rendered to safe HTML (escaped; formatting commands arrive later).")
-    def html(self) -> str:
-        return escape(self.text).replace("\n", "<br>")
+    #: set when this object is the snapshot a quote keeps (not the live message)
+    snapshot: strawberry.Private[bool] = False
+
+    @strawberry.field(description="The text rendered to safe HTML (escaped, formatting applied, mentions linked).")
+    async def html(self, info: Info) -> str:
+        if not self.text:
+            return ""
+        loaders = info.context.loaders
+        mentioned = [] if self.snapshot else await loaders.messaging.mention_ids.load(self.pk)
+        operators = await loaders.operator.load_many(mentioned)
+        author = await loaders.operator.load(self.author_pk) if self.author_pk is not None else None
+        return formatting.render_html(
+            self.text, author_name=author.name if author else None,
+            mentions=[formatting.Mention(to_global_id("Operator", o.id), o.name) for o in operators if o],
+        )
 
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chat")]:
@@ -59,21 +79,52 @@ class Message(Node):
         operator = await info.context.loaders.operator.load(self.author_pk)
         return Operator.from_model(operator) if operator else None
 
-    @strawberry.field(description="Files attached to the message (uploads arrive with a later release).")
-    def attachments(self) -> list[Attachment]:
-        return []
+    @strawberry.field(description="Files attached to the message (none once it is deleted).")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        if self.snapshot or self.deleted:
+            return []
+        rows = await info.context.loaders.messaging.attachments.load(self.pk)
+        return [Attachment.from_model(row, info.context.viewer) for row in rows]
 
-    @strawberry.field(description="The message this one replies to.")
-    def reply_to(self) -> "Message | None":
-        return None
+    @strawberry.field(description="The message this one replies to (in the same chat).")
+    async def reply_to(self, info: Info) -> "Message | None":
+        if self.snapshot:
+            return None
+        reference = await info.context.loaders.messaging.reference.load(self.pk)
+        if reference is None or reference.reply_to_id is None:
+            return None
+        original = await info.context.loaders.messaging.readable_message.load(reference.reply_to_id)
+        return Message.from_model(original) if original else None
 
-    @strawberry.field(description="The message this one quotes.")
-    def quoted_message(self) -> "Message | None":
-        return None
+    @strawberry.field(description="The message this one quotes, as it read when quoted (later edits and deletion "
+                                  "of the original do not change the quote).")
+    async def quoted_message(self, info: Info) -> "Message | None":
+        if self.snapshot:
+            return None
+        reference = await info.context.loaders.messaging.reference.load(self.pk)
+        if reference is None or reference.quoted_text is None:
+            return None
+        if reference.quoted_silent and not info.context.viewer.is_operator:
+            return None
+        return Message.from_quote(reference)
 
     @strawberry.field(description="Operators mentioned in the message.")
-    def mentions(self) -> list[Operator]:
-        return []
+    async def mentions(self, info: Info) -> list[Operator]:
+        if self.snapshot:
+            return []
+        ids = await info.context.loaders.messaging.mention_ids.load(self.pk)
+        return [Operator.from_model(o) for o in await info.context.loaders.operator.load_many(ids) if o]
+
+    @classmethod
+    def from_quote(cls, reference: models.MessageReference) -> "Message":
+        """The quoted message as it was when quoted."""
+        pk = reference.quoted_message_id or 0
+        return cls(
+            id=strawberry.ID(to_global_id("Message", pk)), pk=pk, chat_pk=reference.quoted_chat_id or 0,
+            author_pk=reference.quoted_author_id, author_kind=reference.quoted_author_kind,
+            text=reference.quoted_text or "", silent=reference.quoted_silent, created_at=reference.quoted_created_at,
+            edited_at=None, deleted=False, snapshot=True,
+        )
 
     @classmethod
     def from_model(cls, message: models.Message) -> "Message":

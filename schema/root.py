@@ -5,8 +5,11 @@ lists them here.
 """
 from strawberry.tools import merge_types
 
+from schema.roots.automation import AutomationMutation, AutomationQuery
+from schema.roots.contact_center import ContactCenterMutation, ContactCenterQuery
 from schema.roots.core import CoreMutation, CoreQuery, CoreSubscription
+from schema.roots.messaging import MessagingMutation, MessagingQuery
 
-Query = merge_types("Query", (CoreQuery,))
-Mutation = merge_types("Mutation", (CoreMutation,))
+Query = merge_types("Query", (CoreQuery, ContactCenterQuery, MessagingQuery, AutomationQuery,))
+Mutation = merge_types("Mutation", (CoreMutation, ContactCenterMutation, MessagingMutation, AutomationMutation,))
 Subscription = merge_types("Subscription", (CoreSubscription,))

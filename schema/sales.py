@@ -1,40 +1,130 @@
-"""Sales in the chat: the types Chat.orders returns (ordering itself arrives with the sales release)."""
+"""Sales in the chat: products, orders and their items (amounts exact on the server, Float here)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable
 
 import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
 
-from schema.common import Node
+import models
+from schema.common import Node, UserError
 from schema.enums import OrderStatus
+from schema.ids import to_global_id
+from services import sales
 
 if TYPE_CHECKING:
     from schema.chat import Chat
 
 
-@strawberry.type
+def _keyed(fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None) -> DataLoader:
+    async def load(keys: list[int]) -> list[Any]:
+        found = await fetch(list(set(keys)))
+        return [found.get(k, default() if callable(default) else default) for k in keys]
+
+    return DataLoader(load)
+
+
+class SalesLoaders:
+    def __init__(self) -> None:
+        self.orders_of_chat = _keyed(sales.orders_of_chats, list)
+        self.items_of_order = _keyed(sales.items_of_orders, list)
+        self.product = _keyed(sales.products_by_id)
+
+
+def sales_loaders(info: Info) -> SalesLoaders:
+    """Per-request loaders of sales, kept on the request's Loaders object."""
+    loaders = info.context.loaders
+    if getattr(loaders, "sales", None) is None:
+        loaders.sales = SalesLoaders()
+    return loaders.sales
+
+
+@strawberry.type(description="An item of the sales catalog.")
 class Product(Node):
     id: strawberry.ID
     name: str
     price: float
-    currency: str
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. EUR.")
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, product: models.Product) -> "Product":
+        return cls(id=strawberry.ID(to_global_id("Product", product.id)), pk=product.id, name=product.name,
+                   price=float(product.price), currency=product.currency)
 
 
 @strawberry.type
 class OrderItem:
-    product: Product
+    product_pk: strawberry.Private[int]
     quantity: int
-    amount: float
+    amount: float = strawberry.field(description="Price when ordered times quantity.")
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        return Product.from_model(await sales_loaders(info).product.load(self.product_pk))
 
 
-@strawberry.type
+@strawberry.type(description="An order placed in a chat; the client pays it through `paymentUrl`.")
 class Order(Node):
     id: strawberry.ID
-    chat: Annotated["Chat", strawberry.lazy("schema.chat")]
-    items: list[OrderItem]
-    total: float
+    total: float = strawberry.field(description="Sum of the item amounts, computed on the server in exact decimals.")
     currency: str
     status: OrderStatus
     payment_url: str
     created_at: datetime
+    pk: strawberry.Private[int]
+    chat_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chat")]:
+        from schema.chat import Chat
+
+        return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
+
+    @strawberry.field
+    async def items(self, info: Info) -> list[OrderItem]:
+        return [OrderItem(product_pk=i.product_id, quantity=i.quantity, amount=float(i.amount))
+                for i in await sales_loaders(info).items_of_order.load(self.pk)]
+
+    @classmethod
+    def from_model(cls, order: models.Order) -> "Order":
+        return cls(id=strawberry.ID(to_global_id("Order", order.id)), pk=order.id, chat_pk=order.chat_id,
+                   total=float(order.total), currency=order.currency, status=OrderStatus(order.status),
+                   payment_url=order.payment_url, created_at=order.created_at)
+
+
+async def orders_of_chat(info: Info, chat_pk: int) -> list[Order]:
+    return [Order.from_model(o) for o in await sales_loaders(info).orders_of_chat.load(chat_pk)]
+
+
+@strawberry.input
+class OrderItemInput:
+    product_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class CreateChatOrderInput:
+    chat_id: strawberry.ID
+    items: list[OrderItemInput]
+
+
+@strawberry.input
+class CreateProductInput:
+    name: str
+    price: float = strawberry.field(description="At most two decimals.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. EUR.")
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None
+    user_errors: list[UserError]

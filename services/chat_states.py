@@ -4,6 +4,8 @@
     QUEUED --skip / transfer--> QUEUED          ACTIVE --transfer--> QUEUED
     ACTIVE --intercept / pin / add participants / send message--> ACTIVE
     QUEUED, ACTIVE --spam--> SPAM               any --rename--> same
+    QUEUED --offer expires--> QUEUED            ACTIVE --auto-close (idle, not pinned)--> CLOSED
+    CLOSED --rate--> CLOSED
 
 Every transition is one conditional UPDATE (`WHERE id = ? AND status IN (...)`): the row
 count says whether this caller won. There is no read-then-write without it.
@@ -31,6 +33,9 @@ class Action(str, Enum):
     ADD_PARTICIPANTS = "add participants to"
     SEND_MESSAGE = "send a message to"
     VISITOR_MESSAGE = "write to"
+    EXPIRE_OFFER = "let the offer expire on"
+    AUTO_CLOSE = "auto-close"
+    RATE = "rate"
 
 
 #: action -> (statuses it may start from, status it leaves; None keeps the status)
@@ -46,6 +51,9 @@ TRANSITIONS: dict[Action, tuple[frozenset[ChatStatus], ChatStatus | None]] = {
     Action.ADD_PARTICIPANTS: (frozenset({ACTIVE}), None),
     Action.SEND_MESSAGE: (frozenset({ACTIVE}), None),
     Action.VISITOR_MESSAGE: (frozenset({QUEUED, ACTIVE}), None),
+    Action.EXPIRE_OFFER: (frozenset({QUEUED}), QUEUED),
+    Action.AUTO_CLOSE: (frozenset({ACTIVE}), CLOSED),
+    Action.RATE: (frozenset({CLOSED}), None),
 }
 
 

@@ -12,7 +12,7 @@ from models import (
 from services import queue
 from services.access import ensure, get_visible_chat, operator_chat
 from services.chat_states import ACTIVE, Action, ensure_allowed, transition
-from services.errors import AlreadyTaken, InvalidInput, NotFound
+from services.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.viewer import Viewer, require_operator
 
@@ -56,12 +56,14 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
                 raise AlreadyTaken("Another operator has already answered this chat.")
             raise
         ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
+        channel = await channel_of(uow, chat)
+        await _ensure_capacity(uow, chat, channel, viewer.operator_id)
         before = await audience(uow, chat)
         at = queue.now()
         await transition(
             uow, chat, Action.ANSWER,
             operator_id=viewer.operator_id, answered_at=at, last_activity_at=at,
-            auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)),
+            auto_close_at=auto_close_deadline(chat, channel),
         )
         await queue.withdraw_offers(uow, chat)
         await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
@@ -69,6 +71,20 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         uow.record("CHAT_ANSWERED", chat=chat, queue_kind="CHAT_ANSWERED", chat_kind="CHAT_UPDATED",
                    operator_ids=before | {viewer.operator_id})
     return chat
+
+
+async def _ensure_capacity(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None, operator_id: int) -> None:
+    """LIMIT_EXCEEDED when the operator already has the channel's maxChatsPerOperator answered chats.
+
+    The operator's row is locked first, so two answers by one operator at once count each other.
+    """
+    if chat.status != ACTIVE and channel is not None and channel.max_chats_per_operator is not None:
+        await Operator.filter(id=operator_id).using_db(uow.tx).select_for_update().first()
+        active = await Chat.filter(operator_id=operator_id, status=ACTIVE).using_db(uow.tx).count()
+        if active >= channel.max_chats_per_operator:
+            raise LimitExceeded(
+                f"You already have {active} active chats; this queue allows {channel.max_chats_per_operator}. "
+                "Finish one first.", field=["input", "chatId"])
 
 
 async def _was_offered(uow: UnitOfWork, chat_id: int, operator_id: int | None) -> bool:
@@ -139,6 +155,8 @@ async def transfer_chat(
             await ChatSkip.create(using_db=uow.tx, chat_id=chat.id, operator_id=viewer.operator_id)
             uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
             await queue.offer_chat(uow, chat, target_channel)
+        if previous_operator is not None:  # their slot is free: waiting chats move
+            await queue.offer_waiting_chats(uow, previous_operator)
     return chat
 
 
@@ -198,10 +216,16 @@ async def mark_chat_spam(viewer: Viewer, *, chat_id: int) -> Chat:
 
 
 async def _close(uow: UnitOfWork, chat: Chat, action: Action, kind: str) -> None:
+    from services import rating  # rating writes system messages, which build on this module
+
     before = await audience(uow, chat)
     await transition(uow, chat, action, closed_at=queue.now(), auto_close_at=None)
     await queue.withdraw_offers(uow, chat)
     uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_CLOSED", operator_ids=before)
+    if action is Action.FINISH:
+        await rating.request_rating(uow, chat)  # never for spam
+    if chat.operator_id is not None:  # a slot is free: waiting chats move
+        await queue.offer_waiting_chats(uow, chat.operator_id)
 
 
 async def pin_chat(viewer: Viewer, *, chat_id: int, pinned: bool) -> Chat:

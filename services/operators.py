@@ -5,8 +5,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
 from models import Chat, ChatStatus, Operator, OperatorRole, OperatorStatus
+from services import queue
 from services.auth import hash_password
 from services.errors import InvalidInput
+from services.events import unit_of_work
 from services.viewer import Viewer, require_admin, require_operator
 
 MIN_PASSWORD_LENGTH = 8
@@ -55,8 +57,14 @@ async def get_me(viewer: Viewer) -> Operator:
 
 
 async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
+    """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their queues."""
     operator_id = require_operator(viewer)
-    await Operator.filter(id=operator_id).update(status=status)
+    async with unit_of_work() as uow:
+        await Operator.filter(id=operator_id).using_db(uow.tx).update(status=status)
+        if status == OperatorStatus.ONLINE:
+            await queue.offer_waiting_chats(uow, operator_id)
+        else:
+            await queue.pass_on_offers_of(uow, operator_id)
     return await Operator.get(id=operator_id)
 
 

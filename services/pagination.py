@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from services.errors import InvalidInput
@@ -33,6 +36,8 @@ class Page(Generic[T]):
     has_next_page: bool
     has_previous_page: bool
     total_count: int
+    #: each row's cursor, when not the plain id cursor (keyset pages)
+    cursors: list[str] | None = field(default=None)
 
 
 async def paginate(query: QuerySet, *, first: int | None = None, after: str | None = None, last: int | None = None,
@@ -60,3 +65,97 @@ async def paginate(query: QuerySet, *, first: int | None = None, after: str | No
     rows = list(await window.order_by(forward).limit(size + 1))
     has_more = len(rows) > size
     return Page(rows[:size], has_next_page=has_more, has_previous_page=after is not None, total_count=total)
+
+
+# --------------------------------------------------------------------------- keyset on (sort key, id)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """An order of rows by (`key`, id), both ascending or both descending.
+
+    `key` is a non-null column or annotation of the query (a datetime or a float). A cursor carries the
+    order's `name`, the row's key and its id: the next page starts strictly after that pair,
+    so rows inserted meanwhile neither repeat nor shift a page (unlike OFFSET).
+    """
+
+    name: str
+    key: str
+    descending: bool
+    #: "datetime" or "float" (a search rank)
+    kind: str = "datetime"
+
+    def dump(self, value: Any) -> Any:
+        return _as_datetime(value).isoformat() if self.kind == "datetime" else float(value)
+
+    def load(self, value: Any) -> Any:
+        return _as_datetime(value) if self.kind == "datetime" else float(value)
+
+
+def encode_keyset_cursor(keyset: Keyset, value: Any, pk: int) -> str:
+    text = json.dumps([keyset.name, keyset.dump(value), pk])
+    return base64.urlsafe_b64encode(f"k:{text}".encode()).decode()
+
+
+def _decode_keyset_cursor(keyset: Keyset, cursor: str, argument: str) -> tuple[Any, int]:
+    try:
+        prefix, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        name, value, pk = json.loads(text)
+        if prefix == "k" and name == keyset.name and isinstance(pk, int):
+            return keyset.load(value), pk
+    except Exception:
+        pass
+    raise InvalidInput(f"`{argument}` is not a cursor of this list in this order.", field=[argument])
+
+
+def _as_datetime(value: Any) -> datetime:
+    """SQLite returns annotated datetimes as text: one form for cursors and comparisons."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _beyond(keyset: Keyset, value: Any, pk: int, forward: bool) -> Q:
+    """Rows strictly after (value, pk) in the keyset's order (`forward`) or strictly before it."""
+    later = keyset.descending != forward  # ascending and forward, or descending and backward
+    op = "gt" if later else "lt"
+    return Q(**{f"{keyset.key}__{op}": value}) | Q(**{keyset.key: value, f"id__{op}": pk})
+
+
+def check_page_size(first: int | None, last: int | None) -> None:
+    for name, size in (("first", first), ("last", last)):
+        if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE} (the maximum page size).",
+                               field=[name])
+    if first is not None and last is not None:
+        raise InvalidInput("Give `first` or `last`, not both.", field=["last"])
+
+
+async def paginate_keyset(query: QuerySet, keyset: Keyset, *, first: int | None = None, after: str | None = None,
+                          last: int | None = None, before: str | None = None, default_size: int = 50,
+                          count: QuerySet | None = None) -> Page:
+    """One page of `query` in the keyset's order, Relay style; `Page.cursors` holds each row's cursor.
+
+    Two statements: the total (of `count`, or `query`) and the window (one row more than asked,
+    to know whether there is more).
+    """
+    check_page_size(first, last)
+    total = await (count if count is not None else query).count()
+    window = query
+    if after is not None:
+        window = window.filter(_beyond(keyset, *_decode_keyset_cursor(keyset, after, "after"), forward=True))
+    if before is not None:
+        window = window.filter(_beyond(keyset, *_decode_keyset_cursor(keyset, before, "before"), forward=False))
+    sign = "-" if keyset.descending else ""
+    flip = "" if keyset.descending else "-"
+    if last is not None:
+        rows = list(await window.order_by(f"{flip}{keyset.key}", f"{flip}id").limit(last + 1))
+        has_more = len(rows) > last
+        rows = list(reversed(rows[:last]))
+        page = Page(rows, has_next_page=before is not None, has_previous_page=has_more, total_count=total)
+    else:
+        size = first if first is not None else default_size
+        rows = list(await window.order_by(f"{sign}{keyset.key}", f"{sign}id").limit(size + 1))
+        page = Page(rows[:size], has_next_page=len(rows) > size, has_previous_page=after is not None,
+                    total_count=total)
+    page.cursors = [encode_keyset_cursor(keyset, getattr(row, keyset.key), row.id) for row in page.rows]
+    return page

@@ -7,13 +7,15 @@ Eligible: ONLINE, has not skipped this chat, and below the channel's chat limit.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from models import (
     Chat, ChatOffer, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
 )
+from services import timers
 from services.events import UnitOfWork
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -68,25 +70,82 @@ async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[
     """
     chosen = choose(channel.distribution, await eligible_members(uow, chat, channel))
     if not chosen:
+        await timers.cancel(uow, timers.OFFER_TIMEOUT, chat.id)
         return []
     at = now()
     operator_ids = [m.operator_id for m in chosen]
     await QueueMember.filter(id__in=[m.id for m in chosen]).using_db(uow.tx).update(last_offered_at=at)
-    await add_offers(uow, chat, operator_ids)
+    await add_offers(uow, chat, operator_ids, channel=channel)
     return operator_ids
 
 
-async def add_offers(uow: UnitOfWork, chat: Chat, operator_ids: list[int]) -> None:
+async def add_offers(
+    uow: UnitOfWork, chat: Chat, operator_ids: list[int], *, channel: OpenChannel | None = None
+) -> None:
+    """Offer the chat to these operators; unanswered, the offer passes on after the channel's answer timeout."""
     await ChatOffer.bulk_create([ChatOffer(chat_id=chat.id, operator_id=i) for i in operator_ids],
                                 ignore_conflicts=True, using_db=uow.tx)
     uow.record(
         "CHAT_OFFERED", chat=chat, queue_kind="CHAT_OFFERED", chat_kind="CHAT_UPDATED", operator_ids=operator_ids
     )
+    if channel is None and chat.open_channel_id is not None:
+        channel = await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
+    if channel is not None:
+        await timers.schedule(uow, timers.OFFER_TIMEOUT, chat.id,
+                              now() + timedelta(seconds=channel.answer_timeout_seconds))
 
 
 async def withdraw_offers(uow: UnitOfWork, chat: Chat) -> list[int]:
-    """Remove every offer of the chat; returns who had one (their lists change)."""
+    """Remove every offer of the chat (and its answer timer); returns who had one (their lists change)."""
     offered = list(await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
     if offered:
         await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).delete()
+        await timers.cancel(uow, timers.OFFER_TIMEOUT, chat.id)
     return offered
+
+
+#: how many waiting chats one freed operator can set in motion at once
+WAITING_BATCH = 50
+
+
+async def offer_waiting_chats(uow: UnitOfWork, operator_id: int) -> int:
+    """An operator became available (ONLINE, or a slot freed): offer the chats waiting with no offer.
+
+    Waiting chats of the operator's channels, oldest first, each per its channel's distribution
+    (so not necessarily to this operator). A chat another transaction holds is left alone
+    (SKIP LOCKED): whoever holds it decides. Returns how many chats were offered.
+    """
+    channel_ids = Subquery(QueueMember.filter(operator_id=operator_id).values("open_channel_id"))
+    waiting = (
+        await Chat.filter(status=ChatStatus.QUEUED, open_channel_id__in=channel_ids)
+        .exclude(id__in=Subquery(ChatOffer.all().values("chat_id")))
+        .using_db(uow.tx).select_for_update(skip_locked=True).order_by("id").limit(WAITING_BATCH)
+    )
+    channels: dict[int, OpenChannel] = {}
+    offered = 0
+    for chat in waiting:
+        if await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
+            continue  # offered meanwhile (before our lock)
+        if chat.open_channel_id not in channels:
+            channels[chat.open_channel_id] = await OpenChannel.get(id=chat.open_channel_id).using_db(uow.tx)
+        if await offer_chat(uow, chat, channels[chat.open_channel_id]):
+            offered += 1
+    return offered
+
+
+async def pass_on_offers_of(uow: UnitOfWork, operator_id: int) -> int:
+    """An operator who is no longer ONLINE keeps no offer: each passes on now (not after the timeout).
+
+    Call it after the operator's status changed in this transaction (so they are not eligible).
+    No skip is recorded: back ONLINE, they may be offered the chat again. A chat another
+    transaction holds keeps its offer until its timeout. Returns how many offers passed on.
+    """
+    chat_ids = Subquery(ChatOffer.filter(operator_id=operator_id).values("chat_id"))
+    offered = await (Chat.filter(id__in=chat_ids, status=ChatStatus.QUEUED).using_db(uow.tx)
+                     .select_for_update(skip_locked=True).order_by("id"))
+    for chat in offered:
+        await ChatOffer.filter(chat_id=chat.id, operator_id=operator_id).using_db(uow.tx).delete()
+        uow.record("CHAT_OFFER_WITHDRAWN", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[operator_id])
+        if chat.open_channel_id is not None and not await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
+            await offer_chat(uow, chat, await OpenChannel.get(id=chat.open_channel_id).using_db(uow.tx))
+    return len(offered)

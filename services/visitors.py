@@ -6,6 +6,7 @@ from services import queue
 from services.auth import hash_token, new_token
 from services.errors import InvalidInput, NotFound
 from services.events import UnitOfWork, unit_of_work
+from services.greeting import greet
 from services.messages import add_client_message, clean_text
 from services.viewer import Viewer, require_visitor
 
@@ -57,6 +58,7 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
     uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
     message = await add_client_message(uow, chat, text)
     await queue.offer_chat(uow, chat, channel)
+    await greet(uow, chat, channel)
     return message
 
 

@@ -38,6 +38,8 @@ SHUTDOWN_SECONDS = 10
 
 ADMIN_EMAIL = "admin@e2e.test"
 ADMIN_PASSWORD = "e2e-admin-password"
+#: the key the payment provider signs `POST /payments/webhook` with, on every e2e server
+PAYMENT_WEBHOOK_SECRET = "e2e-payment-webhook-secret"
 
 _databases = itertools.count(1)
 
@@ -125,7 +127,8 @@ class Deployment:
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_CHANNEL", "OPENCHANNELS_ALLOWED_ORIGINS")}
-        env.update(DATABASE_URL=self.database_url, LOG_LEVEL="warning", PYTHONUNBUFFERED="1")
+        env.update(DATABASE_URL=self.database_url, LOG_LEVEL="warning", PYTHONUNBUFFERED="1",
+                   FILES_DIR=str(self.workdir / "files"), PAYMENT_WEBHOOK_SECRET=PAYMENT_WEBHOOK_SECRET)
         if self.redis_url:
             env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel)
         return env

@@ -11,7 +11,7 @@ import pytest
 from models import (
     Chat, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
 )
-from services import chats, messages
+from services import chats, messages, rating
 from services.access import visible_chats
 from services.chat_states import TRANSITIONS, Action
 from services.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
@@ -85,7 +85,7 @@ async def test_finish_closes_the_chat(db, clock):
     assert stored.closed_at == clock.now
     assert stored.auto_close_at is None
     assert stored.operator_id == a.id  # kept after closing: who handled it
-    event = await Event.filter(chat_id=chat.id).order_by("-id").first()
+    event = await Event.filter(chat_id=chat.id, queue_kind__isnull=False).order_by("-id").first()
     assert (event.kind, event.queue_kind, event.chat_kind) == ("CHAT_FINISHED", "CHAT_FINISHED", "CHAT_CLOSED")
 
 
@@ -291,7 +291,7 @@ async def test_a_lifecycle_records_its_events_in_order(db):
     events = await Event.filter(chat_id=chat.id).order_by("id")
     assert [e.kind for e in events] == [
         "CHAT_QUEUED", "MESSAGE_ADDED", "CHAT_OFFERED", "CHAT_ANSWERED", "MESSAGE_ADDED", "MESSAGE_ADDED",
-        "MESSAGE_ADDED", "CHAT_RENAMED", "CHAT_FINISHED",
+        "MESSAGE_ADDED", "CHAT_RENAMED", "CHAT_FINISHED", "MESSAGE_ADDED",  # the rating request
     ]
     ids = [e.id for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -299,7 +299,7 @@ async def test_a_lifecycle_records_its_events_in_order(db):
     message_events = [e for e in events if e.kind == "MESSAGE_ADDED"]
     message_ids = list(await Message.filter(chat_id=chat.id).order_by("id").values_list("id", flat=True))
     assert [e.message_id for e in message_events] == message_ids
-    assert [e.visitor_visible for e in message_events] == [True, True, True, False]
+    assert [e.visitor_visible for e in message_events] == [True, True, True, False, True]
 
 
 # --------------------------------------------------------------------------- every edge of the state machine
@@ -348,7 +348,11 @@ PERFORM = {
                                                                    operator_ids=[s.colleague.id]),
     Action.SEND_MESSAGE: lambda s: messages.send_message(s.actor, chat_id=s.chat.id, text="Hello"),
     Action.VISITOR_MESSAGE: lambda s: messages.send_visitor_message(s.visitor, text="Hello?"),
+    Action.RATE: lambda s: rating.rate_chat(s.visitor, vote="LIKE"),
 }
+
+#: fired by the scheduler when a due time passes: their edges are in tests/automation/test_timeouts.py
+CLOCK_DRIVEN = {Action.EXPIRE_OFFER, Action.AUTO_CLOSE}
 
 #: what a successful action shows on the chat row, beyond its status
 EFFECT = {
@@ -363,13 +367,15 @@ EFFECT = {
     Action.ADD_PARTICIPANTS: lambda chat, s: True,
     Action.SEND_MESSAGE: lambda chat, s: True,
     Action.VISITOR_MESSAGE: lambda chat, s: True,
+    Action.RATE: lambda chat, s: True,
 }
 
-EDGES = [(action, status) for action in Action for status in ChatStatus]
+EDGES = [(action, status) for action in Action if action not in CLOCK_DRIVEN for status in ChatStatus]
 
 
 def test_the_table_covers_every_action():
-    assert set(PERFORM) == set(EFFECT) == set(TRANSITIONS) == set(Action)
+    assert set(PERFORM) == set(EFFECT) == set(TRANSITIONS) - CLOCK_DRIVEN
+    assert set(TRANSITIONS) == set(Action)
 
 
 def test_the_state_machine_is_the_one_specified():
@@ -387,6 +393,9 @@ def test_the_state_machine_is_the_one_specified():
         Action.ADD_PARTICIPANTS: ({ACTIVE}, None),
         Action.SEND_MESSAGE: ({ACTIVE}, None),
         Action.VISITOR_MESSAGE: ({QUEUED, ACTIVE}, None),
+        Action.EXPIRE_OFFER: ({QUEUED}, QUEUED),
+        Action.AUTO_CLOSE: ({ACTIVE}, CLOSED),
+        Action.RATE: ({CLOSED}, None),
     }
 
 

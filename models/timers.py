@@ -1,0 +1,21 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Timer(Model):
+    """Something due at a moment: the scheduler claims it when `due_at` has passed.
+
+    At most one timer of a kind per chat (rescheduling moves `due_at`). A timer survives a
+    restart: it is a row, never only a task in memory. Auto-close needs no row here: its due
+    time is the chat's own `auto_close_at`.
+    """
+
+    id = fields.IntField(primary_key=True)
+    #: what happens when it is due, e.g. OFFER_TIMEOUT
+    kind = fields.CharField(max_length=32)
+    chat = fields.ForeignKeyField("models.Chat", related_name="timers", on_delete=fields.CASCADE)
+    due_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "timer"
+        unique_together = (("kind", "chat"),)

@@ -1,0 +1,42 @@
+"""GET /files/{id}: an attachment's bytes, to whoever may read its message.
+
+Either `Authorization: Bearer <token>` (operators, or a visitor's token) or a signed link
+(`?expires=...&signature=...`, what `Attachment.url` gives a visitor). Anything else, or a
+file the caller may not read, is 404: the existence of a file is not disclosed.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from services import files
+from services.auth import authenticate
+from services.errors import DomainError
+
+#: shown in the browser; everything else is downloaded
+_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "audio/mpeg", "audio/ogg",
+           "video/mp4"}
+
+
+async def download_file(request: Request) -> Response:
+    attachment_id = request.path_params["attachment_id"]
+    try:
+        if "signature" in request.query_params:
+            attachment = await files.attachment_by_signed_link(
+                attachment_id, request.query_params.get("expires", ""), request.query_params["signature"])
+        else:
+            viewer = await authenticate(request.headers.get("authorization"))
+            attachment = await files.readable_attachment(viewer, attachment_id)
+        data = await files.read_bytes(attachment)
+    except (DomainError, FileNotFoundError):
+        return PlainTextResponse("Not found", status_code=404)
+    disposition = "inline" if attachment.content_type in _INLINE else "attachment"
+    content_type = attachment.content_type + ("; charset=utf-8" if attachment.content_type == "text/plain" else "")
+    return Response(data, media_type=content_type, headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=300",
+    })

@@ -1,0 +1,103 @@
+"""Entry points of the contact center: conversations list, client history, message search, statistics."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
+from schema.chat import Chat, ChatConnection
+from schema.client import Client
+from schema.conversations import ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput
+from schema.ids import decode_id, decode_ids, parse_global_id
+from schema.common import page_info_of
+from schema.message import Message, MessageConnection, MessageEdge
+from schema.payloads import ChatPayload
+from schema.statistics import Statistics, StatisticsFilter
+from services import conversations as service
+from services import search
+from services import statistics as statistics_service
+
+
+def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
+    if f is None:
+        return None
+    return service.ConversationFilter(
+        statuses=list(f.statuses) if f.statuses is not None else None,
+        open_channel_ids=decode_ids(f.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
+        operator_ids=decode_ids(f.operator_ids, "Operator", ["filter", "operatorIds"]),
+        client_id=decode_id(f.client_id, "Client", ["filter", "clientId"]) if f.client_id else None,
+        created_from=f.from_, created_to=f.to, search=f.search, pinned=f.pinned,
+        waiting_first_response=f.waiting_first_response,
+    )
+
+
+async def conversations(info: Info, filter: ConversationFilter | None = None,
+                        order_by: ConversationOrder | None = ConversationOrder.NEWEST, first: int | None = None,
+                        after: str | None = None, last: int | None = None, before: str | None = None) -> ChatConnection:
+    async def run():
+        return await service.conversations(
+            _viewer(info), filter=_filter(filter),
+            order=service.ConversationOrder((order_by or ConversationOrder.NEWEST).value),
+            first=first, after=after, last=last, before=before,
+        )
+
+    return ChatConnection.from_page(await _call(run()))
+
+
+def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter | None:
+    if f is None:
+        return None
+    return search.MessageSearchFilter(
+        chat_id=decode_id(f.chat_id, "Chat", ["filter", "chatId"]) if f.chat_id else None,
+        client_id=decode_id(f.client_id, "Client", ["filter", "clientId"]) if f.client_id else None,
+        open_channel_ids=decode_ids(f.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
+        created_from=f.from_, created_to=f.to,
+    )
+
+
+async def search_messages(info: Info, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
+                          after: str | None = None, last: int | None = None,
+                          before: str | None = None) -> MessageConnection:
+    async def run():
+        return await search.search_messages(_viewer(info), query=query, filter=_message_filter(filter), first=first,
+                                            after=after, last=last, before=before)
+
+    return ranked_messages(await _call(run()))
+
+
+def ranked_messages(page) -> MessageConnection:
+    """A MessageConnection of a keyset page (its cursors carry the rank, not only the id)."""
+    edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
+    return MessageConnection(edges=edges, total_count=page.total_count,
+                             page_info=page_info_of(page, [e.cursor for e in edges]))
+
+
+async def client(info: Info, id: strawberry.ID) -> Client | None:
+    parsed = parse_global_id(id)
+    if parsed is None or parsed[0] != "Client":
+        return None
+    found = await _call(service.get_client(_viewer(info), parsed[1]))
+    return Client.from_model(found) if found else None
+
+
+async def start_conversation(info: Info, input: StartConversationInput) -> ChatPayload:
+    async def run():
+        return await service.start_conversation(
+            _viewer(info), client_id=decode_id(input.client_id, "Client", ["input", "clientId"]),
+            open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
+            text=input.text,
+        )
+
+    return await payload(ChatPayload, "chat", run(), Chat.from_model)
+
+
+
+async def statistics(info: Info, filter: StatisticsFilter) -> Statistics:
+    async def run():
+        return await statistics_service.statistics(_viewer(info), filter=statistics_service.StatisticsFilter(
+            created_from=filter.from_, created_to=filter.to,
+            open_channel_ids=decode_ids(filter.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
+            operator_ids=decode_ids(filter.operator_ids, "Operator", ["filter", "operatorIds"]),
+        ))
+
+    return Statistics.from_service(await _call(run()))

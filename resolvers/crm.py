@@ -1,0 +1,48 @@
+"""Entry points of the CRM: saveChatToCrm, and CRM records through node(id:)."""
+from __future__ import annotations
+
+from strawberry.types import Info
+
+import models
+from resolvers.errors import top_level, viewer_of as _viewer
+from schema.chat import Chat
+from schema.common import UserError
+from schema.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, SaveChatToCrmPayload
+from schema.ids import decode_id
+from schema.inputs import ChatInput
+from services import crm
+from services.errors import DomainError, Unauthenticated
+from services.viewer import Viewer
+
+
+async def save_chat_to_crm(info: Info, input: ChatInput) -> SaveChatToCrmPayload:
+    try:
+        saved = await crm.save_chat_to_crm(_viewer(info), chat_id=decode_id(input.chat_id, "Chat", ["input", "chatId"]))
+        chat = await info.context.loaders.chat.load(saved.chat_id)
+    except Unauthenticated as error:
+        raise top_level(error)
+    except DomainError as error:
+        return SaveChatToCrmPayload(chat=None, created=False, contact=None, lead=None,
+                                    user_errors=[UserError.from_domain(error)])
+    return SaveChatToCrmPayload(
+        chat=Chat.from_model(chat), created=saved.created,
+        contact=CrmContact.from_model(saved.contact) if saved.contact else None,
+        lead=CrmLead.from_model(saved.lead) if saved.lead else None, user_errors=[],
+    )
+
+
+def _node(model: type, kind: type):
+    async def resolve(info: Info, viewer: Viewer, pk: int):
+        row = await crm.crm_record(viewer, model, pk)
+        return kind.from_model(row) if row else None
+
+    return resolve
+
+
+#: node(id:) resolvers of the CRM types (operators only)
+NODE_RESOLVERS = {
+    "CrmContact": _node(models.CrmContact, CrmContact),
+    "CrmCompany": _node(models.CrmCompany, CrmCompany),
+    "CrmDeal": _node(models.CrmDeal, CrmDeal),
+    "CrmLead": _node(models.CrmLead, CrmLead),
+}

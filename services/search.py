@@ -1,0 +1,160 @@
+"""Full-text search over message texts: `searchMessages`, `Client.messages(search:)` and the
+conversations filter `search`.
+
+The words of a query are matched with the database's own full-text search (services/
+search_index.py): PostgreSQL `tsvector` (English stemming, or the `simple` configuration for
+exact words in any language) and SQLite FTS5. Every word must occur (AND). Results are ranked
+(`ts_rank` / `bm25`), only in chats the viewer may see, and silent notes only for operators.
+
+A query is reduced to its words (letters, digits, underscore) before it reaches SQL, so the
+inlined search literal can hold no quote and no operator.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise import connections
+from tortoise.exceptions import OperationalError
+from tortoise.expressions import Q, RawSQL, Subquery
+from tortoise.queryset import QuerySet
+
+from models import Chat, Client, Message
+from services.access import visible_chats
+from services.errors import InvalidInput
+from services.pagination import Keyset, Page, paginate_keyset
+from services.search_index import LANGUAGE, ensure_search_index
+
+log = logging.getLogger("openchannels.search")
+
+MAX_WORDS = 16
+RANKED = Keyset("RANK", "rank", descending=True, kind="float")
+
+_ready: "weakref.WeakSet" = weakref.WeakSet()
+
+
+async def ensure_ready() -> None:
+    """The index exists on this connection (checked once per connection object)."""
+    connection = connections.get("default")
+    if connection not in _ready:
+        await ensure_search_index(connection)
+        _ready.add(connection)
+
+
+def words_of(text: str | None) -> list[str]:
+    return re.findall(r"\w+", (text or "").lower())[:MAX_WORDS]
+
+
+def _dialect() -> str:
+    return connections.get("default").capabilities.dialect
+
+
+def _tsquery(config: str, words: list[str]) -> str:
+    return f"plainto_tsquery('{config}', '{' '.join(words)}')"
+
+
+def _fts5_query(words: list[str]) -> str:
+    return " ".join(f'"{w}"' for w in words)
+
+
+def match_sql(words: list[str]) -> str:
+    """A condition on the `message` row: the message text holds every word."""
+    if _dialect() == "postgres":
+        return " OR ".join(
+            f"to_tsvector('{config}', \"message\".\"text\") @@ {_tsquery(config, words)}"
+            for config in (LANGUAGE, "simple")
+        )
+    return f"\"message\".\"id\" IN (SELECT rowid FROM message_fts WHERE message_fts MATCH '{_fts5_query(words)}')"
+
+
+def rank_sql(words: list[str]) -> str:
+    """How well the message matches: higher is better."""
+    if _dialect() == "postgres":
+        return "GREATEST(" + ", ".join(
+            f"ts_rank(to_tsvector('{config}', \"message\".\"text\"), {_tsquery(config, words)})"
+            for config in (LANGUAGE, "simple")
+        ) + ")"
+    return (f"COALESCE((SELECT -bm25(message_fts) FROM message_fts WHERE message_fts MATCH '{_fts5_query(words)}' "
+            f"AND rowid = \"message\".\"id\"), 0)")
+
+
+def matching_messages(words: list[str]) -> QuerySet[Message]:
+    """Messages (not deleted) whose text holds every word."""
+    return Message.filter(deleted=False).annotate(hit=RawSQL(f"CASE WHEN {match_sql(words)} THEN 1 ELSE 0 END")) \
+        .filter(hit=1)
+
+
+def chats_matching(text: str) -> Q:
+    """Conversations whose title or client name contains the text, or with a message that holds
+    every word of it (silent notes count: the conversations list is for operators)."""
+    text = text.strip()
+    condition = Q(title__icontains=text) | Q(client_id__in=Subquery(Client.filter(name__icontains=text).values("id")))
+    words = words_of(text)
+    if words:
+        condition |= Q(id__in=Subquery(matching_messages(words).values("chat_id")))
+    return condition
+
+
+def visible_messages(viewer) -> QuerySet[Message]:
+    """Messages in chats the viewer may see; never a silent note for a visitor."""
+    query = Message.filter(chat_id__in=Subquery(visible_chats(viewer).values("id")))
+    return query if viewer.is_operator else query.filter(silent=False)
+
+
+@dataclass(frozen=True)
+class MessageSearchFilter:
+    chat_id: int | None = None
+    client_id: int | None = None
+    open_channel_ids: list[int] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _narrow(query: QuerySet[Message], f: MessageSearchFilter) -> QuerySet[Message]:
+    if f.chat_id is not None:
+        query = query.filter(chat_id=f.chat_id)
+    if f.client_id is not None:
+        query = query.filter(chat_id__in=Subquery(Chat.filter(client_id=f.client_id).values("id")))
+    if f.open_channel_ids is not None:
+        query = query.filter(chat_id__in=Subquery(Chat.filter(open_channel_id__in=f.open_channel_ids).values("id")))
+    if f.created_from is not None:
+        query = query.filter(created_at__gte=f.created_from)
+    if f.created_to is not None:
+        query = query.filter(created_at__lt=f.created_to)
+    return query
+
+
+async def search_messages(
+    viewer, *, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
+    after: str | None = None, last: int | None = None, before: str | None = None,
+) -> Page[Message]:
+    """Messages holding every word of `query`, best match first (ties: newest first)."""
+    words = words_of(query)
+    if not words:
+        raise InvalidInput("Give at least one word to search for.", field=["query"])
+    await ensure_ready()
+    rows = _narrow(visible_messages(viewer), filter or MessageSearchFilter()).filter(
+        deleted=False, id__in=Subquery(matching_messages(words).values("id"))
+    ).annotate(rank=RawSQL(rank_sql(words)))
+    return await paginate_keyset(rows, RANKED, first=first, after=after, last=last, before=before)
+
+
+async def search_in(query: QuerySet[Message], text: str | None) -> QuerySet[Message]:
+    """`query` narrowed to messages holding every word of `text` (unchanged without words)."""
+    words = words_of(text)
+    if not words:
+        return query
+    await ensure_ready()
+    return query.filter(id__in=Subquery(matching_messages(words).values("id")))
+
+
+async def prepare_index() -> None:
+    """At start-up: make the index now rather than at the first search. A database whose tables
+    are not migrated yet is left alone (the first search makes it)."""
+    try:
+        await ensure_ready()
+    except OperationalError as error:
+        log.warning("full-text index not prepared at start-up: %s", error)
