@@ -9,6 +9,7 @@ from schema.chat import Chat
 from schema.ids import decode_id, decode_ids
 from schema.message import Attachment, Message
 from schema.messaging import (
+    AddGifInput, GifPayload,
     AttachmentPayload, CannedResponse, CannedResponsePayload, CreateCannedResponseInput,
     CreateFeedPostFromMessageInput, CreateTaskFromMessageInput, DeleteCannedResponseInput, DiscussMessageInChatInput,
     EditMessageInput, FeedPost, FeedPostPayload, Gif, MessageCommand, MessageInput, SaveMessageAsCannedResponseInput,
@@ -40,6 +41,15 @@ def message_commands() -> list[MessageCommand]:
 
 def smileys() -> list[Smiley]:
     return [Smiley.from_domain(s) for s in formatting.SMILEYS]
+
+
+async def add_gif(info: Info, input: AddGifInput) -> GifPayload:
+    async def run():
+        row = await gifs.add_catalog_gif(_viewer(info), title=input.title, url=input.url,
+                                         preview_url=input.preview_url, tags=input.tags)
+        return gifs.catalog_gif(row)
+
+    return await payload(GifPayload, "gif", run(), Gif.from_domain)
 
 
 async def search_gifs(info: Info, query: str, limit: int | None = 20) -> list[Gif]:

@@ -156,6 +156,20 @@ class FeedPost(Node):
 # ---------------------------------------------------------------- payloads
 
 
+@strawberry.input
+class AddGifInput:
+    title: str
+    url: str = strawberry.field(description="http(s) address of the GIF.")
+    preview_url: str | None = strawberry.field(default=None, description="A smaller version; defaults to `url`.")
+    tags: list[str] | None = strawberry.field(default=None, description="Words `searchGifs` finds it by.")
+
+
+@strawberry.type
+class GifPayload:
+    gif: Gif | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class AttachmentPayload:
     attachment: Attachment | None

@@ -41,7 +41,11 @@ class CatalogGifProvider:
         for word in words:
             condition &= Q(title__icontains=word) | Q(tags__icontains=word)
         rows = await CatalogGif.filter(condition).order_by("id").limit(limit)
-        return [Gif(id=f"catalog:{r.id}", title=r.title, url=r.url, preview_url=r.preview_url) for r in rows]
+        return [catalog_gif(r) for r in rows]
+
+
+def catalog_gif(row: CatalogGif) -> Gif:
+    return Gif(id=f"catalog:{row.id}", title=row.title, url=row.url, preview_url=row.preview_url)
 
 
 class GiphyProvider:

@@ -6,7 +6,7 @@ import strawberry
 
 from resolvers import messaging as r
 from schema.messaging import (
-    AttachmentPayload, CannedResponse, CannedResponsePayload, FeedPost, FeedPostPayload, Gif, MessageCommand, Smiley,
+    AttachmentPayload, CannedResponse, GifPayload, CannedResponsePayload, FeedPost, FeedPostPayload, Gif, MessageCommand, Smiley,
     Task, TaskPayload,
 )
 from schema.payloads import ChatPayload, MessagePayload
@@ -33,6 +33,9 @@ class MessagingQuery:
 
 @strawberry.type
 class MessagingMutation:
+    add_gif: GifPayload = strawberry.mutation(
+        resolver=r.add_gif, description="Admins: add a GIF to the built-in catalog that `searchGifs` searches."
+    )
     upload_file: AttachmentPayload = strawberry.mutation(
         resolver=r.upload_file,
         description="Upload a file to a chat (GraphQL multipart request; send the header "

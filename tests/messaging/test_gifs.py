@@ -117,3 +117,22 @@ async def test_commands_and_smileys_are_listed(db):
     assert {c["command"] for c in data["messageCommands"]} >= {"[b]", "[i]", "[u]", "[s]", "[quote]", "[code]",
                                                                "[url]", "/me"}
     assert {"code": ":)", "emoji": "🙂", "name": "slightly smiling face"} in data["smileys"]
+
+
+ADD = """mutation($t: String!, $u: String!, $tags: [String!]) {
+  addGif(input: {title: $t, url: $u, tags: $tags}) { gif { id title url previewUrl } userErrors { code field } } }"""
+
+
+async def test_an_admin_adds_a_gif_through_the_api_and_operators_find_it(db, catalog):
+    _, admin = await make_admin()
+    _, me = await make_operator()
+
+    refused = await execute(ADD, me, t="Thumbs up", u="https://cdn.test/up.gif", tags=["ok"])
+    assert refused["addGif"] == {"gif": None, "userErrors": [{"code": "FORBIDDEN", "field": None}]}
+    bad = await execute(ADD, admin, t="Thumbs up", u="javascript:alert(1)", tags=["ok"])
+    assert bad["addGif"]["userErrors"] == [{"code": "INVALID_INPUT", "field": ["input", "url"]}]
+
+    added = (await execute(ADD, admin, t="Thumbs up", u="https://cdn.test/up.gif", tags=["OK", "yes"]))["addGif"]
+    assert added["userErrors"] == [] and added["gif"]["previewUrl"] == "https://cdn.test/up.gif"
+    found = (await execute(SEARCH, me, q="ok", l=5))["searchGifs"]
+    assert [g["id"] for g in found] == [added["gif"]["id"]]
