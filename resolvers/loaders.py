@@ -15,9 +15,11 @@ from tortoise.functions import Max
 from models import (
     Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
 )
+from resolvers.contact_center_loaders import CrmLoaders, SalesLoaders
 from resolvers.messaging_loaders import MessagingLoaders
 from services.access import visible_chats
 from services.operators import active_chat_counts
+from services.rating import ratings_of
 from services.reads import unread_counts
 from services.viewer import Viewer
 
@@ -55,6 +57,9 @@ class Loaders:
         self.unread_count = DataLoader(self._unread_count)
         #: attachments, replies, quotes, mentions (resolvers/messaging_loaders.py)
         self.messaging = MessagingLoaders(self)
+        self.crm = CrmLoaders()
+        self.sales = SalesLoaders()
+        self.chat_rating = DataLoader(ratings_of)
 
     async def _offered_to(self, chat_ids: list[int]) -> list[list[int]]:
         rows = await ChatOffer.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")

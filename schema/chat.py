@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 import models
@@ -15,7 +14,7 @@ from schema.message import Message, MessageConnection
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
 from schema.sales import Order, orders_of_chat
-from services import rating, reads
+from services import reads
 from services.pagination import Page, encode_cursor
 
 
@@ -102,10 +101,7 @@ class Chat(Node):
 
     @strawberry.field(description="The client's rating of the finished chat; null until they rate it.")
     async def rating(self, info: Info) -> ChatRating | None:
-        loaders = info.context.loaders
-        if not hasattr(loaders, "chat_rating"):  # one per request, like every other loader
-            loaders.chat_rating = DataLoader(rating.ratings_of)
-        row = await loaders.chat_rating.load(self.pk)
+        row = await info.context.loaders.chat_rating.load(self.pk)
         return ChatRating(vote=ChatVote(row.vote), comment=row.comment, rated_at=row.rated_at) if row else None
 
     @strawberry.field(description="Orders placed in this chat, oldest first.")

@@ -1,50 +1,27 @@
 """CRM types: contacts, companies, deals, leads, and what saveChatToCrm returns.
 
-Their relations load through per-request loaders (`crm_loaders(info)`), kept on the request's
+Their relations load through per-request loaders (`info.context.loaders.crm`), kept on the request's
 Loaders object, so a list of clients with their CRM links costs one statement per relation.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 import models
 from schema.common import Node, UserError
 from schema.ids import to_global_id
-from services import crm
 
 if TYPE_CHECKING:
     from schema.chat import Chat
 
 
-def _keyed(fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None) -> DataLoader:
-    async def load(keys: list[int]) -> list[Any]:
-        found = await fetch(list(set(keys)))
-        return [found.get(k, default() if callable(default) else default) for k in keys]
-
-    return DataLoader(load)
 
 
-class CrmLoaders:
-    def __init__(self) -> None:
-        self.link_by_client = _keyed(crm.links_of_clients)
-        self.contact = _keyed(crm.contacts_by_id)
-        self.company = _keyed(crm.companies_by_id)
-        self.deal = _keyed(crm.deals_by_id)
-        self.lead = _keyed(crm.leads_by_id)
-        self.contacts_of_company = _keyed(crm.contacts_of_companies, list)
-        self.deals_of_contact = _keyed(crm.deals_of_contacts, list)
 
-
-def crm_loaders(info: Info) -> CrmLoaders:
-    loaders = info.context.loaders
-    if getattr(loaders, "crm", None) is None:
-        loaders.crm = CrmLoaders()
-    return loaders.crm
 
 
 @strawberry.type(description="A company in the CRM. Operators only.")
@@ -55,7 +32,7 @@ class CrmCompany(Node):
 
     @strawberry.field
     async def contacts(self, info: Info) -> list[Annotated["CrmContact", strawberry.lazy("schema.crm")]]:
-        return [CrmContact.from_model(c) for c in await crm_loaders(info).contacts_of_company.load(self.pk)]
+        return [CrmContact.from_model(c) for c in await info.context.loaders.crm.contacts_of_company.load(self.pk)]
 
     @classmethod
     def from_model(cls, company: models.CrmCompany) -> "CrmCompany":
@@ -77,7 +54,7 @@ class CrmContact(Node):
 
     @strawberry.field
     async def deals(self, info: Info) -> list[Annotated["CrmDeal", strawberry.lazy("schema.crm")]]:
-        return [CrmDeal.from_model(d) for d in await crm_loaders(info).deals_of_contact.load(self.pk)]
+        return [CrmDeal.from_model(d) for d in await info.context.loaders.crm.deals_of_contact.load(self.pk)]
 
     @classmethod
     def from_model(cls, contact: models.CrmContact) -> "CrmContact":
@@ -129,14 +106,14 @@ class CrmLead(Node):
 async def _contact(info: Info, pk: int | None) -> CrmContact | None:
     if pk is None:
         return None
-    contact = await crm_loaders(info).contact.load(pk)
+    contact = await info.context.loaders.crm.contact.load(pk)
     return CrmContact.from_model(contact) if contact else None
 
 
 async def _company(info: Info, pk: int | None) -> CrmCompany | None:
     if pk is None:
         return None
-    company = await crm_loaders(info).company.load(pk)
+    company = await info.context.loaders.crm.company.load(pk)
     return CrmCompany.from_model(company) if company else None
 
 
@@ -144,11 +121,11 @@ async def client_link(info: Info, client_pk: int, relation: str):
     """The CRM record of this relation a client links to (operators only, null for a visitor)."""
     if not info.context.viewer.is_operator:
         return None
-    link = await crm_loaders(info).link_by_client.load(client_pk)
+    link = await info.context.loaders.crm.link_by_client.load(client_pk)
     pk = getattr(link, f"{relation}_id", None) if link else None
     if pk is None:
         return None
-    loader = getattr(crm_loaders(info), relation)
+    loader = getattr(info.context.loaders.crm, relation)
     row = await loader.load(pk)
     return {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}[relation].from_model(row) \
         if row else None

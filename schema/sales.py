@@ -2,43 +2,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 import models
 from schema.common import Node, UserError
 from schema.enums import OrderStatus
 from schema.ids import to_global_id
-from services import sales
 
 if TYPE_CHECKING:
     from schema.chat import Chat
 
 
-def _keyed(fetch: Callable[[list[int]], Awaitable[dict[int, Any]]], default: Any = None) -> DataLoader:
-    async def load(keys: list[int]) -> list[Any]:
-        found = await fetch(list(set(keys)))
-        return [found.get(k, default() if callable(default) else default) for k in keys]
-
-    return DataLoader(load)
 
 
-class SalesLoaders:
-    def __init__(self) -> None:
-        self.orders_of_chat = _keyed(sales.orders_of_chats, list)
-        self.items_of_order = _keyed(sales.items_of_orders, list)
-        self.product = _keyed(sales.products_by_id)
 
-
-def sales_loaders(info: Info) -> SalesLoaders:
-    """Per-request loaders of sales, kept on the request's Loaders object."""
-    loaders = info.context.loaders
-    if getattr(loaders, "sales", None) is None:
-        loaders.sales = SalesLoaders()
-    return loaders.sales
 
 
 @strawberry.type(description="An item of the sales catalog.")
@@ -63,7 +43,7 @@ class OrderItem:
 
     @strawberry.field
     async def product(self, info: Info) -> Product:
-        return Product.from_model(await sales_loaders(info).product.load(self.product_pk))
+        return Product.from_model(await info.context.loaders.sales.product.load(self.product_pk))
 
 
 @strawberry.type(description="An order placed in a chat; the client pays it through `paymentUrl`.")
@@ -86,7 +66,7 @@ class Order(Node):
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:
         return [OrderItem(product_pk=i.product_id, quantity=i.quantity, amount=float(i.amount))
-                for i in await sales_loaders(info).items_of_order.load(self.pk)]
+                for i in await info.context.loaders.sales.items_of_order.load(self.pk)]
 
     @classmethod
     def from_model(cls, order: models.Order) -> "Order":
@@ -96,7 +76,7 @@ class Order(Node):
 
 
 async def orders_of_chat(info: Info, chat_pk: int) -> list[Order]:
-    return [Order.from_model(o) for o in await sales_loaders(info).orders_of_chat.load(chat_pk)]
+    return [Order.from_model(o) for o in await info.context.loaders.sales.orders_of_chat.load(chat_pk)]
 
 
 @strawberry.input
