@@ -40,12 +40,6 @@ def auto_close_deadline(chat: Chat, channel: OpenChannel | None):
     return queue.now() + timedelta(seconds=channel.auto_close_after_seconds)
 
 
-async def channel_of(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
-    if chat.open_channel_id is None:
-        return None
-    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
-
-
 async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     """Take a queued chat: the caller becomes responsible; exactly one caller wins."""
     async with unit_of_work() as uow:
@@ -56,7 +50,7 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
                 raise AlreadyTaken("Another operator has already answered this chat.")
             raise
         ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
-        channel = await channel_of(uow, chat)
+        channel = await queue.channel_of(uow, chat)
         await _ensure_capacity(uow, chat, channel, viewer.operator_id)
         before = await audience(uow, chat)
         at = queue.now()
@@ -110,7 +104,7 @@ async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         uow.record("CHAT_SKIPPED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
                    operator_ids=[viewer.operator_id])
         still_offered = await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists()
-        channel = await channel_of(uow, chat)
+        channel = await queue.channel_of(uow, chat)
         if not still_offered and channel is not None:
             await queue.offer_chat(uow, chat, channel)
     return chat
@@ -237,7 +231,7 @@ async def pin_chat(viewer: Viewer, *, chat_id: int, pinned: bool) -> Chat:
             return chat  # already so: nothing changes, no event
         chat.pinned = pinned
         await transition(uow, chat, Action.PIN, pinned=pinned,
-                         auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)))
+                         auto_close_at=auto_close_deadline(chat, await queue.channel_of(uow, chat)))
         kind = "CHAT_PINNED" if pinned else "CHAT_UNPINNED"
         uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_UPDATED", operator_ids=await audience(uow, chat))
     return chat

@@ -18,7 +18,7 @@ from models import (
 )
 from services import queue
 from services.chat_states import ACTIVE, Action, transition
-from services.chats import auto_close_deadline, channel_of
+from services.chats import auto_close_deadline
 from services.connector_adapters import ADAPTERS, InboundMessage, Malformed, Rejected
 from services.errors import InvalidInput, NotFound
 from services.events import unit_of_work
@@ -132,7 +132,7 @@ async def take_in(connector: Connector, inbound: InboundMessage) -> Message | No
         else:
             changes = {"last_activity_at": queue.now()}
             if chat.status == ACTIVE:
-                changes["auto_close_at"] = auto_close_deadline(chat, await channel_of(uow, chat))
+                changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
             await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
             message = await add_client_message(uow, chat, inbound.text)
         await ConnectorInbound.filter(id=record.id).using_db(uow.tx).update(message_id=message.id)

@@ -7,7 +7,7 @@ from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, ReadMar
 from services import files, messaging, queue
 from services.access import ensure, operator_chat
 from services.chat_states import ACTIVE, Action, transition
-from services.chats import add_participant, audience, auto_close_deadline, channel_of
+from services.chats import add_participant, audience, auto_close_deadline
 from services.errors import InvalidInput
 from services.events import UnitOfWork, unit_of_work
 from services.viewer import Viewer, require_visitor
@@ -42,7 +42,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
             mention_operator_ids=list(mention_operator_ids), silent=silent)
         at = queue.now()
         await transition(uow, chat, Action.SEND_MESSAGE, last_activity_at=at,
-                         auto_close_at=auto_close_deadline(chat, await channel_of(uow, chat)))
+                         auto_close_at=auto_close_deadline(chat, await queue.channel_of(uow, chat)))
         if not silent and chat.first_response_at is None:
             await Chat.filter(id=chat.id, first_response_at__isnull=True).using_db(uow.tx).update(first_response_at=at)
             chat.first_response_at = at
@@ -81,7 +81,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
                                             text=text)
         changes = {"last_activity_at": queue.now()}
         if chat.status == ACTIVE:
-            changes["auto_close_at"] = auto_close_deadline(chat, await channel_of(uow, chat))
+            changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
         await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
         return await add_client_message(uow, chat, text, viewer=viewer, attachment_ids=list(attachment_ids))
 

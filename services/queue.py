@@ -21,6 +21,13 @@ from services.events import UnitOfWork
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
+async def channel_of(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
+    """The chat's open channel (None for a chat outside any queue)."""
+    if chat.open_channel_id is None:
+        return None
+    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -88,8 +95,8 @@ async def add_offers(
     uow.record(
         "CHAT_OFFERED", chat=chat, queue_kind="CHAT_OFFERED", chat_kind="CHAT_UPDATED", operator_ids=operator_ids
     )
-    if channel is None and chat.open_channel_id is not None:
-        channel = await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
+    if channel is None:
+        channel = await channel_of(uow, chat)
     if channel is not None:
         await timers.schedule(uow, timers.OFFER_TIMEOUT, chat.id,
                               now() + timedelta(seconds=channel.answer_timeout_seconds))

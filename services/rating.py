@@ -18,8 +18,8 @@ MAX_COMMENT_LENGTH = 2000
 
 async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None = None) -> bool:
     """Ask the client to rate the chat just closed, if its channel wants ratings."""
-    if channel is None and chat.open_channel_id is not None:
-        channel = await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
+    if channel is None:
+        channel = await queue.channel_of(uow, chat)
     if channel is None or not channel.rating_enabled or chat.client_id is None:
         return False
     _, created = await ChatRating.get_or_create(chat_id=chat.id, defaults={"requested_at": queue.now()},

@@ -7,7 +7,7 @@ conditional write, so with several scheduler loops each due item fires exactly o
 """
 from __future__ import annotations
 
-from models import Chat, ChatSkip, ChatStatus, OpenChannel
+from models import Chat, ChatSkip, ChatStatus
 from services import queue, rating, timers
 from services.chat_states import Action, transition
 from services.chats import audience
@@ -37,8 +37,7 @@ async def expire_offer(*, timer_id: int, chat_id: int) -> bool:
             await ChatSkip.get_or_create(chat_id=chat.id, operator_id=operator_id, using_db=uow.tx)
         uow.record("CHAT_OFFER_EXPIRED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
                    operator_ids=expired)
-        channel = await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx) \
-            if chat.open_channel_id is not None else None
+        channel = await queue.channel_of(uow, chat)
         if channel is not None:
             await queue.offer_chat(uow, chat, channel)
     return True
