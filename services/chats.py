@@ -7,13 +7,14 @@ from datetime import timedelta
 from tortoise.functions import Max
 
 from models import (
-    Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator, ReadMarker,
+    Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator,
 )
 from services import queue
 from services.access import ensure, get_visible_chat, operator_chat
 from services.chat_states import ACTIVE, Action, ensure_allowed, transition
 from services.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
 from services.events import UnitOfWork, unit_of_work
+from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_operator
 
 MAX_TITLE_LENGTH = 255
@@ -278,10 +279,6 @@ async def mark_chat_read(viewer: Viewer, *, chat_id: int) -> Chat:
         chat = await get_visible_chat(viewer, chat_id, using=uow.tx)
         last = await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id")).values_list("m", flat=True)
         last_id = (last[0] if last else None) or 0
-        marker, created = await ReadMarker.get_or_create(
-            chat_id=chat.id, operator_id=operator_id, defaults={"last_read_message_id": last_id}, using_db=uow.tx
-        )
-        if not created and marker.last_read_message_id < last_id:
-            await ReadMarker.filter(id=marker.id).using_db(uow.tx).update(last_read_message_id=last_id)
+        await move_read_marker(uow, chat_id=chat.id, operator_id=operator_id, message_id=last_id)
         uow.record("CHAT_READ", chat=chat, operator_ids=[operator_id])
     return chat

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, ReadMarker
+from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
 from services import files, messaging, queue
 from services.access import ensure, operator_chat
 from services.chat_states import ACTIVE, Action, transition
 from services.chats import add_participant, audience, auto_close_deadline
 from services.errors import InvalidInput
 from services.events import UnitOfWork, unit_of_work
+from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_visitor
 
 MAX_TEXT_LENGTH = 10_000
@@ -51,7 +52,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
                                        author_id=viewer.operator_id, text=text, silent=silent)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
-        await _mark_read_up_to(uow, chat, viewer.operator_id, message.id)
+        await move_read_marker(uow, chat_id=chat.id, operator_id=viewer.operator_id, message_id=message.id)
         uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
                    operator_ids=await audience(uow, chat) | set(mentioned), visitor_visible=not silent)
     return message
@@ -94,14 +95,3 @@ async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, viewer: 
     uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
                operator_ids=await audience(uow, chat))
     return message
-
-
-async def _mark_read_up_to(uow: UnitOfWork, chat: Chat, operator_id: int, message_id: int) -> None:
-    marker, created = await ReadMarker.get_or_create(
-        chat_id=chat.id, operator_id=operator_id, defaults={"last_read_message_id": message_id}, using_db=uow.tx
-    )
-    if not created:
-        await ReadMarker.filter(id=marker.id, last_read_message_id__lt=message_id).using_db(uow.tx).update(
-            last_read_message_id=message_id
-        )
-

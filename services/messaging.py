@@ -11,13 +11,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import (
     Attachment, Chat, ChatParticipant, Message, MessageAuthorKind, MessageMention, MessageReference, QueueMember,
-    ReadMarker,
 )
 from services import files, queue
 from services.access import get_visible_chat
 from services.chats import audience
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events import UnitOfWork, unit_of_work
+from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_operator
 
 
@@ -82,10 +82,7 @@ async def mark_message_unread(viewer: Viewer, *, message_id: int) -> Chat:
         before = await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx) \
             .order_by("-id").values_list("id", flat=True)
         marker_at = before[0] if before else 0
-        marker, created = await ReadMarker.get_or_create(
-            chat_id=chat.id, operator_id=me, defaults={"last_read_message_id": marker_at}, using_db=uow.tx)
-        if not created:
-            await ReadMarker.filter(id=marker.id).using_db(uow.tx).update(last_read_message_id=marker_at)
+        await move_read_marker(uow, chat_id=chat.id, operator_id=me, message_id=marker_at, forward_only=False)
         uow.record("CHAT_UNREAD", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[me], visitor_visible=False)
     return chat
 

@@ -1,0 +1,23 @@
+"""Where each operator has read a chat up to: everything after the marker is unread for them."""
+from __future__ import annotations
+
+from models import ReadMarker
+from services.events import UnitOfWork
+
+
+async def move_read_marker(uow: UnitOfWork, *, chat_id: int, operator_id: int, message_id: int,
+                           forward_only: bool = True) -> None:
+    """Put the operator's marker at `message_id`.
+
+    Reading only ever moves it forward (a late "read" never hides newer messages);
+    markMessageUnread moves it back on purpose with `forward_only=False`.
+    """
+    marker, created = await ReadMarker.get_or_create(
+        chat_id=chat_id, operator_id=operator_id, defaults={"last_read_message_id": message_id}, using_db=uow.tx
+    )
+    if created:
+        return
+    query = ReadMarker.filter(id=marker.id)
+    if forward_only:
+        query = query.filter(last_read_message_id__lt=message_id)
+    await query.using_db(uow.tx).update(last_read_message_id=message_id)
