@@ -3,22 +3,19 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from resolvers.errors import top_level, unauthenticated_on_top, viewer_of
-from schema.common import UserError
+from resolvers.errors import payload_of, unauthenticated_on_top, viewer_of
 from schema.connectors import Connector, ConnectorPayload, CreateConnectorInput, RotateConnectorSecretInput
 from schema.ids import decode_id
 from services import connectors
-from services.errors import DomainError, Unauthenticated
 
 
 async def _with_secret(call) -> ConnectorPayload:
-    try:
-        connector = await call
-    except Unauthenticated as error:
-        raise top_level(error)
-    except DomainError as error:
-        return ConnectorPayload(connector=None, secret=None, user_errors=[UserError.from_domain(error)])
-    return ConnectorPayload(connector=Connector.from_model(connector), secret=connector.secret, user_errors=[])
+    return await payload_of(
+        call,
+        lambda connector: ConnectorPayload(connector=Connector.from_model(connector), secret=connector.secret,
+                                           user_errors=[]),
+        lambda errors: ConnectorPayload(connector=None, secret=None, user_errors=errors),
+    )
 
 
 async def create_connector(info: Info, input: CreateConnectorInput) -> ConnectorPayload:

@@ -4,31 +4,30 @@ from __future__ import annotations
 from strawberry.types import Info
 
 import models
-from resolvers.errors import top_level, viewer_of as _viewer
+from resolvers.errors import payload_of, viewer_of as _viewer
 from schema.chat import Chat
-from schema.common import UserError
 from schema.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, SaveChatToCrmPayload
 from schema.ids import decode_id
 from schema.inputs import ChatInput
 from services import crm
-from services.errors import DomainError, Unauthenticated
 from services.viewer import Viewer
 
 
 async def save_chat_to_crm(info: Info, input: ChatInput) -> SaveChatToCrmPayload:
-    try:
+    async def run():
         saved = await crm.save_chat_to_crm(_viewer(info), chat_id=decode_id(input.chat_id, "Chat", ["input", "chatId"]))
-        chat = await info.context.loaders.chat.load(saved.chat_id)
-    except Unauthenticated as error:
-        raise top_level(error)
-    except DomainError as error:
-        return SaveChatToCrmPayload(chat=None, created=False, contact=None, lead=None,
-                                    user_errors=[UserError.from_domain(error)])
-    return SaveChatToCrmPayload(
-        chat=Chat.from_model(chat), created=saved.created,
-        contact=CrmContact.from_model(saved.contact) if saved.contact else None,
-        lead=CrmLead.from_model(saved.lead) if saved.lead else None, user_errors=[],
-    )
+        return saved, await info.context.loaders.chat.load(saved.chat_id)
+
+    def success(result) -> SaveChatToCrmPayload:
+        saved, chat = result
+        return SaveChatToCrmPayload(
+            chat=Chat.from_model(chat), created=saved.created,
+            contact=CrmContact.from_model(saved.contact) if saved.contact else None,
+            lead=CrmLead.from_model(saved.lead) if saved.lead else None, user_errors=[],
+        )
+
+    return await payload_of(run(), success, lambda errors: SaveChatToCrmPayload(
+        chat=None, created=False, contact=None, lead=None, user_errors=errors))
 
 
 def _node(model: type, kind: type):

@@ -31,8 +31,8 @@ async def unauthenticated_on_top(call: Awaitable[T]) -> T:
         raise top_level(error)
 
 
-async def payload(build: Callable[..., T], key: str, call: Awaitable[Any], convert: Callable[[Any], Any]) -> T:
-    """Run a use case for a mutation: its result under `key`, or userErrors.
+async def payload_of(call: Awaitable[Any], success: Callable[[Any], T], failure: Callable[[list[UserError]], T]) -> T:
+    """Run a use case for a mutation: `success(result)`, or `failure(userErrors)`.
 
     Missing or invalid authentication is not a userError: it is a top-level error with
     `extensions.code = "UNAUTHENTICATED"`, so clients can handle it in one place.
@@ -42,5 +42,14 @@ async def payload(build: Callable[..., T], key: str, call: Awaitable[Any], conve
     except Unauthenticated as error:
         raise top_level(error)
     except DomainError as error:
-        return build(**{key: None, "user_errors": [UserError.from_domain(error)]})
-    return build(**{key: convert(result) if result is not None else None, "user_errors": []})
+        return failure([UserError.from_domain(error)])
+    return success(result)
+
+
+async def payload(build: Callable[..., T], key: str, call: Awaitable[Any], convert: Callable[[Any], Any]) -> T:
+    """The common payload: the changed object under `key` (null on failure) and userErrors."""
+    return await payload_of(
+        call,
+        lambda result: build(**{key: convert(result) if result is not None else None, "user_errors": []}),
+        lambda errors: build(**{key: None, "user_errors": errors}),
+    )

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from openchannels.settings import Settings
-from resolvers.errors import payload, viewer_of as _viewer
+from resolvers.errors import payload, payload_of, viewer_of as _viewer
 from schema import inputs
 from schema.chat import Chat
 from schema.common import UserError
@@ -114,14 +114,18 @@ async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput
 
 
 async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) -> StartVisitorChatPayload:
-    try:
-        chat, token = await visitors.start_visitor_chat(
+    async def run():
+        return await visitors.start_visitor_chat(
             open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             name=input.name, email=input.email, phone=input.phone, text=input.text,
         )
-    except DomainError as error:
-        return StartVisitorChatPayload(chat=None, visitor_token=None, user_errors=[UserError.from_domain(error)])
-    return StartVisitorChatPayload(chat=Chat.from_model(chat) if chat else None, visitor_token=token, user_errors=[])
+
+    return await payload_of(
+        run(),
+        lambda started: StartVisitorChatPayload(chat=Chat.from_model(started[0]) if started[0] else None,
+                                                visitor_token=started[1], user_errors=[]),
+        lambda errors: StartVisitorChatPayload(chat=None, visitor_token=None, user_errors=errors),
+    )
 
 
 async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
