@@ -18,7 +18,7 @@ from schema.operator import Me, Operator, OperatorPreferences
 from services import open_channels, operators, reads, visitors
 from services.access import visible_chats
 from services.errors import DomainError, NotFound, Unauthenticated
-from services.viewer import Viewer
+from services.viewer import Viewer, require_signed_in
 
 
 async def me(info: Info) -> Me:
@@ -59,11 +59,15 @@ async def visitor_chat(info: Info) -> Chat | None:
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
     """Any object by its global ID — authorised like every other path to it."""
+    viewer = _viewer(info)
+    try:  # without a token: UNAUTHENTICATED whatever the type (not null for some types only)
+        require_signed_in(viewer)
+    except Unauthenticated as error:
+        raise top_level(error)
     parsed = parse_global_id(id)
     if parsed is None:
         return None
     type_name, pk = parsed
-    viewer = _viewer(info)
     try:
         return await _NODE_RESOLVERS[type_name](info, viewer, pk) if type_name in _NODE_RESOLVERS else None
     except NotFound:

@@ -69,7 +69,12 @@ class Message(Node):
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chat")]:
         from schema.chat import Chat
+        from services.access import get_visible_chat
 
+        if self.snapshot:
+            # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
+            # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
+            return Chat.from_model(await get_visible_chat(info.context.viewer, self.chat_pk))
         return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")

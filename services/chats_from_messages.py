@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from models import Chat, ChatKind, ChatParticipant, ChatStatus, Message, MessageAuthorKind, Operator, QueueMember
 from services import queue
-from services.errors import InvalidInput, InvalidState, NotFound
+from services.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.messaging import get_visible_message, write_references
 from services.viewer import Viewer, require_operator
@@ -60,8 +60,9 @@ async def start_conversation_from_message(viewer: Viewer, *, message_id: int) ->
             raise InvalidState("A deleted message cannot start a conversation.", field=["input", "messageId"])
         if chat.open_channel_id is not None and not viewer.is_supervisor and not await QueueMember.filter(
                 open_channel_id=chat.open_channel_id, operator_id=me).using_db(uow.tx).exists():
-            raise InvalidInput("Only the open channel's operators start its conversations.",
-                               field=["input", "messageId"])
+            # an authorisation refusal: the caller sees the chat (e.g. a participant) but is not in its queue
+            raise Forbidden("Only the open channel's operators start its conversations.",
+                            field=["input", "messageId"])
         at = queue.now()
         new = await Chat.create(using_db=uow.tx, kind=ChatKind.CUSTOMER, title=chat.title, status=ChatStatus.ACTIVE,
                                 open_channel_id=chat.open_channel_id, client_id=chat.client_id, operator_id=me,

@@ -48,6 +48,13 @@ def require_operator(viewer: Viewer) -> int:
     raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
 
 
+def require_signed_in(viewer: Viewer) -> Viewer:
+    """Any caller with a token (an operator or a visitor); UNAUTHENTICATED without one."""
+    if viewer.is_anonymous:
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    return viewer
+
+
 def require_admin(viewer: Viewer) -> int:
     operator_id = require_operator(viewer)
     if not viewer.is_admin:

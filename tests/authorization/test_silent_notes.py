@@ -1,0 +1,151 @@
+"""Silent notes never reach a visitor, by any path a visitor token can take.
+
+The visitor's chat holds silent notes (one with a file, one as the chat's last message, one
+answered by a visible reply), and an operator started a second conversation with the same
+client whose only message is a silent note quoting the client. Then every query, mutation
+payload and subscription a visitor may use that returns messages is read as the visitor: no
+silent note's id, text or file may appear anywhere in the answers. The same queries as the
+channel operator do show them (so the answers hold what is being looked for).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from models import Attachment, Message
+from resolvers.context import Context
+from schema import schema
+from schema.ids import to_global_id
+from services import chats_from_messages, files, messages
+from tests.authorization.matrix import PNG
+from tests.authorization.world import SILENT_TEXT, World, build_world
+
+M = "id text silent attachments { id name } replyTo { id text silent } quotedMessage { id text silent }"
+MESSAGES = f"messages(first: 20) {{ edges {{ node {{ {M} }} }} }}"
+CHAT = f"id title lastMessage {{ {M} }} {MESSAGES} parentChat {{ id lastMessage {{ {M} }} {MESSAGES} }}"
+CLIENT = f"id {MESSAGES} chats(first: 3) {{ edges {{ node {{ id lastMessage {{ {M} }} {MESSAGES} }} }} }}"
+EVENT = f"eventId kind chat {{ id lastMessage {{ {M} }} }} message {{ {M} }}"
+
+#: every visitor query that returns messages, each on its own (query limits stay out of the way)
+QUERIES = {
+    "visitorChat": f"{{ visitorChat {{ {CHAT} client {{ {CLIENT} }} }} }}",
+    "chat": f"query($id: ID!) {{ chat(id: $id) {{ {CHAT} }} }}",
+    "node(Chat)": f"query($id: ID!) {{ node(id: $id) {{ id ... on Chat {{ {CHAT} }} }} }}",
+    "node(Client)": f"query($client: ID!) {{ node(id: $client) {{ id ... on Client {{ {CLIENT} }} }} }}",
+    "node(silent note)": "query($note: ID!) { node(id: $note) { id ... on Message { text } } }",
+    "node(silent file)": "query($file: ID!) { node(id: $file) { id ... on Attachment { name } } }",
+    "searchMessages(whisper)": f'{{ searchMessages(query: "whisper", first: 50) {{ edges {{ node {{ {M} }} }} }} }}',
+    "searchMessages(conversation)":
+        f'{{ searchMessages(query: "conversation started", first: 50) {{ edges {{ node {{ {M} }} }} }} }}',
+}
+
+
+async def _silent_world() -> tuple[World, dict[str, Any]]:
+    world = await build_world("answered")
+    me = world.viewers["channel_operator"]
+    upload = await files.upload_file(me, chat_id=world.chat_id, name="secret-plan.png", data=PNG)
+    await messages.send_message(me, chat_id=world.chat_id, text="whisper-file: the plan is attached", silent=True,
+                                attachment_ids=[upload.id])
+    await messages.send_message(me, chat_id=world.chat_id, text="Thanks for waiting!",
+                                reply_to_message_id=world.silent_note_id)
+    second = await chats_from_messages.start_conversation_from_message(me, message_id=world.visitor_message_id)
+    await messages.send_message(me, chat_id=world.chat_id, text="whisper-last: refund approved", silent=True)
+    notes = await Message.filter(silent=True).values("id", "text")
+    assert len(notes) == 4 and SILENT_TEXT in {n["text"] for n in notes}
+    secrets = {to_global_id("Message", n["id"]) for n in notes} | {n["text"] for n in notes}
+    secrets |= {to_global_id("Attachment", upload.id), "secret-plan.png"}
+    variables = {"id": world.chat, "second": to_global_id("Chat", second.id),
+                 "client": to_global_id("Client", world.client_id), "note": to_global_id("Message", world.silent_note_id),
+                 "file": to_global_id("Attachment", upload.id)}
+    assert await Attachment.filter(id=upload.id, message_id__isnull=False).exists()
+    return world, {"secrets": secrets, "variables": variables, "second_chat_id": second.id}
+
+
+def _leaks(answer: Any, secrets: set[str]) -> list[str]:
+    text = json.dumps(answer)
+    found = sorted(s for s in secrets if s in text)
+    if '"silent": true' in text:
+        found.append('"silent": true')
+    return found
+
+
+async def _query(document: str, viewer, variables: dict[str, Any]) -> Any:
+    wanted = {k: v for k, v in variables.items() if f"${k}" in document}
+    result = await schema.execute(document, variable_values=wanted, context_value=Context(viewer=viewer))
+    assert result.errors is None, (document, result.errors)
+    return result.data
+
+
+async def test_no_visitor_query_or_payload_shows_a_silent_note(db, matrix_services):
+    world, s = await _silent_world()
+    visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
+    for name, document in QUERIES.items():
+        answer = await _query(document, visitor, s["variables"])
+        assert not _leaks(answer, s["secrets"]), (name, _leaks(answer, s["secrets"]))
+    for name in ("chat", "node(Chat)", "searchMessages(whisper)"):  # the operator does see them
+        assert _leaks(await _query(QUERIES[name], operator, s["variables"]), s["secrets"]), name
+
+    # the visitor sees the visible messages, with a reply to a silent note that points nowhere
+    answer = await _query(QUERIES["chat"], visitor, s["variables"])
+    texts = [e["node"]["text"] for e in answer["chat"]["messages"]["edges"]]
+    assert "Sure, let me check your order." in texts and "Thanks for waiting!" in texts
+    assert [e["node"]["replyTo"] for e in answer["chat"]["messages"]["edges"]
+            if e["node"]["text"] == "Thanks for waiting!"] == [None]
+    assert answer["chat"]["lastMessage"]["text"] == "Thanks for waiting!"  # not the silent note after it
+    visitor_chat = (await _query(QUERIES["visitorChat"], visitor, s["variables"]))["visitorChat"]
+    assert visitor_chat["id"] == s["variables"]["second"] and visitor_chat["lastMessage"] is None
+    assert visitor_chat["parentChat"]["id"] == world.chat
+
+    sent = await _query(f"mutation {{ sendVisitorMessage(input: {{text: \"Any news?\"}}) {{ message {{ {M} chat {{ "
+                        f"{CHAT} }} }} userErrors {{ code }} }} }}", visitor, {})
+    assert sent["sendVisitorMessage"]["userErrors"] == []
+    assert not _leaks(sent, s["secrets"])
+
+
+async def _events_until(stream, markers: set[str]) -> list[Any]:
+    """Events up to and including every marker text (each stream is live after its backlog)."""
+    got: list[Any] = []
+    async with asyncio.timeout(20):
+        async for result in stream:
+            assert result.errors is None, result.errors
+            event = next(iter(result.data.values()))
+            got.append(event)
+            texts = {(e.get("message") or e).get("text") for e in got}
+            if markers <= texts:
+                return got
+    return got
+
+
+async def test_no_visitor_subscription_carries_a_silent_note(db, matrix_services):
+    world, s = await _silent_world()
+    visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
+    second = s["variables"]["second"]
+    documents = {
+        "visitorChatEvents": (f'subscription {{ visitorChatEvents(after: "0") {{ {EVENT} }} }}', {}),
+        "chatEvents": (f'subscription($c: ID!) {{ chatEvents(chatId: $c, after: "0") {{ {EVENT} }} }}',
+                       {"c": world.chat}),
+        "chatEvents(second)": (f'subscription($c: ID!) {{ chatEvents(chatId: $c, after: "0") {{ {EVENT} }} }}',
+                               {"c": second}),
+        "messageAdded": (f'subscription($c: ID) {{ messageAdded(chatId: $c, after: "0") {{ {M} chat {{ id }} }} }}',
+                         {"c": world.chat}),
+    }
+    streams = {}
+    for name, (document, variables) in documents.items():
+        stream = await schema.subscribe(document, variable_values=variables, context_value=Context(viewer=visitor))
+        first = await asyncio.wait_for(stream.__anext__(), 20)  # the backlog is read: the stream is live
+        assert first.errors is None, (name, first.errors)
+        streams[name] = (stream, [next(iter(first.data.values()))])
+    # markers after everything: each stream is complete once its markers have arrived
+    await messages.send_message(operator, chat_id=world.chat_id, text="marker-first-chat")
+    await messages.send_message(operator, chat_id=s["second_chat_id"], text="marker-second-chat")
+    markers = {"visitorChatEvents": {"marker-first-chat", "marker-second-chat"}, "chatEvents": {"marker-first-chat"},
+               "chatEvents(second)": {"marker-second-chat"}, "messageAdded": {"marker-first-chat"}}
+    try:
+        for name, (stream, events) in streams.items():
+            events += await _events_until(stream, markers[name])
+            assert not _leaks(events, s["secrets"]), (name, _leaks(events, s["secrets"]))
+            assert len(events) > len(markers[name]), name  # the backlog came too, not only the markers
+    finally:
+        for stream, _ in streams.values():
+            await stream.aclose()
