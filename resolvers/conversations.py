@@ -8,7 +8,7 @@ from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
 from schema.conversations import ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput
-from schema.ids import decode_id, decode_ids, parse_global_id
+from schema.ids import decode_id, decode_ids, decode_optional_id, parse_global_id
 from schema.common import page_info_of
 from schema.message import Message, MessageConnection, MessageEdge
 from schema.payloads import ChatPayload
@@ -25,7 +25,7 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
         statuses=list(f.statuses) if f.statuses is not None else None,
         open_channel_ids=decode_ids(f.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
         operator_ids=decode_ids(f.operator_ids, "Operator", ["filter", "operatorIds"]),
-        client_id=decode_id(f.client_id, "Client", ["filter", "clientId"]) if f.client_id else None,
+        client_id=decode_optional_id(f.client_id, "Client", ["filter", "clientId"]),
         created_from=f.from_, created_to=f.to, search=f.search, pinned=f.pinned,
         waiting_first_response=f.waiting_first_response,
     )
@@ -48,8 +48,8 @@ def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter
     if f is None:
         return None
     return search.MessageSearchFilter(
-        chat_id=decode_id(f.chat_id, "Chat", ["filter", "chatId"]) if f.chat_id else None,
-        client_id=decode_id(f.client_id, "Client", ["filter", "clientId"]) if f.client_id else None,
+        chat_id=decode_optional_id(f.chat_id, "Chat", ["filter", "chatId"]),
+        client_id=decode_optional_id(f.client_id, "Client", ["filter", "clientId"]),
         open_channel_ids=decode_ids(f.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
         created_from=f.from_, created_to=f.to,
     )

@@ -11,12 +11,22 @@ def to_global_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
+#: the largest primary key (the id columns are 32-bit INTEGER on PostgreSQL): a bigger number
+#: names nothing, and sending it to the database would fail there rather than find nothing
+MAX_PK = 2**31 - 1
+
+
 def parse_global_id(global_id: str) -> tuple[str, int] | None:
+    """("Type", pk) of a well-formed global ID; None for anything else (not base64, no type,
+    a pk that is not a plain positive ASCII number within MAX_PK, lone surrogates, ...)."""
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        return (type_name, int(pk)) if type_name and pk.isdigit() else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if not (type_name and pk.isascii() and pk.isdigit() and len(pk) <= len(str(MAX_PK))):
+            return None
+        number = int(pk)
+        return (type_name, number) if 0 < number <= MAX_PK else None
+    except (binascii.Error, UnicodeError, ValueError):
         return None
 
 
@@ -26,6 +36,11 @@ def decode_id(global_id: str, type_name: str, field: list[str]) -> int:
     if parsed is None or parsed[0] != type_name:
         raise InvalidInput(f"Not a valid {type_name} ID.", field=field)
     return parsed[1]
+
+
+def decode_optional_id(global_id: str | None, type_name: str, field: list[str]) -> int | None:
+    """None for an absent (null) ID; otherwise as decode_id: an empty string is not "absent"."""
+    return None if global_id is None else decode_id(global_id, type_name, field)
 
 
 def decode_ids(global_ids: list[str] | None, type_name: str, field: list[str]) -> list[int] | None:

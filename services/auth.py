@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from models import ApiToken, Operator, VisitorSession
 from services.errors import Unauthenticated
 from services.viewer import ANONYMOUS, Viewer
+from services.text_input import text_input, EMAIL_LENGTH, PASSWORD_LENGTH
 
 OPERATOR_TOKEN_PREFIX = "oc_"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
@@ -54,6 +55,7 @@ async def issue_token(operator_id: int, *, ttl_seconds: int | None = None) -> st
     return token
 
 
+@text_input(email=EMAIL_LENGTH, password=PASSWORD_LENGTH)
 async def login(*, email: str, password: str, ttl_seconds: int) -> tuple[str, Operator]:
     operator = await Operator.get_or_none(email=(email or "").strip().lower())
     if not verify_password(password or "", operator.password_hash if operator else None) or operator is None:
@@ -86,3 +88,16 @@ async def authenticate(authorization: str | None) -> Viewer:
     if row is None or (row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc)):
         raise Unauthenticated("Invalid or expired token.")
     return Viewer(operator_id=row.operator_id, role=row.operator.role)
+
+
+async def token_expires_at(authorization: str | None) -> datetime | None:
+    """When the operator token of an Authorization value expires (None: never, or not an
+    operator token). A WebSocket authenticated with it is closed at that moment."""
+    try:
+        token = bearer_token(authorization)
+    except Unauthenticated:
+        return None
+    if token is None or token.startswith("ocv_"):
+        return None
+    row = await ApiToken.filter(token_hash=hash_token(token)).first()
+    return row.expires_at if row is not None else None

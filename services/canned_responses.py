@@ -14,6 +14,7 @@ from tortoise.expressions import Q, Subquery
 from models import CannedResponse, Chat, Client, Message, OpenChannel, Operator, QueueMember
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.viewer import Viewer, require_operator
+from services.text_input import text_input, LONG_TEXT_LENGTH, SEARCH_LENGTH
 
 MAX_TITLE = 255
 PLACEHOLDERS = ("client.name", "client.email", "client.phone", "operator.name", "operator.email", "chat.title",
@@ -29,6 +30,7 @@ def _visible(viewer: Viewer):
     return CannedResponse.filter(Q(open_channel_id__isnull=True, created_by_id=me) | Q(open_channel_id__in=channels))
 
 
+@text_input(search=SEARCH_LENGTH)
 async def list_canned_responses(viewer: Viewer, *, search: str | None = None,
                                 open_channel_id: int | None = None) -> list[CannedResponse]:
     """Mine and my queues', optionally of one channel, matching `search` in title or text."""
@@ -68,6 +70,7 @@ def _ensure_may_manage(viewer: Viewer, canned: CannedResponse) -> None:
         raise Forbidden("Supervisors and admins manage an open channel's canned responses.")
 
 
+@text_input(text=LONG_TEXT_LENGTH)
 async def create_canned_response(viewer: Viewer, *, title: str, text: str,
                                  open_channel_id: int | None = None) -> CannedResponse:
     me = require_operator(viewer)
@@ -81,6 +84,7 @@ async def create_canned_response(viewer: Viewer, *, title: str, text: str,
     return await CannedResponse.create(title=title, text=text, open_channel_id=open_channel_id, created_by_id=me)
 
 
+@text_input(text=LONG_TEXT_LENGTH)
 async def update_canned_response(viewer: Viewer, *, canned_response_id: int, title: str | None = None,
                                  text: str | None = None) -> CannedResponse:
     canned = await get_canned_response(viewer, canned_response_id)
@@ -121,6 +125,7 @@ async def send_canned_response(viewer: Viewer, *, chat_id: int, canned_response_
     return await send_message(viewer, chat_id=chat.id, text=text)
 
 
+@text_input()
 async def save_message_as_canned_response(viewer: Viewer, *, message_id: int,
                                           title: str | None = None) -> CannedResponse:
     """A personal canned response with the text of a message (titled by its start by default)."""

@@ -16,6 +16,7 @@ from services.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_operator
+from services.text_input import text_input, LONG_TEXT_LENGTH
 
 MAX_TITLE_LENGTH = 255
 
@@ -111,6 +112,7 @@ async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     return chat
 
 
+@text_input(comment=LONG_TEXT_LENGTH)
 async def transfer_chat(
     viewer: Viewer, *, chat_id: int, operator_id: int | None = None, open_channel_id: int | None = None,
     comment: str | None = None,
@@ -238,6 +240,7 @@ async def pin_chat(viewer: Viewer, *, chat_id: int, pinned: bool) -> Chat:
     return chat
 
 
+@text_input()
 async def rename_chat(viewer: Viewer, *, chat_id: int, title: str) -> Chat:
     title = (title or "").strip()
     if not title:

@@ -24,6 +24,7 @@ from services.errors import InvalidInput, NotFound
 from services.events import unit_of_work
 from services.messages import add_client_message, clean_text
 from services.viewer import Viewer, require_admin
+from services.text_input import NAME_LENGTH, TOKEN_LENGTH, URL_LENGTH, check_text, text_input
 
 KINDS = tuple(ADAPTERS)
 
@@ -39,6 +40,8 @@ def _url(value: str | None, field: str) -> str | None:
     return value
 
 
+@text_input({"bot_token": "telegramBotToken", "api_url": "telegramApiUrl"},
+            name=NAME_LENGTH, callback_url=URL_LENGTH, bot_token=TOKEN_LENGTH, api_url=URL_LENGTH)
 async def create_connector(viewer: Viewer, *, name: str, kind: str, open_channel_id: int,
                            callback_url: str | None = None, bot_token: str | None = None,
                            api_url: str | None = None) -> Connector:
@@ -91,6 +94,9 @@ async def receive(connector_id: int, headers: Mapping[str, str], body: bytes) ->
         inbound = adapter.read_inbound(connector, headers, body, queue.now())
         inbound = InboundMessage(inbound.external_message_id, inbound.external_user_id, inbound.name,
                                  clean_text(inbound.text, ["text"]))
+        for value, field in ((inbound.external_message_id, "messageId"), (inbound.external_user_id, "from.id"),
+                             (inbound.name, "from.name"), (inbound.text, "text")):
+            check_text(value, [field], None if field == "text" else NAME_LENGTH)  # the columns hold 200
     except Rejected as error:
         return Intake(401, {"error": str(error)})
     except Malformed as error:

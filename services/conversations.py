@@ -22,6 +22,7 @@ from services.events import unit_of_work
 from services.messages import clean_text
 from services.pagination import Keyset, Page, paginate, paginate_keyset
 from services.viewer import Viewer, require_operator
+from services.text_input import SEARCH_LENGTH, check_text, text_input
 
 
 class ConversationOrder(str, Enum):
@@ -84,12 +85,15 @@ def apply_filter(query: QuerySet[Chat], f: ConversationFilter) -> QuerySet[Chat]
     return query
 
 
+@text_input(after=SEARCH_LENGTH, before=SEARCH_LENGTH)
 async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
 ) -> Page[Chat]:
     """One page of the conversations list, with the total of the filtered list. Two statements
     (plus the search index check when searching)."""
+    if filter is not None and filter.search:
+        check_text(filter.search, ["filter", "search"], SEARCH_LENGTH)
     query = apply_filter(customer_chats(viewer), filter or ConversationFilter())
     if filter is not None and filter.search and filter.search.strip():
         await search.ensure_ready()
@@ -99,6 +103,7 @@ async def conversations(
     return await paginate_keyset(query, keyset, first=first, after=after, last=last, before=before)
 
 
+@text_input()
 async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id: int, text: str | None = None) -> Chat:
     """An outbound conversation with a known client on a chosen channel: ACTIVE at once, the caller
     responsible. The client must be one the caller may see (through one of their chats), and the

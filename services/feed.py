@@ -4,10 +4,12 @@ from __future__ import annotations
 from models import FeedPost
 from services.errors import InvalidInput
 from services.viewer import Viewer, require_operator
+from services.text_input import text_input, LONG_TEXT_LENGTH
 
 MAX_PAGE = 100
 
 
+@text_input(text=LONG_TEXT_LENGTH)
 async def create_feed_post_from_message(viewer: Viewer, *, message_id: int, text: str | None = None) -> FeedPost:
     """Share a message in the feed; without `text` the post says what the message says."""
     from services.messaging import get_visible_message

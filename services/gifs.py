@@ -15,6 +15,7 @@ from tortoise.expressions import Q
 from models import CatalogGif
 from services.errors import InvalidInput
 from services.viewer import Viewer, require_admin, require_operator
+from services.text_input import text_input, SEARCH_LENGTH, TITLE_LENGTH, URL_LENGTH
 
 log = logging.getLogger("openchannels.gifs")
 MAX_LIMIT = 50
@@ -92,6 +93,7 @@ def provider() -> GifProvider:
     return _provider
 
 
+@text_input(query=SEARCH_LENGTH)
 async def search_gifs(viewer: Viewer, *, query: str, limit: int = 20) -> list[Gif]:
     require_operator(viewer)
     if limit < 1 or limit > MAX_LIMIT:
@@ -102,6 +104,7 @@ async def search_gifs(viewer: Viewer, *, query: str, limit: int = 20) -> list[Gi
     return await provider().search(query, limit)
 
 
+@text_input(title=TITLE_LENGTH, url=URL_LENGTH, preview_url=URL_LENGTH, tags=TITLE_LENGTH)
 async def add_catalog_gif(viewer: Viewer, *, title: str, url: str, preview_url: str | None = None,
                           tags: list[str] | None = None) -> CatalogGif:
     """An admin adds a GIF to the built-in catalog."""

@@ -12,6 +12,7 @@ from services.errors import InvalidInput
 from services.events import UnitOfWork, unit_of_work
 from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_visitor
+from services.text_input import text_input
 
 MAX_TEXT_LENGTH = 10_000
 
@@ -25,6 +26,7 @@ def clean_text(text: str | None, field: list[str], *, allow_empty: bool = False)
     return text
 
 
+@text_input()
 async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool = False,
                        attachment_ids: Sequence[int] = (), reply_to_message_id: int | None = None,
                        quote_message_id: int | None = None, mention_operator_ids: Sequence[int] = ()) -> Message:
@@ -58,6 +60,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     return message
 
 
+@text_input()
 async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Sequence[int] = ()) -> Message:
     """A visitor writes: into their open chat, or, when they have none, a new queued chat.
 

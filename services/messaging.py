@@ -19,6 +19,7 @@ from services.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_operator
+from services.text_input import text_input
 
 
 async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBAsyncClient | None = None,
@@ -45,6 +46,7 @@ async def _own_message(uow: UnitOfWork, viewer: Viewer, message_id: int) -> tupl
     return message, chat
 
 
+@text_input()
 async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message:
     """The author rewrites their message; `editedAt` tells readers it changed."""
     from services.messages import clean_text

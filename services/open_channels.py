@@ -7,6 +7,7 @@ from models import OpenChannel, Operator, QueueDistribution, QueueMember
 from services.errors import InvalidInput, NotFound
 from services.events import unit_of_work
 from services.viewer import Viewer, require_admin, require_operator
+from services.text_input import text_input, LONG_TEXT_LENGTH, NAME_LENGTH
 
 _UNSET: Any = object()
 
@@ -33,6 +34,7 @@ async def _set_members(tx: Any, channel: OpenChannel, operator_ids: list[int]) -
         await QueueMember.create(using_db=tx, open_channel_id=channel.id, operator_id=operator_id, position=position)
 
 
+@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH)
 async def create_open_channel(
     viewer: Viewer, *, name: str, distribution: QueueDistribution = QueueDistribution.EVENLY,
     answer_timeout_seconds: int = 60, auto_close_after_seconds: int = 86400, rating_enabled: bool = True,
@@ -52,6 +54,7 @@ async def create_open_channel(
     return channel
 
 
+@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH)
 async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_ids: list[int] | None = None,
                               **changes: Any) -> OpenChannel:
     """Change the given settings; `operator_ids` replaces the queue members, in that order."""

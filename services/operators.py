@@ -10,6 +10,7 @@ from services.auth import hash_password
 from services.errors import InvalidInput
 from services.events import unit_of_work
 from services.viewer import Viewer, require_admin, require_operator
+from services.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PASSWORD_LENGTH
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -41,6 +42,7 @@ async def register_operator(*, name: str, email: str, role: OperatorRole = Opera
         raise InvalidInput(f"An operator with e-mail {email} already exists.", field=["input", "email"])
 
 
+@text_input(name=NAME_LENGTH, email=EMAIL_LENGTH, password=PASSWORD_LENGTH)
 async def create_operator(viewer: Viewer, *, name: str, email: str, role: OperatorRole = OperatorRole.OPERATOR,
                           password: str | None = None) -> Operator:
     require_admin(viewer)

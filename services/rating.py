@@ -10,6 +10,7 @@ from services.errors import InvalidInput, InvalidState
 from services.events import UnitOfWork, unit_of_work
 from services.greeting import add_system_message
 from services.viewer import Viewer, require_visitor
+from services.text_input import text_input
 
 RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
 VOTES = ("LIKE", "DISLIKE")
@@ -29,6 +30,7 @@ async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | Non
     return created
 
 
+@text_input()
 async def rate_chat(viewer: Viewer, *, vote: str, comment: str | None = None) -> Chat:
     """The visitor rates their latest chat they were asked to rate; once."""
     require_visitor(viewer)

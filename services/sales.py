@@ -24,6 +24,7 @@ from services.chats import audience
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events import unit_of_work
 from services.viewer import Viewer, require_admin, require_operator
+from services.text_input import SEARCH_LENGTH, check_text, text_input
 
 CENT = Decimal("0.01")
 MAX_QUANTITY = 10_000
@@ -44,12 +45,15 @@ def money(value: float | str | Decimal, field: list[str]) -> Decimal:
 
 def list_products(viewer: Viewer, *, search: str | None = None):
     require_operator(viewer)
+    if search:
+        check_text(search, ["search"], SEARCH_LENGTH)
     query = Product.all()
     if search and search.strip():
         query = query.filter(name__icontains=search.strip())
     return query.order_by("name", "id")
 
 
+@text_input()
 async def create_product(viewer: Viewer, *, name: str, price: float, currency: str) -> Product:
     require_admin(viewer)
     name = (name or "").strip()

@@ -27,6 +27,7 @@ from services.access import visible_chats
 from services.errors import InvalidInput
 from services.pagination import Keyset, Page, paginate_keyset
 from services.search_index import LANGUAGE, ensure_search_index
+from services.text_input import text_input, SEARCH_LENGTH
 
 log = logging.getLogger("openchannels.search")
 
@@ -127,6 +128,7 @@ def _narrow(query: QuerySet[Message], f: MessageSearchFilter) -> QuerySet[Messag
     return query
 
 
+@text_input(query=SEARCH_LENGTH, after=SEARCH_LENGTH, before=SEARCH_LENGTH)
 async def search_messages(
     viewer, *, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
     after: str | None = None, last: int | None = None, before: str | None = None,

@@ -7,21 +7,24 @@ through the viewer's visibility checks), so a viewer who loses access stops seei
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, AsyncIterator, Callable
 
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import Chat, Event, QueueMember
-from openchannels.broker import get_broker
+from openchannels.broker import Resync, Subscriber, get_broker
 from services.access import get_visible_chat
 from services.errors import InvalidInput
-from services.events import event_to_dict
+from services.stream_position import StreamPosition, latest_event_id
 from services.viewer import Viewer, require_operator, require_visitor
 
-BACKLOG_BATCH = 500
-#: how many already-sent ids to remember for de-duplication of the live stream
-SEEN_WINDOW = 10_000
+#: wait before a catch-up read that failed (database unreachable) is tried again
+CATCH_UP_RETRY_SECONDS = 1.0
+
+log = logging.getLogger("openchannels.subscriptions")
 
 EventFilter = Callable[[dict[str, Any]], bool]
 
@@ -35,35 +38,43 @@ def parse_after(after: str | None) -> int | None:
 
 
 async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | None) -> AsyncIterator[dict[str, Any]]:
-    """Events that match, from just after `after` (if given), then live, in a gapless stream."""
+    """Events that match, from just after `after` (if given), then live, in a gapless stream.
+
+    When the broker says live delivery may have missed events (`Resync`: Redis came back, a
+    publish failed, the periodic catch-up), the events after the last position read from the
+    database are read again, skipping those already sent.
+    """
     after_id = parse_after(after)
     hub = get_broker().hub
     subscriber = hub.subscribe()
     try:
-        seen: set[int] = set()
+        floor = after_id if after_id is not None else await latest_event_id()
+        position = StreamPosition(floor, skip_live_below_floor=after_id is not None)
         if after_id is not None:
-            cursor = after_id
-            while True:
-                batch = await backlog.filter(id__gt=cursor).order_by("id").limit(BACKLOG_BATCH)
-                for row in batch:
-                    event = event_to_dict(row)
-                    seen.add(row.id)
-                    cursor = row.id
+            async for event in position.read(backlog):
+                if matches(event):
+                    yield event
+        while True:
+            item = await subscriber.get()
+            if isinstance(item, Resync):
+                async for event in _catch_up(position, backlog, item, subscriber):
                     if matches(event):
                         yield event
-                if len(batch) < BACKLOG_BATCH:
-                    break
-        while True:
-            event = await subscriber.get()
-            if event["id"] in seen or (after_id is not None and event["id"] <= after_id):
-                continue
-            seen.add(event["id"])
-            if len(seen) > SEEN_WINDOW:
-                seen = set(sorted(seen)[-SEEN_WINDOW // 2:])
-            if matches(event):
-                yield event
+            elif position.take_live(item) and matches(item):
+                yield item
     finally:
         hub.unsubscribe(subscriber)
+
+
+async def _catch_up(position: StreamPosition, backlog: QuerySet[Event], resync: Resync,
+                    subscriber: Subscriber) -> AsyncIterator[dict[str, Any]]:
+    """Read what live delivery may have missed; if the database cannot be read now, try again later."""
+    try:
+        async for event in position.read(backlog, resync.from_id):
+            yield event
+    except Exception as error:  # e.g. the database is unreachable: the subscription stays open
+        log.warning("catch-up read failed (%r); retrying in %s s", error, CATCH_UP_RETRY_SECONDS)
+        asyncio.get_running_loop().call_later(CATCH_UP_RETRY_SECONDS, subscriber.request_resync, resync.from_id)
 
 
 async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after: str | None):

@@ -8,10 +8,12 @@ from tortoise.expressions import Q
 from models import Operator, Task
 from services.errors import InvalidInput, NotFound
 from services.viewer import Viewer, require_operator
+from services.text_input import text_input, LONG_TEXT_LENGTH
 
 MAX_TITLE = 255
 
 
+@text_input(description=LONG_TEXT_LENGTH)
 async def create_task_from_message(viewer: Viewer, *, message_id: int, title: str | None = None,
                                    description: str | None = None, responsible_id: int | None = None,
                                    deadline: datetime | None = None) -> Task:

@@ -9,10 +9,12 @@ from services.events import UnitOfWork, unit_of_work
 from services.greeting import greet
 from services.messages import add_client_message, clean_text
 from services.viewer import Viewer, require_visitor
+from services.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PHONE_LENGTH
 
 VISITOR_TOKEN_PREFIX = "ocv_"
 
 
+@text_input(name=NAME_LENGTH, email=EMAIL_LENGTH, phone=PHONE_LENGTH)
 async def start_visitor_chat(
     *, open_channel_id: int, name: str | None = None, email: str | None = None, phone: str | None = None,
     text: str | None = None,
