@@ -15,16 +15,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from openchannels import broker as broker_module
+from openchannels.availability import DatabaseUnavailableGuard
 from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
+from openchannels.http_compliance import GraphQLOverHTTP
+from openchannels.health import healthz, readyz
 from openchannels.payments import payments_webhook
+from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
+from openchannels.websocket_limits import (
+    BoundedWebSocketAdapter, LimitedLegacyWSHandler, LimitedTransportWSHandler, WebSocketLimits,
+)
 from resolvers.context import Context
-from schema import schema
+from schema import schema_for
 from services import scheduler
 from services import search
 from services.auth import authenticate
@@ -32,8 +38,6 @@ from services.errors import DomainError
 
 log = logging.getLogger("openchannels.app")
 
-#: a client that opens a WebSocket must say who it is within this time
-CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 #: close code for a missing/invalid/expired token (graphql-ws clients retry after it)
 CLOSE_FORBIDDEN = 4403
 #: how long shutdown waits for a scheduler tick in progress
@@ -47,7 +51,7 @@ async def _viewer_from_init(params: Any) -> Any:
     return await authenticate(value if isinstance(value, str) else None)
 
 
-class LegacyGraphQLWSHandler(BaseGraphQLWSHandler):
+class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
     """graphql-ws (the legacy protocol) closes a rejected connection with 1011: close with 4403."""
 
     async def handle_connection_init(self, message: Any) -> None:
@@ -67,8 +71,14 @@ CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "gra
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQLOverHTTP, GraphQL):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
+    websocket_adapter_class = BoundedWebSocketAdapter
+    #: set by create_app (openchannels/rate_limits.py, openchannels/websocket_limits.py)
+    rate_limiter: RateLimiter
+    websocket_limits: WebSocketLimits
+    trusted_proxy_hops = 0
 
     def __init__(self, *args: Any, max_upload_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
@@ -85,14 +95,29 @@ class GraphQLApp(GraphQL):
                 raise HTTPException(413, f"The upload is larger than {self.max_upload_bytes} bytes.")
         return await super().parse_http_body(request)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """A body nested deeper than the JSON decoder can go is a bad request (400), not a 500."""
+        try:
+            return super().parse_json(data)
+        except RecursionError as error:
+            raise HTTPException(400, "The request body is nested too deeply.") from error
+
     async def get_context(self, request: Any, response: Any = None) -> Context:
         if request.scope["type"] == "websocket":
-            return Context(request=request, response=response)  # authenticated in on_ws_connect
+            context = Context(request=request, response=response)  # authenticated in on_ws_connect
+            context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
+            return context
+        limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         try:
             viewer = await authenticate(request.headers.get("authorization"))
         except DomainError as error:
-            return Context(request=request, response=response, auth_error=error.message)
-        return Context(request=request, response=response, viewer=viewer)
+            context = Context(request=request, response=response, auth_error=error.message)
+            context.rate_limits = limits
+            return context
+        context = Context(request=request, response=response, viewer=viewer)
+        context.rate_limits = limits
+        context.refusal = await limits.check_token(viewer, request.headers.get("authorization"))
+        return context
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
@@ -103,26 +128,27 @@ class GraphQLApp(GraphQL):
         return None
 
 
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     graphql = GraphQLApp(
-        schema,
-        graphql_ide="graphiql",
+        schema_for(settings),
+        graphql_ide=None if settings.env == "production" else "graphiql",
         allow_queries_via_get=True,
-        connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
         allowed_origins=list(settings.allowed_origins),
         max_upload_bytes=settings.max_upload_bytes,
     )
+    graphql.rate_limiter = RateLimiter.from_settings(settings)
+    graphql.websocket_limits = WebSocketLimits.from_settings(settings)
+    graphql.trusted_proxy_hops = settings.trusted_proxy_hops
 
     @asynccontextmanager
     async def lifespan(_: Starlette):
         await init_database(settings)
         await search.prepare_index()
-        broker = broker_module.make_broker(settings.redis_url, settings.redis_channel)
+        broker = broker_module.make_broker(settings.redis_url, settings.redis_channel,
+                                           catch_up_seconds=settings.event_catchup_seconds)
         await broker.start()
         broker_module.set_broker(broker)
         log.info("Open Channels ready (database %s, broker %s)", settings.database_url.split("://")[0],
@@ -141,13 +167,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 except asyncio.TimeoutError:
                     log.warning("the scheduler did not stop in %s s: cancelled", SCHEDULER_SHUTDOWN_SECONDS)
             await broker.stop()
+            await graphql.rate_limiter.aclose()
             await close_database()
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", DatabaseUnavailableGuard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger("openchannels.broker")
@@ -23,21 +24,53 @@ class SubscriberOverflow(Exception):
     """A subscriber fell more than SUBSCRIBER_QUEUE_SIZE events behind and was dropped."""
 
 
+@dataclass(frozen=True)
+class Resync:
+    """Returned by `Subscriber.get()` instead of an event: live delivery may have missed events.
+
+    The follower re-reads the database after the last position it knows is complete (and, when
+    `from_id` is given, from that id on: a publish of events from that id failed somewhere).
+    """
+
+    from_id: int | None = None
+
+
 class Subscriber:
     def __init__(self, maxsize: int = SUBSCRIBER_QUEUE_SIZE) -> None:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
         self.overflowed = False
+        self._resync: Resync | None = None
 
-    async def get(self) -> dict[str, Any]:
-        if self.overflowed and self.queue.empty():
-            raise SubscriberOverflow("subscriber too slow: events were dropped; reconnect with `after`")
-        event = await self.queue.get()
-        if event is _OVERFLOW:
-            raise SubscriberOverflow("subscriber too slow: events were dropped; reconnect with `after`")
-        return event
+    def request_resync(self, from_id: int | None = None) -> None:
+        """Ask the follower to re-read the database; requests pending together merge into one."""
+        pending = self._resync
+        if pending is not None:
+            if pending.from_id is not None and (from_id is None or from_id > pending.from_id):
+                from_id = pending.from_id
+            self._resync = Resync(from_id)
+            return
+        self._resync = Resync(from_id)
+        try:  # wake a waiting get(); a full queue wakes it anyway
+            self.queue.put_nowait(_RESYNC)
+        except asyncio.QueueFull:
+            pass
+
+    async def get(self) -> dict[str, Any] | Resync:
+        while True:
+            if self.overflowed and self.queue.empty():
+                raise SubscriberOverflow("subscriber too slow: events were dropped; reconnect with `after`")
+            if self._resync is not None:
+                resync, self._resync = self._resync, None
+                return resync
+            event = await self.queue.get()
+            if event is _OVERFLOW:
+                raise SubscriberOverflow("subscriber too slow: events were dropped; reconnect with `after`")
+            if event is not _RESYNC:  # a wake-up marker: the request itself is read above
+                return event
 
 
 _OVERFLOW: dict[str, Any] = {"overflow": True}
+_RESYNC: dict[str, Any] = {"resync": True}
 
 
 class EventHub:
@@ -65,9 +98,18 @@ class EventHub:
                 subscriber.queue.get_nowait()
                 subscriber.queue.put_nowait(_OVERFLOW)
 
+    def resync(self, from_id: int | None = None) -> None:
+        """Every subscriber re-reads the database: events may have been committed and not delivered."""
+        for subscriber in list(self._subscribers):
+            subscriber.request_resync(from_id)
+
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot carry events right now (readiness reports it)."""
 
 
 class Broker(Protocol):
@@ -76,6 +118,7 @@ class Broker(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, events: list[dict[str, Any]]) -> None: ...
+    async def check(self) -> None: ...
 
 
 class LocalBroker:
@@ -94,63 +137,160 @@ class LocalBroker:
         for event in events:
             self.hub.deliver(event)
 
+    async def check(self) -> None:
+        return None
+
+
+#: a publish that takes longer counts as failed (the change is committed either way)
+PUBLISH_TIMEOUT_SECONDS = 2.0
+#: wait between two attempts to subscribe again after the Redis connection was lost
+RESUBSCRIBE_DELAY_SECONDS = 0.5
+#: key of the control message "re-read the database from this id on" (a publish failed somewhere)
+RESYNC_FROM = "resync_from"
+
 
 class RedisBroker:
     """Several processes or machines: events travel over one Redis pub/sub channel.
 
     A process's own events come back to it through Redis too, so every process sees one
     order of delivery and nothing is delivered twice.
+
+    Failures: a publish that fails is logged, never raised (the change is committed and its
+    events are in the database). This process's subscribers then re-read the database at once,
+    and the lowest id that could not be published is announced on the channel as soon as Redis
+    answers again, so every process's subscribers re-read from it. Whenever the PubSub connection
+    is (re)subscribed, this process's subscribers re-read what was committed while it was not
+    listening. With `catch_up_seconds` > 0 they also re-read periodically: the safety net for an
+    event whose process died between its commit and its publish.
     """
 
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, channel: str, *, catch_up_seconds: float = 0.0) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialWithJitterBackoff
 
         self.hub = EventHub()
-        self._redis = redis.Redis.from_url(url)
+        # few, short retries: with Redis down a publish fails fast instead of delaying the mutation
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.2), retries=2),
+        )
         self._channel = channel
-        self._reader: asyncio.Task | None = None
+        self._catch_up_seconds = catch_up_seconds
+        self._tasks: list[asyncio.Task] = []
         self._subscribed = asyncio.Event()
+        self._listening = False
+        #: lowest event id whose publish failed and that no other process has been told about
+        self._missed_from: int | None = None
 
     async def start(self) -> None:
-        self._reader = asyncio.create_task(self._read_forever(), name="redis-event-reader")
+        self._tasks.append(asyncio.create_task(self._read_forever(), name="redis-event-reader"))
+        if self._catch_up_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._catch_up_forever(), name="redis-event-catch-up"))
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
     async def stop(self) -> None:
-        if self._reader:
-            self._reader.cancel()
+        for task in self._tasks:
+            task.cancel()
             try:
-                await self._reader
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
         await self._redis.aclose()
 
+    async def check(self) -> None:
+        """Redis answers PING and this process is subscribed to the channel."""
+        await self._redis.ping()
+        if not self._listening:
+            raise BrokerUnavailable("not subscribed to the event channel")
+
     async def publish(self, events: list[dict[str, Any]]) -> None:
         if not events:
             return
+        missed = self._missed_from
+        messages = [json.dumps(event, separators=(",", ":")) for event in events]
+        if missed is not None:
+            messages.insert(0, json.dumps({RESYNC_FROM: missed}))
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.publish(self._channel, json.dumps(event, separators=(",", ":")))
-                await pipe.execute()
-        except Exception:
-            # The change is committed and its events are in the database: subscribers that
-            # resume with `after` still get them. Live delivery is what was lost.
-            log.exception("could not publish %d event(s) to Redis", len(events))
+            await asyncio.wait_for(self._publish_all(messages), PUBLISH_TIMEOUT_SECONDS)
+        except Exception as error:
+            # The change is committed and its events are in the database: this process's
+            # subscribers re-read them now, the other processes' once Redis is back.
+            first = min(event["id"] for event in events)
+            self._missed_from = first if self._missed_from is None else min(self._missed_from, first)
+            log.warning("could not publish %d event(s) from id %d to Redis (%r): subscribers re-read them "
+                        "from the database", len(events), first, error)
+            self.hub.resync(first)
+            return
+        if missed is not None and self._missed_from == missed:
+            self._missed_from = None
+
+    async def _publish_all(self, messages: list[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(self._channel, message)
+            await pipe.execute()
+
+    async def _announce_missed(self) -> None:
+        """Tell every process to re-read from the lowest id whose publish failed (if any)."""
+        missed = self._missed_from
+        if missed is None:
+            return
+        try:
+            await asyncio.wait_for(self._redis.publish(self._channel, json.dumps({RESYNC_FROM: missed})),
+                                   PUBLISH_TIMEOUT_SECONDS)
+        except Exception as error:
+            log.warning("could not announce the events missed from id %d (%r); will retry", missed, error)
+            return
+        if self._missed_from == missed:
+            self._missed_from = None
+
+    def _receive(self, data: dict[str, Any]) -> None:
+        if RESYNC_FROM in data:
+            self.hub.resync(int(data[RESYNC_FROM]))
+        else:
+            self.hub.deliver(data)
 
     async def _read_forever(self) -> None:
+        failures = 0
         while True:
+            pubsub = self._redis.pubsub()
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self._channel)
-                self._subscribed.set()
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.hub.deliver(json.loads(message["data"]))
+                    kind = message.get("type")
+                    if kind == "message":
+                        self._receive(json.loads(message["data"]))
+                    elif kind == "subscribe":
+                        # (re)subscribed, also after redis-py reconnected by itself: whatever was
+                        # committed while this process was not listening is read from the database
+                        if failures:
+                            log.warning("Redis subscription restored; subscribers catch up from the database")
+                        failures = 0
+                        self._listening = True
+                        self._subscribed.set()
+                        self.hub.resync()
+                        await self._announce_missed()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("Redis subscription lost; reconnecting in 1 s")
-                await asyncio.sleep(1)
+            except Exception as error:
+                failures += 1
+                if failures == 1 or failures % 120 == 0:  # not once per attempt while Redis is down
+                    log.warning("Redis subscription lost (%r); subscribing again every %s s (attempt %d)", error,
+                                RESUBSCRIBE_DELAY_SECONDS, failures)
+            finally:
+                self._listening = False
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass
+            await asyncio.sleep(RESUBSCRIBE_DELAY_SECONDS)
+
+    async def _catch_up_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._catch_up_seconds)
+            await self._announce_missed()
+            self.hub.resync()
 
 
 _broker: Broker = LocalBroker()
@@ -165,5 +305,5 @@ def set_broker(broker: Broker) -> None:
     _broker = broker
 
 
-def make_broker(redis_url: str, channel: str) -> Broker:
-    return RedisBroker(redis_url, channel) if redis_url else LocalBroker()
+def make_broker(redis_url: str, channel: str, *, catch_up_seconds: float = 0.0) -> Broker:
+    return RedisBroker(redis_url, channel, catch_up_seconds=catch_up_seconds) if redis_url else LocalBroker()

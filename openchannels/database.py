@@ -21,6 +21,11 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
+async def check_database() -> None:
+    """A trivial query on the default connection (readiness); raises if the database does not answer."""
+    await Tortoise.get_connection("default").execute_query("SELECT 1")
+
+
 async def apply_migrations(settings: Settings, progress: Callable[[str], None] | None = None) -> None:
     """Apply every pending migration; prints each one through `progress`."""
 

@@ -36,6 +36,31 @@ ENVIRONMENT = [
     ("GIF_SEARCH_TIMEOUT_SECONDS", "3", "how long `searchGifs` waits for Giphy before answering with no GIFs"),
     ("SCHEDULER_INTERVAL_SECONDS", "1", "seconds between two rounds of the scheduler of each server process "
      "(offer timeouts, auto-close, connector deliveries); 0: no scheduler"),
+    ("OPENCHANNELS_ENV", "development", "development or production: production refuses introspection, "
+     "serves no GraphiQL and gives no field suggestions in errors"),
+    ("QUERY_MAX_DEPTH", "15", "deepest nesting of fields in one operation"),
+    ("QUERY_MAX_ALIASES", "30", "most aliased fields in one operation"),
+    ("QUERY_MAX_ROOT_FIELDS", "20", "most top-level fields in one operation"),
+    ("QUERY_MAX_COST", "10000", "most list items one operation may ask for (page sizes multiplied along the nesting)"),
+    ("QUERY_MAX_TOKENS", "2000", "most tokens in one GraphQL document"),
+    ("EVENT_CATCHUP_SECONDS", "30", "with Redis: seconds between two re-reads of the database by every live "
+     "subscription, the safety net for an event whose publish was lost; 0: only when Redis reconnects or a publish fails"),
+    ("RATE_LIMIT_LOGIN_PER_MINUTE", "10", "`login` calls per client IP per minute; 0: no limit"),
+    ("RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE", "20",
+     "`startVisitorChat` calls per client IP per minute; 0: no limit"),
+    ("RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE", "120", "requests per visitor token per minute (HTTP requests; over a "
+     "WebSocket its connection_init and each operation); 0: no limit"),
+    ("RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE", "0", "HTTP requests per operator token per minute; 0: no limit"),
+    ("RATE_LIMIT_REDIS_PREFIX", "openchannels:rate", "prefix of the rate-limit counters in Redis (with REDIS_URL); "
+     "processes with the same prefix share the budgets"),
+    ("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the server that append to X-Forwarded-For; "
+     "0: the client IP is the TCP peer and X-Forwarded-For is ignored"),
+    ("WS_MAX_SUBSCRIPTIONS", "20", "operations one WebSocket connection may run at once"),
+    ("WS_SEND_QUEUE_SIZE", "256", "messages waiting to be sent on one WebSocket; a client that lets more pile up "
+     "is closed with 4429"),
+    ("WS_CONNECTION_INIT_TIMEOUT_SECONDS", "10", "a WebSocket that sends no connection_init within this time is "
+     "closed with 4408"),
+    ("WS_MAX_MESSAGE_BYTES", "1048576", "largest WebSocket message a client may send; larger: closed with 1009"),
 ]
 
 
@@ -72,6 +97,27 @@ class Settings:
     giphy_api_url: str = field(default_factory=lambda: _env("GIPHY_API_URL"))
     gif_search_timeout_seconds: float = field(default_factory=lambda: float(_env("GIF_SEARCH_TIMEOUT_SECONDS")))
     scheduler_interval_seconds: float = field(default_factory=lambda: float(_env("SCHEDULER_INTERVAL_SECONDS")))
+    env: str = field(default_factory=lambda: _env("OPENCHANNELS_ENV").strip().lower())
+    query_max_depth: int = field(default_factory=lambda: int(_env("QUERY_MAX_DEPTH")))
+    query_max_aliases: int = field(default_factory=lambda: int(_env("QUERY_MAX_ALIASES")))
+    query_max_root_fields: int = field(default_factory=lambda: int(_env("QUERY_MAX_ROOT_FIELDS")))
+    query_max_cost: int = field(default_factory=lambda: int(_env("QUERY_MAX_COST")))
+    query_max_tokens: int = field(default_factory=lambda: int(_env("QUERY_MAX_TOKENS")))
+    event_catchup_seconds: float = field(default_factory=lambda: float(_env("EVENT_CATCHUP_SECONDS")))
+    rate_limit_login_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_LOGIN_PER_MINUTE")))
+    rate_limit_start_visitor_chat_per_minute: int = field(
+        default_factory=lambda: int(_env("RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE")))
+    rate_limit_visitor_token_per_minute: int = field(
+        default_factory=lambda: int(_env("RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE")))
+    rate_limit_operator_token_per_minute: int = field(
+        default_factory=lambda: int(_env("RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE")))
+    rate_limit_redis_prefix: str = field(default_factory=lambda: _env("RATE_LIMIT_REDIS_PREFIX"))
+    trusted_proxy_hops: int = field(default_factory=lambda: int(_env("TRUSTED_PROXY_HOPS")))
+    ws_max_subscriptions: int = field(default_factory=lambda: int(_env("WS_MAX_SUBSCRIPTIONS")))
+    ws_send_queue_size: int = field(default_factory=lambda: int(_env("WS_SEND_QUEUE_SIZE")))
+    ws_connection_init_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("WS_CONNECTION_INIT_TIMEOUT_SECONDS")))
+    ws_max_message_bytes: int = field(default_factory=lambda: int(_env("WS_MAX_MESSAGE_BYTES")))
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from resolvers.loaders import Loaders
-from services.errors import Unauthenticated
+from services.errors import DomainError, Unauthenticated
 from services.viewer import ANONYMOUS, Viewer
 
 
@@ -18,12 +18,18 @@ class Context:
         self._viewer = viewer
         self.auth_error = auth_error
         self.loaders = Loaders(viewer)
+        #: a refusal for the whole request (e.g. the token's rate limit): raised on first use of the viewer
+        self.refusal: DomainError | None = None
+        #: the request's rate limits (openchannels/rate_limits.RequestLimits); None: no limits
+        self.rate_limits: Any = None
 
     @property
     def viewer(self) -> Viewer:
         """The caller; a request that sent a bad token gets UNAUTHENTICATED on first use."""
         if self.auth_error:
             raise Unauthenticated(self.auth_error)
+        if self.refusal is not None:
+            raise self.refusal
         return self._viewer
 
     def authenticate_as(self, viewer: Viewer) -> None:

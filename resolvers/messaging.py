@@ -6,7 +6,7 @@ from strawberry.types import Info
 
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat
-from schema.ids import decode_id, decode_ids
+from schema.ids import decode_id, decode_ids, decode_optional_id
 from schema.message import Attachment, Message
 from schema.messaging import (
     AddGifInput, GifPayload,
@@ -59,7 +59,7 @@ async def search_gifs(info: Info, query: str, limit: int | None = 20) -> list[Gi
 
 async def canned_responses_list(info: Info, search: str | None = None,
                                 open_channel_id: strawberry.ID | None = None) -> list[CannedResponse]:
-    channel = decode_id(open_channel_id, "OpenChannel", ["openChannelId"]) if open_channel_id else None
+    channel = decode_optional_id(open_channel_id, "OpenChannel", ["openChannelId"])
     rows = await _call(canned_responses.list_canned_responses(_viewer(info), search=search, open_channel_id=channel))
     return [CannedResponse.from_model(r) for r in rows]
 
@@ -70,7 +70,7 @@ async def my_tasks(info: Info) -> list[Task]:
 
 async def feed(info: Info, first: int | None = None, after: str | None = None) -> list[FeedPost]:
     async def run():
-        after_id = decode_id(after, "FeedPost", ["after"]) if after else None
+        after_id = decode_optional_id(after, "FeedPost", ["after"])
         return await feed_service.feed(_viewer(info), first=first, after_id=after_id)
 
     return [FeedPost.from_model(p) for p in await _call(run())]
@@ -101,16 +101,15 @@ async def mark_message_unread(info: Info, input: MessageInput) -> ChatPayload:
 
 
 async def upload_file(info: Info, input: UploadFileInput) -> AttachmentPayload:
-    viewer = _viewer(info)
-
     async def run():
+        viewer = _viewer(info)
         chat_id = decode_id(input.chat_id, "Chat", ["input", "chatId"])
         if viewer.is_anonymous:
             require_operator(viewer)
         data = await input.file.read(files.file_settings().max_upload_bytes + _OVER_LIMIT)
         return await files.upload_file(viewer, chat_id=chat_id, name=getattr(input.file, "filename", None), data=data)
 
-    return await payload(AttachmentPayload, "attachment", run(), lambda a: Attachment.from_model(a, viewer))
+    return await payload(AttachmentPayload, "attachment", run(), lambda a: Attachment.from_model(a, _viewer(info)))
 
 
 # ---------------------------------------------------------------- canned responses
@@ -118,8 +117,7 @@ async def upload_file(info: Info, input: UploadFileInput) -> AttachmentPayload:
 
 async def create_canned_response(info: Info, input: CreateCannedResponseInput) -> CannedResponsePayload:
     async def run():
-        channel = decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]) \
-            if input.open_channel_id else None
+        channel = decode_optional_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"])
         return await canned_responses.create_canned_response(_viewer(info), title=input.title, text=input.text,
                                                              open_channel_id=channel)
 
@@ -164,8 +162,7 @@ async def save_message_as_canned_response(info: Info, input: SaveMessageAsCanned
 
 async def create_task_from_message(info: Info, input: CreateTaskFromMessageInput) -> TaskPayload:
     async def run():
-        responsible = decode_id(input.responsible_id, "Operator", ["input", "responsibleId"]) \
-            if input.responsible_id else None
+        responsible = decode_optional_id(input.responsible_id, "Operator", ["input", "responsibleId"])
         return await tasks.create_task_from_message(
             _viewer(info), message_id=_message_id(input), title=input.title, description=input.description,
             responsible_id=responsible, deadline=input.deadline)

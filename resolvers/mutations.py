@@ -6,12 +6,13 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from openchannels import rate_limits
 from openchannels.settings import Settings
 from resolvers.errors import payload, payload_of, viewer_of as _viewer
 from schema import inputs
 from schema.chat import Chat
 from schema.common import UserError
-from schema.ids import decode_id, decode_ids
+from schema.ids import decode_id, decode_ids, decode_optional_id
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator, OperatorPreferences
@@ -71,9 +72,8 @@ async def transfer_chat(info: Info, input: inputs.TransferChatInput) -> ChatPayl
     async def run():
         return await chats.transfer_chat(
             _viewer(info), chat_id=_chat_id(input),
-            operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]) if input.operator_id else None,
-            open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"])
-            if input.open_channel_id else None,
+            operator_id=decode_optional_id(input.operator_id, "Operator", ["input", "operatorId"]),
+            open_channel_id=decode_optional_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             comment=input.comment,
         )
 
@@ -93,10 +93,8 @@ async def send_message(info: Info, input: inputs.SendMessageInput) -> MessagePay
         return await messages.send_message(
             _viewer(info), chat_id=_chat_id(input), text=input.text, silent=bool(input.silent),
             attachment_ids=decode_ids(input.attachment_ids, "Attachment", ["input", "attachmentIds"]) or [],
-            reply_to_message_id=decode_id(input.reply_to_message_id, "Message", ["input", "replyToMessageId"])
-            if input.reply_to_message_id else None,
-            quote_message_id=decode_id(input.quote_message_id, "Message", ["input", "quoteMessageId"])
-            if input.quote_message_id else None,
+            reply_to_message_id=decode_optional_id(input.reply_to_message_id, "Message", ["input", "replyToMessageId"]),
+            quote_message_id=decode_optional_id(input.quote_message_id, "Message", ["input", "quoteMessageId"]),
             mention_operator_ids=decode_ids(input.mention_operator_ids, "Operator", ["input", "mentionOperatorIds"])
             or [],
         )
@@ -115,6 +113,7 @@ async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput
 
 async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) -> StartVisitorChatPayload:
     async def run():
+        await rate_limits.check_ip(info.context, rate_limits.START_VISITOR_CHAT)
         return await visitors.start_visitor_chat(
             open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             name=input.name, email=input.email, phone=input.phone, text=input.text,
@@ -131,6 +130,7 @@ async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) ->
 async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
     """Wrong credentials are a userError here (this is where signing in happens)."""
     try:
+        await rate_limits.check_ip(info.context, rate_limits.LOGIN)
         token, operator = await auth.login(email=input.email, password=input.password,
                                            ttl_seconds=Settings().token_ttl_seconds)
     except DomainError as error:
@@ -148,8 +148,10 @@ async def create_operator(info: Info, input: inputs.CreateOperatorInput) -> Oper
 
 
 async def set_status(info: Info, input: inputs.SetStatusInput) -> OperatorPayload:
-    return await payload(OperatorPayload, "operator", operators.set_status(_viewer(info), status=input.status),
-                         Operator.from_model)
+    async def run():
+        return await operators.set_status(_viewer(info), status=input.status)
+
+    return await payload(OperatorPayload, "operator", run(), Operator.from_model)
 
 
 async def update_preferences(info: Info, input: inputs.UpdatePreferencesInput) -> PreferencesPayload:

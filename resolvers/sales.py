@@ -20,8 +20,10 @@ async def products(info: Info, search: str | None = None) -> list[Product]:
 
 
 async def create_product(info: Info, input: CreateProductInput) -> ProductPayload:
-    call = sales.create_product(_viewer(info), name=input.name, price=input.price, currency=input.currency)
-    return await payload(ProductPayload, "product", call, Product.from_model)
+    async def run():
+        return await sales.create_product(_viewer(info), name=input.name, price=input.price, currency=input.currency)
+
+    return await payload(ProductPayload, "product", run(), Product.from_model)
 
 
 async def create_chat_order(info: Info, input: CreateChatOrderInput) -> OrderPayload:

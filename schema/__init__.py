@@ -6,9 +6,11 @@ import strawberry
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
 from schema.error_policy import ErrorPolicy
+from schema.limits import QueryLimits, query_limits
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
+from schema.production import HiddenSuggestionsMixin, ProductionValidation
 from schema.root import Mutation, Query, Subscription
 
 
@@ -17,12 +19,34 @@ class _Schema(strawberry.Schema):
         """ErrorPolicy logs what is unexpected; expected errors are not noise in the log."""
 
 
-schema = _Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=[Chat, ChatConnection, Client, Message, OpenChannel, Operator],
-    extensions=[ErrorPolicy],
-)
+class _ProductionSchema(HiddenSuggestionsMixin, _Schema):
+    pass
 
-__all__ = ["schema"]
+
+def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) -> _Schema:
+    """The schema with its query limits; `production` adds schema/production.py's rules."""
+    extensions = [query_limits(limits), *([ProductionValidation] if production else []), ErrorPolicy]
+    return (_ProductionSchema if production else _Schema)(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Chat, ChatConnection, Client, Message, OpenChannel, Operator],
+        extensions=extensions,
+    )
+
+
+#: the schema with the default limits, in development mode (`export-schema` prints it)
+schema = build_schema()
+
+
+def schema_for(settings) -> _Schema:
+    """The schema the server runs with `settings` (OPENCHANNELS_ENV, QUERY_MAX_*): the same SDL."""
+    if settings.env not in ("development", "production"):
+        raise ValueError(f"OPENCHANNELS_ENV must be development or production, not {settings.env!r}")
+    limits, production = QueryLimits.from_settings(settings), settings.env == "production"
+    if limits == QueryLimits() and not production:
+        return schema
+    return build_schema(limits, production)
+
+
+__all__ = ["build_schema", "schema", "schema_for"]

@@ -11,6 +11,8 @@ import uuid
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from openchannels.availability import MESSAGE as UNAVAILABLE_MESSAGE
+from openchannels.availability import SERVICE_UNAVAILABLE, is_database_unavailable
 from services.errors import DomainError
 
 log = logging.getLogger("openchannels.errors")
@@ -28,8 +30,13 @@ class ErrorPolicy(MaskErrors):
         if original is None or isinstance(original, GraphQLError):
             return error  # syntax, validation, and errors raised deliberately with their code
         if isinstance(original, DomainError):
+            extensions = {"code": original.code, **getattr(original, "extensions", {})}  # e.g. retryAfterSeconds
             return GraphQLError(original.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                                path=error.path, extensions={"code": original.code})
+                                path=error.path, extensions=extensions)
+        if is_database_unavailable(original):  # retryable, not a bug: no traceback for the client
+            log.warning("%s: the database is unavailable (%r)", error.path, original)
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions,
+                                path=error.path, extensions={"code": SERVICE_UNAVAILABLE})
         request_id = uuid.uuid4().hex[:12]
         log.error("request %s failed at %s", request_id, error.path, exc_info=original)
         return GraphQLError(f"Internal server error (request id {request_id}).", nodes=error.nodes,

@@ -13,10 +13,6 @@ from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
 from openchannels.settings import Settings
 
-#: largest WebSocket message uvicorn accepts (its default, 16 MiB, is far more than a GraphQL operation needs)
-WS_MAX_SIZE = 1024 * 1024
-
-
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
     if host in ("0.0.0.0", ""):
@@ -86,7 +82,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{browser_host(host)}:{port}/graphql"
     if args.demo:
         print_demo(asyncio.run(prepare_demo(settings)), url)
-    say(f"GraphiQL: {url}")
+    production = settings.env == "production"
+    say(f"GraphQL endpoint (production mode, no GraphiQL): {url}" if production else f"GraphiQL: {url}")
     broker = "Redis " + redact(settings.redis_url) if settings.redis_url else "in-process (one server process)"
     say(f"database: {redact(settings.database_url)}; events: {broker}; workers: {workers}")
 
@@ -94,6 +91,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     uvicorn.run(
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, log_config=server_log_config(settings.log_level), ws_max_size=WS_MAX_SIZE,
+        log_level=settings.log_level, log_config=server_log_config(settings.log_level),
+        ws_max_size=settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
+        proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
     )
     return 0

@@ -41,6 +41,10 @@ ADMIN_PASSWORD = "e2e-admin-password"
 #: the key the payment provider signs `POST /payments/webhook` with, on every e2e server
 PAYMENT_WEBHOOK_SECRET = "e2e-payment-webhook-secret"
 
+#: switched off (0) on every e2e server unless a test sets them
+RATE_LIMITS = ("RATE_LIMIT_LOGIN_PER_MINUTE", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE",
+               "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE")
+
 _databases = itertools.count(1)
 
 
@@ -117,6 +121,8 @@ class Deployment:
     redis_channel: str = ""
     admin_token: str = ""
     servers: list[ServerProcess] = field(default_factory=list)
+    #: more environment variables for the server processes started from now on
+    extra_env: dict[str, str] = field(default_factory=dict)
     _drop_database: str | None = None
 
     @property
@@ -131,17 +137,22 @@ class Deployment:
                    FILES_DIR=str(self.workdir / "files"), PAYMENT_WEBHOOK_SECRET=PAYMENT_WEBHOOK_SECRET)
         if self.redis_url:
             env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel)
+        for name in RATE_LIMITS:  # the shared servers sign in and start chats from one IP all the time:
+            env.setdefault(name, "0")  # rate limits are tested on servers of their own (test_rate_limits.py)
+        env.update(self.extra_env)
         return env
 
-    async def start_server(self) -> ServerProcess:
-        """Start one more server process on this deployment's database and broker."""
+    async def start_server(self, env: dict[str, str] | None = None) -> ServerProcess:
+        """Start one more server process on this deployment's database and broker (`env`: settings of its own)."""
         port = free_port()
         log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", "openchannels.app:create_app",
-                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                cwd=REPO_ROOT, env=self.environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                 "--no-proxy-headers"],  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
+                cwd=REPO_ROOT, env={**self.environment(), **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT,
             )
         server = ServerProcess(port=port, process=process, log_path=log_path)
         self.servers.append(server)
@@ -163,10 +174,15 @@ class Deployment:
                 await admin.close()
 
 
-async def prepare(backend: str, workdir: Path) -> Deployment:
-    """A fresh, migrated database with an admin (made by the CLI, as an installer would)."""
+async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) -> Deployment:
+    """A fresh, migrated database with an admin (made by the CLI, as an installer would).
+
+    `redis_url`: the broker of the servers (default: none on sqlite, E2E_REDIS_URL on postgres).
+    """
     if backend == "sqlite":
         deployment = Deployment(backend, f"sqlite://{workdir / 'openchannels.sqlite3'}", workdir)
+        if redis_url:
+            deployment.redis_url, deployment.redis_channel = redis_url, f"openchannels-e2e:{uuid.uuid4().hex}"
     else:
         name = f"oc_e2e_{os.getpid()}_{next(_databases)}"
         admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)  # unreachable: an error, never a skip
@@ -174,13 +190,14 @@ async def prepare(backend: str, workdir: Path) -> Deployment:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
             await admin.close()
-        probe = redis.Redis.from_url(E2E_REDIS_URL, socket_connect_timeout=5)
+        redis_url = redis_url or E2E_REDIS_URL
+        probe = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
         try:
             await probe.ping()  # unreachable Redis: an error here, not a server that never starts
         finally:
             await probe.aclose()
         deployment = Deployment(
-            backend, _with_database(TEST_POSTGRES_URL, name), workdir, redis_url=E2E_REDIS_URL,
+            backend, _with_database(TEST_POSTGRES_URL, name), workdir, redis_url=redis_url,
             redis_channel=f"openchannels-e2e:{uuid.uuid4().hex}", _drop_database=name,
         )
     try:

@@ -1,0 +1,109 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/) on top of Strawberry's view.
+
+- Media types: a client whose `Accept` prefers `application/graphql-response+json` gets it;
+  everyone else gets `application/json` (`*/*` and no `Accept` included).
+- Request errors (the document does not parse or validate, a variable cannot be coerced, a
+  query limit is exceeded: errors without a `path` and no data) are answered with status 400
+  and without a `data` entry under `application/graphql-response+json`; under
+  `application/json` they keep status 200 with `"data": null`, as the spec allows for it.
+  Field errors (with a `path`) are 200 under both.
+- A mutation over GET is refused with 405 and `Allow: POST`, before anything runs.
+- Batching (a JSON array body) is off: Strawberry answers 400 "Batching is not enabled".
+
+`tests/compliance/test_graphql_over_http.py` runs the `graphql-http` package's audit against a
+real server.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.responses import PlainTextResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+
+
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with: graphql-response+json when the client ranks it at least as
+    high as application/json (ties go to graphql-response+json, the spec's preferred type)."""
+    best = {GRAPHQL_RESPONSE_JSON: 0.0, APPLICATION_JSON: 0.0}
+    for item in (accept or "").split(","):
+        media_range, *parameters = item.split(";")
+        media_range = media_range.strip().lower()
+        quality = _quality(parameters)
+        if media_range == GRAPHQL_RESPONSE_JSON:
+            best[GRAPHQL_RESPONSE_JSON] = max(best[GRAPHQL_RESPONSE_JSON], quality)
+        elif media_range in (APPLICATION_JSON, "application/*", "*/*"):
+            best[APPLICATION_JSON] = max(best[APPLICATION_JSON], quality)
+    graphql_response = best[GRAPHQL_RESPONSE_JSON]
+    return GRAPHQL_RESPONSE_JSON if graphql_response > 0 and graphql_response >= best[APPLICATION_JSON] \
+        else APPLICATION_JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """No data and only errors without a path: the request never reached execution."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+class GraphQLOverHTTP:
+    """A mixin for the Strawberry ASGI view (before it in the bases)."""
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if self.is_websocket_request(request):  # type: ignore[attr-defined]
+            return await super().run(request, context, root_value)  # type: ignore[misc]
+        media_type = response_media_type(request.headers.get("accept"))
+        request.state.graphql_media_type = media_type
+        request.state.graphql_request_error = False
+        try:
+            response = await super().run(request, context, root_value)  # type: ignore[misc]
+        except MethodNotAllowed as refusal:
+            return PlainTextResponse(refusal.reason, status_code=405, headers={"Allow": "POST"})
+        if response.headers.get("content-type", "").startswith(APPLICATION_JSON):
+            if media_type == GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+                if request.state.graphql_request_error and response.status_code == 200:
+                    response.status_code = 400
+            else:
+                response.headers["content-type"] = f"{APPLICATION_JSON}; charset=utf-8"
+        return response
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        data = await super().process_result(request, result)  # type: ignore[misc]
+        if is_request_error(result):
+            request.state.graphql_request_error = True
+            if request.state.graphql_media_type == GRAPHQL_RESPONSE_JSON:
+                data.pop("data", None)
+        return data
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_single(*args, **kwargs)  # type: ignore[misc]
+        except HTTPException as error:
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and cause.operation_type == OperationType.MUTATION:
+                raise MethodNotAllowed("Mutations are not allowed over GET: use POST.") from cause
+            raise
+
+
+class MethodNotAllowed(HTTPException):
+    """A mutation over GET: answered 405 with `Allow: POST`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)

@@ -1,0 +1,277 @@
+"""Rate limits: how many calls a client IP or a token may make per minute.
+
+Rules (the budgets come from the settings; a limit of 0 switches a rule off):
+
+- `login` and `start_visitor_chat`: per client IP (anonymous calls from the open internet);
+- `visitor_token`: per visitor token, every HTTP request and every WebSocket connection_init;
+- `operator_token`: per operator token, every HTTP request (off by default).
+
+Each rule is a fixed window counter that starts with the first call of a subject: the
+window's first call sets its expiry, later calls only count. With REDIS_URL the counters
+live in Redis (`INCR` + `PEXPIRE` in one Lua script, atomic), so every server process
+spends the same budget; without it, in this process's memory. When Redis fails, the
+process counts in memory for a few seconds and tries Redis again: a Redis outage never
+refuses a call that would have been allowed, nor lets a client loose.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from services.auth import bearer_token, hash_token
+from services.errors import DomainError, LimitExceeded
+
+log = logging.getLogger("openchannels.rate_limits")
+
+#: every rule counts calls per minute
+WINDOW_SECONDS = 60.0
+#: after a Redis failure, count in memory for this long before trying Redis again
+REDIS_RETRY_SECONDS = 5.0
+#: a rate-limit check never waits longer than this on Redis
+REDIS_TIMEOUT_SECONDS = 0.5
+#: the in-memory store drops expired windows once it holds this many
+MEMORY_PRUNE_AT = 10_000
+
+LOGIN = "login"
+START_VISITOR_CHAT = "start_visitor_chat"
+VISITOR_TOKEN = "visitor_token"
+OPERATOR_TOKEN = "operator_token"
+
+#: what each rule counts, for the error message
+_WHAT = {
+    LOGIN: "sign-in attempts from your address",
+    START_VISITOR_CHAT: "new chats from your address",
+    VISITOR_TOKEN: "requests with this visitor token",
+    OPERATOR_TOKEN: "requests with this token",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    #: calls allowed per window; 0: no limit
+    limit: int
+    window_seconds: float = WINDOW_SECONDS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    #: calls counted in the current window, this one included
+    count: int
+    #: whole seconds until the window ends (at least 1 when refused)
+    retry_after_seconds: int
+
+
+class RateLimited(LimitExceeded):
+    """LIMIT_EXCEEDED with the number of seconds after which the call will be accepted again."""
+
+    def __init__(self, rule: Rule, retry_after_seconds: int) -> None:
+        super().__init__(f"Too many {_WHAT.get(rule.name, 'calls')} (at most {rule.limit} per minute): "
+                         f"try again in {retry_after_seconds} seconds.")
+        self.rule = rule.name
+        self.retry_after_seconds = retry_after_seconds
+        #: added to a top-level error's `extensions` (schema/error_policy.py)
+        self.extensions = {"retryAfterSeconds": retry_after_seconds}
+
+
+class Counter(Protocol):
+    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+        """Count one call under `key`: (calls in the window so far, seconds until it ends)."""
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryCounter:
+    """Windows in this process's memory: key -> (count, end on the monotonic clock)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[int, float]] = {}
+
+    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+        now = self._clock()
+        count, ends_at = self._windows.get(key, (0, 0.0))
+        if ends_at <= now:
+            count, ends_at = 0, now + window_seconds
+            if len(self._windows) >= MEMORY_PRUNE_AT:
+                self._prune(now)
+        self._windows[key] = (count + 1, ends_at)
+        return count + 1, ends_at - now
+
+    def _prune(self, now: float) -> None:
+        """Memory stays bounded by the subjects seen within one window."""
+        self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+
+    async def aclose(self) -> None:
+        return None
+
+
+#: INCR the key; the first call of a window sets its expiry. Returns {count, milliseconds left}.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class RedisCounter:
+    """Windows in Redis, shared by every process that uses the same Redis and key prefix."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        self._script = self._redis.register_script(_HIT_SCRIPT)
+        self._prefix = prefix
+
+    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+        count, ttl_ms = await self._script(keys=[f"{self._prefix}:{key}"],
+                                           args=[max(1, int(window_seconds * 1000))])
+        return int(count), int(ttl_ms) / 1000
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+class RateLimiter:
+    def __init__(self, rules: list[Rule], counter: Counter | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rules = {rule.name: rule for rule in rules}
+        self._memory = MemoryCounter(clock)
+        self._counter: Counter = counter or self._memory
+        self._clock = clock
+        self._redis_down_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RateLimiter:
+        rules = [
+            Rule(LOGIN, settings.rate_limit_login_per_minute),
+            Rule(START_VISITOR_CHAT, settings.rate_limit_start_visitor_chat_per_minute),
+            Rule(VISITOR_TOKEN, settings.rate_limit_visitor_token_per_minute),
+            Rule(OPERATOR_TOKEN, settings.rate_limit_operator_token_per_minute),
+        ]
+        counter = RedisCounter(settings.redis_url, settings.rate_limit_redis_prefix) if settings.redis_url else None
+        return cls(rules, counter)
+
+    def limits(self, rule_name: str) -> bool:
+        rule = self.rules.get(rule_name)
+        return rule is not None and rule.limit > 0
+
+    async def hit(self, rule_name: str, subject: str) -> Verdict:
+        """Count one call of `subject` under the rule; a rule without a limit allows everything."""
+        rule = self.rules.get(rule_name)
+        if rule is None or rule.limit <= 0:
+            return Verdict(True, 0, 0)
+        count, seconds_left = await self._count(f"{rule.name}:{subject}", rule.window_seconds)
+        if count <= rule.limit:
+            return Verdict(True, count, 0)
+        return Verdict(False, count, max(1, math.ceil(seconds_left)))
+
+    async def check(self, rule_name: str, subject: str) -> None:
+        """Count one call; RateLimited when it is over the budget."""
+        verdict = await self.hit(rule_name, subject)
+        if not verdict.allowed:
+            raise RateLimited(self.rules[rule_name], verdict.retry_after_seconds)
+
+    async def _count(self, key: str, window_seconds: float) -> tuple[int, float]:
+        if self._counter is not self._memory and self._clock() >= self._redis_down_until:
+            try:
+                return await self._counter.hit(key, window_seconds)
+            except Exception as error:  # noqa: BLE001 - any Redis failure: count here for a while
+                log.warning("rate limits: Redis failed (%s); counting in this process for %s s",
+                            error.__class__.__name__, REDIS_RETRY_SECONDS)
+                self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
+        return await self._memory.hit(key, window_seconds)
+
+    async def aclose(self) -> None:
+        if self._counter is not self._memory:
+            await self._counter.aclose()
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxy_hops: int) -> str:
+    """The caller's address: the TCP peer, or, behind `trusted_proxy_hops` proxies that each
+    append to X-Forwarded-For, the address the outermost trusted proxy saw. Addresses further
+    left in the header were written by the client and are never trusted."""
+    if trusted_proxy_hops > 0 and forwarded_for:
+        hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
+        if len(hops) >= trusted_proxy_hops:
+            return hops[-trusted_proxy_hops]
+        if hops:
+            return hops[0]
+    return peer or "unknown"
+
+
+def token_subject(authorization: str | None) -> str | None:
+    """The key a token is counted under: its SHA-256 (the token itself never leaves the process)."""
+    try:
+        token = bearer_token(authorization)
+    except DomainError:
+        return None
+    return hash_token(token) if token else None
+
+
+def visitor_token_subject(authorization: str | None) -> str | None:
+    """The key of a visitor token (`ocv_...`); None for anything else."""
+    try:
+        token = bearer_token(authorization)
+    except DomainError:
+        return None
+    return hash_token(token) if token and token.startswith("ocv_") else None
+
+
+class RequestLimits:
+    """The rate limits of one HTTP request: who is calling from where, and the response to
+    put `Retry-After` on."""
+
+    def __init__(self, limiter: RateLimiter, ip: str, response: Any) -> None:
+        self.limiter = limiter
+        self.ip = ip
+        self.response = response
+
+    @classmethod
+    def of(cls, limiter: RateLimiter, request: Any, response: Any, trusted_proxy_hops: int) -> RequestLimits:
+        peer = request.client.host if request.client else None
+        return cls(limiter, client_ip(peer, request.headers.get("x-forwarded-for"), trusted_proxy_hops), response)
+
+    def refused(self, error: RateLimited) -> RateLimited:
+        headers = getattr(self.response, "headers", None)
+        if headers is not None:
+            headers["Retry-After"] = str(error.retry_after_seconds)
+        return error
+
+    async def check_ip(self, rule_name: str) -> None:
+        """Count one call of this client IP; RateLimited (and `Retry-After`) when over the budget."""
+        try:
+            await self.limiter.check(rule_name, self.ip)
+        except RateLimited as error:
+            raise self.refused(error)
+
+    async def check_token(self, viewer: Any, authorization: str | None) -> RateLimited | None:
+        """Count one request made with a token; the refusal when over the budget, else None."""
+        rule_name = VISITOR_TOKEN if viewer.is_visitor else OPERATOR_TOKEN if viewer.is_operator else None
+        if rule_name is None or not self.limiter.limits(rule_name):
+            return None
+        subject = token_subject(authorization)
+        if subject is None:
+            return None
+        try:
+            await self.limiter.check(rule_name, subject)
+        except RateLimited as error:
+            return self.refused(error)
+        return None
+
+
+async def check_ip(context: Any, rule_name: str) -> None:
+    """For a resolver: count this call against the client IP's budget (no limits: nothing)."""
+    limits: RequestLimits | None = getattr(context, "rate_limits", None)
+    if limits is not None:
+        await limits.check_ip(rule_name)

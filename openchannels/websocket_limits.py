@@ -1,0 +1,296 @@
+"""WebSocket limits: what one connection may cost the server, on both subprotocols.
+
+- **A bounded send queue.** Every outgoing message goes into the connection's queue and one
+  writer task sends them in order. A client that stops reading lets the queue fill (the
+  writer waits on the socket); when WS_SEND_QUEUE_SIZE messages are waiting, the queue is
+  dropped, the subscriptions are stopped and the connection is closed with 4429. Memory per
+  connection is therefore bounded by the queue, whatever the client does.
+- **Message size.** A message larger than WS_MAX_MESSAGE_BYTES closes the connection with
+  1009 (`serve` also gives the limit to uvicorn, which refuses it before reading it whole).
+- **connection_init timeout.** graphql-transport-ws closes with 4408 (Strawberry does it with
+  our timeout); the legacy graphql-ws protocol has no such rule, and we close it with 4408 too.
+- **Token expiry.** A connection authenticated with an operator token that expires is closed
+  with 4403 at that moment; the client signs in again and resumes with `after`.
+- **Visitor budget.** A connection_init with a visitor token, and each operation started on
+  that connection, count against that token's rate limit (openchannels/rate_limits.py); over
+  it, the connection is closed with 4429.
+
+The cap on operations per connection (WS_MAX_SUBSCRIPTIONS) is Strawberry's own
+`max_subscriptions_per_connection`: the operation over it gets an `error` message.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from json import JSONDecodeError
+from typing import Any, AsyncGenerator, Mapping
+
+from starlette.websockets import WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
+from services.auth import token_expires_at
+
+log = logging.getLogger("openchannels.websocket")
+
+CLOSE_TOKEN_EXPIRED = 4403
+CLOSE_INIT_TIMEOUT = 4408
+CLOSE_TOO_MANY = 4429
+CLOSE_TOO_BIG = 1009
+#: a normal close first sends what is queued, for at most this long
+FLUSH_SECONDS = 5.0
+#: the close frame of a slow consumer waits behind what the socket already holds; give up after this
+CLOSE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class WebSocketLimits:
+    send_queue_size: int = 256
+    max_message_bytes: int = 1024 * 1024
+    connection_init_timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> WebSocketLimits:
+        return cls(send_queue_size=settings.ws_send_queue_size, max_message_bytes=settings.ws_max_message_bytes,
+                   connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds)
+
+
+def _authorization(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    value = payload.get("authorization") or payload.get("Authorization")
+    return value if isinstance(value, str) else None
+
+
+class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
+    """The connection as Strawberry's handlers see it, with a bounded send queue."""
+
+    def __init__(self, view: Any, request: Any, response: Any) -> None:
+        super().__init__(view, request, response)
+        self.limits: WebSocketLimits = getattr(view, "websocket_limits", None) or WebSocketLimits()
+        self._outbox: deque[str | bytes] = deque()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._writer: asyncio.Task | None = None
+        #: the writer has taken a message and is sending it
+        self._in_flight = False
+        #: (code, reason) once the connection is closing: nothing more is queued
+        self._closing: tuple[int, str] | None = None
+        self._close_sent = False
+        #: set when the server decided to close: the read loop ends, the handler shuts down
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------------ sending
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self._closing is not None:
+            return  # closing: the client will not read it anyway
+        if len(self._outbox) >= self.limits.send_queue_size:
+            log.info("closing a WebSocket whose client does not read (%d messages waiting)", len(self._outbox))
+            self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")
+            return
+        self._outbox.append(self.view.encode_json(message))
+        self._idle.clear()
+        self._wakeup.set()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="websocket-writer")
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                if not self._outbox:
+                    self._idle.set()
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                self._in_flight = True
+                await self._send(self._outbox.popleft())
+                self._in_flight = False
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the client is gone: nothing more can be sent
+            self._closing = self._closing or (1006, "")
+            self._close_sent = True
+            self._outbox.clear()
+            self._idle.set()
+            self._stop.set()
+
+    async def _send(self, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            await self.ws.send_bytes(data)
+        else:
+            await self.ws.send_text(data)
+
+    def _cancel_writer(self) -> None:
+        """Stop the writer; it is never stopped in the middle of a message it took."""
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+
+    # ------------------------------------------------------------------ closing
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Close from the server's side (slow consumer, expired token, ...): what is queued is
+        dropped, the read loop ends, and the handler's shutdown sends the close frame."""
+        if self._closing is not None:
+            return
+        self._closing = (code, reason)
+        self._outbox.clear()
+        self._cancel_writer()
+        self._stop.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        """A close decided by the protocol handler: what was queued before it goes out first,
+        from this task, so that nothing the client sends meanwhile can come in between."""
+        if self._close_sent:
+            return
+        if self._closing is None:
+            self._closing = (code, reason)
+            with suppress(Exception):
+                async with asyncio.timeout(FLUSH_SECONDS):
+                    if self._in_flight:
+                        await self._idle.wait()
+                    self._cancel_writer()
+                    while self._outbox:
+                        await self._send(self._outbox.popleft())
+        await self._send_close(*self._closing)
+
+    async def finish(self) -> None:
+        """The handler is done: send a close that was requested, stop the writer."""
+        if self._closing is not None and not self._close_sent:
+            await self._send_close(*self._closing)
+        self._cancel_writer()
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        self._close_sent = True
+        self._cancel_writer()
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS):  # not wait_for: no task, so no yield before it is sent
+                await self.ws.close(code=code, reason=reason)
+        except Exception:  # noqa: BLE001 - gone, or never read: nothing more to do
+            log.debug("WebSocket close %s not sent", code, exc_info=True)
+
+    # ------------------------------------------------------------------ receiving
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Like Strawberry's, but ends as soon as the server decides to close, and refuses
+        messages over the size limit."""
+        while not self._stop.is_set() and self.ws.application_state != WebSocketState.DISCONNECTED:
+            message = await self._receive_or_stop()
+            if message is None or message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                raise NonTextMessageReceived()
+            if self._too_big(text):
+                self.request_close(CLOSE_TOO_BIG, "Message too big")
+                return
+            try:
+                decoded = self.view.decode_json(text)
+            except JSONDecodeError as error:
+                if ignore_parsing_errors:
+                    continue
+                raise NonJsonMessageReceived() from error
+            yield decoded
+
+    async def _receive_or_stop(self) -> dict[str, Any] | None:
+        receive = asyncio.ensure_future(self.ws.receive())
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({receive, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (receive, stop):
+                if not task.done():
+                    task.cancel()
+                    with suppress(asyncio.CancelledError, Exception):
+                        await task
+        if receive.cancelled() or not receive.done():
+            return None
+        return receive.result()
+
+    def _too_big(self, text: str) -> bool:
+        limit = self.limits.max_message_bytes
+        if len(text) > limit:
+            return True
+        return len(text) * 4 > limit and len(text.encode()) > limit
+
+
+class ConnectionLimits:
+    """Mixed into both protocol handlers (before Strawberry's base class)."""
+
+    #: graphql-ws (the legacy protocol) has no connection_init timeout of its own
+    enforce_init_timeout = False
+
+    async def handle(self) -> None:
+        self._timers: list[asyncio.TimerHandle] = []
+        self._expiry_scheduled = False
+        #: the visitor token's key when the connection was opened with one: its operations count
+        self._visitor_subject: str | None = None
+        if self.enforce_init_timeout:
+            seconds = self.websocket.limits.connection_init_timeout_seconds
+            self._timers.append(asyncio.get_running_loop().call_later(seconds, self._init_timed_out))
+        try:
+            await super().handle()  # type: ignore[misc]
+        finally:
+            for timer in self._timers:
+                timer.cancel()
+            await self.websocket.finish()
+
+    def _init_timed_out(self) -> None:
+        if not self.connection_acknowledged:
+            self.websocket.request_close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout")
+
+    async def handle_message(self, message: Any) -> None:
+        """Each operation a visitor starts counts against the token's budget, like an HTTP request."""
+        starts = isinstance(message, dict) and message.get("type") in ("subscribe", "start")
+        if starts and self._visitor_subject is not None and await self._visitor_over_budget():
+            return
+        await super().handle_message(message)  # type: ignore[misc]
+
+    async def handle_connection_init(self, message: Any) -> None:
+        self._visitor_subject = visitor_token_subject(_authorization(message.get("payload")))
+        if self._visitor_subject is not None and await self._visitor_over_budget():
+            return
+        await super().handle_connection_init(message)  # type: ignore[misc]
+        if self.connection_acknowledged and not self._expiry_scheduled:
+            self._expiry_scheduled = True
+            await self._close_at_token_expiry(_authorization(message.get("payload")))
+
+    async def _visitor_over_budget(self) -> bool:
+        """Count one call of the visitor token; over the budget, the connection is closed with 4429."""
+        limiter = getattr(self.view, "rate_limiter", None)
+        if limiter is None or self._visitor_subject is None:
+            return False
+        verdict = await limiter.hit(VISITOR_TOKEN, self._visitor_subject)
+        if verdict.allowed:
+            return False
+        self.websocket.request_close(CLOSE_TOO_MANY, f"Too many requests: retry in {verdict.retry_after_seconds} s")
+        return True
+
+    async def _close_at_token_expiry(self, authorization: str | None) -> None:
+        expires_at: datetime | None = await token_expires_at(authorization)
+        if expires_at is None:
+            return
+        delay = (expires_at - datetime.now(timezone.utc)).total_seconds()
+        self._timers.append(asyncio.get_running_loop().call_later(
+            max(0.0, delay), self.websocket.request_close, CLOSE_TOKEN_EXPIRED, "Token expired"))
+
+
+class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with the limits above."""
+
+
+class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
+    """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
+
+    enforce_init_timeout = True

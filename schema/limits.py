@@ -1,0 +1,276 @@
+"""Query limits: what one operation may ask for, checked before any resolver runs.
+
+Each request's operation is measured once, after parsing and with its variables resolved:
+
+- depth: the deepest nesting of fields (`{ me { operator { name } } }` is 3);
+- aliases: fields with an alias (fragments counted where they are spread);
+- root fields: the fields of the operation's top level (aliases of one field count apart);
+- cost: how many objects the lists and connections may return. Each list or connection
+  field costs its page size times the page sizes of the lists it is nested in; a paginated
+  field's size is its `first` / `last` / `limit` (or its default page size), a plain list
+  counts as `LIST_SIZE_ESTIMATE` items, and a connection's `edges` add nothing of their own;
+- page size: `first` / `last` / `limit` of every paginated field (`PAGINATED_FIELDS`) must be
+  within the field's bounds (an `INVALID_INPUT` error, as the services would give);
+- tokens: parsing stops beyond `max_tokens` (graphql-core's `max_tokens`).
+
+A request over a limit gets a top-level error with `extensions.code = "QUERY_TOO_COMPLEX"`
+(`extensions.limit` names the limit, `maximum` and `actual` the numbers) and no resolver
+runs. The measure depends on the variables, so never combine it with a validation cache.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInt,
+    GraphQLNamedType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    value_from_ast,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from services import feed, gifs
+from services.pagination import MAX_PAGE_SIZE
+
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+#: how many items a list without page arguments is assumed to hold, for the cost
+LIST_SIZE_ESTIMATE = 10
+#: the fields of a connection type that list the page the connection field already counted
+CONNECTION_PAGE_FIELDS = ("edges", "nodes")
+
+
+@dataclass(frozen=True)
+class PageBounds:
+    """The page arguments of a paginated field: sizes from `minimum` to `maximum`, `default` when absent."""
+
+    default: int
+    maximum: int
+    minimum: int = 0
+    arguments: tuple[str, ...] = ("first", "last")
+
+
+_CONNECTION = PageBounds(default=50, maximum=MAX_PAGE_SIZE)
+
+#: every field of the schema that takes a page size (tests/graphql/test_query_limits.py checks
+#: that every `first` / `last` / `limit` argument of the schema is listed here)
+PAGINATED_FIELDS: dict[str, PageBounds] = {
+    "Query.conversations": _CONNECTION,
+    "Query.searchMessages": _CONNECTION,
+    "Chat.messages": _CONNECTION,
+    "Client.chats": _CONNECTION,
+    "Client.messages": _CONNECTION,
+    "Query.feed": PageBounds(default=20, maximum=feed.MAX_PAGE, arguments=("first",)),
+    "Query.searchGifs": PageBounds(default=20, maximum=gifs.MAX_LIMIT, minimum=1, arguments=("limit",)),
+}
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_cost: int = 10_000
+    max_tokens: int = 2_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> QueryLimits:
+        return cls(max_depth=settings.query_max_depth, max_aliases=settings.query_max_aliases,
+                   max_root_fields=settings.query_max_root_fields, max_cost=settings.query_max_cost,
+                   max_tokens=settings.query_max_tokens)
+
+
+@dataclass
+class Measure:
+    """What a selection set asks for (see the module docstring)."""
+
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+    cost: int = 0
+
+    def add(self, other: Measure, *, cost_factor: int = 1) -> None:
+        self.depth = max(self.depth, other.depth)
+        self.aliases += other.aliases
+        self.fields += other.fields
+        self.cost += cost_factor * other.cost
+
+
+@dataclass
+class _Walker:
+    """Measures one operation. Fragments are measured once (their measure does not depend on
+    where they are spread: the cost scales with the enclosing page sizes), so a document that
+    spreads fragments exponentially is measured in linear time."""
+
+    context: ValidationContext
+    variables: Mapping[str, Any]
+    operation: OperationDefinitionNode
+    page_errors: list[GraphQLError] = field(default_factory=list)
+    _fragments: dict[str, Measure] = field(default_factory=dict)
+    _in_progress: set[str] = field(default_factory=set)
+
+    def measure(self) -> Measure:
+        root = self.context.schema.get_root_type(self.operation.operation)
+        return self._selection_set(self.operation.selection_set, root) if root else Measure()
+
+    def _selection_set(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Measure:
+        total = Measure()
+        if selection_set is None:
+            return total
+        for selection in selection_set.selections or ():
+            if isinstance(selection, FieldNode):
+                total.add(self._field(selection, parent))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.context.schema.get_type(condition.name.value) if condition else parent
+                total.add(self._selection_set(selection.selection_set, inner))
+            elif isinstance(selection, FragmentSpreadNode):
+                total.add(self._fragment(selection.name.value))
+        return total
+
+    def _fragment(self, name: str) -> Measure:
+        if name in self._fragments:
+            return self._fragments[name]
+        definition = self.context.get_fragment(name)
+        if definition is None or name in self._in_progress:  # unknown or a cycle: other rules report it
+            return Measure()
+        self._in_progress.add(name)
+        measure = self._selection_set(definition.selection_set,
+                                      self.context.schema.get_type(definition.type_condition.name.value))
+        self._in_progress.discard(name)
+        self._fragments[name] = measure
+        return measure
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
+        own = Measure(depth=1, aliases=1 if node.alias else 0, fields=1)
+        name = node.name.value
+        if name.startswith("__") or not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+            return own  # introspection is not measured (production mode refuses it altogether)
+        definition = parent.fields.get(name)
+        if definition is None:
+            return own  # an unknown field: FieldsOnCorrectTypeRule reports it
+        size = self._list_size(node, parent, name, definition)
+        inner = self._selection_set(node.selection_set, get_named_type(definition.type))
+        own.depth += inner.depth
+        own.aliases += inner.aliases
+        own.cost = (size or 0) + (size or 1) * inner.cost
+        return own
+
+    def _is_connection_page(self, parent: GraphQLNamedType, name: str) -> bool:
+        return parent.name.endswith("Connection") and name in CONNECTION_PAGE_FIELDS
+
+    def _list_size(self, node: FieldNode, parent: GraphQLNamedType, name: str, definition: GraphQLField) -> int | None:
+        """How many items this field may return, or None when it is not a list."""
+        bounds = PAGINATED_FIELDS.get(f"{parent.name}.{name}")
+        if bounds is not None:
+            return self._page_size(node, f"{parent.name}.{name}", bounds)
+        if is_list_type(get_nullable_type(definition.type)):
+            # a connection's edges are its page, already counted by the connection field
+            return None if self._is_connection_page(parent, name) else LIST_SIZE_ESTIMATE
+        return None
+
+    def _page_size(self, node: FieldNode, coordinate: str, bounds: PageBounds) -> int:
+        sizes = []
+        for argument in node.arguments or ():
+            if argument.name.value not in bounds.arguments:
+                continue
+            value = self._int_value(argument.value)
+            if value is None:
+                continue
+            if not bounds.minimum <= value <= bounds.maximum:
+                self.page_errors.append(GraphQLError(
+                    f"`{argument.name.value}` must be between {bounds.minimum} and {bounds.maximum} "
+                    f"(the maximum page size of {coordinate}).",
+                    argument, extensions={"code": "INVALID_INPUT"}))
+            sizes.append(value)
+        return max(sizes) if sizes else bounds.default
+
+    def _int_value(self, value_node: Any) -> int | None:
+        """The argument's value with the request's variables (a variable's own default when absent)."""
+        if isinstance(value_node, VariableNode):
+            name = value_node.name.value
+            if name in self.variables:
+                value = self.variables[name]
+                return value if isinstance(value, int) and not isinstance(value, bool) else None
+            default = next((d.default_value for d in self.operation.variable_definitions or ()
+                            if d.variable.name.value == name), None)
+            return self._int_value(default) if default is not None else None
+        value = value_from_ast(value_node, GraphQLInt)
+        return value if isinstance(value, int) else None
+
+
+def _selected_operations(context: ValidationContext, operation_name: str | None) -> Iterator[OperationDefinitionNode]:
+    for definition in context.document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            if operation_name is None or (definition.name and definition.name.value == operation_name):
+                yield definition
+
+
+def _too_complex(limit: str, actual: int, maximum: int, what: str, node: Any) -> GraphQLError:
+    return GraphQLError(f"The operation is too complex: {what} {actual}, at most {maximum} allowed.", node,
+                        extensions={"code": TOO_COMPLEX, "limit": limit, "maximum": maximum, "actual": actual})
+
+
+def query_limits_rule(limits: QueryLimits, request: ExecutionContext) -> type[ValidationRule]:
+    """A validation rule measuring the request's operation with its variables."""
+
+    class QueryLimitsRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            for operation in _selected_operations(context, request.operation_name):
+                variables = request.variables if isinstance(request.variables, Mapping) else {}
+                walker = _Walker(context, variables, operation)
+                measure = walker.measure()
+                for error in walker.page_errors:
+                    context.report_error(error)
+                for limit, actual, maximum, what in (
+                    ("depth", measure.depth, limits.max_depth, "depth"),
+                    ("aliases", measure.aliases, limits.max_aliases, "aliases"),
+                    ("rootFields", measure.fields, limits.max_root_fields, "root fields"),
+                    ("cost", measure.cost, limits.max_cost, "cost (list items it may return)"),
+                ):
+                    if actual > maximum:
+                        context.report_error(_too_complex(limit, actual, maximum, what, operation))
+
+    return QueryLimitsRule
+
+
+class QueryLimitsExtension(SchemaExtension):
+    """Adds the limits to every operation (HTTP and WebSocket alike)."""
+
+    def __init__(self, limits: QueryLimits) -> None:
+        self.limits = limits
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.limits.max_tokens
+        context.validation_rules = (*context.validation_rules,
+                                    query_limits_rule(self.limits, context))
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            if "tokens. Parsing aborted" in error.message:  # graphql-core's max_tokens
+                error.extensions = {"code": TOO_COMPLEX, "limit": "tokens", "maximum": self.limits.max_tokens}
+
+
+def query_limits(limits: QueryLimits):
+    """A factory for `Schema(extensions=...)`: one extension per request."""
+    return lambda: QueryLimitsExtension(limits)

@@ -1,0 +1,133 @@
+"""Catching up after lost live delivery: when the broker asks (Redis came back, a publish
+failed), a subscription re-reads the database after its last position and sends what it
+missed, in order, once."""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, AsyncIterator
+
+from models import Event
+from openchannels.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
+from services.events import event_to_dict, unit_of_work
+from services.subscriptions import follow
+from tests.conftest import REDIS_URL
+from tests.e2e.server import free_port
+
+CHAT = 4242
+
+
+async def committed_without_publishing(count: int) -> list[Event]:
+    """Event rows committed whose live delivery was lost (as when Redis is down)."""
+    return [await Event.create(kind="MESSAGE_ADDED", chat_kind="MESSAGE_ADDED", chat_id=CHAT, message_id=i)
+            for i in range(count)]
+
+
+async def published(message_id: int) -> int:
+    """An event committed and published the normal way; returns its id."""
+    async with unit_of_work() as uow:
+        uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=message_id)
+        uow.pending[-1].chat_id = CHAT
+    return uow.written[0].id
+
+
+async def next_id(stream: AsyncIterator[dict[str, Any]]) -> int:
+    return (await asyncio.wait_for(stream.__anext__(), 5))["id"]
+
+
+async def test_a_resync_sends_the_events_live_delivery_missed_in_order_and_once(db):
+    stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
+    first = asyncio.create_task(next_id(stream))
+    while get_broker().hub.subscriber_count == 0:  # the generator subscribed
+        await asyncio.sleep(0.01)
+    live = await published(1)
+    assert await first == live
+
+    lost = await committed_without_publishing(3)
+    get_broker().hub.deliver(event_to_dict(lost[1]))  # one of them did arrive live
+    assert await next_id(stream) == lost[1].id
+
+    get_broker().hub.resync()
+    assert [await next_id(stream), await next_id(stream)] == [lost[0].id, lost[2].id]
+
+    # a second resync finds nothing new; the next event is the next live one
+    get_broker().hub.resync()
+    after = await published(2)
+    assert await next_id(stream) == after
+    await stream.aclose()
+
+
+async def test_a_subscription_resuming_after_an_id_catches_up_past_its_replay(db):
+    replayed = await committed_without_publishing(2)
+    stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, str(replayed[0].id - 1))
+    assert [await next_id(stream), await next_id(stream)] == [e.id for e in replayed]
+    lost = await committed_without_publishing(2)
+    get_broker().hub.resync(from_id=replayed[0].id)  # from an id already sent: nothing twice
+    assert [await next_id(stream), await next_id(stream)] == [e.id for e in lost]
+    live = await published(3)
+    assert await next_id(stream) == live
+    await stream.aclose()
+
+
+async def test_resync_requests_merge_into_one_from_the_lowest_id():
+    subscriber = Subscriber()
+    subscriber.request_resync(7)
+    subscriber.request_resync(None)
+    subscriber.request_resync(3)
+    subscriber.queue.put_nowait({"id": 1})
+    assert await asyncio.wait_for(subscriber.get(), 1) == Resync(3)
+    assert await asyncio.wait_for(subscriber.get(), 1) == {"id": 1}  # the wake-up marker is not an event
+    assert subscriber.queue.empty()
+
+
+async def test_a_full_queue_still_gets_the_resync_first():
+    hub = EventHub()
+    subscriber = hub.subscribe()
+    for i in range(subscriber.queue.maxsize):
+        hub.deliver({"id": i})
+    hub.resync(5)
+    assert await asyncio.wait_for(subscriber.get(), 1) == Resync(5)
+    assert await asyncio.wait_for(subscriber.get(), 1) == {"id": 0}
+
+
+async def test_a_publish_to_an_unreachable_redis_is_logged_not_raised_and_resyncs_this_process(caplog):
+    broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", "catch-up-test")  # nobody listens there
+    subscriber = broker.hub.subscribe()
+    try:
+        started = time.monotonic()
+        await broker.publish([{"id": 12}, {"id": 11}])  # does not raise
+        assert time.monotonic() - started < 3
+        assert "could not publish 2 event(s) from id 11" in caplog.text
+        assert await asyncio.wait_for(subscriber.get(), 1) == Resync(11)
+        try:
+            await broker.check()
+        except Exception:
+            pass
+        else:
+            raise AssertionError("check() passed with Redis unreachable")
+    finally:
+        await broker.stop()
+
+
+async def test_the_periodic_catch_up_delivers_an_event_that_was_never_published(db):
+    """As when a process dies between its commit and its publish: nothing else would tell."""
+    broker = RedisBroker(REDIS_URL, f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
+    await broker.start()
+    previous = get_broker()
+    set_broker(broker)
+    try:
+        stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
+        first = asyncio.create_task(next_id(stream))
+        while broker.hub.subscriber_count == 0:
+            await asyncio.sleep(0.01)
+        live = await published(1)
+        assert await first == live  # through Redis
+        lost = await committed_without_publishing(1)
+        started = time.monotonic()
+        assert await next_id(stream) == lost[0].id
+        assert time.monotonic() - started < 2
+        await stream.aclose()
+    finally:
+        set_broker(previous)
+        await broker.stop()
