@@ -10,8 +10,6 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -108,15 +106,15 @@ class GraphQLApp(GraphQLOverHTTP, GraphQL):
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
+        authorization = request.headers.get("authorization")
         try:
-            viewer = await authenticate(request.headers.get("authorization"))
+            viewer = await authenticate(authorization)
         except DomainError as error:
             context = Context(request=request, response=response, auth_error=error.message)
-            context.rate_limits = limits
-            return context
-        context = Context(request=request, response=response, viewer=viewer)
+        else:
+            context = Context(request=request, response=response, viewer=viewer)
+            context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
-        context.refusal = await limits.check_token(viewer, request.headers.get("authorization"))
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -73,11 +73,29 @@ _OVERFLOW: dict[str, Any] = {"overflow": True}
 _RESYNC: dict[str, Any] = {"resync": True}
 
 
-class EventHub:
-    """In-memory fan-out to the subscribers of this process."""
+#: how long the hub holds an event that came ahead of a missing id before subscribers re-read
+GAP_WAIT_SECONDS = 0.2
 
-    def __init__(self) -> None:
+
+class EventHub:
+    """In-memory fan-out to the subscribers of this process, in event-id order.
+
+    Event ids are given in commit order without holes (services/events.py) and every event
+    reaches the hub once. Two commits may still be published in the other order (each request
+    publishes after its own commit), and a publish may be lost (Redis down, a process killed
+    between commit and publish). So an event that comes ahead of a missing id is held for up
+    to GAP_WAIT_SECONDS: if the missing one arrives, both go out in order; if not, every
+    subscriber re-reads the database from the missing id, which returns the held events too,
+    in order. A hole left by a rolled-back transaction costs one such re-read.
+    """
+
+    def __init__(self, gap_wait_seconds: float = GAP_WAIT_SECONDS) -> None:
         self._subscribers: set[Subscriber] = set()
+        self._gap_wait_seconds = gap_wait_seconds
+        #: the id the next event should have (None until the first event)
+        self._next_id: int | None = None
+        self._held: dict[int, dict[str, Any]] = {}
+        self._gap_timer: asyncio.TimerHandle | None = None
 
     def subscribe(self) -> Subscriber:
         subscriber = Subscriber()
@@ -88,6 +106,37 @@ class EventHub:
         self._subscribers.discard(subscriber)
 
     def deliver(self, event: dict[str, Any]) -> None:
+        """Send `event` to every subscriber once the events before it have gone out."""
+        event_id = event.get("id")
+        if not isinstance(event_id, int) or self._next_id is None or event_id <= self._next_id:
+            self._send(event)  # the first event, the expected one, or a late one (subscribers skip repeats)
+            if isinstance(event_id, int) and (self._next_id is None or event_id >= self._next_id):
+                self._next_id = event_id + 1
+            self._release_held()
+            return
+        self._held[event_id] = event
+        if self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(self._gap_wait_seconds, self._give_up_on_gap)
+
+    def _release_held(self) -> None:
+        while self._next_id in self._held:
+            self._send(self._held.pop(self._next_id))
+            self._next_id += 1
+        if not self._held and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+
+    def _give_up_on_gap(self) -> None:
+        """The missing events did not come live: subscribers read them, and the held ones, from the database."""
+        self._gap_timer = None
+        if not self._held or self._next_id is None:
+            return
+        missing_from, self._next_id = self._next_id, max(self._held) + 1
+        self._held.clear()
+        log.info("events from id %d did not arrive live; subscribers re-read them", missing_from)
+        self.resync(missing_from)
+
+    def _send(self, event: dict[str, Any]) -> None:
         for subscriber in list(self._subscribers):
             try:
                 subscriber.queue.put_nowait(event)

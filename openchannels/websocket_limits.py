@@ -35,6 +35,7 @@ from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageRec
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from openchannels.availability import is_database_unavailable
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from services.auth import token_expires_at
 
@@ -44,6 +45,8 @@ CLOSE_TOKEN_EXPIRED = 4403
 CLOSE_INIT_TIMEOUT = 4408
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_BIG = 1009
+#: the standard "Try Again Later" close code: the database cannot be reached right now
+CLOSE_TRY_AGAIN_LATER = 1013
 #: a normal close first sends what is queued, for at most this long
 FLUSH_SECONDS = 5.0
 #: the close frame of a slow consumer waits behind what the socket already holds; give up after this
@@ -197,7 +200,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
                 return
             try:
                 decoded = self.view.decode_json(text)
-            except JSONDecodeError as error:
+            except (JSONDecodeError, RecursionError) as error:  # nested deeper than the decoder goes
                 if ignore_parsing_errors:
                     continue
                 raise NonJsonMessageReceived() from error
@@ -255,7 +258,16 @@ class ConnectionLimits:
         starts = isinstance(message, dict) and message.get("type") in ("subscribe", "start")
         if starts and self._visitor_subject is not None and await self._visitor_over_budget():
             return
-        await super().handle_message(message)  # type: ignore[misc]
+        try:
+            await super().handle_message(message)  # type: ignore[misc]
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            # e.g. the token cannot be checked at connection_init: not a 4403 (the token may be
+            # fine, and graphql-ws clients stop retrying after it) but "try again later"
+            log.warning("WebSocket %s not handled: the database is unavailable (%r)",
+                        message.get("type") if isinstance(message, dict) else "message", error)
+            self.websocket.request_close(CLOSE_TRY_AGAIN_LATER, "The database is unavailable: try again shortly")
 
     async def handle_connection_init(self, message: Any) -> None:
         self._visitor_subject = visitor_token_subject(_authorization(message.get("payload")))

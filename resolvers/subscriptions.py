@@ -15,7 +15,7 @@ from resolvers.errors import top_level
 from schema.chat import Chat
 from schema.enums import ChatEventKind, QueueEventKind
 from schema.events import ChatEvent, QueueEvent
-from schema.ids import decode_id, decode_ids
+from schema.ids import decode_id, decode_ids, decode_optional_id
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from services import subscriptions
@@ -96,7 +96,7 @@ async def chat_events(info: Info, chat_id: strawberry.ID, after: str | None = No
 async def message_added(info: Info, chat_id: strawberry.ID | None = None,
                         after: str | None = None) -> AsyncGenerator[Message, None]:
     try:
-        pk = decode_id(chat_id, "Chat", ["chatId"]) if chat_id else None
+        pk = decode_optional_id(chat_id, "Chat", ["chatId"])
     except DomainError as error:
         raise top_level(error)
     async for event in _guard(subscriptions.new_messages(info.context.viewer, pk, after)):

@@ -19,6 +19,8 @@ runs. The measure depends on the variables, so never combine it with a validatio
 """
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,8 @@ from strawberry.types import ExecutionContext
 
 from services import feed, gifs
 from services.pagination import MAX_PAGE_SIZE
+
+log = logging.getLogger("openchannels.errors")
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 #: how many items a list without page arguments is assumed to hold, for the cost
@@ -233,6 +237,16 @@ def query_limits_rule(limits: QueryLimits, request: ExecutionContext) -> type[Va
     class QueryLimitsRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
+            try:
+                self._check(context)
+            except Exception as error:  # noqa: BLE001 - a fault in measuring is masked like any other
+                request_id = uuid.uuid4().hex[:12]
+                log.error("request %s: measuring the query limits failed", request_id, exc_info=error)
+                context.report_error(GraphQLError(
+                    f"Internal server error (request id {request_id}).",
+                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}))
+
+        def _check(self, context: ValidationContext) -> None:
             for operation in _selected_operations(context, request.operation_name):
                 variables = request.variables if isinstance(request.variables, Mapping) else {}
                 walker = _Walker(context, variables, operation)

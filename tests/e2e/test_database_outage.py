@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.actors import USER_ERRORS, Actor, Admin, GraphQLHttp, error_codes, start_visitor_chat, unique
+from tests.e2e.live import PROTOCOLS, LiveClosed, LiveConnection
 from tests.e2e.outages import TcpProxy, primary_key, readiness, wait_for_readiness
 from tests.e2e.server import Deployment, prepare
 
@@ -74,6 +75,12 @@ async def test_a_database_outage_gives_clean_errors_and_the_same_process_recover
             assert error_codes(body) == ["SERVICE_UNAVAILABLE"], body
             assert "Traceback" not in answer.text and "asyncpg" not in answer.text and "Error(" not in answer.text
             assert not (body.get("data") or {}).get("startVisitorChat")
+
+        # a WebSocket opened now cannot have its token checked: "try again later" (1013), not 4403
+        for protocol in PROTOCOLS:
+            with pytest.raises(LiveClosed) as closed:
+                await LiveConnection(server.ws_url, protocol=protocol, token=operator.token).open()
+            assert (closed.value.code, closed.value.reason) == (1013, "The database is unavailable: try again shortly")
 
         await proxy.restore()
         # the very first request after the restoration succeeds: broken pooled connections are replaced

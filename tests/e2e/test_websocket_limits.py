@@ -234,3 +234,14 @@ async def test_a_client_that_stops_reading_is_closed_with_4429(
     assert received < produced * MAX_SUBSCRIPTIONS
     # the server is fine and serves others
     assert (await operator.chat(visitor.chat_id))["status"] == "ACTIVE"
+
+
+async def test_a_message_nested_deeper_than_json_can_decode_closes_with_4400(limited: ServerProcess):
+    """Within the size limit but nested 1,900 deep (past the decoder's recursion): a bad message (4400)."""
+    async with await raw_connect(limited.ws_url, TRANSPORT_WS) as ws:
+        await ws.send("[" * 1900 + "]" * 1900)
+        code = await close_code(ws)
+    assert code == 4400
+    async with await raw_connect(limited.ws_url, TRANSPORT_WS) as ws:  # the server goes on serving
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"

@@ -11,7 +11,7 @@ import pytest
 from graphql import get_named_type
 
 from models import Operator
-from schema import schema
+from schema import build_schema, schema
 from schema.limits import PAGINATED_FIELDS
 from resolvers.context import Context
 from tests.factories import make_admin
@@ -162,3 +162,18 @@ async def test_a_subscription_over_a_limit_is_refused_before_it_starts(db, count
     assert first.data is None
     assert _codes(first) == [("QUERY_TOO_COMPLEX", "cost")]
     assert counter.count == 0
+
+
+async def test_a_fault_while_measuring_is_masked_and_logged(monkeypatch, caplog):
+    """A bug in the limits must not leak its message to the client: masked, with a request id."""
+    from schema import limits as limits_module
+
+    def broken(self):
+        raise RuntimeError("secret detail of the fault")
+
+    monkeypatch.setattr(limits_module._Walker, "measure", broken)
+    result = await build_schema().execute("{ __typename }")
+    [error] = result.errors
+    assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
+    assert "secret detail" not in error.message and error.extensions["requestId"] in error.message
+    assert "secret detail of the fault" in caplog.text

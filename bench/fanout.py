@@ -1,0 +1,347 @@
+"""B2 fan-out: WebSocket subscribers of one channel's queue and of one chat, and idle memory.
+
+The subscribers live in a process of their own (`python -m bench.fanout`, asyncio +
+websockets, graphql-transport-ws), never in the server's:
+
+- `fanout`: N connections subscribe to `queueChanged` of one open channel and N to
+  `chatEvents` of one chat (each connection one subscription, the supervisor token). A
+  warm-up event proves every subscription live; then, event by event, a mutation
+  (`startVisitorChat` into the channel, `sendMessage` into the chat by its operator) is sent
+  and the time from its HTTP response to each subscriber's receipt of that event (matched
+  by the new chat's / message's id) is recorded. An event that arrives before the response
+  counts as 0 ms. Receiving and parsing the N frames in this one process is part of the
+  figure (a few ms per 1,000).
+- `idle`: M connections, each with 3 subscriptions (`queueChanged`, `chatEvents`,
+  `myChatsChanged`), stay open; one `sendMessage` proves every connection's `chatEvents`
+  live; the server's VmRSS (/proc/<pid>/status) before and after gives KiB per connection.
+  A warm-up of a few connections is opened and closed first so one-off allocations (code
+  paths run for the first time) are not counted per connection.
+
+Both print one JSON line. Connections offer permessage-deflate, as browsers do.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+CONNECT_PARALLEL = 100
+EVENT_TIMEOUT = 60.0
+
+QUEUE_SUBSCRIPTION = ("subscription($ch: [ID!]) { queueChanged(openChannelIds: $ch) "
+                      "{ eventId kind chat { id title } queueLength } }")
+CHAT_SUBSCRIPTION = ("subscription($chat: ID!) { chatEvents(chatId: $chat) "
+                     "{ eventId kind chat { id title } message { id text } } }")
+MY_CHATS_SUBSCRIPTION = "subscription { myChatsChanged { eventId kind chat { id } } }"
+START_VISITOR_CHAT = ("mutation($ch: ID!) { startVisitorChat(input: {openChannelId: $ch, name: \"Bench Visitor\", "
+                      "text: \"Hello from the bench\"}) { chat { id } userErrors { code message } } }")
+SEND_MESSAGE = ("mutation($chat: ID!, $text: String!) { sendMessage(input: {chatId: $chat, text: $text}) "
+                "{ message { id } userErrors { code message } } }")
+
+
+def raise_file_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit (children inherit it); returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def vm_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class Connection:
+    """One graphql-transport-ws connection; records the first receipt time of each key."""
+
+    ws: Any
+    receipts: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    reader: asyncio.Task | None = None
+
+    async def subscribe(self, operation_id: str, query: str, variables: dict) -> None:
+        await self.ws.send(json.dumps({"id": operation_id, "type": "subscribe",
+                                       "payload": {"query": query, "variables": variables}}))
+
+    async def read(self) -> None:
+        try:
+            async for frame in self.ws:
+                now = time.perf_counter()
+                message = json.loads(frame)
+                if message.get("type") == "next":
+                    payload = message["payload"]
+                    if payload.get("errors"):
+                        self.errors.append(json.dumps(payload["errors"])[:300])
+                    for key in event_keys(payload.get("data") or {}):
+                        self.receipts.setdefault(key, now)
+                elif message.get("type") == "error":
+                    self.errors.append(json.dumps(message.get("payload"))[:300])
+                elif message.get("type") == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+        except Exception as error:  # a closed connection: recorded, the wait then times out on it
+            self.errors.append(f"{type(error).__name__}: {error}"[:300])
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+        await self.ws.close()
+
+
+def event_keys(data: dict) -> list[str]:
+    """`queue:<chat id>` for a queue event, `message:<message id>` for a chat event with a message."""
+    keys = []
+    queue = data.get("queueChanged")
+    if queue and queue.get("chat"):
+        keys.append(f"queue:{queue['chat']['id']}")
+    for name in ("chatEvents", "myChatsChanged"):
+        event = data.get(name)
+        if event and event.get("message"):
+            keys.append(f"message:{event['message']['id']}")
+    return keys
+
+
+async def open_connection(ws_url: str, token: str, subscriptions: list[tuple[str, dict]]) -> Connection:
+    from websockets.asyncio.client import connect
+
+    ws = await connect(ws_url, subprotocols=["graphql-transport-ws"], ping_interval=None, open_timeout=60,
+                       max_size=2 ** 22)
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    if ack.get("type") != "connection_ack":
+        raise RuntimeError(f"no connection_ack: {ack}")
+    connection = Connection(ws)
+    connection.reader = asyncio.create_task(connection.read())
+    for index, (query, variables) in enumerate(subscriptions):
+        await connection.subscribe(str(index + 1), query, variables)
+    return connection
+
+
+async def open_many(count: int, ws_url: str, token: str, subscriptions: list[tuple[str, dict]]) -> list[Connection]:
+    gate = asyncio.Semaphore(CONNECT_PARALLEL)
+
+    async def one() -> Connection:
+        async with gate:
+            return await open_connection(ws_url, token, subscriptions)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def wait_for_key(connections: list[Connection], key: str, timeout: float = EVENT_TIMEOUT) -> int:
+    """Wait until every connection received `key`; returns how many never did."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        missing = sum(1 for c in connections if key not in c.receipts)
+        if not missing:
+            return 0
+        await asyncio.sleep(0.002)
+    return sum(1 for c in connections if key not in c.receipts)
+
+
+class Mutations:
+    def __init__(self, http_url: str, operator_token: str, channel_id: str, chat_id: str) -> None:
+        self.http = httpx.AsyncClient(timeout=30)
+        self.url, self.token, self.channel_id, self.chat_id = http_url, operator_token, channel_id, chat_id
+        self.sent = 0
+        self.created_chats: list[str] = []
+
+    async def _post(self, query: str, variables: dict, token: str | None) -> tuple[dict, float]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = await self.http.post(self.url, json={"query": query, "variables": variables}, headers=headers)
+        received = time.perf_counter()
+        body = answer.json()
+        if answer.status_code != 200 or body.get("errors"):
+            raise RuntimeError(f"mutation failed: HTTP {answer.status_code} {answer.text[:300]}")
+        return body["data"], received
+
+    async def queue_event(self) -> tuple[str, float]:
+        data, received = await self._post(START_VISITOR_CHAT, {"ch": self.channel_id}, None)
+        payload = data["startVisitorChat"]
+        if payload["userErrors"] or not payload["chat"]:
+            raise RuntimeError(f"startVisitorChat: {payload['userErrors']}")
+        self.created_chats.append(payload["chat"]["id"])
+        return f"queue:{payload['chat']['id']}", received
+
+    async def chat_event(self) -> tuple[str, float]:
+        self.sent += 1
+        data, received = await self._post(SEND_MESSAGE, {"chat": self.chat_id, "text": f"bench fan-out {self.sent}"},
+                                          self.token)
+        payload = data["sendMessage"]
+        if payload["userErrors"] or not payload["message"]:
+            raise RuntimeError(f"sendMessage: {payload['userErrors']}")
+        return f"message:{payload['message']['id']}", received
+
+
+async def measure(connections: list[Connection], trigger, events: int) -> dict:
+    key, _ = await trigger()  # warm-up: every subscription is live once all received it
+    missing = await wait_for_key(connections, key)
+    if missing:
+        errors = next((c.errors[0] for c in connections if c.errors), "none")
+        raise RuntimeError(f"{missing} of {len(connections)} subscribers never received the warm-up event "
+                           f"(first error: {errors})")
+    every, last, lost = [], [], 0
+    for _ in range(events):
+        await asyncio.sleep(0.1)
+        key, responded = await trigger()
+        lost += await wait_for_key(connections, key)
+        times = [max(0.0, c.receipts[key] - responded) * 1000 for c in connections if key in c.receipts]
+        every += times
+        if times:
+            last.append(max(times))
+    return {"every_ms": every, "last_ms": last, "lost": lost, "subscribers": len(connections), "events": events}
+
+
+async def fanout(args: argparse.Namespace) -> dict:
+    mutations = Mutations(args.http_url, args.operator_token, args.channel_id, args.chat_id)
+    queue = await open_many(args.subscribers, args.ws_url, args.token,
+                            [(QUEUE_SUBSCRIPTION, {"ch": [args.channel_id]})])
+    chat = await open_many(args.subscribers, args.ws_url, args.token, [(CHAT_SUBSCRIPTION, {"chat": args.chat_id})])
+    try:
+        result = {"queueChanged": await measure(queue, mutations.queue_event, args.events),
+                  "chatEvents": await measure(chat, mutations.chat_event, args.events)}
+    finally:
+        await asyncio.gather(*(c.close() for c in queue + chat), return_exceptions=True)
+        await mutations.http.aclose()
+    result["created_chats"] = mutations.created_chats
+    return result
+
+
+async def idle(args: argparse.Namespace) -> dict:
+    mutations = Mutations(args.http_url, args.operator_token, args.channel_id, args.chat_id)
+    three = [(QUEUE_SUBSCRIPTION, {"ch": [args.channel_id]}), (CHAT_SUBSCRIPTION, {"chat": args.chat_id}),
+             (MY_CHATS_SUBSCRIPTION, {})]
+
+    async def open_and_prove(count: int) -> list[Connection]:
+        connections = await open_many(count, args.ws_url, args.token, three)
+        key, _ = await mutations.chat_event()
+        missing = await wait_for_key(connections, key, timeout=max(EVENT_TIMEOUT, count / 50))
+        if missing:
+            raise RuntimeError(f"{missing} of {count} idle connections never received the proof event")
+        return connections
+
+    try:
+        warm = await open_and_prove(min(50, args.connections))
+        await asyncio.gather(*(c.close() for c in warm), return_exceptions=True)
+        await asyncio.sleep(1.0)
+        before = vm_rss_kib(args.server_pid)
+        connections = await open_and_prove(args.connections)
+        await asyncio.sleep(1.0)
+        after = vm_rss_kib(args.server_pid)
+        await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
+    finally:
+        await mutations.http.aclose()
+    return {"connections": args.connections, "rss_before_kib": before, "rss_after_kib": after,
+            "kib_per_connection": (after - before) / args.connections}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("fanout", "idle"))
+    parser.add_argument("--http-url", required=True)
+    parser.add_argument("--ws-url", required=True)
+    parser.add_argument("--token", required=True, help="the subscribers' token")
+    parser.add_argument("--operator-token", required=True, help="the token of the chat's responsible operator")
+    parser.add_argument("--channel-id", required=True)
+    parser.add_argument("--chat-id", required=True)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument("--server-pid", type=int, default=0)
+    args = parser.parse_args(argv)
+    raise_file_limit()
+    try:
+        from uvloop import run
+    except ImportError:
+        run = asyncio.run
+    result = run(fanout(args) if args.mode == "fanout" else idle(args))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+# ---------------------------------------------------------------------------- in the bench process
+
+
+def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
+    """Run the subscribers' process and return what it measured."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = [sys.executable, "-m", "bench.fanout", mode, "--http-url", f"{graphql.base_url}/graphql",
+               "--ws-url", f"ws://127.0.0.1:{graphql.port}/graphql", "--token", targets.supervisor_token,
+               "--operator-token", targets.fanout_operator_token, "--channel-id", targets.channel_id,
+               "--chat-id", targets.fanout_chat_id, "--server-pid", str(graphql.process.pid)]
+    for name, value in options.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                          cwd=Path(__file__).resolve().parents[1])
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.fanout {mode} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def close_visitor_chats(url: str, chat_ids: list[str]) -> None:
+    """Close the chats B2 started, so the next run's queue (and the operators' offers) is as seeded."""
+    import asyncpg
+
+    from schema.ids import decode_id
+
+    ids = [decode_id(chat_id, "Chat") for chat_id in chat_ids]
+    db = await asyncpg.connect(url, timeout=10)
+    try:
+        async with db.transaction():
+            await db.execute("DELETE FROM chat_offer WHERE chat_id = ANY($1::int[])", ids)
+            await db.execute("UPDATE chat SET status = 'CLOSED', closed_at = now(), auto_close_at = NULL "
+                             "WHERE id = ANY($1::int[]) AND status <> 'CLOSED'", ids)
+    finally:
+        await db.close()
+
+
+def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace) -> list:
+    from bench.load import percentile
+    from bench.run import Row, verdict
+
+    rows = []
+    print(f"[bench] B2 fan-out: {args.subscribers} subscribers on queueChanged and on chatEvents, "
+          f"{args.events} events each", flush=True)
+    result = drive_fanout("fanout", graphql, targets, subscribers=args.subscribers, events=args.events)
+    try:
+        asyncio.run(close_visitor_chats(url, result["created_chats"]))
+    except Exception as error:  # the figures stand; only the next run's queue is longer
+        print(f"[bench] could not close the B2 visitor chats: {error!r}", flush=True)
+    for name in ("queueChanged", "chatEvents"):
+        measured = result[name]
+        every, last = sorted(measured["every_ms"]), sorted(measured["last_ms"])
+        label = f"B2 {name} ({measured['subscribers']} subscribers)"
+        last_p99 = round(percentile(last, 0.99), 2)
+        rows += [
+            Row(label, "p50 ms, every receipt", round(percentile(every, 0.50), 2)),
+            Row(label, "p99 ms, every receipt", round(percentile(every, 0.99), 2)),
+            Row(label, "p50 ms, last subscriber", round(percentile(last, 0.50), 2)),
+            Row(label, "p99 ms, last subscriber", last_p99, target="<= 100 ms",
+                verdict=verdict(last_p99 <= 100) if measured["subscribers"] >= 1000 else "n/a (< 1,000)",
+                note=f"{measured['events']} events; from the mutation's HTTP response to each receipt"),
+            Row(label, "lost receipts", f"{measured['lost']}/{measured['events'] * measured['subscribers']}"),
+        ]
+    print(f"[bench] B2 idle: {args.idle_connections} connections with 3 subscriptions each", flush=True)
+    idle_result = drive_fanout("idle", graphql, targets, connections=args.idle_connections)
+    per_connection = round(idle_result["kib_per_connection"], 1)
+    rows.append(Row(f"B2 idle ({idle_result['connections']} connections x 3 subscriptions)", "KiB per connection",
+                    per_connection, target="<= 50 KiB", verdict=verdict(per_connection <= 50),
+                    note=f"server VmRSS {idle_result['rss_before_kib']} -> {idle_result['rss_after_kib']} KiB"))
+    return rows
