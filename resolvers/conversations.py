@@ -4,6 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from resolvers.prefetch import prefetch_chats
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
@@ -41,7 +42,9 @@ async def conversations(info: Info, filter: ConversationFilter | None = None,
             first=first, after=after, last=last, before=before,
         )
 
-    return ChatConnection.from_page(await _call(run()))
+    connection = ChatConnection.from_page(await _call(run()))
+    await prefetch_chats(info, [edge.node for edge in connection.edges], ("edges", "node"))
+    return connection
 
 
 def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter | None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -47,22 +49,40 @@ class Chat(Node):
     operator_pk: strawberry.Private[int | None]
     parent_pk: strawberry.Private[int | None]
 
+    #: relations a list resolver loaded for the whole page (resolvers/prefetch.py), by field name
+    prefetched: strawberry.Private[dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    # The relations below are sync resolvers: a prefetched value is returned as is (no await);
+    # otherwise they return the awaitable that loads it through the request's DataLoader.
+
     @strawberry.field
-    async def open_channel(self, info: Info) -> OpenChannel | None:
+    def open_channel(self, info: Info) -> OpenChannel | None:
+        return self._prefetched_or("open_channel", self._load_open_channel, info)
+
+    @strawberry.field
+    def client(self, info: Info) -> Client | None:
+        return self._prefetched_or("client", self._load_client, info)
+
+    @strawberry.field(description="The operator responsible for the chat.")
+    def operator(self, info: Info) -> Operator | None:
+        return self._prefetched_or("operator", self._load_operator, info)
+
+    def _prefetched_or(self, name: str, load: Any, info: Info) -> Any:
+        return self.prefetched[name] if name in self.prefetched else load(info)
+
+    async def _load_open_channel(self, info: Info) -> OpenChannel | None:
         if self.channel_pk is None:
             return None
         channel = await info.context.loaders.open_channel.load(self.channel_pk)
         return OpenChannel.from_model(channel) if channel else None
 
-    @strawberry.field
-    async def client(self, info: Info) -> Client | None:
+    async def _load_client(self, info: Info) -> Client | None:
         if self.client_pk is None:
             return None
         client = await info.context.loaders.client.load(self.client_pk)
         return Client.from_model(client) if client else None
 
-    @strawberry.field(description="The operator responsible for the chat.")
-    async def operator(self, info: Info) -> Operator | None:
+    async def _load_operator(self, info: Info) -> Operator | None:
         if self.operator_pk is None:
             return None
         operator = await info.context.loaders.operator.load(self.operator_pk)
@@ -77,11 +97,14 @@ class Chat(Node):
         return await _operators(info, await info.context.loaders.participants.load(self.pk))
 
     @strawberry.field(description="Unread messages for the viewer.")
-    async def unread_count(self, info: Info) -> int:
-        return await info.context.loaders.unread_count.load(self.pk)
+    def unread_count(self, info: Info) -> int:
+        return self._prefetched_or("unread_count", lambda i: i.context.loaders.unread_count.load(self.pk), info)
 
     @strawberry.field
-    async def last_message(self, info: Info) -> Message | None:
+    def last_message(self, info: Info) -> Message | None:
+        return self._prefetched_or("last_message", self._load_last_message, info)
+
+    async def _load_last_message(self, info: Info) -> Message | None:
         message = await info.context.loaders.last_message.load(self.pk)
         return Message.from_model(message) if message else None
 

@@ -54,7 +54,8 @@ async def my_chats(viewer: Viewer) -> MyChatGroups:
     internal = [c for c in mine if c.kind == ChatKind.INTERNAL]
     if operator.group_waiting_first_response:
         waiting = [c for c in customer if c.operator_id == me and c.first_response_at is None]
-        active = [c for c in customer if c not in waiting]
+        waiting_ids = {c.id for c in waiting}
+        active = [c for c in customer if c.id not in waiting_ids]
     else:
         waiting, active = [], customer
     return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal)
