@@ -10,6 +10,7 @@ from schema.limits import QueryLimits, query_limits
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
+from schema.validation_cache import cached_validation
 from schema.production import HiddenSuggestionsMixin, ProductionValidation
 from schema.root import Mutation, Query, Subscription
 
@@ -25,7 +26,9 @@ class _ProductionSchema(HiddenSuggestionsMixin, _Schema):
 
 def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) -> _Schema:
     """The schema with its query limits; `production` adds schema/production.py's rules."""
-    extensions = [query_limits(limits), *([ProductionValidation] if production else []), ErrorPolicy]
+    # the cached validation first: the limits add their errors to its result
+    extensions = [cached_validation(hide_suggestions=production), query_limits(limits),
+                  *([ProductionValidation] if production else []), ErrorPolicy]
     return (_ProductionSchema if production else _Schema)(
         query=Query,
         mutation=Mutation,

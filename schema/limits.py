@@ -15,7 +15,8 @@ Each request's operation is measured once, after parsing and with its variables 
 
 A request over a limit gets a top-level error with `extensions.code = "QUERY_TOO_COMPLEX"`
 (`extensions.limit` names the limit, `maximum` and `actual` the numbers) and no resolver
-runs. The measure depends on the variables, so never combine it with a validation cache.
+runs. The measure depends on the variables: it runs on every request, after the document's
+(cached) validation (schema/validation_cache.py).
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    TypeInfo,
     ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -231,38 +232,34 @@ def _too_complex(limit: str, actual: int, maximum: int, what: str, node: Any) ->
                         extensions={"code": TOO_COMPLEX, "limit": limit, "maximum": maximum, "actual": actual})
 
 
-def query_limits_rule(limits: QueryLimits, request: ExecutionContext) -> type[ValidationRule]:
-    """A validation rule measuring the request's operation with its variables."""
-
-    class QueryLimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            try:
-                self._check(context)
-            except Exception as error:  # noqa: BLE001 - a fault in measuring is masked like any other
-                request_id = uuid.uuid4().hex[:12]
-                log.error("request %s: measuring the query limits failed", request_id, exc_info=error)
-                context.report_error(GraphQLError(
-                    f"Internal server error (request id {request_id}).",
-                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}))
-
-        def _check(self, context: ValidationContext) -> None:
-            for operation in _selected_operations(context, request.operation_name):
-                variables = request.variables if isinstance(request.variables, Mapping) else {}
-                walker = _Walker(context, variables, operation)
-                measure = walker.measure()
-                for error in walker.page_errors:
-                    context.report_error(error)
-                for limit, actual, maximum, what in (
-                    ("depth", measure.depth, limits.max_depth, "depth"),
-                    ("aliases", measure.aliases, limits.max_aliases, "aliases"),
-                    ("rootFields", measure.fields, limits.max_root_fields, "root fields"),
-                    ("cost", measure.cost, limits.max_cost, "cost (list items it may return)"),
-                ):
-                    if actual > maximum:
-                        context.report_error(_too_complex(limit, actual, maximum, what, operation))
-
-    return QueryLimitsRule
+def limit_errors(limits: QueryLimits, request: ExecutionContext) -> list[GraphQLError]:
+    """The request's operation measured with its variables: an error per limit it is over."""
+    document = request.graphql_document
+    if document is None:
+        return []
+    errors: list[GraphQLError] = []
+    schema = request.schema._schema
+    context = ValidationContext(schema, document, TypeInfo(schema), errors.append)
+    try:
+        for operation in _selected_operations(context, request.operation_name):
+            variables = request.variables if isinstance(request.variables, Mapping) else {}
+            walker = _Walker(context, variables, operation)
+            measure = walker.measure()
+            errors += walker.page_errors
+            for limit, actual, maximum, what in (
+                ("depth", measure.depth, limits.max_depth, "depth"),
+                ("aliases", measure.aliases, limits.max_aliases, "aliases"),
+                ("rootFields", measure.fields, limits.max_root_fields, "root fields"),
+                ("cost", measure.cost, limits.max_cost, "cost (list items it may return)"),
+            ):
+                if actual > maximum:
+                    errors.append(_too_complex(limit, actual, maximum, what, operation))
+    except Exception as error:  # noqa: BLE001 - a fault in measuring is masked like any other
+        request_id = uuid.uuid4().hex[:12]
+        log.error("request %s: measuring the query limits failed", request_id, exc_info=error)
+        errors.append(GraphQLError(f"Internal server error (request id {request_id}).",
+                                   extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}))
+    return errors
 
 
 class QueryLimitsExtension(SchemaExtension):
@@ -272,10 +269,15 @@ class QueryLimitsExtension(SchemaExtension):
         self.limits = limits
 
     def on_operation(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        """After the (cached) validation of the document, which must come first: see schema/__init__.py."""
         context = self.execution_context
-        context.parse_options["max_tokens"] = self.limits.max_tokens
-        context.validation_rules = (*context.validation_rules,
-                                    query_limits_rule(self.limits, context))
+        errors = limit_errors(self.limits, context)
+        if errors:
+            context.pre_execution_errors = [*(context.pre_execution_errors or []), *errors]
         yield
 
     def on_parse(self) -> Iterator[None]:

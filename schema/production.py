@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule, validate
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 
@@ -28,23 +26,11 @@ class NoIntrospectionRule(NoSchemaIntrospectionCustomRule):
 
 
 class ProductionValidation(SchemaExtension):
-    """Refuses introspection and validates without suggestions.
-
-    Strawberry validates only when no extension did (`pre_execution_errors is None`), so
-    validating here, with the same rules plus Strawberry's own two, replaces its validation.
-    """
+    """Refuses introspection (validation without suggestions: schema/validation_cache.py)."""
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         context.validation_rules = (*context.validation_rules, NoIntrospectionRule)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.pre_execution_errors is None and context.graphql_document is not None:
-            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-            context.pre_execution_errors = validate(context.schema._schema, context.graphql_document, rules,
-                                                    hide_suggestions=True)
         yield
 
 
