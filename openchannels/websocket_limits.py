@@ -100,7 +100,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             log.info("closing a WebSocket whose client does not read (%d messages waiting)", len(self._outbox))
             self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")
             return
-        self._outbox.append(self.view.encode_json(message))
+        self._outbox.append(self.view.encode_json_string(message))  # a text frame, as the protocols want
         self._idle.clear()
         self._wakeup.set()
         if self._writer is None:
