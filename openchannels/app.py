@@ -23,6 +23,7 @@ from openchannels.downloads import download_file
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.payments import payments_webhook
+from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
 from openchannels.websocket_limits import (
@@ -70,7 +71,7 @@ CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "gra
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
-class GraphQLApp(GraphQLOverHTTP, GraphQL):
+class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter
@@ -82,6 +83,7 @@ class GraphQLApp(GraphQLOverHTTP, GraphQL):
     def __init__(self, *args: Any, max_upload_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
         self.max_upload_bytes = max_upload_bytes
+        self.persisted_queries = PersistedQueries()
 
     async def parse_http_body(self, request: Any) -> Any:
         """Uploads (multipart): refused without a CSRF-safe header, and when far over the size limit."""

@@ -1,0 +1,85 @@
+"""Automatic persisted queries: Apollo's APQ protocol, over POST and GET.
+
+A client sends only the SHA-256 of its document, as
+`extensions: {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}` with no `query`.
+If this process knows the hash, the document runs; if not, the answer is the error
+`PersistedQueryNotFound` (code PERSISTED_QUERY_NOT_FOUND) and the client sends the document
+with its hash once: the server checks that the hash is the document's and remembers it. A
+console's polling then uploads a few dozen bytes instead of its document, and GET requests
+have short URLs that a CDN can cache. GET still runs queries only.
+
+The documents are remembered per process in a bounded LRU: with several processes, a client
+whose hash a process has not seen gets PersistedQueryNotFound once there and sends the
+document again, as the protocol expects.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+#: distinct documents remembered per process
+CACHE_SIZE = 1000
+NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+INVALID = "PERSISTED_QUERY_INVALID"
+
+
+class PersistedQueryError(Exception):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+class PersistedQueries:
+    """Documents by their SHA-256 (hex), most recently used kept."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._documents: OrderedDict[str, str] = OrderedDict()
+
+    def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
+        """The request with its document: looked up by hash, or checked and remembered."""
+        persisted = (request.extensions or {}).get("persistedQuery")
+        if persisted is None:
+            return request
+        if not isinstance(persisted, dict) or persisted.get("version") != 1 \
+                or not isinstance(persisted.get("sha256Hash"), str):
+            raise PersistedQueryError("persistedQuery needs version 1 and a sha256Hash string.", INVALID)
+        digest = persisted["sha256Hash"].lower()
+        if request.query is None:
+            document = self._documents.get(digest)
+            if document is None:
+                raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND)
+            self._documents.move_to_end(digest)
+            return replace(request, query=document)
+        if hashlib.sha256(request.query.encode()).hexdigest() != digest:
+            raise PersistedQueryError("provided sha does not match query", INVALID)
+        self._documents[digest] = request.query
+        self._documents.move_to_end(digest)
+        if len(self._documents) > self.size:
+            self._documents.popitem(last=False)
+        return request
+
+
+class PersistedQueriesView:
+    """A mixin for the Strawberry ASGI view (before it in the bases)."""
+
+    persisted_queries: PersistedQueries
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET with only `extensions` (a persisted query) is an operation, not a browser visit."""
+        if request.method == "GET" and request.query_params.get("extensions") is not None:
+            return False
+        return super().should_render_graphql_ide(request)  # type: ignore[misc]
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            kwargs["request_data"] = self.persisted_queries.resolve(kwargs["request_data"])
+        except PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})])
+        return await super().execute_single(*args, **kwargs)  # type: ignore[misc]
