@@ -61,9 +61,12 @@ async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -
 
 
 async def _fill(chats: list[Chat], name: str, key: str, loader: Any, convert: Any) -> None:
+    """One batch for the page, straight through the loader's batch function (no future per key);
+    the loader is primed so that a later load of these keys in the request needs no query."""
     keys = [getattr(chat, key) for chat in chats]
-    values = await loader.load_many(sorted({k for k in keys if k is not None}))
-    found = dict(zip(sorted({k for k in keys if k is not None}), values))
+    unique = sorted({k for k in keys if k is not None})
+    found = dict(zip(unique, await loader.load_fn(unique))) if unique else {}
+    loader.prime_many(found)
     for chat, k in zip(chats, keys):
         value = found.get(k) if k is not None else None
         chat.prefetched[name] = convert(value) if value is not None else None
