@@ -22,20 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from bench import queries
+from bench.fanout import raise_file_limit, run_b2
+from bench.ingest import run_b3
 from bench.load import LoadResult, drive
+from bench.search import run_b4
 from bench.seed import bench_operator_ids, ensure_seeded
 from bench.servers import REPO_ROOT, Server, start_uvicorn
+from bench.statistics import run_b5
+from bench.targets import Targets, find_targets
 
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "latest.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
-#: later benchmarks of the performance issue, listed so the table shows what is missing
-NOT_YET = (
-    ("B2", "fan-out: queueChanged/chatEvents to 1,000 subscribers, memory per idle connection"),
-    ("B3", "ingest: sendMessage throughput and p99 against a raw INSERT + event + PUBLISH loop"),
-    ("B4", "search: searchMessages over all messages, p50/p99"),
-    ("B5", "statistics: 30 days over all channels, p50/p99"),
-)
-KNOWN = ("B1", "B6")
+KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6")
+#: the bench server measures speed, not refusals: every rate limit off (0). And no scheduler: the
+#: seeded ACTIVE chats' auto-close times are past, so it would close them (and B1's lists) at start
+SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE": "0",
+                      "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE": "0", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE": "0",
+                      "SCHEDULER_INTERVAL_SECONDS": "0",
+                      # B2 opens thousands of connections at once: a busy server may take long to ack
+                      "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300"}
 
 
 @dataclass
@@ -46,6 +51,13 @@ class Row:
     baseline: Any = None
     ratio: float | None = None
     note: str = ""
+    #: the issue's target for this figure, and whether this run met it ("pass" / "FAIL")
+    target: str = ""
+    verdict: str = ""
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
 
 
 def ratio(value: float | None, baseline: float | None) -> float | None:
@@ -55,9 +67,10 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
 
 
 def load_rows(benchmark: str, graphql: LoadResult, baseline: LoadResult, note: str = "") -> list[Row]:
+    throughput = ratio(graphql.requests_per_second, baseline.requests_per_second)
     rows = [
         Row(benchmark, "requests/s", round(graphql.requests_per_second, 1), round(baseline.requests_per_second, 1),
-            ratio(graphql.requests_per_second, baseline.requests_per_second), note),
+            throughput, note, target=">= 0.5 x baseline", verdict=verdict(throughput is not None and throughput >= 0.5)),
         Row(benchmark, "p50 ms", round(graphql.p50_ms, 2), round(baseline.p50_ms, 2),
             ratio(graphql.p50_ms, baseline.p50_ms)),
         Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2),
@@ -80,8 +93,10 @@ def schema_has_conversations() -> bool:
 # ---------------------------------------------------------------------------- phases
 
 
-async def prepare(scale: float, reseed: bool, with_b6: bool) -> tuple[str, dict[int, str], list[Row]]:
-    """Seed, issue a token per bench operator, and (B6) count statements in-process."""
+async def prepare(scale: float, reseed: bool, with_b6: bool,
+                  writers: int = 8) -> tuple[str, dict[int, str], list[Row], Targets]:
+    """Seed, issue a token per bench operator (and for B2-B5), and (B6) count statements in-process."""
+    from bench import search, statistics
     from openchannels.database import close_database, init_database
     from openchannels.settings import Settings
     from services.auth import issue_token
@@ -94,6 +109,7 @@ async def prepare(scale: float, reseed: bool, with_b6: bool) -> tuple[str, dict[
     await init_database(Settings(database_url=url))
     try:
         tokens = {size: await issue_token(operator_id) for size, operator_id in operators.items()}
+        targets = await find_targets(url, writers)
         if with_b6:
             counts = {}
             for size in (10, 100):
@@ -105,11 +121,14 @@ async def prepare(scale: float, reseed: bool, with_b6: bool) -> tuple[str, dict[
             for size in (10, 100):
                 rows.append(Row("B6 myChats", f"SQL statements, {size} chats", counts[size], 2,
                                 ratio(counts[size], 2), "baseline: token + one list statement"))
-            rows.append(Row("B6 myChats", "constant in page size", "yes" if counts[10] == counts[100] else "NO"))
+            rows.append(Row("B6 myChats", "constant in page size", "yes" if counts[10] == counts[100] else "NO",
+                            target="constant", verdict=verdict(counts[10] == counts[100])))
             rows += await conversation_statements(execute, tokens[100])
+            rows += await search.statement_rows(execute, targets.supervisor_token)
+            rows += await statistics.statement_rows(execute, targets.supervisor_token)
     finally:
         await close_database()
-    return url, tokens, rows
+    return url, tokens, rows, targets
 
 
 async def conversation_statements(execute: Any, token: str) -> list[Row]:
@@ -125,7 +144,8 @@ async def conversation_statements(execute: Any, token: str) -> list[Row]:
         counts[size] = len(statements)
     rows = [Row("B6 conversations", f"SQL statements, first: {size}", counts[size], 2, ratio(counts[size], 2))
             for size in (10, 100)]
-    return rows + [Row("B6 conversations", "constant in page size", "yes" if counts[10] == counts[100] else "NO")]
+    return rows + [Row("B6 conversations", "constant in page size", "yes" if counts[10] == counts[100] else "NO",
+                       target="constant", verdict=verdict(counts[10] == counts[100]))]
 
 
 def check_same_chats(graphql_url: str, baseline_url: str, body: dict, headers: dict, root: str) -> str:
@@ -198,9 +218,10 @@ def run_b1(graphql: Server, baseline: Server, tokens: dict[int, str], args: argp
 
 
 def format_table(rows: list[Row]) -> str:
-    header = ("benchmark", "figure", "value", "baseline", "ratio")
+    header = ("benchmark", "figure", "value", "baseline", "ratio", "target", "verdict")
     cells = [header] + [(r.benchmark, r.figure, "" if r.value is None else str(r.value),
-                         "" if r.baseline is None else str(r.baseline), "" if r.ratio is None else f"{r.ratio:.2f}")
+                         "" if r.baseline is None else str(r.baseline), "" if r.ratio is None else f"{r.ratio:.2f}",
+                         r.target, r.verdict)
                         for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells]
@@ -226,14 +247,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="load driver's HTTP client: raw keep-alive HTTP/1.1 (default, ~0.04 ms CPU per "
                         "request) or httpx.AsyncClient (~1 ms, it then caps every figure near 850 req/s)")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B6 (default all)")
+    parser.add_argument("--subscribers", type=int, default=None,
+                        help="B2: subscribers on queueChanged and on chatEvents each (default 1,000 x scale, at least 5)")
+    parser.add_argument("--idle-connections", type=int, default=None,
+                        help="B2: idle connections with 3 subscriptions each (default 10,000 x scale, at least 20)")
+    parser.add_argument("--events", type=int, default=10, help="B2: events measured per subscription (default 10)")
+    parser.add_argument("--writers", type=int, default=8, help="B3: operators sending messages at once (default 8)")
+    parser.add_argument("--latency-concurrency", type=int, default=1,
+                        help="B4, B5: requests at a time while measuring latency (default 1)")
     parser.add_argument("--reseed", action="store_true", help="rebuild the dataset even when it is there")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the table (default "
                         f"{DEFAULT_JSON.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
     only = {b.strip().upper() for b in args.only.split(",") if b.strip()} or set(KNOWN)
-    unknown = only - set(KNOWN) - {b for b, _ in NOT_YET}
+    unknown = only - set(KNOWN)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))} (known: {', '.join(KNOWN)})")
+    if args.subscribers is None:
+        args.subscribers = max(5, round(1000 * args.scale))
+    if args.idle_connections is None:
+        args.idle_connections = max(20, round(10_000 * args.scale))
+    raise_file_limit()  # the servers started below inherit it (B2 holds thousands of sockets)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on SIGTERM too
     started = time.monotonic()
@@ -241,30 +275,41 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     log_dir: Path | None = None
     try:
-        url, tokens, b6_rows = asyncio.run(prepare(args.scale, args.reseed, "B6" in only))
-        if "B1" in only:
+        url, tokens, b6_rows, targets = asyncio.run(prepare(args.scale, args.reseed, "B6" in only, args.writers))
+        if only & {"B1", "B2", "B3", "B4", "B5"}:
             log_dir = Path(tempfile.mkdtemp(prefix="openchannels-bench-"))
             print(f"[bench] starting the GraphQL server and the baseline (logs in {log_dir})", flush=True)
             graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env={
                 "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
-                "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}"})
+                "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT})
             servers.append(graphql)
+        if "B1" in only:
             baseline = start_uvicorn("baseline", "bench.baseline:create_app", log_dir=log_dir,
                                      env={"DATABASE_URL": url})
             servers.append(baseline)
             rows += run_b1(graphql, baseline, tokens, args)
+            baseline.stop()
+        if "B2" in only:
+            rows += run_b2(graphql, url, targets, args)
+        if "B4" in only:
+            rows += run_b4(graphql, targets.supervisor_token, args)
+        if "B5" in only:
+            rows += run_b5(graphql, targets.supervisor_token, args)
+        if "B3" in only:  # last: it adds messages (and raw-loop events no server published)
+            rows += run_b3(graphql, url, REDIS_URL, targets, args)
         rows += b6_rows
     finally:
         for server in servers:
             server.stop()
     if log_dir is not None:  # reached only when every step succeeded: the logs are kept after a failure
         shutil.rmtree(log_dir, ignore_errors=True)
-    rows += [Row(name, "not yet", None, note=what) for name, what in NOT_YET]
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "run": {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
                 "scale": args.scale, "duration": args.duration, "concurrency": args.concurrency,
-                "client": args.client, "rounds": args.rounds,
+                "client": args.client, "rounds": args.rounds, "subscribers": args.subscribers,
+                "idle_connections": args.idle_connections, "events": args.events, "writers": args.writers,
+                "latency_concurrency": args.latency_concurrency,
                 "database": url.rsplit("/", 1)[-1], "cpus": os.cpu_count(),
                 "seconds": round(time.monotonic() - started, 1)},
         "rows": [asdict(r) for r in rows],
@@ -274,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.duration:g}s per measurement, commit {git_commit()}")
     print(format_table(rows))
     print(f"\nwritten to {args.json}")
-    failed = [r for r in rows if r.figure == "failed requests" and not all(
-        str(v).startswith("0/") for v in (r.value, r.baseline))]
+    failed = [r for r in rows if r.figure in ("failed requests", "lost receipts") and not all(
+        str(v).startswith("0/") for v in (r.value, r.baseline) if v is not None)]
     if failed or any(r.figure == "constant in page size" and r.value != "yes" for r in rows):
         print("bench: failed requests, or statements that grow with the page (see the table)", file=sys.stderr)
         return 1

@@ -1,0 +1,220 @@
+"""B3 ingest: `sendMessage` throughput and latency by several operators, each in their own chat,
+against a raw loop that does the same writes by hand.
+
+Both sides run in a driver process of their own (`python -m bench.ingest`), one writer per
+(operator, chat), each sending messages back to back for D seconds:
+
+- `graphql`: `sendMessage` over keep-alive HTTP (bench/load.py's raw client) to the real
+  server; a success is HTTP 200 with a message and no errors or userErrors;
+- `raw`: asyncpg (a pool as large as Tortoise's default, 5) + redis.asyncio, per message one
+  transaction with INSERT message, the event-order advisory lock, INSERT event, then a
+  Redis PUBLISH of the event after commit (to a channel of its own, which no server reads):
+  the floor of what `sendMessage` must do.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from bench.load import LoadResult, RawConnection, percentile
+
+SEND_MESSAGE = ("mutation($chat: ID!) { sendMessage(input: {chatId: $chat, text: \"bench ingest message\"}) "
+                "{ message { id } userErrors { code message } } }")
+EVENT_ORDER_LOCK = 7_311_000_001  # services/events.py: serialises event-writing transactions
+
+
+def _graphql_failure(status: int, content: bytes) -> str | None:
+    if status != 200:
+        return f"HTTP {status}: {content[:200]!r}"
+    try:
+        body = json.loads(content)
+        payload = body["data"]["sendMessage"]
+    except (ValueError, KeyError, TypeError):
+        return f"unexpected answer: {content[:300]!r}"
+    if body.get("errors") or payload["userErrors"] or not payload["message"]:
+        return f"errors: {content[:300]!r}"
+    return None
+
+
+async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: float, warmup: float) -> LoadResult:
+    latencies: list[float] = []
+    failures = 0
+    first_failure: str | None = None
+    measure_from = time.perf_counter() + warmup
+    stop_at = measure_from + duration
+
+    async def loop(send: Callable[[], Awaitable[str | None]]) -> None:
+        nonlocal failures, first_failure
+        while (sent := time.perf_counter()) < stop_at:
+            try:
+                problem = await send()
+            except Exception as error:
+                problem = f"{type(error).__name__}: {error}"
+            done = time.perf_counter()
+            if done < measure_from or done > stop_at:
+                continue
+            if problem is None:
+                latencies.append((done - sent) * 1000)
+            else:
+                failures += 1
+                first_failure = first_failure or problem
+
+    await asyncio.gather(*(loop(worker) for worker in workers))
+    latencies.sort()
+    return LoadResult(requests=len(latencies) + failures, failures=failures, seconds=duration,
+                      requests_per_second=len(latencies) / duration, p50_ms=percentile(latencies, 0.5),
+                      p99_ms=percentile(latencies, 0.99), first_failure=first_failure,
+                      latencies_ms=[round(x, 3) for x in latencies])
+
+
+async def graphql_writers(url: str, writers: list[dict]) -> tuple[list, Callable]:
+    connections = []
+    for writer in writers:
+        body = json.dumps({"query": SEND_MESSAGE, "variables": {"chat": writer["chat"]}}).encode()
+        connections.append(RawConnection(url, "POST", body, {"content-type": "application/json",
+                                                             "Authorization": f"Bearer {writer['token']}"}))
+
+    def sender(connection: RawConnection) -> Callable[[], Awaitable[str | None]]:
+        async def send() -> str | None:
+            try:
+                return _graphql_failure(*await connection.send())
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                await connection.close()
+                raise
+        return send
+
+    async def close() -> None:
+        for connection in connections:
+            await connection.close()
+
+    return [sender(c) for c in connections], close
+
+
+async def raw_writers(database_url: str, redis_url: str, channel: str, writers: list[dict]) -> tuple[list, Callable]:
+    import asyncpg
+    import redis.asyncio as redis
+
+    pool = await asyncpg.create_pool(database_url, min_size=5, max_size=5)
+    publisher = redis.Redis.from_url(redis_url)
+
+    def sender(writer: dict) -> Callable[[], Awaitable[str | None]]:
+        chat_id, operator_id, channel_id = writer["chat_id"], writer["operator_id"], writer["channel_id"]
+
+        async def send() -> str | None:
+            now = datetime.now(timezone.utc)
+            async with pool.acquire() as db, db.transaction():
+                message_id = await db.fetchval(
+                    "INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+                    "VALUES ($1, 'OPERATOR', $2, 'bench ingest raw', false, $3, false) RETURNING id",
+                    chat_id, operator_id, now)
+                await db.execute("SELECT pg_advisory_xact_lock($1)", EVENT_ORDER_LOCK)
+                event_id = await db.fetchval(
+                    "INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
+                    "visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4::jsonb, "
+                    "true, $5) RETURNING id", chat_id, channel_id, message_id, json.dumps([operator_id]), now)
+            await publisher.publish(channel, json.dumps({
+                "id": event_id, "kind": "MESSAGE_ADDED", "queue_kind": None, "chat_kind": "MESSAGE_ADDED",
+                "chat_id": chat_id, "open_channel_id": channel_id, "message_id": message_id,
+                "operator_ids": [operator_id], "visitor_visible": True, "created_at": now.isoformat()},
+                separators=(",", ":")))
+            return None
+        return send
+
+    async def close() -> None:
+        await pool.close()
+        await publisher.aclose()
+
+    return [sender(w) for w in writers], close
+
+
+async def run(args: argparse.Namespace) -> LoadResult:
+    writers = json.loads(args.writers)
+    if args.mode == "graphql":
+        senders, close = await graphql_writers(args.url, writers)
+    else:
+        senders, close = await raw_writers(args.database_url, args.redis_url, args.redis_channel, writers)
+    try:
+        return await _timed(senders, args.duration, args.warmup)
+    finally:
+        await close()
+
+
+def drive_ingest(mode: str, *, writers: list[dict], duration: float, warmup: float = 0.5, url: str = "",
+                 database_url: str = "", redis_url: str = "", redis_channel: str = "") -> LoadResult:
+    command = [sys.executable, "-m", "bench.ingest", mode, "--writers", json.dumps(writers), "--duration",
+               str(duration), "--warmup", str(warmup), "--url", url, "--database-url", database_url,
+               "--redis-url", redis_url, "--redis-channel", redis_channel]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120,
+                          cwd=Path(__file__).resolve().parents[1])
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.ingest {mode} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return LoadResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace) -> list:
+    """Alternating slices (raw, GraphQL, GraphQL, raw, ...) as B1 does; one row set with the ratio."""
+    import asyncpg
+
+    from bench.run import load_rows
+
+    async def channels() -> dict[int, int]:
+        db = await asyncpg.connect(url, timeout=10)
+        try:
+            rows = await db.fetch("SELECT id, open_channel_id FROM chat WHERE id = ANY($1::int[])",
+                                  [chat for chat, _ in targets.ingest_chat_rows])
+        finally:
+            await db.close()
+        return {r["id"]: r["open_channel_id"] for r in rows}
+
+    channel_of = asyncio.run(channels())
+    graphql_writers_ = [{"token": token, "chat": chat} for token, chat in targets.ingest]
+    raw_writers_ = [{"chat_id": chat, "operator_id": operator, "channel_id": channel_of[chat]}
+                    for chat, operator in targets.ingest_chat_rows]
+    print(f"[bench] B3 ingest: {len(graphql_writers_)} operators sending messages, {args.duration:g}s each side",
+          flush=True)
+    rounds = max(1, min(args.rounds, int(args.duration)))
+    ours, base = [], []
+    for round_ in range(rounds):
+        sides = [("raw", base), ("graphql", ours)]
+        for mode, slices in (sides if round_ % 2 == 0 else sides[::-1]):
+            slices.append(drive_ingest(
+                mode, writers=graphql_writers_ if mode == "graphql" else raw_writers_,
+                duration=args.duration / rounds, url=f"{graphql.base_url}/graphql", database_url=url,
+                redis_url=redis_url, redis_channel=f"openchannels-bench-raw:{os.getpid()}"))
+    rows = load_rows(f"B3 sendMessage ({len(graphql_writers_)} operators)", LoadResult.merged(ours),
+                     LoadResult.merged(base), "baseline: asyncpg + redis.asyncio raw loop")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("graphql", "raw"))
+    parser.add_argument("--writers", required=True, help="JSON list: {token, chat} (graphql) or "
+                        "{chat_id, operator_id, channel_id} (raw)")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument("--url", default="")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--redis-url", default="")
+    parser.add_argument("--redis-channel", default="openchannels-bench-raw")
+    args = parser.parse_args(argv)
+    try:
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+    from dataclasses import asdict
+
+    print(json.dumps(asdict(run_loop(run(args)))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""`python -m bench` end to end at a tiny scale: seed, both servers, every benchmark B1-B6 driven
+over real HTTP/WebSocket from separate processes, the JSON table written. This checks the
+harness (every figure there, plausible, no failed request), not the speed: CI's numbers are no
+targets.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REDIS_URL, TEST_POSTGRES_URL
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SUBSCRIBERS = 5
+IDLE_CONNECTIONS = 100
+
+
+def run_bench(json_path: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "bench", "--scale", "0.002", "--reseed", "--duration", "1", "--rounds", "1",
+               "--concurrency", "4", "--subscribers", str(SUBSCRIBERS), "--idle-connections", str(IDLE_CONNECTIONS),
+               "--events", "3", "--writers", "3", "--json", str(json_path)]
+    env = {**os.environ, "BENCH_POSTGRES_URL": TEST_POSTGRES_URL, "BENCH_REDIS_URL": REDIS_URL}
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+
+
+def number(text: str) -> float:
+    return float(str(text).split()[0])
+
+
+def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path: Path) -> None:
+    json_path = tmp_path / "bench.json"
+    done = run_bench(json_path)
+    assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
+    table = json.loads(json_path.read_text())
+    rows = {(row["benchmark"], row["figure"]): row for row in table["rows"]}
+    assert table["run"]["scale"] == 0.002 and table["run"]["subscribers"] == SUBSCRIBERS
+
+    def value(benchmark: str, figure: str) -> float:
+        assert (benchmark, figure) in rows, f"no {benchmark} / {figure} in {sorted(rows)}"
+        result = number(rows[benchmark, figure]["value"])
+        assert math.isfinite(result), (benchmark, figure, result)
+        return result
+
+    # B1 and B3: throughput beside the baseline's, latencies ordered, nothing failed
+    for benchmark in ("B1 myChats (50 chats)", "B1b conversations(first: 50)", "B3 sendMessage (3 operators)"):
+        throughput = rows[benchmark, "requests/s"]
+        assert value(benchmark, "requests/s") > 0 and throughput["baseline"] > 0, throughput
+        assert throughput["ratio"] == round(throughput["value"] / throughput["baseline"], 3)
+        assert throughput["verdict"] in ("pass", "FAIL") and throughput["target"]
+        assert 0 < value(benchmark, "p50 ms") <= value(benchmark, "p99 ms")
+        assert 0 < rows[benchmark, "p50 ms"]["baseline"] <= rows[benchmark, "p99 ms"]["baseline"]
+        assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
+        assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")
+
+    # B2: every subscriber received every event; latencies ordered; memory per idle connection measured
+    for name in ("queueChanged", "chatEvents"):
+        benchmark = f"B2 {name} ({SUBSCRIBERS} subscribers)"
+        assert rows[benchmark, "lost receipts"]["value"] == f"0/{3 * SUBSCRIBERS}"
+        assert 0 <= value(benchmark, "p50 ms, every receipt") <= value(benchmark, "p99 ms, every receipt")
+        assert 0 <= value(benchmark, "p50 ms, last subscriber") <= value(benchmark, "p99 ms, last subscriber")
+        # fewer than 100 events: the p99 of the per-event maxima is the slowest receipt of all
+        assert value(benchmark, "p99 ms, last subscriber") >= value(benchmark, "p99 ms, every receipt")
+        assert value(benchmark, "p99 ms, last subscriber") > 0
+    idle = f"B2 idle ({IDLE_CONNECTIONS} connections x 3 subscriptions)"
+    assert value(idle, "KiB per connection") > 0
+    assert rows[idle, "KiB per connection"]["verdict"] in ("pass", "FAIL")
+
+    # B4, B5: latencies ordered, nothing failed
+    for benchmark in ("B4 searchMessages (all terms)", "B5 statistics (30 days)"):
+        assert 0 < value(benchmark, "p50 ms") <= value(benchmark, "p99 ms")
+        assert rows[benchmark, "p99 ms"]["verdict"] in ("pass", "FAIL")
+        failed = rows[benchmark, "failed requests"]["value"]
+        assert failed.startswith("0/") and not failed.endswith("/0"), failed
+
+    # B6: statements counted at both page sizes, equal
+    for benchmark, small, large in (("B6 myChats", "SQL statements, 10 chats", "SQL statements, 100 chats"),
+                                    ("B6 conversations", "SQL statements, first: 10", "SQL statements, first: 100"),
+                                    ("B6 searchMessages", "SQL statements, first: 10", "SQL statements, first: 100"),
+                                    ("B6 statistics", "SQL statements, 10 days", "SQL statements, 100 days")):
+        assert value(benchmark, small) >= 1
+        assert value(benchmark, small) == value(benchmark, large), benchmark
+        assert rows[benchmark, "constant in page size"]["verdict"] == "pass"
+
+    assert "not yet" not in {row["figure"] for row in table["rows"]}
+    assert "Open Channels bench" in done.stdout and "verdict" in done.stdout
