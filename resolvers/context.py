@@ -35,7 +35,3 @@ class Context:
     def authenticate_as(self, viewer: Viewer) -> None:
         self._viewer, self.auth_error = viewer, None
         self.loaders = Loaders(viewer)
-
-    def fresh_loaders(self) -> Loaders:
-        """Loaders for one subscription event (a connection outlives any cache)."""
-        return Loaders(self.viewer)

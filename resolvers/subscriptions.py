@@ -1,7 +1,8 @@
 """Subscription entry points: follow events, and turn each into what the viewer may see.
 
 Each event is re-authorised: its chat is loaded through the viewer's visibility checks
-with fresh loaders; an event about a chat the viewer can no longer see is skipped.
+with fresh loaders (once per event and viewer, shared by that viewer's subscriptions:
+resolvers/event_sharing.py); an event about a chat the viewer can no longer see is skipped.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.errors import top_level
+from resolvers.event_sharing import once_per_viewer
+from resolvers.loaders import Loaders
 from schema.chat import Chat
 from schema.enums import ChatEventKind, QueueEventKind
 from schema.events import ChatEvent, QueueEvent
@@ -38,6 +41,19 @@ async def _chat_for(info: Info, chat_id: int | None):
     return await visible_chats(info.context.viewer).filter(id=chat_id).first()
 
 
+async def _event_basis(info: Info, event: dict[str, Any]) -> tuple[Any, Any]:
+    """The event's chat as this viewer may see it (None: skip the event) and the event's
+    loaders, shared by every subscription of the same viewer (resolvers/event_sharing.py)."""
+    viewer = info.context.viewer
+
+    async def load() -> tuple[Any, Any]:
+        return await _chat_for(info, event["chat_id"]), Loaders(viewer)
+
+    chat, loaders = await once_per_viewer(event, viewer, load)
+    info.context.loaders = loaders
+    return chat, loaders
+
+
 async def _message_for(info: Info, event: dict[str, Any], loaders) -> Message | None:
     if event["message_id"] is None:
         return None
@@ -48,11 +64,9 @@ async def _message_for(info: Info, event: dict[str, Any], loaders) -> Message | 
 
 
 async def _chat_event(info: Info, event: dict[str, Any], kind: str | None = None) -> ChatEvent | None:
-    chat = await _chat_for(info, event["chat_id"])
+    chat, loaders = await _event_basis(info, event)
     if chat is None:
         return None
-    loaders = info.context.fresh_loaders()
-    info.context.loaders = loaders
     return ChatEvent(
         event_id=str(event["id"]), kind=ChatEventKind(kind or event["chat_kind"] or "CHAT_UPDATED"),
         chat=Chat.from_model(chat), message=await _message_for(info, event, loaders),
@@ -68,10 +82,9 @@ async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None
     except DomainError as error:
         raise top_level(error)
     async for event in _guard(subscriptions.queue_events(viewer, channel_ids, after)):
-        chat = await _chat_for(info, event["chat_id"])
+        chat, loaders = await _event_basis(info, event)
         if chat is None:
             continue
-        info.context.loaders = loaders = info.context.fresh_loaders()
         channel = await loaders.open_channel.load(event["open_channel_id"])
         if channel is None:
             continue
@@ -100,9 +113,10 @@ async def message_added(info: Info, chat_id: strawberry.ID | None = None,
     except DomainError as error:
         raise top_level(error)
     async for event in _guard(subscriptions.new_messages(info.context.viewer, pk, after)):
-        if await _chat_for(info, event["chat_id"]) is None:
+        chat, loaders = await _event_basis(info, event)
+        if chat is None:
             continue
-        message = await _message_for(info, event, info.context.fresh_loaders())
+        message = await _message_for(info, event, loaders)
         if message is not None:
             yield message
 
