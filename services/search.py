@@ -84,8 +84,9 @@ def rank_sql(words: list[str]) -> str:
 
 def matching_messages(words: list[str]) -> QuerySet[Message]:
     """Messages (not deleted) whose text holds every word."""
-    return Message.filter(deleted=False).annotate(hit=RawSQL(f"CASE WHEN {match_sql(words)} THEN 1 ELSE 0 END")) \
-        .filter(hit=1)
+    # `(condition) = TRUE` (a literal, not a parameter), which PostgreSQL simplifies to the condition and answers from the GIN
+    # indexes; wrapped in CASE WHEN it read every message (444 ms instead of 15 ms at --scale 0.05)
+    return Message.filter(deleted=False).annotate(hit=RawSQL(f"({match_sql(words)})")).filter(hit=RawSQL("TRUE"))
 
 
 def chats_matching(text: str) -> Q:
