@@ -27,13 +27,13 @@ from openchannels.persisted_queries import PersistedQueries, PersistedQueriesVie
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
 from openchannels.websocket_limits import (
-    BoundedWebSocketAdapter, LimitedLegacyWSHandler, LimitedTransportWSHandler, WebSocketLimits,
+    BoundedWebSocketAdapter, LimitedLegacyWSHandler, LimitedTransportWSHandler, WebSocketLimits, init_authorization,
 )
 from resolvers.context import Context
 from schema import schema_for
 from services import scheduler
 from services import search
-from services.auth import authenticate
+from services.auth import authenticate, authenticate_with_expiry
 from services.errors import DomainError
 
 log = logging.getLogger("openchannels.app")
@@ -44,19 +44,12 @@ CLOSE_FORBIDDEN = 4403
 SCHEDULER_SHUTDOWN_SECONDS = 5
 
 
-async def _viewer_from_init(params: Any) -> Any:
-    """The viewer named by connection_init's payload {"authorization": "Bearer <token>"}."""
-    params = params if isinstance(params, dict) else {}
-    value = params.get("authorization") or params.get("Authorization")
-    return await authenticate(value if isinstance(value, str) else None)
-
-
 class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
     """graphql-ws (the legacy protocol) closes a rejected connection with 1011: close with 4403."""
 
     async def handle_connection_init(self, message: Any) -> None:
         try:
-            await _viewer_from_init(message.get("payload"))
+            await authenticate(init_authorization(message.get("payload")))
         except DomainError as error:
             await self.send_message({"type": "connection_error", "payload": {"message": error.message}})
             await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
@@ -130,7 +123,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
         try:
-            context.authenticate_as(await _viewer_from_init(context.connection_params))
+            context.authenticate_as(*await authenticate_with_expiry(init_authorization(context.connection_params)))
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
         return None

@@ -37,7 +37,6 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from openchannels.availability import is_database_unavailable
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
-from services.auth import token_expires_at
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -65,7 +64,8 @@ class WebSocketLimits:
                    connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds)
 
 
-def _authorization(payload: Any) -> str | None:
+def init_authorization(payload: Any) -> str | None:
+    """The Authorization value of a connection_init payload {"authorization": "Bearer <token>"}."""
     if not isinstance(payload, dict):
         return None
     value = payload.get("authorization") or payload.get("Authorization")
@@ -270,13 +270,13 @@ class ConnectionLimits:
             self.websocket.request_close(CLOSE_TRY_AGAIN_LATER, "The database is unavailable: try again shortly")
 
     async def handle_connection_init(self, message: Any) -> None:
-        self._visitor_subject = visitor_token_subject(_authorization(message.get("payload")))
+        self._visitor_subject = visitor_token_subject(init_authorization(message.get("payload")))
         if self._visitor_subject is not None and await self._visitor_over_budget():
             return
         await super().handle_connection_init(message)  # type: ignore[misc]
         if self.connection_acknowledged and not self._expiry_scheduled:
             self._expiry_scheduled = True
-            await self._close_at_token_expiry(_authorization(message.get("payload")))
+            self._close_at_token_expiry(getattr(self.context, "token_expires_at", None))
 
     async def _visitor_over_budget(self) -> bool:
         """Count one call of the visitor token; over the budget, the connection is closed with 4429."""
@@ -289,8 +289,7 @@ class ConnectionLimits:
         self.websocket.request_close(CLOSE_TOO_MANY, f"Too many requests: retry in {verdict.retry_after_seconds} s")
         return True
 
-    async def _close_at_token_expiry(self, authorization: str | None) -> None:
-        expires_at: datetime | None = await token_expires_at(authorization)
+    def _close_at_token_expiry(self, expires_at: datetime | None) -> None:
         if expires_at is None:
             return
         delay = (expires_at - datetime.now(timezone.utc)).total_seconds()

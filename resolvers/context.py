@@ -1,6 +1,7 @@
 """The request context: who is calling, and the per-request loaders."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from resolvers.loaders import Loaders
@@ -22,6 +23,8 @@ class Context:
         self.refusal: DomainError | None = None
         #: the request's rate limits (openchannels/rate_limits.RequestLimits); None: no limits
         self.rate_limits: Any = None
+        #: when the WebSocket's token expires (None: never); set by authenticate_as
+        self.token_expires_at: datetime | None = None
 
     @property
     def viewer(self) -> Viewer:
@@ -32,6 +35,8 @@ class Context:
             raise self.refusal
         return self._viewer
 
-    def authenticate_as(self, viewer: Viewer) -> None:
+    def authenticate_as(self, viewer: Viewer, expires_at: datetime | None = None) -> None:
+        """The WebSocket's caller, from connection_init; `expires_at`: when its token expires."""
         self._viewer, self.auth_error = viewer, None
+        self.token_expires_at = expires_at
         self.loaders = Loaders(viewer)

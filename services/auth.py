@@ -75,29 +75,23 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def authenticate(authorization: str | None) -> Viewer:
     """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED."""
+    viewer, _ = await authenticate_with_expiry(authorization)
+    return viewer
+
+
+async def authenticate_with_expiry(authorization: str | None) -> tuple[Viewer, datetime | None]:
+    """`authenticate`, and when the token expires (None: never, a visitor token, or no token):
+    a WebSocket authenticated with it is closed at that moment."""
     token = bearer_token(authorization)
     if token is None:
-        return ANONYMOUS
+        return ANONYMOUS, None
     digest = hash_token(token)
     if token.startswith("ocv_"):
         session = await VisitorSession.get_or_none(token_hash=digest)
         if session is None:
             raise Unauthenticated("Invalid or expired token.")
-        return Viewer(client_id=session.client_id, visitor_channel_id=session.open_channel_id)
+        return Viewer(client_id=session.client_id, visitor_channel_id=session.open_channel_id), None
     row = await ApiToken.filter(token_hash=digest).select_related("operator").first()
     if row is None or (row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc)):
         raise Unauthenticated("Invalid or expired token.")
-    return Viewer(operator_id=row.operator_id, role=row.operator.role)
-
-
-async def token_expires_at(authorization: str | None) -> datetime | None:
-    """When the operator token of an Authorization value expires (None: never, or not an
-    operator token). A WebSocket authenticated with it is closed at that moment."""
-    try:
-        token = bearer_token(authorization)
-    except Unauthenticated:
-        return None
-    if token is None or token.startswith("ocv_"):
-        return None
-    row = await ApiToken.filter(token_hash=hash_token(token)).first()
-    return row.expires_at if row is not None else None
+    return Viewer(operator_id=row.operator_id, role=row.operator.role), row.expires_at
