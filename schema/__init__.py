@@ -11,6 +11,7 @@ from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
 from schema.validation_cache import cached_validation
+from schema.plain_execution import PlainFieldExecutionContext
 from schema.production import HiddenSuggestionsMixin, ProductionValidation
 from schema.root import Mutation, Query, Subscription
 
@@ -35,6 +36,7 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) 
         subscription=Subscription,
         types=[Chat, ChatConnection, Client, Message, OpenChannel, Operator],
         extensions=extensions,
+        execution_context_class=PlainFieldExecutionContext,
     )
 
 

@@ -14,6 +14,7 @@ from schema.enums import ChatKind, ChatStatus, ChatVote
 from schema.ids import to_global_id
 from schema.message import Message, MessageConnection
 from schema.open_channel import OpenChannel
+from schema.plain_execution import prefetched_field
 from schema.operator import Operator
 from schema.sales import Order, orders_of_chat
 from services import reads
@@ -54,16 +55,17 @@ class Chat(Node):
 
     # The relations below are sync resolvers: a prefetched value is returned as is (no await);
     # otherwise they return the awaitable that loads it through the request's DataLoader.
+    # `prefetched_field` lets schema/plain_execution.py read the prefetched value without them.
 
-    @strawberry.field
+    @strawberry.field(metadata=prefetched_field("open_channel"))
     def open_channel(self, info: Info) -> OpenChannel | None:
         return self._prefetched_or("open_channel", self._load_open_channel, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=prefetched_field("client"))
     def client(self, info: Info) -> Client | None:
         return self._prefetched_or("client", self._load_client, info)
 
-    @strawberry.field(description="The operator responsible for the chat.")
+    @strawberry.field(description="The operator responsible for the chat.", metadata=prefetched_field("operator"))
     def operator(self, info: Info) -> Operator | None:
         return self._prefetched_or("operator", self._load_operator, info)
 
@@ -96,11 +98,11 @@ class Chat(Node):
     async def participants(self, info: Info) -> list[Operator]:
         return await _operators(info, await info.context.loaders.participants.load(self.pk))
 
-    @strawberry.field(description="Unread messages for the viewer.")
+    @strawberry.field(description="Unread messages for the viewer.", metadata=prefetched_field("unread_count"))
     def unread_count(self, info: Info) -> int:
         return self._prefetched_or("unread_count", lambda i: i.context.loaders.unread_count.load(self.pk), info)
 
-    @strawberry.field
+    @strawberry.field(metadata=prefetched_field("last_message"))
     def last_message(self, info: Info) -> Message | None:
         return self._prefetched_or("last_message", self._load_last_message, info)
 

@@ -1,0 +1,226 @@
+"""A cheaper execution path for objects whose selected fields are all plain values.
+
+Why: graphql-core resolves every field of every object on its own: a Path, a resolve info,
+a resolver call and a completion step, about 5 µs each. A 50-chat list with a client, an
+operator and a last message is some 450 of them, more than the SQL behind it. Most of these
+fields only read an attribute (`title`, `client.name`) or a relation a list resolver already
+loaded for the whole page (resolvers/prefetch.py).
+
+So, before executing an object's selection field by field, the executor compiles it once per
+request (per type and selection) into a plan: for each response key, how to read the value
+and how to complete it (a scalar's or enum's serialisation, a nested plan, a list of them).
+A field is plain when it takes no arguments, has no field extension or permission, and either
+has no resolver (an attribute) or is declared `prefetched_field` and the value is in the
+object's `prefetched` dict. Anything else in the selection (a field with arguments, a
+resolver, an interface or union, `@defer`) leaves the object to graphql-core.
+
+The plan gives up on the object (returns `UNPLANNED`) whenever the slow path would do
+something it does not: a missing prefetched value, null in a non-null position, a value of
+the wrong type, an exception. graphql-core then executes that object as usual, so errors,
+their paths and null propagation are exactly graphql-core's; plain fields have no side
+effects, so reading them twice is harmless.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
+    GraphQLBoolean, GraphQLInt,
+)
+from graphql.pyutils import Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+#: the plan could not complete this object: let graphql-core execute it
+UNPLANNED = object()
+_MISSING = object()
+
+#: `strawberry.field(metadata=...)` key of a relation served from `prefetched` when present
+PREFETCHED_KEY = "openchannels.prefetched"
+
+Plan = Callable[[Any], Any]
+
+
+def prefetched_field(name: str) -> dict[str, str]:
+    """Metadata for a resolver field whose value a list resolver may have put in `prefetched[name]`:
+    the resolver must return that value when it is there (the plan reads it without the resolver)."""
+    return {PREFETCHED_KEY: name}
+
+
+class _Unplanned(Exception):
+    """Raised inside a plan to abandon the object (cheaper than checking every return)."""
+
+
+class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor with plans for objects of plain fields (see the module's docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+
+    def collect_and_execute_subfields(self, return_type, field_details_list, path, result, position_context):
+        plan = self._plan_for(return_type, field_details_list)
+        if plan is not None:
+            try:
+                return plan(result)
+            except _Unplanned:
+                pass
+        return super().collect_and_execute_subfields(
+            return_type, field_details_list, path, result, position_context)
+
+    def _plan_for(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        """The object's plan for this selection, or None when some field is not plain (memoised
+        like graphql-core's collect_subfields: on the identity of the field list)."""
+        key = (object_type, id(field_details_list))
+        cached = self._plans.get(key)
+        if cached is None:
+            cached = (field_details_list, self._compile_object(object_type, field_details_list))
+            self._plans[key] = cached
+        return cached[1]
+
+    def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return None  # an extension's resolve() hook must see every field
+        grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages:
+            return None
+        python_class = _python_class(object_type)
+        if python_class is None:
+            return None
+        steps = []
+        for response_key, details in grouped.items():
+            step = self._compile_field(object_type, details)
+            if step is None:
+                return None
+            steps.append((response_key, *step))
+        return _object_plan(python_class, tuple(steps))
+
+    def _compile_field(self, object_type: GraphQLObjectType, details: Any) -> tuple[Plan, Plan] | None:
+        """(read the value from the source, complete it), or None when the field is not plain."""
+        node = details[0].node
+        name = node.name.value
+        if name == "__typename":
+            type_name = object_type.name
+            return (lambda source: type_name), _identity
+        if node.arguments or any(d.node.arguments for d in details) or any(d.node.directives for d in details):
+            return None
+        field_def = object_type.fields.get(name)
+        if field_def is None or field_def.args:
+            return None
+        read = _reader(field_def)
+        if read is None:
+            return None
+        complete = self._compile_type(field_def.type, details)
+        return (read, complete) if complete is not None else None
+
+    def _compile_type(self, graphql_type: Any, details: Any) -> Plan | None:
+        """How to complete a value of this type, or None when it cannot be planned."""
+        if isinstance(graphql_type, GraphQLNonNull):
+            inner = self._compile_type(graphql_type.of_type, details)
+            return _non_null(inner) if inner is not None else None
+        if isinstance(graphql_type, GraphQLList):
+            inner = self._compile_type(graphql_type.of_type, details)
+            return _list_of(inner) if inner is not None else None
+        if isinstance(graphql_type, (GraphQLScalarType, GraphQLEnumType)):
+            return _leaf(graphql_type)
+        if isinstance(graphql_type, GraphQLObjectType):
+            plan = self._plan_for(graphql_type, details)
+            return _nullable(plan) if plan is not None else None
+        return None  # interfaces and unions: graphql-core resolves the runtime type
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _python_class(object_type: GraphQLObjectType) -> type | None:
+    definition = object_type.extensions.get("strawberry-definition") if object_type.extensions else None
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
+
+
+def _reader(field_def: Any) -> Plan | None:
+    """How to read a plain field from its source, or None when the field is not plain."""
+    field = field_def.extensions.get("strawberry-definition") if field_def.extensions else None
+    if field is None or field.extensions or getattr(field, "permission_classes", None):
+        return None
+    if field.is_basic_field:
+        python_name, default_resolver = field.python_name, field.default_resolver
+        if default_resolver is getattr:
+            return lambda source: getattr(source, python_name)
+        return lambda source: default_resolver(source, python_name)
+    prefetched = (field.metadata or {}).get(PREFETCHED_KEY)
+    if prefetched is None:
+        return None
+
+    def read_prefetched(source: Any) -> Any:
+        value = source.prefetched.get(prefetched, _MISSING)
+        if value is _MISSING:
+            raise _Unplanned
+        return value
+
+    return read_prefetched
+
+
+def _object_plan(python_class: type, steps: tuple) -> Plan:
+    def complete_object(source: Any) -> dict[str, Any]:
+        if not isinstance(source, python_class):
+            raise _Unplanned
+        try:
+            return {key: complete(read(source)) for key, read, complete in steps}
+        except _Unplanned:
+            raise
+        except Exception:  # the slow path reports it, with its path
+            raise _Unplanned
+
+    return complete_object
+
+
+def _non_null(inner: Plan) -> Plan:
+    def complete(value: Any) -> Any:
+        if value is None:
+            raise _Unplanned
+        return inner(value)
+
+    return complete
+
+
+def _nullable(inner: Plan) -> Plan:
+    def complete(value: Any) -> Any:
+        return None if value is None else inner(value)
+
+    return complete
+
+
+def _list_of(inner: Plan) -> Plan:
+    def complete(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+            raise _Unplanned
+        return [inner(item) for item in value]
+
+    return complete
+
+
+#: scalars whose Python value is already the output when of this exact type (Int is checked for range)
+_NATIVE = {GraphQLString: str, GraphQLInt: int, GraphQLBoolean: bool}
+_INT_RANGE = range(-(2 ** 31), 2 ** 31)
+
+
+def _leaf(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Plan:
+    native = _NATIVE.get(leaf_type)
+    coerce = leaf_type.coerce_output_value
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            return None
+        if native is not None and type(value) is native and (native is not int or value in _INT_RANGE):
+            return value
+        coerced = coerce(value)
+        if coerced is Undefined or coerced is None:
+            raise _Unplanned
+        return coerced
+
+    return complete

@@ -1,0 +1,134 @@
+"""The plain-field execution path (schema/plain_execution.py) answers exactly as graphql-core
+does, field by field, and is actually taken for lists of plain objects."""
+from __future__ import annotations
+
+import enum
+
+import pytest
+import strawberry
+
+from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
+from resolvers.context import Context
+from schema.root import Mutation, Query, Subscription
+from schema.plain_execution import PlainFieldExecutionContext, prefetched_field
+from services import chats, messages
+from tests.factories import make_open_channel, make_operator, start_chat
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Tag:
+    label: str
+
+
+@strawberry.type
+class Item:
+    name: str
+    size: int | None
+    colour: Colour
+    tags: list[Tag]
+    prefetched: strawberry.Private[dict]
+
+    @strawberry.field(metadata=prefetched_field("owner"))
+    def owner(self) -> Tag | None:
+        return self.prefetched["owner"] if "owner" in self.prefetched else Tag(label="loaded the slow way")
+
+    @strawberry.field
+    def shout(self, times: int = 1) -> str:
+        return self.name.upper() * times
+
+
+def _items() -> list[Item]:
+    return [Item(name=f"item {i}", size=i, colour=Colour.RED if i % 2 else Colour.BLUE,
+                 tags=[Tag(label=f"t{i}")], prefetched={"owner": Tag(label=f"owner {i}")}) for i in range(3)]
+
+
+def _schemas(items: list[Item]):
+    @strawberry.type
+    class ItemQuery:
+        @strawberry.field
+        def items(self) -> list[Item]:
+            return items
+
+    return (strawberry.Schema(query=ItemQuery, execution_context_class=PlainFieldExecutionContext),
+            strawberry.Schema(query=ItemQuery))
+
+
+async def _both(query: str, items: list[Item], **variables):
+    planned, standard = _schemas(items)
+    a = await planned.execute(query, variable_values=variables)
+    b = await standard.execute(query, variable_values=variables)
+    return a, b
+
+
+def _same(a, b) -> None:
+    assert a.data == b.data
+    assert [(e.message, e.path) for e in a.errors or []] == [(e.message, e.path) for e in b.errors or []]
+
+
+@pytest.mark.parametrize("query", [
+    "{ items { name size colour tags { label } owner { label } __typename } }",
+    "{ items { n: name, again: name, ...F } } fragment F on Item { size tags { l: label } }",
+    "query($no: Boolean!) { items { name size @include(if: $no) colour @skip(if: $no) } }",
+    "{ items { name shout(times: 2) owner { label } } }",
+])
+async def test_plain_objects_answer_as_graphql_core_does(query):
+    a, b = await _both(query, _items(), no=False)
+    _same(a, b)
+    assert a.errors is None and len(a.data["items"]) == 3
+
+
+async def test_prefetched_values_are_read_and_missing_ones_resolved():
+    items = _items()
+    items[1].prefetched = {}
+    a, b = await _both("{ items { owner { label } } }", items)
+    _same(a, b)
+    assert [i["owner"]["label"] for i in a.data["items"]] == ["owner 0", "loaded the slow way", "owner 2"]
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda item: setattr(item, "name", None), "Cannot return null for non-nullable field Item.name."),
+    (lambda item: setattr(item, "size", 2 ** 31), "Int cannot represent non 32-bit signed integer value"),
+    (lambda item: setattr(item, "colour", "green"), "Enum 'Colour' cannot represent value"),
+    (lambda item: setattr(item, "tags", [None]), "Cannot return null for non-nullable field Item.tags."),
+])
+async def test_a_bad_value_gets_graphql_cores_error_and_path(break_it, message):
+    items = _items()
+    break_it(items[1])
+    a, b = await _both("{ items { name size colour tags { label } } }", items)
+    _same(a, b)
+    assert message in a.errors[0].message
+    assert a.errors[0].path[:2] == ["items", 1]
+
+
+async def test_a_chat_list_runs_one_resolver_per_list_not_per_field(db, monkeypatch):
+    operator, me = await make_operator()
+    channel = await make_open_channel([operator])
+    for i in range(4):
+        chat, visitor, _ = await start_chat(channel, name=f"Guest {i}", text=f"hello {i}")
+        await chats.answer_chat(me, chat_id=chat.id)
+        await messages.send_message(me, chat_id=chat.id, text=f"reply {i}")
+    calls = []
+    original = PlainFieldExecutionContext.execute_field
+
+    def counting(self, parent_type, *args, **kwargs):
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(PlainFieldExecutionContext, "execute_field", counting)
+    query = "{ myChats { active { id title status createdAt client { name } operator { name } " \
+            "lastMessage { text silent } unreadCount } } }"
+    data = await execute(query, me)
+    assert len(data["myChats"]["active"]) == 4
+    # graphql-core executed the root field only: its groups and their chats came from plans
+    assert calls == ["Query"]
+    monkeypatch.setattr(PlainFieldExecutionContext, "execute_field", original)
+    # the same schema executed by graphql-core alone gives the same answer
+    slow = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+    expected = await slow.execute(query, context_value=Context(viewer=me))
+    assert expected.errors is None and expected.data == data
