@@ -11,6 +11,7 @@ from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
 from schema.validation_cache import cached_validation
+from schema.parse_cache import CachedParsing
 from schema.plain_execution import PlainFieldExecutionContext
 from schema.production import HiddenSuggestionsMixin, ProductionValidation
 from schema.root import Mutation, Query, Subscription
@@ -27,8 +28,9 @@ class _ProductionSchema(HiddenSuggestionsMixin, _Schema):
 
 def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) -> _Schema:
     """The schema with its query limits; `production` adds schema/production.py's rules."""
-    # the cached validation first: the limits add their errors to its result
-    extensions = [cached_validation(hide_suggestions=production), query_limits(limits),
+    # the cached validation before the limits: they add their errors to its result (the limits
+    # set the parse options in on_operation, before any parse)
+    extensions = [CachedParsing, cached_validation(hide_suggestions=production), query_limits(limits),
                   *([ProductionValidation] if production else []), ErrorPolicy]
     return (_ProductionSchema if production else _Schema)(
         query=Query,
