@@ -2,16 +2,14 @@
 
 Why: a relation resolved per row (an async resolver awaiting a DataLoader) costs a coroutine,
 a future and an await for every row and every field; on a 50-chat list that machinery cost
-more than the SQL. Here each relation the selection asks for is loaded for the whole page at
-once, through the same per-request loaders (one query per relation, however long the page),
-and handed to the chats; their resolvers then return it without awaiting anything. Relations
+more than the SQL. Here the relations the selection asks for are loaded for the whole page in
+one statement (services/chat_relations.py) and handed to the chats; their resolvers, or the
+plan of schema/plain_execution.py, then return them without awaiting anything. Relations
 that are not selected are not loaded at all.
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
@@ -21,6 +19,7 @@ from schema.client import Client
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
+from services.chat_relations import chat_relations
 
 
 def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[str]:
@@ -37,36 +36,29 @@ def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[
     return names
 
 
+#: GraphQL field name of a Chat relation -> its name in services/chat_relations.py and Chat.prefetched
+_RELATIONS = {"client": "client", "operator": "operator", "openChannel": "open_channel",
+              "lastMessage": "last_message", "unreadCount": "unread_count"}
+_CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_channel": OpenChannel.from_model,
+            "last_message": Message.from_model, "unread_count": None}
+
+
 async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -> None:
     """Load what the selection asks of `chats` (found at any of `paths` below this field)."""
     if not chats:
         return
-    wanted: set[str] = set()
+    selected: set[str] = set()
     for field in info.selected_fields:
         for path in paths:
-            wanted |= selected_names(field.selections, path)
-    loaders = info.context.loaders
-    fetches = []
-    if "client" in wanted:
-        fetches.append(_fill(chats, "client", "client_pk", loaders.client, Client.from_model))
-    if "operator" in wanted:
-        fetches.append(_fill(chats, "operator", "operator_pk", loaders.operator, Operator.from_model))
-    if "openChannel" in wanted:
-        fetches.append(_fill(chats, "open_channel", "channel_pk", loaders.open_channel, OpenChannel.from_model))
-    if "lastMessage" in wanted:
-        fetches.append(_fill(chats, "last_message", "pk", loaders.last_message, Message.from_model))
-    if "unreadCount" in wanted:
-        fetches.append(_fill(chats, "unread_count", "pk", loaders.unread_count, lambda count: count))
-    await asyncio.gather(*fetches)
-
-
-async def _fill(chats: list[Chat], name: str, key: str, loader: Any, convert: Any) -> None:
-    """One batch for the page, straight through the loader's batch function (no future per key);
-    the loader is primed so that a later load of these keys in the request needs no query."""
-    keys = [getattr(chat, key) for chat in chats]
-    unique = sorted({k for k in keys if k is not None})
-    found = dict(zip(unique, await loader.load_fn(unique))) if unique else {}
-    loader.prime_many(found)
-    for chat, k in zip(chats, keys):
-        value = found.get(k) if k is not None else None
-        chat.prefetched[name] = convert(value) if value is not None else None
+            selected |= selected_names(field.selections, path)
+    wanted = {_RELATIONS[name] for name in selected if name in _RELATIONS}
+    if not wanted:
+        return
+    found = await chat_relations(info.context.viewer, list({chat.pk for chat in chats}), wanted)
+    for chat in chats:
+        relations = found.get(chat.pk)
+        if relations is None:  # gone since the list was read: the resolvers load it as usual
+            continue
+        for name, value in relations.items():
+            convert = _CONVERT[name]
+            chat.prefetched[name] = convert(value) if convert is not None and value is not None else value

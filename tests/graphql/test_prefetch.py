@@ -7,7 +7,8 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
 from resolvers.prefetch import selected_names
-from services import chats, messages
+from services import chats, messages, reads
+from services.chat_relations import chat_relations
 from tests.factories import make_open_channel, make_operator, start_chat
 
 RELATIONS = "client { name } operator { name } openChannel { name } lastMessage { text } unreadCount"
@@ -59,8 +60,8 @@ async def test_relations_not_selected_are_not_loaded(db, count_queries):
         await execute("{ myChats { active { id } } }", me)
     with count_queries() as full:
         await execute(f"{{ myChats {{ active {{ id {RELATIONS} }} }} }}", me)
-    # one statement per selected relation for the whole list; the last message takes two (ids, rows)
-    assert full.count == bare.count + 6
+    # one statement for every selected relation of the whole list (services/chat_relations.py)
+    assert full.count == bare.count + 1
 
 
 async def test_conversations_prefetch_through_fragments(db, count_queries):
@@ -72,4 +73,29 @@ async def test_conversations_prefetch_through_fragments(db, count_queries):
     assert [e["node"]["lastMessage"]["text"] for e in edges] == ["thanks 2", "thanks 1", "thanks 0"]
     with count_queries() as bare:
         await execute("{ conversations(first: 10) { edges { node { id } } } }", me)
-    assert counter.count == bare.count + 6
+    assert counter.count == bare.count + 1
+
+
+async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_queries):
+    """services/chat_relations.py: a visitor's last message is never a silent note and their
+    unread count is 0; the operator sees the note and their own unread count."""
+    operator, channel, me = await _operator_with_chats(1)
+    chat, visitor, _ = await start_chat(channel, name="Guest", text="hello")
+    await chats.answer_chat(me, chat_id=chat.id)
+    await messages.send_message(me, chat_id=chat.id, text="visible reply")
+    await messages.send_message(me, chat_id=chat.id, text="note to self", silent=True)
+    await messages.send_visitor_message(visitor, text="one more")
+    await messages.send_message(me, chat_id=chat.id, text="second note", silent=True)
+    first = (await reads.my_chats(me)).active[-1]  # _operator_with_chats': ends with the guest's "thanks 0"
+    wanted = {"client", "operator", "open_channel", "last_message", "unread_count"}
+    with count_queries() as counter:
+        mine = await chat_relations(me, [chat.id, first.id], wanted)
+    assert counter.count == 1
+    as_operator, as_visitor = mine[chat.id], (await chat_relations(visitor, [chat.id], wanted))[chat.id]
+    assert as_operator["last_message"].text == "second note" and as_operator["last_message"].silent is True
+    assert as_visitor["last_message"].text == "one more" and as_visitor["last_message"].silent is False
+    assert mine[first.id]["last_message"].text == "thanks 0"
+    assert (mine[first.id]["unread_count"], as_operator["unread_count"], as_visitor["unread_count"]) == (1, 0, 0)
+    assert as_operator["client"].name == as_visitor["client"].name == "Guest"
+    assert as_operator["operator"].id == operator.id and as_operator["open_channel"].name == channel.name
+    assert as_operator["last_message"].created_at.tzinfo is not None  # a datetime on both backends
