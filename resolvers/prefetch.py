@@ -55,6 +55,9 @@ async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -
     if not wanted:
         return
     found = await chat_relations(info.context.viewer, list({chat.pk for chat in chats}), wanted)
+    if "operator" in wanted:  # the rest of the selection reads these operators without a query
+        info.context.loaders.operator.prime_many(
+            {r["operator"].id: r["operator"] for r in found.values() if r["operator"] is not None})
     for chat in chats:
         relations = found.get(chat.pk)
         if relations is None:  # gone since the list was read: the resolvers load it as usual

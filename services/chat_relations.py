@@ -5,8 +5,8 @@ Why: loaded one relation at a time (a DataLoader each), a 50-chat page took five
 (the last message two), each built by Tortoise and hydrated into models: that cost more CPU
 than PostgreSQL spent answering them. Here the selected relations are LEFT JOINs (the last
 message through its id, the unread count a correlated count) of one hand-written statement,
-and each relation comes back as a plain row object with the model's attribute names, so
-the schema's `from_model` constructors take it as they take a model.
+and each relation comes back as a row object with the model's attribute names
+(services/rows.py), so the schema's `from_model` constructors take it as they take a model.
 
 The caller passes chats the viewer may see; what the viewer may see of them is applied here
 as everywhere: a visitor's last message is never a silent note, unread counts are an
@@ -14,20 +14,20 @@ operator's own (a visitor's are 0).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from tortoise import connections
-from tortoise.fields.data import BooleanField, CharEnumFieldInstance, DatetimeField, IntEnumFieldInstance
 
 from models import Client, Message, OpenChannel, Operator
 from services import raw_sql
+from services.rows import row_reader
 from services.viewer import Viewer
 
 #: relation name -> (table alias, model, columns); the join is in _JOINS
 _COLUMNS: dict[str, tuple[str, Any, tuple[str, ...]]] = {
     "client": ("cl", Client, ("id", "name", "email", "phone")),
-    "operator": ("op", Operator, ("id", "name", "email", "role", "status")),
+    "operator": ("op", Operator, ("id", "name", "email", "role", "status", "password_hash", "created_at",
+                                  "show_open_channels_separately", "group_waiting_first_response")),
     "open_channel": ("oc", OpenChannel, (
         "id", "name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled",
         "welcome_message", "max_chats_per_operator")),
@@ -47,20 +47,20 @@ _UNREAD = (
     "AND (u.author_id IS NULL OR u.author_id <> {operator}))"
 )
 RELATIONS = (*_COLUMNS, "unread_count")
-_CONVERTED = (BooleanField, CharEnumFieldInstance, DatetimeField, IntEnumFieldInstance)
 
 
 async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
-    """Per chat id: {relation: row object or None (unread_count: an int)} for the `wanted` relations."""
+    """Per chat id: {relation: row object or None (operator: an Operator model, unread_count: an
+    int)} for the `wanted` relations."""
     wanted = {name for name in wanted if name in RELATIONS}
     if not chat_ids or not wanted:
         return {}
     sql, values = _statement(viewer, chat_ids, wanted)
     rows = await raw_sql.rows(connections.get("default"), sql, *values)
-    readers = [(name, *_reader(name)) for name in _COLUMNS if name in wanted]
+    readers = [(name, _reader(name)) for name in _COLUMNS if name in wanted]
     result = {}
     for row in rows:
-        relations = {name: read(row) for name, _, read in readers}
+        relations = {name: read(row) for name, read in readers}
         if "unread_count" in wanted:
             relations["unread_count"] = int(row["unread_count"] or 0)
         result[row["chat_id"]] = relations
@@ -91,24 +91,27 @@ def _statement(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> tuple[s
     return sql, values
 
 
-def _reader(name: str) -> tuple[str, Any]:
-    """(the relation's id column, a function from a result row to the relation's row object or None)."""
+def _reader(name: str) -> Any:
+    """A function from a result row to the relation's row object, or None when the chat has none."""
     _, model, names = _COLUMNS[name]
-    fields_map = model._meta.fields_map
-    keys = [(column, f"{name}__{column}", _converter(fields_map[column])) for column in names]
-    id_key = f"{name}__id"
+    if name == "operator":
+        return _operator_reader(names)
+    read_row, id_key = row_reader(model, names, prefix=f"{name}__"), f"{name}__id"
+    return lambda row: None if row[id_key] is None else read_row(row)
 
-    def read(row: dict[str, Any]) -> SimpleNamespace | None:
-        if row[id_key] is None:
+
+def _operator_reader(names: tuple[str, ...]) -> Any:
+    """Operators come back as whole models, one per operator (a page has few): the caller primes
+    the request's operator loader with them, so that participants, authors and members
+    elsewhere in the selection do not load them again."""
+    seen: dict[int, Operator] = {}
+
+    def read(row: dict[str, Any]) -> Operator | None:
+        pk = row["operator__id"]
+        if pk is None:
             return None
-        return SimpleNamespace(**{column: convert(row[key]) if convert else row[key] for column, key, convert in keys})
+        if pk not in seen:
+            seen[pk] = Operator._init_from_db(**{column: row[f"operator__{column}"] for column in names})
+        return seen[pk]
 
-    return id_key, read
-
-
-def _converter(field: Any) -> Any:
-    """The field's own conversion for the types a raw row does not give as the model does (dates on
-    SQLite, enums, SQLite's 0/1 booleans); None for the rest."""
-    if not isinstance(field, _CONVERTED):
-        return None
-    return lambda value: None if value is None else field.to_python_value(value)
+    return read
