@@ -1,14 +1,16 @@
 """Writing messages: an operator's (visible or silent) and a visitor's."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
-from services import files, messaging, queue
-from services.access import ensure, operator_chat
-from services.chat_states import ACTIVE, Action, transition
+from services import files, messaging, queue, raw_sql
+from services.access import ChatRoles, ensure
+from services.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
 from services.chats import add_participant, audience, auto_close_deadline
-from services.errors import InvalidInput
+from services.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events import UnitOfWork, unit_of_work
 from services.read_markers import move_read_marker
 from services.viewer import Viewer, require_visitor
@@ -37,27 +39,154 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     """
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
     async with unit_of_work() as uow:
-        chat, roles = await operator_chat(viewer, chat_id, uow.tx)
-        ensure(roles.supervisor or roles.responsible or roles.participant,
+        chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
+        me, at = viewer.operator_id, queue.now()
+        touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
+                       auto_close_at=None if chat.pinned or auto_close_after is None
+                       else at + timedelta(seconds=auto_close_after))
+        # On a (locked) chat in a state that allows it the transition's UPDATE cannot fail: it
+        # goes in one round trip with the read of the roles (the checks below still decide;
+        # a refusal rolls it back). Otherwise it comes after the checks, which refuse first.
+        touched = chat.status in allowed_from(Action.SEND_MESSAGE)
+        target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None)
+        ensure(target.roles.supervisor or target.roles.responsible or target.roles.participant,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
             uow, viewer, chat, reply_to_message_id=reply_to_message_id, quote_message_id=quote_message_id,
             mention_operator_ids=list(mention_operator_ids), silent=silent)
-        at = queue.now()
-        await transition(uow, chat, Action.SEND_MESSAGE, last_activity_at=at,
-                         auto_close_at=auto_close_deadline(chat, await queue.channel_of(uow, chat)))
-        if not silent and chat.first_response_at is None:
-            await Chat.filter(id=chat.id, first_response_at__isnull=True).using_db(uow.tx).update(first_response_at=at)
-            chat.first_response_at = at
-        await add_participant(uow, chat, viewer.operator_id)
-        message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.OPERATOR,
-                                       author_id=viewer.operator_id, text=text, silent=silent)
+        if not touched:
+            await _touch(uow, chat, touch)
+        if not target.roles.participant:
+            await add_participant(uow, chat, me)
+        message = await _insert_message(uow, chat, me, text, silent, at)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
-        await move_read_marker(uow, chat_id=chat.id, operator_id=viewer.operator_id, message_id=message.id)
+        await move_read_marker(uow, chat_id=chat.id, operator_id=me, message_id=message.id)
         uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
-                   operator_ids=await audience(uow, chat) | set(mentioned), visitor_visible=not silent)
+                   operator_ids=target.audience | {me} | set(mentioned), visitor_visible=not silent)
     return message
+
+
+# ---------------------------------------------------------------- sendMessage's statements
+# sendMessage is the busiest write: its steps are short statements of their own rather than
+# Tortoise queries (services/raw_sql.py), and what operator_chat, roles_in_chat, channel_of,
+# transition and audience do one by one takes three statements.
+
+
+@dataclass(frozen=True)
+class _Touch:
+    """The SEND_MESSAGE transition's changes: activity, auto-close, and the first response."""
+
+    at: datetime
+    first_response: bool
+    auto_close_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _ChatToWriteIn:
+    roles: ChatRoles
+    #: services.chats.audience before this message: responsible, participants, offered
+    audience: set[int]
+
+
+_LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
+              "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
+_OPERATORS_OF_CHAT = (
+    "SELECT 'participant' AS role, operator_id FROM chat_participant WHERE chat_id = $1 "
+    "UNION ALL SELECT 'offered', operator_id FROM chat_offer WHERE chat_id = $1 "
+    "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3"
+)
+_SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
+_TOUCH = ("UPDATE chat SET last_activity_at = $4, auto_close_at = $5{first_response} "
+          f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES})")
+# PostgreSQL: the UPDATE in a CTE; its statement reads the roles after the lock, as a statement of its own would
+_TOUCH_AND_READ_OPERATORS = ("WITH touched AS (" + _TOUCH + " RETURNING id) " + _OPERATORS_OF_CHAT
+                             + " UNION ALL SELECT 'touched', id FROM touched")
+
+
+async def _lock_chat(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> tuple[Chat, int | None]:
+    """The chat, its row locked (PostgreSQL), and its open channel's auto-close delay (None: no channel).
+
+    Locked by id: whether the caller may see it is decided by _chat_to_write_in, after the lock.
+    """
+    if not viewer.is_operator:
+        if viewer.is_visitor:
+            raise Forbidden("A visitor token cannot do this.")
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    found = await raw_sql.rows(uow.tx, _LOCK_CHAT + (" FOR UPDATE OF chat" if raw_sql.is_postgres(uow.tx) else ""),
+                               chat_id)
+    if not found:
+        raise NotFound("No such chat.", field=["input", "chatId"])
+    auto_close_after = found[0].pop("channel_auto_close_after")
+    return Chat._init_from_db(**found[0]), auto_close_after
+
+
+async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None) -> _ChatToWriteIn:
+    """access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with none), the audience.
+
+    The roles are read after the lock, as roles_in_chat does, and decide visibility too: an
+    operator sees a chat exactly when they have a role in it (access.visible_chats). The
+    participants and offers read here are the audience at commit: they change only under
+    this chat's lock. With `touch`, the SEND_MESSAGE transition is made in the same round trip.
+    """
+    me = viewer.operator_id
+    params = (chat.id, chat.open_channel_id, me)
+    if touch is None:
+        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+    else:
+        params += (touch.at, touch.auto_close_at)
+        if raw_sql.is_postgres(uow.tx):
+            operators = await raw_sql.rows(uow.tx, _touch_sql(_TOUCH_AND_READ_OPERATORS, touch), *params)
+        else:
+            await _touch(uow, chat, touch)
+            operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params[:3])
+            operators.append({"role": "touched", "operator_id": chat.id})
+    by_role: dict[str, set[int]] = {"participant": set(), "offered": set(), "member": set(), "touched": set()}
+    for operator in operators:
+        by_role[operator["role"]].add(operator["operator_id"])
+    if touch is not None:
+        _touched(chat, touch, bool(by_role["touched"]))
+    roles = ChatRoles(supervisor=viewer.is_supervisor, responsible=chat.operator_id == me,
+                      participant=me in by_role["participant"], offered=me in by_role["offered"],
+                      member=chat.open_channel_id is not None and me in by_role["member"])
+    if not roles.can_see:
+        raise NotFound("No such chat.", field=["input", "chatId"])
+    audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
+    return _ChatToWriteIn(roles, audience)
+
+
+def _touch_sql(sql: str, touch: _Touch) -> str:
+    return sql.replace("{first_response}", ", first_response_at = $4" if touch.first_response else "")
+
+
+async def _touch(uow: UnitOfWork, chat: Chat, touch: _Touch) -> None:
+    """The SEND_MESSAGE transition (chat_states.transition as one statement), and the chat's
+    first response when this is it (the row is locked: the NULL read under the lock still holds)."""
+    ensure_allowed(Action.SEND_MESSAGE, chat)
+    sql = _touch_sql(_TOUCH, touch).replace("$4", "$2").replace("$5", "$3")  # a statement of its own
+    changed = await raw_sql.execute(uow.tx, sql, chat.id, touch.at, touch.auto_close_at)
+    _touched(chat, touch, bool(changed))
+
+
+def _touched(chat: Chat, touch: _Touch, changed: bool) -> None:
+    if not changed:
+        raise InvalidState(f"The chat changed meanwhile; cannot {Action.SEND_MESSAGE.value} it now.",
+                           field=["input", "chatId"])
+    chat.last_activity_at, chat.auto_close_at = touch.at, touch.auto_close_at
+    if touch.first_response:
+        chat.first_response_at = touch.at
+
+
+_INSERT_MESSAGE = ("INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+
+
+async def _insert_message(uow: UnitOfWork, chat: Chat, operator_id: int, text: str, silent: bool,
+                          at: datetime) -> Message:
+    values = {"chat_id": chat.id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": operator_id,
+              "text": text, "silent": silent, "created_at": at, "deleted": False}
+    written = await raw_sql.rows(uow.tx, _INSERT_MESSAGE, *values.values())
+    return Message._init_from_db(id=written[0]["id"], edited_at=None, **values)
 
 
 @text_input()

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from models import ReadMarker
+from services import raw_sql
 from services.events import UnitOfWork
+
+_MOVE = "UPDATE read_marker SET last_read_message_id = $3 WHERE chat_id = $1 AND operator_id = $2"
+_MOVE_FORWARD = _MOVE + " AND last_read_message_id < $3"
 
 
 async def move_read_marker(uow: UnitOfWork, *, chat_id: int, operator_id: int, message_id: int,
@@ -11,7 +15,12 @@ async def move_read_marker(uow: UnitOfWork, *, chat_id: int, operator_id: int, m
 
     Reading only ever moves it forward (a late "read" never hides newer messages);
     markMessageUnread moves it back on purpose with `forward_only=False`.
+
+    The common case (the marker exists and moves) is one UPDATE; only when it changed nothing
+    is the marker looked up, and created when missing.
     """
+    if await raw_sql.execute(uow.tx, _MOVE_FORWARD if forward_only else _MOVE, chat_id, operator_id, message_id):
+        return
     marker, created = await ReadMarker.get_or_create(
         chat_id=chat_id, operator_id=operator_id, defaults={"last_read_message_id": message_id}, using_db=uow.tx
     )
