@@ -5,6 +5,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import given
+from tortoise import connections
 from hypothesis import strategies as st
 
 from models import Chat, Message, QueueDistribution
@@ -175,3 +176,31 @@ async def test_hostile_queries_are_searched_as_words_and_break_nothing(db):
     assert (await execute(SEARCH, ann_v, q="'; DROP TABLE message; --"))["searchMessages"]["totalCount"] == 0
     assert (await execute(SEARCH, ann_v, q="refund* zebra"))["searchMessages"]["totalCount"] == 0  # both must occur
     assert await Message.all().count() > 0
+
+
+async def test_beyond_the_ranked_newest_matches_older_ones_follow_newest_first_and_pages_stay_stable(db, monkeypatch):
+    """Only the RANKED_NEWEST newest matches are ranked (services/search.py); the first page pins their floor, so a
+    message arriving between pages neither repeats nor hides one."""
+    monkeypatch.setattr(search, "RANKED_NEWEST", 3)
+    ann, ann_v = await make_operator("Ann")
+    channel = await make_open_channel([ann], distribution=QueueDistribution.ALL)
+    texts = ["parcel parcel parcel old", "parcel one", "parcel two", "parcel parcel newer", "parcel three"]
+    for text in texts:
+        await start_chat(channel, text)
+    first = (await execute(SEARCH, ann_v, q="parcel", first=2))["searchMessages"]
+    assert first["totalCount"] == 5
+    # the 3 newest ranked (the double word first), then the 2 older ones newest first: the oldest's triple word is not ranked
+    seen = [e["node"]["text"] for e in first["edges"]]
+    assert seen == ["parcel parcel newer", "parcel three"]
+    if connections.get("default").capabilities.dialect == "postgres":
+        # ts_rank scores a message alone; SQLite's bm25 weighs every message, so any new one moves every score
+        await start_chat(channel, "parcel parcel parcel parcel brand new")
+    after = first["pageInfo"]["endCursor"]
+    while after:
+        page = (await execute(SEARCH, ann_v, q="parcel", first=2, after=after))["searchMessages"]
+        seen += [e["node"]["text"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+    assert seen == ["parcel parcel newer", "parcel three", "parcel two", "parcel one", "parcel parcel parcel old"]
+    await start_chat(channel, "parcel parcel parcel parcel brand new")
+    fresh = (await execute(SEARCH, ann_v, q="parcel", first=1))["searchMessages"]
+    assert [e["node"]["text"] for e in fresh["edges"]] == ["parcel parcel parcel parcel brand new"]
