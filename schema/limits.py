@@ -49,6 +49,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from schema.validation_cache import ValidationResults
+
 from services import feed, gifs
 from services.pagination import MAX_PAGE_SIZE
 
@@ -265,8 +267,9 @@ def limit_errors(limits: QueryLimits, request: ExecutionContext) -> list[GraphQL
 class QueryLimitsExtension(SchemaExtension):
     """Adds the limits to every operation (HTTP and WebSocket alike)."""
 
-    def __init__(self, limits: QueryLimits) -> None:
+    def __init__(self, limits: QueryLimits, measured: ValidationResults | None = None) -> None:
         self.limits = limits
+        self.measured = measured
 
     def on_operation(self) -> Iterator[None]:
         self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
@@ -275,7 +278,12 @@ class QueryLimitsExtension(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         """After the (cached) validation of the document, which must come first: see schema/__init__.py."""
         context = self.execution_context
-        errors = limit_errors(self.limits, context)
+        key = _measure_key(context) if self.measured is not None else None
+        errors = self.measured.get(key) if key is not None else None
+        if errors is None:
+            errors = limit_errors(self.limits, context)
+            if key is not None and not any(e.extensions.get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
+                self.measured.put(key, errors)
         if errors:
             context.pre_execution_errors = [*(context.pre_execution_errors or []), *errors]
         yield
@@ -288,5 +296,17 @@ class QueryLimitsExtension(SchemaExtension):
 
 
 def query_limits(limits: QueryLimits):
-    """A factory for `Schema(extensions=...)`: one extension per request."""
-    return lambda: QueryLimitsExtension(limits)
+    """A factory for `Schema(extensions=...)`: one extension per request, the measures remembered
+    per (document, operation, integer variables) in a bounded LRU shared by the schema's requests."""
+    measured = ValidationResults()
+    return lambda: QueryLimitsExtension(limits, measured)
+
+
+def _measure_key(context: ExecutionContext) -> tuple | None:
+    """What a measure depends on: the document's text, the operation, and which variables are given
+    with which integer values (only page sizes are read from them: any other value counts as no size)."""
+    if not context.query:
+        return None
+    variables = context.variables if isinstance(context.variables, Mapping) else {}
+    return (context.query, context.operation_name,
+            tuple(sorted((str(name), value if type(value) is int else None) for name, value in variables.items())))

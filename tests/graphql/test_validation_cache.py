@@ -36,3 +36,18 @@ async def test_the_cache_is_bounded():
     for key in ("a", "b", "c"):
         results.put((key,), [])
     assert results.get(("a",)) is None and results.get(("c",)) == ()
+
+
+async def test_the_limits_are_measured_once_per_document_and_page_sizes(monkeypatch):
+    from schema import limits
+    calls = []
+    real = limits.limit_errors
+    monkeypatch.setattr(limits, "limit_errors", lambda *a: calls.append(1) or real(*a))
+    schema = build_schema()
+    query = "query ($n: Int) { conversations(first: $n) { edges { node { id } } } }"
+    codes = []
+    for n in (10, 10, 10, 100000, 100000, None):
+        result = await schema.execute(query, variable_values={"n": n}, context_value=Context())
+        codes.append([e.extensions["code"] for e in result.errors])
+    assert codes == [["UNAUTHENTICATED"]] * 3 + [["INVALID_INPUT", "QUERY_TOO_COMPLEX"]] * 2 + [["UNAUTHENTICATED"]]
+    assert len(calls) == 3  # n = 10, n = 100000, n = null
