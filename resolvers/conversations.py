@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.prefetch import prefetch_chats
+from resolvers.prefetch import prefetch_chats, selected_names
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
@@ -61,9 +61,11 @@ def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter
 async def search_messages(info: Info, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
                           after: str | None = None, last: int | None = None,
                           before: str | None = None) -> MessageConnection:
+    with_total = "totalCount" in selected_names(info.selected_fields, ["searchMessages"])  # else counted on demand
+
     async def run():
         return await search.search_messages(_viewer(info), query=query, filter=_message_filter(filter), first=first,
-                                            after=after, last=last, before=before)
+                                            after=after, last=last, before=before, with_total=with_total)
 
     return ranked_messages(await _call(run()))
 
@@ -71,8 +73,7 @@ async def search_messages(info: Info, query: str, filter: MessageSearchFilter | 
 def ranked_messages(page) -> MessageConnection:
     """A MessageConnection of a keyset page (its cursors carry the rank, not only the id)."""
     edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
-    return MessageConnection(edges=edges, total_count=page.total_count,
-                             page_info=page_info_of(page, [e.cursor for e in edges]))
+    return MessageConnection(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 
 
 async def client(info: Info, id: strawberry.ID) -> Client | None:

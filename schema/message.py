@@ -150,10 +150,15 @@ class MessageEdge:
 class MessageConnection:
     edges: list[MessageEdge]
     page_info: PageInfo
-    total_count: int
+    #: the page's Page: its total_count, or its count_total when the total was left out
+    page: strawberry.Private[Page]
+
+    @strawberry.field
+    def total_count(self) -> int:
+        """Counted with the page, or, for a page read without it (a search), only when asked for."""
+        return self.page.total_count if self.page.total_count is not None else self.page.count_total()
 
     @classmethod
     def from_page(cls, page: Page) -> "MessageConnection":
         edges = [MessageEdge(cursor=encode_cursor(m.id), node=Message.from_model(m)) for m in page.rows]
-        return cls(edges=edges, total_count=page.total_count,
-                   page_info=page_info_of(page, [e.cursor for e in edges]))
+        return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))

@@ -5,6 +5,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
@@ -35,9 +36,12 @@ class Page(Generic[T]):
     rows: list[T]
     has_next_page: bool
     has_previous_page: bool
-    total_count: int
+    #: None when the caller did not ask for it: `count_total` counts on demand
+    total_count: int | None
     #: each row's cursor, when not the plain id cursor (keyset pages)
     cursors: list[str] | None = field(default=None)
+    #: the count, when it was left out of the page (an awaitable each call)
+    count_total: Callable[[], Awaitable[int]] | None = field(default=None)
 
 
 async def paginate(query: QuerySet, *, first: int | None = None, after: str | None = None, last: int | None = None,
@@ -132,14 +136,16 @@ def check_page_size(first: int | None, last: int | None) -> None:
 
 async def paginate_keyset(query: QuerySet, keyset: Keyset, *, first: int | None = None, after: str | None = None,
                           last: int | None = None, before: str | None = None, default_size: int = 50,
-                          count: QuerySet | None = None) -> Page:
+                          count: QuerySet | None = None, with_total: bool = True) -> Page:
     """One page of `query` in the keyset's order, Relay style; `Page.cursors` holds each row's cursor.
 
     Two statements: the total (of `count`, or `query`) and the window (one row more than asked,
-    to know whether there is more).
+    to know whether there is more). Without `with_total` the total is left for `Page.count_total`
+    (a count of every match is the dearest part of a search that has many).
     """
     check_page_size(first, last)
-    total = await (count if count is not None else query).count()
+    counted = count if count is not None else query
+    total = await counted.count() if with_total else None
     window = query
     if after is not None:
         window = window.filter(_beyond(keyset, *_decode_keyset_cursor(keyset, after, "after"), forward=True))
@@ -158,4 +164,6 @@ async def paginate_keyset(query: QuerySet, keyset: Keyset, *, first: int | None 
         page = Page(rows[:size], has_next_page=len(rows) > size, has_previous_page=after is not None,
                     total_count=total)
     page.cursors = [encode_keyset_cursor(keyset, getattr(row, keyset.key), row.id) for row in page.rows]
+    if not with_total:
+        page.count_total = counted.count
     return page

@@ -154,9 +154,10 @@ def _narrow(query: QuerySet[Message], f: MessageSearchFilter) -> QuerySet[Messag
 @text_input(query=SEARCH_LENGTH, after=SEARCH_LENGTH, before=SEARCH_LENGTH)
 async def search_messages(
     viewer, *, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
-    after: str | None = None, last: int | None = None, before: str | None = None,
+    after: str | None = None, last: int | None = None, before: str | None = None, with_total: bool = True,
 ) -> Page[Message]:
-    """Messages holding every word of `query`, best match first (ties: newest first)."""
+    """Messages holding every word of `query`, best match first (ties: newest first); without
+    `with_total` the count of every match waits for `Page.count_total`."""
     words = words_of(query)
     if not words:
         raise InvalidInput("Give at least one word to search for.", field=["query"])
@@ -169,7 +170,8 @@ async def search_messages(
         # the first page lies among the ranked matches (every match, or RANKED_NEWEST of them, more than the largest
         # page): only the messages from the floor on are read, and only they are ranked
         rows = rows.filter(id__gte=floor)
-    return await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before, count=hits)
+    return await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before, count=hits,
+                                 with_total=with_total)
 
 
 async def _floor(hits: QuerySet[Message]) -> int:

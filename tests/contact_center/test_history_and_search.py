@@ -204,3 +204,18 @@ async def test_beyond_the_ranked_newest_matches_older_ones_follow_newest_first_a
     await start_chat(channel, "parcel parcel parcel parcel brand new")
     fresh = (await execute(SEARCH, ann_v, q="parcel", first=1))["searchMessages"]
     assert [e["node"]["text"] for e in fresh["edges"]] == ["parcel parcel parcel parcel brand new"]
+
+
+async def test_search_counts_every_match_only_when_totalCount_is_asked_for(db, count_queries):
+    ann_v, *_ = await _returning_client()
+    without = "query($q: String!) { searchMessages(query: $q, first: 1) { edges { node { text } } } }"
+    aliased = ("query($q: String!) { found: searchMessages(query: $q, first: 1) { ...Total edges { node { text } } } }"
+               " fragment Total on MessageConnection { total: totalCount }")
+    await execute(without, ann_v, q="warm")  # the first search on a connection checks the index
+    with count_queries() as bare:
+        rows = (await execute(without, ann_v, q="refund"))["searchMessages"]["edges"]
+    with count_queries() as counted:
+        data = (await execute(aliased, ann_v, q="refund"))["found"]
+    assert len(rows) == 1 and data["edges"] == rows
+    assert data["total"] == 2  # "refund" is in the visitor's first message and in Ann's reply
+    assert counted.count == bare.count + 1  # the count of every match, only when asked for
