@@ -56,7 +56,7 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
     if not chat_ids or not wanted:
         return {}
     sql, values = _statement(viewer, chat_ids, wanted)
-    rows = await raw_sql.rows(connections.get("default"), sql, *values)
+    rows = await raw_sql.records(connections.get("default"), sql, *values)
     readers = [(name, _reader(name)) for name in _COLUMNS if name in wanted]
     result = {}
     for row in rows:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -32,6 +33,14 @@ def _dialect(tx: BaseDBAsyncClient, sql: str) -> str:
 async def rows(tx: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
     """The rows of a SELECT, or of a write with RETURNING, as dicts."""
     return await tx.execute_query_dict(_dialect(tx, sql), list(values))
+
+
+async def records(tx: BaseDBAsyncClient, sql: str, *values: Any) -> Sequence[Any]:
+    """The rows of a SELECT as the driver gives them (asyncpg's Record, sqlite3.Row), read by
+    column name (`row["id"]`): for wide results, copying every row into a dict costs more
+    than the statement."""
+    _, found = await tx.execute_query(_dialect(tx, sql), list(values))
+    return found
 
 
 async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:

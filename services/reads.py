@@ -65,8 +65,8 @@ async def my_chats(viewer: Viewer) -> MyChatGroups:
     One hand-written statement (this is what every console polls): offers by id, my chats by
     last activity, newest first."""
     me = require_operator(viewer)
-    rows = await raw_sql.rows(connections.get("default"), _MY_CHATS, me, ChatStatus.QUEUED.value,
-                              ChatStatus.ACTIVE.value)
+    rows = await raw_sql.records(connections.get("default"), _MY_CHATS, me, ChatStatus.QUEUED.value,
+                                 ChatStatus.ACTIVE.value)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
     grouped = bool(rows[0]["grouped"]) if rows else False

@@ -20,25 +20,34 @@ def row_reader(model: Any, columns: Iterable[str], prefix: str = "") -> Callable
     """A function from a result row to an object with `columns` as attributes, read from the row's
     `prefix + column` keys and converted as `model`'s fields do (looked up on first use: a
     model's fields are complete only once Tortoise is initialised)."""
-    columns, keys = tuple(columns), []
+    columns, plain, converted = tuple(columns), [], []
 
     def read(row: dict[str, Any]) -> SimpleNamespace:
-        if not keys:
+        if not plain and not converted:
             fields_map = model._meta.fields_map
-            keys.extend((column, prefix + column, _converter(fields_map.get(column))) for column in columns)
-        return SimpleNamespace(**{column: convert(row[key]) if convert else row[key]
-                                  for column, key, convert in keys})
+            for column in columns:
+                convert = _converter(fields_map.get(column))
+                if convert is None:
+                    plain.append((column, prefix + column))
+                else:
+                    converted.append((column, prefix + column, convert))
+        values = {column: row[key] for column, key in plain}
+        for column, key, convert in converted:
+            value = row[key]
+            values[column] = None if value is None else convert(value)
+        return SimpleNamespace(**values)
 
     return read
 
 
 def _converter(field: Any) -> Callable[[Any], Any] | None:
+    """How to convert a non-null value of this field, or None when the driver's value is the model's."""
     if isinstance(field, (CharEnumFieldInstance, IntEnumFieldInstance)):
-        enum_type = field.enum_type
-        return lambda value: None if value is None else enum_type(value)
+        members = {member.value: member for member in field.enum_type}  # a lookup: Enum(value) is slow
+        return members.__getitem__
     if isinstance(field, DatetimeField):  # asyncpg gives aware datetimes, SQLite text
         to_python = field.to_python_value
         return lambda value: value if isinstance(value, datetime) and value.tzinfo else to_python(value)
     if isinstance(field, BooleanField):
-        return lambda value: None if value is None else bool(value)
+        return bool
     return None
