@@ -10,6 +10,7 @@ that are not selected are not loaded at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
@@ -45,19 +46,27 @@ _CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_
 
 async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -> None:
     """Load what the selection asks of `chats` (found at any of `paths` below this field)."""
-    if not chats:
-        return
+    wanted = wanted_relations(info, *paths)
+    if chats and wanted:
+        found = await chat_relations(info.context.viewer, list({chat.pk for chat in chats}), wanted)
+        attach_relations(info, chats, found)
+
+
+def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
+    """The relations (services/chat_relations.py's names) the selection asks of the chats found
+    at any of `paths` below this field."""
     selected: set[str] = set()
     for field in info.selected_fields:
         for path in paths:
             selected |= selected_names(field.selections, path)
-    wanted = {_RELATIONS[name] for name in selected if name in _RELATIONS}
-    if not wanted:
-        return
-    found = await chat_relations(info.context.viewer, list({chat.pk for chat in chats}), wanted)
-    if "operator" in wanted:  # the rest of the selection reads these operators without a query
-        info.context.loaders.operator.prime_many(
-            {r["operator"].id: r["operator"] for r in found.values() if r["operator"] is not None})
+    return {_RELATIONS[name] for name in selected if name in _RELATIONS}
+
+
+def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:
+    """Hand each chat its loaded relations (by chat id), converted to the schema's types."""
+    operators = {r["operator"].id: r["operator"] for r in found.values() if r.get("operator") is not None}
+    if operators:  # the rest of the selection reads these operators without a query
+        info.context.loaders.operator.prime_many(operators)
     for chat in chats:
         relations = found.get(chat.pk)
         if relations is None:  # gone since the list was read: the resolvers load it as usual

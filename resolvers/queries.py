@@ -7,7 +7,7 @@ from strawberry.types import Info
 from resolvers.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.messaging import NODE_RESOLVERS as MESSAGING_NODE_RESOLVERS
-from resolvers.prefetch import prefetch_chats
+from resolvers.prefetch import attach_relations, wanted_relations
 from resolvers.sales import NODE_RESOLVERS as SALES_NODE_RESOLVERS
 from schema.chat import Chat, MyChats
 from schema.client import Client
@@ -44,7 +44,8 @@ async def chat(info: Info, id: strawberry.ID) -> Chat | None:
 
 
 async def my_chats(info: Info) -> MyChats:
-    groups = await _call(reads.my_chats(_viewer(info)))
+    paths = ("offered",), ("waitingFirstResponse",), ("active",), ("internal",)
+    groups = await _call(reads.my_chats(_viewer(info), relations=wanted_relations(info, *paths)))
     result = MyChats(
         offered=[Chat.from_model(c) for c in groups.offered],
         waiting_first_response=[Chat.from_model(c) for c in groups.waiting_first_response],
@@ -52,7 +53,7 @@ async def my_chats(info: Info) -> MyChats:
         internal=[Chat.from_model(c) for c in groups.internal],
     )
     chats = [*result.offered, *result.waiting_first_response, *result.active, *result.internal]
-    await prefetch_chats(info, chats, ("offered",), ("waitingFirstResponse",), ("active",), ("internal",))
+    attach_relations(info, chats, groups.relations)  # read in the same statement
     return result
 
 

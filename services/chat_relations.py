@@ -14,6 +14,7 @@ operator's own (a visitor's are 0).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tortoise import connections
@@ -55,27 +56,28 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
     wanted = {name for name in wanted if name in RELATIONS}
     if not chat_ids or not wanted:
         return {}
-    sql, values = _statement(viewer, chat_ids, wanted)
-    rows = await raw_sql.records(connections.get("default"), sql, *values)
-    readers = [(name, _reader(name)) for name in _COLUMNS if name in wanted]
-    result = {}
-    for row in rows:
-        relations = {name: read(row) for name, read in readers}
-        if "unread_count" in wanted:
-            relations["unread_count"] = int(row["unread_count"] or 0)
-        result[row["chat_id"]] = relations
-    return result
-
-
-def _statement(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> tuple[str, list[Any]]:
-    """The SELECT and its values (numbered as they are first used)."""
     values: list[Any] = []
+    param = numbered(values)
+    columns, joins = relation_sql(viewer, wanted, param)
+    ids = ", ".join(param(chat_id) for chat_id in chat_ids)
+    sql = f"SELECT c.id, {columns} FROM chat c {joins} WHERE c.id IN ({ids})"
+    read = relations_reader(wanted)
+    return {row["id"]: read(row) for row in await raw_sql.records(connections.get("default"), sql, *values)}
 
+
+def numbered(values: list[Any]) -> Callable[[Any], str]:
+    """A function that adds a value to `values` and gives its placeholder ($1, $2, ...)."""
     def param(value: Any) -> str:
         values.append(value)
         return f"${len(values)}"
 
-    columns, joins = ["c.id AS chat_id"], []
+    return param
+
+
+def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) -> tuple[str, str]:
+    """(the select list, the joins) that add the `wanted` relations to rows of chats aliased `c`
+    (with `id`, `client_id`, `operator_id`, `open_channel_id` columns): a table or a subquery."""
+    columns, joins = [], []
     for name, (alias, _, names) in _COLUMNS.items():
         if name in wanted:
             columns += [f"{alias}.{column} AS {name}__{column}" for column in names]
@@ -86,9 +88,21 @@ def _statement(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> tuple[s
     if "unread_count" in wanted:
         unread = _UNREAD.format(operator=param(viewer.operator_id)) if viewer.operator_id is not None else "0"
         columns.append(f"{unread} AS unread_count")
-    ids = ", ".join(param(chat_id) for chat_id in chat_ids)
-    sql = f"SELECT {', '.join(columns)} FROM chat c {' '.join(joins)} WHERE c.id IN ({ids})"
-    return sql, values
+    return ", ".join(columns), " ".join(joins)
+
+
+def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
+    """A function from a row of relation_sql's columns to {relation: value} (as chat_relations gives)."""
+    readers = [(name, _reader(name)) for name in _COLUMNS if name in wanted]
+    unread = "unread_count" in wanted
+
+    def read(row: Any) -> dict[str, Any]:
+        relations = {name: read_one(row) for name, read_one in readers}
+        if unread:
+            relations["unread_count"] = int(row["unread_count"] or 0)
+        return relations
+
+    return read
 
 
 def _reader(name: str) -> Any:

@@ -1,7 +1,7 @@
 """Read use cases: what the viewer may see, shaped for the API's lists."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise import connections
@@ -10,6 +10,7 @@ from tortoise.expressions import Subquery
 from models import Chat, ChatKind, ChatOffer, ChatParticipant, ChatStatus, Message, Operator
 from services import raw_sql
 from services.access import get_visible_chat, visible_chats
+from services.chat_relations import RELATIONS, numbered, relation_sql, relations_reader
 from services.errors import NotFound
 from services.pagination import Page, paginate
 from services.rows import row_reader
@@ -42,6 +43,8 @@ class MyChatGroups:
     waiting_first_response: list[Any]
     active: list[Any]
     internal: list[Any]
+    #: chat id -> the relations asked for (as services/chat_relations.chat_relations gives them)
+    relations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 _CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
@@ -59,14 +62,20 @@ _MY_CHATS = (
 )
 
 
-async def my_chats(viewer: Viewer) -> MyChatGroups:
-    """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats.
+async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatGroups:
+    """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats;
+    with the `relations` of services/chat_relations.py asked for.
 
-    One hand-written statement (this is what every console polls): offers by id, my chats by
-    last activity, newest first."""
+    One hand-written statement, relations included (this is what every console polls): offers by
+    id, my chats by last activity, newest first."""
     me = require_operator(viewer)
-    rows = await raw_sql.records(connections.get("default"), _MY_CHATS, me, ChatStatus.QUEUED.value,
-                                 ChatStatus.ACTIVE.value)
+    values: list[Any] = [me, ChatStatus.QUEUED.value, ChatStatus.ACTIVE.value]
+    wanted = {name for name in relations if name in RELATIONS}
+    sql = _MY_CHATS
+    if wanted:
+        columns, joins = relation_sql(viewer, wanted, numbered(values))
+        sql = f"WITH mine AS ({_MY_CHATS}) SELECT c.*, {columns} FROM mine c {joins}"
+    rows = await raw_sql.records(connections.get("default"), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
     grouped = bool(rows[0]["grouped"]) if rows else False
@@ -78,7 +87,9 @@ async def my_chats(viewer: Viewer) -> MyChatGroups:
         active = [c for c in customer if c.id not in waiting_ids]
     else:
         waiting, active = [], customer
-    return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal)
+    read_relations = relations_reader(wanted) if wanted else None
+    return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal,
+                        relations={row["id"]: read_relations(row) for row in rows} if read_relations else {})
 
 
 async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
