@@ -6,6 +6,7 @@ lives too long for a cache). Each loader answers for the viewer it was built for
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from strawberry.dataloader import DataLoader
@@ -32,6 +33,11 @@ def _by_id(model: Any) -> Callable:
     return load
 
 
+def _loader(batch_function: Callable[[Any], Callable]) -> cached_property:
+    """A DataLoader attribute made on first use from `batch_function(self)`."""
+    return cached_property(lambda self: DataLoader(batch_function(self)))
+
+
 def _grouped(rows: Iterable[tuple[int, Any]], keys: list[int]) -> list[list[Any]]:
     groups: dict[int, list[Any]] = defaultdict(list)
     for key, value in rows:
@@ -40,26 +46,39 @@ def _grouped(rows: Iterable[tuple[int, Any]], keys: list[int]) -> list[list[Any]
 
 
 class Loaders:
+    """Each loader is made on first use: a request needs a few of these twenty (a 50-chat myChats
+    only `operator`), and making them all cost more than a page's row reading."""
+
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
-        self.operator = DataLoader(_by_id(Operator))
-        self.open_channel = DataLoader(_by_id(OpenChannel))
-        self.client = DataLoader(_by_id(Client))
-        self.chat = DataLoader(_by_id(Chat))
-        self.message = DataLoader(_by_id(Message))
-        self.offered_to = DataLoader(self._offered_to)
-        self.participants = DataLoader(self._participants)
-        self.members = DataLoader(self._members)
-        self.queued_chats = DataLoader(self._queued_chats)
-        self.operator_channels = DataLoader(self._operator_channels)
-        self.active_chats_count = DataLoader(self._active_chats_count)
-        self.last_message = DataLoader(self._last_message)
-        self.unread_count = DataLoader(self._unread_count)
-        #: attachments, replies, quotes, mentions (resolvers/messaging_loaders.py)
-        self.messaging = MessagingLoaders(self)
-        self.crm = CrmLoaders()
-        self.sales = SalesLoaders()
-        self.chat_rating = DataLoader(ratings_of)
+
+    operator = _loader(lambda self: _by_id(Operator))
+    open_channel = _loader(lambda self: _by_id(OpenChannel))
+    client = _loader(lambda self: _by_id(Client))
+    chat = _loader(lambda self: _by_id(Chat))
+    message = _loader(lambda self: _by_id(Message))
+    offered_to = _loader(lambda self: self._offered_to)
+    participants = _loader(lambda self: self._participants)
+    members = _loader(lambda self: self._members)
+    queued_chats = _loader(lambda self: self._queued_chats)
+    operator_channels = _loader(lambda self: self._operator_channels)
+    active_chats_count = _loader(lambda self: self._active_chats_count)
+    last_message = _loader(lambda self: self._last_message)
+    unread_count = _loader(lambda self: self._unread_count)
+    chat_rating = _loader(lambda self: ratings_of)
+
+    @cached_property
+    def messaging(self) -> MessagingLoaders:
+        """attachments, replies, quotes, mentions (resolvers/messaging_loaders.py)"""
+        return MessagingLoaders(self)
+
+    @cached_property
+    def crm(self) -> CrmLoaders:
+        return CrmLoaders()
+
+    @cached_property
+    def sales(self) -> SalesLoaders:
+        return SalesLoaders()
 
     async def _offered_to(self, chat_ids: list[int]) -> list[list[int]]:
         rows = await ChatOffer.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")

@@ -67,10 +67,16 @@ def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, A
     operators = {r["operator"].id: r["operator"] for r in found.values() if r.get("operator") is not None}
     if operators:  # the rest of the selection reads these operators without a query
         info.context.loaders.operator.prime_many(operators)
+    converted: dict[int, Any] = {}  # one object per related row: a page's chats share their operator
     for chat in chats:
         relations = found.get(chat.pk)
         if relations is None:  # gone since the list was read: the resolvers load it as usual
             continue
         for name, value in relations.items():
             convert = _CONVERT[name]
-            chat.prefetched[name] = convert(value) if convert is not None and value is not None else value
+            if convert is not None and value is not None:
+                key = id(value)
+                if key not in converted:
+                    converted[key] = convert(value)
+                value = converted[key]
+            chat.prefetched[name] = value
