@@ -70,7 +70,9 @@ def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-             "--no-access-log"],
+             "--no-access-log",
+             # as `openchannels serve` runs it (WS_PER_MESSAGE_DEFLATE, off by default)
+             "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false")],
             cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

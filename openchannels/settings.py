@@ -64,6 +64,8 @@ ENVIRONMENT = [
     ("WS_CONNECTION_INIT_TIMEOUT_SECONDS", "10", "a WebSocket that sends no connection_init within this time is "
      "closed with 4408"),
     ("WS_MAX_MESSAGE_BYTES", "1048576", "largest WebSocket message a client may send; larger: closed with 1009"),
+    ("WS_PER_MESSAGE_DEFLATE", "false", "compress WebSocket messages (permessage-deflate) when the client offers it: "
+     "fewer bytes, but about 40 KiB more server memory per connection and a compression per frame sent"),
 ]
 
 
@@ -121,6 +123,8 @@ class Settings:
     ws_connection_init_timeout_seconds: float = field(
         default_factory=lambda: float(_env("WS_CONNECTION_INIT_TIMEOUT_SECONDS")))
     ws_max_message_bytes: int = field(default_factory=lambda: int(_env("WS_MAX_MESSAGE_BYTES")))
+    ws_per_message_deflate: bool = field(
+        default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
 
     @property
     def is_sqlite(self) -> bool:

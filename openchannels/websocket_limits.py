@@ -32,11 +32,14 @@ from typing import Any, AsyncGenerator, Mapping
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler, _OperationStreamClosed,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from openchannels.availability import is_database_unavailable
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
+from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -88,19 +91,25 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
         #: (code, reason) once the connection is closing: nothing more is queued
         self._closing: tuple[int, str] | None = None
         self._close_sent = False
-        #: set when the server decided to close: the read loop ends, the handler shuts down
-        self._stop = asyncio.Event()
+        #: done when the server decided to close: the read loop ends, the handler shuts down
+        #: (a bare future, not an Event: the read loop waits on it without a task of its own)
+        self._stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ------------------------------------------------------------------ sending
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        if self._closing is None:  # closing: the client will not read it anyway
+            self.send_encoded(self.view.encode_json_string(message))  # a text frame, as the protocols want
+
+    def send_encoded(self, text: str) -> None:
+        """Queue a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py)."""
         if self._closing is not None:
-            return  # closing: the client will not read it anyway
+            return
         if len(self._outbox) >= self.limits.send_queue_size:
             log.info("closing a WebSocket whose client does not read (%d messages waiting)", len(self._outbox))
             self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")
             return
-        self._outbox.append(self.view.encode_json_string(message))  # a text frame, as the protocols want
+        self._outbox.append(text)
         self._idle.clear()
         self._wakeup.set()
         if self._writer is None:
@@ -124,7 +133,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self._close_sent = True
             self._outbox.clear()
             self._idle.set()
-            self._stop.set()
+            self._stopping()
 
     async def _send(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
@@ -140,6 +149,10 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     # ------------------------------------------------------------------ closing
 
+    def _stopping(self) -> None:
+        if not self._stop.done():
+            self._stop.set_result(None)
+
     def request_close(self, code: int, reason: str) -> None:
         """Close from the server's side (slow consumer, expired token, ...): what is queued is
         dropped, the read loop ends, and the handler's shutdown sends the close frame."""
@@ -148,7 +161,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
         self._closing = (code, reason)
         self._outbox.clear()
         self._cancel_writer()
-        self._stop.set()
+        self._stopping()
 
     async def close(self, code: int, reason: str) -> None:
         """A close decided by the protocol handler: what was queued before it goes out first,
@@ -188,7 +201,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         """Like Strawberry's, but ends as soon as the server decides to close, and refuses
         messages over the size limit."""
-        while not self._stop.is_set() and self.ws.application_state != WebSocketState.DISCONNECTED:
+        while not self._stop.done() and self.ws.application_state != WebSocketState.DISCONNECTED:
             message = await self._receive_or_stop()
             if message is None or message["type"] == "websocket.disconnect":
                 return
@@ -208,15 +221,13 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def _receive_or_stop(self) -> dict[str, Any] | None:
         receive = asyncio.ensure_future(self.ws.receive())
-        stop = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait({receive, stop}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({receive, self._stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (receive, stop):
-                if not task.done():
-                    task.cancel()
-                    with suppress(asyncio.CancelledError, Exception):
-                        await task
+            if not receive.done():
+                receive.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await receive
         if receive.cancelled() or not receive.done():
             return None
         return receive.result()
@@ -298,7 +309,39 @@ class ConnectionLimits:
 
 
 class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws with the limits above."""
+    """graphql-transport-ws with the limits above; identical subscriptions of one viewer run once
+    (openchannels/shared_subscriptions.py)."""
+
+    #: where identical subscriptions meet (None: each runs alone)
+    shared: SharedSubscriptions | None = shared_subscriptions
+
+    async def run_operation(self, operation: Any) -> None:
+        key = share_key(self, operation) if self.shared is not None else None
+        if key is None:
+            await super().run_operation(operation)
+            return
+        group, member = self.shared.join(key, self, operation)
+        try:
+            ending = await asyncio.shield(group.ended)  # a member leaving never ends it for the others
+        finally:
+            group.leave(member)
+        await self._finish_shared(operation, ending)
+
+    async def _finish_shared(self, operation: Any, ending: GroupEnded) -> None:
+        """What Strawberry's run_operation does once a lone subscription's stream ended."""
+        if ending.pre_execution_error is not None:
+            try:
+                await self._handle_pre_execution_error(operation, ending.pre_execution_error)
+            except _OperationStreamClosed:
+                return
+        elif ending.incremental:
+            await self._reject_incremental_delivery(operation)
+        elif ending.error is not None:
+            await self.handle_task_exception(ending.error)  # type: ignore[arg-type]
+        with suppress(Exception):
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        if self.operations.get(operation.id) is operation:
+            del self.operations[operation.id]
 
 
 class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):

@@ -18,7 +18,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._viewer = viewer
         self.auth_error = auth_error
-        self.loaders = Loaders(viewer)
+        self._loaders: Loaders | None = None
         #: a refusal for the whole request (e.g. the token's rate limit): raised on first use of the viewer
         self.refusal: DomainError | None = None
         #: the request's rate limits (openchannels/rate_limits.RequestLimits); None: no limits
@@ -39,4 +39,16 @@ class Context:
         """The WebSocket's caller, from connection_init; `expires_at`: when its token expires."""
         self._viewer, self.auth_error = viewer, None
         self.token_expires_at = expires_at
-        self.loaders = Loaders(viewer)
+        self._loaders = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """Made on first use: a WebSocket connection's context never uses its own (each event
+        brings fresh loaders), and some twenty DataLoaders per idle connection add up."""
+        if self._loaders is None:
+            self._loaders = Loaders(self._viewer)
+        return self._loaders
+
+    @loaders.setter
+    def loaders(self, loaders: Loaders) -> None:
+        self._loaders = loaders

@@ -93,6 +93,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, log_config=server_log_config(settings.log_level),
         ws_max_size=settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
+        # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
     )
     return 0

@@ -1,0 +1,173 @@
+"""Identical subscriptions of one viewer run once: one execution, one serialisation, N sends.
+
+A supervisor's wall of dashboards opens the same subscription (same document, same variables)
+on many connections with the same token. Run one by one, each of them follows the broker,
+re-authorises every event, executes the selection and encodes the result: a thousand times
+the same work for one event, and a thousand generator stacks held per idle subscription.
+
+So, on graphql-transport-ws, subscriptions with the same schema, document, variables,
+operation name and viewer form a group (`SharedStream`): the first one's operation runs the
+stream (with its connection's context: the viewer is the same for all), and every result is
+encoded once and sent to each member as its own `next` frame (the members differ only in
+their operation id). Each member keeps its own task (Strawberry's bookkeeping: complete,
+cancel, the per-connection limits), which only waits for the group to end; a member's
+connection that does not read is closed by its own bounded send queue (4429), never slowing
+the others. The group runs until its last member leaves or its stream ends (then every
+member gets what a lone subscription would: its `complete`, or its error).
+
+Not shared (each runs alone, as before):
+- a document that mentions `after`: resuming replays a backlog from a position of its own;
+- a connection with a root value, or a document or variables that cannot be keyed.
+
+What a member that joins a running group sees: the events the group delivers from then on.
+The checks made when a subscription starts (e.g. the chat is visible to the viewer, the
+queues an operator belongs to) were made once, by the group's first subscription, for the
+same viewer; every event is still re-authorised for that viewer when it is delivered.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Hashable
+from typing import Any
+
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
+
+log = logging.getLogger("openchannels.shared_subscriptions")
+
+
+class GroupEnded:
+    """How a group's stream ended, for each member to finish as a lone subscription would."""
+
+    def __init__(self, pre_execution_error: PreExecutionError | None = None, incremental: bool = False,
+                 error: BaseException | None = None) -> None:
+        self.pre_execution_error = pre_execution_error
+        self.incremental = incremental
+        self.error = error
+
+
+class Member:
+    """One subscription of a group: where its frames go."""
+
+    __slots__ = ("handler", "operation", "prefix")
+
+    def __init__(self, handler: Any, operation: Any) -> None:
+        self.handler = handler
+        self.operation = operation
+        self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+
+    def send(self, payload: str) -> None:
+        if not self.operation.completed:
+            self.handler.websocket.send_encoded(self.prefix + payload + "}")
+
+
+def share_key(handler: Any, operation: Any) -> Hashable | None:
+    """The group an operation belongs to, or None when it must run alone."""
+    query = operation.query
+    if handler.root_value is not None or not _only_a_subscription(query) or "after" in query:
+        return None
+    try:
+        variables = json.dumps(operation.variables, sort_keys=True, separators=(",", ":"))
+        viewer = handler.context.viewer
+        hash(viewer)
+    except Exception:  # noqa: BLE001 - not keyable (or no viewer): run alone
+        return None
+    return (id(handler.schema), query, variables, operation.operation_name, viewer)
+
+
+def _only_a_subscription(query: Any) -> bool:
+    """A document of one subscription and nothing else (a query or mutation sent over the
+    WebSocket runs for each caller). Conservative: a field named like a keyword runs alone."""
+    return (isinstance(query, str) and query.lstrip().startswith("subscription")
+            and "query" not in query and "mutation" not in query and "fragment" not in query)
+
+
+class SharedStream:
+    """One group: one stream, its results sent to every member."""
+
+    def __init__(self, registry: SharedSubscriptions, key: Hashable, handler: Any, operation: Any) -> None:
+        self._registry = registry
+        self._key = key
+        self.members: dict[int, Member] = {}
+        self.ended: asyncio.Future[GroupEnded] = asyncio.get_running_loop().create_future()
+        #: the results sent so far (tests: how often the selection was executed)
+        self.results = 0
+        self._task = asyncio.create_task(self._run(handler, operation), name="shared-subscription")
+
+    def join(self, handler: Any, operation: Any) -> Member:
+        member = Member(handler, operation)
+        self.members[id(member)] = member
+        return member
+
+    def leave(self, member: Member) -> None:
+        self.members.pop(id(member), None)
+        if not self.members and not self.ended.done():
+            self._registry.forget(self._key, self)
+            self._task.cancel()
+            self._end(GroupEnded())
+
+    async def _run(self, handler: Any, operation: Any) -> None:
+        try:
+            ending = await self._stream(handler, operation)
+        except asyncio.CancelledError:
+            return
+        except Exception as error:  # noqa: BLE001 - every member logs and completes, as a lone one would
+            ending = GroupEnded(error=error)
+        self._registry.forget(self._key, self)
+        self._end(ending)
+
+    async def _stream(self, handler: Any, operation: Any) -> GroupEnded:
+        source = await handler.schema.stream(operation.query, variable_values=operation.variables,
+                                             context_value=handler.context, root_value=None,
+                                             operation_name=operation.operation_name)
+        first = True
+        async with aclosing(source):
+            async for result in source:
+                if first and isinstance(result, PreExecutionError):
+                    return GroupEnded(pre_execution_error=result)
+                if not isinstance(result, ExecutionResult):
+                    return GroupEnded(incremental=True)
+                first = False
+                self._send(handler.view, result)
+        return GroupEnded()
+
+    def _send(self, view: Any, result: ExecutionResult) -> None:
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        encoded = view.encode_json_string(payload)
+        self.results += 1
+        for member in list(self.members.values()):
+            member.send(encoded)
+
+    def _end(self, ending: GroupEnded) -> None:
+        if not self.ended.done():
+            self.ended.set_result(ending)
+
+
+class SharedSubscriptions:
+    """This process's groups, by key."""
+
+    def __init__(self) -> None:
+        self._groups: dict[Hashable, SharedStream] = {}
+
+    def join(self, key: Hashable, handler: Any, operation: Any) -> tuple[SharedStream, Member]:
+        group = self._groups.get(key)
+        if group is None or group.ended.done():
+            group = self._groups[key] = SharedStream(self, key, handler, operation)
+        return group, group.join(handler, operation)
+
+    def forget(self, key: Hashable, group: SharedStream) -> None:
+        if self._groups.get(key) is group:
+            del self._groups[key]
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
+#: the groups of this process
+shared_subscriptions = SharedSubscriptions()

@@ -1,0 +1,169 @@
+"""Identical graphql-transport-ws subscriptions of one viewer run once (openchannels/shared_subscriptions.py):
+one execution per event for the group, each member gets its own `next` frame; other viewers,
+other documents and resumed (`after`) subscriptions run on their own."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
+from openchannels.shared_subscriptions import shared_subscriptions
+from openchannels.websocket_limits import LimitedTransportWSHandler
+from resolvers.context import Context
+from schema import schema
+from schema.ids import to_global_id
+from services import chats, messages
+from tests.factories import make_open_channel, make_operator, start_chat
+
+CHAT_EVENTS = """subscription ($c: ID!) { chatEvents(chatId: $c) { kind message { text silent } } }"""
+RESUMED = """subscription ($c: ID!, $after: String) { chatEvents(chatId: $c, after: $after) { kind message { text } } }"""
+
+
+class _View:
+    def encode_json_string(self, data: object) -> str:
+        return json.dumps(data, separators=(",", ":"))
+
+
+class _Socket:
+    """What the handler sends, decoded."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+
+    def send_encoded(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.sent.append(json.loads(json.dumps(message)))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def nexts(self) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["type"] == "next"]
+
+
+def _connection(viewer) -> tuple[LimitedTransportWSHandler, _Socket]:
+    socket = _Socket()
+    handler = LimitedTransportWSHandler(_View(), socket, Context(viewer=viewer), None, schema, timedelta(seconds=10),
+                                        20)
+    handler.connection_acknowledged = True
+    handler._visitor_subject = None  # set by handle(), which these tests do not run (no socket to read)
+    return handler, socket
+
+
+async def _subscribe(handler, operation_id: str, query: str, variables: dict[str, Any]) -> None:
+    await handler.handle_message({"type": "subscribe", "id": operation_id,
+                                  "payload": {"query": query, "variables": variables}})
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def _stop(*handlers) -> None:
+    for handler in handlers:
+        for operation_id in list(handler.operations):
+            await handler.handle_message({"type": "complete", "id": operation_id})
+    await asyncio.sleep(0.05)
+
+
+async def _answered_chat():
+    operator, me = await make_operator()
+    channel = await make_open_channel([operator])
+    chat, visitor, _ = await start_chat(channel, name="Ana")
+    await chats.answer_chat(me, chat_id=chat.id)
+    return me, visitor, chat
+
+
+async def test_ten_identical_subscriptions_execute_once_per_event(db):
+    me, _, chat = await _answered_chat()
+    connections = [_connection(me) for _ in range(10)]
+    for index, (handler, _) in enumerate(connections):
+        await _subscribe(handler, f"op{index}", CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
+    await asyncio.sleep(0.2)  # the group follows the live stream
+    groups = list(shared_subscriptions._groups.values())
+    assert len(groups) == 1 and len(groups[0].members) == 10
+
+    await messages.send_message(me, chat_id=chat.id, text="to ten")
+    await _until(lambda: all(socket.nexts() for _, socket in connections))
+
+    assert groups[0].results == 1  # executed and encoded once for the ten
+    for index, (_, socket) in enumerate(connections):
+        [frame] = socket.nexts()
+        assert frame["id"] == f"op{index}"
+        assert frame["payload"] == {"data": {"chatEvents": {"kind": "MESSAGE_ADDED",
+                                                            "message": {"text": "to ten", "silent": False}}}}
+    await _stop(*(handler for handler, _ in connections))
+    assert len(shared_subscriptions) == 0  # the last member's leaving ends the group
+
+
+async def test_other_viewers_get_their_own_results(db):
+    """A visitor and an operator on the same chat and document: two groups; the silent note is the operator's only."""
+    me, visitor, chat = await _answered_chat()
+    variables = {"c": to_global_id("Chat", chat.id)}
+    (mine, my_socket), (theirs, their_socket) = _connection(me), _connection(visitor)
+    await _subscribe(mine, "1", CHAT_EVENTS, variables)
+    await _subscribe(theirs, "1", CHAT_EVENTS, variables)
+    await asyncio.sleep(0.2)
+    assert len(shared_subscriptions) == 2
+
+    await messages.send_message(me, chat_id=chat.id, text="note", silent=True)
+    await messages.send_message(me, chat_id=chat.id, text="hello")
+    await _until(lambda: len(my_socket.nexts()) == 2 and len(their_socket.nexts()) == 1)
+    await asyncio.sleep(0.1)
+
+    assert [f["payload"]["data"]["chatEvents"]["message"]["text"] for f in my_socket.nexts()] == ["note", "hello"]
+    assert [f["payload"]["data"]["chatEvents"]["message"]["text"] for f in their_socket.nexts()] == ["hello"]
+    await _stop(mine, theirs)
+
+
+async def test_a_member_leaving_does_not_stop_the_others(db):
+    me, _, chat = await _answered_chat()
+    variables = {"c": to_global_id("Chat", chat.id)}
+    (first, first_socket), (second, second_socket) = _connection(me), _connection(me)
+    await _subscribe(first, "1", CHAT_EVENTS, variables)
+    await _subscribe(second, "1", CHAT_EVENTS, variables)
+    await asyncio.sleep(0.2)
+    await _stop(first)  # the group's first member (whose context runs the stream) leaves
+
+    await messages.send_message(me, chat_id=chat.id, text="still here")
+    await _until(lambda: second_socket.nexts())
+    assert second_socket.nexts()[0]["payload"]["data"]["chatEvents"]["message"]["text"] == "still here"
+    assert first_socket.nexts() == []
+    await _stop(second)
+
+
+async def test_resumed_subscriptions_run_alone(db):
+    """`after` replays a backlog from a position of its own: never shared."""
+    me, _, chat = await _answered_chat()
+    variables = {"c": to_global_id("Chat", chat.id), "after": None}
+    connections = [_connection(me) for _ in range(2)]
+    for handler, _ in connections:
+        await _subscribe(handler, "1", RESUMED, variables)
+    await asyncio.sleep(0.2)
+    assert len(shared_subscriptions) == 0
+
+    await messages.send_message(me, chat_id=chat.id, text="each alone")
+    await _until(lambda: all(socket.nexts() for _, socket in connections))
+    await _stop(*(handler for handler, _ in connections))
+
+
+async def test_a_subscription_that_fails_at_start_fails_for_every_member(db):
+    """The start-time check (the chat must be visible) fails the group: each member gets the error, then complete."""
+    me, _, chat = await _answered_chat()
+    _, stranger = await make_operator()
+    connections = [_connection(stranger) for _ in range(3)]
+    for handler, _ in connections:
+        await _subscribe(handler, "1", CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
+    await _until(lambda: all(any(m["type"] == "complete" for m in socket.sent) for _, socket in connections))
+    for handler, socket in connections:
+        [frame] = socket.nexts()
+        assert frame["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # an invisible chat is not found
+        assert handler.operations == {}
+    assert len(shared_subscriptions) == 0
