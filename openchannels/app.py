@@ -20,6 +20,7 @@ from openchannels.availability import DatabaseUnavailableGuard
 from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
+from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.payments import payments_webhook
@@ -156,11 +157,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                  "redis" if settings.redis_url else "in-process")
         stop_scheduler = asyncio.Event()
         scheduler_task = None
+        tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
         try:
             yield
         finally:
+            restore_garbage_collection()
             stop_scheduler.set()
             if scheduler_task is not None:
                 try:  # a tick in progress finishes (each item is its own transaction), or is cancelled

@@ -66,6 +66,8 @@ ENVIRONMENT = [
     ("WS_MAX_MESSAGE_BYTES", "1048576", "largest WebSocket message a client may send; larger: closed with 1009"),
     ("WS_PER_MESSAGE_DEFLATE", "false", "compress WebSocket messages (permessage-deflate) when the client offers it: "
      "fewer bytes, but about 40 KiB more server memory per connection and a compression per frame sent"),
+    ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
+     "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
 
 
@@ -125,6 +127,7 @@ class Settings:
     ws_max_message_bytes: int = field(default_factory=lambda: int(_env("WS_MAX_MESSAGE_BYTES")))
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
+    gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
 
     @property
     def is_sqlite(self) -> bool:
