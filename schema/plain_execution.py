@@ -22,6 +22,7 @@ effects, so reading them twice is harmless.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,28 @@ class _Unplanned(Exception):
     """Raised inside a plan to abandon the object (cheaper than checking every return)."""
 
 
+class _PlanCache:
+    """A bounded LRU of compiled plans shared by requests (see `_shared_plan`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, entry: tuple) -> None:
+        self._entries[key] = entry
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+_SHARED_PLANS = _PlanCache(4096)
+
+
 class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with plans for objects of plain fields (see the module's docstring)."""
 
@@ -75,9 +98,40 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         key = (object_type, id(field_details_list))
         cached = self._plans.get(key)
         if cached is None:
-            cached = (field_details_list, self._compile_object(object_type, field_details_list))
+            cached = (field_details_list, self._shared_plan(object_type, field_details_list))
             self._plans[key] = cached
         return cached[1]
+
+    def _shared_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        """The plan from an earlier request of the same document and variables, or a new one.
+
+        A console polls the same document all day, and the parse cache (schema/parse_cache.py)
+        hands every request the same syntax tree: the plan is keyed on the identity of its
+        field nodes, the schema, the operation and the variables (which decide @skip/@include);
+        the cache entry holds the schema, the operation and its fragments, so none of these
+        identities can be reused while it is there.
+        """
+        key = self._shared_key(object_type, field_details_list)
+        if key is None:
+            return self._compile_object(object_type, field_details_list)
+        found = _SHARED_PLANS.get(key)
+        if found is None:
+            plan = self._compile_object(object_type, field_details_list)
+            found = (self.schema, self.operation, self.fragment_definitions, plan)
+            _SHARED_PLANS.put(key, found)
+        return found[3]
+
+    def _shared_key(self, object_type: GraphQLObjectType, field_details_list: Any) -> tuple | None:
+        variables = getattr(self.variable_values, "coerced", self.variable_values) or {}
+        if any(d.fragment_variable_values is not None for d in field_details_list):
+            return None
+        try:
+            frozen = tuple(sorted(variables.items()))
+            hash(frozen)
+        except TypeError:  # a list or input object among the variables: compiled for this request only
+            return None
+        return (id(self.schema), id(self.operation), frozen, object_type.name,
+                tuple(id(d.node) for d in field_details_list))
 
     def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         if self.middleware_manager is not None and self.middleware_manager.middlewares:

@@ -10,6 +10,7 @@ import strawberry
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
 from resolvers.context import Context
 from schema.root import Mutation, Query, Subscription
+from schema.parse_cache import CachedParsing
 from schema.plain_execution import PlainFieldExecutionContext, prefetched_field
 from services import chats, messages
 from tests.factories import make_open_channel, make_operator, start_chat
@@ -55,7 +56,9 @@ def _schemas(items: list[Item]):
         def items(self) -> list[Item]:
             return items
 
-    return (strawberry.Schema(query=ItemQuery, execution_context_class=PlainFieldExecutionContext),
+    # the planned one as the real schema runs: documents from the parse cache
+    return (strawberry.Schema(query=ItemQuery, execution_context_class=PlainFieldExecutionContext,
+                              extensions=[CachedParsing]),
             strawberry.Schema(query=ItemQuery))
 
 
@@ -132,3 +135,21 @@ async def test_a_chat_list_runs_one_resolver_per_list_not_per_field(db, monkeypa
     slow = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
     expected = await slow.execute(query, context_value=Context(viewer=me))
     assert expected.errors is None and expected.data == data
+
+
+async def test_plans_are_compiled_once_per_document_and_variables(monkeypatch):
+    compiled = []
+    original = PlainFieldExecutionContext._compile_object
+
+    def counting(self, object_type, details):
+        compiled.append(object_type.name)
+        return original(self, object_type, details)
+
+    monkeypatch.setattr(PlainFieldExecutionContext, "_compile_object", counting)
+    planned, standard = _schemas(_items())
+    query = "query($big: Boolean!) { items { name size @include(if: $big) tags { label } } }"
+    results = [await planned.execute(query, variable_values={"big": big}) for big in (True, True, False, False)]
+    assert compiled == ["Item", "Tag", "Item", "Tag"]  # once for big: true, once for big: false
+    for result, big in zip(results, (True, True, False, False)):
+        assert result.data == (await standard.execute(query, variable_values={"big": big})).data
+        assert ("size" in result.data["items"][0]) is big
