@@ -54,12 +54,24 @@ async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -
 
 def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
     """The relations (services/chat_relations.py's names) the selection asks of the chats found
-    at any of `paths` below this field."""
-    selected: set[str] = set()
-    for field in info.selected_fields:
-        for path in paths:
-            selected |= selected_names(field.selections, path)
-    return {_RELATIONS[name] for name in selected if name in _RELATIONS}
+    at any of `paths` below this field (remembered per field node: converting the syntax tree
+    into Strawberry's selected fields cost more than the page's plan)."""
+    nodes = tuple(info._raw_info.field_nodes)
+    key = (tuple(id(node) for node in nodes), paths)
+    found = _WANTED.get(key)
+    if found is None:
+        selected: set[str] = set()
+        for field in info.selected_fields:
+            for path in paths:
+                selected |= selected_names(field.selections, path)
+        found = _WANTED[key] = (nodes, frozenset(_RELATIONS[name] for name in selected if name in _RELATIONS))
+        if len(_WANTED) > 4096:  # bounded: the oldest document's entry goes
+            del _WANTED[next(iter(_WANTED))]
+    return set(found[1])
+
+
+#: (field node ids, paths) -> (the nodes, kept so that their ids are not reused; the relations)
+_WANTED: dict[tuple, tuple[tuple, frozenset[str]]] = {}
 
 
 def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:
