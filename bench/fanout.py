@@ -344,7 +344,9 @@ async def close_visitor_chats(url: str, chat_ids: list[str]) -> None:
         await db.close()
 
 
-def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace) -> list:
+def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh_server: Any = None) -> list:
+    """B2's rows: fan-out on `graphql`, then idle memory on `fresh_server()` (a server started for
+    it, stopped after) when given."""
     from bench.load import percentile
     from bench.run import Row, verdict
 
@@ -370,7 +372,12 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace) -> li
             Row(label, "lost receipts", f"{measured['lost']}/{measured['events'] * measured['subscribers']}"),
         ]
     print(f"[bench] B2 idle: {args.idle_connections} connections with 3 subscriptions each", flush=True)
-    idle_result = drive_fanout("idle", graphql, targets, connections=args.idle_connections)
+    idle_server = fresh_server() if fresh_server is not None else graphql
+    try:
+        idle_result = drive_fanout("idle", idle_server, targets, connections=args.idle_connections)
+    finally:
+        if idle_server is not graphql:
+            idle_server.stop()
     per_connection = round(idle_result["kib_per_connection"], 1)
     rows.append(Row(f"B2 idle ({idle_result['connections']} connections x 3 subscriptions)", "KiB per connection",
                     per_connection, target="<= 50 KiB", verdict=verdict(per_connection <= 50),

@@ -279,9 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         if only & {"B1", "B2", "B3", "B4", "B5"}:
             log_dir = Path(tempfile.mkdtemp(prefix="openchannels-bench-"))
             print(f"[bench] starting the GraphQL server and the baseline (logs in {log_dir})", flush=True)
-            graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env={
-                "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
-                "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT})
+            server_env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
+                          "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT}
+            graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env=server_env)
             servers.append(graphql)
         if "B1" in only:
             baseline = start_uvicorn("baseline", "bench.baseline:create_app", log_dir=log_dir,
@@ -290,7 +290,14 @@ def main(argv: list[str] | None = None) -> int:
             rows += run_b1(graphql, baseline, tokens, args)
             baseline.stop()
         if "B2" in only:
-            rows += run_b2(graphql, url, targets, args)
+            # idle memory on a server of its own, started for it: the fan-out's connections (and
+            # B1's load) would already have grown the measured server's heap
+            def fresh_server() -> Any:
+                server = start_uvicorn("graphql-idle", "openchannels.app:create_app", log_dir=log_dir, env=server_env)
+                servers.append(server)
+                return server
+
+            rows += run_b2(graphql, url, targets, args, fresh_server=fresh_server)
         if "B4" in only:
             rows += run_b4(graphql, targets.supervisor_token, args)
         if "B5" in only:
