@@ -35,11 +35,13 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
 async def conversations(info: Info, filter: ConversationFilter | None = None,
                         order_by: ConversationOrder | None = ConversationOrder.NEWEST, first: int | None = None,
                         after: str | None = None, last: int | None = None, before: str | None = None) -> ChatConnection:
+    with_total = "totalCount" in selected_names(info.selected_fields, ["conversations"])  # else counted on demand
+
     async def run():
         return await service.conversations(
             _viewer(info), filter=_filter(filter),
             order=service.ConversationOrder((order_by or ConversationOrder.NEWEST).value),
-            first=first, after=after, last=last, before=before,
+            first=first, after=after, last=last, before=before, with_total=with_total,
         )
 
     connection = ChatConnection.from_page(await _call(run()))

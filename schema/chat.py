@@ -159,14 +159,19 @@ class ChatEdge:
 class ChatConnection:
     edges: list[ChatEdge]
     page_info: PageInfo
-    total_count: int
+    #: the page's Page: its total_count, or its count_total when the total was left out
+    page: strawberry.Private[Page]
+
+    @strawberry.field
+    def total_count(self) -> int:
+        """Counted with the page, or, for a page read without it (conversations), only when asked for."""
+        return self.page.total_count if self.page.total_count is not None else self.page.count_total()
 
     @classmethod
     def from_page(cls, page: Page) -> "ChatConnection":
         cursors = page.cursors or [encode_cursor(c.id) for c in page.rows]
         edges = [ChatEdge(cursor=cursor, node=Chat.from_model(c)) for cursor, c in zip(cursors, page.rows)]
-        return cls(edges=edges, total_count=page.total_count,
-                   page_info=page_info_of(page, [e.cursor for e in edges]))
+        return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 
 
 @strawberry.type(description="The messenger sidebar: my chats, grouped.")

@@ -231,3 +231,18 @@ async def test_start_conversation_opens_an_active_chat_with_the_caller_responsib
                                                     "openChannelId": gid("OpenChannel", channel.id)})
     assert unknown["startConversation"]["userErrors"] == [{"code": "NOT_FOUND", "field": ["input", "clientId"]}]
     assert await Chat.filter(client_id=first.client_id, status=ChatStatus.ACTIVE).count() == 1
+
+
+async def test_the_total_is_counted_only_when_totalCount_is_selected(db, count_queries):
+    operator, me = await make_operator()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL)
+    for i in range(3):
+        await start_chat(channel, name=f"Client {i}")
+    bare = "query { conversations(first: 2) { edges { node { id } } } }"
+    aliased = "query { list: conversations(first: 2) { ... on ChatConnection { n: totalCount } edges { node { id } } } }"
+    with count_queries() as without:
+        rows = (await execute(bare, me))["conversations"]["edges"]
+    with count_queries() as counted:
+        data = (await execute(aliased, me))["list"]
+    assert len(rows) == 2 and data["edges"] == rows and data["n"] == 3
+    assert counted.count == without.count + 1  # the count of every visible conversation, only when asked for
