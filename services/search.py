@@ -46,6 +46,8 @@ MAX_WORDS = 16
 RANKED_NEWEST = 1000
 #: the sort key of the older matches, below every rank (ts_rank and -bm25 are positive)
 UNRANKED = -1
+#: how many of the newest messages are searched, in turn, for the RANKED_NEWEST newest matches (PostgreSQL)
+FLOOR_WINDOWS = (1 << 16, 1 << 18)
 
 _ready: "weakref.WeakSet" = weakref.WeakSet()
 
@@ -169,14 +171,38 @@ async def search_messages(
     if cursor is None and last is None:
         # the first page lies among the ranked matches (every match, or RANKED_NEWEST of them, more than the largest
         # page): only the messages from the floor on are read, and only they are ranked
-        rows = rows.filter(id__gte=floor)
+        # `(SELECT floor)`, not the number: knowing the range, PostgreSQL would parse every text in it rather than
+        # intersect it with the GIN bitmap
+        rows = rows.filter(id__gte=RawSQL(f"(SELECT {int(floor)})"))
     return await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before, count=hits,
                                  with_total=with_total)
 
 
 async def _floor(hits: QuerySet[Message]) -> int:
-    """The id of the oldest of the RANKED_NEWEST newest matches, or 0 when there are no more (every match is ranked)."""
-    ids = await hits.order_by("-id").offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True)
+    """The id of the oldest of the RANKED_NEWEST newest matches, or 0 when there are no more (every match is ranked).
+
+    On PostgreSQL the newest FLOOR_WINDOWS messages are looked at first: the GIN bitmap of the words is intersected
+    with that id range (BitmapAnd), so only the matches in it are read from the table. Over all the matches of a
+    frequent word, the table pages of every match were read (tens of thousands) or every message from the newest
+    back had its text parsed. When the window holds fewer than RANKED_NEWEST matches, every match is looked at.
+    """
+    if _dialect() == "postgres":
+        for window in FLOOR_WINDOWS:
+            # a subquery, not the number: with a known range PostgreSQL parses every text in it instead
+            recent = await _nth_newest(hits.filter(id__gt=RawSQL(f'(SELECT MAX("id") FROM "message") - {window}')))
+            if recent:
+                return recent
+    return await _nth_newest(hits)
+
+
+async def _nth_newest(hits: QuerySet[Message]) -> int:
+    """The RANKED_NEWEST-th newest of `hits`, or 0 when there are fewer.
+
+    Ordered by `id + 0`, not `id`: ordered by the key itself, PostgreSQL walks the primary key back from the newest
+    message and parses each text until it has enough matches, far slower than reading the matches from the GIN bitmap
+    and sorting them (its estimate of how many messages hold a word is far too low)."""
+    ids = await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
+                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True))
     return ids[0] if ids else 0
 
 
