@@ -13,7 +13,7 @@ from schema.ids import decode_id, decode_ids, decode_optional_id, parse_global_i
 from schema.common import page_info_of
 from schema.message import Message, MessageConnection, MessageEdge
 from schema.payloads import ChatPayload
-from schema.statistics import Statistics, StatisticsFilter
+from schema.statistics import Statistics, StatisticsFilter, asks_for_message_counts
 from services import conversations as service
 from services import search
 from services import statistics as statistics_service
@@ -104,6 +104,6 @@ async def statistics(info: Info, filter: StatisticsFilter) -> Statistics:
             created_from=filter.from_, created_to=filter.to,
             open_channel_ids=decode_ids(filter.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
             operator_ids=decode_ids(filter.operator_ids, "Operator", ["filter", "operatorIds"]),
-        ))
+        ), message_counts=asks_for_message_counts(info))
 
     return Statistics.from_service(await _call(run()))

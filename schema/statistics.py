@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Iterable
 
 import strawberry
 from strawberry.types import Info
@@ -96,3 +97,17 @@ class Statistics:
                              for k, s in result.by_open_channel],
             by_day=[DayStats(day=k, stats=ConversationStats.from_service(s)) for k, s in result.by_day],
         )
+
+
+#: the figures that need the messages of the window (the costly part of the statement)
+MESSAGE_FIGURES = {"clientMessages", "operatorMessages"}
+
+
+def asks_for_message_counts(info: Info) -> bool:
+    """Whether the query selects a message count anywhere under `statistics` (fields, fragments,
+    inline fragments), so that the service reads messages only when they are shown."""
+    def walk(selections: Iterable[Any]) -> bool:
+        return any(getattr(s, "name", None) in MESSAGE_FIGURES or walk(getattr(s, "selections", None) or [])
+                   for s in selections)
+
+    return walk(info.selected_fields)
