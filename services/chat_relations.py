@@ -41,10 +41,11 @@ _JOINS = {
     "open_channel": "LEFT JOIN open_channel oc ON oc.id = c.open_channel_id",
     "last_message": "LEFT JOIN message lm ON lm.id = (SELECT MAX(m.id) FROM message m WHERE m.chat_id = c.id{silent})",
 }
-#: messages after the operator's read marker that someone else wrote (as services/reads.unread_counts)
+#: messages after the operator's read marker that someone else wrote (as services/reads.unread_counts);
+#: the marker is read once per chat (joined to every message, it was probed once per message)
 _UNREAD = (
-    "(SELECT COUNT(*) FROM message u LEFT JOIN read_marker r ON r.chat_id = u.chat_id "
-    "AND r.operator_id = {operator} WHERE u.chat_id = c.id AND u.id > COALESCE(r.last_read_message_id, 0) "
+    "(SELECT COUNT(*) FROM message u WHERE u.chat_id = c.id AND u.id > COALESCE((SELECT r.last_read_message_id "
+    "FROM read_marker r WHERE r.chat_id = c.id AND r.operator_id = {operator}), 0) "
     "AND (u.author_id IS NULL OR u.author_id <> {operator}))"
 )
 RELATIONS = (*_COLUMNS, "unread_count")
