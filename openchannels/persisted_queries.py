@@ -15,13 +15,14 @@ document again, as the protocol expects.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
+
+from openchannels.lru import LRU
 
 #: distinct documents remembered per process
 CACHE_SIZE = 1000
@@ -39,8 +40,7 @@ class PersistedQueries:
     """Documents by their SHA-256 (hex), most recently used kept."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._documents: OrderedDict[str, str] = OrderedDict()
+        self._documents: LRU[str, str] = LRU(size)
 
     def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
         """The request with its document: looked up by hash, or checked and remembered."""
@@ -55,14 +55,10 @@ class PersistedQueries:
             document = self._documents.get(digest)
             if document is None:
                 raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND)
-            self._documents.move_to_end(digest)
             return replace(request, query=document)
         if hashlib.sha256(request.query.encode()).hexdigest() != digest:
             raise PersistedQueryError("provided sha does not match query", INVALID)
-        self._documents[digest] = request.query
-        self._documents.move_to_end(digest)
-        if len(self._documents) > self.size:
-            self._documents.popitem(last=False)
+        self._documents.put(digest, request.query)
         return request
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
+from openchannels.lru import LRU
 from schema.chat import Chat
 from schema.client import Client
 from schema.message import Message
@@ -64,14 +65,13 @@ def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
         for field in info.selected_fields:
             for path in paths:
                 selected |= selected_names(field.selections, path)
-        found = _WANTED[key] = (nodes, frozenset(_RELATIONS[name] for name in selected if name in _RELATIONS))
-        if len(_WANTED) > 4096:  # bounded: the oldest document's entry goes
-            del _WANTED[next(iter(_WANTED))]
+        found = (nodes, frozenset(_RELATIONS[name] for name in selected if name in _RELATIONS))
+        _WANTED.put(key, found)
     return set(found[1])
 
 
 #: (field node ids, paths) -> (the nodes, kept so that their ids are not reused; the relations)
-_WANTED: dict[tuple, tuple[tuple, frozenset[str]]] = {}
+_WANTED: LRU[tuple, tuple[tuple, frozenset[str]]] = LRU(4096)
 
 
 def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:

@@ -22,7 +22,6 @@ effects, so reading them twice is harmless.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +31,8 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from openchannels.lru import LRU
 
 #: the plan could not complete this object: let graphql-core execute it
 UNPLANNED = object()
@@ -53,26 +54,8 @@ class _Unplanned(Exception):
     """Raised inside a plan to abandon the object (cheaper than checking every return)."""
 
 
-class _PlanCache:
-    """A bounded LRU of compiled plans shared by requests (see `_shared_plan`)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
-
-    def get(self, key: tuple) -> tuple | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: tuple, entry: tuple) -> None:
-        self._entries[key] = entry
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
-_SHARED_PLANS = _PlanCache(4096)
+#: compiled plans shared by requests (see `_shared_plan`)
+_SHARED_PLANS: LRU[tuple, tuple] = LRU(4096)
 
 
 class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):

@@ -7,7 +7,6 @@ depend on the variables too and are checked on every request after this (schema/
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -16,27 +15,20 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from openchannels.lru import LRU
+
 #: distinct documents whose validation is remembered (a bounded cache: strangers' documents evict)
 CACHE_SIZE = 512
 
 
-class ValidationResults:
-    """A bounded LRU of validation errors by (query text, rules)."""
+class ValidationResults(LRU[tuple, tuple[GraphQLError, ...]]):
+    """A bounded LRU of validation errors by (query text, rules), kept as tuples (callers add to copies)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._errors: OrderedDict[tuple, tuple[GraphQLError, ...]] = OrderedDict()
-
-    def get(self, key: tuple) -> tuple[GraphQLError, ...] | None:
-        errors = self._errors.get(key)
-        if errors is not None:
-            self._errors.move_to_end(key)
-        return errors
+        super().__init__(size)
 
     def put(self, key: tuple, errors: list[GraphQLError]) -> None:
-        self._errors[key] = tuple(errors)
-        if len(self._errors) > self.size:
-            self._errors.popitem(last=False)
+        super().put(key, tuple(errors))
 
 
 def cached_validation(hide_suggestions: bool = False, size: int = CACHE_SIZE):
