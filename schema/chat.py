@@ -165,7 +165,7 @@ class ChatConnection:
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (conversations), only when asked for."""
-        return self.page.total_count if self.page.total_count is not None else self.page.count_total()
+        return self.page.total()
 
     @classmethod
     def from_page(cls, page: Page) -> "ChatConnection":

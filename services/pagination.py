@@ -43,6 +43,10 @@ class Page(Generic[T]):
     #: the count, when it was left out of the page (an awaitable each call)
     count_total: Callable[[], Awaitable[int]] | None = field(default=None)
 
+    def total(self) -> int | Awaitable[int]:
+        """The total counted with the page, or, for a page read without it, the awaitable count."""
+        return self.total_count if self.total_count is not None else self.count_total()
+
 
 async def paginate(query: QuerySet, *, first: int | None = None, after: str | None = None, last: int | None = None,
                    before: str | None = None, default_size: int = 50, ascending: bool = True) -> Page:
