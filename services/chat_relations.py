@@ -41,7 +41,7 @@ _JOINS = {
     "open_channel": "LEFT JOIN open_channel oc ON oc.id = c.open_channel_id",
     "last_message": "LEFT JOIN message lm ON lm.id = (SELECT MAX(m.id) FROM message m WHERE m.chat_id = c.id{silent})",
 }
-#: messages after the operator's read marker that someone else wrote (as services/reads.unread_counts);
+#: messages after the operator's read marker that someone else wrote (services/reads.unread_counts too);
 #: the marker is read once per chat (joined to every message, it was probed once per message)
 _UNREAD = (
     "(SELECT COUNT(*) FROM message u WHERE u.chat_id = c.id AND u.id > COALESCE((SELECT r.last_read_message_id "

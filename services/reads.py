@@ -10,7 +10,7 @@ from tortoise.expressions import Subquery
 from models import Chat, ChatKind, ChatOffer, ChatParticipant, ChatStatus, Message, Operator
 from services import raw_sql
 from services.access import get_visible_chat, visible_chats
-from services.chat_relations import RELATIONS, numbered, relation_sql, relations_reader
+from services.chat_relations import RELATIONS, chat_relations, numbered, relation_sql, relations_reader
 from services.errors import NotFound
 from services.pagination import Page, paginate
 from services.rows import row_reader
@@ -100,17 +100,7 @@ async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
 
 
 async def unread_counts(operator_id: int, chat_ids: list[int]) -> dict[int, int]:
-    """Per chat: messages after the operator's read marker that someone else wrote (one query)."""
-    if not chat_ids:
-        return {}
-    conn = connections.get("default")
-    mark = (lambda i: f"${i}") if conn.capabilities.dialect == "postgres" else (lambda i: "?")
-    in_list = ", ".join(mark(i + 2) for i in range(len(chat_ids)))
-    sql = (
-        "SELECT m.chat_id, COUNT(*) FROM message m "
-        f"LEFT JOIN read_marker r ON r.chat_id = m.chat_id AND r.operator_id = {mark(1)} "
-        f"WHERE m.chat_id IN ({in_list}) AND m.id > COALESCE(r.last_read_message_id, 0) "
-        f"AND (m.author_id IS NULL OR m.author_id <> {mark(len(chat_ids) + 2)}) GROUP BY m.chat_id"
-    )
-    _, rows = await conn.execute_query(sql, [operator_id, *chat_ids, operator_id])
-    return {row[0]: row[1] for row in (tuple(r.values()) if hasattr(r, "values") else tuple(r) for r in rows)}
+    """Per chat: messages after the operator's read marker that someone else wrote (one query:
+    services/chat_relations.py's unread count, the one place that rule is written)."""
+    found = await chat_relations(Viewer(operator_id=operator_id), chat_ids, {"unread_count"})
+    return {chat_id: relations["unread_count"] for chat_id, relations in found.items()}
