@@ -105,14 +105,31 @@ def encode_keyset_cursor(keyset: Keyset, value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(f"k:{text}".encode()).decode()
 
 
-def _decode_keyset_cursor(keyset: Keyset, cursor: str, argument: str) -> tuple[Any, int]:
+def _keyset_cursor_parts(cursor: str) -> list | None:
+    """[keyset name, key value, id] of a keyset cursor; None for anything else."""
     try:
         prefix, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        name, value, pk = json.loads(text)
-        if prefix == "k" and name == keyset.name and isinstance(pk, int):
-            return keyset.load(value), pk
+        parts = json.loads(text) if prefix == "k" else None
     except Exception:
-        pass
+        return None
+    return parts if isinstance(parts, list) and len(parts) == 3 else None
+
+
+def keyset_name_of(cursor: str) -> str | None:
+    """The name of the keyset (the order) a cursor was made in; None when it is not a keyset cursor."""
+    parts = _keyset_cursor_parts(cursor)
+    return parts[0] if parts is not None and isinstance(parts[0], str) else None
+
+
+def _decode_keyset_cursor(keyset: Keyset, cursor: str, argument: str) -> tuple[Any, int]:
+    parts = _keyset_cursor_parts(cursor)
+    if parts is not None:
+        name, value, pk = parts
+        try:
+            if name == keyset.name and isinstance(pk, int):
+                return keyset.load(value), pk
+        except Exception:
+            pass
     raise InvalidInput(f"`{argument}` is not a cursor of this list in this order.", field=[argument])
 
 

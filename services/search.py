@@ -18,9 +18,6 @@ inlined search literal can hold no quote and no operator.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import re
 import weakref
@@ -35,7 +32,7 @@ from tortoise.queryset import QuerySet
 from models import Chat, Client, Message
 from services.access import visible_chats
 from services.errors import InvalidInput
-from services.pagination import Keyset, Page, paginate_keyset
+from services.pagination import Keyset, Page, keyset_name_of, paginate_keyset
 from services.search_index import LANGUAGE, ensure_search_index
 from services.text_input import text_input, SEARCH_LENGTH
 
@@ -221,12 +218,8 @@ def _keyset(floor: int) -> Keyset:
 def _pinned_floor(cursor: str) -> int:
     """The floor of the search a cursor was made in; 0 for any other cursor, which `_keyset(0)` then rejects
     unless it is a cursor of an all-ranked search."""
-    try:
-        prefix, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        name = json.loads(text)[0] if prefix == "k" else None
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, IndexError, KeyError):
-        return 0
-    floor = name[len("RANK>"):] if isinstance(name, str) and name.startswith("RANK>") else ""
+    name = keyset_name_of(cursor)
+    floor = name[len("RANK>"):] if name is not None and name.startswith("RANK>") else ""
     return int(floor) if floor.isdigit() and floor.isascii() else 0
 
 
