@@ -97,11 +97,6 @@ _OPERATORS_OF_CHAT = (
     "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3"
 )
 _SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
-_TOUCH = ("UPDATE chat SET last_activity_at = $4, auto_close_at = $5{first_response} "
-          f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES})")
-# PostgreSQL: the UPDATE in a CTE; its statement reads the roles after the lock, as a statement of its own would
-_TOUCH_AND_READ_OPERATORS = ("WITH touched AS (" + _TOUCH + " RETURNING id) " + _OPERATORS_OF_CHAT
-                             + " UNION ALL SELECT 'touched', id FROM touched")
 
 
 async def _lock_chat(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> tuple[Chat, int | None]:
@@ -136,7 +131,10 @@ async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: 
     else:
         params += (touch.at, touch.auto_close_at)
         if raw_sql.is_postgres(uow.tx):
-            operators = await raw_sql.rows(uow.tx, _touch_sql(_TOUCH_AND_READ_OPERATORS, touch), *params)
+            # the UPDATE in a CTE: the statement reads the roles after the lock, as one of its own would
+            sql = (f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id) "
+                   f"{_OPERATORS_OF_CHAT} UNION ALL SELECT 'touched', id FROM touched")
+            operators = await raw_sql.rows(uow.tx, sql, *params)
         else:
             await _touch(uow, chat, touch)
             operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params[:3])
@@ -155,15 +153,19 @@ async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: 
     return _ChatToWriteIn(roles, audience)
 
 
-def _touch_sql(sql: str, touch: _Touch) -> str:
-    return sql.replace("{first_response}", ", first_response_at = $4" if touch.first_response else "")
+def _touch_sql(touch: _Touch, *, at: str, auto_close: str) -> str:
+    """The SEND_MESSAGE transition's UPDATE: $1 the chat, `at` and `auto_close` the placeholders of
+    the activity time and the auto-close deadline in the statement it is part of."""
+    first_response = f", first_response_at = {at}" if touch.first_response else ""
+    return (f"UPDATE chat SET last_activity_at = {at}, auto_close_at = {auto_close}{first_response} "
+            f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES})")
 
 
 async def _touch(uow: UnitOfWork, chat: Chat, touch: _Touch) -> None:
     """The SEND_MESSAGE transition (chat_states.transition as one statement), and the chat's
     first response when this is it (the row is locked: the NULL read under the lock still holds)."""
     ensure_allowed(Action.SEND_MESSAGE, chat)
-    sql = _touch_sql(_TOUCH, touch).replace("$4", "$2").replace("$5", "$3")  # a statement of its own
+    sql = _touch_sql(touch, at="$2", auto_close="$3")  # a statement of its own
     changed = await raw_sql.execute(uow.tx, sql, chat.id, touch.at, touch.auto_close_at)
     _touched(chat, touch, bool(changed))
 
