@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.prefetch import prefetch_chats, selected_names
+from resolvers.prefetch import attach_relations, selected_names, wanted_relations
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
@@ -42,10 +42,12 @@ async def conversations(info: Info, filter: ConversationFilter | None = None,
             _viewer(info), filter=_filter(filter),
             order=service.ConversationOrder((order_by or ConversationOrder.NEWEST).value),
             first=first, after=after, last=last, before=before, with_total=with_total,
+            relations=wanted_relations(info, ("edges", "node")),
         )
 
-    connection = ChatConnection.from_page(await _call(run()))
-    await prefetch_chats(info, [edge.node for edge in connection.edges], ("edges", "node"))
+    page = await _call(run())
+    connection = ChatConnection.from_page(page)
+    attach_relations(info, [edge.node for edge in connection.edges], page.relations)  # read in the same statement
     return connection
 
 

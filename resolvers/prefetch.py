@@ -21,7 +21,6 @@ from schema.client import Client
 from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator
-from services.chat_relations import chat_relations
 
 
 def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[str]:
@@ -43,14 +42,6 @@ _RELATIONS = {"client": "client", "operator": "operator", "openChannel": "open_c
               "lastMessage": "last_message", "unreadCount": "unread_count"}
 _CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_channel": OpenChannel.from_model,
             "last_message": Message.from_model, "unread_count": None}
-
-
-async def prefetch_chats(info: Info, chats: list[Chat], *paths: Sequence[str]) -> None:
-    """Load what the selection asks of `chats` (found at any of `paths` below this field)."""
-    wanted = wanted_relations(info, *paths)
-    if chats and wanted:
-        found = await chat_relations(info.context.viewer, list({chat.pk for chat in chats}), wanted)
-        attach_relations(info, chats, found)
 
 
 def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:

@@ -21,13 +21,13 @@ from tortoise import connections
 
 from models import Client, Message, OpenChannel, Operator
 from services import raw_sql
-from services.rows import row_reader
+from services.rows import compiled_row_reader
 from services.viewer import Viewer
 
 #: relation name -> (table alias, model, columns); the join is in _JOINS
 _COLUMNS: dict[str, tuple[str, Any, tuple[str, ...]]] = {
     "client": ("cl", Client, ("id", "name", "email", "phone")),
-    "operator": ("op", Operator, ("id", "name", "email", "role", "status", "password_hash", "created_at",
+    "operator": ("op", Operator, ("id", "name", "email", "role", "status", "created_at",
                                   "show_open_channels_separately", "group_waiting_first_response")),
     "open_channel": ("oc", OpenChannel, (
         "id", "name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled",
@@ -52,8 +52,7 @@ RELATIONS = (*_COLUMNS, "unread_count")
 
 
 async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
-    """Per chat id: {relation: row object or None (operator: an Operator model, unread_count: an
-    int)} for the `wanted` relations."""
+    """Per chat id: {relation: row object or None (unread_count: an int)} for the `wanted` relations."""
     wanted = {name for name in wanted if name in RELATIONS}
     if not chat_ids or not wanted:
         return {}
@@ -93,40 +92,29 @@ def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) 
 
 
 def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
-    """A function from a row of relation_sql's columns to {relation: value} (as chat_relations gives)."""
-    readers = [(name, _reader(name)) for name in _COLUMNS if name in wanted]
+    """A function from a row of relation_sql's columns to {relation: value} (as chat_relations
+    gives). Made per statement: an operator is read once per statement (a page has few, each on
+    many chats), and the caller primes the request's operator loader with them, so that
+    participants, authors and members elsewhere in the selection do not load them again (the
+    loader's readers take the model's attributes)."""
+    readers = [(name, compiled_row_reader(model, names, f"{name}__"), f"{name}__id")
+               for name, (_, model, names) in _COLUMNS.items() if name in wanted and name != "operator"]
+    read_operator = compiled_row_reader(Operator, _COLUMNS["operator"][2], "operator__") \
+        if "operator" in wanted else None
     unread = "unread_count" in wanted
+    operators: dict[int, Any] = {}
 
     def read(row: Any) -> dict[str, Any]:
-        relations = {name: read_one(row) for name, read_one in readers}
+        relations = {name: None if row[id_key] is None else read_one(row) for name, read_one, id_key in readers}
+        if read_operator is not None:
+            pk = row["operator__id"]
+            if pk is None:
+                relations["operator"] = None
+            else:
+                found = operators.get(pk)
+                relations["operator"] = found if found is not None else operators.setdefault(pk, read_operator(row))
         if unread:
             relations["unread_count"] = int(row["unread_count"] or 0)
         return relations
-
-    return read
-
-
-def _reader(name: str) -> Any:
-    """A function from a result row to the relation's row object, or None when the chat has none."""
-    _, model, names = _COLUMNS[name]
-    if name == "operator":
-        return _operator_reader(names)
-    read_row, id_key = row_reader(model, names, prefix=f"{name}__"), f"{name}__id"
-    return lambda row: None if row[id_key] is None else read_row(row)
-
-
-def _operator_reader(names: tuple[str, ...]) -> Any:
-    """Operators come back as whole models, one per operator (a page has few): the caller primes
-    the request's operator loader with them, so that participants, authors and members
-    elsewhere in the selection do not load them again."""
-    seen: dict[int, Operator] = {}
-
-    def read(row: dict[str, Any]) -> Operator | None:
-        pk = row["operator__id"]
-        if pk is None:
-            return None
-        if pk not in seen:
-            seen[pk] = Operator._init_from_db(**{column: row[f"operator__{column}"] for column in names})
-        return seen[pk]
 
     return read

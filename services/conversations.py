@@ -2,25 +2,32 @@
 and ordered, one keyset page at a time, and an outbound conversation an operator starts."""
 from __future__ import annotations
 
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from tortoise.expressions import F, Subquery
-from tortoise.functions import Coalesce
+from tortoise import connections
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import (
     Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, QueueMember,
     ReadMarker,
 )
-from services import queue, search
-from services.access import visible_chats
+from services import queue, raw_sql, search
+from services.access import visible_chats, visible_chats_sql
+from services.chat_relations import RELATIONS, numbered, relation_sql, relations_reader
 from services.chats import auto_close_deadline
 from services.errors import Forbidden, NotFound
 from services.events import unit_of_work
 from services.messages import clean_text
-from services.pagination import Keyset, Page, paginate, paginate_keyset
+from services.pagination import (
+    Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
+)
+from services.reads import CHAT_COLUMNS
+from services.rows import row_reader
 from services.viewer import Viewer, require_operator
 from services.text_input import SEARCH_LENGTH, check_text, text_input
 
@@ -37,6 +44,8 @@ KEYSETS = {
     ConversationOrder.OLDEST: Keyset("OLDEST", "created_at", descending=False),
     ConversationOrder.LAST_ACTIVITY: Keyset("LAST_ACTIVITY", "activity_at", descending=True),
 }
+#: the SQL of each sort key on a chat aliased `c`
+_KEY_SQL = {"created_at": "c.created_at", "activity_at": "COALESCE(c.last_activity_at, c.created_at)"}
 
 
 @dataclass(frozen=True)
@@ -57,53 +66,108 @@ class ConversationFilter:
     waiting_first_response: bool | None = None
 
 
-def customer_chats(viewer: Viewer) -> QuerySet[Chat]:
-    """Customer conversations the viewer may see (operators only)."""
+def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], str]) -> list[str]:
+    """The WHERE conditions (on a chat aliased `c`) of the customer conversations the viewer may
+    see that pass the filter."""
     require_operator(viewer)
-    return visible_chats(viewer).filter(kind=ChatKind.CUSTOMER)
+    conditions = [f"c.kind = {param(ChatKind.CUSTOMER.value)}"]
+    visible = visible_chats_sql(viewer, param)
+    if visible is not None:
+        conditions.append(visible)
 
+    def one_of(column: str, values: list[Any] | None) -> None:
+        if values is not None:  # an empty list matches nothing
+            conditions.append(f"c.{column} IN ({', '.join(param(v) for v in values)})" if values else "1 = 0")
 
-def apply_filter(query: QuerySet[Chat], f: ConversationFilter) -> QuerySet[Chat]:
-    if f.statuses is not None:
-        query = query.filter(status__in=list(f.statuses))
-    if f.open_channel_ids is not None:
-        query = query.filter(open_channel_id__in=f.open_channel_ids)
-    if f.operator_ids is not None:
-        query = query.filter(operator_id__in=f.operator_ids)
+    one_of("status", [ChatStatus(s).value for s in f.statuses] if f.statuses is not None else None)
+    one_of("open_channel_id", f.open_channel_ids)
+    one_of("operator_id", f.operator_ids)
     if f.client_id is not None:
-        query = query.filter(client_id=f.client_id)
+        conditions.append(f"c.client_id = {param(f.client_id)}")
     if f.created_from is not None:
-        query = query.filter(created_at__gte=f.created_from)
+        conditions.append(f"c.created_at >= {param(_as_stored(f.created_from))}")
     if f.created_to is not None:
-        query = query.filter(created_at__lt=f.created_to)
+        conditions.append(f"c.created_at < {param(_as_stored(f.created_to))}")
     if f.pinned is not None:
-        query = query.filter(pinned=f.pinned)
+        conditions.append(f"c.pinned = {param(f.pinned)}")
     if f.waiting_first_response is not None:
-        query = query.filter(first_response_at__isnull=f.waiting_first_response)
+        conditions.append(f"c.first_response_at IS {'' if f.waiting_first_response else 'NOT '}NULL")
     if f.search is not None and f.search.strip():
-        query = query.filter(search.chats_matching(f.search))
-    return query
+        matching = Chat.filter(search.chats_matching(f.search)).values("id")
+        conditions.append(f"c.id IN ({raw_sql.embedded(matching, param)})")
+    return conditions
+
+
+def _as_stored(moment: datetime) -> Any:
+    """A moment as Tortoise compares it with a date column (a naive one is taken as UTC)."""
+    return Chat._meta.fields_map["created_at"].to_db_value(moment, Chat)
 
 
 @text_input(after=SEARCH_LENGTH, before=SEARCH_LENGTH)
 async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
-    with_total: bool = True,
-) -> Page[Chat]:
-    """One page of the conversations list, with the total of the filtered list (without
-    `with_total`, left for `Page.count_total`: counting every visible chat is the dearest part).
-    Two statements (plus the search index check when searching)."""
-    if filter is not None and filter.search:
+    with_total: bool = True, relations: Set[str] = frozenset(),
+) -> Page[Any]:
+    """One page of the conversations list (chats as row objects, services/rows.py), with the
+    `relations` of services/chat_relations.py asked for in `Page.relations`, and the total of
+    the filtered list (without `with_total`, left for `Page.count_total`: counting every
+    visible chat is the dearest part).
+
+    One hand-written statement for the page and its relations (plus the count, the search
+    index check when searching): this is what consoles and partners poll; built with Tortoise
+    and hydrated into models, the page cost more CPU than the database spent on it."""
+    filter = filter or ConversationFilter()
+    if filter.search:
         check_text(filter.search, ["filter", "search"], SEARCH_LENGTH)
-    query = apply_filter(customer_chats(viewer), filter or ConversationFilter())
-    if filter is not None and filter.search and filter.search.strip():
-        await search.ensure_ready()
     keyset = KEYSETS[ConversationOrder(order)]
-    if keyset.key == "activity_at":
-        query = query.annotate(activity_at=Coalesce("last_activity_at", F("created_at")))
-    return await paginate_keyset(query, keyset, first=first, after=after, last=last, before=before,
-                                 with_total=with_total)
+    window = keyset_window(keyset, first=first, after=after, last=last, before=before)
+    if filter.search and filter.search.strip():
+        await search.ensure_ready()
+    count_values: list[Any] = []
+    where = " AND ".join(_conditions(viewer, filter, numbered(count_values)))
+
+    async def count_total() -> int:
+        rows = await raw_sql.records(connections.get("default"), f"SELECT COUNT(*) FROM chat c WHERE {where}",
+                                     *count_values)
+        return int(rows[0][0])
+
+    total = await count_total() if with_total else None
+    rows, page_relations = await _window_rows(viewer, filter, window, relations)
+    page = keyset_page(window, rows, total)
+    page.relations = page_relations
+    if not with_total:
+        page.count_total = count_total
+    return page
+
+
+_read_chat = row_reader(Chat, (*CHAT_COLUMNS, "sort_key"))
+
+
+async def _window_rows(viewer: Viewer, f: ConversationFilter, window: KeysetWindow,
+                       relations: Set[str]) -> tuple[list[Any], dict[int, dict[str, Any]]]:
+    """The window's chats as row objects (with the keyset's key), in the order the window reads
+    them, and per chat id the relations asked for."""
+    values: list[Any] = []
+    param = numbered(values)
+    key = _KEY_SQL[window.keyset.key]
+    bounds, order = keyset_sql(window, key, param)
+    where = " AND ".join(_conditions(viewer, f, param) + bounds)
+    columns = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
+    sql = f"SELECT {columns}, {key} AS sort_key FROM chat c WHERE {where} {order}"
+    wanted = {name for name in relations if name in RELATIONS}
+    if wanted:
+        joined, joins = relation_sql(viewer, wanted, param)
+        direction = "DESC" if window.descending else "ASC"
+        sql = (f"WITH page AS ({sql}) SELECT c.*, {joined} FROM page c {joins} "
+               f"ORDER BY c.sort_key {direction}, c.id {direction}")
+    found = await raw_sql.records(connections.get("default"), sql, *values)
+    rows = [_read_chat(record) for record in found]
+    if window.keyset.key != "created_at":  # activity_at
+        for row in rows:
+            setattr(row, window.keyset.key, row.sort_key)
+    read_relations = relations_reader(wanted) if wanted else None
+    return rows, {record["id"]: read_relations(record) for record in found} if read_relations else {}
 
 
 @text_input()

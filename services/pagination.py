@@ -42,6 +42,8 @@ class Page(Generic[T]):
     cursors: list[str] | None = field(default=None)
     #: the count, when it was left out of the page (an awaitable each call)
     count_total: Callable[[], Awaitable[int]] | None = field(default=None)
+    #: row id -> the relations read with the page (services/chat_relations.py), when it reads them
+    relations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def total(self) -> int | Awaitable[int]:
         """The total counted with the page, or, for a page read without it, the awaitable count."""
@@ -101,7 +103,10 @@ class Keyset:
 
 
 def encode_keyset_cursor(keyset: Keyset, value: Any, pk: int) -> str:
-    text = json.dumps([keyset.name, keyset.dump(value), pk])
+    if keyset.kind == "datetime":  # json.dumps' text for [name, ISO date, id], written directly (a page has many)
+        text = f'["{keyset.name}", "{_as_datetime(value).isoformat()}", {int(pk)}]'
+    else:
+        text = json.dumps([keyset.name, keyset.dump(value), pk])
     return base64.urlsafe_b64encode(f"k:{text}".encode()).decode()
 
 
@@ -155,6 +160,55 @@ def check_page_size(first: int | None, last: int | None) -> None:
         raise InvalidInput("Give `first` or `last`, not both.", field=["last"])
 
 
+@dataclass(frozen=True)
+class KeysetWindow:
+    """What one keyset page reads: rows strictly after `after` and before `before` ((key, id) pairs,
+    decoded from the cursors), `limit` of them (one more than the page, to know whether there is
+    more), from the start of the order, or from its end when `backward` (`last`)."""
+
+    keyset: Keyset
+    after: tuple[Any, int] | None
+    before: tuple[Any, int] | None
+    size: int
+    backward: bool
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+    @property
+    def descending(self) -> bool:
+        """The direction rows are read in."""
+        return self.keyset.descending != self.backward
+
+
+def keyset_window(keyset: Keyset, *, first: int | None = None, after: str | None = None, last: int | None = None,
+                  before: str | None = None, default_size: int = 50) -> KeysetWindow:
+    """The window of a Relay page request (`first`/`after`, `last`/`before`), its arguments checked."""
+    check_page_size(first, last)
+    return KeysetWindow(
+        keyset,
+        after=_decode_keyset_cursor(keyset, after, "after") if after is not None else None,
+        before=_decode_keyset_cursor(keyset, before, "before") if before is not None else None,
+        size=last if last is not None else first if first is not None else default_size,
+        backward=last is not None,
+    )
+
+
+def keyset_page(window: KeysetWindow, rows: list, total: int | None) -> Page:
+    """The page of the rows a window read (in the direction it read them), with each row's cursor
+    (a row has the keyset's key and `id` as attributes)."""
+    more = len(rows) > window.size
+    rows = rows[:window.size]
+    if window.backward:
+        page = Page(rows[::-1], has_next_page=window.before is not None, has_previous_page=more, total_count=total)
+    else:
+        page = Page(rows, has_next_page=more, has_previous_page=window.after is not None, total_count=total)
+    key = window.keyset.key
+    page.cursors = [encode_keyset_cursor(window.keyset, getattr(row, key), row.id) for row in page.rows]
+    return page
+
+
 async def paginate_keyset(query: QuerySet, keyset: Keyset, *, first: int | None = None, after: str | None = None,
                           last: int | None = None, before: str | None = None, default_size: int = 50,
                           count: QuerySet | None = None, with_total: bool = True) -> Page:
@@ -164,27 +218,30 @@ async def paginate_keyset(query: QuerySet, keyset: Keyset, *, first: int | None 
     to know whether there is more). Without `with_total` the total is left for `Page.count_total`
     (a count of every match is the dearest part of a search that has many).
     """
-    check_page_size(first, last)
+    window = keyset_window(keyset, first=first, after=after, last=last, before=before, default_size=default_size)
     counted = count if count is not None else query
     total = await counted.count() if with_total else None
-    window = query
-    if after is not None:
-        window = window.filter(_beyond(keyset, *_decode_keyset_cursor(keyset, after, "after"), forward=True))
-    if before is not None:
-        window = window.filter(_beyond(keyset, *_decode_keyset_cursor(keyset, before, "before"), forward=False))
-    sign = "-" if keyset.descending else ""
-    flip = "" if keyset.descending else "-"
-    if last is not None:
-        rows = list(await window.order_by(f"{flip}{keyset.key}", f"{flip}id").limit(last + 1))
-        has_more = len(rows) > last
-        rows = list(reversed(rows[:last]))
-        page = Page(rows, has_next_page=before is not None, has_previous_page=has_more, total_count=total)
-    else:
-        size = first if first is not None else default_size
-        rows = list(await window.order_by(f"{sign}{keyset.key}", f"{sign}id").limit(size + 1))
-        page = Page(rows[:size], has_next_page=len(rows) > size, has_previous_page=after is not None,
-                    total_count=total)
-    page.cursors = [encode_keyset_cursor(keyset, getattr(row, keyset.key), row.id) for row in page.rows]
+    if window.after is not None:
+        query = query.filter(_beyond(keyset, *window.after, forward=True))
+    if window.before is not None:
+        query = query.filter(_beyond(keyset, *window.before, forward=False))
+    sign = "-" if window.descending else ""
+    rows = list(await query.order_by(f"{sign}{keyset.key}", f"{sign}id").limit(window.limit))
+    page = keyset_page(window, rows, total)
     if not with_total:
         page.count_total = counted.count
     return page
+
+
+def keyset_sql(window: KeysetWindow, key: str, param: Callable[[Any], str]) -> tuple[list[str], str]:
+    """For a hand-written statement: (the conditions, the ORDER BY ... LIMIT clause) of the window,
+    `key` being the SQL of the keyset's key on a row aliased `c` (added to the statement's
+    values with `param`)."""
+    conditions = []
+    for bound, forward in ((window.after, True), (window.before, False)):
+        if bound is not None:
+            value, pk = bound
+            later = window.keyset.descending != forward
+            conditions.append(f"({key}, c.id) {'>' if later else '<'} ({param(value)}, {param(pk)})")
+    direction = "DESC" if window.descending else "ASC"
+    return conditions, f"ORDER BY {key} {direction}, c.id {direction} LIMIT {int(window.limit)}"

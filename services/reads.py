@@ -47,11 +47,12 @@ class MyChatGroups:
     relations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-_CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
+#: the columns of a chat row object (services/rows.py)
+CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
                  "closed_at", "auto_close_at", "last_activity_at", "open_channel_id", "client_id", "operator_id",
                  "parent_chat_id")
-_read_chat = row_reader(Chat, _CHAT_COLUMNS)
-_select = ", ".join(f"c.{column}" for column in _CHAT_COLUMNS)
+_read_chat = row_reader(Chat, CHAT_COLUMNS)
+_select = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
 #: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in
 _MY_CHATS = (
     f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
