@@ -12,7 +12,7 @@ from services.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, t
 from services.chats import add_participant, audience, auto_close_deadline
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events import UnitOfWork, unit_of_work
-from services.read_markers import move_read_marker
+from services.read_markers import move_forward_sql, move_read_marker
 from services.viewer import Viewer, require_visitor
 from services.text_input import text_input
 
@@ -58,10 +58,9 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
             await _touch(uow, chat, touch)
         if not target.roles.participant:
             await add_participant(uow, chat, me)
-        message = await _insert_message(uow, chat, me, text, silent, at)
+        message = await _insert_message_and_read(uow, chat, me, text, silent, at)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
-        await move_read_marker(uow, chat_id=chat.id, operator_id=me, message_id=message.id)
         uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
                    operator_ids=target.audience | {me} | set(mentioned), visitor_visible=not silent)
     return message
@@ -181,14 +180,25 @@ def _touched(chat: Chat, touch: _Touch, changed: bool) -> None:
 
 _INSERT_MESSAGE = ("INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+#: PostgreSQL: the message, and its writer's read marker moved forward to it, in one round trip
+_INSERT_MESSAGE_AND_READ = (
+    f"WITH written AS ({_INSERT_MESSAGE}), "
+    f"moved AS ({move_forward_sql('$1', '$3', 'written.id', source=' FROM written')} RETURNING 1) "
+    "SELECT written.id, (SELECT COUNT(*) FROM moved) AS moved FROM written"
+)
 
 
-async def _insert_message(uow: UnitOfWork, chat: Chat, operator_id: int, text: str, silent: bool,
-                          at: datetime) -> Message:
+async def _insert_message_and_read(uow: UnitOfWork, chat: Chat, operator_id: int, text: str, silent: bool,
+                                   at: datetime) -> Message:
+    """The operator's message, read by them: their marker moves to it (created when missing)."""
     values = {"chat_id": chat.id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": operator_id,
               "text": text, "silent": silent, "created_at": at, "deleted": False}
-    written = await raw_sql.rows(uow.tx, _INSERT_MESSAGE, *values.values())
-    return Message._init_from_db(id=written[0]["id"], edited_at=None, **values)
+    postgres = raw_sql.is_postgres(uow.tx)
+    written = await raw_sql.rows(uow.tx, _INSERT_MESSAGE_AND_READ if postgres else _INSERT_MESSAGE, *values.values())
+    message = Message._init_from_db(id=written[0]["id"], edited_at=None, **values)
+    if not (postgres and written[0]["moved"]):
+        await move_read_marker(uow, chat_id=chat.id, operator_id=operator_id, message_id=message.id)
+    return message
 
 
 @text_input()

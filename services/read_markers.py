@@ -5,8 +5,17 @@ from models import ReadMarker
 from services import raw_sql
 from services.events import UnitOfWork
 
+
+
+def move_forward_sql(chat: str, operator: str, message: str, *, source: str = "") -> str:
+    """The UPDATE moving a marker forward to `message` (SQL expressions of the statement it is
+    in; `source`: a FROM clause they read from). It changes nothing when the marker is missing."""
+    return (f"UPDATE read_marker SET last_read_message_id = {message}{source} WHERE read_marker.chat_id = {chat} "
+            f"AND read_marker.operator_id = {operator} AND read_marker.last_read_message_id < {message}")
+
+
 _MOVE = "UPDATE read_marker SET last_read_message_id = $3 WHERE chat_id = $1 AND operator_id = $2"
-_MOVE_FORWARD = _MOVE + " AND last_read_message_id < $3"
+_MOVE_FORWARD = move_forward_sql("$1", "$2", "$3")
 
 
 async def move_read_marker(uow: UnitOfWork, *, chat_id: int, operator_id: int, message_id: int,
