@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.prefetch import attach_relations, selected_names, wanted_relations
+from resolvers.prefetch import attach_relations, selected_at, wanted_relations, wants_cursors
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
@@ -35,14 +35,13 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
 async def conversations(info: Info, filter: ConversationFilter | None = None,
                         order_by: ConversationOrder | None = ConversationOrder.NEWEST, first: int | None = None,
                         after: str | None = None, last: int | None = None, before: str | None = None) -> ChatConnection:
-    with_total = "totalCount" in selected_names(info.selected_fields, ["conversations"])  # else counted on demand
-
     async def run():
         return await service.conversations(
             _viewer(info), filter=_filter(filter),
             order=service.ConversationOrder((order_by or ConversationOrder.NEWEST).value),
-            first=first, after=after, last=last, before=before, with_total=with_total,
-            relations=wanted_relations(info, ("edges", "node")),
+            first=first, after=after, last=last, before=before,
+            with_total="totalCount" in selected_at(info, ()),  # else counted on demand
+            with_cursors=wants_cursors(info), relations=wanted_relations(info, ("edges", "node")),
         )
 
     page = await _call(run())
@@ -65,7 +64,7 @@ def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter
 async def search_messages(info: Info, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
                           after: str | None = None, last: int | None = None,
                           before: str | None = None) -> MessageConnection:
-    with_total = "totalCount" in selected_names(info.selected_fields, ["searchMessages"])  # else counted on demand
+    with_total = "totalCount" in selected_at(info, ())  # else counted on demand
 
     async def run():
         return await search.search_messages(_viewer(info), query=query, filter=_message_filter(filter), first=first,

@@ -44,25 +44,37 @@ _CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_
             "last_message": Message.from_model, "unread_count": None}
 
 
-def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
-    """The relations (services/chat_relations.py's names) the selection asks of the chats found
-    at any of `paths` below this field (remembered per field node: converting the syntax tree
-    into Strawberry's selected fields cost more than the page's plan)."""
+def selected_at(info: Info, *paths: Sequence[str]) -> frozenset[str]:
+    """Names of the fields selected at any of `paths` below this field (`()`: directly below it),
+    remembered per field node: converting the syntax tree into Strawberry's selected fields
+    cost more than the page's plan."""
     nodes = tuple(info._raw_info.field_nodes)
     key = (tuple(id(node) for node in nodes), paths)
-    found = _WANTED.get(key)
+    found = _SELECTED.get(key)
     if found is None:
         selected: set[str] = set()
         for field in info.selected_fields:
             for path in paths:
                 selected |= selected_names(field.selections, path)
-        found = (nodes, frozenset(_RELATIONS[name] for name in selected if name in _RELATIONS))
-        _WANTED.put(key, found)
-    return set(found[1])
+        found = (nodes, frozenset(selected))
+        _SELECTED.put(key, found)
+    return found[1]
 
 
-#: (field node ids, paths) -> (the nodes, kept so that their ids are not reused; the relations)
-_WANTED: LRU[tuple, tuple[tuple, frozenset[str]]] = LRU(4096)
+#: (field node ids, paths) -> (the nodes, kept so that their ids are not reused; the names)
+_SELECTED: LRU[tuple, tuple[tuple, frozenset[str]]] = LRU(4096)
+
+
+def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
+    """The relations (services/chat_relations.py's names) the selection asks of the chats found
+    at any of `paths` below this field."""
+    return {_RELATIONS[name] for name in selected_at(info, *paths) if name in _RELATIONS}
+
+
+def wants_cursors(info: Info) -> bool:
+    """Whether a connection's selection reads a cursor (an edge's, or pageInfo's first or last)."""
+    return "cursor" in selected_at(info, ("edges",)) or bool(
+        {"startCursor", "endCursor"} & selected_at(info, ("pageInfo",)))
 
 
 def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:

@@ -107,12 +107,13 @@ def _as_stored(moment: datetime) -> Any:
 async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
-    with_total: bool = True, relations: Set[str] = frozenset(),
+    with_total: bool = True, with_cursors: bool = True, relations: Set[str] = frozenset(),
 ) -> Page[Any]:
     """One page of the conversations list (chats as row objects, services/rows.py), with the
     `relations` of services/chat_relations.py asked for in `Page.relations`, and the total of
     the filtered list (without `with_total`, left for `Page.count_total`: counting every
-    visible chat is the dearest part).
+    visible chat is the dearest part). Without `with_cursors` the cursors are left empty (a
+    list polled for display asks for none; making 50 costs more than reading their rows).
 
     One hand-written statement for the page and its relations (plus the count, the search
     index check when searching): this is what consoles and partners poll; built with Tortoise
@@ -134,7 +135,7 @@ async def conversations(
 
     total = await count_total() if with_total else None
     rows, page_relations = await _window_rows(viewer, filter, window, relations)
-    page = keyset_page(window, rows, total)
+    page = keyset_page(window, rows, total, with_cursors=with_cursors)
     page.relations = page_relations
     if not with_total:
         page.count_total = count_total

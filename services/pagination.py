@@ -195,9 +195,10 @@ def keyset_window(keyset: Keyset, *, first: int | None = None, after: str | None
     )
 
 
-def keyset_page(window: KeysetWindow, rows: list, total: int | None) -> Page:
+def keyset_page(window: KeysetWindow, rows: list, total: int | None, with_cursors: bool = True) -> Page:
     """The page of the rows a window read (in the direction it read them), with each row's cursor
-    (a row has the keyset's key and `id` as attributes)."""
+    (a row has the keyset's key and `id` as attributes); without `with_cursors`, empty ones
+    (for a caller whose selection reads none)."""
     more = len(rows) > window.size
     rows = rows[:window.size]
     if window.backward:
@@ -205,7 +206,8 @@ def keyset_page(window: KeysetWindow, rows: list, total: int | None) -> Page:
     else:
         page = Page(rows, has_next_page=more, has_previous_page=window.after is not None, total_count=total)
     key = window.keyset.key
-    page.cursors = [encode_keyset_cursor(window.keyset, getattr(row, key), row.id) for row in page.rows]
+    page.cursors = [encode_keyset_cursor(window.keyset, getattr(row, key), row.id) for row in page.rows] \
+        if with_cursors else [""] * len(page.rows)
     return page
 
 

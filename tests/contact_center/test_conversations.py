@@ -246,3 +246,24 @@ async def test_the_total_is_counted_only_when_totalCount_is_selected(db, count_q
         data = (await execute(aliased, me))["list"]
     assert len(rows) == 2 and data["edges"] == rows and data["n"] == 3
     assert counted.count == without.count + 1  # the count of every visible conversation, only when asked for
+
+
+async def test_cursors_are_made_for_the_selection_that_reads_them(db):
+    """Cursors are made only when the selection reads one (resolvers/prefetch.wants_cursors):
+    pageInfo's endCursor alone, or an edge's cursor inside a fragment, still pages on."""
+    _, admin = await make_admin()
+    channel = await make_open_channel([])
+    for i in range(3):
+        await _chat_at(channel, f"c{i}", i)
+    only_end = "query($after: String) { conversations(first: 2, after: $after) { pageInfo { endCursor } " \
+               "edges { node { title } } } }"
+    first = (await execute(only_end, admin))["conversations"]
+    assert [e["node"]["title"] for e in first["edges"]] == ["c2", "c1"] and first["pageInfo"]["endCursor"]
+    rest = (await execute(only_end, admin, after=first["pageInfo"]["endCursor"]))["conversations"]
+    assert [e["node"]["title"] for e in rest["edges"]] == ["c0"]
+    in_fragment = "{ conversations(first: 1) { ...E } } fragment E on ChatConnection { edges { cursor } }"
+    cursor = (await execute(in_fragment, admin))["conversations"]["edges"][0]["cursor"]
+    after = (await execute(only_end, admin, after=cursor))["conversations"]
+    assert [e["node"]["title"] for e in after["edges"]] == ["c1", "c0"]
+    bare = (await execute("{ conversations(first: 2) { edges { node { title } } } }", admin))["conversations"]
+    assert [e["node"]["title"] for e in bare["edges"]] == ["c2", "c1"]
