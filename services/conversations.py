@@ -93,8 +93,7 @@ def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], st
     if f.waiting_first_response is not None:
         conditions.append(f"c.first_response_at IS {'' if f.waiting_first_response else 'NOT '}NULL")
     if f.search is not None and f.search.strip():
-        matching = Chat.filter(search.chats_matching(f.search)).values("id")
-        conditions.append(f"c.id IN ({raw_sql.embedded(matching, param)})")
+        conditions.append(search.chats_matching_sql(f.search, param))
     return conditions
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.queryset import QuerySet
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -49,29 +48,3 @@ async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:
     changed, _ = await tx.execute_query(_dialect(tx, sql), list(values))
     return changed
 
-
-_EMBEDDED_PLACEHOLDER = re.compile(r"\$(\d+)|\?")
-
-
-def embedded(query: QuerySet, param: Callable[[Any], str]) -> str:
-    """The SQL of a Tortoise query, to be placed in a hand-written statement: a rule written once
-    with Tortoise (the search of services/search.py) joins the statement as a subquery, its
-    values added with `param` in the order they appear.
-
-    Tortoise's parameters are `$n` (PostgreSQL) or `?` (SQLite); values reach this SQL as
-    parameters, so a placeholder sign never stands inside a literal."""
-    query._choose_db_if_not_chosen()
-    query._make_query()  # what QuerySet.sql() does; its parameters are kept here
-    sql, values = query.query.get_parameterized_sql()
-    positional = iter(values)
-    numbered: dict[int, str] = {}
-
-    def placeholder(match: re.Match) -> str:
-        if match.group(1) is None:
-            return param(next(positional))
-        index = int(match.group(1))
-        if index not in numbered:
-            numbered[index] = param(values[index - 1])
-        return numbered[index]
-
-    return _EMBEDDED_PLACEHOLDER.sub(placeholder, sql)

@@ -60,9 +60,9 @@ async def test_without_a_token_both_rules_refuse(db):
         visible_chats_sql(ANONYMOUS, numbered([]))
 
 
-async def test_a_search_filter_joins_the_statement_with_its_own_values(db):
-    """raw_sql.embedded: the search rule, written with Tortoise, becomes a subquery of the
-    statement with its values renumbered after the statement's own (both databases)."""
+async def test_a_search_filter_matches_titles_client_names_and_messages_literally(db):
+    """services/search.chats_matching_sql: title or client name contains the text in any case
+    (`%` and `_` literally), or a message holds every word."""
     from services import conversations
 
     member, member_v = await make_operator()
@@ -74,3 +74,9 @@ async def test_a_search_filter_joins_the_statement_with_its_own_values(db):
     assert [row.title for row in page.rows] == ["O'Brien"] and page.total_count == 1
     page = await conversations.conversations(member_v, filter=conversations.ConversationFilter(search="o'brien"))
     assert [row.title for row in page.rows] == ["O'Brien"] and page.total_count == 1
+    await start_chat(channel, "hi", name="100% Cotton_Ltd")
+    cases = (("100%", ["100% Cotton_Ltd"]), ("n_l", ["100% Cotton_Ltd"]), ("n%l", []), ("%", ["100% Cotton_Ltd"]),
+             ("SOMEONE", ["Someone else"]))
+    for text, titles in cases:
+        page = await conversations.conversations(member_v, filter=conversations.ConversationFilter(search=text))
+        assert [row.title for row in page.rows] == titles, text
