@@ -14,7 +14,7 @@ operator's own (a visitor's are 0).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set
 from typing import Any
 
 from tortoise import connections
@@ -63,6 +63,21 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
     sql = f"SELECT c.id, {columns} FROM chat c {joins} WHERE c.id IN ({ids})"
     read = relations_reader(wanted)
     return {row["id"]: read(row) for row in await raw_sql.records(connections.get("default"), sql, *values)}
+
+
+def with_relations(viewer: Viewer, chats_sql: str, wanted: Set[str], param: Callable[[Any], str],
+                   order_by: str = "") -> tuple[str, Callable[[Sequence[Any]], dict[int, dict[str, Any]]]]:
+    """`chats_sql` (a statement whose rows are chats, its values added with `param` before) with the
+    `wanted` relations joined to each row, and the function that reads them from the result rows:
+    per chat id, as chat_relations gives them. `order_by` orders the joined rows (aliased `c`):
+    the order of `chats_sql` is not kept. Without relations: `chats_sql` as it is."""
+    wanted = {name for name in wanted if name in RELATIONS}
+    if not wanted:
+        return chats_sql, lambda rows: {}
+    columns, joins = relation_sql(viewer, wanted, param)
+    read = relations_reader(wanted)
+    sql = f"WITH chats AS ({chats_sql}) SELECT c.*, {columns} FROM chats c {joins}"
+    return sql + (f" ORDER BY {order_by}" if order_by else ""), lambda rows: {row["id"]: read(row) for row in rows}
 
 
 def numbered(values: list[Any]) -> Callable[[Any], str]:

@@ -18,7 +18,7 @@ from models import (
 )
 from services import queue, raw_sql, search
 from services.access import visible_chats, visible_chats_sql
-from services.chat_relations import RELATIONS, numbered, relation_sql, relations_reader
+from services.chat_relations import numbered, with_relations
 from services.chats import auto_close_deadline
 from services.errors import Forbidden, NotFound
 from services.events import unit_of_work
@@ -124,50 +124,42 @@ async def conversations(
     window = keyset_window(keyset, first=first, after=after, last=last, before=before)
     if filter.search and filter.search.strip():
         await search.ensure_ready()
-    count_values: list[Any] = []
-    where = " AND ".join(_conditions(viewer, filter, numbered(count_values)))
+    values: list[Any] = []
+    param = numbered(values)
+    where = " AND ".join(_conditions(viewer, filter, param))
+    filtered = list(values)  # the window's statement adds its bounds and relations after them
 
     async def count_total() -> int:
         rows = await raw_sql.records(connections.get("default"), f"SELECT COUNT(*) FROM chat c WHERE {where}",
-                                     *count_values)
+                                     *filtered)
         return int(rows[0][0])
 
     total = await count_total() if with_total else None
-    rows, page_relations = await _window_rows(viewer, filter, window, relations)
-    page = keyset_page(window, rows, total, with_cursors=with_cursors)
-    page.relations = page_relations
+    sql, read_relations = _window_sql(viewer, where, window, relations, param)
+    found = await raw_sql.records(connections.get("default"), sql, *values)
+    page = keyset_page(window, [_READ_CHAT[keyset.key](record) for record in found], total, with_cursors=with_cursors)
+    page.relations = read_relations(found)
     if not with_total:
         page.count_total = count_total
     return page
 
 
-_read_chat = row_reader(Chat, (*CHAT_COLUMNS, "sort_key"))
+#: a chat row of the list in each sort key's order: the key is a column of the chat's, or added to it
+_READ_CHAT = {"created_at": row_reader(Chat, CHAT_COLUMNS),
+              "activity_at": row_reader(Chat, (*CHAT_COLUMNS, "activity_at"))}
 
 
-async def _window_rows(viewer: Viewer, f: ConversationFilter, window: KeysetWindow,
-                       relations: Set[str]) -> tuple[list[Any], dict[int, dict[str, Any]]]:
-    """The window's chats as row objects (with the keyset's key), in the order the window reads
-    them, and per chat id the relations asked for."""
-    values: list[Any] = []
-    param = numbered(values)
+def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
+                param: Callable[[Any], str]) -> tuple[str, Callable]:
+    """The statement of the window's chats (those passing `where`) in the order the window reads
+    them, with the relations asked for, and the function reading those (chat_relations.with_relations)."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
-    where = " AND ".join(_conditions(viewer, f, param) + bounds)
     columns = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
-    sql = f"SELECT {columns}, {key} AS sort_key FROM chat c WHERE {where} {order}"
-    wanted = {name for name in relations if name in RELATIONS}
-    if wanted:
-        joined, joins = relation_sql(viewer, wanted, param)
-        direction = "DESC" if window.descending else "ASC"
-        sql = (f"WITH page AS ({sql}) SELECT c.*, {joined} FROM page c {joins} "
-               f"ORDER BY c.sort_key {direction}, c.id {direction}")
-    found = await raw_sql.records(connections.get("default"), sql, *values)
-    rows = [_read_chat(record) for record in found]
-    if window.keyset.key != "created_at":  # activity_at
-        for row in rows:
-            setattr(row, window.keyset.key, row.sort_key)
-    read_relations = relations_reader(wanted) if wanted else None
-    return rows, {record["id"]: read_relations(record) for record in found} if read_relations else {}
+    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in CHAT_COLUMNS else ""
+    chats = f"SELECT {columns}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
+    direction = "DESC" if window.descending else "ASC"
+    return with_relations(viewer, chats, relations, param, f"c.{window.keyset.key} {direction}, c.id {direction}")
 
 
 @text_input()

@@ -47,4 +47,3 @@ async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:
     """Run a write without RETURNING; the number of rows it changed."""
     changed, _ = await tx.execute_query(_dialect(tx, sql), list(values))
     return changed
-

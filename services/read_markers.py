@@ -6,7 +6,6 @@ from services import raw_sql
 from services.events import UnitOfWork
 
 
-
 def move_forward_sql(chat: str, operator: str, message: str, *, source: str = "") -> str:
     """The UPDATE moving a marker forward to `message` (SQL expressions of the statement it is
     in; `source`: a FROM clause they read from). It changes nothing when the marker is missing."""

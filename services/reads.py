@@ -5,12 +5,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import Subquery
 
-from models import Chat, ChatKind, ChatOffer, ChatParticipant, ChatStatus, Message, Operator
+from models import Chat, ChatKind, ChatStatus, Message
 from services import raw_sql
 from services.access import get_visible_chat, visible_chats
-from services.chat_relations import RELATIONS, chat_relations, numbered, relation_sql, relations_reader
+from services.chat_relations import chat_relations, numbered, with_relations
 from services.errors import NotFound
 from services.pagination import Page, paginate
 from services.rows import row_reader
@@ -71,11 +70,7 @@ async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatG
     id, my chats by last activity, newest first."""
     me = require_operator(viewer)
     values: list[Any] = [me, ChatStatus.QUEUED.value, ChatStatus.ACTIVE.value]
-    wanted = {name for name in relations if name in RELATIONS}
-    sql = _MY_CHATS
-    if wanted:
-        columns, joins = relation_sql(viewer, wanted, numbered(values))
-        sql = f"WITH mine AS ({_MY_CHATS}) SELECT c.*, {columns} FROM mine c {joins}"
+    sql, read_relations = with_relations(viewer, _MY_CHATS, relations, numbered(values))
     rows = await raw_sql.records(connections.get("default"), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
@@ -88,9 +83,8 @@ async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatG
         active = [c for c in customer if c.id not in waiting_ids]
     else:
         waiting, active = [], customer
-    read_relations = relations_reader(wanted) if wanted else None
     return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal,
-                        relations={row["id"]: read_relations(row) for row in rows} if read_relations else {})
+                        relations=read_relations(rows))
 
 
 async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
