@@ -73,6 +73,15 @@ async def _stop(*handlers) -> None:
     await asyncio.sleep(0.05)
 
 
+async def _on_chat_events(chat, *viewers) -> list[tuple[LimitedTransportWSHandler, _Socket]]:
+    """A connection per viewer, each subscribed to the chat's events with the same document."""
+    connections = [_connection(viewer) for viewer in viewers]
+    for handler, _ in connections:
+        await _subscribe(handler, "1", CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
+    await asyncio.sleep(0.2)
+    return connections
+
+
 async def _answered_chat():
     operator, me = await make_operator()
     channel = await make_open_channel([operator])
@@ -106,11 +115,7 @@ async def test_ten_identical_subscriptions_execute_once_per_event(db):
 async def test_other_viewers_get_their_own_results(db):
     """A visitor and an operator on the same chat and document: two groups; the silent note is the operator's only."""
     me, visitor, chat = await _answered_chat()
-    variables = {"c": to_global_id("Chat", chat.id)}
-    (mine, my_socket), (theirs, their_socket) = _connection(me), _connection(visitor)
-    await _subscribe(mine, "1", CHAT_EVENTS, variables)
-    await _subscribe(theirs, "1", CHAT_EVENTS, variables)
-    await asyncio.sleep(0.2)
+    (mine, my_socket), (theirs, their_socket) = await _on_chat_events(chat, me, visitor)
     assert len(shared_subscriptions) == 2
 
     await messages.send_message(me, chat_id=chat.id, text="note", silent=True)
@@ -125,11 +130,7 @@ async def test_other_viewers_get_their_own_results(db):
 
 async def test_a_member_leaving_does_not_stop_the_others(db):
     me, _, chat = await _answered_chat()
-    variables = {"c": to_global_id("Chat", chat.id)}
-    (first, first_socket), (second, second_socket) = _connection(me), _connection(me)
-    await _subscribe(first, "1", CHAT_EVENTS, variables)
-    await _subscribe(second, "1", CHAT_EVENTS, variables)
-    await asyncio.sleep(0.2)
+    (first, first_socket), (second, second_socket) = await _on_chat_events(chat, me, me)
     await _stop(first)  # the group's first member (whose context runs the stream) leaves
 
     await messages.send_message(me, chat_id=chat.id, text="still here")
