@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openchannels.redis_wire import RedisAddress, RedisPublisher, subscribe
+
 log = logging.getLogger("openchannels.broker")
 
 #: events a subscriber may have waiting before it is considered too slow and closed
@@ -192,6 +194,8 @@ class LocalBroker:
 
 #: a publish that takes longer counts as failed (the change is committed either way)
 PUBLISH_TIMEOUT_SECONDS = 2.0
+#: connecting and subscribing to the event channel must take less
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 #: wait between two attempts to subscribe again after the Redis connection was lost
 RESUBSCRIBE_DELAY_SECONDS = 0.5
 #: key of the control message "re-read the database from this id on" (a publish failed somewhere)
@@ -214,17 +218,12 @@ class RedisBroker:
     """
 
     def __init__(self, url: str, channel: str, *, catch_up_seconds: float = 0.0) -> None:
-        import redis.asyncio as redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import ExponentialWithJitterBackoff
-
         self.hub = EventHub()
-        # few, short retries: with Redis down a publish fails fast instead of delaying the mutation
-        self._redis = redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.2), retries=2),
-        )
-        self._channel = channel
+        self._channel_bytes = channel.encode()
+        # RESP spoken directly (openchannels/redis_wire.py): every event is published and read
+        # back once, and redis-py's layers cost more than the rest of the publish
+        self._address = RedisAddress.from_url(url)
+        self._publisher = RedisPublisher(self._address, connect_timeout=2)
         self._catch_up_seconds = catch_up_seconds
         self._tasks: list[asyncio.Task] = []
         self._subscribed = asyncio.Event()
@@ -245,11 +244,12 @@ class RedisBroker:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        await self._redis.aclose()
+        self._publisher.close()
 
     async def check(self) -> None:
         """Redis answers PING and this process is subscribed to the channel."""
-        await self._redis.ping()
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await self._publisher.ping()
         if not self._listening:
             raise BrokerUnavailable("not subscribed to the event channel")
 
@@ -257,11 +257,12 @@ class RedisBroker:
         if not events:
             return
         missed = self._missed_from
-        messages = [json.dumps(event, separators=(",", ":")) for event in events]
+        messages = [json.dumps(event, separators=(",", ":")).encode() for event in events]
         if missed is not None:
-            messages.insert(0, json.dumps({RESYNC_FROM: missed}))
+            messages.insert(0, json.dumps({RESYNC_FROM: missed}).encode())
         try:
-            await asyncio.wait_for(self._publish_all(messages), PUBLISH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._publisher.publish(self._channel_bytes, messages)
         except Exception as error:
             # The change is committed and its events are in the database: this process's
             # subscribers re-read them now, the other processes' once Redis is back.
@@ -274,20 +275,14 @@ class RedisBroker:
         if missed is not None and self._missed_from == missed:
             self._missed_from = None
 
-    async def _publish_all(self, messages: list[str]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for message in messages:
-                pipe.publish(self._channel, message)
-            await pipe.execute()
-
     async def _announce_missed(self) -> None:
         """Tell every process to re-read from the lowest id whose publish failed (if any)."""
         missed = self._missed_from
         if missed is None:
             return
         try:
-            await asyncio.wait_for(self._redis.publish(self._channel, json.dumps({RESYNC_FROM: missed})),
-                                   PUBLISH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._publisher.publish(self._channel_bytes, [json.dumps({RESYNC_FROM: missed}).encode()])
         except Exception as error:
             log.warning("could not announce the events missed from id %d (%r); will retry", missed, error)
             return
@@ -303,23 +298,21 @@ class RedisBroker:
     async def _read_forever(self) -> None:
         failures = 0
         while True:
-            pubsub = self._redis.pubsub()
+            connection = None
             try:
-                await pubsub.subscribe(self._channel)
-                async for message in pubsub.listen():
-                    kind = message.get("type")
-                    if kind == "message":
-                        self._receive(json.loads(message["data"]))
-                    elif kind == "subscribe":
-                        # (re)subscribed, also after redis-py reconnected by itself: whatever was
-                        # committed while this process was not listening is read from the database
-                        if failures:
-                            log.warning("Redis subscription restored; subscribers catch up from the database")
-                        failures = 0
-                        self._listening = True
-                        self._subscribed.set()
-                        self.hub.resync()
-                        await self._announce_missed()
+                connection = await subscribe(self._address, self._channel_bytes, self._receive_raw,
+                                             timeout=SUBSCRIBE_TIMEOUT_SECONDS)
+                # (re)subscribed: whatever was committed while this process was not listening is
+                # read from the database
+                if failures:
+                    log.warning("Redis subscription restored; subscribers catch up from the database")
+                failures = 0
+                self._listening = True
+                self._subscribed.set()
+                self.hub.resync()
+                await self._announce_missed()
+                lost = await connection.closed
+                raise ConnectionError(f"subscription connection lost: {lost!r}")
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -329,11 +322,17 @@ class RedisBroker:
                                 RESUBSCRIBE_DELAY_SECONDS, failures)
             finally:
                 self._listening = False
-                try:
-                    await pubsub.aclose()
-                except Exception:
-                    pass
+                if connection is not None:
+                    connection.close()
             await asyncio.sleep(RESUBSCRIBE_DELAY_SECONDS)
+
+    def _receive_raw(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            log.warning("ignored a message on the event channel that is not JSON: %r", data[:200])
+            return
+        self._receive(message)
 
     async def _catch_up_forever(self) -> None:
         while True:
