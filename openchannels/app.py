@@ -34,7 +34,7 @@ from resolvers.context import Context
 from schema import schema_for
 from services import scheduler
 from services import search
-from services.auth import authenticate, authenticate_with_expiry
+from services.auth import authenticate, authenticate_with_expiry, trust_valid_tokens_for
 from services.errors import DomainError
 
 log = logging.getLogger("openchannels.app")
@@ -50,7 +50,7 @@ class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
 
     async def handle_connection_init(self, message: Any) -> None:
         try:
-            await authenticate(init_authorization(message.get("payload")))
+            await authenticate(init_authorization(message.get("payload")), fresh=True)
         except DomainError as error:
             await self.send_message({"type": "connection_error", "payload": {"message": error.message}})
             await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
@@ -124,7 +124,8 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
         try:
-            context.authenticate_as(*await authenticate_with_expiry(init_authorization(context.connection_params)))
+            context.authenticate_as(*await authenticate_with_expiry(init_authorization(context.connection_params),
+                                                                    fresh=True))
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
         return None
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette):
         await init_database(settings)
+        trust_valid_tokens_for(settings.token_cache_seconds)
         await search.prepare_index()
         broker = broker_module.make_broker(settings.redis_url, settings.redis_channel,
                                            catch_up_seconds=settings.event_catchup_seconds)

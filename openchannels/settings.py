@@ -21,6 +21,8 @@ ENVIRONMENT = [
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
     ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
+    ("TOKEN_CACHE_SECONDS", "10", "how long a server process trusts a token it found valid without reading the "
+     "database again (a token deleted or a role changed by hand takes effect after this); 0: every request reads it"),
     ("REDIS_CHANNEL", "openchannels:events", "Redis pub/sub channel that carries events between processes"),
     ("PAYMENT_URL_TEMPLATE", "https://pay.example.com/checkout?order={order_id}&amount={amount}&currency={currency}",
      "payment link of an order made in a chat: {order_id}, {amount} and {currency} are filled in"),
@@ -88,6 +90,7 @@ class Settings:
         default_factory=lambda: tuple(o.strip() for o in _env("OPENCHANNELS_ALLOWED_ORIGINS").split(",") if o.strip())
     )
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS")))
+    token_cache_seconds: float = field(default_factory=lambda: float(_env("TOKEN_CACHE_SECONDS")))
     redis_channel: str = field(default_factory=lambda: _env("REDIS_CHANNEL"))
     payment_url_template: str = field(default_factory=lambda: _env("PAYMENT_URL_TEMPLATE"))
     payment_webhook_secret: str = field(default_factory=lambda: _env("PAYMENT_WEBHOOK_SECRET"))

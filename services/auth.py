@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import datetime, timedelta, timezone
 
 from tortoise import connections
 
 from models import ApiToken, Operator, OperatorRole
+from openchannels.lru import LRU
 from services import raw_sql
 from services.errors import Unauthenticated
 from services.rows import row_reader
@@ -77,29 +79,80 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-async def authenticate(authorization: str | None) -> Viewer:
-    """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED."""
-    viewer, _ = await authenticate_with_expiry(authorization)
+async def authenticate(authorization: str | None, *, fresh: bool = False) -> Viewer:
+    """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED.
+
+    `fresh`: read the token in the database even when this process trusts it already
+    (ValidTokens): a WebSocket is authenticated once and then held for hours."""
+    viewer, _ = await authenticate_with_expiry(authorization, fresh=fresh)
     return viewer
 
 
-async def authenticate_with_expiry(authorization: str | None) -> tuple[Viewer, datetime | None]:
+async def authenticate_with_expiry(authorization: str | None, *,
+                                   fresh: bool = False) -> tuple[Viewer, datetime | None]:
     """`authenticate`, and when the token expires (None: never, a visitor token, or no token):
     a WebSocket authenticated with it is closed at that moment."""
     token = bearer_token(authorization)
     if token is None:
         return ANONYMOUS, None
-    digest, connection = hash_token(token), connections.get("default")
-    if token.startswith("ocv_"):
-        found = await raw_sql.rows(connection, _VISITOR_SESSION, digest)
-        if not found:
-            raise Unauthenticated("Invalid or expired token.")
-        return Viewer(client_id=found[0]["client_id"], visitor_channel_id=found[0]["open_channel_id"]), None
-    found = await raw_sql.rows(connection, _OPERATOR_TOKEN, digest)
-    row = _read_operator_token(found[0]) if found else None
-    if row is None or (row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc)):
+    digest = hash_token(token)
+    found = (None if fresh else _valid_tokens.get(digest)) or await _look_up(token, digest)
+    viewer, expires_at = found
+    if expires_at is not None and expires_at <= datetime.now(timezone.utc):
         raise Unauthenticated("Invalid or expired token.")
-    return Viewer(operator_id=row.operator_id, role=OperatorRole(row.role)), row.expires_at
+    return viewer, expires_at
+
+
+async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
+    """The token's viewer and expiry, read from the database (and kept in _valid_tokens)."""
+    connection = connections.get("default")
+    visitor = token.startswith("ocv_")
+    rows = await raw_sql.rows(connection, _VISITOR_SESSION if visitor else _OPERATOR_TOKEN, digest)
+    if not rows:
+        raise Unauthenticated("Invalid or expired token.")
+    if visitor:
+        found = Viewer(client_id=rows[0]["client_id"], visitor_channel_id=rows[0]["open_channel_id"]), None
+    else:
+        row = _read_operator_token(rows[0])
+        found = Viewer(operator_id=row.operator_id, role=OperatorRole(row.role)), row.expires_at
+    _valid_tokens.put(digest, found)
+    return found
+
+
+class ValidTokens:
+    """Tokens found valid, by digest, trusted for `seconds` without reading the database again
+    (TOKEN_CACHE_SECONDS; 0: every request reads it). Every request looked its token up: one
+    round trip and a row for each, about a twentieth of what sendMessage costs the server.
+
+    What the database says about a token changes only outside the API (a token deleted or an
+    operator's role changed by hand): a process sees it `seconds` later at most. A token's own
+    expiry is checked on every use. Tokens not found are not kept (any string can be sent)."""
+
+    def __init__(self, seconds: float = 0.0, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self._entries: LRU[str, tuple[float, tuple[Viewer, datetime | None]]] = LRU(size)
+
+    def get(self, digest: str) -> tuple[Viewer, datetime | None] | None:
+        entry = self._entries.get(digest) if self.seconds > 0 else None
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, found: tuple[Viewer, datetime | None]) -> None:
+        if self.seconds > 0:
+            self._entries.put(digest, (time.monotonic() + self.seconds, found))
+
+    def clear(self) -> None:
+        self._entries = LRU(self._entries.size)
+
+
+_valid_tokens = ValidTokens()
+
+
+def trust_valid_tokens_for(seconds: float) -> None:
+    """Set by the server from TOKEN_CACHE_SECONDS (services used directly, as in tests: 0)."""
+    _valid_tokens.seconds = seconds
+    _valid_tokens.clear()
 
 
 # Every request looks its token up: short hand-written statements (services/raw_sql.py), as

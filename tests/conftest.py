@@ -32,6 +32,7 @@ from tortoise.context import TortoiseContext
 
 from openchannels.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
 from openchannels.settings import tortoise_config
+from services.auth import trust_valid_tokens_for
 
 #: admin connection to an existing database; the session database is created beside it
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
@@ -229,6 +230,7 @@ async def db(backend: str, _backend_state: BackendState) -> AsyncIterator[str]:
     # Tortoise caches each model's INSERT statement per connection *name*, not per dialect:
     # after a sqlite test, "default" would still insert with sqlite's `?` placeholders.
     EXECUTOR_CACHE.clear()
+    trust_valid_tokens_for(0)  # a fresh database: no token is known (a server in-process may have set it)
     await Tortoise.init(config=tortoise_config(_backend_state.database_url), _enable_global_fallback=True)
     try:
         if _backend_state.reset_sql:
