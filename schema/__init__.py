@@ -6,6 +6,7 @@ import strawberry
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
 from schema.error_policy import ErrorPolicy
+from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
 from schema.message import Message
 from schema.open_channel import OpenChannel
@@ -32,7 +33,7 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) 
     # set the parse options in on_operation, before any parse)
     extensions = [CachedParsing, cached_validation(hide_suggestions=production), query_limits(limits),
                   *([ProductionValidation] if production else []), ErrorPolicy]
-    return (_ProductionSchema if production else _Schema)(
+    built = (_ProductionSchema if production else _Schema)(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -40,6 +41,8 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) 
         extensions=extensions,
         execution_context_class=PlainFieldExecutionContext,
     )
+    build_inputs_in_one_step(built)
+    return built
 
 
 #: the schema with the default limits, in development mode (`export-schema` prints it)
