@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+
+import orjson
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -257,7 +259,7 @@ class RedisBroker:
         if not events:
             return
         missed = self._missed_from
-        messages = [json.dumps(event, separators=(",", ":")).encode() for event in events]
+        messages = [orjson.dumps(event) for event in events]
         if missed is not None:
             messages.insert(0, json.dumps({RESYNC_FROM: missed}).encode())
         try:

@@ -41,7 +41,8 @@ class UnitOfWork:
 
     tx: BaseDBAsyncClient
     pending: list[PendingEvent] = field(default_factory=list)
-    written: list[Event] = field(default_factory=list)
+    #: the events written, in the broker's wire form (event_to_dict)
+    written: list[dict[str, Any]] = field(default_factory=list)
 
     def record(
         self,
@@ -93,8 +94,9 @@ _LOCK_AND_INSERT_EVENT = (
 _OPERATOR_IDS = Event._meta.fields_map["operator_ids"]
 
 
-async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> Event:
-    """Write one event (a short statement: Tortoise's query building cost more than the INSERT)."""
+async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> dict[str, Any]:
+    """Write one event (a short statement: Tortoise's query building cost more than the INSERT);
+    the event in the broker's wire form, as event_to_dict makes it of a row."""
     values = {**pending.__dict__, "created_at": datetime.now(timezone.utc)}
     params = [values[c] for c in _EVENT_COLUMNS]
     params[6] = _OPERATOR_IDS.to_db_value(values["operator_ids"], Event)
@@ -102,7 +104,8 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
         rows = await raw_sql.rows(tx, _LOCK_AND_INSERT_EVENT, *params, EVENT_ORDER_LOCK)
     else:
         rows = await raw_sql.rows(tx, _INSERT_EVENT, *params)
-    return Event._init_from_db(id=rows[0]["id"], **values)
+    values["created_at"] = values["created_at"].isoformat()
+    return {"id": rows[0]["id"], **values}
 
 
 @asynccontextmanager
@@ -113,7 +116,7 @@ async def unit_of_work() -> AsyncIterator[UnitOfWork]:
         yield uow
         await uow.flush()
     if uow.written:
-        await get_broker().publish([event_to_dict(e) for e in uow.written])
+        await get_broker().publish(uow.written)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

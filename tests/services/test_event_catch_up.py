@@ -29,7 +29,30 @@ async def published(message_id: int) -> int:
     async with unit_of_work() as uow:
         uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=message_id)
         uow.pending[-1].chat_id = CHAT
-    return uow.written[0].id
+    return uow.written[0]["id"]
+
+
+async def test_the_event_published_is_the_one_a_replay_reads(db):
+    """What subscribers get live is exactly what they get when they read the row back (`after`)."""
+    live: list[dict[str, Any]] = []
+
+    class Capture:
+        async def publish(self, events: list[dict[str, Any]]) -> None:
+            live.extend(events)
+
+    previous = get_broker()
+    set_broker(Capture())  # type: ignore[arg-type]
+    try:
+        async with unit_of_work() as uow:
+            uow.record("CHAT_UPDATED", chat=None, queue_kind="CHAT_UPDATED", chat_kind="CHAT_UPDATED", message_id=7,
+                       operator_ids=[5, None, 3, 5], visitor_visible=False, open_channel_id=2)
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED")
+    finally:
+        set_broker(previous)
+
+    rows = await Event.filter(id__in=[e["id"] for e in live]).order_by("id")
+    assert live == [event_to_dict(row) for row in rows]
+    assert live[0]["operator_ids"] == [3, 5] and live[1]["id"] == live[0]["id"] + 1
 
 
 async def next_id(stream: AsyncIterator[dict[str, Any]]) -> int:
