@@ -48,7 +48,8 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
         # goes in one round trip with the read of the roles (the checks below still decide;
         # a refusal rolls it back). Otherwise it comes after the checks, which refuse first.
         touched = chat.status in allowed_from(Action.SEND_MESSAGE)
-        target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None)
+        draft = _Draft(chat.id, me, text, silent, at)
+        target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None, draft)
         ensure(target.roles.supervisor or target.roles.responsible or target.roles.participant,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
@@ -58,7 +59,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
             await _touch(uow, chat, touch)
         if not target.roles.participant:
             await add_participant(uow, chat, me)
-        message = await _insert_message_and_read(uow, chat, me, text, silent, at)
+        message = await _insert_message_and_read(uow, draft, written=target.written)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
         uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
@@ -82,10 +83,36 @@ class _Touch:
 
 
 @dataclass(frozen=True)
+class _Draft:
+    """The operator's message to write."""
+
+    chat_id: int
+    author_id: int
+    text: str
+    silent: bool
+    at: datetime
+
+    def values(self) -> dict:
+        return {"chat_id": self.chat_id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": self.author_id,
+                "text": self.text, "silent": self.silent, "created_at": self.at, "deleted": False}
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The message written in the round trip of the roles, and whether the writer's read marker
+    moved to it (False: the marker is missing and must be created)."""
+
+    message_id: int
+    marker_moved: bool
+
+
+@dataclass(frozen=True)
 class _ChatToWriteIn:
     roles: ChatRoles
     #: services.chats.audience before this message: responsible, participants, offered
     audience: set[int]
+    #: the message, when it was written with the roles (PostgreSQL, the writer a participant)
+    written: _Written | None = None
 
 
 _LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
@@ -115,30 +142,30 @@ async def _lock_chat(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> tuple[Cha
     return Chat._init_from_db(**found[0]), auto_close_after
 
 
-async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None) -> _ChatToWriteIn:
+async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None,
+                            draft: _Draft) -> _ChatToWriteIn:
     """access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with none), the audience.
 
     The roles are read after the lock, as roles_in_chat does, and decide visibility too: an
     operator sees a chat exactly when they have a role in it (access.visible_chats). The
     participants and offers read here are the audience at commit: they change only under
-    this chat's lock. With `touch`, the SEND_MESSAGE transition is made in the same round trip.
+    this chat's lock. With `touch` (PostgreSQL), the SEND_MESSAGE transition is made in the
+    same round trip, and so is the message when the writer is a participant already: the
+    checks that follow still decide, and a refusal rolls both back.
     """
     me = viewer.operator_id
     params = (chat.id, chat.open_channel_id, me)
     if touch is None:
         operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+    elif raw_sql.is_postgres(uow.tx):
+        operators = await raw_sql.rows(uow.tx, _touch_roles_and_write_sql(touch), *params, touch.at,
+                                       touch.auto_close_at, MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
     else:
-        params += (touch.at, touch.auto_close_at)
-        if raw_sql.is_postgres(uow.tx):
-            # the UPDATE in a CTE: the statement reads the roles after the lock, as one of its own would
-            sql = (f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id) "
-                   f"{_OPERATORS_OF_CHAT} UNION ALL SELECT 'touched', id FROM touched")
-            operators = await raw_sql.rows(uow.tx, sql, *params)
-        else:
-            await _touch(uow, chat, touch)
-            operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params[:3])
-            operators.append({"role": "touched", "operator_id": chat.id})
-    by_role: dict[str, set[int]] = {"participant": set(), "offered": set(), "member": set(), "touched": set()}
+        await _touch(uow, chat, touch)
+        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+        operators.append({"role": "touched", "operator_id": chat.id})
+    by_role: dict[str, set[int]] = {"participant": set(), "offered": set(), "member": set(), "touched": set(),
+                                    "written": set(), "moved": set()}
     for operator in operators:
         by_role[operator["role"]].add(operator["operator_id"])
     if touch is not None:
@@ -149,7 +176,25 @@ async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: 
     if not roles.can_see:
         raise NotFound("No such chat.", field=["input", "chatId"])
     audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
-    return _ChatToWriteIn(roles, audience)
+    written = _Written(min(by_role["written"]), bool(by_role["moved"])) if by_role["written"] else None
+    return _ChatToWriteIn(roles, audience, written)
+
+
+def _touch_roles_and_write_sql(touch: _Touch) -> str:
+    """One statement after the lock: the SEND_MESSAGE transition ($4, $5), the roles ($1-$3), and
+    the message ($6-$8) with its writer's read marker moved to it, when the transition was made
+    and the writer ($3) is a participant (one snapshot: the roles it returns are the ones the
+    INSERT was decided on). The UPDATE and the INSERT are CTEs: each runs exactly once."""
+    return (
+        f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id), "
+        "written AS (INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+        "SELECT $1::int, $6::varchar, $3::int, $7::text, $8::boolean, $4::timestamptz, false "
+        "WHERE EXISTS (SELECT 1 FROM touched) "
+        "AND EXISTS (SELECT 1 FROM chat_participant WHERE chat_id = $1 AND operator_id = $3) RETURNING id), "
+        f"moved AS ({move_forward_sql('$1', '$3', 'written.id', source=' FROM written')} RETURNING 1) "
+        f"{_OPERATORS_OF_CHAT} UNION ALL SELECT 'touched', id FROM touched "
+        "UNION ALL SELECT 'written', id FROM written UNION ALL SELECT 'moved', 1 FROM moved"
+    )
 
 
 def _touch_sql(touch: _Touch, *, at: str, auto_close: str) -> str:
@@ -188,16 +233,17 @@ _INSERT_MESSAGE_AND_READ = (
 )
 
 
-async def _insert_message_and_read(uow: UnitOfWork, chat: Chat, operator_id: int, text: str, silent: bool,
-                                   at: datetime) -> Message:
-    """The operator's message, read by them: their marker moves to it (created when missing)."""
-    values = {"chat_id": chat.id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": operator_id,
-              "text": text, "silent": silent, "created_at": at, "deleted": False}
-    postgres = raw_sql.is_postgres(uow.tx)
-    written = await raw_sql.rows(uow.tx, _INSERT_MESSAGE_AND_READ if postgres else _INSERT_MESSAGE, *values.values())
-    message = Message._init_from_db(id=written[0]["id"], edited_at=None, **values)
-    if not (postgres and written[0]["moved"]):
-        await move_read_marker(uow, chat_id=chat.id, operator_id=operator_id, message_id=message.id)
+async def _insert_message_and_read(uow: UnitOfWork, draft: _Draft, *, written: _Written | None) -> Message:
+    """The operator's message, read by them: their marker moves to it (created when missing).
+    `written`: the message is in the database already (_chat_to_write_in wrote it)."""
+    values = draft.values()
+    if written is None:
+        postgres = raw_sql.is_postgres(uow.tx)
+        rows = await raw_sql.rows(uow.tx, _INSERT_MESSAGE_AND_READ if postgres else _INSERT_MESSAGE, *values.values())
+        written = _Written(rows[0]["id"], bool(postgres and rows[0]["moved"]))
+    message = Message._init_from_db(id=written.message_id, edited_at=None, **values)
+    if not written.marker_moved:
+        await move_read_marker(uow, chat_id=draft.chat_id, operator_id=draft.author_id, message_id=message.id)
     return message
 
 

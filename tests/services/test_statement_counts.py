@@ -1,7 +1,7 @@
 """Statement counts of the busiest use cases: they must not grow with the size of the queue."""
 from __future__ import annotations
 
-from models import QueueDistribution
+from models import QueueDistribution, ReadMarker
 from services import chats, messages
 from tests.factories import make_open_channel, make_operator, start_chat
 
@@ -39,3 +39,36 @@ async def test_use_cases_cost_the_same_whatever_the_queue_size(db, count_queries
 
     assert small == large
     assert all(0 < n <= MAX_STATEMENTS for n in small.values()), small
+
+
+async def test_a_participant_s_message_is_three_statements_on_postgresql(db, backend, count_queries):
+    """sendMessage is the busiest write: the chat locked, then its transition, the roles, the
+    message and the writer's read marker in one statement, then the event. (The writer's first
+    message in a chat creates their read marker: three statements more.)"""
+    operator, viewer = await make_operator()
+    channel = await make_open_channel([operator])
+    chat, _, _ = await start_chat(channel)
+    await chats.answer_chat(viewer, chat_id=chat.id)
+    await messages.send_message(viewer, chat_id=chat.id, text="Good morning")
+
+    with count_queries() as counter:
+        message = await messages.send_message(viewer, chat_id=chat.id, text="Hello")
+
+    marker = await ReadMarker.get(chat_id=chat.id, operator_id=operator.id)
+    assert marker.last_read_message_id == message.id
+    if backend == "postgres":
+        assert counter.count == 3, counter.statements
+        assert "INSERT INTO message" in counter.statements[1]
+
+
+async def test_a_missing_read_marker_is_created_for_the_writer(db):
+    operator, viewer = await make_operator()
+    channel = await make_open_channel([operator])
+    chat, _, _ = await start_chat(channel)
+    await chats.answer_chat(viewer, chat_id=chat.id)
+    await ReadMarker.filter(chat_id=chat.id).delete()
+
+    message = await messages.send_message(viewer, chat_id=chat.id, text="Hello")
+
+    assert [(m.operator_id, m.last_read_message_id) for m in await ReadMarker.filter(chat_id=chat.id)] == [
+        (operator.id, message.id)]
