@@ -122,7 +122,11 @@ class RespConnection(asyncio.Protocol):
                     ssl=ssl.create_default_context() if address.tls else None)
             if address.password:
                 credentials = ([address.username.encode()] if address.username else []) + [address.password.encode()]
-                await connection.call(b"AUTH", *credentials)
+                try:
+                    await connection.call(b"AUTH", *credentials)
+                except BaseException:
+                    connection.close()
+                    raise
         return connection
 
     # asyncio.Protocol

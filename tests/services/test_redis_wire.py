@@ -164,6 +164,13 @@ async def test_the_password_of_the_url_is_sent(password_redis: int) -> None:
         await good.publish(b"ch", [b"{}"])
         with pytest.raises(RedisReplyError, match="WRONGPASS|invalid password"):
             await wrong.publish(b"ch", [b"{}"])
+        for _ in range(50):  # the refused connection is closed: redis-cli's and `good`'s remain
+            clients = subprocess.run(["redis-cli", "-p", str(password_redis), "--no-auth-warning", "-a", "p@ss word",
+                                      "client", "list"], capture_output=True, text=True).stdout
+            if len(clients.splitlines()) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(clients.splitlines()) == 2, clients
         with pytest.raises(RedisReplyError, match="NOAUTH"):
             await anonymous.publish(b"ch", [b"{}"])
     finally:
