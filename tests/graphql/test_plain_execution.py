@@ -99,6 +99,7 @@ async def test_prefetched_values_are_read_and_missing_ones_resolved():
     (lambda item: setattr(item, "size", 2 ** 31), "Int cannot represent non 32-bit signed integer value"),
     (lambda item: setattr(item, "colour", "green"), "Enum 'Colour' cannot represent value"),
     (lambda item: setattr(item, "tags", [None]), "Cannot return null for non-nullable field Item.tags."),
+    (lambda item: delattr(item, "size"), "'Item' object has no attribute 'size'"),  # read inline by the plan
 ])
 async def test_a_bad_value_gets_graphql_cores_error_and_path(break_it, message):
     items = _items()
