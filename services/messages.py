@@ -82,6 +82,10 @@ class _Touch:
     auto_close_at: datetime | None
 
 
+#: the columns of an operator's message, in the order of _Draft.values()
+_MESSAGE_COLUMNS = "chat_id, author_kind, author_id, text, silent, created_at, deleted"
+
+
 @dataclass(frozen=True)
 class _Draft:
     """The operator's message to write."""
@@ -187,7 +191,7 @@ def _touch_roles_and_write_sql(touch: _Touch) -> str:
     INSERT was decided on). The UPDATE and the INSERT are CTEs: each runs exactly once."""
     return (
         f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id), "
-        "written AS (INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+        f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
         "SELECT $1::int, $6::varchar, $3::int, $7::text, $8::boolean, $4::timestamptz, false "
         "WHERE EXISTS (SELECT 1 FROM touched) "
         "AND EXISTS (SELECT 1 FROM chat_participant WHERE chat_id = $1 AND operator_id = $3) RETURNING id), "
@@ -223,7 +227,7 @@ def _touched(chat: Chat, touch: _Touch, changed: bool) -> None:
         chat.first_response_at = touch.at
 
 
-_INSERT_MESSAGE = ("INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+_INSERT_MESSAGE = (f"INSERT INTO message ({_MESSAGE_COLUMNS}) "
                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
 #: PostgreSQL: the message, and its writer's read marker moved forward to it, in one round trip
 _INSERT_MESSAGE_AND_READ = (
