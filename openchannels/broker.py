@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-
-import orjson
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 from openchannels.redis_wire import RedisAddress, RedisPublisher, subscribe
 
@@ -204,6 +204,10 @@ RESUBSCRIBE_DELAY_SECONDS = 0.5
 RESYNC_FROM = "resync_from"
 
 
+def _resync_message(from_id: int) -> bytes:
+    return orjson.dumps({RESYNC_FROM: from_id})
+
+
 class RedisBroker:
     """Several processes or machines: events travel over one Redis pub/sub channel.
 
@@ -261,7 +265,7 @@ class RedisBroker:
         missed = self._missed_from
         messages = [orjson.dumps(event) for event in events]
         if missed is not None:
-            messages.insert(0, json.dumps({RESYNC_FROM: missed}).encode())
+            messages.insert(0, _resync_message(missed))
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                 await self._publisher.publish(self._channel_bytes, messages)
@@ -284,25 +288,19 @@ class RedisBroker:
             return
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._publisher.publish(self._channel_bytes, [json.dumps({RESYNC_FROM: missed}).encode()])
+                await self._publisher.publish(self._channel_bytes, [_resync_message(missed)])
         except Exception as error:
             log.warning("could not announce the events missed from id %d (%r); will retry", missed, error)
             return
         if self._missed_from == missed:
             self._missed_from = None
 
-    def _receive(self, data: dict[str, Any]) -> None:
-        if RESYNC_FROM in data:
-            self.hub.resync(int(data[RESYNC_FROM]))
-        else:
-            self.hub.deliver(data)
-
     async def _read_forever(self) -> None:
         failures = 0
         while True:
             connection = None
             try:
-                connection = await subscribe(self._address, self._channel_bytes, self._receive_raw,
+                connection = await subscribe(self._address, self._channel_bytes, self._receive,
                                              timeout=SUBSCRIBE_TIMEOUT_SECONDS)
                 # (re)subscribed: whatever was committed while this process was not listening is
                 # read from the database
@@ -328,13 +326,16 @@ class RedisBroker:
                     connection.close()
             await asyncio.sleep(RESUBSCRIBE_DELAY_SECONDS)
 
-    def _receive_raw(self, data: bytes) -> None:
+    def _receive(self, data: bytes) -> None:
         try:
             message = json.loads(data)
         except ValueError:
             log.warning("ignored a message on the event channel that is not JSON: %r", data[:200])
             return
-        self._receive(message)
+        if RESYNC_FROM in message:
+            self.hub.resync(int(message[RESYNC_FROM]))
+        else:
+            self.hub.deliver(message)
 
     async def _catch_up_forever(self) -> None:
         while True:

@@ -174,8 +174,6 @@ class RespConnection(asyncio.Protocol):
         return self.closed.done()
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
         self._fail(ConnectionError("the Redis connection was closed"))
 
     def _dispatch(self, reply: Any) -> None:
@@ -209,9 +207,7 @@ async def subscribe(address: RedisAddress, channel: bytes, on_message: Callable[
     connection = await RespConnection.open(address, timeout=timeout, on_push=on_push)
     try:
         async with asyncio.timeout(timeout):
-            confirmed = await connection.send(command(b"SUBSCRIBE", channel))[0]
-        if isinstance(confirmed, RedisReplyError):
-            raise confirmed
+            confirmed = await connection.call(b"SUBSCRIBE", channel)
         if not (isinstance(confirmed, list) and confirmed[:1] == [b"subscribe"]):
             raise ProtocolError(f"unexpected answer to SUBSCRIBE: {confirmed!r}")
     except BaseException:
@@ -227,7 +223,7 @@ class RedisPublisher:
         self._address = address
         self._connect_timeout = connect_timeout
         self._connection: RespConnection | None = None
-        self._connecting: asyncio.Lock | None = None
+        self._connecting = asyncio.Lock()
 
     async def publish(self, channel: bytes, messages: list[bytes]) -> None:
         """Publish the messages in order, in one write; raises when the connection fails or Redis
@@ -246,8 +242,6 @@ class RedisPublisher:
         connection = self._connection
         if connection is not None and not connection.is_closed:
             return connection
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
         async with self._connecting:  # concurrent publishers wait for one connection
             if self._connection is None or self._connection.is_closed:
                 self._connection = await RespConnection.open(self._address, timeout=self._connect_timeout)

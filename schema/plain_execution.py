@@ -134,24 +134,24 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             steps.append((response_key, *step))
         return _object_plan(python_class, tuple(steps))
 
-    def _compile_field(self, object_type: GraphQLObjectType, details: Any) -> tuple[Plan, Plan, str | None] | None:
-        """(read the value from the source, complete it, the attribute `read` reads if it only
-        reads one), or None when the field is not plain."""
+    def _compile_field(self, object_type: GraphQLObjectType, details: Any) -> tuple[Plan, str | None, Plan] | None:
+        """(read the value from the source, the attribute `read` reads if it only reads one,
+        complete it), or None when the field is not plain."""
         node = details[0].node
         name = node.name.value
         if name == "__typename":
             type_name = object_type.name
-            return (lambda source: type_name), _identity, None
+            return (lambda source: type_name), None, _identity
         if node.arguments or any(d.node.arguments for d in details) or any(d.node.directives for d in details):
             return None
         field_def = object_type.fields.get(name)
         if field_def is None or field_def.args:
             return None
-        read = _reader(field_def)
-        if read is None:
+        reader = _reader(field_def)
+        if reader is None:
             return None
         complete = self._compile_type(field_def.type, details)
-        return (read, complete, _attribute_of(field_def)) if complete is not None else None
+        return (*reader, complete) if complete is not None else None
 
     def _compile_type(self, graphql_type: Any, details: Any) -> Plan | None:
         """How to complete a value of this type, or None when it cannot be planned."""
@@ -181,16 +181,18 @@ def _python_class(object_type: GraphQLObjectType) -> type | None:
     return origin if isinstance(origin, type) else None
 
 
-def _reader(field_def: Any) -> Plan | None:
-    """How to read a plain field from its source, or None when the field is not plain."""
+def _reader(field_def: Any) -> tuple[Plan, str | None] | None:
+    """How to read a plain field from its source, and the attribute it reads when that is all
+    it does (the generated plan reads it inline); None when the field is not plain."""
     field = field_def.extensions.get("strawberry-definition") if field_def.extensions else None
     if field is None or field.extensions or getattr(field, "permission_classes", None):
         return None
     if field.is_basic_field:
         python_name, default_resolver = field.python_name, field.default_resolver
         if default_resolver is getattr:
-            return lambda source: getattr(source, python_name)
-        return lambda source: default_resolver(source, python_name)
+            inline = python_name if python_name.isidentifier() and not keyword.iskeyword(python_name) else None
+            return (lambda source: getattr(source, python_name)), inline
+        return (lambda source: default_resolver(source, python_name)), None
     prefetched = (field.metadata or {}).get(PREFETCHED_KEY)
     if prefetched is None:
         return None
@@ -201,16 +203,7 @@ def _reader(field_def: Any) -> Plan | None:
             raise _Unplanned
         return value
 
-    return read_prefetched
-
-
-def _attribute_of(field_def: Any) -> str | None:
-    """The attribute a plain field's value is, when it is read with getattr (else None)."""
-    field = field_def.extensions["strawberry-definition"]
-    if field.is_basic_field and field.default_resolver is getattr and field.python_name.isidentifier() \
-            and not keyword.iskeyword(field.python_name):
-        return field.python_name
-    return None
+    return read_prefetched, None
 
 
 def _object_plan(python_class: type, steps: tuple) -> Plan:
@@ -219,7 +212,7 @@ def _object_plan(python_class: type, steps: tuple) -> Plan:
     on iterating and calling than on the values: about a fifth of a 50-chat list.)"""
     namespace: dict[str, Any] = {"python_class": python_class, "_Unplanned": _Unplanned}
     entries = []
-    for index, (key, read, complete, attribute) in enumerate(steps):
+    for index, (key, read, attribute, complete) in enumerate(steps):
         namespace[f"complete_{index}"] = complete
         if attribute is None:
             namespace[f"read_{index}"] = read

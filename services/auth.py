@@ -96,8 +96,7 @@ async def authenticate_with_expiry(authorization: str | None, *,
     if token is None:
         return ANONYMOUS, None
     digest = hash_token(token)
-    found = (None if fresh else _valid_tokens.get(digest)) or await _look_up(token, digest)
-    viewer, expires_at = found
+    viewer, expires_at = (None if fresh else _valid_tokens.get(digest)) or await _look_up(token, digest)
     if expires_at is not None and expires_at <= datetime.now(timezone.utc):
         raise Unauthenticated("Invalid or expired token.")
     return viewer, expires_at
