@@ -36,12 +36,21 @@ async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBA
     return message, chat
 
 
-async def _own_message(uow: UnitOfWork, viewer: Viewer, message_id: int) -> tuple[Message, Chat]:
+async def _change_own_message(uow: UnitOfWork, viewer: Viewer, message_id: int, **changes) -> tuple[Message, Chat]:
+    """The author's change to their message, made only if it is not deleted; the message as it
+    was read and its chat (locked).
+
+    The message is read before the chat's lock is taken, so what it says about `deleted` may be
+    stale by the time of the write: the UPDATE itself is conditional on `NOT deleted`, and its row
+    count says whether this change won. A change that lost (a delete committed first) writes
+    nothing and records no event: INVALID_STATE, as for a message deleted long ago.
+    """
     me = require_operator(viewer)
     message, chat = await get_visible_message(viewer, message_id, using=uow.tx, lock_chat=True)
     if message.author_kind != MessageAuthorKind.OPERATOR or message.author_id != me:
         raise Forbidden("Only the author can change a message.", field=["input", "messageId"])
-    if message.deleted:
+    won = not message.deleted and await Message.filter(id=message.id, deleted=False).using_db(uow.tx).update(**changes)
+    if not won:
         raise InvalidState("The message was deleted.", field=["input", "messageId"])
     return message, chat
 
@@ -53,20 +62,21 @@ async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message
 
     text = clean_text(text, ["input", "text"])
     async with unit_of_work() as uow:
-        message, chat = await _own_message(uow, viewer, message_id)
-        at = queue.now()
-        await Message.filter(id=message.id).using_db(uow.tx).update(text=text, edited_at=at)
+        message, chat = await _change_own_message(uow, viewer, message_id, text=text, edited_at=queue.now())
         uow.record("MESSAGE_EDITED", chat=chat, chat_kind="MESSAGE_EDITED", message_id=message.id,
                    operator_ids=await audience(uow, chat), visitor_visible=not message.silent)
     return await Message.get(id=message.id)
 
 
 async def delete_message(viewer: Viewer, *, message_id: int) -> Message:
-    """The author deletes their message: it stays in the history as deleted, without text or files."""
+    """The author deletes their message: it stays in the history as deleted, without text or files.
+
+    Deleting twice (a double click, two tabs) deletes once: the later one is INVALID_STATE and
+    records no second MESSAGE_DELETED.
+    """
     async with unit_of_work() as uow:
-        message, chat = await _own_message(uow, viewer, message_id)
-        at = queue.now()
-        await Message.filter(id=message.id).using_db(uow.tx).update(text="", deleted=True, edited_at=at)
+        message, chat = await _change_own_message(uow, viewer, message_id, text="", deleted=True,
+                                                  edited_at=queue.now())
         stored = list(await Attachment.filter(message_id=message.id).using_db(uow.tx)
                       .values_list("storage_key", flat=True))
         await Attachment.filter(message_id=message.id).using_db(uow.tx).delete()
