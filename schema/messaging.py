@@ -73,6 +73,8 @@ class CannedResponse(Node):
     text: str = strawberry.field(description="May hold placeholders, filled when sent: "
                                              + ", ".join("{" + p + "}" for p in ("client.name", "operator.name",
                                                                                   "chat.title", "openChannel.name")))
+    silent: bool = strawberry.field(description="Saved from a silent note: `sendCannedResponse` sends it as a silent "
+                                                "note (operators only), never to the client.")
     open_channel_pk: strawberry.Private[int | None]
     created_by_pk: strawberry.Private[int | None]
 
@@ -90,7 +92,7 @@ class CannedResponse(Node):
     @classmethod
     def from_model(cls, canned: models.CannedResponse) -> "CannedResponse":
         return cls(id=strawberry.ID(to_global_id("CannedResponse", canned.id)), title=canned.title, text=canned.text,
-                   open_channel_pk=canned.open_channel_id, created_by_pk=canned.created_by_id)
+                   silent=canned.silent, open_channel_pk=canned.open_channel_id, created_by_pk=canned.created_by_id)
 
 
 @strawberry.enum

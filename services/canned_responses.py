@@ -4,6 +4,8 @@
 - A channel's one is seen by that queue's members; supervisors and admins create and manage it.
 - Placeholders (`{client.name}`, `{operator.name}`, ...) are filled when it is sent; an unknown
   one stays as written.
+- One saved from a silent note is silent: it keeps the note's audience (services/copy_audience.py),
+  and is sent as a silent note, never to the client.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 from tortoise.expressions import Q, Subquery
 
 from models import CannedResponse, Chat, Client, Message, OpenChannel, Operator, QueueMember
+from services.copy_audience import audience_of_copy
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.viewer import Viewer, require_operator
 from services.text_input import text_input, LONG_TEXT_LENGTH, SEARCH_LENGTH
@@ -71,8 +74,8 @@ def _ensure_may_manage(viewer: Viewer, canned: CannedResponse) -> None:
 
 
 @text_input(text=LONG_TEXT_LENGTH)
-async def create_canned_response(viewer: Viewer, *, title: str, text: str,
-                                 open_channel_id: int | None = None) -> CannedResponse:
+async def create_canned_response(viewer: Viewer, *, title: str, text: str, open_channel_id: int | None = None,
+                                 silent: bool = False) -> CannedResponse:
     me = require_operator(viewer)
     title, text = _clean(title, text)
     if open_channel_id is not None:
@@ -81,7 +84,8 @@ async def create_canned_response(viewer: Viewer, *, title: str, text: str,
                             field=["input", "openChannelId"])
         if not await OpenChannel.filter(id=open_channel_id).exists():
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
-    return await CannedResponse.create(title=title, text=text, open_channel_id=open_channel_id, created_by_id=me)
+    return await CannedResponse.create(title=title, text=text, open_channel_id=open_channel_id, created_by_id=me,
+                                       silent=silent)
 
 
 @text_input(text=LONG_TEXT_LENGTH)
@@ -115,20 +119,22 @@ async def fill_placeholders(text: str, *, chat: Chat, operator: Operator) -> str
 
 
 async def send_canned_response(viewer: Viewer, *, chat_id: int, canned_response_id: int) -> Message:
-    """Send it as the caller's visible message, placeholders filled for this chat."""
+    """Send it as the caller's message, placeholders filled for this chat: a visible one, or a silent
+    note for a silent canned response (saved from a silent note)."""
     from services.access import get_visible_chat
     from services.messages import send_message
 
     canned = await get_canned_response(viewer, canned_response_id)
     chat = await get_visible_chat(viewer, chat_id)
     text = await fill_placeholders(canned.text, chat=chat, operator=await Operator.get(id=viewer.operator_id))
-    return await send_message(viewer, chat_id=chat.id, text=text)
+    return await send_message(viewer, chat_id=chat.id, text=text, silent=canned.silent)
 
 
 @text_input()
 async def save_message_as_canned_response(viewer: Viewer, *, message_id: int,
                                           title: str | None = None) -> CannedResponse:
-    """A personal canned response with the text of a message (titled by its start by default)."""
+    """A personal canned response with the text of a message (titled by its start by default);
+    from a silent note, a silent one (services/copy_audience.py)."""
     from services.messaging import get_visible_message
 
     require_operator(viewer)
@@ -137,4 +143,4 @@ async def save_message_as_canned_response(viewer: Viewer, *, message_id: int,
         raise InvalidInput("The message has no text to save.", field=["input", "messageId"])
     default_title = " ".join(message.text.split())[:60]
     return await create_canned_response(viewer, title=title if title is not None else default_title,
-                                        text=message.text)
+                                        text=message.text, silent=audience_of_copy(message).operators_of_chat)

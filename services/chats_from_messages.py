@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from models import Chat, ChatKind, ChatParticipant, ChatStatus, Message, MessageAuthorKind, Operator, QueueMember
 from services import queue
+from services.copy_audience import audience_of_copy
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.messaging import get_visible_message, write_references
@@ -29,6 +30,7 @@ async def discuss_message_in_chat(viewer: Viewer, *, message_id: int, operator_i
         found = await Operator.filter(id__in=colleagues).using_db(uow.tx).count()
         if found != len(colleagues):
             raise NotFound("No such operator.", field=["input", "operatorIds"])
+        await audience_of_copy(source).refuse_outsiders(colleagues, ["input", "operatorIds"], using=uow.tx)
         at = queue.now()
         internal = await Chat.create(using_db=uow.tx, kind=ChatKind.INTERNAL, title=f"Discussion: {chat.title}"[:255],
                                      status=ChatStatus.ACTIVE, operator_id=me, parent_chat_id=chat.id,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from models import FeedPost
+from services.copy_audience import audience_of_copy
 from services.errors import InvalidInput
 from services.viewer import Viewer, require_operator
 from services.text_input import text_input, LONG_TEXT_LENGTH
@@ -16,6 +17,7 @@ async def create_feed_post_from_message(viewer: Viewer, *, message_id: int, text
 
     me = require_operator(viewer)
     message, _ = await get_visible_message(viewer, message_id)
+    audience_of_copy(message).refuse_everyone(["input", "messageId"])  # every operator reads the feed
     text = (text if text is not None else message.text).strip()
     if not text:
         raise InvalidInput("The post is empty.", field=["input", "text"])

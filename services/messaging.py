@@ -15,6 +15,7 @@ from models import (
 from services import files, queue
 from services.access import get_visible_chat
 from services.chats import audience
+from services.copy_audience import audience_of_copy
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events import UnitOfWork, unit_of_work
 from services.read_markers import move_read_marker
@@ -109,7 +110,7 @@ async def check_references(
     """Validate what a new message points at, before it is written.
 
     A reply answers a message of the same chat. A quote copies any message the caller may
-    read. Mentions name participants of the chat or colleagues of its queue.
+    read, within the audience of its text (services/copy_audience.py). Mentions name participants of the chat or colleagues of its queue.
     """
     reply_to = quoted = None
     if reply_to_message_id is not None:
@@ -122,9 +123,10 @@ async def check_references(
                                               field=["input", "quoteMessageId"])
         if quoted.deleted:
             raise InvalidState("A deleted message cannot be quoted.", field=["input", "quoteMessageId"])
-        if quoted.silent and not silent:
-            raise InvalidInput("A silent note can only be quoted in another silent note.",
-                               field=["input", "quoteMessageId"])
+        copy = audience_of_copy(quoted)
+        if not silent:
+            copy.refuse_client(["input", "quoteMessageId"])
+        copy.refuse_other_chat(chat.id, ["input", "quoteMessageId"])
         if not silent and chat.client_id is not None and quoted.chat_id != chat.id and not await Chat.filter(
                 id=quoted.chat_id, client_id=chat.client_id).using_db(uow.tx).exists():
             # the client reads the quote: it may come from their own chats only

@@ -6,6 +6,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from models import Operator, Task
+from services.copy_audience import audience_of_copy
 from services.errors import InvalidInput, NotFound
 from services.viewer import Viewer, require_operator
 from services.text_input import text_input, LONG_TEXT_LENGTH
@@ -17,7 +18,10 @@ MAX_TITLE = 255
 async def create_task_from_message(viewer: Viewer, *, message_id: int, title: str | None = None,
                                    description: str | None = None, responsible_id: int | None = None,
                                    deadline: datetime | None = None) -> Task:
-    """Title defaults to the start of the message, the responsible to the caller."""
+    """Title defaults to the start of the message, the responsible to the caller.
+
+    The task carries the message's text: from a silent note, only to someone who may read its chat.
+    """
     from services.messaging import get_visible_message
 
     me = require_operator(viewer)
@@ -30,6 +34,7 @@ async def create_task_from_message(viewer: Viewer, *, message_id: int, title: st
     responsible_id = responsible_id if responsible_id is not None else me
     if not await Operator.filter(id=responsible_id).exists():
         raise NotFound("No such operator.", field=["input", "responsibleId"])
+    await audience_of_copy(message).refuse_outsiders([responsible_id], ["input", "responsibleId"])
     return await Task.create(title=title, description=(description or "").strip(), responsible_id=responsible_id,
                              created_by_id=me, deadline=deadline, source_message_id=message.id, chat_id=chat.id)
 

@@ -49,7 +49,8 @@ class MessagingMutation:
     mark_message_unread: ChatPayload = strawberry.mutation(
         resolver=r.mark_message_unread, description="Mark the chat unread from this message on (for you).")
     send_canned_response: MessagePayload = strawberry.mutation(
-        resolver=r.send_canned_response, description="Send a canned response, its placeholders filled.")
+        resolver=r.send_canned_response,
+        description="Send a canned response, its placeholders filled: a silent one as a silent note.")
     save_message_as_canned_response: CannedResponsePayload = strawberry.mutation(
         resolver=r.save_message_as_canned_response)
     create_canned_response: CannedResponsePayload = strawberry.mutation(

@@ -149,3 +149,41 @@ async def test_no_visitor_subscription_carries_a_silent_note(db, matrix_services
     finally:
         for stream, _ in streams.values():
             await stream.aclose()
+
+
+COPY_MUTATIONS = {
+    "save": "mutation($m: ID!) { saveMessageAsCannedResponse(input: {messageId: $m}) "
+            "{ cannedResponse { id text silent } userErrors { code } } }",
+    "send": "mutation($c: ID!, $r: ID!) { sendCannedResponse(input: {chatId: $c, cannedResponseId: $r}) "
+            "{ message { text silent } userErrors { code } } }",
+    "feed": "mutation($m: ID!) { createFeedPostFromMessage(input: {messageId: $m}) "
+            "{ feedPost { text } userErrors { code field } } }",
+}
+
+
+async def test_a_silent_note_copied_through_a_canned_response_never_reaches_the_visitor(db, matrix_services):
+    """saveMessageAsCannedResponse of a silent note then sendCannedResponse: a silent note again."""
+    world = await build_world("answered")
+    visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
+    note = to_global_id("Message", world.silent_note_id)
+    saved = (await _query(COPY_MUTATIONS["save"], operator, {"m": note}))["saveMessageAsCannedResponse"]
+    assert saved["userErrors"] == [] and saved["cannedResponse"]["silent"] is True
+    sent = (await _query(COPY_MUTATIONS["send"], operator, {"c": world.chat, "r": saved["cannedResponse"]["id"]})
+            )["sendCannedResponse"]
+    assert sent == {"message": {"text": SILENT_TEXT, "silent": True}, "userErrors": []}
+    posted = (await _query(COPY_MUTATIONS["feed"], operator, {"m": note}))["createFeedPostFromMessage"]
+    assert posted == {"feedPost": None, "userErrors": [{"code": "INVALID_INPUT", "field": ["input", "messageId"]}]}
+
+    variables = {"id": world.chat, "client": to_global_id("Client", world.client_id), "note": note}
+    for name in ("visitorChat", "chat", "node(Client)", "searchMessages(whisper)"):
+        answer = await _query(QUERIES[name], visitor, variables)
+        assert not _leaks(answer, {SILENT_TEXT}), (name, answer)
+    assert _leaks(await _query(QUERIES["chat"], operator, variables), {SILENT_TEXT})  # it is there, for operators
+    stream = await schema.subscribe(f'subscription {{ visitorChatEvents(after: "0") {{ {EVENT} }} }}',
+                                    context_value=Context(viewer=visitor))
+    try:
+        await messages.send_message(operator, chat_id=world.chat_id, text="marker-after-copy")
+        events = await _events_until(stream, {"marker-after-copy"})
+        assert not _leaks(events, {SILENT_TEXT}), events
+    finally:
+        await stream.aclose()
