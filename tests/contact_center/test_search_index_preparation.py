@@ -36,8 +36,8 @@ async def test_preparations_started_at_once_all_succeed(db):
     indexes = "; ".join(f"DROP INDEX message_{column}" for column in POSTGRES_COLUMNS)
     columns = "ALTER TABLE message " + ", ".join(f"DROP COLUMN {column}" for column in POSTGRES_COLUMNS)
     try:
-        for round in range(ROUNDS):  # the first from nothing (columns and indexes), then the indexes only
-            await connection.execute_script(f"{indexes}; {columns}" if round == 0 else indexes)
+        for n in range(ROUNDS):  # the first from nothing (columns and indexes), then the indexes only
+            await connection.execute_script(f"{indexes}; {columns}" if n == 0 else indexes)
             results = await asyncio.gather(*(ensure_search_index(connection) for _ in range(AT_ONCE)),
                                            return_exceptions=True)
             assert [r for r in results if r is not None] == [], results
