@@ -2,6 +2,9 @@
 
 An inbound message is taken in exactly once per external message id, in one transaction:
 the id is recorded with the message, so a duplicate or a retried request changes nothing.
+"duplicate" is answered only when that id was stored before (a messenger drops a message
+answered so); every other outcome of a race (a new outside user's first messages arriving at
+once, each making its client) is waited out and the message stored (services/unique_rows.py).
 Outbound delivery: services/connector_outbox.py.
 """
 from __future__ import annotations
@@ -11,8 +14,6 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from tortoise.exceptions import IntegrityError
-
 from models import (
     Chat, ChatStatus, Client, Connector, ConnectorClient, ConnectorInbound, Message, OpenChannel,
 )
@@ -21,10 +22,11 @@ from services.chat_states import ACTIVE, Action, transition
 from services.chats import auto_close_deadline
 from services.connector_adapters import ADAPTERS, InboundMessage, Malformed, Rejected
 from services.errors import InvalidInput, NotFound
-from services.events import unit_of_work
+from services.events import UnitOfWork, unit_of_work
 from services.messages import add_client_message, clean_text
 from services.viewer import Viewer, require_admin
 from services.text_input import NAME_LENGTH, TOKEN_LENGTH, URL_LENGTH, check_text, text_input
+from services.unique_rows import create_or_find
 
 KINDS = tuple(ADAPTERS)
 
@@ -103,10 +105,7 @@ async def receive(connector_id: int, headers: Mapping[str, str], body: bytes) ->
         return Intake(400, {"error": str(error)})
     except InvalidInput as error:
         return Intake(400, {"error": error.message})
-    try:
-        message = await take_in(connector, inbound)
-    except IntegrityError:  # the same id (or a new client) taken in by a concurrent request
-        message = None
+    message = await take_in(connector, inbound)
     if message is None:
         return Intake(200, {"status": "duplicate"})
     return Intake(200, {"status": "accepted", "messageId": str(message.id), "chatId": str(message.chat_id)})
@@ -117,18 +116,12 @@ async def take_in(connector: Connector, inbound: InboundMessage) -> Message | No
     from services.visitors import open_customer_chat  # visitors builds on messages
 
     async with unit_of_work() as uow:
-        if await ConnectorInbound.filter(connector_id=connector.id,
-                                         external_message_id=inbound.external_message_id).using_db(uow.tx).exists():
+        record, new = await ConnectorInbound.get_or_create(
+            connector_id=connector.id, external_message_id=inbound.external_message_id,
+            defaults={"received_at": queue.now()}, using_db=uow.tx)
+        if not new:  # stored before (a concurrent request with this id waited for, then found)
             return None
-        record = await ConnectorInbound.create(using_db=uow.tx, connector_id=connector.id,
-                                               external_message_id=inbound.external_message_id,
-                                               received_at=queue.now())
-        identity = await ConnectorClient.get_or_none(connector_id=connector.id,
-                                                     external_id=inbound.external_user_id).using_db(uow.tx)
-        if identity is None:
-            client = await Client.create(using_db=uow.tx, name=inbound.name or f"{connector.name} user")
-            identity = await ConnectorClient.create(using_db=uow.tx, connector_id=connector.id,
-                                                    external_id=inbound.external_user_id, client_id=client.id)
+        identity = await _identity(uow, connector, inbound)
         await Client.filter(id=identity.client_id).using_db(uow.tx).select_for_update().first()
         chat = await (Chat.filter(client_id=identity.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
                       .using_db(uow.tx).select_for_update().order_by("-id").first())
@@ -143,3 +136,19 @@ async def take_in(connector: Connector, inbound: InboundMessage) -> Message | No
             message = await add_client_message(uow, chat, inbound.text)
         await ConnectorInbound.filter(id=record.id).using_db(uow.tx).update(message_id=message.id)
     return message
+
+
+async def _identity(uow: UnitOfWork, connector: Connector, inbound: InboundMessage) -> ConnectorClient:
+    """The outside user's client; a new user's first messages arriving at once make one client."""
+
+    async def create(savepoint) -> ConnectorClient:
+        client = await Client.create(using_db=savepoint, name=inbound.name or f"{connector.name} user")
+        return await ConnectorClient.create(using_db=savepoint, connector_id=connector.id,
+                                            external_id=inbound.external_user_id, client_id=client.id)
+
+    def find():
+        return ConnectorClient.get_or_none(connector_id=connector.id,
+                                           external_id=inbound.external_user_id).using_db(uow.tx)
+
+    identity, _ = await create_or_find(uow.tx, find=find, create=create)
+    return identity

@@ -7,7 +7,8 @@ The payment provider calls `POST /payments/webhook` with a JSON body `{"orderId"
 "status": "PAID"}` and the header `X-Signature: sha256=<hex HMAC-SHA256 of the raw body with
 PAYMENT_WEBHOOK_SECRET>`. A missing or bad signature changes nothing. PAID moves the order from
 CREATED to PAID with one conditional UPDATE: a repeated notification finds it PAID already and
-changes nothing (no second message).
+changes nothing (no second message), and is answered 200 like the first, also when it arrives
+while the first is still being applied (the order is read after the UPDATE, which waits for it).
 """
 from __future__ import annotations
 
@@ -147,11 +148,12 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
     if status != "PAID":
         raise InvalidInput(f"Unsupported status {status!r}.")
     async with unit_of_work() as uow:
+        won = await Order.filter(id=order_id, status="CREATED").using_db(uow.tx).update(status="PAID",
+                                                                                        paid_at=queue.now())
+        # read after the UPDATE: a repeat that waited for a concurrent one's commit sees it PAID
         order = await Order.get_or_none(id=order_id).using_db(uow.tx)
         if order is None:
             raise NotFound("No such order.")
-        won = await Order.filter(id=order.id, status="CREATED").using_db(uow.tx).update(status="PAID",
-                                                                                        paid_at=queue.now())
         if won:
             chat = await Chat.get(id=order.chat_id).using_db(uow.tx)
             message = await Message.create(
@@ -162,7 +164,7 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
                        operator_ids=await audience(uow, chat))
         elif order.status != "PAID":
             raise InvalidState(f"The order is {order.status}.")
-    return await Order.get(id=order_id)
+    return order
 
 
 # --------------------------------------------------------------------------- reads (batched)

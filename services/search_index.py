@@ -22,7 +22,12 @@
 
 `ensure_search_index(connection)` may run any number of times: at start-up (the app's
 lifespan), lazily before the first search on a connection (services/search.py), or after a
-bulk load (bench/seed.py runs `POSTGRES_STATEMENTS` itself).
+bulk load (bench/seed.py runs `POSTGRES_STATEMENTS` itself); and at the same time in several
+processes (servers starting together): on PostgreSQL the statements run in one transaction
+that first takes an advisory lock, so one preparation runs at a time and the next finds its
+work done. Unlocked, two `CREATE INDEX IF NOT EXISTS` of one index both pass the check and
+the second fails on the catalog's unique index ("duplicate key value violates unique
+constraint pg_class_relname_nsp_index"), and two ANALYZEs of one table can collide the same way.
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ LANGUAGE_COLUMN, SIMPLE_COLUMN = f"search_{LANGUAGE}", "search_simple"
 POSTGRES_COLUMNS = {LANGUAGE_COLUMN: LANGUAGE, SIMPLE_COLUMN: "simple"}
 #: the expression indexes of earlier versions, replaced by the columns' indexes
 OBSOLETE_INDEXES = ("message_text_fts_english", "message_text_fts_simple")
+#: the transaction-scoped advisory lock one preparation holds on PostgreSQL (services/events.py has 7_311_000_001)
+PREPARATION_LOCK = 7_311_000_002
 
 
 def _add_columns() -> str:
@@ -88,8 +95,10 @@ def dialect_of(connection: BaseDBAsyncClient) -> str:
 async def ensure_search_index(connection: BaseDBAsyncClient) -> None:
     """Create the index if it is missing (idempotent; existing messages are indexed too)."""
     if dialect_of(connection) == "postgres":
-        for statement in POSTGRES_STATEMENTS:
-            await connection.execute_script(statement)
+        async with connection._in_transaction() as tx:  # a transaction (a savepoint when given one)
+            await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [PREPARATION_LOCK])
+            for statement in POSTGRES_STATEMENTS:
+                await tx.execute_script(statement)
         return
     rows = await connection.execute_query_dict(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'message_fts'"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from models import Chat, ChatStatus, ConnectorOutbox, Event, Message, QueueDistribution
+from models import Chat, ChatStatus, Client, ConnectorClient, ConnectorOutbox, Event, Message, QueueDistribution
 from openchannels.app import create_app
 from openchannels.settings import Settings
 from services import chats, connector_outbox, connectors, messages, scheduler
@@ -121,6 +121,29 @@ async def test_bad_signature_replay_and_duplicates_change_nothing(db, clock, api
     old = await post(api, connector, *signed(connector, event("m-4", "Old secret"), clock.now))
     new = await post(api, connector, *signed(rotated, event("m-5", "New secret"), clock.now))
     assert (old.status_code, new.status_code) == (401, 200)
+
+
+@pytest.mark.postgres_only
+async def test_a_new_users_messages_at_once_are_all_stored_and_only_stored_ids_are_duplicates(db, clock, api,
+                                                                                              receiver):
+    """Six messages of a user never seen, all at once: each makes the user's client, one does: all six
+    are accepted, in one chat. Then six more and the first six again, all at once: six accepted,
+    six duplicates (a duplicate is an id stored before, and nothing else)."""
+    connector, _, _ = await setup_webhook(receiver)
+
+    async def send(ids: list[str]) -> list[httpx.Response]:
+        return await asyncio.gather(*(post(api, connector, *signed(
+            connector, event(i, f"text of {i}", user="new-user"), clock.now)) for i in ids))
+
+    first = await send([f"m-{i}" for i in range(6)])
+    assert [(a.status_code, a.json()["status"]) for a in first] == [(200, "accepted")] * 6, [a.text for a in first]
+    second = await send([f"m-{i}" for i in range(12)])
+    assert [a.json()["status"] for a in second] == ["duplicate"] * 6 + ["accepted"] * 6
+
+    [chat] = await Chat.all()
+    assert sorted(await Message.filter(chat_id=chat.id).values_list("text", flat=True)) == \
+        sorted(f"text of m-{i}" for i in range(12))
+    assert await Client.all().count() == 1 and await ConnectorClient.all().count() == 1
 
 
 async def test_receiver_down_then_up_every_reply_arrives_once_in_order(db, clock, api, receiver):

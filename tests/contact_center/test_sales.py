@@ -1,6 +1,7 @@
 """Sales in the chat: the catalog, an order with an exact total and a payment link, the signed webhook."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -135,6 +136,22 @@ async def test_the_webhook_marks_paid_once_and_refuses_a_bad_signature(shop):
     seen = await execute("query($id: ID!) { node(id: $id) { ... on Order { status } } }", shop["visitor"],
                          id=to_global_id("Order", order.id))
     assert seen["node"] == {"status": "PAID"}
+
+
+@pytest.mark.postgres_only
+async def test_repeats_of_a_paid_notification_arriving_at_once_are_all_answered_200(shop):
+    """A provider retries a notification it got no answer to yet: the repeats meet the first one in
+    the database. Each is answered 200 (the provider alerts on 409) and the order is paid once."""
+    order = await _order(shop)
+    body = json.dumps({"orderId": order.id, "status": "PAID"}).encode()
+    before = await _system_messages(shop["chat"].id)
+    async with _webhook_client(SECRET) as client:
+        answers = await asyncio.gather(*(client.post("/payments/webhook", content=body,
+                                                     headers={"X-Signature": sales.sign(body, SECRET)})
+                                         for _ in range(8)))
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"orderId": order.id, "status": "PAID"})] * 8
+    after = await _system_messages(shop["chat"].id)
+    assert after[len(before):] == [f"Order #{order.id} is paid: 19.99 EUR. Thank you!"]
 
 
 async def test_without_a_configured_secret_every_notification_is_refused(shop):
