@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
@@ -78,6 +79,16 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
         self.max_upload_bytes = max_upload_bytes
         self.persisted_queries = PersistedQueries()
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """The request's uploads are closed when it ends (Starlette spools them in memory or in
+        deleted temporary files; left to the garbage collector, they stayed for good)."""
+        if self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            await request.close()
 
     async def parse_http_body(self, request: Any) -> Any:
         """Uploads (multipart): refused without a CSRF-safe header, and when far over the size limit."""
