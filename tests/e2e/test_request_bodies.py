@@ -139,3 +139,98 @@ async def test_uploads_are_closed_and_freed_when_their_request_ends(deployment, 
     for _ in range(10):  # spooled to temporary files (over 1 MiB), deleted from the folder at once
         await upload(int(1.5 * MIB))
     assert deleted_open_files(own_server) == []
+
+
+async def test_a_chunked_upload_past_the_limit_is_refused_and_not_kept(deployment, http, admin, limited,
+                                                                      http_client: httpx.AsyncClient):
+    token, chat_id = await answered_chat(http, admin)
+    headers, body = chunked_upload(chat_id, HUGE_BYTES)
+    before = vm_rss_bytes(limited)
+    answer = await http_client.post(limited.graphql_url, content=body,
+                                    headers={**headers, "Authorization": f"Bearer {token}"})
+    _too_large(answer)
+    assert vm_rss_bytes(limited) - before < 16 * MIB
+    assert deleted_open_files(limited) == []
+
+    small = PNG_HEADER + os.urandom(MAX_UPLOAD_BYTES // 2)  # an upload under the limit is unaffected
+    answer = await http_client.post(limited.graphql_url, files=multipart_parts(chat_id, small),
+                                    headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "true"})
+    assert answer.json()["data"]["uploadFile"]["attachment"]["size"] == len(small)
+
+
+async def answer_before_the_body_ends(server: ServerProcess, headers: dict[str, str], head: bytes,
+                                      ) -> tuple[int, dict]:
+    """Send a request's headers and the start of a body that never ends (chunked), then read the
+    answer: a server that waits for the rest of the body gives none (an AssertionError after
+    ANSWER_SECONDS). h11 is the HTTP/1.1 library under httpx, which cannot read before sending all."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    client = h11.Connection(h11.CLIENT)
+    try:
+        writer.write(client.send(h11.Request(method="POST", target="/graphql", headers=[
+            ("Host", f"127.0.0.1:{server.port}"), ("Transfer-Encoding", "chunked"), *headers.items()])))
+        writer.write(client.send(h11.Data(data=head + b"A" * (2 * MAX_UPLOAD_BYTES))))
+        await writer.drain()
+        status, content = 0, b""
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                try:
+                    client.receive_data(await asyncio.wait_for(reader.read(65536), ANSWER_SECONDS))
+                except asyncio.TimeoutError:
+                    raise AssertionError("no answer before the end of the body") from None
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                content += event.data
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                return status, json.loads(content)
+    finally:
+        writer.close()
+
+
+#: how long a test waits for an answer that must come before the body ends
+ANSWER_SECONDS = 10
+
+
+async def test_refusals_come_before_the_body_is_read(deployment, http, admin, limited):
+    token, chat_id = await answered_chat(http, admin)
+    multipart, body = chunked_upload(chat_id, 0)
+
+    status, answer = await answer_before_the_body_ends(limited, multipart, body.head)  # no token
+    assert status == 401 and [e["extensions"]["code"] for e in answer["errors"]] == ["UNAUTHENTICATED"]
+    status, answer = await answer_before_the_body_ends(
+        limited, {**multipart, "Authorization": "Bearer oc_not-a-token"}, body.head)
+    assert status == 401 and [e["extensions"]["code"] for e in answer["errors"]] == ["UNAUTHENTICATED"]
+
+    status, answer = await answer_before_the_body_ends(  # signed in: refused at the limit
+        limited, {**multipart, "Authorization": f"Bearer {token}"}, body.head)
+    assert status == 413 and [e["extensions"]["code"] for e in answer["errors"]] == ["REQUEST_TOO_LARGE"]
+
+    status, answer = await answer_before_the_body_ends(
+        limited, {"Content-Type": "application/json"}, b'{"query": "{ __typename }", "variables": {"pad": "')
+    assert status == 413 and [e["extensions"]["code"] for e in answer["errors"]] == ["REQUEST_TOO_LARGE"]
+
+
+async def test_a_json_body_past_the_limit_is_refused(deployment, limited, http_client: httpx.AsyncClient):
+    query = "{ __typename }"
+    padded = json.dumps({"query": query, "variables": {"pad": "x" * (MAX_REQUEST_BYTES * 4)}}).encode()
+    declared = await http_client.post(limited.graphql_url, content=padded,
+                                      headers={"Content-Type": "application/json"})
+    _too_large(declared)
+
+    before = vm_rss_bytes(limited)
+    body = Trickle(b'{"query": "{ __typename }", "variables": {"pad": "', HUGE_BYTES, b'"}}')
+    chunked = await http_client.post(limited.graphql_url, content=body, headers={"Content-Type": "application/json"})
+    _too_large(chunked)
+    assert vm_rss_bytes(limited) - before < 16 * MIB
+
+    fits = json.dumps({"query": query, "variables": {"pad": "x" * (MAX_REQUEST_BYTES // 2)}})
+    answer = await http_client.post(limited.graphql_url, content=fits, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200 and answer.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_query_string_past_the_limit_is_refused(deployment, limited, http_client: httpx.AsyncClient):
+    long_query = "{ __typename } #" + "x" * (MAX_REQUEST_BYTES + 1024)
+    _too_large(await http_client.get(limited.graphql_url, params={"query": long_query}), "URI_TOO_LONG")
+    answer = await http_client.get(limited.graphql_url, params={"query": "{ __typename }"})
+    assert answer.status_code == 200 and answer.json() == {"data": {"__typename": "Query"}}
