@@ -11,12 +11,15 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
+from openchannels.body_limits import BodyLimits, error_response
 from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
@@ -36,6 +39,7 @@ from services import scheduler
 from services import search
 from services.auth import authenticate, authenticate_with_expiry, trust_valid_tokens_for
 from services.errors import DomainError
+from services.viewer import require_signed_in
 
 log = logging.getLogger("openchannels.app")
 
@@ -61,8 +65,15 @@ class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
 #: a multipart request must carry one of these: a browser cannot send them cross-site without a
 #: CORS preflight, so a form on another site cannot make an operator's browser upload (CSRF)
 CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
-#: room for the multipart envelope (operations, map) around the file itself
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class MultipartRefused(Exception):
+    """A multipart request refused before its body is read (answered 401 with a JSON error)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
 
 
 class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
@@ -74,20 +85,33 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     websocket_limits: WebSocketLimits
     trusted_proxy_hops = 0
 
-    def __init__(self, *args: Any, max_upload_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
-        self.max_upload_bytes = max_upload_bytes
         self.persisted_queries = PersistedQueries()
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """The request's uploads are closed when it ends (Starlette spools them in memory or in
+        deleted temporary files; left to the garbage collector, they stayed for good)."""
+        if self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        try:
+            return await super().run(request, context, root_value)
+        except MultipartRefused as refusal:
+            return error_response(401, refusal.code, refusal.message)
+        finally:
+            await request.close()
+
     async def parse_http_body(self, request: Any) -> Any:
-        """Uploads (multipart): refused without a CSRF-safe header, and when far over the size limit."""
+        """Uploads (multipart): refused, before their body is read, without a CSRF-safe header or
+        a valid token (the size limit is openchannels/body_limits.py's, as the body streams in)."""
         if request.method == "POST" and "multipart/form-data" in (request.content_type or ""):
             headers = request.headers
             if not any(headers.get(name) for name in CSRF_SAFE_HEADERS):
                 raise HTTPException(400, "A multipart request must send the header `Apollo-Require-Preflight: true`.")
-            length = headers.get("content-length")
-            if length and length.isdigit() and int(length) > self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES:
-                raise HTTPException(413, f"The upload is larger than {self.max_upload_bytes} bytes.")
+            try:
+                require_signed_in(await authenticate(headers.get("authorization")))
+            except DomainError as error:
+                raise MultipartRefused(error.message, error.code) from error
         return await super().parse_http_body(request)
 
     def encode_json(self, data: object) -> bytes:
@@ -140,7 +164,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
         allowed_origins=list(settings.allowed_origins),
-        max_upload_bytes=settings.max_upload_bytes,
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
@@ -186,5 +209,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
         ],
+        middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
+                               max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )

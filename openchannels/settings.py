@@ -28,7 +28,10 @@ ENVIRONMENT = [
      "payment link of an order made in a chat: {order_id}, {amount} and {currency} are filled in"),
     ("PAYMENT_WEBHOOK_SECRET", "", "key of the HMAC-SHA256 signature of `POST /payments/webhook`; unset: every notification is refused"),
     ("FILES_DIR", "files", "folder where uploaded files are stored"),
-    ("MAX_UPLOAD_BYTES", "26214400", "largest file `uploadFile` accepts (bytes)"),
+    ("MAX_UPLOAD_BYTES", "26214400", "largest file `uploadFile` accepts (bytes); a multipart body larger than "
+     "this plus 64 KiB is refused with 413 as it streams in"),
+    ("MAX_REQUEST_BYTES", "1048576", "largest request body that is not an upload (a JSON POST, a webhook) and "
+     "longest query string (a GET); larger: refused with 413 (414 for a query string) before it is read whole"),
     ("FILE_URL_SECRET", "", "key that signs visitors' file links; unset: a random key per process"),
     ("FILE_URL_TTL_SECONDS", "3600", "lifetime of a visitor's signed file link"),
     ("S3_BUCKET", "", "S3-compatible bucket for uploaded files; unset: the folder FILES_DIR"),
@@ -96,6 +99,7 @@ class Settings:
     payment_webhook_secret: str = field(default_factory=lambda: _env("PAYMENT_WEBHOOK_SECRET"))
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR"))
     max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES")))
+    max_request_bytes: int = field(default_factory=lambda: int(_env("MAX_REQUEST_BYTES")))
     file_url_secret: str = field(default_factory=lambda: _env("FILE_URL_SECRET"))
     file_url_ttl_seconds: int = field(default_factory=lambda: int(_env("FILE_URL_TTL_SECONDS")))
     s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET"))

@@ -28,7 +28,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
-    GraphQLBoolean, GraphQLInt,
+    GraphQLBoolean, GraphQLInt, OperationDefinitionNode, VariableNode, Visitor, visit,
 )
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -57,6 +57,43 @@ class _Unplanned(Exception):
 
 #: compiled plans shared by requests (see `_shared_plan`)
 _SHARED_PLANS: LRU[tuple, tuple] = LRU(4096)
+#: id(operation) -> (the operation, kept so that its id is not reused; its document's fragments;
+#: the names of the variables read by a directive in either, sorted)
+_DIRECTIVE_VARIABLES: LRU[int, tuple] = LRU(4096)
+#: a directive reads a variable whose value is not a boolean or null: plans are not shared
+_UNSHAREABLE = object()
+
+
+def _directive_variables(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> tuple[str, ...]:
+    """The variables read by the directives of an operation and its document's fragments: all
+    that a plan may depend on (a plain field takes no arguments; see the module's docstring)."""
+    found = _DIRECTIVE_VARIABLES.get(id(operation))
+    if found is None or found[0] is not operation:  # one operation node belongs to one document
+        names: set[str] = set()
+        for node in (operation, *fragments.values()):
+            visit(node, _DirectiveVariables(names))
+        found = (operation, tuple(fragments.values()), tuple(sorted(names)))
+        _DIRECTIVE_VARIABLES.put(id(operation), found)
+    return found[2]
+
+
+class _DirectiveVariables(Visitor):
+    """Collects the names of the variables found inside directives."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.depth = 0
+
+    def enter_directive(self, *_: Any) -> None:
+        self.depth += 1
+
+    def leave_directive(self, *_: Any) -> None:
+        self.depth -= 1
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        if self.depth:
+            self.names.add(node.name.value)
 
 
 class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -65,6 +102,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+        self._decisive_variables: tuple | object | None = None
 
     def collect_and_execute_subfields(self, return_type, field_details_list, path, result, position_context):
         plan = self._plan_for(return_type, field_details_list)
@@ -91,9 +129,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         A console polls the same document all day, and the parse cache (schema/parse_cache.py)
         hands every request the same syntax tree: the plan is keyed on the identity of its
-        field nodes, the schema, the operation and the variables (which decide @skip/@include);
-        the cache entry holds the schema, the operation and its fragments, so none of these
-        identities can be reused while it is there.
+        field nodes, the schema, the operation and the values of the variables its directives
+        read (which decide @skip/@include); the cache entry holds the schema, the operation and
+        its fragments, so none of these identities can be reused while it is there.
         """
         key = self._shared_key(object_type, field_details_list)
         if key is None:
@@ -106,16 +144,29 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return found[3]
 
     def _shared_key(self, object_type: GraphQLObjectType, field_details_list: Any) -> tuple | None:
-        variables = getattr(self.variable_values, "coerced", self.variable_values) or {}
+        """The plan's key, or None when it cannot be shared.
+
+        Only the variables read by the document's directives go in, and only when each is a
+        boolean or null: a key outlives its request, so it must never hold the request's other
+        values (an `Upload` kept here kept its file open for as long as the entry lived)."""
         if any(d.fragment_variable_values is not None for d in field_details_list):
             return None
-        try:
-            frozen = tuple(sorted(variables.items()))
-            hash(frozen)
-        except TypeError:  # a list or input object among the variables: compiled for this request only
+        decisive = self._decisive_variables
+        if decisive is None:
+            decisive = self._decisive_variables = self._read_decisive_variables()
+        if decisive is _UNSHAREABLE:
             return None
-        return (id(self.schema), id(self.operation), frozen, object_type.name,
+        return (id(self.schema), id(self.operation), decisive, object_type.name,
                 tuple(id(d.node) for d in field_details_list))
+
+    def _read_decisive_variables(self) -> tuple | object:
+        """(name, value) of each variable the document's directives read, or _UNSHAREABLE."""
+        variables = getattr(self.variable_values, "coerced", self.variable_values) or {}
+        names = _directive_variables(self.operation, self.fragment_definitions)
+        decisive = tuple((name, variables.get(name)) for name in names)
+        if any(value is not None and type(value) is not bool for _, value in decisive):
+            return _UNSHAREABLE  # a custom directive's argument: compiled for this request only
+        return decisive
 
     def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         if self.middleware_manager is not None and self.middleware_manager.middlewares:

@@ -3,14 +3,18 @@ does, field by field, and is actually taken for lists of plain objects."""
 from __future__ import annotations
 
 import enum
+import gc
+import weakref
 
 import pytest
 import strawberry
+from strawberry.file_uploads import Upload
 
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
 from resolvers.context import Context
 from schema.root import Mutation, Query, Subscription
 from schema.parse_cache import CachedParsing
+from schema import plain_execution
 from schema.plain_execution import PlainFieldExecutionContext, prefetched_field
 from services import chats, messages
 from tests.factories import make_open_channel, make_operator, start_chat
@@ -154,3 +158,40 @@ async def test_plans_are_compiled_once_per_document_and_variables(monkeypatch):
     for result, big in zip(results, (True, True, False, False)):
         assert result.data == (await standard.execute(query, variable_values={"big": big})).data
         assert ("size" in result.data["items"][0]) is big
+
+
+class _File:
+    """Stands for an upload: something a request brings that must die with the request."""
+
+
+def _holds(value, target) -> bool:
+    if value is target:
+        return True
+    return isinstance(value, tuple) and any(_holds(part, target) for part in value)
+
+
+async def test_the_plan_cache_keeps_no_request_value_its_plans_do_not_depend_on():
+    items = _items()
+
+    @strawberry.type
+    class UploadQuery:
+        @strawberry.field
+        def items(self, file: Upload | None = None, note: str | None = None) -> list[Item]:
+            return items
+
+    planned = strawberry.Schema(query=UploadQuery, execution_context_class=PlainFieldExecutionContext,
+                                extensions=[CachedParsing])
+    query = """query($f: Upload, $note: String, $big: Boolean!) {
+      items(file: $f, note: $note) { name size @include(if: $big) tags { label } } }"""
+    file, note = _File(), "a note " * 1000
+    result = await planned.execute(query, variable_values={"f": file, "note": note, "big": True})
+    assert result.errors is None and "size" in result.data["items"][0]
+
+    keys = list(plain_execution._SHARED_PLANS._entries)
+    assert keys, "the plans were shared"
+    assert not any(_holds(key, file) or _holds(key, note) for key in keys)
+    assert any((("big", True),) in key for key in keys)  # what the plan does depend on: @include's
+    gone = weakref.ref(file)
+    del file, result
+    gc.collect()
+    assert gone() is None, "the upload outlived its request"
