@@ -32,6 +32,9 @@ ENVIRONMENT = [
      "this plus 64 KiB is refused with 413 as it streams in"),
     ("MAX_REQUEST_BYTES", "1048576", "largest request body that is not an upload (a JSON POST, a webhook) and "
      "longest query string (a GET); larger: refused with 413 (414 for a query string) before it is read whole"),
+    ("HTTP_HEADER_TIMEOUT_SECONDS", "10", "a request's line and headers must arrive within this time, or the "
+     "connection is closed (408); 0: uvicorn's own protocol, with no limit on header time or size"),
+    ("HTTP_MAX_HEADER_BYTES", "65536", "largest request line plus headers; larger: 431 and the connection closed"),
     ("FILE_URL_SECRET", "", "key that signs visitors' file links; unset: a random key per process"),
     ("FILE_URL_TTL_SECONDS", "3600", "lifetime of a visitor's signed file link"),
     ("S3_BUCKET", "", "S3-compatible bucket for uploaded files; unset: the folder FILES_DIR"),
@@ -100,6 +103,8 @@ class Settings:
     files_dir: str = field(default_factory=lambda: _env("FILES_DIR"))
     max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES")))
     max_request_bytes: int = field(default_factory=lambda: int(_env("MAX_REQUEST_BYTES")))
+    http_header_timeout_seconds: float = field(default_factory=lambda: float(_env("HTTP_HEADER_TIMEOUT_SECONDS")))
+    http_max_header_bytes: int = field(default_factory=lambda: int(_env("HTTP_MAX_HEADER_BYTES")))
     file_url_secret: str = field(default_factory=lambda: _env("FILE_URL_SECRET"))
     file_url_ttl_seconds: int = field(default_factory=lambda: int(_env("FILE_URL_TTL_SECONDS")))
     s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET"))

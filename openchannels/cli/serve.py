@@ -89,12 +89,16 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from openchannels.http_protocol import header_limits_enabled
+
+    http = "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings) else "auto"
     uvicorn.run(
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, log_config=server_log_config(settings.log_level),
         ws_max_size=settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
         # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        http=http,  # request headers limited in time and size (openchannels/http_protocol.py)
         proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
     )
     return 0

@@ -150,7 +150,9 @@ class Deployment:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", "openchannels.app:create_app",
                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                 "--no-proxy-headers"],  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
+                 "--no-proxy-headers",  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
+                 # as `openchannels serve`: request headers limited in time and size
+                 "--http", "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol"],
                 cwd=REPO_ROOT, env={**self.environment(), **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT,
             )
