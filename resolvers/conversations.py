@@ -5,11 +5,11 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.prefetch import attach_relations, selected_at, wanted_relations, wants_cursors
-from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.errors import id_argument, payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
 from schema.conversations import ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput
-from schema.ids import decode_id, decode_ids, decode_optional_id, parse_global_id
+from schema.ids import decode_id, decode_ids, decode_optional_id
 from schema.common import page_info_of
 from schema.message import Message, MessageConnection, MessageEdge
 from schema.payloads import ChatPayload
@@ -80,10 +80,8 @@ def ranked_messages(page) -> MessageConnection:
 
 
 async def client(info: Info, id: strawberry.ID) -> Client | None:
-    parsed = parse_global_id(id)
-    if parsed is None or parsed[0] != "Client":
-        return None
-    found = await _call(service.get_client(_viewer(info), parsed[1]))
+    viewer = _viewer(info)
+    found = await _call(service.get_client(viewer, id_argument(id, "Client")))
     return Client.from_model(found) if found else None
 
 

@@ -6,13 +6,30 @@ from typing import Any, Awaitable, Callable, TypeVar
 from graphql import GraphQLError
 
 from schema.common import UserError
-from services.errors import DomainError, Unauthenticated
+from schema.error_policy import domain_extensions
+from schema.ids import decode_id
+from services.errors import DomainError, InvalidInput, Unauthenticated
 
 T = TypeVar("T")
 
 
 def top_level(error: DomainError) -> GraphQLError:
-    return GraphQLError(error.message, extensions={"code": error.code}, original_error=error)
+    return GraphQLError(error.message, extensions=domain_extensions(error), original_error=error)
+
+
+def id_argument(global_id: str, type_name: str, argument: str = "id") -> int:
+    """The primary key of a query's ID argument. An ID that is not a `type_name`'s is a top-level
+    INVALID_INPUT error with the message a mutation gives in its userError ("Not a valid Chat
+    ID."), not a null that reads like "no such chat"."""
+    try:
+        return decode_id(global_id, type_name, [argument])
+    except InvalidInput as error:
+        raise top_level(error)
+
+
+def not_an_id(argument: str = "id") -> GraphQLError:
+    """For `node(id:)`: an ID no type of the API would ever give."""
+    return top_level(InvalidInput("Not a valid ID.", field=[argument]))
 
 
 def viewer_of(info: Any) -> Any:

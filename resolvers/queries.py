@@ -5,7 +5,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
-from resolvers.errors import top_level, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.messaging import NODE_RESOLVERS as MESSAGING_NODE_RESOLVERS
 from resolvers.prefetch import attach_relations, wanted_relations
 from resolvers.sales import NODE_RESOLVERS as SALES_NODE_RESOLVERS
@@ -36,10 +36,8 @@ async def open_channels_list(info: Info) -> list[OpenChannel]:
 
 
 async def chat(info: Info, id: strawberry.ID) -> Chat | None:
-    parsed = parse_global_id(id)
-    if parsed is None or parsed[0] != "Chat":
-        return None
-    found = await _call(reads.visible_chat_or_none(_viewer(info), parsed[1]))
+    viewer = _viewer(info)
+    found = await _call(reads.visible_chat_or_none(viewer, id_argument(id, "Chat")))
     return Chat.from_model(found) if found else None
 
 
@@ -70,11 +68,11 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     except Unauthenticated as error:
         raise top_level(error)
     parsed = parse_global_id(id)
-    if parsed is None:
-        return None
+    if parsed is None or parsed[0] not in _NODE_RESOLVERS:
+        raise not_an_id()
     type_name, pk = parsed
     try:
-        return await _NODE_RESOLVERS[type_name](info, viewer, pk) if type_name in _NODE_RESOLVERS else None
+        return await _NODE_RESOLVERS[type_name](info, viewer, pk)
     except NotFound:
         return None
     except Unauthenticated as error:

@@ -1,5 +1,9 @@
 """What errors clients see: domain errors with their code, everything unexpected masked.
 
+A domain error that reaches the top level (a query's invalid argument, a subscription's bad
+`after`) says what a userError says: `extensions.code`, and `extensions.field` when it is about
+one argument.
+
 An unexpected exception reaches the client as "Internal server error" with a request id;
 the traceback goes to the log under that id.
 """
@@ -16,6 +20,12 @@ from openchannels.availability import SERVICE_UNAVAILABLE, is_database_unavailab
 from services.errors import DomainError
 
 log = logging.getLogger("openchannels.errors")
+
+
+def domain_extensions(error: DomainError) -> dict[str, object]:
+    """A domain error's `extensions`: its code, the argument it is about, and its own (e.g. retryAfterSeconds)."""
+    field = getattr(error, "field", None)
+    return {"code": error.code, **({"field": field} if field else {}), **getattr(error, "extensions", {})}
 
 
 class ErrorPolicy(MaskErrors):
@@ -37,9 +47,8 @@ class ErrorPolicy(MaskErrors):
         if original is None or isinstance(original, GraphQLError):
             return error  # syntax, validation, and errors raised deliberately with their code
         if isinstance(original, DomainError):
-            extensions = {"code": original.code, **getattr(original, "extensions", {})}  # e.g. retryAfterSeconds
             return GraphQLError(original.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                                path=error.path, extensions=extensions)
+                                path=error.path, extensions=domain_extensions(original))
         if is_database_unavailable(original):  # retryable, not a bug: no traceback for the client
             log.warning("%s: the database is unavailable (%r)", error.path, original)
             return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions,

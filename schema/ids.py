@@ -6,6 +6,7 @@ import binascii
 import functools
 
 from services.errors import InvalidInput
+from services.numerals import MAX_PK, parse_numeral
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -15,21 +16,16 @@ def to_global_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
-#: the largest primary key (the id columns are 32-bit INTEGER on PostgreSQL): a bigger number
-#: names nothing, and sending it to the database would fail there rather than find nothing
-MAX_PK = 2**31 - 1
-
-
 def parse_global_id(global_id: str) -> tuple[str, int] | None:
     """("Type", pk) of a well-formed global ID; None for anything else (not base64, no type,
-    a pk that is not a plain positive ASCII number within MAX_PK, lone surrogates, ...)."""
+    a pk that is not a positive numeral within MAX_PK (services/numerals.py), lone surrogates, ...).
+    MAX_PK, because the id columns are 32-bit INTEGER on PostgreSQL: a bigger number names
+    nothing, and sending it to the database would fail there rather than find nothing."""
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        if not (type_name and pk.isascii() and pk.isdigit() and len(pk) <= len(str(MAX_PK))):
-            return None
-        number = int(pk)
-        return (type_name, number) if 0 < number <= MAX_PK else None
+        number = parse_numeral(pk, maximum=MAX_PK)
+        return (type_name, number) if type_name and number else None
     except (binascii.Error, UnicodeError, ValueError):
         return None
 

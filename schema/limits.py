@@ -11,7 +11,16 @@ Each request's operation is measured once, after parsing and with its variables 
   counts as `LIST_SIZE_ESTIMATE` items, and a connection's `edges` add nothing of their own;
 - page size: `first` / `last` / `limit` of every paginated field (`PAGINATED_FIELDS`) must be
   within the field's bounds (an `INVALID_INPUT` error, as the services would give);
+- introspection: at most `max_introspections` (one) `__schema` or `__type` field, counted where
+  fragments are spread. Introspection fields count in every other limit like any field (their
+  lists at `LIST_SIZE_ESTIMATE` items): a client's standard introspection query (GraphiQL's,
+  Apollo's, graphql-core's `get_introspection_query()`) passes, eight aliased `__schema`
+  selections do not;
 - tokens: parsing stops beyond `max_tokens` (graphql-core's `max_tokens`).
+
+Every measure saturates at `MEASURE_CEILING`: page sizes sent as variables are unbounded
+integers, and a product of them must not become a number no JSON encoder takes (orjson stops
+at 64 bits) in the error's `extensions.actual`.
 
 A request over a limit gets a top-level error with `extensions.code = "QUERY_TOO_COMPLEX"`
 (`extensions.limit` names the limit, `maximum` and `actual` the numbers) and no resolver
@@ -37,8 +46,10 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
     TypeInfo,
+    TypeMetaFieldDef,
     ValidationContext,
     VariableNode,
     get_named_type,
@@ -61,6 +72,10 @@ TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 LIST_SIZE_ESTIMATE = 10
 #: the fields of a connection type that list the page the connection field already counted
 CONNECTION_PAGE_FIELDS = ("edges", "nodes")
+#: the root fields that introspect the schema (`__typename` is not one: it costs nothing)
+INTROSPECTION_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+#: where every measure stops growing (2^53 - 1: exact in any JSON reader, far within 64 bits)
+MEASURE_CEILING = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -95,12 +110,13 @@ class QueryLimits:
     max_root_fields: int = 20
     max_cost: int = 10_000
     max_tokens: int = 2_000
+    max_introspections: int = 1
 
     @classmethod
     def from_settings(cls, settings: Any) -> QueryLimits:
         return cls(max_depth=settings.query_max_depth, max_aliases=settings.query_max_aliases,
                    max_root_fields=settings.query_max_root_fields, max_cost=settings.query_max_cost,
-                   max_tokens=settings.query_max_tokens)
+                   max_tokens=settings.query_max_tokens)  # one introspection per operation, always
 
 
 @dataclass
@@ -111,12 +127,18 @@ class Measure:
     aliases: int = 0
     fields: int = 0
     cost: int = 0
+    introspections: int = 0
 
-    def add(self, other: Measure, *, cost_factor: int = 1) -> None:
+    def add(self, other: Measure) -> None:
         self.depth = max(self.depth, other.depth)
-        self.aliases += other.aliases
-        self.fields += other.fields
-        self.cost += cost_factor * other.cost
+        self.aliases = _saturated(self.aliases + other.aliases)
+        self.fields = _saturated(self.fields + other.fields)
+        self.cost = _saturated(self.cost + other.cost)
+        self.introspections = _saturated(self.introspections + other.introspections)
+
+
+def _saturated(number: int) -> int:
+    return min(number, MEASURE_CEILING)
 
 
 @dataclass
@@ -165,18 +187,22 @@ class _Walker:
         return measure
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
-        own = Measure(depth=1, aliases=1 if node.alias else 0, fields=1)
         name = node.name.value
-        if name.startswith("__") or not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
-            return own  # introspection is not measured (production mode refuses it altogether)
-        definition = parent.fields.get(name)
+        own = Measure(depth=1, aliases=1 if node.alias else 0, fields=1,
+                      introspections=1 if name in INTROSPECTION_FIELDS else 0)
+        if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+            return own
+        # introspection's meta fields are not in the root type's fields (the __Schema, __Type, ...
+        # types below them are ordinary object types)
+        definition = INTROSPECTION_FIELDS.get(name) or parent.fields.get(name)
         if definition is None:
-            return own  # an unknown field: FieldsOnCorrectTypeRule reports it
+            return own  # `__typename`, or an unknown field: FieldsOnCorrectTypeRule reports it
         size = self._list_size(node, parent, name, definition)
         inner = self._selection_set(node.selection_set, get_named_type(definition.type))
         own.depth += inner.depth
-        own.aliases += inner.aliases
-        own.cost = (size or 0) + (size or 1) * inner.cost
+        own.aliases = _saturated(own.aliases + inner.aliases)
+        own.introspections = _saturated(own.introspections + inner.introspections)
+        own.cost = _saturated((size or 0) + (size or 1) * inner.cost)
         return own
 
     def _is_connection_page(self, parent: GraphQLNamedType, name: str) -> bool:
@@ -253,6 +279,8 @@ def limit_errors(limits: QueryLimits, request: ExecutionContext) -> list[GraphQL
                 ("aliases", measure.aliases, limits.max_aliases, "aliases"),
                 ("rootFields", measure.fields, limits.max_root_fields, "root fields"),
                 ("cost", measure.cost, limits.max_cost, "cost (list items it may return)"),
+                ("introspection", measure.introspections, limits.max_introspections,
+                 "introspection fields (`__schema`, `__type`)"),
             ):
                 if actual > maximum:
                     errors.append(_too_complex(limit, actual, maximum, what, operation))

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Protocol
 import httpx
 
 from models import Connector, Message
+from services.numerals import MAX_UNIX_TIME, parse_numeral
 
 #: a signed webhook request older (or newer) than this is refused as a replay
 REPLAY_WINDOW_SECONDS = 300
@@ -87,7 +88,8 @@ class WebhookAdapter:
         signature = headers.get(SIGNATURE_HEADER, "")
         if not hmac.compare_digest(sign(connector.secret, timestamp, body), signature):
             raise Rejected("Bad signature.")
-        if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+        seconds = parse_numeral(timestamp, maximum=MAX_UNIX_TIME)
+        if seconds is None or abs(now.timestamp() - seconds) > REPLAY_WINDOW_SECONDS:
             raise Rejected("Stale timestamp: a replayed request.")
         data = _json(body)
         sender = data.get("from") if isinstance(data.get("from"), dict) else {}

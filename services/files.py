@@ -28,6 +28,7 @@ from models import Attachment, Chat, ChatStatus, Message
 from services.access import get_visible_chat, operator_chat
 from services.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from services.events import UnitOfWork, unit_of_work
+from services.numerals import MAX_UNIX_TIME, parse_numeral
 from services.viewer import Viewer
 
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -297,9 +298,10 @@ def signed_path(attachment_id: int, *, now: float | None = None) -> str:
 
 
 def verify_signature(attachment_id: int, expires: str, signature: str, *, now: float | None = None) -> bool:
-    if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+    seconds = parse_numeral(expires, maximum=MAX_UNIX_TIME)
+    if seconds is None or seconds < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(_signature(attachment_id, int(expires)), signature)
+    return hmac.compare_digest(_signature(attachment_id, seconds), signature)
 
 
 def url_for(viewer: Viewer, attachment: Attachment) -> str:

@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from services.errors import InvalidInput
+from services.numerals import MAX_PK, checked_number, parse_numeral
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -24,8 +25,9 @@ def encode_cursor(pk: int) -> str:
 def decode_cursor(cursor: str, argument: str) -> int:
     try:
         prefix, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix == "c" and pk.isdigit():
-            return int(pk)
+        number = parse_numeral(pk, maximum=MAX_PK) if prefix == "c" else None
+        if number is not None:
+            return number
     except Exception:
         pass
     raise InvalidInput(f"`{argument}` is not a cursor from this API.", field=[argument])
@@ -131,8 +133,9 @@ def _decode_keyset_cursor(keyset: Keyset, cursor: str, argument: str) -> tuple[A
     if parts is not None:
         name, value, pk = parts
         try:
-            if name == keyset.name and isinstance(pk, int):
-                return keyset.load(value), pk
+            number = checked_number(pk, maximum=MAX_PK)
+            if name == keyset.name and number is not None:
+                return keyset.load(value), number
         except Exception:
             pass
     raise InvalidInput(f"`{argument}` is not a cursor of this list in this order.", field=[argument])

@@ -24,6 +24,7 @@ from services.access import ensure, operator_chat
 from services.chats import audience
 from services.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events import unit_of_work
+from services.numerals import MAX_PK, checked_number
 from services.viewer import Viewer, require_admin, require_operator
 from services.text_input import SEARCH_LENGTH, check_text, text_input
 
@@ -142,7 +143,9 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
         raise Unauthenticated("Bad or missing signature.")
     try:
         data = json.loads(body)
-        order_id, status = int(data["orderId"]), str(data["status"])
+        order_id, status = checked_number(data["orderId"], maximum=MAX_PK), str(data["status"])
+        if not order_id:
+            raise ValueError("not an order id")
     except (ValueError, KeyError, TypeError):
         raise InvalidInput("The body must be JSON {\"orderId\": <int>, \"status\": \"PAID\"}.")
     if status != "PAID":

@@ -40,6 +40,7 @@ from tortoise.transactions import in_transaction
 from models import Chat, Message
 from services.access import visible_chats
 from services.errors import InvalidInput
+from services.numerals import MAX_PK, parse_numeral
 from services.pagination import Keyset, Page, encode_keyset_cursor, keyset_name_of, paginate_keyset
 from services.search_index import LANGUAGE, LANGUAGE_COLUMN, POSTGRES_COLUMNS, SIMPLE_COLUMN, ensure_search_index
 from services.text_input import text_input, SEARCH_LENGTH
@@ -326,7 +327,7 @@ def _pinned_floor(cursor: str) -> int:
     unless it is a cursor of an all-ranked search."""
     name = keyset_name_of(cursor)
     floor = name[len("RANK>"):] if name is not None and name.startswith("RANK>") else ""
-    return int(floor) if floor.isdigit() and floor.isascii() else 0
+    return parse_numeral(floor, maximum=MAX_PK) or 0
 
 
 async def search_in(query: QuerySet[Message], text: str | None) -> QuerySet[Message]:

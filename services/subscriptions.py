@@ -18,6 +18,7 @@ from models import Chat, Event, QueueMember
 from openchannels.broker import Resync, Subscriber, get_broker
 from services.access import get_visible_chat
 from services.errors import InvalidInput
+from services.numerals import MAX_EVENT_ID, parse_numeral
 from services.stream_position import StreamPosition, latest_event_id
 from services.viewer import Viewer, require_operator, require_visitor
 
@@ -32,9 +33,10 @@ EventFilter = Callable[[dict[str, Any]], bool]
 def parse_after(after: str | None) -> int | None:
     if after is None or after == "":
         return None
-    if not after.isdigit():
+    number = parse_numeral(after, maximum=MAX_EVENT_ID)
+    if number is None:
         raise InvalidInput("`after` must be an eventId received earlier.", field=["after"])
-    return int(after)
+    return number
 
 
 async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | None) -> AsyncIterator[dict[str, Any]]:
@@ -48,7 +50,13 @@ async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | No
     hub = get_broker().hub
     subscriber = hub.subscribe()
     try:
-        floor = after_id if after_id is not None else await latest_event_id()
+        newest = await latest_event_id()
+        if after_id is not None and after_id > newest:
+            # no client received that id (ids are given in commit order): a typo or a made-up
+            # number would otherwise wait in silence for events until the log reached it
+            raise InvalidInput("`after` is beyond the newest event: it must be an eventId received earlier.",
+                               field=["after"])
+        floor = after_id if after_id is not None else newest
         position = StreamPosition(floor, skip_live_below_floor=after_id is not None)
         if after_id is not None:
             async for event in position.read(backlog):

@@ -28,7 +28,8 @@ class ContactCenterQuery:
         "Silent notes are found by operators only.",
     )
     client: Client | None = strawberry.field(
-        resolver=c.client, description="A client by ID; null unless you may see one of their conversations."
+        resolver=c.client, description="A client by ID; null unless you may see one of their conversations. "
+                                       "An ID that is not a Client's is an INVALID_INPUT error."
     )
     statistics: Statistics = strawberry.field(
         resolver=c.statistics,

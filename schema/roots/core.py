@@ -22,14 +22,21 @@ from schema.payloads import (
 
 @strawberry.type
 class CoreQuery:
-    node: Node | None = strawberry.field(resolver=q.node, description="Any object by its global ID, if you may see it.")
+    node: Node | None = strawberry.field(
+        resolver=q.node,
+        description="Any object by its global ID, if you may see it (null otherwise). A string that is no "
+                    "object's global ID is an INVALID_INPUT error.",
+    )
     me: Me = strawberry.field(resolver=q.me, description="The signed-in operator.")
     operators: list[Operator] = strawberry.field(resolver=q.operators_list, description="Every operator.")
     open_channels: list[OpenChannel] = strawberry.field(
         resolver=q.open_channels_list,
         description="Open channels I am a queue member of (supervisors and admins: all).",
     )
-    chat: Chat | None = strawberry.field(resolver=q.chat, description="A chat by ID; null if you may not see it.")
+    chat: Chat | None = strawberry.field(
+        resolver=q.chat,
+        description="A chat by ID; null if you may not see it. An ID that is not a Chat's is an INVALID_INPUT error.",
+    )
     my_chats: MyChats = strawberry.field(resolver=q.my_chats, description="The messenger sidebar: my chats, grouped.")
     visitor_chat: Chat | None = strawberry.field(
         resolver=q.visitor_chat, description="The visitor's own chat (visitor token only)."

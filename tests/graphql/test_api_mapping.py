@@ -81,7 +81,8 @@ async def test_node_reaches_only_what_the_viewer_may_see(db):
     assert (await execute(query, stranger_viewer, id=chat_id))["node"] is None
     assert (await execute(query, me, id=note_id))["node"]["text"] == "internal note"
     assert (await execute(query, visitor, id=note_id))["node"] is None
-    assert (await execute(query, me, id="not-an-id"))["node"] is None
+    invalid = await execute_raw(query, me, id="not-an-id")  # not "nothing there": no ID at all (issue 14)
+    assert [(e.extensions["code"], e.message) for e in invalid.errors] == [("INVALID_INPUT", "Not a valid ID.")]
 
 
 async def test_visitor_never_reads_silent_notes(db):

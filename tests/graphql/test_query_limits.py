@@ -177,3 +177,21 @@ async def test_a_fault_while_measuring_is_masked_and_logged(monkeypatch, caplog)
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
     assert "secret detail" not in error.message and error.extensions["requestId"] in error.message
     assert "secret detail of the fault" in caplog.text
+
+
+async def test_page_sizes_beyond_64_bits_get_a_clear_error_that_encodes(db, count_queries):
+    """Page sizes sent as variables are unbounded integers (the limits read them before graphql-core
+    coerces them to 32-bit Ints): their product saturates, and the error is one orjson encodes."""
+    import orjson
+    from schema.limits import MEASURE_CEILING
+
+    _, admin = await make_admin()
+    nested = """query($a: Int, $b: Int, $c: Int) { conversations(first: $a) { edges { node {
+      client { chats(first: $b) { edges { node { messages(first: $c) { edges { node { text } } } } } } } } } } }"""
+    for variables in ({"a": 2**70}, {"a": 2**31 - 1, "b": 2**31 - 1, "c": 2**31 - 1}):
+        result = await _refused_without_sql(count_queries, nested, admin, **variables)
+        codes = _codes(result)
+        assert ("INVALID_INPUT", None) in codes and ("QUERY_TOO_COMPLEX", "cost") in codes, codes
+        cost = next(e for e in result.errors if (e.extensions or {}).get("limit") == "cost")
+        assert cost.extensions["actual"] == MEASURE_CEILING
+        orjson.dumps([error.formatted for error in result.errors])  # what the server sends

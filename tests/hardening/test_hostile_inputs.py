@@ -12,6 +12,7 @@ positive primary key within MAX_PK.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -21,10 +22,14 @@ import graphql
 import httpx
 import pytest
 import pytest_asyncio
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.websockets import WebsocketsTransport
 
 from schema.ids import MAX_PK, to_global_id
 from services.connector_adapters import sign
 from services.errors import DomainError
+from tests.e2e.live import EVENT_TIMEOUT
 from tests.hardening.conftest import World, build_world
 
 DOMAIN_CODES = {cls.code for cls in (DomainError, *DomainError.__subclasses__())}
@@ -216,6 +221,70 @@ async def test_search_arguments_with_hostile_text_are_refused(world: World, http
         assert codes == ["INVALID_INPUT"], (query, body)
 
 
+# --------------------------------------------------------------------------- numbers beyond 64 bits
+
+#: page sizes nested three deep: their product passes 2^64 even with 32-bit Ints
+NESTED_PAGES = """query($a: Int, $b: Int, $c: Int) { conversations(first: $a) { edges { node {
+  client { chats(first: $b) { edges { node { messages(first: $c) { edges { node { text } } } } } } } } } } }"""
+HUGE_PAGE_SIZES = {"beyond-64-bits": {"a": 2**70}, "product-beyond-64-bits": {"a": 2**31 - 1, "b": 2**31 - 1,
+                                                                             "c": 2**31 - 1}}
+
+
+def _refused_as_too_complex(errors: list[dict[str, Any]]) -> None:
+    codes = {(e.get("extensions") or {}).get("code") for e in errors}
+    assert codes == {"INVALID_INPUT", "QUERY_TOO_COMPLEX"}, errors
+    cost = next(e for e in errors if e["extensions"].get("limit") == "cost")
+    assert cost["extensions"]["maximum"] < cost["extensions"]["actual"] < 2**63, cost
+
+
+@pytest.mark.parametrize("sizes", sorted(HUGE_PAGE_SIZES))
+async def test_page_sizes_beyond_64_bits_get_a_clear_error_over_http(world: World, http_client: httpx.AsyncClient,
+                                                                   sizes: str) -> None:
+    """orjson cannot encode an integer beyond 64 bits: the QUERY_TOO_COMPLEX error quoting such a cost was a 500."""
+    body = await post(world, http_client, NESTED_PAGES, HUGE_PAGE_SIZES[sizes], world.operator.token)
+    assert body.get("data") is None
+    _refused_as_too_complex(body["errors"])
+
+
+async def test_an_error_quoting_a_lone_surrogate_is_encoded_over_http(world: World,
+                                                                     http_client: httpx.AsyncClient) -> None:
+    """graphql-core quotes a bad enum value in its message, and orjson refuses a lone surrogate as it
+    refuses a 65-bit integer: the answer is encoded all the same (with the surrogate escaped)."""
+    body = await post(world, http_client, "query ($o: ConversationOrder) { conversations(first: 1, orderBy: $o) "
+                                          "{ totalCount } }", {"o": LONE_SURROGATE}, world.operator.token)
+    assert body.get("data") is None and LONE_SURROGATE in body["errors"][0]["message"], body
+
+
+async def test_a_page_size_beyond_64_bits_gets_an_answer_over_a_websocket(world: World) -> None:
+    """Over graphql-transport-ws the same operation got no answer at all (the encoding failed)."""
+    transport = WebsocketsTransport(url=world.deployment.server.ws_url, connect_timeout=EVENT_TIMEOUT,
+                                    subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+                                    init_payload={"authorization": f"Bearer {world.operator.token}"},
+                                    ack_timeout=EVENT_TIMEOUT, close_timeout=2)
+    async with Client(transport=transport) as session:
+        with pytest.raises(TransportQueryError) as refused:
+            # the timeout is no speed limit: the refusal comes at once, the defect was no answer ever
+            await asyncio.wait_for(session.execute(GraphQLRequest(NESTED_PAGES, variable_values={"a": 2**70})),
+                                   EVENT_TIMEOUT)
+    _refused_as_too_complex(refused.value.errors)
+
+
+# --------------------------------------------------------------------------- introspection
+
+async def test_introspecting_the_schema_eight_times_in_one_request_is_refused(world: World,
+                                                                            http_client: httpx.AsyncClient) -> None:
+    """The 235-token anonymous request that returned 12.7 MiB in 7.8 s: refused before it runs; one
+    standard introspection, as GraphiQL sends it, is answered."""
+    selection = "types { name fields { name type { name fields { name type { name } } } } }"
+    query = "{ " + " ".join(f"a{i}: __schema {{ {selection} }}" for i in range(8)) + " }"
+    body = await post(world, http_client, query)
+    assert body.get("data") is None
+    assert [(e["extensions"]["code"], e["extensions"]["limit"]) for e in body["errors"]] == [
+        ("QUERY_TOO_COMPLEX", "introspection")]
+    standard = await post(world, http_client, graphql.get_introspection_query())
+    assert graphql.build_client_schema(standard["data"]).query_type.name == "Query"
+
+
 # --------------------------------------------------------------------------- nesting
 
 async def test_deeply_nested_input_lists_are_refused_before_execution(world: World,
@@ -354,7 +423,8 @@ def _document(operation: str, field_name: str, field: graphql.GraphQLField, argu
 async def test_invalid_ids_of_every_id_argument_get_clean_answers(world: World,
                                                                    http_client: httpx.AsyncClient) -> None:
     """Every ID argument of every query and mutation (enumerated from the server's schema, so a
-    new one cannot slip past) × every kind of bad ID: a clean answer, and nothing changes."""
+    new one cannot slip past) × every kind of bad ID: a clean answer (a query's too: an error with
+    a code, not a null that reads like "nothing there"), and nothing changes."""
     introspection = await post(world, http_client, graphql.get_introspection_query(), token=world.admin.token)
     schema = graphql.build_client_schema(introspection["data"])
     cases = _id_cases(world, schema)
@@ -385,6 +455,9 @@ async def test_invalid_ids_of_every_id_argument_get_clean_answers(world: World,
                     failures.append(f"{where}: accepted: {result}")
                 elif not set(codes) <= DOMAIN_CODES:
                     failures.append(f"{where}: {codes}")
+            if operation == "query" and kind != "missing" and not errors:
+                # a query says "not a valid ID" as the mutations do, not null (issue 14)
+                failures.append(f"{where}: answered without an error: {result}")
             if operation == "query" and not errors and result not in (None, []) and kind != "wrong-type":
                 if not (isinstance(result, dict) and result.get("__typename") in ("ChatConnection", "MessageConnection")):
                     failures.append(f"{where}: found something: {result}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -76,6 +76,10 @@ async def test_upload_send_and_fetch_back_with_the_right_permissions(db, storage
     query = parse_qs(urlsplit(visitor_url).query)
     assert not files.verify_signature(int(urlsplit(visitor_url).path.rsplit("/", 1)[1]), query["expires"][0],
                                       query["signature"][0], now=int(query["expires"][0]) + 1)
+    # an expiry that is not ASCII digits is refused like any tampering (int("²") was a 500)
+    for expires in ("\u00b2", "\u0661" * 12, "9" * 40, "+" + query["expires"][0]):
+        tampered = visitor_url.replace(f"expires={query['expires'][0]}", f"expires={quote(expires)}")
+        assert (await http.get(tampered)).status_code == 404, expires
 
 
 async def test_visitor_cannot_fetch_a_silent_notes_attachment(db, storage, http):
