@@ -14,6 +14,12 @@
 - **Visitor budget.** A connection_init with a visitor token, and each operation started on
   that connection, count against that token's rate limit (openchannels/rate_limits.py); over
   it, the connection is closed with 4429.
+- **Connections per IP, idle anonymous connections**: openchannels/websocket_admission.py
+  (1013 over WS_MAX_CONNECTIONS_PER_IP; 1000 after WS_ANONYMOUS_IDLE_SECONDS without an
+  operation and without a token).
+- **Malformed messages and unexpected failures** get an answer on both protocols, never
+  silence: openchannels/websocket_messages.py. Queries and mutations run over the legacy
+  graphql-ws protocol too (`data`, then `complete`), as over graphql-transport-ws.
 
 The cap on operations per connection (WS_MAX_SUBSCRIPTIONS) is Strawberry's own
 `max_subscriptions_per_connection`: the operation over it gets an `error` message.
@@ -31,15 +37,25 @@ from typing import Any, AsyncGenerator, Mapping
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler, _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
 
 from openchannels.availability import is_database_unavailable
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
+from openchannels.websocket_admission import (
+    CLOSE_IDLE, CLOSE_TOO_MANY_FROM_ADDRESS, ConnectionsPerIP, IdleWatch,
+)
+from openchannels.websocket_messages import (
+    CLOSE_INTERNAL_ERROR, LEGACY_WS_OPERATIONS, LEGACY_WS_TYPES, NOT_JSON, TRANSPORT_WS_OPERATIONS,
+    bad_request, close_reason, malformed, masked_message,
+)
+from schema.error_policy import internal_error
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -60,11 +76,17 @@ class WebSocketLimits:
     send_queue_size: int = 256
     max_message_bytes: int = 1024 * 1024
     connection_init_timeout_seconds: float = 10.0
+    #: 0: no limit (openchannels/websocket_admission.py)
+    max_connections_per_ip: int = 50
+    #: 0: anonymous connections are never closed for idleness
+    anonymous_idle_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> WebSocketLimits:
         return cls(send_queue_size=settings.ws_send_queue_size, max_message_bytes=settings.ws_max_message_bytes,
-                   connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds)
+                   connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds,
+                   max_connections_per_ip=settings.ws_max_connections_per_ip,
+                   anonymous_idle_seconds=settings.ws_anonymous_idle_seconds)
 
 
 def init_authorization(payload: Any) -> str | None:
@@ -99,7 +121,11 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         if self._closing is None:  # closing: the client will not read it anyway
-            self.send_encoded(self.view.encode_json_string(message))  # a text frame, as the protocols want
+            try:
+                encoded = self.view.encode_json_string(message)  # a text frame, as the protocols want
+            except Exception as error:  # noqa: BLE001 - answered, masked (websocket_messages.py)
+                encoded = self.view.encode_json_string(masked_message(message, error))
+            self.send_encoded(encoded)
 
     def send_encoded(self, text: str) -> None:
         """Queue a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py)."""
@@ -200,7 +226,8 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         """Like Strawberry's, but ends as soon as the server decides to close, and refuses
-        messages over the size limit."""
+        messages over the size limit. `ignore_parsing_errors` (the legacy protocol): text that
+        is not JSON comes out as NOT_JSON, for the handler to answer (websocket_messages.py)."""
         while not self._stop.done() and self.ws.application_state != WebSocketState.DISCONNECTED:
             message = await self._receive_or_stop()
             if message is None or message["type"] == "websocket.disconnect":
@@ -215,6 +242,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
                 decoded = self.view.decode_json(text)
             except (JSONDecodeError, RecursionError) as error:  # nested deeper than the decoder goes
                 if ignore_parsing_errors:
+                    yield NOT_JSON
                     continue
                 raise NonJsonMessageReceived() from error
             yield decoded
@@ -244,12 +272,28 @@ class ConnectionLimits:
 
     #: graphql-ws (the legacy protocol) has no connection_init timeout of its own
     enforce_init_timeout = False
+    #: the message types that start (True) or stop (False) an operation; every known type, when
+    #: Strawberry does not refuse unknown ones itself (websocket_messages.py)
+    operation_messages: dict[str, bool] = {}
+    known_messages: set[str] | None = None
+    #: watches an anonymous connection for idleness (set after its connection_init)
+    _idle: IdleWatch | None = None
 
     async def handle(self) -> None:
         self._timers: list[asyncio.TimerHandle] = []
         self._expiry_scheduled = False
         #: the visitor token's key when the connection was opened with one: its operations count
         self._visitor_subject: str | None = None
+        connections: ConnectionsPerIP | None = getattr(self.view, "websocket_connections", None)
+        ip = getattr(getattr(self.context, "rate_limits", None), "ip", None)
+        if connections is None or ip is None:
+            connections = None
+        elif not connections.admit(ip):
+            log.info("refusing a WebSocket from %s: %d open from there already", ip, connections.open_from(ip))
+            self.websocket.request_close(CLOSE_TOO_MANY_FROM_ADDRESS,
+                                         "Too many connections from your address: try again later")
+            await self.websocket.finish()
+            return
         if self.enforce_init_timeout:
             seconds = self.websocket.limits.connection_init_timeout_seconds
             self._timers.append(asyncio.get_running_loop().call_later(seconds, self._init_timed_out))
@@ -258,6 +302,10 @@ class ConnectionLimits:
         finally:
             for timer in self._timers:
                 timer.cancel()
+            if self._idle is not None:
+                self._idle.cancel()
+            if connections is not None:
+                connections.release(ip)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -265,15 +313,25 @@ class ConnectionLimits:
             self.websocket.request_close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout")
 
     async def handle_message(self, message: Any) -> None:
-        """Each operation a visitor starts counts against the token's budget, like an HTTP request."""
-        starts = isinstance(message, dict) and message.get("type") in ("subscribe", "start")
+        """A malformed message is refused; each operation a visitor starts counts against the
+        token's budget, like an HTTP request; an unexpected failure is answered, masked."""
+        reason = malformed(message, self.operation_messages, self.known_messages)
+        if reason is not None:
+            await self.refuse_malformed(message, reason)
+            return
+        starts = self.operation_messages.get(message["type"], False)
+        if starts and self._idle is not None:
+            self._idle.touch()
         if starts and self._visitor_subject is not None and await self._visitor_over_budget():
             return
         try:
             await super().handle_message(message)  # type: ignore[misc]
+        except WebSocketDisconnected:
+            raise
         except Exception as error:
             if not is_database_unavailable(error):
-                raise
+                await self.answer_failure(message, error)
+                return
             # e.g. the token cannot be checked at connection_init: not a 4403 (the token may be
             # fine, and graphql-ws clients stop retrying after it) but "try again later"
             log.warning("WebSocket %s not handled: the database is unavailable (%r)",
@@ -288,6 +346,20 @@ class ConnectionLimits:
         if self.connection_acknowledged and not self._expiry_scheduled:
             self._expiry_scheduled = True
             self._close_at_token_expiry(getattr(self.context, "token_expires_at", None))
+            seconds = self.websocket.limits.anonymous_idle_seconds
+            if seconds > 0 and init_authorization(message.get("payload")) is None and self._idle is None:
+                self._idle = IdleWatch(seconds, self.runs_an_operation, lambda: self.websocket.request_close(
+                    CLOSE_IDLE, f"Closed after {seconds:g} s without an operation (no token)"))
+
+    def runs_an_operation(self) -> bool:
+        raise NotImplementedError
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        raise NotImplementedError
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        """An unexpected exception while handling `message`: the masked error, for the client to read."""
+        raise NotImplementedError
 
     async def _visitor_over_budget(self) -> bool:
         """Count one call of the visitor token; over the budget, the connection is closed with 4429."""
@@ -314,6 +386,32 @@ class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler)
 
     #: where identical subscriptions meet (None: each runs alone)
     shared: SharedSubscriptions | None = shared_subscriptions
+    operation_messages = TRANSPORT_WS_OPERATIONS
+
+    def runs_an_operation(self) -> bool:
+        return bool(self.operations)
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        await self.handle_invalid_message(reason)  # closes with 4400, as the protocol says
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        masked = internal_error(error, f"graphql-transport-ws {message.get('type')}")
+        operation = self.operations.get(message.get("id"))
+        if operation is not None:  # the subscribe that failed: its `error` ends it
+            await operation.send_initial_errors([masked])
+        else:
+            await self.websocket.close(CLOSE_INTERNAL_ERROR, close_reason(masked.message))
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """An operation's task failed (Strawberry then only logged it and sent `complete`): its
+        client gets the masked error first, which completes the operation."""
+        masked = internal_error(error, "graphql-transport-ws operation")
+        task = asyncio.current_task()
+        for operation in list(self.operations.values()):
+            if operation.task is task:
+                with suppress(Exception):
+                    await operation.send_initial_errors([masked])
+                return
 
     async def run_operation(self, operation: Any) -> None:
         key = share_key(self, operation) if self.shared is not None else None
@@ -348,3 +446,55 @@ class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
     """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
 
     enforce_init_timeout = True
+    operation_messages = LEGACY_WS_OPERATIONS
+    known_messages = LEGACY_WS_TYPES
+
+    def runs_an_operation(self) -> bool:
+        return bool(self.tasks)
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            await self.send_message({"type": "error", "id": message["id"], "payload": bad_request(reason)})
+        else:
+            await self.send_message({"type": "connection_error", "payload": bad_request(reason)})
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        masked = internal_error(error, f"graphql-ws {message.get('type')}").formatted
+        if isinstance(message.get("id"), str):
+            await self.send_message({"type": "error", "id": message["id"], "payload": masked})
+        else:
+            await self.send_message({"type": "connection_error", "payload": masked})
+
+    async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None,
+                                   variables: dict[str, object] | None) -> None:
+        """Strawberry's, with two changes: any operation runs (`schema.stream`: a query or a
+        mutation gets its `data`, then `complete`; Strawberry's `subscribe` refused them, and the
+        client got an internal error), and an unexpected failure is answered with the masked
+        error instead of ending the task in silence."""
+        try:
+            source = await self.schema.stream(query, variable_values=variables, operation_name=operation_name,
+                                              context_value=self.context, root_value=self.root_value)
+            self.subscriptions[operation_id] = source
+            first = True
+            async with aclosing(source):
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        await self.send_message({"type": "error", "id": operation_id,
+                                                 "payload": result.errors[0].formatted})
+                        return
+                    if not isinstance(result, ExecutionResult):  # @defer / @stream: no frame for it here
+                        await self.send_message({"type": "error", "id": operation_id, "payload": bad_request(
+                            "Incremental delivery (@defer, @stream) is not supported over graphql-ws.")})
+                        return
+                    first = False
+                    await self.send_data_message(result, operation_id)
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
+        except Exception as error:  # noqa: BLE001 - answered, masked; the traceback is logged
+            masked = internal_error(error, "graphql-ws operation")
+            with suppress(Exception):
+                await self.send_message({"type": "error", "id": operation_id, "payload": masked.formatted})
+        finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
