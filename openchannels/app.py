@@ -28,9 +28,8 @@ from openchannels.persisted_queries import PersistedQueries, PersistedQueriesVie
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
 from openchannels.websocket_admission import ConnectionsPerIP
-from openchannels.websocket_limits import (
-    BoundedWebSocketAdapter, LimitedLegacyWSHandler, LimitedTransportWSHandler, WebSocketLimits, init_authorization,
-)
+from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
+from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
 from schema import schema_for
 from services import scheduler
