@@ -31,9 +31,9 @@ from openchannels.payments import payments_webhook
 from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
-from openchannels.websocket_limits import (
-    BoundedWebSocketAdapter, LimitedLegacyWSHandler, LimitedTransportWSHandler, WebSocketLimits, init_authorization,
-)
+from openchannels.websocket_admission import ConnectionsPerIP
+from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
+from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
 from schema import schema_for
 from services import scheduler
@@ -84,6 +84,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     #: set by create_app (openchannels/rate_limits.py, openchannels/websocket_limits.py)
     rate_limiter: RateLimiter
     websocket_limits: WebSocketLimits
+    websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
+    graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
 
     @asynccontextmanager

@@ -9,6 +9,14 @@
   Field errors (with a `path`) are 200 under both.
 - A mutation over GET is refused with 405 and `Allow: POST`, before anything runs.
 - Batching (a JSON array body) is off: Strawberry answers 400 "Batching is not enabled".
+- A subscription is not served over HTTP (POST or GET): a request error with
+  `extensions.code = "BAD_REQUEST"` that says to subscribe over a WebSocket.
+- A request refused before any GraphQL (a body that is not JSON, a missing query, a mutation
+  over GET, ...) keeps its 4xx status, with a GraphQL-shaped JSON body whose error carries a
+  code (`BAD_REQUEST`; `LIMIT_EXCEEDED` for 413) instead of a line of plain text.
+- An unexpected exception outside the operation (e.g. while encoding the response) is a 500
+  with the masked error and its request id (schema/error_policy.py), never a bare "Internal
+  Server Error"; a lost database stays the business of openchannels/availability.py.
 
 `tests/compliance/test_graphql_over_http.py` runs the `graphql-http` package's audit against a
 real server.
@@ -18,14 +26,22 @@ from __future__ import annotations
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.responses import PlainTextResponse
+from graphql import GraphQLError
+from starlette.responses import JSONResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from openchannels.availability import is_database_unavailable
+from schema.error_policy import BAD_REQUEST, internal_error
+
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
+#: the code of a request refused before any GraphQL ran, by HTTP status (others: BAD_REQUEST)
+STATUS_CODES = {413: "LIMIT_EXCEEDED"}
+SUBSCRIPTION_OVER_HTTP = ("Subscriptions are not served over HTTP: subscribe over a WebSocket at this URL "
+                          "(graphql-transport-ws or graphql-ws).")
 
 
 def _quality(parameters: list[str]) -> float:
@@ -74,7 +90,14 @@ class GraphQLOverHTTP:
         try:
             response = await super().run(request, context, root_value)  # type: ignore[misc]
         except MethodNotAllowed as refusal:
-            return PlainTextResponse(refusal.reason, status_code=405, headers={"Allow": "POST"})
+            return refusal_response(refusal, headers={"Allow": "POST"})
+        except HTTPException as refusal:
+            return refusal_response(refusal)
+        except Exception as error:
+            if is_database_unavailable(error):
+                raise  # 503 (openchannels/availability.py)
+            masked = internal_error(error, f"{request.method} {request.url.path}")
+            return JSONResponse({"data": None, "errors": [masked.formatted]}, status_code=500)
         if response.headers.get("content-type", "").startswith(APPLICATION_JSON):
             if media_type == GRAPHQL_RESPONSE_JSON:
                 response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
@@ -99,7 +122,17 @@ class GraphQLOverHTTP:
             cause = error.__cause__
             if isinstance(cause, InvalidOperationTypeError) and cause.operation_type == OperationType.MUTATION:
                 raise MethodNotAllowed("Mutations are not allowed over GET: use POST.") from cause
+            if isinstance(cause, InvalidOperationTypeError) and cause.operation_type == OperationType.SUBSCRIPTION:
+                return ExecutionResult(data=None, errors=[GraphQLError(SUBSCRIPTION_OVER_HTTP,
+                                                                       extensions={"code": BAD_REQUEST})])
             raise
+
+
+def refusal_response(refusal: HTTPException, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A request refused before any GraphQL ran: its status, and an error with a code."""
+    code = STATUS_CODES.get(refusal.status_code, BAD_REQUEST)
+    return JSONResponse({"errors": [{"message": refusal.reason, "extensions": {"code": code}}]},
+                        status_code=refusal.status_code, headers=headers)
 
 
 class MethodNotAllowed(HTTPException):

@@ -72,6 +72,10 @@ ENVIRONMENT = [
     ("WS_CONNECTION_INIT_TIMEOUT_SECONDS", "10", "a WebSocket that sends no connection_init within this time is "
      "closed with 4408"),
     ("WS_MAX_MESSAGE_BYTES", "1048576", "largest WebSocket message a client may send; larger: closed with 1009"),
+    ("WS_MAX_CONNECTIONS_PER_IP", "50", "WebSockets one client IP (see TRUSTED_PROXY_HOPS) may hold open on one server "
+     "process; the one over it is closed at once with 1013 (try again later). 0: no limit"),
+    ("WS_ANONYMOUS_IDLE_SECONDS", "60", "a WebSocket without a token that runs no operation for this long is closed "
+     "with 1000. 0: never"),
     ("WS_PER_MESSAGE_DEFLATE", "false", "compress WebSocket messages (permessage-deflate) when the client offers it: "
      "fewer bytes, but about 40 KiB more server memory per connection and a compression per frame sent"),
     ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
@@ -137,6 +141,8 @@ class Settings:
     ws_connection_init_timeout_seconds: float = field(
         default_factory=lambda: float(_env("WS_CONNECTION_INIT_TIMEOUT_SECONDS")))
     ws_max_message_bytes: int = field(default_factory=lambda: int(_env("WS_MAX_MESSAGE_BYTES")))
+    ws_max_connections_per_ip: int = field(default_factory=lambda: int(_env("WS_MAX_CONNECTIONS_PER_IP")))
+    ws_anonymous_idle_seconds: float = field(default_factory=lambda: float(_env("WS_ANONYMOUS_IDLE_SECONDS")))
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))

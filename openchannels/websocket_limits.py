@@ -14,6 +14,13 @@
 - **Visitor budget.** A connection_init with a visitor token, and each operation started on
   that connection, count against that token's rate limit (openchannels/rate_limits.py); over
   it, the connection is closed with 4429.
+- **Connections per IP, idle anonymous connections**: openchannels/websocket_admission.py
+  (1013 over WS_MAX_CONNECTIONS_PER_IP; 1000 after WS_ANONYMOUS_IDLE_SECONDS without an
+  operation and without a token).
+- **Malformed messages and unexpected failures** get an answer on both protocols, never
+  silence: openchannels/websocket_messages.py.
+
+The two protocol handlers that mix these in are in openchannels/websocket_handlers.py.
 
 The cap on operations per connection (WS_MAX_SUBSCRIPTIONS) is Strawberry's own
 `max_subscriptions_per_connection`: the operation over it gets an `error` message.
@@ -31,15 +38,14 @@ from typing import Any, AsyncGenerator, Mapping
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler, _OperationStreamClosed,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from openchannels.availability import is_database_unavailable
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
-from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
+from openchannels.websocket_admission import (
+    CLOSE_IDLE, CLOSE_TOO_MANY_FROM_ADDRESS, ConnectionsPerIP, IdleWatch,
+)
+from openchannels.websocket_messages import NOT_JSON, malformed, masked_message
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -60,11 +66,17 @@ class WebSocketLimits:
     send_queue_size: int = 256
     max_message_bytes: int = 1024 * 1024
     connection_init_timeout_seconds: float = 10.0
+    #: 0: no limit (openchannels/websocket_admission.py)
+    max_connections_per_ip: int = 50
+    #: 0: anonymous connections are never closed for idleness
+    anonymous_idle_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> WebSocketLimits:
         return cls(send_queue_size=settings.ws_send_queue_size, max_message_bytes=settings.ws_max_message_bytes,
-                   connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds)
+                   connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds,
+                   max_connections_per_ip=settings.ws_max_connections_per_ip,
+                   anonymous_idle_seconds=settings.ws_anonymous_idle_seconds)
 
 
 def init_authorization(payload: Any) -> str | None:
@@ -99,7 +111,11 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         if self._closing is None:  # closing: the client will not read it anyway
-            self.send_encoded(self.view.encode_json_string(message))  # a text frame, as the protocols want
+            try:
+                encoded = self.view.encode_json_string(message)  # a text frame, as the protocols want
+            except Exception as error:  # noqa: BLE001 - answered, masked (websocket_messages.py)
+                encoded = self.view.encode_json_string(masked_message(message, error))
+            self.send_encoded(encoded)
 
     def send_encoded(self, text: str) -> None:
         """Queue a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py)."""
@@ -200,7 +216,8 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         """Like Strawberry's, but ends as soon as the server decides to close, and refuses
-        messages over the size limit."""
+        messages over the size limit. `ignore_parsing_errors` (the legacy protocol): text that
+        is not JSON comes out as NOT_JSON, for the handler to answer (websocket_messages.py)."""
         while not self._stop.done() and self.ws.application_state != WebSocketState.DISCONNECTED:
             message = await self._receive_or_stop()
             if message is None or message["type"] == "websocket.disconnect":
@@ -215,6 +232,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
                 decoded = self.view.decode_json(text)
             except (JSONDecodeError, RecursionError) as error:  # nested deeper than the decoder goes
                 if ignore_parsing_errors:
+                    yield NOT_JSON
                     continue
                 raise NonJsonMessageReceived() from error
             yield decoded
@@ -244,12 +262,28 @@ class ConnectionLimits:
 
     #: graphql-ws (the legacy protocol) has no connection_init timeout of its own
     enforce_init_timeout = False
+    #: the message types that start (True) or stop (False) an operation; every known type, when
+    #: Strawberry does not refuse unknown ones itself (websocket_messages.py)
+    operation_messages: dict[str, bool] = {}
+    known_messages: set[str] | None = None
+    #: watches an anonymous connection for idleness (set after its connection_init)
+    _idle: IdleWatch | None = None
 
     async def handle(self) -> None:
         self._timers: list[asyncio.TimerHandle] = []
         self._expiry_scheduled = False
         #: the visitor token's key when the connection was opened with one: its operations count
         self._visitor_subject: str | None = None
+        connections: ConnectionsPerIP | None = getattr(self.view, "websocket_connections", None)
+        ip = getattr(getattr(self.context, "rate_limits", None), "ip", None)
+        if connections is None or ip is None:
+            connections = None
+        elif not connections.admit(ip):
+            log.info("refusing a WebSocket from %s: %d open from there already", ip, connections.open_from(ip))
+            self.websocket.request_close(CLOSE_TOO_MANY_FROM_ADDRESS,
+                                         "Too many connections from your address: try again later")
+            await self.websocket.finish()
+            return
         if self.enforce_init_timeout:
             seconds = self.websocket.limits.connection_init_timeout_seconds
             self._timers.append(asyncio.get_running_loop().call_later(seconds, self._init_timed_out))
@@ -258,6 +292,10 @@ class ConnectionLimits:
         finally:
             for timer in self._timers:
                 timer.cancel()
+            if self._idle is not None:
+                self._idle.cancel()
+            if connections is not None:
+                connections.release(ip)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -265,15 +303,25 @@ class ConnectionLimits:
             self.websocket.request_close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout")
 
     async def handle_message(self, message: Any) -> None:
-        """Each operation a visitor starts counts against the token's budget, like an HTTP request."""
-        starts = isinstance(message, dict) and message.get("type") in ("subscribe", "start")
+        """A malformed message is refused; each operation a visitor starts counts against the
+        token's budget, like an HTTP request; an unexpected failure is answered, masked."""
+        reason = malformed(message, self.operation_messages, self.known_messages)
+        if reason is not None:
+            await self.refuse_malformed(message, reason)
+            return
+        starts = self.operation_messages.get(message["type"], False)
+        if starts and self._idle is not None:
+            self._idle.touch()
         if starts and self._visitor_subject is not None and await self._visitor_over_budget():
             return
         try:
             await super().handle_message(message)  # type: ignore[misc]
+        except WebSocketDisconnected:
+            raise
         except Exception as error:
             if not is_database_unavailable(error):
-                raise
+                await self.answer_failure(message, error)
+                return
             # e.g. the token cannot be checked at connection_init: not a 4403 (the token may be
             # fine, and graphql-ws clients stop retrying after it) but "try again later"
             log.warning("WebSocket %s not handled: the database is unavailable (%r)",
@@ -288,6 +336,20 @@ class ConnectionLimits:
         if self.connection_acknowledged and not self._expiry_scheduled:
             self._expiry_scheduled = True
             self._close_at_token_expiry(getattr(self.context, "token_expires_at", None))
+            seconds = self.websocket.limits.anonymous_idle_seconds
+            if seconds > 0 and init_authorization(message.get("payload")) is None and self._idle is None:
+                self._idle = IdleWatch(seconds, self.runs_an_operation, lambda: self.websocket.request_close(
+                    CLOSE_IDLE, f"Closed after {seconds:g} s without an operation (no token)"))
+
+    def runs_an_operation(self) -> bool:
+        raise NotImplementedError
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        raise NotImplementedError
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        """An unexpected exception while handling `message`: the masked error, for the client to read."""
+        raise NotImplementedError
 
     async def _visitor_over_budget(self) -> bool:
         """Count one call of the visitor token; over the budget, the connection is closed with 4429."""
@@ -306,45 +368,3 @@ class ConnectionLimits:
         delay = (expires_at - datetime.now(timezone.utc)).total_seconds()
         self._timers.append(asyncio.get_running_loop().call_later(
             max(0.0, delay), self.websocket.request_close, CLOSE_TOKEN_EXPIRED, "Token expired"))
-
-
-class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws with the limits above; identical subscriptions of one viewer run once
-    (openchannels/shared_subscriptions.py)."""
-
-    #: where identical subscriptions meet (None: each runs alone)
-    shared: SharedSubscriptions | None = shared_subscriptions
-
-    async def run_operation(self, operation: Any) -> None:
-        key = share_key(self, operation) if self.shared is not None else None
-        if key is None:
-            await super().run_operation(operation)
-            return
-        group, member = self.shared.join(key, self, operation)
-        try:
-            ending = await asyncio.shield(group.ended)  # a member leaving never ends it for the others
-        finally:
-            group.leave(member)
-        await self._finish_shared(operation, ending)
-
-    async def _finish_shared(self, operation: Any, ending: GroupEnded) -> None:
-        """What Strawberry's run_operation does once a lone subscription's stream ended."""
-        if ending.pre_execution_error is not None:
-            try:
-                await self._handle_pre_execution_error(operation, ending.pre_execution_error)
-            except _OperationStreamClosed:
-                return
-        elif ending.incremental:
-            await self._reject_incremental_delivery(operation)
-        elif ending.error is not None:
-            await self.handle_task_exception(ending.error)  # type: ignore[arg-type]
-        with suppress(Exception):
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        if self.operations.get(operation.id) is operation:
-            del self.operations[operation.id]
-
-
-class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
-    """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
-
-    enforce_init_timeout = True

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types.graphql import OperationType
 
 from schema.chat import Chat, ChatConnection
 from schema.client import Client
@@ -21,6 +23,13 @@ from schema.root import Mutation, Query, Subscription
 class _Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """ErrorPolicy logs what is unexpected; expected errors are not noise in the log."""
+
+    async def execute(self, *args, allowed_operation_types=None, **kwargs):
+        """One result: a subscription cannot be executed, only subscribed to (`stream`, the
+        WebSockets). Strawberry lets HTTP ask for one, which then failed inside as a bug; refused
+        here, it is InvalidOperationTypeError, a BAD_REQUEST (openchannels/http_compliance.py)."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        return await super().execute(*args, allowed_operation_types=allowed, **kwargs)
 
 
 class _ProductionSchema(HiddenSuggestionsMixin, _Schema):

@@ -80,9 +80,11 @@ class LiveConnection:
     """One WebSocket to /graphql; `async with` opens it (connection_init, ack) and closes it."""
 
     def __init__(self, url: str, *, protocol: str = TRANSPORT_WS, token: str | None = None,
-                 init_payload: dict[str, Any] | None = None) -> None:
+                 init_payload: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         assert protocol in PROTOCOLS
         self.url = url
+        #: more headers for the handshake (e.g. X-Forwarded-For)
+        self.headers = headers
         self.protocol = protocol
         self.init_payload = init_payload if init_payload is not None else (
             {"authorization": f"Bearer {token}"} if token else {}
@@ -105,10 +107,13 @@ class LiveConnection:
     async def open(self, timeout: float = EVENT_TIMEOUT) -> LiveConnection:
         """Connect and initialise; LiveClosed if the server closes the socket instead of acknowledging."""
         self.ws = await websockets.connect(self.url, subprotocols=[self.protocol], open_timeout=timeout,
-                                           close_timeout=2)
+                                           close_timeout=2, additional_headers=self.headers)
         assert self.ws.subprotocol == self.protocol, f"server chose {self.ws.subprotocol!r}"
         self._reader = asyncio.create_task(self._read())
-        await self.send({"type": "connection_init", "payload": self.init_payload})
+        try:
+            await self.send({"type": "connection_init", "payload": self.init_payload})
+        except ConnectionClosed:
+            pass  # the server closed it at once (e.g. 1013): the reader reports the close below
         ack = asyncio.create_task(self._acknowledged.wait())
         closed = asyncio.create_task(self._closed_event.wait())
         done, pending = await asyncio.wait({ack, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -184,3 +189,26 @@ class LiveConnection:
         elif kind == "connection_error":
             self._closed = (None, json.dumps(message.get("payload")))
             self._closed_event.set()
+
+
+async def first_answer(url: str, protocol: str, token: str | None, message: str,
+                       timeout: float = EVENT_TIMEOUT) -> dict[str, Any] | LiveClosed:
+    """Open a WebSocket, initialise it (with `token`), send `message` as it is (raw text) and
+    return the server's first answer to it: a message, or LiveClosed when the server closes.
+    No answer within `timeout` (keep-alives aside) is a failure: silence."""
+    async with websockets.connect(url, subprotocols=[protocol], open_timeout=timeout, close_timeout=2,
+                                  max_size=None) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"authorization": f"Bearer {token}"} if token else {}}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(message)
+        while True:
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            except asyncio.TimeoutError:
+                raise AssertionError(f"silence: no answer within {timeout} s") from None
+            except ConnectionClosed as closed:
+                return LiveClosed(closed.rcvd.code if closed.rcvd else None, closed.rcvd.reason if closed.rcvd else "")
+            if frame.get("type") not in ("ka", "ping", "pong"):
+                return frame

@@ -142,13 +142,15 @@ class Deployment:
         env.update(self.extra_env)
         return env
 
-    async def start_server(self, env: dict[str, str] | None = None) -> ServerProcess:
-        """Start one more server process on this deployment's database and broker (`env`: settings of its own)."""
+    async def start_server(self, env: dict[str, str] | None = None,
+                           factory: str = "openchannels.app:create_app") -> ServerProcess:
+        """Start one more server process on this deployment's database and broker (`env`: settings of its own;
+        `factory`: another application factory, e.g. one with planted faults)."""
         port = free_port()
         log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "openchannels.app:create_app",
+                [sys.executable, "-m", "uvicorn", "--factory", factory,
                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
                  "--no-proxy-headers",  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
                  # as `openchannels serve`: request headers limited in time and size

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
 from openchannels.shared_subscriptions import shared_subscriptions
-from openchannels.websocket_limits import LimitedTransportWSHandler
+from openchannels.websocket_handlers import LimitedTransportWSHandler
 from resolvers.context import Context
 from schema import schema
 from schema.ids import to_global_id

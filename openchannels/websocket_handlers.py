@@ -1,0 +1,148 @@
+"""The two WebSocket protocol handlers as the server runs them: Strawberry's, with the limits
+of openchannels/websocket_limits.py mixed in, and each protocol's way of answering a malformed
+message or an unexpected failure (openchannels/websocket_messages.py).
+
+- graphql-transport-ws: identical subscriptions of one viewer run once
+  (openchannels/shared_subscriptions.py).
+- graphql-ws (legacy): a connection_init timeout, and queries and mutations run too (`data`,
+  then `complete`), as over graphql-transport-ws.
+"""
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler, _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
+from openchannels.websocket_limits import ConnectionLimits
+from openchannels.websocket_messages import (
+    CLOSE_INTERNAL_ERROR, LEGACY_WS_OPERATIONS, LEGACY_WS_TYPES, TRANSPORT_WS_OPERATIONS, bad_request, close_reason,
+)
+from schema.error_policy import internal_error
+
+
+class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with the limits above; identical subscriptions of one viewer run once
+    (openchannels/shared_subscriptions.py)."""
+
+    #: where identical subscriptions meet (None: each runs alone)
+    shared: SharedSubscriptions | None = shared_subscriptions
+    operation_messages = TRANSPORT_WS_OPERATIONS
+
+    def runs_an_operation(self) -> bool:
+        return bool(self.operations)
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        await self.handle_invalid_message(reason)  # closes with 4400, as the protocol says
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        masked = internal_error(error, f"graphql-transport-ws {message.get('type')}")
+        operation = self.operations.get(message.get("id"))
+        if operation is not None:  # the subscribe that failed: its `error` ends it
+            await operation.send_initial_errors([masked])
+        else:
+            await self.websocket.close(CLOSE_INTERNAL_ERROR, close_reason(masked.message))
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """An operation's task failed (Strawberry then only logged it and sent `complete`): its
+        client gets the masked error first, which completes the operation."""
+        masked = internal_error(error, "graphql-transport-ws operation")
+        task = asyncio.current_task()
+        for operation in list(self.operations.values()):
+            if operation.task is task:
+                with suppress(Exception):
+                    await operation.send_initial_errors([masked])
+                return
+
+    async def run_operation(self, operation: Any) -> None:
+        key = share_key(self, operation) if self.shared is not None else None
+        if key is None:
+            await super().run_operation(operation)
+            return
+        group, member = self.shared.join(key, self, operation)
+        try:
+            ending = await asyncio.shield(group.ended)  # a member leaving never ends it for the others
+        finally:
+            group.leave(member)
+        await self._finish_shared(operation, ending)
+
+    async def _finish_shared(self, operation: Any, ending: GroupEnded) -> None:
+        """What Strawberry's run_operation does once a lone subscription's stream ended."""
+        if ending.pre_execution_error is not None:
+            try:
+                await self._handle_pre_execution_error(operation, ending.pre_execution_error)
+            except _OperationStreamClosed:
+                return
+        elif ending.incremental:
+            await self._reject_incremental_delivery(operation)
+        elif ending.error is not None:
+            await self.handle_task_exception(ending.error)  # type: ignore[arg-type]
+        with suppress(Exception):
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        if self.operations.get(operation.id) is operation:
+            del self.operations[operation.id]
+
+
+class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
+    """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
+
+    enforce_init_timeout = True
+    operation_messages = LEGACY_WS_OPERATIONS
+    known_messages = LEGACY_WS_TYPES
+
+    def runs_an_operation(self) -> bool:
+        return bool(self.tasks)
+
+    async def refuse_malformed(self, message: Any, reason: str) -> None:
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            await self.send_message({"type": "error", "id": message["id"], "payload": bad_request(reason)})
+        else:
+            await self.send_message({"type": "connection_error", "payload": bad_request(reason)})
+
+    async def answer_failure(self, message: Any, error: Exception) -> None:
+        masked = internal_error(error, f"graphql-ws {message.get('type')}").formatted
+        if isinstance(message.get("id"), str):
+            await self.send_message({"type": "error", "id": message["id"], "payload": masked})
+        else:
+            await self.send_message({"type": "connection_error", "payload": masked})
+
+    async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None,
+                                   variables: dict[str, object] | None) -> None:
+        """Strawberry's, with two changes: any operation runs (`schema.stream`: a query or a
+        mutation gets its `data`, then `complete`; Strawberry's `subscribe` refused them, and the
+        client got an internal error), and an unexpected failure is answered with the masked
+        error instead of ending the task in silence."""
+        try:
+            source = await self.schema.stream(query, variable_values=variables, operation_name=operation_name,
+                                              context_value=self.context, root_value=self.root_value)
+            self.subscriptions[operation_id] = source
+            first = True
+            async with aclosing(source):
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        await self.send_message({"type": "error", "id": operation_id,
+                                                 "payload": result.errors[0].formatted})
+                        return
+                    if not isinstance(result, ExecutionResult):  # @defer / @stream: no frame for it here
+                        await self.send_message({"type": "error", "id": operation_id, "payload": bad_request(
+                            "Incremental delivery (@defer, @stream) is not supported over graphql-ws.")})
+                        return
+                    first = False
+                    await self.send_data_message(result, operation_id)
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
+        except Exception as error:  # noqa: BLE001 - answered, masked; the traceback is logged
+            masked = internal_error(error, "graphql-ws operation")
+            with suppress(Exception):
+                await self.send_message({"type": "error", "id": operation_id, "payload": masked.formatted})
+        finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
