@@ -11,8 +11,6 @@ Each must get an answer the client can act on: a GraphQL error with `extensions.
 read, its close code (graphql-transport-ws closes with 4400; a message over the size limit
 is closed with 1009 on both protocols). Never an HTTP 5xx, never INTERNAL_SERVER_ERROR (a bad
 value is not a bug), and never silence: waiting ANSWER_SECONDS for an answer is a failure.
-
-Cases another branch fixes are marked xfail (not strict) with the branch's name.
 """
 from __future__ import annotations
 
@@ -35,8 +33,6 @@ POST, GET = "POST", "GET"
 TRANSPORTS = [POST, GET, TRANSPORT_WS, LEGACY_WS]
 #: close codes that are a protocol's own answer to a message it cannot read
 PROTOCOL_REFUSALS = {4400, 1009}
-BADINPUT = "fixed in h-badinput"
-BODIES = "fixed in h-bodies"
 USER_ERRORS = "userErrors { code field message }"
 #: over WS_MAX_MESSAGE_BYTES (1 MiB) and any sensible body limit
 HUGE = 2 * 1024 * 1024
@@ -51,9 +47,6 @@ class Case:
     request: Callable[[World], dict[str, Any]]
     #: a raw body / message instead of the request encoded as JSON (malformed JSON)
     raw: str | None = None
-    #: another branch fixes it (over `fixed_over`): xfail with this reason
-    fixed_in: str | None = None
-    fixed_over: tuple[str, ...] = tuple(TRANSPORTS)
     #: transports this case makes no sense on (e.g. GET for a document of megabytes)
     not_over: tuple[str, ...] = ()
 
@@ -91,26 +84,21 @@ def _many_fields(kind: str, root: str, count: int) -> str:
 
 CASES = [
     # overflowing integers
-    Case("int-2**70", "query", _request(CONVERSATIONS, first=2**70), fixed_in=BADINPUT,
-         fixed_over=(POST, GET, TRANSPORT_WS)),
+    Case("int-2**70", "query", _request(CONVERSATIONS, first=2**70)),
     Case("int-2**70", "mutation", _request(ORDER, chat=_chat, product=_product, quantity=2**70)),
     Case("int-2**70", "subscription", _request(QUEUE_AFTER, after=2**70)),
     # odd digit characters in `after`
     Case("after-superscript", "query", _request(CONVERSATIONS, first=5, after="²")),
-    Case("after-superscript", "subscription", _request(QUEUE_AFTER, after="²"), fixed_in=BADINPUT,
-         fixed_over=(TRANSPORT_WS, LEGACY_WS)),
+    Case("after-superscript", "subscription", _request(QUEUE_AFTER, after="²")),
     Case("after-arabic-indic", "query", _request(CONVERSATIONS, first=5, after="١٢")),
-    Case("after-arabic-indic", "subscription", _request(QUEUE_AFTER, after="١٢"), fixed_in=BADINPUT,
-         fixed_over=(TRANSPORT_WS, LEGACY_WS)),
+    Case("after-arabic-indic", "subscription", _request(QUEUE_AFTER, after="١٢")),
     # an ID of the wrong type, both ways round
-    Case("operator-id-for-chat", "query", _request("query ($id: ID!) { chat(id: $id) { id } }", id=_operator),
-         fixed_in=BADINPUT),
+    Case("operator-id-for-chat", "query", _request("query ($id: ID!) { chat(id: $id) { id } }", id=_operator)),
     Case("operator-id-for-chat", "mutation", _request(SEND, id=_operator)),
     Case("operator-id-for-chat", "subscription", _request(CHAT_EVENTS, id=_operator)),
     Case("chat-id-for-operator", "mutation", _request(TRANSFER, chat=_chat, to=_chat)),
     # a string that is no ID at all
-    Case("not-an-id", "query", _request("query ($id: ID!) { chat(id: $id) { id } }", id="not an id!"),
-         fixed_in=BADINPUT),
+    Case("not-an-id", "query", _request("query ($id: ID!) { chat(id: $id) { id } }", id="not an id!")),
     Case("not-an-id", "mutation", _request(SEND, id="not an id!")),
     Case("not-an-id", "subscription", _request(CHAT_EVENTS, id="not an id!")),
     # variables of the wrong type
@@ -124,10 +112,8 @@ CASES = [
     Case("many-tokens", "query", lambda w: {"query": _many_fields("query", "__typename", 3000)}),
     Case("many-tokens", "mutation", lambda w: {"query": _many_fields("mutation", "__typename", 3000)}),
     Case("many-tokens", "subscription", lambda w: {"query": _many_fields("subscription", "__typename", 3000)}),
-    Case("huge", "query", lambda w: {"query": "query { __typename }" + " " * HUGE}, fixed_in=BODIES,
-         fixed_over=(POST,), not_over=(GET,)),
-    Case("huge", "mutation", lambda w: {"query": "mutation { __typename }" + " " * HUGE}, fixed_in=BODIES,
-         fixed_over=(POST,), not_over=(GET,)),
+    Case("huge", "query", lambda w: {"query": "query { __typename }" + " " * HUGE}, not_over=(GET,)),
+    Case("huge", "mutation", lambda w: {"query": "mutation { __typename }" + " " * HUGE}, not_over=(GET,)),
     # malformed JSON (the body, or the WebSocket message)
     Case("malformed-json", "query", lambda w: {}, raw='{"query": "{ __typename }"', not_over=(GET,)),
     Case("not-an-object", "query", lambda w: {}, raw='["{ __typename }"]', not_over=(GET,)),
@@ -147,9 +133,7 @@ def _params() -> list[Any]:
         for transport in TRANSPORTS:
             if transport in case.not_over or (transport == GET and case.kind == "mutation" and case.raw):
                 continue
-            fixed_elsewhere = case.fixed_in and transport in case.fixed_over
-            marks = [pytest.mark.xfail(strict=False, reason=case.fixed_in)] if fixed_elsewhere else []
-            params.append(pytest.param(case, transport, id=f"{case.kind}-{case.name}-{transport}", marks=marks))
+            params.append(pytest.param(case, transport, id=f"{case.kind}-{case.name}-{transport}"))
     return params
 
 
