@@ -9,9 +9,15 @@ Rules (the budgets come from the settings; a limit of 0 switches a rule off):
 Each rule is a fixed window counter that starts with the first call of a subject: the
 window's first call sets its expiry, later calls only count. With REDIS_URL the counters
 live in Redis (`INCR` + `PEXPIRE` in one Lua script, atomic), so every server process
-spends the same budget; without it, in this process's memory. When Redis fails, the
-process counts in memory for a few seconds and tries Redis again: a Redis outage never
-refuses a call that would have been allowed, nor lets a client loose.
+spends the same budget; without it, in this process's memory.
+
+With Redis, every call is counted in memory too, and the memory holds the window Redis
+answered with (its count is every process's calls). So when Redis fails, the process goes
+on counting in memory from where the shared count was, not from zero, for a few seconds,
+then tries Redis again; and when Redis is back (perhaps restarted, empty), the count this
+process kept meanwhile still holds until its window ends: the larger of the two counts
+decides. An outage never refuses a call that would have been allowed, and never hands out
+a fresh budget: a client gets at most what was left of it, per process.
 """
 from __future__ import annotations
 
@@ -102,6 +108,10 @@ class MemoryCounter:
         self._windows[key] = (count + 1, ends_at)
         return count + 1, ends_at - now
 
+    def adopt(self, key: str, count: int, ends_at: float) -> None:
+        """Hold this window for `key` (the shared one, from Redis): its count goes on from here."""
+        self._windows[key] = (count, ends_at)
+
     def _prune(self, now: float) -> None:
         """Memory stays bounded by the subjects seen within one window."""
         self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
@@ -183,14 +193,24 @@ class RateLimiter:
             raise RateLimited(self.rules[rule_name], verdict.retry_after_seconds)
 
     async def _count(self, key: str, window_seconds: float) -> tuple[int, float]:
-        if self._counter is not self._memory and self._clock() >= self._redis_down_until:
-            try:
-                return await self._counter.hit(key, window_seconds)
-            except Exception as error:  # noqa: BLE001 - any Redis failure: count here for a while
-                log.warning("rate limits: Redis failed (%s); counting in this process for %s s",
-                            error.__class__.__name__, REDIS_RETRY_SECONDS)
-                self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
-        return await self._memory.hit(key, window_seconds)
+        """Counted in memory always (the fallback holds the current window before Redis fails),
+        and in Redis when it works; the larger count decides."""
+        local = await self._memory.hit(key, window_seconds)
+        if self._counter is self._memory or self._clock() < self._redis_down_until:
+            return local
+        asked_at = self._clock()
+        try:
+            shared = await self._counter.hit(key, window_seconds)
+        except Exception as error:  # noqa: BLE001 - any Redis failure: count here for a while
+            log.warning("rate limits: Redis failed (%s); counting in this process for %s s",
+                        error.__class__.__name__, REDIS_RETRY_SECONDS)
+            self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
+            return local
+        if shared[0] < local[0]:  # counted here while Redis was away (or it lost the key): still spent
+            return local
+        # Redis's window, measured from before it was asked: it never outlives Redis's own
+        self._memory.adopt(key, shared[0], asked_at + shared[1])
+        return shared
 
     async def aclose(self) -> None:
         if self._counter is not self._memory:
