@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from services.auth import bearer_token, hash_token
+from services.auth import bearer_token, hash_token, token_digest
 from services.errors import DomainError, LimitExceeded
 
 log = logging.getLogger("openchannels.rate_limits")
@@ -267,11 +267,7 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxy_hops: i
 
 def token_subject(authorization: str | None) -> str | None:
     """The key a token is counted under: its SHA-256 (the token itself never leaves the process)."""
-    try:
-        token = bearer_token(authorization)
-    except DomainError:
-        return None
-    return hash_token(token) if token else None
+    return token_digest(authorization)
 
 
 def visitor_token_subject(authorization: str | None) -> str | None:
