@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
+from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.payments import payments_webhook
 from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
@@ -38,7 +39,7 @@ from resolvers.context import Context
 from schema import schema_for
 from services import scheduler
 from services import search
-from services.auth import authenticate, authenticate_with_expiry, trust_valid_tokens_for
+from services.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
 from services.errors import DomainError
 from services.viewer import require_signed_in
 
@@ -150,17 +151,20 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
             context = Context(request=request, response=response, auth_error=error.message)
         else:
             context = Context(request=request, response=response, viewer=viewer)
+            context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
+        authorization = init_authorization(context.connection_params)
         try:
-            context.authenticate_as(*await authenticate_with_expiry(init_authorization(context.connection_params),
-                                                                    fresh=True))
+            viewer, expires_at = await authenticate_with_expiry(authorization, fresh=True)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
+        context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py
+        context.authorization = authorization
         return None
 
 
@@ -195,11 +199,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
+        recheck_task = asyncio.create_task(live_tokens.run(recheck_period(settings.token_cache_seconds),
+                                                           stop_scheduler), name="live-tokens")
         try:
             yield
         finally:
             restore_garbage_collection()
             stop_scheduler.set()
+            recheck_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await recheck_task
             if scheduler_task is not None:
                 try:  # a tick in progress finishes (each item is its own transaction), or is cancelled
                     await asyncio.wait_for(scheduler_task, timeout=SCHEDULER_SHUTDOWN_SECONDS)

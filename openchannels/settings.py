@@ -22,7 +22,8 @@ ENVIRONMENT = [
     ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
     ("TOKEN_CACHE_SECONDS", "10", "how long a server process trusts a token it found valid without reading the "
-     "database again (a token deleted or a role changed by hand takes effect after this); 0: every request reads it"),
+     "database again (a token deleted or a role changed by hand takes effect after this), and how often it re-reads "
+     "the tokens of its open WebSockets; 0: every request reads it, and WebSockets are re-checked every second"),
     ("REDIS_CHANNEL", "openchannels:events", "Redis pub/sub channel that carries events between processes"),
     ("PAYMENT_URL_TEMPLATE", "https://pay.example.com/checkout?order={order_id}&amount={amount}&currency={currency}",
      "payment link of an order made in a chat: {order_id}, {amount} and {currency} are filled in"),
