@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tests.cli.running import assert_one_line_error, run
 
 ME = "query Me { me { operator { name role } } }"
@@ -132,3 +134,12 @@ def test_a_file_that_is_no_manifest_is_one_line_error(tmp_path):
                           "unknown manifest format 'something-else'")
     assert_one_line_error(run(tmp_path, "operations", "register", str(tmp_path / "missing.json")), "cannot read")
     assert_one_line_error(run(tmp_path, "operations", "remove"), "give the ids to remove, or --all")
+
+
+@pytest.mark.parametrize("action", ["register", "list", "remove"])
+def test_every_action_has_a_help_with_examples(tmp_path, action):
+    result = run(tmp_path, "operations", action, "--help")
+
+    assert result.returncode == 0, result.stderr
+    assert "examples:" in result.stdout
+    assert f"openchannels operations {action}" in result.stdout
