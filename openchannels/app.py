@@ -29,9 +29,9 @@ from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.payments import payments_webhook
-from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
+from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
 from openchannels.websocket_admission import ConnectionsPerIP
 from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
@@ -78,7 +78,7 @@ class MultipartRefused(Exception):
         self.code = code
 
 
-class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
+class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter
@@ -90,7 +90,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
-        self.persisted_queries = PersistedQueries()
+        self.trusted_documents = TrustedDocuments()  # create_app sets `only` from the settings
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The request's uploads are closed when it ends (Starlette spools them in memory or in
@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
+    graphql.trusted_documents.only = settings.persisted_operations_only
 
     @asynccontextmanager
     async def lifespan(_: Starlette):

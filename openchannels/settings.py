@@ -55,6 +55,8 @@ ENVIRONMENT = [
     ("QUERY_MAX_ROOT_FIELDS", "20", "most top-level fields in one operation"),
     ("QUERY_MAX_COST", "10000", "most list items one operation may ask for (page sizes multiplied along the nesting)"),
     ("QUERY_MAX_TOKENS", "2000", "most tokens in one GraphQL document"),
+    ("PERSISTED_OPERATIONS_ONLY", "false", "true: callers other than admins may run only the operations registered "
+     "with `openchannels operations register` (by id); any other document is refused with PERSISTED_QUERY_REQUIRED"),
     ("EVENT_CATCHUP_SECONDS", "30", "with Redis: seconds between two re-reads of the database by every live "
      "subscription, the safety net for an event whose publish was lost; 0: only when Redis reconnects or a publish fails"),
     ("RATE_LIMIT_LOGIN_PER_MINUTE", "10", "`login` calls per client IP per minute; 0: no limit"),
@@ -127,6 +129,8 @@ class Settings:
     query_max_root_fields: int = field(default_factory=lambda: int(_env("QUERY_MAX_ROOT_FIELDS")))
     query_max_cost: int = field(default_factory=lambda: int(_env("QUERY_MAX_COST")))
     query_max_tokens: int = field(default_factory=lambda: int(_env("QUERY_MAX_TOKENS")))
+    persisted_operations_only: bool = field(
+        default_factory=lambda: _env("PERSISTED_OPERATIONS_ONLY").strip().lower() in ("1", "true", "yes", "on"))
     event_catchup_seconds: float = field(default_factory=lambda: float(_env("EVENT_CATCHUP_SECONDS")))
     rate_limit_login_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_LOGIN_PER_MINUTE")))
     rate_limit_start_visitor_chat_per_minute: int = field(
