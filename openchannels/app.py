@@ -20,7 +20,7 @@ from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
-from openchannels.body_limits import BodyLimits, error_response
+from openchannels.body_limits import BodyLimits, BodyTooLarge, error_response
 from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
@@ -87,6 +87,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     websocket_limits: WebSocketLimits
     websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
+    passes_through = (MultipartRefused, BodyTooLarge)  # answered 401 by run(), 413 by BodyLimits
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)

@@ -81,6 +81,10 @@ def is_request_error(result: ExecutionResult) -> bool:
 class GraphQLOverHTTP:
     """A mixin for the Strawberry ASGI view (before it in the bases)."""
 
+    #: refusals that the view or a middleware around it answers itself (a body over its limit,
+    #: an upload without a token): not bugs, so never masked here as a 500
+    passes_through: tuple[type[Exception], ...] = ()
+
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if self.is_websocket_request(request):  # type: ignore[attr-defined]
             return await super().run(request, context, root_value)  # type: ignore[misc]
@@ -94,8 +98,8 @@ class GraphQLOverHTTP:
         except HTTPException as refusal:
             return refusal_response(refusal)
         except Exception as error:
-            if is_database_unavailable(error):
-                raise  # 503 (openchannels/availability.py)
+            if is_database_unavailable(error) or isinstance(error, self.passes_through):
+                raise  # 503 (openchannels/availability.py), or the refusal's own answer
             masked = internal_error(error, f"{request.method} {request.url.path}")
             return JSONResponse({"data": None, "errors": [masked.formatted]}, status_code=500)
         if response.headers.get("content-type", "").startswith(APPLICATION_JSON):
