@@ -25,6 +25,7 @@ from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
+from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
@@ -92,6 +93,10 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
         self.trusted_documents = TrustedDocuments()  # create_app sets `only` from the settings
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        """GraphiQL from the package's own files (openchannels/graphiql), never from a CDN."""
+        return graphiql_page(request)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The request's uploads are closed when it ends (Starlette spools them in memory or in
@@ -229,6 +234,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
+            *([graphiql_static_route()] if graphql.graphql_ide else []),
         ],
         middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
