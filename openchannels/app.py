@@ -20,7 +20,7 @@ from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
-from openchannels.body_limits import BodyLimits, error_response
+from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
@@ -69,12 +69,12 @@ class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
 CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 
 
-class MultipartRefused(Exception):
-    """A multipart request refused before its body is read (answered 401 with a JSON error)."""
+class MultipartRefused(HTTPException):
+    """A multipart request refused before its body is read: 401, a JSON error with the code
+    (answered like every refusal before GraphQL: openchannels/http_compliance.py)."""
 
     def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(401, message)
         self.code = code
 
 
@@ -99,8 +99,6 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
             return await super().run(request, context, root_value)
         try:
             return await super().run(request, context, root_value)
-        except MultipartRefused as refusal:
-            return error_response(401, refusal.code, refusal.message)
         finally:
             await request.close()
 
