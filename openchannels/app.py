@@ -7,6 +7,7 @@ import json
 import logging
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.payments import payments_webhook
 from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
+from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
 from openchannels.websocket_admission import ConnectionsPerIP
@@ -87,6 +89,8 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     websocket_limits: WebSocketLimits
     websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
+    #: PUBLIC_URL ("": each request's own address: openchannels/public_url.py)
+    public_url = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
@@ -140,6 +144,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
         if request.scope["type"] == "websocket":
             context = Context(request=request, response=response)  # authenticated in on_ws_connect
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
+            context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         authorization = request.headers.get("authorization")
@@ -152,6 +157,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
             context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
+        context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -180,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
+    graphql.public_url = check_public_url(settings.public_url) if settings.public_url else ""
 
     @asynccontextmanager
     async def lifespan(_: Starlette):

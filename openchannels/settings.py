@@ -20,6 +20,9 @@ ENVIRONMENT = [
     ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL)"),
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
     ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
+    ("PUBLIC_URL", "", "the server's address as clients reach it (`https://chat.example.com`), the base of every URL "
+     "the API returns (Attachment.url, ...); unset: the request's scheme and Host (X-Forwarded-Proto and "
+     "X-Forwarded-Host of the TRUSTED_PROXY_HOPS proxies)"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
     ("TOKEN_CACHE_SECONDS", "10", "how long a server process trusts a token it found valid without reading the "
      "database again (a token deleted or a role changed by hand takes effect after this), and how often it re-reads "
@@ -100,6 +103,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip() for o in _env("OPENCHANNELS_ALLOWED_ORIGINS").split(",") if o.strip())
     )
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").strip().rstrip("/"))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS")))
     token_cache_seconds: float = field(default_factory=lambda: float(_env("TOKEN_CACHE_SECONDS")))
     redis_channel: str = field(default_factory=lambda: _env("REDIS_CHANNEL"))
