@@ -23,6 +23,7 @@ from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
 from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
+from openchannels.cors import cors_middleware
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=True,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
-        allowed_origins=list(settings.allowed_origins),
+        allowed_origins=list(settings.cross_origins),
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
@@ -233,7 +234,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
         ],
-        middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
+        middleware=[cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
+                    Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )
