@@ -7,6 +7,7 @@ import json
 import logging
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -20,8 +21,9 @@ from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
-from openchannels.body_limits import BodyLimits, BodyTooLarge, error_response
+from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
+from openchannels.cors import cors_middleware
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
@@ -30,6 +32,7 @@ from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.payments import payments_webhook
+from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
@@ -70,12 +73,12 @@ class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
 CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 
 
-class MultipartRefused(Exception):
-    """A multipart request refused before its body is read (answered 401 with a JSON error)."""
+class MultipartRefused(HTTPException):
+    """A multipart request refused before its body is read: 401, a JSON error with the code
+    (answered like every refusal before GraphQL: openchannels/http_compliance.py)."""
 
     def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(401, message)
         self.code = code
 
 
@@ -88,7 +91,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     websocket_limits: WebSocketLimits
     websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
-    passes_through = (MultipartRefused, BodyTooLarge)  # answered 401 by run(), 413 by BodyLimits
+    #: PUBLIC_URL ("": each request's own address: openchannels/public_url.py)
+    public_url = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
@@ -105,8 +109,6 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
             return await super().run(request, context, root_value)
         try:
             return await super().run(request, context, root_value)
-        except MultipartRefused as refusal:
-            return error_response(401, refusal.code, refusal.message)
         finally:
             await request.close()
 
@@ -148,6 +150,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
         if request.scope["type"] == "websocket":
             context = Context(request=request, response=response)  # authenticated in on_ws_connect
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
+            context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         authorization = request.headers.get("authorization")
@@ -160,6 +163,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
             context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
+        context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -182,13 +186,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=True,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
-        allowed_origins=list(settings.allowed_origins),
+        allowed_origins=list(settings.cross_origins),
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
     graphql.trusted_documents.only = settings.persisted_operations_only
+    graphql.public_url = check_public_url(settings.public_url) if settings.public_url else ""
 
     @asynccontextmanager
     async def lifespan(_: Starlette):
@@ -236,7 +241,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
             *([graphiql_static_route()] if graphql.graphql_ide else []),
         ],
-        middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
+        middleware=[cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
+                    Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from openchannels.forwarded import trusted_forwarded
 from services.auth import bearer_token, hash_token, token_digest
 from services.errors import DomainError, LimitExceeded
 
@@ -256,13 +257,7 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxy_hops: i
     """The caller's address: the TCP peer, or, behind `trusted_proxy_hops` proxies that each
     append to X-Forwarded-For, the address the outermost trusted proxy saw. Addresses further
     left in the header were written by the client and are never trusted."""
-    if trusted_proxy_hops > 0 and forwarded_for:
-        hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
-        if len(hops) >= trusted_proxy_hops:
-            return hops[-trusted_proxy_hops]
-        if hops:
-            return hops[0]
-    return peer or "unknown"
+    return trusted_forwarded(forwarded_for, trusted_proxy_hops) or peer or "unknown"
 
 
 def token_subject(authorization: str | None) -> str | None:

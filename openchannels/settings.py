@@ -19,7 +19,13 @@ ENVIRONMENT = [
     ("OPENCHANNELS_PORT", "8000", "port `serve` listens on"),
     ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL)"),
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
-    ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
+    ("OPENCHANNELS_ALLOWED_ORIGINS", "", "comma-separated origins (`https://app.example.com`) whose pages may call "
+     "the API (CORS) and open a WebSocket, or `*` for any; unset: `*` when OPENCHANNELS_ENV is development, "
+     "none in production (the server's own origin only)"),
+    ("CORS_MAX_AGE_SECONDS", "600", "how long a browser may keep a CORS preflight's answer (Access-Control-Max-Age)"),
+    ("PUBLIC_URL", "", "the server's address as clients reach it (`https://chat.example.com`), the base of every URL "
+     "the API returns (Attachment.url, ...); unset: the request's scheme and Host (X-Forwarded-Proto and "
+     "X-Forwarded-Host of the TRUSTED_PROXY_HOPS proxies)"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
     ("TOKEN_CACHE_SECONDS", "10", "how long a server process trusts a token it found valid without reading the "
      "database again (a token deleted or a role changed by hand takes effect after this), and how often it re-reads "
@@ -99,9 +105,12 @@ class Settings:
     port: int = field(default_factory=lambda: int(_env("OPENCHANNELS_PORT")))
     workers: int = field(default_factory=lambda: int(_env("OPENCHANNELS_WORKERS")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL").lower())
+    #: as configured; empty: the environment's default (`cross_origins`)
     allowed_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip() for o in _env("OPENCHANNELS_ALLOWED_ORIGINS").split(",") if o.strip())
     )
+    cors_max_age_seconds: int = field(default_factory=lambda: int(_env("CORS_MAX_AGE_SECONDS")))
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").strip().rstrip("/"))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS")))
     token_cache_seconds: float = field(default_factory=lambda: float(_env("TOKEN_CACHE_SECONDS")))
     redis_channel: str = field(default_factory=lambda: _env("REDIS_CHANNEL"))
@@ -151,6 +160,14 @@ class Settings:
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
+
+    @property
+    def cross_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may call the API and open WebSockets: OPENCHANNELS_ALLOWED_ORIGINS,
+        or by default any in development and none in production (or any other mode)."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        return ("*",) if self.env == "development" else ()
 
     @property
     def is_sqlite(self) -> bool:

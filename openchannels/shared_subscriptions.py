@@ -81,7 +81,9 @@ def share_key(handler: Any, operation: Any) -> Hashable | None:
     # that connection's token (openchannels/live_tokens.py); a member with another token could
     # outlive it, revoked, or keep an old viewer
     token = getattr(handler.context, "token_digest", None)
-    return (id(handler.schema), query, variables, operation.operation_name, viewer, token)
+    # and the address the URLs in the results are built on (openchannels/public_url.py)
+    public_url = getattr(handler.context, "public_url", "")
+    return (id(handler.schema), query, variables, operation.operation_name, viewer, token, public_url)
 
 
 def _only_a_subscription(query: Any) -> bool:

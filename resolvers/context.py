@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from resolvers.loaders import Loaders
 from services.errors import DomainError, Unauthenticated
@@ -32,6 +32,10 @@ class Context:
         #: a WebSocket's token as the periodic re-check last read it (openchannels/live_tokens.py):
         #: the viewer comes from it, so a role change or a revocation reaches every event
         self._live_token: Any = None
+        #: finds `scheme://host` of the server as this caller reaches it (openchannels/public_url.py),
+        #: on first use: most requests return no URL. None: unknown (a test), URLs stay relative
+        self.public_url_source: Callable[[], str] | None = None
+        self._public_url: str | None = None
 
     @property
     def viewer(self) -> Viewer:
@@ -55,6 +59,19 @@ class Context:
     def follow(self, live_token: Any) -> None:
         """From now on the viewer is the one `live_token` holds (a WebSocket's, re-checked)."""
         self._live_token = live_token
+
+    @property
+    def public_url(self) -> str:
+        if self._public_url is None:
+            self._public_url = self.public_url_source() if self.public_url_source is not None else ""
+        return self._public_url
+
+    def absolute_url(self, url: str) -> str:
+        """Every URL the API returns goes through here: a path on this server (`/files/1`) gets
+        the caller's public address in front; an address elsewhere (`https://...`) is kept."""
+        if url.startswith("/") and not url.startswith("//"):
+            return self.public_url + url
+        return url
 
     @property
     def loaders(self) -> Loaders:
