@@ -27,6 +27,11 @@ from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
+from openchannels.log_format import configure_logging
+from openchannels import metrics_endpoint
+from openchannels.metrics import OPEN_WEBSOCKETS
+from openchannels.request_ids import RequestIds
+from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.payments import payments_webhook
 from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
@@ -95,7 +100,11 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
         """The request's uploads are closed when it ends (Starlette spools them in memory or in
         deleted temporary files; left to the garbage collector, they stayed for good)."""
         if self.is_websocket_request(request):
-            return await super().run(request, context, root_value)
+            OPEN_WEBSOCKETS.inc()
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                OPEN_WEBSOCKETS.dec()
         try:
             return await super().run(request, context, root_value)
         except MultipartRefused as refusal:
@@ -166,8 +175,9 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    configure_logging(settings.log_format)
     graphql = GraphQLApp(
-        schema_for(settings),
+        schema_for(settings, tracing_extensions(settings.otel_endpoint)),
         graphql_ide=None if settings.env == "production" else "graphiql",
         allow_queries_via_get=True,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
@@ -195,9 +205,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
+        metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
         try:
             yield
         finally:
+            if metrics_sampler is not None:
+                metrics_sampler.cancel()
+            metrics_endpoint.forget_process()
+            shutdown_tracing()
             restore_garbage_collection()
             stop_scheduler.set()
             if scheduler_task is not None:
@@ -209,7 +224,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await graphql.rate_limiter.aclose()
             await close_database()
 
-    return Starlette(
+    # /metrics: on the main port behind METRICS_TOKEN, or alone on METRICS_PORT (openchannels/metrics_endpoint.py)
+    metrics_route = ([Route("/metrics", metrics_endpoint.token_protected(settings.metrics_token), methods=["GET"])]
+                     if settings.metrics_token and not settings.metrics_port else [])
+    app = Starlette(
         routes=[
             Route("/graphql", DatabaseUnavailableGuard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -218,8 +236,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
+            *metrics_route,
         ],
-        middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
+        middleware=[Middleware(RequestIds),  # a request id for the logs (openchannels/request_ids.py)
+                    Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )
+    return metrics_endpoint.MetricsPort(app, settings.metrics_port) if settings.metrics_port else app
