@@ -6,7 +6,7 @@ A WebSocket connection has no request id of its own: each masked error there get
 """
 from __future__ import annotations
 
-import os
+import random
 from contextvars import ContextVar
 from typing import Any
 
@@ -14,9 +14,13 @@ from typing import Any
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+_random = random.Random()
+
+
 def new_request_id() -> str:
-    """12 hex digits, random: unique enough to find a request's lines among a day of logs."""
-    return os.urandom(6).hex()
+    """12 hex digits, random (not secret: an id, not a key), unique enough to find a request's lines
+    among a day of logs; a third of os.urandom's cost, paid by every request."""
+    return f"{_random.getrandbits(48):012x}"
 
 
 class RequestIds:
