@@ -30,12 +30,12 @@ from openchannels.health import healthz, readyz
 from openchannels.log_format import configure_logging
 from openchannels import metrics_endpoint
 from openchannels.metrics import OPEN_WEBSOCKETS
-from openchannels.request_ids import RequestIds
-from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.payments import payments_webhook
 from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
 from openchannels.rate_limits import RateLimiter, RequestLimits
+from openchannels.request_ids import RequestIds
 from openchannels.settings import Settings
+from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.websocket_admission import ConnectionsPerIP
 from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization

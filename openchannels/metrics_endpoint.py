@@ -157,8 +157,11 @@ class MetricsPort:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         server = scope.get("server")
-        if scope["type"] != "http" or not server or server[1] != self.port:
+        if scope["type"] == "lifespan" or not server or server[1] != self.port:
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":  # no GraphQL over this port either
+            await send({"type": "websocket.close", "code": 1008, "reason": "This port serves /metrics only."})
             return
         if scope["path"] == "/metrics" and scope["method"] in ("GET", "HEAD"):
             answer: Response = Response(await exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -10,9 +10,9 @@ from schema.client import Client
 from schema.error_policy import ErrorPolicy
 from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
-from schema.operation_metrics import OperationMetrics
 from schema.message import Message
 from schema.open_channel import OpenChannel
+from schema.operation_metrics import OperationMetrics
 from schema.operator import Operator
 from schema.validation_cache import cached_validation
 from schema.parse_cache import CachedParsing

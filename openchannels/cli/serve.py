@@ -103,8 +103,6 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1:
         prepare_multiprocess_metrics()
 
-    import uvicorn
-
     from openchannels.http_protocol import header_limits_enabled
 
     http = "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings) else "auto"

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,12 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import InvalidStatus
 
 from tests.e2e.actors import QUEUE_CHANGED, Admin, GraphQLHttp, start_visitor_chat
 from tests.e2e.faulty_app import FAULT
 from tests.e2e.live import LiveConnection
-from tests.e2e.server import REPO_ROOT, Deployment, ServerProcess, free_port
+from tests.e2e.server import Deployment, ServerProcess, free_port
 
 METRICS_TOKEN = "e2e-metrics-token"
 
@@ -191,6 +191,10 @@ async def test_two_workers_answer_a_scrape_on_the_metrics_port_with_the_same_tot
 
             assert (await client.get(f"{base}/metrics")).status_code == 404  # not on the main port
             assert (await client.post(f"{metrics}/graphql", json={"query": "{ __typename }"})).status_code == 404
+            with pytest.raises(InvalidStatus) as refused:  # nor GraphQL over a WebSocket there
+                await websockets.connect(f"ws://127.0.0.1:{metrics_port}/graphql",
+                                         subprotocols=["graphql-transport-ws"])
+            assert refused.value.response.status_code == 403
             for _ in range(12):  # a connection each: the two workers share the requests
                 async with httpx.AsyncClient(timeout=10) as one:
                     answer = await one.post(f"{base}/graphql", json={"query": "query OpsPing { __typename }"})
