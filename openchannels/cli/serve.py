@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import os
 import socket
 from typing import Any
 
@@ -100,7 +101,7 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     say(f"database: {redact(settings.database_url)}; events: {broker}; workers: {workers}")
     if settings.metrics_port:
         say(f"metrics: http://{browser_host(host)}:{settings.metrics_port}/metrics")
-    if workers > 1:
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prepare_multiprocess_metrics()
 
     from openchannels.http_protocol import header_limits_enabled
@@ -124,7 +125,6 @@ def prepare_multiprocess_metrics() -> None:
     answers a scrape. Unset: a fresh folder for this run. Set: emptied of the last run's files
     (prometheus_client's rule: counters of a previous run would be added to this one's)."""
     import glob
-    import os
     import tempfile
 
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
