@@ -31,11 +31,16 @@ from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
+from openchannels.log_format import configure_logging
+from openchannels import metrics_endpoint
+from openchannels.metrics import OPEN_WEBSOCKETS
 from openchannels.payments import payments_webhook
 from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
+from openchannels.request_ids import RequestIds
 from openchannels.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
+from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.websocket_admission import ConnectionsPerIP
 from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
@@ -106,7 +111,11 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
         """The request's uploads are closed when it ends (Starlette spools them in memory or in
         deleted temporary files; left to the garbage collector, they stayed for good)."""
         if self.is_websocket_request(request):
-            return await super().run(request, context, root_value)
+            OPEN_WEBSOCKETS.inc()
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                OPEN_WEBSOCKETS.dec()
         try:
             return await super().run(request, context, root_value)
         finally:
@@ -180,8 +189,9 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    configure_logging(settings.log_format)
     graphql = GraphQLApp(
-        schema_for(settings),
+        schema_for(settings, tracing_extensions(settings.otel_endpoint)),
         graphql_ide=None if settings.env == "production" else "graphiql",
         allow_queries_via_get=True,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
@@ -213,9 +223,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
         recheck_task = asyncio.create_task(live_tokens.run(recheck_period(settings.token_cache_seconds),
                                                            stop_scheduler), name="live-tokens")
+        metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
         try:
             yield
         finally:
+            if metrics_sampler is not None:
+                metrics_sampler.cancel()
+            metrics_endpoint.forget_process()
+            shutdown_tracing()
             restore_garbage_collection()
             stop_scheduler.set()
             recheck_task.cancel()
@@ -230,7 +245,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await graphql.rate_limiter.aclose()
             await close_database()
 
-    return Starlette(
+    # /metrics: on the main port behind METRICS_TOKEN, or alone on METRICS_PORT (openchannels/metrics_endpoint.py)
+    metrics_route = ([Route("/metrics", metrics_endpoint.token_protected(settings.metrics_token), methods=["GET"])]
+                     if settings.metrics_token and not settings.metrics_port else [])
+    app = Starlette(
         routes=[
             Route("/graphql", DatabaseUnavailableGuard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -240,9 +258,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
             *([graphiql_static_route()] if graphql.graphql_ide else []),
+            *metrics_route,
         ],
-        middleware=[cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
+        middleware=[Middleware(RequestIds),  # a request id for the logs (openchannels/request_ids.py)
+                    cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
                     Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )
+    return metrics_endpoint.MetricsPort(app, settings.metrics_port) if settings.metrics_port else app

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from openchannels.metrics import PUBLISH_FAILURES, observe_event_delivery
 from openchannels.redis_wire import RedisAddress, RedisPublisher, subscribe
 
 log = logging.getLogger("openchannels.broker")
@@ -111,6 +112,7 @@ class EventHub:
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Send `event` to every subscriber once the events before it have gone out."""
+        observe_event_delivery(event.get("created_at"))
         event_id = event.get("id")
         if not isinstance(event_id, int) or self._next_id is None or event_id <= self._next_id:
             self._send(event)  # the first event, the expected one, or a late one (subscribers skip repeats)
@@ -273,6 +275,7 @@ class RedisBroker:
             # The change is committed and its events are in the database: this process's
             # subscribers re-read them now, the other processes' once Redis is back.
             first = min(event["id"] for event in events)
+            PUBLISH_FAILURES.inc()
             self._missed_from = first if self._missed_from is None else min(self._missed_from, first)
             log.warning("could not publish %d event(s) from id %d to Redis (%r): subscribers re-read them "
                         "from the database", len(events), first, error)

@@ -19,6 +19,7 @@ ENVIRONMENT = [
     ("OPENCHANNELS_PORT", "8000", "port `serve` listens on"),
     ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL)"),
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
+    ("LOG_FORMAT", "text", "text, or json: one JSON object per line, with the request id (README: Operations)"),
     ("OPENCHANNELS_ALLOWED_ORIGINS", "", "comma-separated origins (`https://app.example.com`) whose pages may call "
      "the API (CORS) and open a WebSocket, or `*` for any; unset: `*` when OPENCHANNELS_ENV is development, "
      "none in production (the server's own origin only)"),
@@ -87,6 +88,14 @@ ENVIRONMENT = [
      "with 1000. 0: never"),
     ("WS_PER_MESSAGE_DEFLATE", "false", "compress WebSocket messages (permessage-deflate) when the client offers it: "
      "fewer bytes, but about 40 KiB more server memory per connection and a compression per frame sent"),
+    ("METRICS_PORT", "", "port of a listener on OPENCHANNELS_HOST that serves only /metrics, without auth (`serve` "
+     "opens it); unset: /metrics is on the main port, behind METRICS_TOKEN"),
+    ("METRICS_TOKEN", "", "bearer token that /metrics on the main port requires (without METRICS_PORT); "
+     "unset: no /metrics on the main port"),
+    ("PROMETHEUS_MULTIPROC_DIR", "", "folder where the worker processes keep their metrics, so that any of them "
+     "answers a scrape with the totals; unset with OPENCHANNELS_WORKERS > 1: `serve` makes a fresh one"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, e.g. http://127.0.0.1:4318): "
+     "every GraphQL operation is traced (needs the `otel` extra); unset: no tracing"),
     ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
@@ -105,6 +114,10 @@ class Settings:
     port: int = field(default_factory=lambda: int(_env("OPENCHANNELS_PORT")))
     workers: int = field(default_factory=lambda: int(_env("OPENCHANNELS_WORKERS")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL").lower())
+    log_format: str = field(default_factory=lambda: _env("LOG_FORMAT").strip().lower())
+    metrics_port: int = field(default_factory=lambda: int(_env("METRICS_PORT") or 0))
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN"))
+    otel_endpoint: str = field(default_factory=lambda: _env("OTEL_EXPORTER_OTLP_ENDPOINT"))
     #: as configured; empty: the environment's default (`cross_origins`)
     allowed_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip() for o in _env("OPENCHANNELS_ALLOWED_ORIGINS").split(",") if o.strip())

@@ -12,6 +12,7 @@ from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
 from schema.message import Message
 from schema.open_channel import OpenChannel
+from schema.operation_metrics import OperationMetrics
 from schema.operator import Operator
 from schema.validation_cache import cached_validation
 from schema.parse_cache import CachedParsing
@@ -36,12 +37,14 @@ class _ProductionSchema(HiddenSuggestionsMixin, _Schema):
     pass
 
 
-def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) -> _Schema:
-    """The schema with its query limits; `production` adds schema/production.py's rules."""
+def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False, tracing: tuple = ()) -> _Schema:
+    """The schema with its query limits; `production` adds schema/production.py's rules; `tracing`:
+    extensions that trace operations (openchannels/tracing.py)."""
     # the cached validation before the limits: they add their errors to its result (the limits
     # set the parse options in on_operation, before any parse)
-    extensions = [CachedParsing, cached_validation(hide_suggestions=production), query_limits(limits),
-                  *([ProductionValidation] if production else []), ErrorPolicy]
+    # OperationMetrics first: it ends last and sees the errors ErrorPolicy gave their codes
+    extensions = [OperationMetrics, *tracing, CachedParsing, cached_validation(hide_suggestions=production),
+                  query_limits(limits), *([ProductionValidation] if production else []), ErrorPolicy]
     built = (_ProductionSchema if production else _Schema)(
         query=Query,
         mutation=Mutation,
@@ -58,14 +61,14 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False) 
 schema = build_schema()
 
 
-def schema_for(settings) -> _Schema:
+def schema_for(settings, tracing: tuple = ()) -> _Schema:
     """The schema the server runs with `settings` (OPENCHANNELS_ENV, QUERY_MAX_*): the same SDL."""
     if settings.env not in ("development", "production"):
         raise ValueError(f"OPENCHANNELS_ENV must be development or production, not {settings.env!r}")
     limits, production = QueryLimits.from_settings(settings), settings.env == "production"
-    if limits == QueryLimits() and not production:
+    if limits == QueryLimits() and not production and not tracing:
         return schema
-    return build_schema(limits, production)
+    return build_schema(limits, production, tracing)
 
 
 __all__ = ["build_schema", "schema", "schema_for"]

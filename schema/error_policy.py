@@ -19,7 +19,6 @@ a path that come out of execution).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from openchannels.availability import MESSAGE as UNAVAILABLE_MESSAGE
 from openchannels.availability import SERVICE_UNAVAILABLE, is_database_unavailable
+from openchannels.request_ids import new_request_id, request_id as current_request_id
 from services.errors import DomainError
 
 log = logging.getLogger("openchannels.errors")
@@ -45,9 +45,10 @@ _REQUEST_ERRORS = (CannotGetOperationTypeError, InvalidOperationTypeError, Missi
 
 
 def internal_error(error: BaseException, where: Any = None) -> GraphQLError:
-    """The masked error of an unexpected exception; its traceback is logged under the request id."""
-    request_id = uuid.uuid4().hex[:12]
-    log.error("request %s failed at %s", request_id, where, exc_info=error)
+    """The masked error of an unexpected exception; its traceback is logged under the request id
+    (the HTTP request's, openchannels/request_ids.py; over a WebSocket, one of its own)."""
+    request_id = current_request_id.get() or new_request_id()
+    log.error("request %s failed at %s", request_id, where, exc_info=error, extra={"request_id": request_id})
     return GraphQLError(f"Internal server error (request id {request_id}).",
                         extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id})
 

@@ -117,3 +117,22 @@ async def _deliver_connector(connector_id: int, http: httpx.AsyncClient) -> int:
     finally:
         await Connector.filter(id=connector_id).update(delivering_until=None)
     return delivered
+
+
+async def backlog() -> dict[int, tuple[int, float]]:
+    """Per connector: (replies not delivered yet, age in seconds of the oldest of them, 0 if none).
+
+    Indexed queries per connector (connector_id, delivered_at, id): delivered rows stay in the
+    table, and a count over all of them would grow with it (metrics, at each scrape)."""
+    now = queue.now()
+    result = {}
+    for connector_id in await Connector.all().order_by("id").values_list("id", flat=True):
+        pending = ConnectorOutbox.filter(connector_id=connector_id, delivered_at__isnull=True)
+        count = await pending.count()
+        age = 0.0
+        if count:
+            oldest = await pending.order_by("id").first().values_list("message_id", flat=True)
+            created = await Message.filter(id=oldest).first().values_list("created_at", flat=True)
+            age = max(0.0, (now - created).total_seconds()) if created else 0.0
+        result[connector_id] = (count, age)
+    return result

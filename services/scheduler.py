@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from openchannels.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_ROUND_SECONDS
 from services import connector_outbox, queue, timeouts, timers
 
 log = logging.getLogger("openchannels.scheduler")
@@ -32,15 +34,26 @@ async def tick(batch: int = BATCH) -> int:
 
 
 async def run(interval_seconds: float, stop: asyncio.Event) -> None:
-    """Tick every `interval_seconds` until `stop` is set; an error is logged and the loop goes on."""
+    """Tick every `interval_seconds` until `stop` is set; an error is logged and the loop goes on.
+
+    Metrics: each round's duration, and its lag (how much later than planned it started: a busy
+    event loop, or a previous round that took long, shows here)."""
+    planned: float | None = None
     while not stop.is_set():
+        started = time.monotonic()
+        if planned is not None:
+            SCHEDULER_LAG.observe(max(0.0, started - planned))
         try:
             while await tick() and not stop.is_set():
                 pass  # a full batch may leave more due: go on at once
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the loop
+            SCHEDULER_FAILURES.inc()
             log.exception("scheduler tick failed")
+        ended = time.monotonic()
+        SCHEDULER_ROUND_SECONDS.observe(ended - started)
+        planned = ended + interval_seconds
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
         except asyncio.TimeoutError:

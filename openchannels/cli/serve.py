@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import os
 import socket
 from typing import Any
 
@@ -11,7 +12,9 @@ from openchannels.cli.console import redact, say
 from openchannels.cli.database_session import migrate_database, migration_summary
 from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
+from openchannels.log_format import check_format
 from openchannels.settings import Settings
+from openchannels.tracing import TracingNotInstalled, check_installed
 
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
@@ -46,8 +49,9 @@ async def _check_redis(url: str) -> None:
         await client.aclose()
 
 
-def server_log_config(level_name: str) -> dict[str, Any]:
-    """uvicorn's logging plus ours; uvicorn applies it in every worker process, not just this one."""
+def server_log_config(level_name: str, log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's logging plus ours; uvicorn applies it in every worker process, not just this one.
+    LOG_FORMAT=json: every line is JSON (openchannels/log_format.py)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -59,6 +63,8 @@ def server_log_config(level_name: str) -> dict[str, Any]:
     # Tortoise's INFO lines are noise; at debug its SQL helps
     config["loggers"]["tortoise"] = {"handlers": ["named"], "propagate": False,
                                      "level": "WARNING" if level == "INFO" else level}
+    if log_format == "json":
+        config["formatters"] = {name: {"()": "openchannels.log_format.JsonFormatter"} for name in config["formatters"]}
     return config
 
 
@@ -74,6 +80,13 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{workers} workers need REDIS_URL: without Redis, events would not cross processes "
                            "(set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
     _check_port(host, port)
+    try:
+        check_format(settings.log_format)
+        check_installed(settings.otel_endpoint)
+    except (ValueError, TracingNotInstalled) as error:
+        raise CommandError(str(error)) from error
+    if settings.metrics_port:
+        _check_port(host, settings.metrics_port)
     if settings.redis_url:
         asyncio.run(_check_redis(settings.redis_url))
     if settings.is_sqlite:
@@ -86,15 +99,18 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     say(f"GraphQL endpoint (production mode, no GraphiQL): {url}" if production else f"GraphiQL: {url}")
     broker = "Redis " + redact(settings.redis_url) if settings.redis_url else "in-process (one server process)"
     say(f"database: {redact(settings.database_url)}; events: {broker}; workers: {workers}")
-
-    import uvicorn
+    if settings.metrics_port:
+        say(f"metrics: http://{browser_host(host)}:{settings.metrics_port}/metrics")
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        prepare_multiprocess_metrics()
 
     from openchannels.http_protocol import header_limits_enabled
 
     http = "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings) else "auto"
-    uvicorn.run(
+    run_uvicorn(
+        settings.metrics_port,
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, log_config=server_log_config(settings.log_level),
+        log_level=settings.log_level, log_config=server_log_config(settings.log_level, settings.log_format),
         ws_max_size=settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
         # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
         ws_per_message_deflate=settings.ws_per_message_deflate,
@@ -102,3 +118,41 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
     )
     return 0
+
+
+def prepare_multiprocess_metrics() -> None:
+    """Several workers: their metrics go to files in PROMETHEUS_MULTIPROC_DIR, summed by whichever
+    answers a scrape. Unset: a fresh folder for this run. Set: emptied of the last run's files
+    (prometheus_client's rule: counters of a previous run would be added to this one's)."""
+    import glob
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openchannels-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    for stale in glob.glob(os.path.join(folder, "*.db")):
+        os.remove(stale)
+
+
+def run_uvicorn(metrics_port: int, app: str, **options: Any) -> None:
+    """uvicorn.run, and with a metrics port, one more listening socket that every worker serves
+    (openchannels/metrics_endpoint.py answers /metrics there and nothing else)."""
+    import uvicorn
+
+    if not metrics_port:
+        uvicorn.run(app, **options)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, **options)
+    metrics = copy.copy(config)
+    metrics.port = metrics_port
+    sockets = [config.bind_socket(), metrics.bind_socket()]
+    if config.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        server = uvicorn.Server(config)
+        server.run(sockets=sockets)
+        if not server.started:
+            raise SystemExit(3)
