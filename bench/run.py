@@ -40,7 +40,9 @@ SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISI
                       "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE": "0", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE": "0",
                       "SCHEDULER_INTERVAL_SECONDS": "0",
                       # B2 opens thousands of connections at once: a busy server may take long to ack
-                      "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300"}
+                      "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300",
+                      # ... all from one address (the per-IP cap is 50 by default)
+                      "WS_MAX_CONNECTIONS_PER_IP": "0"}
 
 
 @dataclass

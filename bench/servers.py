@@ -62,6 +62,14 @@ class Server:
             self.process.wait(timeout=5)
 
 
+def _http_protocol(factory: str) -> str:
+    """The project's server runs the protocol `openchannels serve` runs (request heads limited in
+    time and size: openchannels/http_protocol.py); the baselines run plain httptools."""
+    if factory.startswith("openchannels."):
+        return "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol"
+    return "httptools"
+
+
 def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path) -> Server:
     """`uvicorn --factory <factory>` with the given environment added to ours; waits for /healthz."""
     port = free_port()
@@ -69,7 +77,7 @@ def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+             "--workers", "1", "--loop", "uvloop", "--http", _http_protocol(factory), "--log-level", "warning",
              "--no-access-log",
              # as `openchannels serve` runs it (WS_PER_MESSAGE_DEFLATE, off by default)
              "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false")],
