@@ -3,8 +3,9 @@
 Events are written to the database in the transaction that makes the change (the source of
 truth, replayed by `after`); the broker only carries them live. Each process holds ONE hub
 that fans events out to bounded per-subscriber queues in memory; with Redis, the process
-also holds ONE PubSub connection feeding that hub (one Redis subscription per GraphQL
-subscription would exhaust the connection pool and is several times slower).
+also holds ONE redis-py PubSub feeding that hub (one Redis subscription per GraphQL
+subscription would exhaust the connection pool, 100 connections in redis-py 8, each PubSub
+holding one, and is several times slower).
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
+import redis.asyncio as redis
 
-from openchannels.redis_wire import RedisAddress, RedisPublisher, subscribe
+from openchannels.redis_client import redis_client
+from openchannels.redis_publisher import Publisher
 
 log = logging.getLogger("openchannels.broker")
 
@@ -212,24 +215,28 @@ class RedisBroker:
     """Several processes or machines: events travel over one Redis pub/sub channel.
 
     A process's own events come back to it through Redis too, so every process sees one
-    order of delivery and nothing is delivered twice.
+    order of delivery and nothing is delivered twice. The broker owns `client` (made by
+    openchannels/redis_client.py: a URL, or the master named by Sentinels): publishes go
+    through one connection of its pool (openchannels/redis_publisher.py), the channel is read
+    through ONE PubSub, and PING uses the pool.
 
     Failures: a publish that fails is logged, never raised (the change is committed and its
     events are in the database). This process's subscribers then re-read the database at once,
     and the lowest id that could not be published is announced on the channel as soon as Redis
-    answers again, so every process's subscribers re-read from it. Whenever the PubSub connection
-    is (re)subscribed, this process's subscribers re-read what was committed while it was not
-    listening. With `catch_up_seconds` > 0 they also re-read periodically: the safety net for an
-    event whose process died between its commit and its publish.
+    answers again, so every process's subscribers re-read from it. Whenever the PubSub is
+    (re)subscribed (by this loop, or by redis-py reconnecting on its own: each confirmation is a
+    `subscribe` message), this process's subscribers re-read what was committed while it was not
+    listening. With Sentinel, a new connection goes to the master the Sentinels name then: after
+    a failover the broker subscribes to the promoted replica, and the re-read brings what was
+    committed during it. With `catch_up_seconds` > 0 subscribers also re-read periodically: the
+    safety net for an event whose process died between its commit and its publish.
     """
 
-    def __init__(self, url: str, channel: str, *, catch_up_seconds: float = 0.0) -> None:
+    def __init__(self, client: redis.Redis, channel: str, *, catch_up_seconds: float = 0.0) -> None:
         self.hub = EventHub()
+        self._redis = client
         self._channel_bytes = channel.encode()
-        # RESP spoken directly (openchannels/redis_wire.py): every event is published and read
-        # back once, and redis-py's layers cost more than the rest of the publish
-        self._address = RedisAddress.from_url(url)
-        self._publisher = RedisPublisher(self._address, connect_timeout=2)
+        self._publisher = Publisher(client, timeout=PUBLISH_TIMEOUT_SECONDS)
         self._catch_up_seconds = catch_up_seconds
         self._tasks: list[asyncio.Task] = []
         self._subscribed = asyncio.Event()
@@ -250,12 +257,13 @@ class RedisBroker:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        self._publisher.close()
+        await self._publisher.close()
+        await self._redis.aclose()
 
     async def check(self) -> None:
         """Redis answers PING and this process is subscribed to the channel."""
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-            await self._publisher.ping()
+            await self._redis.ping()
         if not self._listening:
             raise BrokerUnavailable("not subscribed to the event channel")
 
@@ -267,8 +275,7 @@ class RedisBroker:
         if missed is not None:
             messages.insert(0, _resync_message(missed))
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._publisher.publish(self._channel_bytes, messages)
+            await self._publisher.publish(self._channel_bytes, messages)
         except Exception as error:
             # The change is committed and its events are in the database: this process's
             # subscribers re-read them now, the other processes' once Redis is back.
@@ -287,8 +294,7 @@ class RedisBroker:
         if missed is None:
             return
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._publisher.publish(self._channel_bytes, [_resync_message(missed)])
+            await self._publisher.publish(self._channel_bytes, [_resync_message(missed)])
         except Exception as error:
             log.warning("could not announce the events missed from id %d (%r); will retry", missed, error)
             return
@@ -298,21 +304,26 @@ class RedisBroker:
     async def _read_forever(self) -> None:
         failures = 0
         while True:
-            connection = None
+            pubsub = self._redis.pubsub()
             try:
-                connection = await subscribe(self._address, self._channel_bytes, self._receive,
-                                             timeout=SUBSCRIBE_TIMEOUT_SECONDS)
-                # (re)subscribed: whatever was committed while this process was not listening is
-                # read from the database
-                if failures:
-                    log.warning("Redis subscription restored; subscribers catch up from the database")
-                failures = 0
-                self._listening = True
-                self._subscribed.set()
-                self.hub.resync()
-                await self._announce_missed()
-                lost = await connection.closed
-                raise ConnectionError(f"subscription connection lost: {lost!r}")
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await pubsub.subscribe(self._channel_bytes)
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
+                        self._receive(message["data"])
+                    elif message["type"] == "subscribe":
+                        # (re)subscribed: whatever was committed while this process was not
+                        # listening is read from the database
+                        if failures:
+                            log.warning("Redis subscription restored; subscribers catch up from the database")
+                        failures = 0
+                        self._listening = True
+                        self._subscribed.set()
+                        self.hub.resync()
+                        await self._announce_missed()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -322,8 +333,10 @@ class RedisBroker:
                                 RESUBSCRIBE_DELAY_SECONDS, failures)
             finally:
                 self._listening = False
-                if connection is not None:
-                    connection.close()
+                try:
+                    await asyncio.shield(pubsub.aclose())
+                except Exception:  # noqa: BLE001 - its connection is gone either way
+                    log.debug("closing the PubSub failed", exc_info=True)
             await asyncio.sleep(RESUBSCRIBE_DELAY_SECONDS)
 
     def _receive(self, data: bytes) -> None:
@@ -356,5 +369,10 @@ def set_broker(broker: Broker) -> None:
     _broker = broker
 
 
-def make_broker(redis_url: str, channel: str, *, catch_up_seconds: float = 0.0) -> Broker:
-    return RedisBroker(redis_url, channel, catch_up_seconds=catch_up_seconds) if redis_url else LocalBroker()
+def make_broker(settings: Any) -> Broker:
+    """The Redis broker when the settings name a Redis (URL or Sentinels), else the in-process one."""
+    if not settings.uses_redis:
+        return LocalBroker()
+    client = redis_client(settings, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+                          socket_timeout=PUBLISH_TIMEOUT_SECONDS)
+    return RedisBroker(client, settings.redis_channel, catch_up_seconds=settings.event_catchup_seconds)
