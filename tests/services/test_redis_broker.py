@@ -88,7 +88,7 @@ async def test_connections_killed_by_redis_are_made_again_and_subscribers_reread
             await admin.client_kill_filter(_type="pubsub")
         assert killed >= 2  # the publisher's connection and the PubSub's
 
-        # the PubSub subscribes again (the broker or redis-py reconnecting): subscribers re-read
+        # the broker makes a new PubSub, subscribed again: subscribers re-read
         assert await next_event(subscriber) == Resync()
         for event_id in range(2, 52):  # a publish on the dead connection may fail (then a re-read): the next reconnect
             await broker.publish([{"id": event_id}])
