@@ -210,12 +210,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await init_database(settings)
         trust_valid_tokens_for(settings.token_cache_seconds)
         await search.prepare_index()
-        broker = broker_module.make_broker(settings.redis_url, settings.redis_channel,
-                                           catch_up_seconds=settings.event_catchup_seconds)
+        broker = broker_module.make_broker(settings)
         await broker.start()
         broker_module.set_broker(broker)
         log.info("Open Channels ready (database %s, broker %s)", settings.database_url.split("://")[0],
-                 "redis" if settings.redis_url else "in-process")
+                 "redis" if settings.uses_redis else "in-process")
         stop_scheduler = asyncio.Event()
         scheduler_task = None
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process

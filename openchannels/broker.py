@@ -3,21 +3,24 @@
 Events are written to the database in the transaction that makes the change (the source of
 truth, replayed by `after`); the broker only carries them live. Each process holds ONE hub
 that fans events out to bounded per-subscriber queues in memory; with Redis, the process
-also holds ONE PubSub connection feeding that hub (one Redis subscription per GraphQL
-subscription would exhaust the connection pool and is several times slower).
+also holds ONE redis-py PubSub feeding that hub (one Redis subscription per GraphQL
+subscription would exhaust the connection pool, 100 connections in redis-py 8, each PubSub
+holding one, and is several times slower).
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
+import redis.asyncio as redis
 
 from openchannels.metrics import PUBLISH_FAILURES, observe_event_delivery
-from openchannels.redis_wire import RedisAddress, RedisPublisher, subscribe
+from openchannels.redis_client import redis_client
+from openchannels.redis_publisher import Publisher
 
 log = logging.getLogger("openchannels.broker")
 
@@ -206,6 +209,12 @@ RESUBSCRIBE_DELAY_SECONDS = 0.5
 RESYNC_FROM = "resync_from"
 
 
+#: the first element of a message, and of a subscription's confirmation, on the PubSub connection
+#: (str when the URL asks for decode_responses)
+_MESSAGE = (b"message", "message")
+_SUBSCRIBE = (b"subscribe", "subscribe")
+
+
 def _resync_message(from_id: int) -> bytes:
     return orjson.dumps({RESYNC_FROM: from_id})
 
@@ -214,24 +223,27 @@ class RedisBroker:
     """Several processes or machines: events travel over one Redis pub/sub channel.
 
     A process's own events come back to it through Redis too, so every process sees one
-    order of delivery and nothing is delivered twice.
+    order of delivery and nothing is delivered twice. The broker owns `client` (made by
+    openchannels/redis_client.py: a URL, or the master named by Sentinels): publishes go
+    through one connection of its pool (openchannels/redis_publisher.py), the channel is read
+    through ONE PubSub, and PING uses the pool.
 
     Failures: a publish that fails is logged, never raised (the change is committed and its
     events are in the database). This process's subscribers then re-read the database at once,
     and the lowest id that could not be published is announced on the channel as soon as Redis
-    answers again, so every process's subscribers re-read from it. Whenever the PubSub connection
-    is (re)subscribed, this process's subscribers re-read what was committed while it was not
-    listening. With `catch_up_seconds` > 0 they also re-read periodically: the safety net for an
-    event whose process died between its commit and its publish.
+    answers again, so every process's subscribers re-read from it. Whenever a PubSub is
+    subscribed (at start, and by this loop 0.5 s after its connection was lost), this process's
+    subscribers re-read what was committed while it was not listening. With Sentinel, a new connection goes to the master the Sentinels name then: after
+    a failover the broker subscribes to the promoted replica, and the re-read brings what was
+    committed during it. With `catch_up_seconds` > 0 subscribers also re-read periodically: the
+    safety net for an event whose process died between its commit and its publish.
     """
 
-    def __init__(self, url: str, channel: str, *, catch_up_seconds: float = 0.0) -> None:
+    def __init__(self, client: redis.Redis, channel: str, *, catch_up_seconds: float = 0.0) -> None:
         self.hub = EventHub()
+        self._redis = client
         self._channel_bytes = channel.encode()
-        # RESP spoken directly (openchannels/redis_wire.py): every event is published and read
-        # back once, and redis-py's layers cost more than the rest of the publish
-        self._address = RedisAddress.from_url(url)
-        self._publisher = RedisPublisher(self._address, connect_timeout=2)
+        self._publisher = Publisher(client, timeout=PUBLISH_TIMEOUT_SECONDS)
         self._catch_up_seconds = catch_up_seconds
         self._tasks: list[asyncio.Task] = []
         self._subscribed = asyncio.Event()
@@ -252,12 +264,13 @@ class RedisBroker:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        self._publisher.close()
+        await self._publisher.close()
+        await self._redis.aclose()
 
     async def check(self) -> None:
         """Redis answers PING and this process is subscribed to the channel."""
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-            await self._publisher.ping()
+            await self._redis.ping()
         if not self._listening:
             raise BrokerUnavailable("not subscribed to the event channel")
 
@@ -269,8 +282,7 @@ class RedisBroker:
         if missed is not None:
             messages.insert(0, _resync_message(missed))
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._publisher.publish(self._channel_bytes, messages)
+            await self._publisher.publish(self._channel_bytes, messages)
         except Exception as error:
             # The change is committed and its events are in the database: this process's
             # subscribers re-read them now, the other processes' once Redis is back.
@@ -290,8 +302,7 @@ class RedisBroker:
         if missed is None:
             return
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._publisher.publish(self._channel_bytes, [_resync_message(missed)])
+            await self._publisher.publish(self._channel_bytes, [_resync_message(missed)])
         except Exception as error:
             log.warning("could not announce the events missed from id %d (%r); will retry", missed, error)
             return
@@ -301,21 +312,29 @@ class RedisBroker:
     async def _read_forever(self) -> None:
         failures = 0
         while True:
-            connection = None
+            pubsub = self._redis.pubsub()
             try:
-                connection = await subscribe(self._address, self._channel_bytes, self._receive,
-                                             timeout=SUBSCRIBE_TIMEOUT_SECONDS)
-                # (re)subscribed: whatever was committed while this process was not listening is
-                # read from the database
-                if failures:
-                    log.warning("Redis subscription restored; subscribers catch up from the database")
-                failures = 0
-                self._listening = True
-                self._subscribed.set()
-                self.hub.resync()
-                await self._announce_missed()
-                lost = await connection.closed
-                raise ConnectionError(f"subscription connection lost: {lost!r}")
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await pubsub.subscribe(self._channel_bytes)
+                connection = pubsub.connection
+                while True:
+                    # The PubSub's connection is read directly: get_message's layers (health check,
+                    # retry wrapper, a dict per message) cost 20-35 µs per event. A lost connection
+                    # raises here and this loop makes a new PubSub (not redis-py's own reconnect).
+                    reply = await connection.read_response(timeout=math.inf, push_request=True)
+                    kind = reply[0] if isinstance(reply, list) and len(reply) == 3 else None
+                    if kind in _MESSAGE:
+                        self._receive(reply[2])
+                    elif kind in _SUBSCRIBE:
+                        # subscribed: whatever was committed while this process was not
+                        # listening is read from the database
+                        if failures:
+                            log.warning("Redis subscription restored; subscribers catch up from the database")
+                        failures = 0
+                        self._listening = True
+                        self._subscribed.set()
+                        self.hub.resync()
+                        await self._announce_missed()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -325,14 +344,16 @@ class RedisBroker:
                                 RESUBSCRIBE_DELAY_SECONDS, failures)
             finally:
                 self._listening = False
-                if connection is not None:
-                    connection.close()
+                try:
+                    await asyncio.shield(pubsub.aclose())
+                except Exception:  # noqa: BLE001 - its connection is gone either way
+                    log.debug("closing the PubSub failed", exc_info=True)
             await asyncio.sleep(RESUBSCRIBE_DELAY_SECONDS)
 
     def _receive(self, data: bytes) -> None:
         try:
-            message = json.loads(data)
-        except ValueError:
+            message = orjson.loads(data)
+        except ValueError:  # orjson.JSONDecodeError is one
             log.warning("ignored a message on the event channel that is not JSON: %r", data[:200])
             return
         if RESYNC_FROM in message:
@@ -359,5 +380,11 @@ def set_broker(broker: Broker) -> None:
     _broker = broker
 
 
-def make_broker(redis_url: str, channel: str, *, catch_up_seconds: float = 0.0) -> Broker:
-    return RedisBroker(redis_url, channel, catch_up_seconds=catch_up_seconds) if redis_url else LocalBroker()
+def make_broker(settings: Any) -> Broker:
+    """The Redis broker when the settings name a Redis (URL or Sentinels), else the in-process one."""
+    if not settings.uses_redis:
+        return LocalBroker()
+    # no socket_timeout (redis-py's default is 5 s): every use is bounded by its own (a publish
+    # batch, PING, SUBSCRIBE), and redis-py's per-write timeout is one more task per publish
+    client = redis_client(settings, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, socket_timeout=None)
+    return RedisBroker(client, settings.redis_channel, catch_up_seconds=settings.event_catchup_seconds)

@@ -7,9 +7,9 @@ Rules (the budgets come from the settings; a limit of 0 switches a rule off):
 - `operator_token`: per operator token, every HTTP request (off by default).
 
 Each rule is a fixed window counter that starts with the first call of a subject: the
-window's first call sets its expiry, later calls only count. With REDIS_URL the counters
-live in Redis (`INCR` + `PEXPIRE` in one Lua script, atomic), so every server process
-spends the same budget; without it, in this process's memory.
+window's first call sets its expiry, later calls only count. With Redis (REDIS_URL or
+REDIS_SENTINELS) the counters live in Redis (`INCR` + `PEXPIRE` in one Lua script, atomic),
+so every server process spends the same budget; without it, in this process's memory.
 
 With Redis, the memory holds the window Redis last answered with (its count is every
 process's calls). So when Redis fails, the process goes on counting in memory from where
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from openchannels.forwarded import trusted_forwarded
+from openchannels.redis_client import redis_client
 from services.auth import bearer_token, hash_token, token_digest
 from services.errors import DomainError, LimitExceeded
 
@@ -153,11 +154,9 @@ return {count, ttl}
 class RedisCounter:
     """Windows in Redis, shared by every process that uses the same Redis and key prefix."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    def __init__(self, client: Any, prefix: str) -> None:
+        """`client`: a redis.asyncio.Redis, owned from now on (made by openchannels/redis_client.py)."""
+        self._redis = client
         self._script = self._redis.register_script(_HIT_SCRIPT)
         self._prefix = prefix
 
@@ -190,7 +189,11 @@ class RateLimiter:
             Rule(VISITOR_TOKEN, settings.rate_limit_visitor_token_per_minute),
             Rule(OPERATOR_TOKEN, settings.rate_limit_operator_token_per_minute),
         ]
-        counter = RedisCounter(settings.redis_url, settings.rate_limit_redis_prefix) if settings.redis_url else None
+        counter = None
+        if settings.uses_redis:
+            client = redis_client(settings, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+            counter = RedisCounter(client, settings.rate_limit_redis_prefix)
         return cls(rules, counter)
 
     def limits(self, rule_name: str) -> bool:

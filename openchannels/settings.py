@@ -14,10 +14,15 @@ from tortoise.backends.base.config_generator import expand_db_url
 #: (variable, default, meaning) — the single list that `openchannels --help` and the README show.
 ENVIRONMENT = [
     ("DATABASE_URL", "sqlite://openchannels.sqlite3", "sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB"),
-    ("REDIS_URL", "", "redis://HOST:PORT/N; unset: the in-process event broker (one server process)"),
+    ("REDIS_URL", "", "redis://[USER:PASS@]HOST:PORT/N, rediss://... (TLS; redis-py's query options such as "
+     "ssl_ca_certs=PATH) or unix:///PATH; with REDIS_SENTINELS, only its options count (password, db, TLS), "
+     "not its host; unset and no REDIS_SENTINELS: the in-process event broker (one server process)"),
+    ("REDIS_SENTINELS", "", "comma-separated HOST:PORT of Redis Sentinels: Redis is the master they name "
+     "REDIS_SENTINEL_MASTER, followed through failovers; unset: REDIS_URL alone"),
+    ("REDIS_SENTINEL_MASTER", "mymaster", "name of the master the Sentinels monitor (with REDIS_SENTINELS)"),
     ("OPENCHANNELS_HOST", "127.0.0.1", "address `serve` listens on"),
     ("OPENCHANNELS_PORT", "8000", "port `serve` listens on"),
-    ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL)"),
+    ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL or REDIS_SENTINELS)"),
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
     ("LOG_FORMAT", "text", "text, or json: one JSON object per line, with the request id (README: Operations)"),
     ("OPENCHANNELS_ALLOWED_ORIGINS", "", "comma-separated origins (`https://app.example.com`) whose pages may call "
@@ -72,7 +77,7 @@ ENVIRONMENT = [
     ("RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE", "120", "requests per visitor token per minute (HTTP requests; over a "
      "WebSocket its connection_init and each operation); 0: no limit"),
     ("RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE", "0", "HTTP requests per operator token per minute; 0: no limit"),
-    ("RATE_LIMIT_REDIS_PREFIX", "openchannels:rate", "prefix of the rate-limit counters in Redis (with REDIS_URL); "
+    ("RATE_LIMIT_REDIS_PREFIX", "openchannels:rate", "prefix of the rate-limit counters in Redis (with Redis); "
      "processes with the same prefix share the budgets"),
     ("TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the server that append to X-Forwarded-For; "
      "0: the client IP is the TCP peer and X-Forwarded-For is ignored"),
@@ -110,6 +115,9 @@ def _env(name: str) -> str:
 class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
+    redis_sentinels: tuple[tuple[str, int], ...] = field(
+        default_factory=lambda: parse_sentinels(_env("REDIS_SENTINELS")))
+    redis_sentinel_master: str = field(default_factory=lambda: _env("REDIS_SENTINEL_MASTER").strip())
     host: str = field(default_factory=lambda: _env("OPENCHANNELS_HOST"))
     port: int = field(default_factory=lambda: int(_env("OPENCHANNELS_PORT")))
     workers: int = field(default_factory=lambda: int(_env("OPENCHANNELS_WORKERS")))
@@ -185,6 +193,27 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_redis(self) -> bool:
+        """Events, rate limits and readiness go through Redis (openchannels/redis_client.py)."""
+        return bool(self.redis_url or self.redis_sentinels)
+
+
+def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
+    """`host:port,host:port` (an IPv6 host in brackets: `[::1]:26379`); a missing port is 26379."""
+    sentinels = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":")
+        if not colon or host.endswith(":"):  # no port, or a bare IPv6 address
+            host, port = item, "26379"
+        host = host.removeprefix("[").removesuffix("]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"REDIS_SENTINELS: {item!r} is not HOST:PORT")
+        sentinels.append((host, int(port)))
+    return tuple(sentinels)
 
 
 def tortoise_config(database_url: str) -> dict:

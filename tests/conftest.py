@@ -184,7 +184,7 @@ async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_ses
             await probe.ping()  # unreachable Redis: an error here, not a 10 s wait in start()
         finally:
             await probe.aclose()
-        broker = RedisBroker(REDIS_URL, REDIS_CHANNEL)
+        broker = RedisBroker(redis.Redis.from_url(REDIS_URL), REDIS_CHANNEL)
         state = BackendState("postgres", database.url, broker, reset_sql=database.reset_sql)
     await broker.start()
     set_broker(broker)

@@ -18,6 +18,8 @@ def load_settings() -> Settings:
     try:
         settings = Settings()
     except ValueError as exc:
+        if str(exc).startswith("REDIS_SENTINELS"):
+            raise CommandError(f"{exc} (see `{PROG} --help` for the variables)") from exc
         culprit = next((f"{name}={os.environ[name]!r}" for name, default, _ in ENVIRONMENT
                         if default.isdigit() and name in os.environ and not os.environ[name].strip().isdigit()),
                        "an environment variable")

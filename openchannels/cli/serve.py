@@ -36,15 +36,26 @@ def _check_port(host: str, port: int) -> None:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-async def _check_redis(url: str) -> None:
-    import redis.asyncio as redis
+def describe_redis(settings: Settings) -> str:
+    """Where Redis is, for messages (no password)."""
+    if settings.redis_sentinels:
+        sentinels = ",".join(f"{host}:{port}" for host, port in settings.redis_sentinels)
+        return f"Redis master {settings.redis_sentinel_master!r} of the Sentinels {sentinels}"
+    return f"Redis {redact(settings.redis_url)}"
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+
+async def _check_redis(settings: Settings) -> None:
+    from openchannels.redis_client import redis_client
+
+    try:
+        client = redis_client(settings, socket_connect_timeout=5, socket_timeout=5)
+    except ValueError as exc:
+        raise CommandError(f"REDIS_URL={redact(settings.redis_url)!r}: {exc}") from exc
     try:
         await client.ping()
     except Exception as exc:
         log.debug("Redis ping failed", exc_info=True)
-        raise CommandError(f"cannot reach Redis at {redact(url)}: {exc}") from exc
+        raise CommandError(f"cannot reach {describe_redis(settings)}: {exc}") from exc
     finally:
         await client.aclose()
 
@@ -76,9 +87,9 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"port {port} is out of range (1-65535)")
     if workers < 1:
         raise CommandError(f"{workers} workers: at least one is needed")
-    if workers > 1 and not settings.redis_url:
-        raise CommandError(f"{workers} workers need REDIS_URL: without Redis, events would not cross processes "
-                           "(set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
+    if workers > 1 and not settings.uses_redis:
+        raise CommandError(f"{workers} workers need REDIS_URL (or REDIS_SENTINELS): without Redis, events would not "
+                           "cross processes (set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
     _check_port(host, port)
     try:
         check_format(settings.log_format)
@@ -87,8 +98,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(error)) from error
     if settings.metrics_port:
         _check_port(host, settings.metrics_port)
-    if settings.redis_url:
-        asyncio.run(_check_redis(settings.redis_url))
+    if settings.uses_redis:
+        asyncio.run(_check_redis(settings))
     if settings.is_sqlite:
         say(f"migrating {redact(settings.database_url)}")
         say(migration_summary(asyncio.run(migrate_database(settings, say))))
@@ -97,7 +108,7 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         print_demo(asyncio.run(prepare_demo(settings)), url)
     production = settings.env == "production"
     say(f"GraphQL endpoint (production mode, no GraphiQL): {url}" if production else f"GraphiQL: {url}")
-    broker = "Redis " + redact(settings.redis_url) if settings.redis_url else "in-process (one server process)"
+    broker = describe_redis(settings) if settings.uses_redis else "in-process (one server process)"
     say(f"database: {redact(settings.database_url)}; events: {broker}; workers: {workers}")
     if settings.metrics_port:
         say(f"metrics: http://{browser_host(host)}:{settings.metrics_port}/metrics")

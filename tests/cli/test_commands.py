@@ -119,6 +119,24 @@ def test_serve_refuses_several_workers_without_redis(tmp_path, how):
     assert not (tmp_path / "openchannels.sqlite3").exists()  # refused before touching anything
 
 
+def test_a_sentinel_list_that_is_not_host_port_is_one_line_error(tmp_path):
+    result = run(tmp_path, "serve", REDIS_SENTINELS="10.0.0.5:26379,sentinel-b:port")
+
+    assert_one_line_error(result, "REDIS_SENTINELS", "'sentinel-b:port' is not HOST:PORT")
+
+
+def test_serve_with_unreachable_sentinels_is_one_line_error_naming_them(tmp_path):
+    with socket.socket() as closed:  # a port where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run(tmp_path, "serve", "--workers", "2", REDIS_SENTINELS=f"127.0.0.1:{port}",
+                 REDIS_SENTINEL_MASTER="events", REDIS_URL="redis://:secret@old-master:6379/0")
+
+    line = assert_one_line_error(result, f"cannot reach Redis master 'events' of the Sentinels 127.0.0.1:{port}")
+    assert "secret" not in line
+    assert not (tmp_path / "openchannels.sqlite3").exists()  # refused before touching anything
+
+
 def test_serve_on_a_taken_port_is_one_line_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

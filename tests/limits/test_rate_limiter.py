@@ -11,12 +11,20 @@ import pytest_asyncio
 import redis.asyncio as redis
 
 from openchannels.rate_limits import (
-    LOGIN, REDIS_RETRY_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
+    LOGIN, REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
 )
+from openchannels.redis_client import redis_client
+from openchannels.settings import Settings
 from tests.e2e.outages import RedisServer
 from tests.e2e.server import free_port
 
 STORES = ["memory", "redis"]
+
+
+def client_of(url: str) -> redis.Redis:
+    """The client a server process with REDIS_URL=url gives its rate limiter."""
+    return redis_client(Settings(redis_url=url), socket_timeout=REDIS_TIMEOUT_SECONDS,
+                        socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
 
 
 class Clock:
@@ -42,7 +50,7 @@ async def prefix(redis_url: str) -> AsyncIterator[str]:
 
 
 def limiter_on(store: str, rules: list[Rule], redis_url: str, prefix: str) -> RateLimiter:
-    return RateLimiter(rules, RedisCounter(redis_url, prefix) if store == "redis" else None)
+    return RateLimiter(rules, RedisCounter(client_of(redis_url), prefix) if store == "redis" else None)
 
 
 @pytest.mark.parametrize("store", STORES)
@@ -90,7 +98,7 @@ async def test_a_new_window_starts_when_the_last_one_ends():
 
 
 async def test_a_redis_window_expires_too(redis_url, prefix):
-    limiter = RateLimiter([Rule(LOGIN, 1, window_seconds=0.5)], RedisCounter(redis_url, prefix))
+    limiter = RateLimiter([Rule(LOGIN, 1, window_seconds=0.5)], RedisCounter(client_of(redis_url), prefix))
     try:
         assert [(await limiter.hit(LOGIN, "a")).allowed for _ in range(2)] == [True, False]
         await asyncio.sleep(0.6)  # the key's PEXPIRE
@@ -101,9 +109,9 @@ async def test_a_redis_window_expires_too(redis_url, prefix):
 
 async def test_two_processes_share_one_budget_through_redis(redis_url, prefix):
     """Each server process has its own limiter; with the same Redis and prefix they spend one budget."""
-    first = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_url, prefix))
-    second = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_url, prefix))
-    elsewhere = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_url, prefix + "-other-deployment"))
+    first = RateLimiter([Rule(LOGIN, 4)], RedisCounter(client_of(redis_url), prefix))
+    second = RateLimiter([Rule(LOGIN, 4)], RedisCounter(client_of(redis_url), prefix))
+    elsewhere = RateLimiter([Rule(LOGIN, 4)], RedisCounter(client_of(redis_url), prefix + "-other-deployment"))
     try:
         verdicts = [await (first if i % 2 else second).hit(LOGIN, "192.0.2.1") for i in range(6)]
         concurrent = await asyncio.gather(*[first.hit(LOGIN, "192.0.2.2") for _ in range(10)],
@@ -123,7 +131,7 @@ async def test_two_processes_share_one_budget_through_redis(redis_url, prefix):
 async def test_redis_down_the_process_counts_in_memory():
     """No Redis: the calls are not refused for that, and the limit still holds in this process."""
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
-    limiter = RateLimiter([Rule(LOGIN, 2)], RedisCounter(unreachable, "openchannels-test-rate"))
+    limiter = RateLimiter([Rule(LOGIN, 2)], RedisCounter(client_of(unreachable), "openchannels-test-rate"))
     try:
         verdicts = await asyncio.wait_for(asyncio.gather(*[limiter.hit(LOGIN, "a") for _ in range(3)]), 10)
     finally:
@@ -138,8 +146,8 @@ async def test_a_redis_outage_keeps_the_budget_spent_before_and_during_it(tmp_pa
     redis_server = RedisServer(tmp_path)
     redis_server.start()
     clock = Clock()
-    here = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_server.url, prefix), clock=clock)
-    elsewhere = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_server.url, prefix), clock=clock)
+    here = RateLimiter([Rule(LOGIN, 4)], RedisCounter(client_of(redis_server.url), prefix), clock=clock)
+    elsewhere = RateLimiter([Rule(LOGIN, 4)], RedisCounter(client_of(redis_server.url), prefix), clock=clock)
     try:
         # the last count this process heard from Redis includes the other process's call
         before = [await here.hit(LOGIN, "a"), await elsewhere.hit(LOGIN, "a"), await here.hit(LOGIN, "a")]

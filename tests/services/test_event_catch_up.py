@@ -8,6 +8,8 @@ import time
 import uuid
 from typing import Any, AsyncIterator
 
+import redis.asyncio as redis
+
 from models import Event
 from openchannels.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
 from services.events import event_to_dict, unit_of_work
@@ -135,7 +137,7 @@ async def test_a_full_queue_still_gets_the_resync_first():
 
 
 async def test_a_publish_to_an_unreachable_redis_is_logged_not_raised_and_resyncs_this_process(caplog):
-    broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", "catch-up-test")  # nobody listens there
+    broker = RedisBroker(redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0"), "catch-up-test")  # nobody listens there
     subscriber = broker.hub.subscribe()
     try:
         started = time.monotonic()
@@ -155,7 +157,7 @@ async def test_a_publish_to_an_unreachable_redis_is_logged_not_raised_and_resync
 
 async def test_the_periodic_catch_up_delivers_an_event_that_was_never_published(db):
     """As when a process dies between its commit and its publish: nothing else would tell."""
-    broker = RedisBroker(REDIS_URL, f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
+    broker = RedisBroker(redis.Redis.from_url(REDIS_URL), f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
     await broker.start()
     previous = get_broker()
     set_broker(broker)
