@@ -12,6 +12,8 @@ from openchannels.cli.database_session import migrate_database, migration_summar
 from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
 from openchannels.settings import Settings
+from services.file_storage import StorageUnavailable
+from services.files import require_storage_package
 
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
@@ -73,6 +75,10 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1 and not settings.redis_url:
         raise CommandError(f"{workers} workers need REDIS_URL: without Redis, events would not cross processes "
                            "(set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
+    try:
+        require_storage_package(settings)
+    except StorageUnavailable as error:
+        raise CommandError(str(error)) from None
     _check_port(host, port)
     if settings.redis_url:
         asyncio.run(_check_redis(settings.redis_url))
