@@ -21,6 +21,7 @@ from models.message import Message
 from models.messaging import MessageMention, MessageReference
 from models.open_channel import OpenChannel, QueueMember
 from models.operator import ApiToken, Operator
+from models.persisted_operation import PersistedOperation
 from models.rating import ChatRating
 from models.timers import Timer
 from models.tasks import Task, TaskStatus
@@ -36,4 +37,6 @@ __all__ = [
     "CrmClientLink", "CrmCompany", "CrmContact", "CrmDeal", "CrmLead", "Order", "OrderItem", "Product",
     # queue automation (issue 5)
     "ChatRating", "Connector", "ConnectorClient", "ConnectorCursor", "ConnectorInbound", "ConnectorOutbox", "Timer",
+    # trusted documents (issue 17)
+    "PersistedOperation",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -20,17 +21,21 @@ from strawberry.types.unset import UNSET
 
 from openchannels import broker as broker_module
 from openchannels.availability import DatabaseUnavailableGuard
-from openchannels.body_limits import BodyLimits, error_response
+from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
+from openchannels.cors import cors_middleware
 from openchannels.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
+from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
+from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.payments import payments_webhook
-from openchannels.persisted_queries import PersistedQueries, PersistedQueriesView
+from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from openchannels.settings import Settings
+from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
 from openchannels.websocket_admission import ConnectionsPerIP
 from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
@@ -38,7 +43,7 @@ from resolvers.context import Context
 from schema import schema_for
 from services import files, scheduler
 from services import search
-from services.auth import authenticate, authenticate_with_expiry, trust_valid_tokens_for
+from services.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
 from services.errors import DomainError
 from services.viewer import require_signed_in
 
@@ -68,16 +73,16 @@ class LegacyGraphQLWSHandler(LimitedLegacyWSHandler):
 CSRF_SAFE_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 
 
-class MultipartRefused(Exception):
-    """A multipart request refused before its body is read (answered 401 with a JSON error)."""
+class MultipartRefused(HTTPException):
+    """A multipart request refused before its body is read: 401, a JSON error with the code
+    (answered like every refusal before GraphQL: openchannels/http_compliance.py)."""
 
     def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(401, message)
         self.code = code
 
 
-class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
+class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter
@@ -86,10 +91,16 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
     websocket_limits: WebSocketLimits
     websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
+    #: PUBLIC_URL ("": each request's own address: openchannels/public_url.py)
+    public_url = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
-        self.persisted_queries = PersistedQueries()
+        self.trusted_documents = TrustedDocuments()  # create_app sets `only` from the settings
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        """GraphiQL from the package's own files (openchannels/graphiql), never from a CDN."""
+        return graphiql_page(request)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The request's uploads are closed when it ends (Starlette spools them in memory or in
@@ -98,8 +109,6 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
             return await super().run(request, context, root_value)
         try:
             return await super().run(request, context, root_value)
-        except MultipartRefused as refusal:
-            return error_response(401, refusal.code, refusal.message)
         finally:
             await request.close()
 
@@ -141,6 +150,7 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
         if request.scope["type"] == "websocket":
             context = Context(request=request, response=response)  # authenticated in on_ws_connect
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
+            context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         authorization = request.headers.get("authorization")
@@ -150,17 +160,21 @@ class GraphQLApp(GraphQLOverHTTP, PersistedQueriesView, GraphQL):
             context = Context(request=request, response=response, auth_error=error.message)
         else:
             context = Context(request=request, response=response, viewer=viewer)
+            context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
+        context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
+        authorization = init_authorization(context.connection_params)
         try:
-            context.authenticate_as(*await authenticate_with_expiry(init_authorization(context.connection_params),
-                                                                    fresh=True))
+            viewer, expires_at = await authenticate_with_expiry(authorization, fresh=True)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
+        context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py
+        context.authorization = authorization
         return None
 
 
@@ -172,12 +186,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=True,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
-        allowed_origins=list(settings.allowed_origins),
+        allowed_origins=list(settings.cross_origins),
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
+    graphql.trusted_documents.only = settings.persisted_operations_only
+    graphql.public_url = check_public_url(settings.public_url) if settings.public_url else ""
 
     @asynccontextmanager
     async def lifespan(_: Starlette):
@@ -197,11 +213,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
+        recheck_task = asyncio.create_task(live_tokens.run(recheck_period(settings.token_cache_seconds),
+                                                           stop_scheduler), name="live-tokens")
         try:
             yield
         finally:
             restore_garbage_collection()
             stop_scheduler.set()
+            recheck_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await recheck_task
             if scheduler_task is not None:
                 try:  # a tick in progress finishes (each item is its own transaction), or is cancelled
                     await asyncio.wait_for(scheduler_task, timeout=SCHEDULER_SHUTDOWN_SECONDS)
@@ -221,8 +242,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
+            *([graphiql_static_route()] if graphql.graphql_ide else []),
         ],
-        middleware=[Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
+        middleware=[cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
+                    Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )

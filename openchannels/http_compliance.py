@@ -34,6 +34,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from openchannels.availability import is_database_unavailable
+from openchannels.body_limits import BodyTooLarge
 from schema.error_policy import BAD_REQUEST, internal_error
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -96,6 +97,8 @@ class GraphQLOverHTTP:
         except Exception as error:
             if is_database_unavailable(error):
                 raise  # 503 (openchannels/availability.py)
+            if isinstance(error, BodyTooLarge):
+                raise  # 413 (openchannels/body_limits.py)
             masked = internal_error(error, f"{request.method} {request.url.path}")
             return JSONResponse({"data": None, "errors": [masked.formatted]}, status_code=500)
         if response.headers.get("content-type", "").startswith(APPLICATION_JSON):
@@ -130,7 +133,7 @@ class GraphQLOverHTTP:
 
 def refusal_response(refusal: HTTPException, headers: dict[str, str] | None = None) -> JSONResponse:
     """A request refused before any GraphQL ran: its status, and an error with a code."""
-    code = STATUS_CODES.get(refusal.status_code, BAD_REQUEST)
+    code = getattr(refusal, "code", None) or STATUS_CODES.get(refusal.status_code, BAD_REQUEST)
     return JSONResponse({"errors": [{"message": refusal.reason, "extensions": {"code": code}}]},
                         status_code=refusal.status_code, headers=headers)
 

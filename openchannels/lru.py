@@ -28,5 +28,9 @@ class LRU(Generic[K, V]):
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
+    def pop(self, key: K) -> V | None:
+        """Remove the entry, if there is one; it, or None."""
+        return self._entries.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._entries)

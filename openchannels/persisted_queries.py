@@ -8,6 +8,9 @@ with its hash once: the server checks that the hash is the document's and rememb
 console's polling then uploads a few dozen bytes instead of its document, and GET requests
 have short URLs that a CDN can cache. GET still runs queries only.
 
+A hash that names a registered operation (a trusted document) runs that operation in every
+process: openchannels/trusted_documents.py looks there first and comes here after.
+
 The documents are remembered per process in a bounded LRU: with several processes, a client
 whose hash a process has not seen gets PersistedQueryNotFound once there and sends the
 document again, as the protocol expects.
@@ -16,11 +19,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import Any
 
-from graphql import GraphQLError
 from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult
 
 from openchannels.lru import LRU
 
@@ -36,6 +36,17 @@ class PersistedQueryError(Exception):
         self.message, self.code = message, code
 
 
+def apq_hash(extensions: dict | None) -> str | None:
+    """The SHA-256 (hex, lower case) of `extensions.persistedQuery`, or None when there is none."""
+    persisted = (extensions or {}).get("persistedQuery") if isinstance(extensions, dict) else None
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1 \
+            or not isinstance(persisted.get("sha256Hash"), str):
+        raise PersistedQueryError("persistedQuery needs version 1 and a sha256Hash string.", INVALID)
+    return persisted["sha256Hash"].lower()
+
+
 class PersistedQueries:
     """Documents by their SHA-256 (hex), most recently used kept."""
 
@@ -44,13 +55,9 @@ class PersistedQueries:
 
     def resolve(self, request: GraphQLRequestData) -> GraphQLRequestData:
         """The request with its document: looked up by hash, or checked and remembered."""
-        persisted = (request.extensions or {}).get("persistedQuery")
-        if persisted is None:
+        digest = apq_hash(request.extensions)
+        if digest is None:
             return request
-        if not isinstance(persisted, dict) or persisted.get("version") != 1 \
-                or not isinstance(persisted.get("sha256Hash"), str):
-            raise PersistedQueryError("persistedQuery needs version 1 and a sha256Hash string.", INVALID)
-        digest = persisted["sha256Hash"].lower()
         if request.query is None:
             document = self._documents.get(digest)
             if document is None:
@@ -60,22 +67,3 @@ class PersistedQueries:
             raise PersistedQueryError("provided sha does not match query", INVALID)
         self._documents.put(digest, request.query)
         return request
-
-
-class PersistedQueriesView:
-    """A mixin for the Strawberry ASGI view (before it in the bases)."""
-
-    persisted_queries: PersistedQueries
-
-    def should_render_graphql_ide(self, request: Any) -> bool:
-        """A GET with only `extensions` (a persisted query) is an operation, not a browser visit."""
-        if request.method == "GET" and request.query_params.get("extensions") is not None:
-            return False
-        return super().should_render_graphql_ide(request)  # type: ignore[misc]
-
-    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            kwargs["request_data"] = self.persisted_queries.resolve(kwargs["request_data"])
-        except PersistedQueryError as error:
-            return ExecutionResult(data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})])
-        return await super().execute_single(*args, **kwargs)  # type: ignore[misc]

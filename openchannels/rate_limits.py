@@ -9,9 +9,15 @@ Rules (the budgets come from the settings; a limit of 0 switches a rule off):
 Each rule is a fixed window counter that starts with the first call of a subject: the
 window's first call sets its expiry, later calls only count. With REDIS_URL the counters
 live in Redis (`INCR` + `PEXPIRE` in one Lua script, atomic), so every server process
-spends the same budget; without it, in this process's memory. When Redis fails, the
-process counts in memory for a few seconds and tries Redis again: a Redis outage never
-refuses a call that would have been allowed, nor lets a client loose.
+spends the same budget; without it, in this process's memory.
+
+With Redis, the memory holds the window Redis last answered with (its count is every
+process's calls). So when Redis fails, the process goes on counting in memory from where
+the shared count was, not from zero, for a few seconds, then tries Redis again. The first
+call of a subject after the outage hands Redis what was counted here meanwhile (`INCRBY`),
+and Redis's count is raised to at least what this process knows (Redis may have restarted
+empty). An outage never refuses a call that would have been allowed, and never hands out a
+fresh budget: during it, a client gets at most what was left of it, per process.
 """
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from services.auth import bearer_token, hash_token
+from openchannels.forwarded import trusted_forwarded
+from services.auth import bearer_token, hash_token, token_digest
 from services.errors import DomainError, LimitExceeded
 
 log = logging.getLogger("openchannels.rate_limits")
@@ -79,8 +86,9 @@ class RateLimited(LimitExceeded):
 
 
 class Counter(Protocol):
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
-        """Count one call under `key`: (calls in the window so far, seconds until it ends)."""
+    async def hit(self, key: str, window_seconds: float, calls: int = 1, floor: int = 0) -> tuple[int, float]:
+        """Count `calls` under `key` (the count becomes at least `floor`): (calls in the window so
+        far, seconds until it ends)."""
 
     async def aclose(self) -> None: ...
 
@@ -92,15 +100,30 @@ class MemoryCounter:
         self._clock = clock
         self._windows: dict[str, tuple[int, float]] = {}
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, calls: int = 1, floor: int = 0) -> tuple[int, float]:
         now = self._clock()
         count, ends_at = self._windows.get(key, (0, 0.0))
         if ends_at <= now:
             count, ends_at = 0, now + window_seconds
             if len(self._windows) >= MEMORY_PRUNE_AT:
                 self._prune(now)
-        self._windows[key] = (count + 1, ends_at)
-        return count + 1, ends_at - now
+        count = max(count + calls, floor)
+        self._windows[key] = (count, ends_at)
+        return count, ends_at - now
+
+    def count_of(self, key: str) -> int:
+        """Calls counted in the current window of `key` (0: none running)."""
+        count, ends_at = self._windows.get(key, (0, 0.0))
+        return count if ends_at > self._clock() else 0
+
+    def adopt(self, key: str, count: int, ends_at: float) -> None:
+        """Hold the shared window Redis answered with: counting goes on from there if Redis fails.
+        Answers to concurrent calls arrive in any order: within a window the larger count stays."""
+        held = self._windows.get(key)
+        if held is None or held[1] <= self._clock() or count > held[0]:
+            if held is None and len(self._windows) >= MEMORY_PRUNE_AT:
+                self._prune(self._clock())
+            self._windows[key] = (count, ends_at)
 
     def _prune(self, now: float) -> None:
         """Memory stays bounded by the subjects seen within one window."""
@@ -110,9 +133,14 @@ class MemoryCounter:
         return None
 
 
-#: INCR the key; the first call of a window sets its expiry. Returns {count, milliseconds left}.
+#: INCRBY the key by ARGV[2], raised to at least ARGV[3] (keeping its expiry); the first call of
+#: a window sets its expiry (ARGV[1] ms). Returns {count, milliseconds left}.
 _HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count < tonumber(ARGV[3]) then
+  count = tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], count, 'KEEPTTL')
+end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -133,9 +161,9 @@ class RedisCounter:
         self._script = self._redis.register_script(_HIT_SCRIPT)
         self._prefix = prefix
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, calls: int = 1, floor: int = 0) -> tuple[int, float]:
         count, ttl_ms = await self._script(keys=[f"{self._prefix}:{key}"],
-                                           args=[max(1, int(window_seconds * 1000))])
+                                           args=[max(1, int(window_seconds * 1000)), calls, floor])
         return int(count), int(ttl_ms) / 1000
 
     async def aclose(self) -> None:
@@ -150,6 +178,9 @@ class RateLimiter:
         self._counter: Counter = counter or self._memory
         self._clock = clock
         self._redis_down_until = 0.0
+        #: subject key -> (calls counted here while Redis was away, end of that memory window):
+        #: handed to Redis with the subject's first call once it is back
+        self._owed: dict[str, tuple[int, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> RateLimiter:
@@ -183,14 +214,39 @@ class RateLimiter:
             raise RateLimited(self.rules[rule_name], verdict.retry_after_seconds)
 
     async def _count(self, key: str, window_seconds: float) -> tuple[int, float]:
-        if self._counter is not self._memory and self._clock() >= self._redis_down_until:
-            try:
-                return await self._counter.hit(key, window_seconds)
-            except Exception as error:  # noqa: BLE001 - any Redis failure: count here for a while
-                log.warning("rate limits: Redis failed (%s); counting in this process for %s s",
-                            error.__class__.__name__, REDIS_RETRY_SECONDS)
-                self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
-        return await self._memory.hit(key, window_seconds)
+        if self._counter is self._memory:
+            return await self._memory.hit(key, window_seconds)
+        if self._clock() < self._redis_down_until:
+            return await self._count_while_away(key, window_seconds)
+        calls, floor = 1, 0
+        owed = self._owed.pop(key, None)
+        if owed is not None and owed[1] > self._clock():  # the window of the calls counted here still runs
+            calls, floor = owed[0] + 1, self._memory.count_of(key) + 1
+        asked_at = self._clock()
+        try:
+            count, seconds_left = await self._counter.hit(key, window_seconds, calls, floor)
+        except Exception as error:  # noqa: BLE001 - any Redis failure: count here for a while
+            log.warning("rate limits: Redis failed (%s); counting in this process for %s s",
+                        error.__class__.__name__, REDIS_RETRY_SECONDS)
+            self._redis_down_until = self._clock() + REDIS_RETRY_SECONDS
+            if owed is not None:
+                self._owed[key] = owed
+            return await self._count_while_away(key, window_seconds)
+        # Redis's window, measured from before it was asked: it never outlives Redis's own
+        self._memory.adopt(key, count, asked_at + seconds_left)
+        return count, seconds_left
+
+    async def _count_while_away(self, key: str, window_seconds: float) -> tuple[int, float]:
+        """Count in memory, from the shared count last heard from Redis, and remember it is owed."""
+        count, seconds_left = await self._memory.hit(key, window_seconds)
+        now = self._clock()
+        owed, ends_at = self._owed.get(key, (0, 0.0))
+        if ends_at <= now:  # a new window: what was owed for the last one no longer counts
+            owed = 0
+            if len(self._owed) >= MEMORY_PRUNE_AT:
+                self._owed = {k: v for k, v in self._owed.items() if v[1] > now}
+        self._owed[key] = (owed + 1, now + seconds_left)
+        return count, seconds_left
 
     async def aclose(self) -> None:
         if self._counter is not self._memory:
@@ -201,22 +257,12 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxy_hops: i
     """The caller's address: the TCP peer, or, behind `trusted_proxy_hops` proxies that each
     append to X-Forwarded-For, the address the outermost trusted proxy saw. Addresses further
     left in the header were written by the client and are never trusted."""
-    if trusted_proxy_hops > 0 and forwarded_for:
-        hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
-        if len(hops) >= trusted_proxy_hops:
-            return hops[-trusted_proxy_hops]
-        if hops:
-            return hops[0]
-    return peer or "unknown"
+    return trusted_forwarded(forwarded_for, trusted_proxy_hops) or peer or "unknown"
 
 
 def token_subject(authorization: str | None) -> str | None:
     """The key a token is counted under: its SHA-256 (the token itself never leaves the process)."""
-    try:
-        token = bearer_token(authorization)
-    except DomainError:
-        return None
-    return hash_token(token) if token else None
+    return token_digest(authorization)
 
 
 def visitor_token_subject(authorization: str | None) -> str | None:

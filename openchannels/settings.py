@@ -19,10 +19,17 @@ ENVIRONMENT = [
     ("OPENCHANNELS_PORT", "8000", "port `serve` listens on"),
     ("OPENCHANNELS_WORKERS", "1", "server processes for `serve` (more than one needs REDIS_URL)"),
     ("LOG_LEVEL", "info", "debug, info, warning or error"),
-    ("OPENCHANNELS_ALLOWED_ORIGINS", "*", "comma-separated origins allowed to open a WebSocket"),
+    ("OPENCHANNELS_ALLOWED_ORIGINS", "", "comma-separated origins (`https://app.example.com`) whose pages may call "
+     "the API (CORS) and open a WebSocket, or `*` for any; unset: `*` when OPENCHANNELS_ENV is development, "
+     "none in production (the server's own origin only)"),
+    ("CORS_MAX_AGE_SECONDS", "600", "how long a browser may keep a CORS preflight's answer (Access-Control-Max-Age)"),
+    ("PUBLIC_URL", "", "the server's address as clients reach it (`https://chat.example.com`), the base of every URL "
+     "the API returns (Attachment.url, ...); unset: the request's scheme and Host (X-Forwarded-Proto and "
+     "X-Forwarded-Host of the TRUSTED_PROXY_HOPS proxies)"),
     ("TOKEN_TTL_SECONDS", "2592000", "lifetime of a token issued by `login` (CLI tokens do not expire)"),
     ("TOKEN_CACHE_SECONDS", "10", "how long a server process trusts a token it found valid without reading the "
-     "database again (a token deleted or a role changed by hand takes effect after this); 0: every request reads it"),
+     "database again (a token deleted or a role changed by hand takes effect after this), and how often it re-reads "
+     "the tokens of its open WebSockets; 0: every request reads it, and WebSockets are re-checked every second"),
     ("REDIS_CHANNEL", "openchannels:events", "Redis pub/sub channel that carries events between processes"),
     ("PAYMENT_URL_TEMPLATE", "https://pay.example.com/checkout?order={order_id}&amount={amount}&currency={currency}",
      "payment link of an order made in a chat: {order_id}, {amount} and {currency} are filled in"),
@@ -55,6 +62,8 @@ ENVIRONMENT = [
     ("QUERY_MAX_ROOT_FIELDS", "20", "most top-level fields in one operation"),
     ("QUERY_MAX_COST", "10000", "most list items one operation may ask for (page sizes multiplied along the nesting)"),
     ("QUERY_MAX_TOKENS", "2000", "most tokens in one GraphQL document"),
+    ("PERSISTED_OPERATIONS_ONLY", "false", "true: callers other than admins may run only the operations registered "
+     "with `openchannels operations register` (by id); any other document is refused with PERSISTED_QUERY_REQUIRED"),
     ("EVENT_CATCHUP_SECONDS", "30", "with Redis: seconds between two re-reads of the database by every live "
      "subscription, the safety net for an event whose publish was lost; 0: only when Redis reconnects or a publish fails"),
     ("RATE_LIMIT_LOGIN_PER_MINUTE", "10", "`login` calls per client IP per minute; 0: no limit"),
@@ -97,9 +106,12 @@ class Settings:
     port: int = field(default_factory=lambda: int(_env("OPENCHANNELS_PORT")))
     workers: int = field(default_factory=lambda: int(_env("OPENCHANNELS_WORKERS")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL").lower())
+    #: as configured; empty: the environment's default (`cross_origins`)
     allowed_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip() for o in _env("OPENCHANNELS_ALLOWED_ORIGINS").split(",") if o.strip())
     )
+    cors_max_age_seconds: int = field(default_factory=lambda: int(_env("CORS_MAX_AGE_SECONDS")))
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").strip().rstrip("/"))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS")))
     token_cache_seconds: float = field(default_factory=lambda: float(_env("TOKEN_CACHE_SECONDS")))
     redis_channel: str = field(default_factory=lambda: _env("REDIS_CHANNEL"))
@@ -127,6 +139,8 @@ class Settings:
     query_max_root_fields: int = field(default_factory=lambda: int(_env("QUERY_MAX_ROOT_FIELDS")))
     query_max_cost: int = field(default_factory=lambda: int(_env("QUERY_MAX_COST")))
     query_max_tokens: int = field(default_factory=lambda: int(_env("QUERY_MAX_TOKENS")))
+    persisted_operations_only: bool = field(
+        default_factory=lambda: _env("PERSISTED_OPERATIONS_ONLY").strip().lower() in ("1", "true", "yes", "on"))
     event_catchup_seconds: float = field(default_factory=lambda: float(_env("EVENT_CATCHUP_SECONDS")))
     rate_limit_login_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_LOGIN_PER_MINUTE")))
     rate_limit_start_visitor_chat_per_minute: int = field(
@@ -147,6 +161,14 @@ class Settings:
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
+
+    @property
+    def cross_origins(self) -> tuple[str, ...]:
+        """The origins whose pages may call the API and open WebSockets: OPENCHANNELS_ALLOWED_ORIGINS,
+        or by default any in development and none in production (or any other mode)."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        return ("*",) if self.env == "development" else ()
 
     @property
     def is_sqlite(self) -> bool:

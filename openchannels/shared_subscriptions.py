@@ -15,6 +15,9 @@ connection that does not read is closed by its own bounded send queue (4429), ne
 the others. The group runs until its last member leaves or its stream ends (then every
 member gets what a lone subscription would: its `complete`, or its error).
 
+Members share the token too (the viewer of a group follows its token: a revocation closes
+them all, a role change reaches them all: openchannels/live_tokens.py).
+
 Not shared (each runs alone, as before):
 - a document that mentions `after`: resuming replays a backlog from a position of its own;
 - a connection with a root value, or a document or variables that cannot be keyed.
@@ -74,7 +77,13 @@ def share_key(handler: Any, operation: Any) -> Hashable | None:
         hash(viewer)
     except Exception:  # noqa: BLE001 - not keyable (or no viewer): run alone
         return None
-    return (id(handler.schema), query, variables, operation.operation_name, viewer)
+    # the token too: the group's stream runs in its first connection's context, which follows
+    # that connection's token (openchannels/live_tokens.py); a member with another token could
+    # outlive it, revoked, or keep an old viewer
+    token = getattr(handler.context, "token_digest", None)
+    # and the address the URLs in the results are built on (openchannels/public_url.py)
+    public_url = getattr(handler.context, "public_url", "")
+    return (id(handler.schema), query, variables, operation.operation_name, viewer, token, public_url)
 
 
 def _only_a_subscription(query: Any) -> bool:

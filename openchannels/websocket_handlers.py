@@ -6,6 +6,8 @@ message or an unexpected failure (openchannels/websocket_messages.py).
   (openchannels/shared_subscriptions.py).
 - graphql-ws (legacy): a connection_init timeout, and queries and mutations run too (`data`,
   then `complete`), as over graphql-transport-ws.
+- both: an operation may name a registered document instead of sending one, and with
+  PERSISTED_OPERATIONS_ONLY only such operations run for non-admins (openchannels/trusted_documents.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import asyncio
 from contextlib import suppress
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler, _OperationStreamClosed,
 )
@@ -20,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from openchannels.trusted_documents import TrustedDocumentsWS
 from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
 from openchannels.websocket_limits import ConnectionLimits
 from openchannels.websocket_messages import (
@@ -28,7 +32,7 @@ from openchannels.websocket_messages import (
 from schema.error_policy import internal_error
 
 
-class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler):
+class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLTransportWSHandler):
     """graphql-transport-ws with the limits above; identical subscriptions of one viewer run once
     (openchannels/shared_subscriptions.py)."""
 
@@ -41,6 +45,9 @@ class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler)
 
     async def refuse_malformed(self, message: Any, reason: str) -> None:
         await self.handle_invalid_message(reason)  # closes with 4400, as the protocol says
+
+    async def refuse_operation(self, message: Any, error: GraphQLError) -> None:
+        await self.send_message({"type": "error", "id": message["id"], "payload": [error.formatted]})
 
     async def answer_failure(self, message: Any, error: Exception) -> None:
         masked = internal_error(error, f"graphql-transport-ws {message.get('type')}")
@@ -90,7 +97,7 @@ class LimitedTransportWSHandler(ConnectionLimits, BaseGraphQLTransportWSHandler)
             del self.operations[operation.id]
 
 
-class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
+class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWSHandler):
     """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
 
     enforce_init_timeout = True
@@ -105,6 +112,9 @@ class LimitedLegacyWSHandler(ConnectionLimits, BaseGraphQLWSHandler):
             await self.send_message({"type": "error", "id": message["id"], "payload": bad_request(reason)})
         else:
             await self.send_message({"type": "connection_error", "payload": bad_request(reason)})
+
+    async def refuse_operation(self, message: Any, error: GraphQLError) -> None:
+        await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
 
     async def answer_failure(self, message: Any, error: Exception) -> None:
         masked = internal_error(error, f"graphql-ws {message.get('type')}").formatted

@@ -11,6 +11,9 @@
   our timeout); the legacy graphql-ws protocol has no such rule, and we close it with 4408 too.
 - **Token expiry.** A connection authenticated with an operator token that expires is closed
   with 4403 at that moment; the client signs in again and resumes with `after`.
+- **Revoked token.** Every live connection's token is read again periodically
+  (openchannels/live_tokens.py): gone, the connection is closed with 4403; a changed role
+  applies to the next event.
 - **Visitor budget.** A connection_init with a visitor token, and each operation started on
   that connection, count against that token's rate limit (openchannels/rate_limits.py); over
   it, the connection is closed with 4429.
@@ -41,6 +44,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from openchannels.availability import is_database_unavailable
+from openchannels.live_tokens import LiveToken, live_tokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (
     CLOSE_IDLE, CLOSE_TOO_MANY_FROM_ADDRESS, ConnectionsPerIP, IdleWatch,
@@ -169,6 +173,11 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
         if not self._stop.done():
             self._stop.set_result(None)
 
+    @property
+    def closing(self) -> bool:
+        """The server decided to close (or the client is gone): nothing more is sent."""
+        return self._closing is not None
+
     def request_close(self, code: int, reason: str) -> None:
         """Close from the server's side (slow consumer, expired token, ...): what is queued is
         dropped, the read loop ends, and the handler's shutdown sends the close frame."""
@@ -272,6 +281,8 @@ class ConnectionLimits:
     async def handle(self) -> None:
         self._timers: list[asyncio.TimerHandle] = []
         self._expiry_scheduled = False
+        #: the token the connection was opened with, re-checked (openchannels/live_tokens.py)
+        self._live_token: LiveToken | None = None
         #: the visitor token's key when the connection was opened with one: its operations count
         self._visitor_subject: str | None = None
         connections: ConnectionsPerIP | None = getattr(self.view, "websocket_connections", None)
@@ -296,6 +307,8 @@ class ConnectionLimits:
                 self._idle.cancel()
             if connections is not None:
                 connections.release(ip)
+            if self._live_token is not None:
+                live_tokens.leave(self._live_token, self.websocket)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -336,6 +349,7 @@ class ConnectionLimits:
         if self.connection_acknowledged and not self._expiry_scheduled:
             self._expiry_scheduled = True
             self._close_at_token_expiry(getattr(self.context, "token_expires_at", None))
+            self._follow_token()
             seconds = self.websocket.limits.anonymous_idle_seconds
             if seconds > 0 and init_authorization(message.get("payload")) is None and self._idle is None:
                 self._idle = IdleWatch(seconds, self.runs_an_operation, lambda: self.websocket.request_close(
@@ -361,6 +375,15 @@ class ConnectionLimits:
             return False
         self.websocket.request_close(CLOSE_TOO_MANY, f"Too many requests: retry in {verdict.retry_after_seconds} s")
         return True
+
+    def _follow_token(self) -> None:
+        """The connection's viewer follows its token from now on: a revocation closes it with
+        4403, a role change applies to the next event (openchannels/live_tokens.py)."""
+        digest = getattr(self.context, "token_digest", None)
+        if digest is None or self.websocket.closing:
+            return
+        self._live_token = live_tokens.join(digest, self.context.viewer, self.websocket)
+        self.context.follow(self._live_token)
 
     def _close_at_token_expiry(self, expires_at: datetime | None) -> None:
         if expires_at is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openchannels.trusted_documents import names_a_document
 from schema.error_policy import BAD_REQUEST, internal_error
 
 #: graphql-transport-ws: a message of a type or format the protocol does not specify
@@ -64,8 +65,8 @@ def malformed(message: Any, operations: dict[str, bool], known_types: set[str] |
     payload = message.get("payload")
     if not isinstance(payload, dict):
         return f"A `{kind}` message needs a `payload` object."
-    if not isinstance(payload.get("query"), str):
-        return "`payload.query` must be a string (the GraphQL document)."
+    if not isinstance(payload.get("query"), str) and not names_a_document(payload):
+        return "`payload.query` must be a string (the GraphQL document), or name a registered one (`documentId`)."
     for name, kinds in (("variables", dict), ("operationName", str), ("extensions", dict)):
         if payload.get(name) is not None and not isinstance(payload[name], kinds):
             return f"`payload.{name}` must be {'an object' if kinds is dict else 'a string'} or null."

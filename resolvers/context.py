@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from resolvers.loaders import Loaders
 from services.errors import DomainError, Unauthenticated
@@ -25,6 +25,17 @@ class Context:
         self.rate_limits: Any = None
         #: when the WebSocket's token expires (None: never); set by authenticate_as
         self.token_expires_at: datetime | None = None
+        #: the Authorization value the caller sent (`logout` revokes its token)
+        self.authorization: str | None = None
+        #: the SHA-256 of the WebSocket's token, if it sent one; set by authenticate_as
+        self.token_digest: str | None = None
+        #: a WebSocket's token as the periodic re-check last read it (openchannels/live_tokens.py):
+        #: the viewer comes from it, so a role change or a revocation reaches every event
+        self._live_token: Any = None
+        #: finds `scheme://host` of the server as this caller reaches it (openchannels/public_url.py),
+        #: on first use: most requests return no URL. None: unknown (a test), URLs stay relative
+        self.public_url_source: Callable[[], str] | None = None
+        self._public_url: str | None = None
 
     @property
     def viewer(self) -> Viewer:
@@ -33,20 +44,47 @@ class Context:
             raise Unauthenticated(self.auth_error)
         if self.refusal is not None:
             raise self.refusal
+        if self._live_token is not None:
+            return self._live_token.current_viewer()  # UNAUTHENTICATED once the token is revoked
         return self._viewer
 
-    def authenticate_as(self, viewer: Viewer, expires_at: datetime | None = None) -> None:
+    def authenticate_as(self, viewer: Viewer, expires_at: datetime | None = None,
+                        token_digest: str | None = None) -> None:
         """The WebSocket's caller, from connection_init; `expires_at`: when its token expires."""
         self._viewer, self.auth_error = viewer, None
         self.token_expires_at = expires_at
+        self.token_digest = token_digest
         self._loaders = None
+
+    def follow(self, live_token: Any) -> None:
+        """From now on the viewer is the one `live_token` holds (a WebSocket's, re-checked)."""
+        self._live_token = live_token
+
+    @property
+    def public_url(self) -> str:
+        if self._public_url is None:
+            self._public_url = self.public_url_source() if self.public_url_source is not None else ""
+        return self._public_url
+
+    def absolute_url(self, url: str) -> str:
+        """Every URL the API returns goes through here: a path on this server (`/files/1`) gets
+        the caller's public address in front; an address elsewhere (`https://...`) is kept."""
+        if url.startswith("/") and not url.startswith("//"):
+            return self.public_url + url
+        return url
 
     @property
     def loaders(self) -> Loaders:
         """Made on first use: a WebSocket connection's context never uses its own (each event
-        brings fresh loaders), and some twenty DataLoaders per idle connection add up."""
-        if self._loaders is None:
-            self._loaders = Loaders(self._viewer)
+        brings fresh loaders), and some twenty DataLoaders per idle connection add up. Made
+        again when the viewer changed (a WebSocket's token re-checked: openchannels/live_tokens.py)."""
+        if self._live_token is None:
+            if self._loaders is None:
+                self._loaders = Loaders(self._viewer)
+            return self._loaders
+        viewer = self.viewer
+        if self._loaders is None or (self._loaders.viewer is not viewer and self._loaders.viewer != viewer):
+            self._loaders = Loaders(viewer)
         return self._loaders
 
     @loaders.setter

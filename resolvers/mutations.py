@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from openchannels import rate_limits
+from openchannels.live_tokens import live_tokens
 from openchannels.settings import Settings
 from resolvers.errors import payload, payload_of, viewer_of as _viewer
 from schema import inputs
@@ -17,10 +18,10 @@ from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Operator, OperatorPreferences
 from schema.payloads import (
-    ChatPayload, LoginPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
-    StartVisitorChatPayload,
+    ChatPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
+    RevokeOperatorTokensPayload, StartVisitorChatPayload,
 )
-from services import auth, chats, messages, open_channels, operators, visitors
+from services import auth, chats, messages, open_channels, operators, token_revocation, visitors
 from services.errors import DomainError
 from services.open_channels import _UNSET as SERVICE_UNSET
 
@@ -136,6 +137,34 @@ async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
     except DomainError as error:
         return LoginPayload(token=None, operator=None, user_errors=[UserError.from_domain(error)])
     return LoginPayload(token=token, operator=Operator.from_model(operator), user_errors=[])
+
+
+async def logout(info: Info, input: inputs.LogoutInput | None = None) -> LogoutPayload:
+    everywhere = bool(input and input.everywhere)
+    return await payload_of(
+        token_revocation.logout(_viewer(info), authorization=info.context.authorization, everywhere=everywhere),
+        lambda revoked: _revoked(LogoutPayload(revoked_tokens=revoked, user_errors=[])),
+        lambda errors: LogoutPayload(revoked_tokens=0, user_errors=errors),
+    )
+
+
+async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensInput) -> RevokeOperatorTokensPayload:
+    async def run():
+        return await token_revocation.revoke_operator_tokens(
+            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]))
+
+    return await payload_of(
+        run(),
+        lambda done: _revoked(RevokeOperatorTokensPayload(operator=Operator.from_model(done[0]),
+                                                          revoked_tokens=done[1], user_errors=[])),
+        lambda errors: RevokeOperatorTokensPayload(operator=None, revoked_tokens=0, user_errors=errors),
+    )
+
+
+def _revoked(result: Any) -> Any:
+    """Tokens were revoked: this process's WebSockets opened with them close now, not at the next period."""
+    live_tokens.recheck_soon()
+    return result
 
 
 async def create_operator(info: Info, input: inputs.CreateOperatorInput) -> OperatorPayload:

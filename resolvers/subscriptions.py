@@ -81,7 +81,8 @@ async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None
         channel_ids = decode_ids(open_channel_ids, "OpenChannel", ["openChannelIds"])
     except DomainError as error:
         raise top_level(error)
-    async for event in _guard(subscriptions.queue_events(viewer, channel_ids, after)):
+    current = lambda: info.context.viewer  # noqa: E731 - a WebSocket's viewer follows its token
+    async for event in _guard(subscriptions.queue_events(viewer, channel_ids, after, current)):
         chat, loaders = await _event_basis(info, event)
         if chat is None:
             continue

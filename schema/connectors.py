@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.types import Info
 
 import models
 from schema.common import UserError
@@ -26,6 +27,10 @@ class Connector:
     callback_url: str | None = strawberry.field(description="Where a webhook connector delivers replies.")
     events_path: str = strawberry.field(description="Where the messenger posts its events on this server.")
     created_at: datetime
+
+    @strawberry.field(description="`eventsPath` as an absolute URL, to give the messenger.")
+    def events_url(self, info: Info) -> str:
+        return info.context.absolute_url(self.events_path)
 
     @classmethod
     def from_model(cls, connector: models.Connector) -> "Connector":

@@ -66,6 +66,17 @@ class LoginInput:
 
 
 @strawberry.input
+class LogoutInput:
+    everywhere: bool = strawberry.field(
+        default=False, description="Revoke every token of mine (every device), not only this request's.")
+
+
+@strawberry.input
+class RevokeOperatorTokensInput:
+    operator_id: strawberry.ID
+
+
+@strawberry.input
 class CreateOperatorInput:
     name: str
     email: str

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -44,6 +45,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SchemaMetaFieldDef,
@@ -265,12 +267,20 @@ def limit_errors(limits: QueryLimits, request: ExecutionContext) -> list[GraphQL
     document = request.graphql_document
     if document is None:
         return []
+    variables = request.variables if isinstance(request.variables, Mapping) else {}
+    return document_limit_errors(limits, request.schema._schema, document, request.operation_name, variables)
+
+
+def document_limit_errors(limits: QueryLimits, schema: GraphQLSchema, document: DocumentNode,
+                          operation_name: str | None = None,
+                          variables: Mapping[str, Any] | None = None) -> list[GraphQLError]:
+    """A document's operations (or the one named) measured: an error per limit it is over. Without
+    variables, a page size given by a variable counts as its default (or the field's default page)."""
     errors: list[GraphQLError] = []
-    schema = request.schema._schema
+    variables = variables or {}
     context = ValidationContext(schema, document, TypeInfo(schema), errors.append)
     try:
-        for operation in _selected_operations(context, request.operation_name):
-            variables = request.variables if isinstance(request.variables, Mapping) else {}
+        for operation in _selected_operations(context, operation_name):
             walker = _Walker(context, variables, operation)
             measure = walker.measure()
             errors += walker.page_errors

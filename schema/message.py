@@ -24,15 +24,20 @@ class Attachment(Node):
     name: str
     content_type: str = strawberry.field(description="Sniffed from the file's bytes, not taken from the client.")
     size: int = strawberry.field(description="In bytes.")
-    url: str = strawberry.field(
-        description="Where to fetch the file (relative to the server). Operators send their token with the "
-                    "request; a visitor's link is signed and expires (FILE_URL_TTL_SECONDS)."
+    path: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Where to fetch the file: an absolute URL (PUBLIC_URL, or the address the request was sent to). "
+                    "Operators send their token with the request; a visitor's link is signed and expires "
+                    "(FILE_URL_TTL_SECONDS)."
     )
+    def url(self, info: Info) -> str:
+        return info.context.absolute_url(self.path)
 
     @classmethod
     def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
         return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
-                   content_type=attachment.content_type, size=attachment.size, url=files.url_for(viewer, attachment))
+                   content_type=attachment.content_type, size=attachment.size, path=files.url_for(viewer, attachment))
 
 
 @strawberry.type

@@ -48,6 +48,19 @@ class LoginPayload:
 
 
 @strawberry.type
+class LogoutPayload:
+    revoked_tokens: int = strawberry.field(description="How many tokens were revoked.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RevokeOperatorTokensPayload:
+    operator: Operator | None
+    revoked_tokens: int = strawberry.field(description="How many tokens were revoked.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
 class StartVisitorChatPayload:
     chat: Chat | None
     visitor_token: str | None = strawberry.field(description="Bearer token that reaches this chat only.")

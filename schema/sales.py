@@ -52,10 +52,15 @@ class Order(Node):
     total: float = strawberry.field(description="Sum of the item amounts, computed on the server in exact decimals.")
     currency: str
     status: OrderStatus
-    payment_url: str
     created_at: datetime
     pk: strawberry.Private[int]
     chat_pk: strawberry.Private[int]
+    payment_link: strawberry.Private[str]
+
+    @strawberry.field(description="Where the client pays (PAYMENT_URL_TEMPLATE; a path on this server is made "
+                                  "absolute like every URL the API returns).")
+    def payment_url(self, info: Info) -> str:
+        return info.context.absolute_url(self.payment_link)
 
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chat")]:
@@ -72,7 +77,7 @@ class Order(Node):
     def from_model(cls, order: models.Order) -> "Order":
         return cls(id=strawberry.ID(to_global_id("Order", order.id)), pk=order.id, chat_pk=order.chat_id,
                    total=float(order.total), currency=order.currency, status=OrderStatus(order.status),
-                   payment_url=order.payment_url, created_at=order.created_at)
+                   payment_link=order.payment_url, created_at=order.created_at)
 
 
 async def orders_of_chat(info: Info, chat_pk: int) -> list[Order]:

@@ -10,11 +10,12 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta, timezone
 
 from tortoise import connections
 
-from models import ApiToken, Operator, OperatorRole
+from models import ApiToken, Operator, OperatorRole, VisitorSession
 from openchannels.lru import LRU
 from services import raw_sql
 from services.errors import Unauthenticated
@@ -79,6 +80,16 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def token_digest(authorization: str | None) -> str | None:
+    """The SHA-256 of the bearer token in an Authorization value, what identifies it everywhere
+    (stored rows, caches, rate-limit keys); None without a well-formed one."""
+    try:
+        token = bearer_token(authorization)
+    except Unauthenticated:
+        return None
+    return hash_token(token) if token else None
+
+
 async def authenticate(authorization: str | None, *, fresh: bool = False) -> Viewer:
     """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED.
 
@@ -123,9 +134,11 @@ class ValidTokens:
     (TOKEN_CACHE_SECONDS; 0: every request reads it). Every request looked its token up: one
     round trip and a row for each, about a twentieth of what sendMessage costs the server.
 
-    What the database says about a token changes only outside the API (a token deleted or an
-    operator's role changed by hand): a process sees it `seconds` later at most. A token's own
-    expiry is checked on every use. Tokens not found are not kept (any string can be sent)."""
+    What the database says about a token changes outside this process (a token deleted or an
+    operator's role changed by hand, or revoked through another process): a process sees it
+    `seconds` later at most. Revoked through this process (services/token_revocation.py), it
+    is forgotten at once. A token's own expiry is checked on every use. Tokens not found are
+    not kept (any string can be sent)."""
 
     def __init__(self, seconds: float = 0.0, size: int = 10_000) -> None:
         self.seconds = seconds
@@ -141,6 +154,10 @@ class ValidTokens:
         if self.seconds > 0:
             self._entries.put(digest, (time.monotonic() + self.seconds, found))
 
+    def discard(self, digest: str) -> None:
+        """Forget a token (revoked, or found changed): its next use reads the database."""
+        self._entries.pop(digest)
+
     def clear(self) -> None:
         self._entries = LRU(self._entries.size)
 
@@ -153,6 +170,32 @@ def trust_valid_tokens_for(seconds: float) -> None:
     _valid_tokens.seconds = seconds
     _valid_tokens.clear()
 
+
+def forget_tokens(digests: Iterable[str]) -> None:
+    """This process stops trusting these tokens at once (revoked, or their viewer changed)."""
+    for digest in digests:
+        _valid_tokens.discard(digest)
+
+
+async def current_viewers(digests: Collection[str]) -> dict[str, tuple[Viewer, datetime | None]]:
+    """What the database says now about these tokens, by digest (the viewer and the expiry); a
+    token not found is absent. Read in a few statements whatever their number: the re-check of
+    every live WebSocket connection (openchannels/live_tokens.py)."""
+    found: dict[str, tuple[Viewer, datetime | None]] = {}
+    listed = list(digests)
+    for start in range(0, len(listed), _LOOK_UP_CHUNK):
+        chunk = listed[start:start + _LOOK_UP_CHUNK]
+        for digest, operator_id, expires_at, role in await ApiToken.filter(token_hash__in=chunk).values_list(
+                "token_hash", "operator_id", "expires_at", "operator__role"):
+            found[digest] = Viewer(operator_id=operator_id, role=OperatorRole(role)), expires_at
+        for digest, client_id, channel_id in await VisitorSession.filter(token_hash__in=chunk).values_list(
+                "token_hash", "client_id", "open_channel_id"):
+            found[digest] = Viewer(client_id=client_id, visitor_channel_id=channel_id), None
+    return found
+
+
+#: tokens read by one statement of current_viewers (SQLite's limit on parameters is far above)
+_LOOK_UP_CHUNK = 500
 
 # Every request looks its token up: short hand-written statements (services/raw_sql.py), as
 # Tortoise's query building and model hydration cost several times what PostgreSQL spends.

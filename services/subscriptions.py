@@ -85,14 +85,13 @@ async def _catch_up(position: StreamPosition, backlog: QuerySet[Event], resync: 
         asyncio.get_running_loop().call_later(CATCH_UP_RETRY_SECONDS, subscriber.request_resync, resync.from_id)
 
 
-async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after: str | None):
-    """Queue changes of the given channels; omitted: every channel the viewer may see."""
-    me = require_operator(viewer)
-    if viewer.is_supervisor:
-        allowed = set(open_channel_ids) if open_channel_ids else None
-    else:
-        mine = set(await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True))
-        allowed = mine & set(open_channel_ids) if open_channel_ids else mine
+async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after: str | None,
+                       current_viewer: Callable[[], Viewer] | None = None):
+    """Queue changes of the given channels; omitted: every channel the viewer may see.
+
+    `current_viewer`: who the viewer is now (a WebSocket's viewer follows its token: a
+    supervisor demoted to operator gets their own queues' events only, from the next event on)."""
+    allowed = await _followed_channels(viewer, open_channel_ids)
     backlog = Event.filter(queue_kind__isnull=False)
     if allowed is not None:
         backlog = backlog.filter(open_channel_id__in=list(allowed))
@@ -101,7 +100,21 @@ async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after
         return event["queue_kind"] is not None and (allowed is None or event["open_channel_id"] in allowed)
 
     async for event in follow(backlog, matches, after):
+        now = current_viewer() if current_viewer is not None else viewer
+        if now != viewer:  # `matches` reads `allowed`: from now on it is the new viewer's
+            viewer, allowed = now, await _followed_channels(now, open_channel_ids)
+            if not matches(event):
+                continue
         yield event
+
+
+async def _followed_channels(viewer: Viewer, open_channel_ids: list[int] | None) -> set[int] | None:
+    """The channels whose queue events the viewer receives (None: every channel)."""
+    me = require_operator(viewer)
+    if viewer.is_supervisor:
+        return set(open_channel_ids) if open_channel_ids else None
+    mine = set(await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True))
+    return mine & set(open_channel_ids) if open_channel_ids else mine
 
 
 async def chat_events(viewer: Viewer, chat_id: int, after: str | None):

@@ -8,6 +8,7 @@ import sys
 
 from openchannels.cli.console import PROG, redact
 from openchannels.cli.failures import CommandError
+from openchannels.public_url import check_public_url
 from openchannels.settings import ENVIRONMENT, Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -26,6 +27,11 @@ def load_settings() -> Settings:
     if not re.match(r"^(sqlite|postgres|postgresql|asyncpg|psycopg)://", settings.database_url):
         raise CommandError(f"DATABASE_URL={redact(settings.database_url)!r}: use sqlite://PATH or "
                            "postgres://USER:PASS@HOST:PORT/DB")
+    if settings.public_url:
+        try:
+            check_public_url(settings.public_url)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
     return settings
 
 

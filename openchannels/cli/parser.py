@@ -10,6 +10,9 @@ from typing import Any, Callable, NoReturn, Sequence
 from openchannels.cli.console import PROG
 from openchannels.cli.failures import EXIT_USAGE
 from openchannels.cli.migrate import command_migrate
+from openchannels.cli.operations import (
+    command_operations_list, command_operations_register, command_operations_remove,
+)
 from openchannels.cli.operators import command_create_operator
 from openchannels.cli.schema_export import command_export_schema
 from openchannels.cli.serve import command_serve
@@ -60,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"{PROG} migrate                      apply pending database migrations",
             f"{PROG} create-operator --name Ann --email ann@example.com --role admin",
             f"{PROG} export-schema                write schema.graphql (the SDL)",
+            f"{PROG} operations register persisted-query-manifest.json",
             f"{PROG} COMMAND --help               options of one command",
         ) + "\n\n" + _environment_help(),
     )
@@ -130,4 +134,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--output", default="schema.graphql", metavar="PATH",
                         help="file to write, `-` for stdout (default: schema.graphql in the current folder)")
+    _add_operations(commands)
     return parser
+
+
+def _add_operations(commands: Any) -> None:
+    """`operations register|list|remove`: the trusted documents (README: Trusted documents)."""
+    operations = commands.add_parser(
+        "operations", formatter_class=FORMATTER, help="register, list and remove trusted documents",
+        description=(
+            "Trusted documents: operations registered from a client's build manifest, which clients\n"
+            "run by id (`documentId`, or APQ's `extensions.persistedQuery.sha256Hash`). With\n"
+            "PERSISTED_OPERATIONS_ONLY=true they are the only documents non-admin callers may run."
+        ),
+        epilog=_examples(f"{PROG} operations register persisted-query-manifest.json",
+                         f"{PROG} operations list", f"{PROG} operations remove --all"))
+    actions = operations.add_subparsers(dest="operations_command", metavar="ACTION", title="actions")
+    actions.required = True
+    register = _add_command(
+        actions, "register", command_operations_register, summary="register the operations of a manifest",
+        description=(
+            "Register every operation of a manifest: Apollo's persisted query manifest\n"
+            "(generate-persisted-query-manifest) or GraphQL Codegen's persisted-documents.json.\n"
+            "Each document is validated against the schema and measured against the query limits\n"
+            "(QUERY_MAX_*) first; one refused operation is a line each, and nothing is registered.\n"
+            "Registering a manifest again adds what is new; an id keeps its document for good."
+        ),
+        examples=[f"{PROG} operations register persisted-query-manifest.json",
+                  f"{PROG} operations register src/gql/persisted-documents.json"],
+    )
+    register.add_argument("manifest", metavar="FILE", help="the manifest (JSON)")
+    _add_command(actions, "list", command_operations_list, summary="list the registered operations",
+                 description="List the registered operations: id, type, name and when it was registered.",
+                 examples=[f"{PROG} operations list", f"{PROG} operations list | grep mutation"])
+    remove = _add_command(
+        actions, "remove", command_operations_remove, summary="remove registered operations",
+        description="Remove operations by id, or every one with --all. Clients that run them get "
+                    "PERSISTED_QUERY_NOT_FOUND.",
+        examples=[f"{PROG} operations remove 5f1c...e2", f"{PROG} operations remove --all"],
+    )
+    remove.add_argument("ids", nargs="*", metavar="ID", help="ids to remove (as `operations list` shows them)")
+    remove.add_argument("--all", action="store_true", help="remove every registered operation")

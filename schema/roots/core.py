@@ -15,8 +15,8 @@ from schema.message import Message
 from schema.open_channel import OpenChannel
 from schema.operator import Me, Operator
 from schema.payloads import (
-    ChatPayload, LoginPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
-    StartVisitorChatPayload,
+    ChatPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
+    RevokeOperatorTokensPayload, StartVisitorChatPayload,
 )
 
 
@@ -46,6 +46,16 @@ class CoreQuery:
 @strawberry.type
 class CoreMutation:
     login: LoginPayload = strawberry.mutation(resolver=m.login, description="Sign in; returns a bearer token.")
+    logout: LogoutPayload = strawberry.mutation(
+        resolver=m.logout,
+        description="Sign out: revoke the token of this request (`everywhere`: every token of mine). "
+                    "WebSockets opened with it are closed with 4403 within TOKEN_CACHE_SECONDS (1 s when 0).",
+    )
+    revoke_operator_tokens: RevokeOperatorTokensPayload = strawberry.mutation(
+        resolver=m.revoke_operator_tokens,
+        description="Admins: sign an operator out everywhere (every token of theirs is revoked, their "
+                    "WebSockets closed with 4403 within TOKEN_CACHE_SECONDS, 1 s when 0).",
+    )
 
     # a new chat
     rename_chat: ChatPayload = strawberry.mutation(resolver=m.rename_chat)

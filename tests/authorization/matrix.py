@@ -260,6 +260,13 @@ MUTATION_ROWS = [
     row("Mutation.setStatus", _mutation("setStatus", "SetStatusInput", "operator { id status }"),
         "UNA FOR FOR ok  ok  ok  ok  ok", variables=lambda w, c: {"input": {"status": "AWAY"}},
         sees=_own_payload_operator),
+    # the token of the request (here the callers' viewers are given, without a token: nothing to revoke)
+    row("Mutation.logout", _mutation("logout", "LogoutInput", "revokedTokens"),
+        "UNA FOR FOR ok  ok  ok  ok  ok", variables=lambda w, c: {"input": {}}),
+    row("Mutation.revokeOperatorTokens",
+        _mutation("revokeOperatorTokens", "RevokeOperatorTokensInput", "operator { id } revokedTokens"),
+        "UNA FOR FOR FOR FOR FOR FOR ok",
+        variables=lambda w, c: {"input": {"operatorId": w.operator("channel_operator")}}),
     row("Mutation.createOperator", _mutation("createOperator", "CreateOperatorInput", "operator { id }"),
         "UNA FOR FOR FOR FOR FOR FOR ok",
         variables=lambda w, c: {"input": {"name": "New Hire", "email": "new.hire@matrix.test"}}),

@@ -42,15 +42,16 @@ async def test_multipart_upload_then_fetch_back(deployment, http, admin, http_cl
     await operator.mutate("sendMessage", "message { id }",
                           {"chatId": chat_id, "text": "the diagram", "attachmentIds": [attachment["id"]]},
                           "SendMessageInput")
-    base = deployment.server.graphql_url.rsplit("/graphql", 1)[0]
-    fetched = await http_client.get(base + attachment["url"], headers={"Authorization": f"Bearer {operator.token}"})
+    # the URL is absolute: the address the request was sent to (no PUBLIC_URL on the e2e servers)
+    assert attachment["url"].startswith(f"{deployment.server.base_url}/files/")
+    fetched = await http_client.get(attachment["url"], headers={"Authorization": f"Bearer {operator.token}"})
     assert fetched.status_code == 200 and fetched.content == PNG
-    assert (await http_client.get(base + attachment["url"])).status_code == 404
+    assert (await http_client.get(attachment["url"])).status_code == 404
 
     own = await visitor.data("{ visitorChat { lastMessage { text attachments { url } } } }")
     link = own["visitorChat"]["lastMessage"]["attachments"][0]["url"]
     assert "signature=" in link
-    assert (await http_client.get(base + link)).content == PNG
+    assert (await http_client.get(link)).content == PNG
 
 
 async def test_multipart_without_preflight_header_is_refused(deployment, http, admin, http_client):

@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from tests.e2e.actors import USER_ERRORS, Admin, error_codes, start_visitor_chat, unique
 from tests.e2e.live import PROTOCOLS, LiveClosed, LiveConnection
+from tests.e2e.outages import RedisServer
 from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, Deployment, ServerProcess
 
 LOGIN = f"mutation ($input: LoginInput!) {{ login(input: $input) {{ token operator {{ id }} {USER_ERRORS} }} }}"
@@ -194,6 +195,29 @@ async def test_two_server_processes_share_the_budget_through_redis(
     codes = [[e["code"] for e in a.json()["data"]["login"]["userErrors"]] for a in answers]
     assert codes == [["UNAUTHENTICATED"]] * 4 + [["LIMIT_EXCEEDED"]] * 2  # 2 calls on each, then both refuse
     assert "Retry-After" in answers[4].headers and "Retry-After" in answers[5].headers
+
+
+async def test_the_login_budget_spent_before_redis_went_down_stays_spent(
+        deployment: Deployment, http_client: httpx.AsyncClient, tmp_path):
+    """Redis (this test's own) killed mid-window: the server goes on from the count it had, it
+    does not hand out a fresh budget of sign-in attempts."""
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    server = await deployment.start_server({
+        "REDIS_URL": redis_server.url, "REDIS_CHANNEL": f"oc-e2e-rate:{uuid.uuid4().hex}",
+        "RATE_LIMIT_LOGIN_PER_MINUTE": "3", "RATE_LIMIT_REDIS_PREFIX": f"oc-e2e-rate:{uuid.uuid4().hex}"})
+    try:
+        wrong = {"input": {"email": ADMIN_EMAIL, "password": "wrong"}}
+        before = [await post(http_client, server, LOGIN, wrong) for _ in range(2)]
+        redis_server.stop()
+        during = [await post(http_client, server, LOGIN, wrong) for _ in range(2)]
+    finally:
+        deployment.stop_server(server)
+        redis_server.stop()
+
+    codes = [[e["code"] for e in a.json()["data"]["login"]["userErrors"]] for a in before + during]
+    assert codes == [["UNAUTHENTICATED"]] * 3 + [["LIMIT_EXCEEDED"]]
+    assert "Retry-After" in during[1].headers
 
 
 async def test_over_a_websocket_a_visitors_operations_count_and_login_counts_per_ip(

@@ -11,8 +11,9 @@ import pytest_asyncio
 import redis.asyncio as redis
 
 from openchannels.rate_limits import (
-    LOGIN, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
+    LOGIN, REDIS_RETRY_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
 )
+from tests.e2e.outages import RedisServer
 from tests.e2e.server import free_port
 
 STORES = ["memory", "redis"]
@@ -129,6 +130,38 @@ async def test_redis_down_the_process_counts_in_memory():
         await limiter.aclose()
 
     assert [v.allowed for v in verdicts] == [True, True, False]
+
+
+async def test_a_redis_outage_keeps_the_budget_spent_before_and_during_it(tmp_path, prefix):
+    """Redis dies mid-window, then comes back empty: the calls made before (by every process) and
+    during the outage stay spent; neither the fallback nor the recovery hands out a fresh budget."""
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    clock = Clock()
+    here = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_server.url, prefix), clock=clock)
+    elsewhere = RateLimiter([Rule(LOGIN, 4)], RedisCounter(redis_server.url, prefix), clock=clock)
+    try:
+        # the last count this process heard from Redis includes the other process's call
+        before = [await here.hit(LOGIN, "a"), await elsewhere.hit(LOGIN, "a"), await here.hit(LOGIN, "a")]
+        redis_server.stop()
+        during = [await asyncio.wait_for(here.hit(LOGIN, "a"), 10) for _ in range(2)]
+        redis_server.start()  # empty: the shared count is gone
+        clock.now += REDIS_RETRY_SECONDS  # the limiter tries Redis again
+        after = await here.hit(LOGIN, "a")
+        probe = redis.Redis.from_url(redis_server.url)
+        try:  # what every process reads from now on
+            shared_after = int(await probe.get(f"{prefix}:{LOGIN}:a"))
+        finally:
+            await probe.aclose()
+    finally:
+        await here.aclose()
+        await elsewhere.aclose()
+        redis_server.stop()
+
+    assert [v.count for v in before] == [1, 2, 3]  # shared through Redis
+    assert [(v.allowed, v.count) for v in during] == [(True, 4), (False, 5)]  # from the shared count on
+    assert (after.allowed, after.count) == (False, 6)  # Redis back and empty: still spent
+    assert shared_after == 6  # Redis was handed what was counted here: spent for every process
 
 
 async def test_a_rule_without_a_limit_counts_nothing():
