@@ -1,11 +1,11 @@
 """The ASGI application: Starlette, the GraphQL endpoint at /graphql, and the lifespan
-that opens the database and the event broker."""
+that opens the file storage, the database and the event broker."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -46,7 +46,7 @@ from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTrans
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
 from schema import schema_for
-from services import scheduler
+from services import files, scheduler
 from services import search
 from services.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
 from services.errors import DomainError
@@ -207,6 +207,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette):
+        resources = AsyncExitStack()
+        await resources.enter_async_context(files.serving_files(settings))  # S3: one client for the process
         await init_database(settings)
         trust_valid_tokens_for(settings.token_cache_seconds)
         await search.prepare_index()
@@ -242,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     log.warning("the scheduler did not stop in %s s: cancelled", SCHEDULER_SHUTDOWN_SECONDS)
             await broker.stop()
             await graphql.rate_limiter.aclose()
+            await resources.aclose()
             await close_database()
 
     # /metrics: on the main port behind METRICS_TOKEN, or alone on METRICS_PORT (openchannels/metrics_endpoint.py)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from services import files
 from services.auth import authenticate
 from services.errors import DomainError
+from services.file_storage import ByteStream
 
 #: shown in the browser; everything else is downloaded
 _INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "audio/mpeg", "audio/ogg",
@@ -29,14 +31,31 @@ async def download_file(request: Request) -> Response:
         else:
             viewer = await authenticate(request.headers.get("authorization"))
             attachment = await files.readable_attachment(viewer, attachment_id)
-        data = await files.read_bytes(attachment)
+        stream = await files.open_stored(attachment)
     except (DomainError, FileNotFoundError):
         return PlainTextResponse("Not found", status_code=404)
     disposition = "inline" if attachment.content_type in _INLINE else "attachment"
     content_type = attachment.content_type + ("; charset=utf-8" if attachment.content_type == "text/plain" else "")
-    return Response(data, media_type=content_type, headers={
+    return StoredFileResponse(stream, media_type=content_type, headers={
+        "Content-Length": str(attachment.size),
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.name)}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, max-age=300",
     })
+
+
+class StoredFileResponse(StreamingResponse):
+    """The stored chunks sent as they are read (never the whole file in memory); the stream is
+    closed however the response ends (sent, client gone, error), so an S3 connection goes back
+    to its pool at once rather than when the garbage collector gets to it."""
+
+    def __init__(self, stream: ByteStream, **kwargs) -> None:
+        super().__init__(stream, **kwargs)
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stream.aclose()

@@ -20,10 +20,6 @@ from services import canned_responses, chats_from_messages, feed as feed_service
 from services import tasks
 from services.viewer import require_operator
 
-#: read at most this much past the limit: enough to tell an oversized upload
-_OVER_LIMIT = 1
-
-
 def _message_id(input, name: str = "messageId") -> int:
     return decode_id(input.message_id, "Message", ["input", name])
 
@@ -106,8 +102,9 @@ async def upload_file(info: Info, input: UploadFileInput) -> AttachmentPayload:
         chat_id = decode_id(input.chat_id, "Chat", ["input", "chatId"])
         if viewer.is_anonymous:
             require_operator(viewer)
-        data = await input.file.read(files.file_settings().max_upload_bytes + _OVER_LIMIT)
-        return await files.upload_file(viewer, chat_id=chat_id, name=getattr(input.file, "filename", None), data=data)
+        # the parser spooled the file (to disk past 1 MiB): the service reads it in parts from there
+        return await files.upload_file(viewer, chat_id=chat_id, name=getattr(input.file, "filename", None),
+                                       data=input.file)
 
     return await payload(AttachmentPayload, "attachment", run(), lambda a: Attachment.from_model(a, _viewer(info)))
 

@@ -11,9 +11,10 @@ What holds:
 """
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import mimetypes
 import os
 import re
@@ -21,56 +22,23 @@ import secrets
 import time
 import unicodedata
 import uuid
-from pathlib import Path
-from typing import Protocol
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from models import Attachment, Chat, ChatStatus, Message
 from services.access import get_visible_chat, operator_chat
 from services.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from services.events import UnitOfWork, unit_of_work
+from services.file_storage import (S3_EXTRA_MISSING, BytesContent, ByteStream, FileStorage, LocalFileStorage,
+                                   StorageUnavailable, UploadContent)
 from services.numerals import MAX_UNIX_TIME, parse_numeral
 from services.viewer import Viewer
 
+if TYPE_CHECKING:
+    from openchannels.settings import Settings
+
+log = logging.getLogger("openchannels.files")
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-
-
-class FileStorage(Protocol):
-    """Where the bytes of uploads live. Keys are opaque names made here (no path separators)."""
-
-    async def save(self, key: str, data: bytes) -> None: ...
-
-    async def load(self, key: str) -> bytes: ...
-
-    async def delete(self, key: str) -> None: ...
-
-
-class LocalFileStorage:
-    """A folder on the server's disk (`FILES_DIR`). The S3 one is services/s3_storage.py."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        if not re.fullmatch(r"[0-9a-f]{32}", key):
-            raise ValueError(f"not a storage key: {key!r}")
-        return self.root / key[:2] / key
-
-    async def save(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
-
-        await asyncio.to_thread(write)
-
-    async def load(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._path(key).read_bytes)
-
-    async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, True)
 
 
 class FileSettings:
@@ -82,6 +50,11 @@ class FileSettings:
         self.url_secret = url_secret
         self.url_ttl_seconds = url_ttl_seconds
 
+    @classmethod
+    def of(cls, settings: Settings, storage: FileStorage) -> FileSettings:
+        secret = settings.file_url_secret.encode() if settings.file_url_secret else secrets.token_bytes(32)
+        return cls(storage, settings.max_upload_bytes, secret, settings.file_url_ttl_seconds)
+
 
 _configured: FileSettings | None = None
 
@@ -92,21 +65,47 @@ def configure(settings: FileSettings | None) -> None:
 
 
 def file_settings() -> FileSettings:
+    """What `serving_files` configured; outside a running app (a command, a test), the folder
+    FILES_DIR. An S3 bucket needs the app's lifespan: its client is opened there, once."""
     global _configured
     if _configured is None:
         from openchannels.settings import Settings
 
         settings = Settings()
-        secret = settings.file_url_secret.encode() if settings.file_url_secret else secrets.token_bytes(32)
+        if settings.s3_bucket:
+            raise StorageUnavailable("S3 file storage is opened when the app starts (files.serving_files)")
+        _configured = FileSettings.of(settings, LocalFileStorage(settings.files_dir))
+    return _configured
+
+
+def require_storage_package(settings: Settings) -> None:
+    """StorageUnavailable (one line, saying what to install) if S3_BUCKET is set without the `[s3]` extra."""
+    if not settings.s3_bucket:
+        return
+    try:
+        import aiobotocore.session  # noqa: F401
+    except ImportError as error:
+        raise StorageUnavailable(S3_EXTRA_MISSING) from error
+
+
+@contextlib.asynccontextmanager
+async def serving_files(settings: Settings) -> AsyncIterator[FileSettings]:
+    """The app's file storage while it runs: the S3 client is made here, once per process, and closed on leaving."""
+    require_storage_package(settings)
+    async with contextlib.AsyncExitStack() as resources:
         storage: FileStorage = LocalFileStorage(settings.files_dir)
         if settings.s3_bucket:
             from services.s3_storage import S3FileStorage
 
-            storage = S3FileStorage(endpoint=settings.s3_endpoint_url, bucket=settings.s3_bucket,
-                                    access_key=settings.s3_access_key_id, secret_key=settings.s3_secret_access_key,
-                                    region=settings.s3_region)
-        _configured = FileSettings(storage, settings.max_upload_bytes, secret, settings.file_url_ttl_seconds)
-    return _configured
+            storage = await resources.enter_async_context(S3FileStorage.connect(
+                bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                access_key_id=settings.s3_access_key_id, secret_access_key=settings.s3_secret_access_key))
+        previous = _configured
+        configure(FileSettings.of(settings, storage))
+        try:
+            yield file_settings()
+        finally:
+            configure(previous)
 
 
 # ---------------------------------------------------------------- content types
@@ -136,6 +135,10 @@ _COMPATIBLE = {
 }
 
 
+#: how much of a file its type is told from
+SNIFF_BYTES = 4096
+
+
 def sniff_content_type(data: bytes) -> str:
     """The type the bytes are, whatever the client said."""
     for signature, content_type in _SIGNATURES:
@@ -145,7 +148,7 @@ def sniff_content_type(data: bytes) -> str:
         return "image/webp"
     if data[4:8] == b"ftyp":
         return "video/mp4"
-    head = data[:4096]
+    head = data[:SNIFF_BYTES]
     if b"\x00" not in head:
         try:
             head.decode("utf-8")
@@ -178,19 +181,24 @@ def check_type(name: str, sniffed: str) -> None:
 # ---------------------------------------------------------------- use cases
 
 
-async def upload_file(viewer: Viewer, *, chat_id: int, name: str | None, data: bytes) -> Attachment:
+async def upload_file(viewer: Viewer, *, chat_id: int, name: str | None, data: bytes | UploadContent) -> Attachment:
     """Store a file for a chat; it is attached to a message by sending the message with its id.
 
-    `data` may be one byte over the limit (the reader stops there): that is how an oversized
-    upload is told without reading it all.
+    `data` is the upload as the multipart parser spooled it (read here in parts, never whole),
+    or bytes.
     """
     settings = file_settings()
-    if len(data) > settings.max_upload_bytes:
+    if not isinstance(data, bytes) and not callable(getattr(data, "read", None)):  # a JSON value, not a file part
+        raise InvalidInput("Send the file as a part of a multipart request.", field=["input", "file"])
+    content = BytesContent(data) if isinstance(data, bytes) else data
+    size = await _size_within(content, settings.max_upload_bytes)
+    if size > settings.max_upload_bytes:
         raise LimitExceeded(f"The file is larger than {settings.max_upload_bytes} bytes.", field=["input", "file"])
-    if not data:
+    if not size:
         raise InvalidInput("The file is empty.", field=["input", "file"])
     name = _clean_name(name)
-    content_type = sniff_content_type(data)
+    content_type = sniff_content_type(await content.read(SNIFF_BYTES))
+    await content.seek(0)
     check_type(name, content_type)
     key = uuid.uuid4().hex
     async with unit_of_work() as uow:
@@ -198,10 +206,22 @@ async def upload_file(viewer: Viewer, *, chat_id: int, name: str | None, data: b
         attachment = await Attachment.create(
             using_db=uow.tx, chat_id=chat.id, uploaded_by_id=viewer.operator_id,
             uploaded_by_client_id=viewer.client_id if viewer.is_visitor else None,
-            name=name, content_type=content_type, size=len(data), storage_key=key,
+            name=name, content_type=content_type, size=size, storage_key=key,
         )
-        await settings.storage.save(key, data)  # before commit: a committed row always has its bytes
+        await settings.storage.save(key, content, size)  # before commit: a committed row always has its bytes
     return attachment
+
+
+async def _size_within(content: UploadContent, limit: int) -> int:
+    """The upload's size as the parser counted it; else counted by reading, stopping one byte over `limit`."""
+    size = getattr(content, "size", None)
+    if isinstance(size, int):
+        return size
+    size = 0
+    while size <= limit and (chunk := await content.read(min(1 << 20, limit + 1 - size))):
+        size += len(chunk)
+    await content.seek(0)
+    return size
 
 
 async def _chat_to_upload_into(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> Chat:
@@ -271,18 +291,20 @@ async def attachment_by_signed_link(attachment_id: int, expires: str, signature:
     return attachment
 
 
-async def read_bytes(attachment: Attachment) -> bytes:
-    return await file_settings().storage.load(attachment.storage_key)
+async def open_stored(attachment: Attachment) -> ByteStream:
+    """The attachment's bytes as a stream of chunks (close it); FileNotFoundError if they are gone."""
+    return await file_settings().storage.open(attachment.storage_key)
 
 
 async def remove_stored(keys: list[str]) -> None:
-    """Delete files whose rows are gone (after the deleting transaction committed)."""
+    """Delete files whose rows are gone (after the deleting transaction committed): a failure
+    leaves an orphan object, logged, and never undoes or fails the committed deletion."""
     storage = file_settings().storage
     for key in keys:
         try:
             await storage.delete(key)
-        except OSError:
-            pass
+        except Exception:
+            log.warning("could not delete the stored file %s", key, exc_info=True)
 
 
 # ---------------------------------------------------------------- links

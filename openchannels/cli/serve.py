@@ -15,6 +15,8 @@ from openchannels.cli.failures import CommandError, log
 from openchannels.log_format import check_format
 from openchannels.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
+from services.file_storage import StorageUnavailable
+from services.files import require_storage_package
 
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
@@ -90,6 +92,10 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1 and not settings.uses_redis:
         raise CommandError(f"{workers} workers need REDIS_URL (or REDIS_SENTINELS): without Redis, events would not "
                            "cross processes (set REDIS_URL=redis://HOST:PORT/0 or use --workers 1)")
+    try:
+        require_storage_package(settings)
+    except StorageUnavailable as error:
+        raise CommandError(str(error)) from None
     _check_port(host, port)
     try:
         check_format(settings.log_format)

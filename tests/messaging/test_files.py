@@ -1,4 +1,5 @@
-"""Files: multipart upload over HTTP, sniffed types, limits, attaching, and who may fetch them."""
+"""Files: multipart upload over HTTP, sniffed types, limits, attaching, and who may fetch them,
+each on both storages (the local folder and an S3 bucket: the `storage` fixture, tests/messaging/conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -19,14 +20,6 @@ UPLOAD = """mutation($c: ID!, $f: Upload!) { uploadFile(input: {chatId: $c, file
   attachment { id name contentType size url } userErrors { code field message } } }"""
 SEND = """mutation($i: SendMessageInput!) { sendMessage(input: $i) {
   message { id attachments { id name url } } userErrors { code field } } }"""
-
-
-@pytest.fixture
-def storage(tmp_path):
-    files.configure(files.FileSettings(files.LocalFileStorage(tmp_path / "files"), max_upload_bytes=1024,
-                                       url_secret=b"test-secret", url_ttl_seconds=60))
-    yield tmp_path / "files"
-    files.configure(None)
 
 
 @pytest.fixture
@@ -119,7 +112,7 @@ async def test_oversized_disguised_or_active_uploads_are_refused(db, storage, ht
     assert body["data"]["uploadFile"]["attachment"] is None
     assert [(e["code"], e["field"]) for e in body["data"]["uploadFile"]["userErrors"]] == [(code, ["input", "file"])]
     assert await Attachment.all().count() == 0
-    assert not storage.exists() or not any(f.is_file() for f in storage.rglob("*"))
+    assert storage.keys() == set()
 
 
 async def test_attachments_only_your_own_unsent_uploads_and_deleting_removes_them(db, storage, http):
@@ -137,7 +130,7 @@ async def test_attachments_only_your_own_unsent_uploads_and_deleting_removes_the
     await execute("mutation($m: ID!) { deleteMessage(input: {messageId: $m}) { userErrors { code } } }", w.me,
                   m=gid("Message", sent.id))
     assert not await Attachment.filter(id=mine.id).exists()
-    assert not (storage / mine.storage_key[:2] / mine.storage_key).exists()
+    assert storage.keys() == {theirs.storage_key}
 
 
 async def test_visitor_uploads_and_sends_a_file(db, storage, http):
@@ -193,3 +186,15 @@ async def test_a_request_far_over_the_limit_is_refused_before_it_is_read(db, sto
         response = await _upload(client, token, w.chat_gid, "big.txt", b"x" * (70 * 1024))
     assert response.status_code == 413
     assert await Attachment.all().count() == 0
+
+
+async def test_a_file_variable_that_is_not_a_file_part_is_refused(db, storage, http):
+    """`Upload` sent as a JSON string (no multipart part): a userError on the field, nothing stored."""
+    w = await answered_chat()
+    token = await auth.issue_token(w.operator.id)
+    response = await http.post("/graphql", headers={"Authorization": f"Bearer {token}"},
+                               json={"query": UPLOAD, "variables": {"c": w.chat_gid, "f": "photo.png"}})
+    payload = response.json()["data"]["uploadFile"]
+    assert payload["userErrors"] == [{"code": "INVALID_INPUT", "field": ["input", "file"],
+                                      "message": "Send the file as a part of a multipart request."}]
+    assert await Attachment.all().count() == 0 and storage.keys() == set()
