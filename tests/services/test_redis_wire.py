@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from openchannels.redis_wire import (
     ProtocolError, RedisAddress, RedisPublisher, RedisReplyError, _Incomplete, command, read_reply, subscribe,
 )
-from tests.conftest import REDIS_URL
+from tests.resources import TEST_REDIS_URL
 from tests.e2e.outages import free_port
 
 
@@ -68,10 +68,10 @@ def test_a_url_of_another_scheme_is_refused() -> None:
 
 async def test_published_messages_reach_subscribers_in_order() -> None:
     channel = f"test-redis-wire-{time.monotonic_ns()}".encode()
-    address = RedisAddress.from_url(REDIS_URL)
+    address = RedisAddress.from_url(TEST_REDIS_URL)
     received: list[bytes] = []
     ours = await subscribe(address, channel, received.append, timeout=5)
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(TEST_REDIS_URL)
     theirs = client.pubsub()
     await theirs.subscribe(channel)
     await theirs.get_message(timeout=1)  # the subscribe confirmation
@@ -100,7 +100,7 @@ async def test_published_messages_reach_subscribers_in_order() -> None:
 
 
 async def test_an_error_reply_is_raised_and_the_connection_stays_usable() -> None:
-    publisher = RedisPublisher(RedisAddress.from_url(REDIS_URL), connect_timeout=2)
+    publisher = RedisPublisher(RedisAddress.from_url(TEST_REDIS_URL), connect_timeout=2)
     try:
         connection = await publisher._connected()
         with pytest.raises(RedisReplyError, match="unknown command"):
@@ -112,9 +112,9 @@ async def test_an_error_reply_is_raised_and_the_connection_stays_usable() -> Non
 
 
 async def test_a_killed_connection_fails_its_commands_and_the_next_publish_reconnects() -> None:
-    address = RedisAddress.from_url(REDIS_URL)
+    address = RedisAddress.from_url(TEST_REDIS_URL)
     publisher = RedisPublisher(address, connect_timeout=2)
-    admin = redis.Redis.from_url(REDIS_URL)
+    admin = redis.Redis.from_url(TEST_REDIS_URL)
     try:
         connection = await publisher._connected()
         my_id = await connection.call(b"CLIENT", b"ID")
