@@ -39,6 +39,8 @@ KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6")
 SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE": "0",
                       "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE": "0", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE": "0",
                       "SCHEDULER_INTERVAL_SECONDS": "0",
+                      # every B2 connection comes from 127.0.0.1: no per-address cap
+                      "WS_MAX_CONNECTIONS_PER_IP": "0",
                       # B2 opens thousands of connections at once: a busy server may take long to ack
                       "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300",
                       # ... all from one address (the per-IP cap is 50 by default)
@@ -95,8 +97,8 @@ def schema_has_conversations() -> bool:
 # ---------------------------------------------------------------------------- phases
 
 
-async def prepare(scale: float, reseed: bool, with_b6: bool,
-                  writers: int = 8) -> tuple[str, dict[int, str], list[Row], Targets]:
+async def prepare(scale: float, reseed: bool, with_b6: bool, writers: int = 8,
+                  database: str = "") -> tuple[str, dict[int, str], list[Row], Targets]:
     """Seed, issue a token per bench operator (and for B2-B5), and (B6) count statements in-process."""
     from bench import search, statistics
     from openchannels.database import close_database, init_database
@@ -105,7 +107,7 @@ async def prepare(scale: float, reseed: bool, with_b6: bool,
 
     from bench.statements import execute
 
-    url = await ensure_seeded(scale, reseed=reseed)
+    url = await ensure_seeded(scale, reseed=reseed, database=database)
     operators = await bench_operator_ids(url)
     rows: list[Row] = []
     await init_database(Settings(database_url=url))
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-concurrency", type=int, default=1,
                         help="B4, B5: requests at a time while measuring latency (default 1)")
     parser.add_argument("--reseed", action="store_true", help="rebuild the dataset even when it is there")
+    parser.add_argument("--database", default="", help="the bench database's name (default openchannels_bench_<scale>)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the table (default "
                         f"{DEFAULT_JSON.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
@@ -277,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     log_dir: Path | None = None
     try:
-        url, tokens, b6_rows, targets = asyncio.run(prepare(args.scale, args.reseed, "B6" in only, args.writers))
+        url, tokens, b6_rows, targets = asyncio.run(
+            prepare(args.scale, args.reseed, "B6" in only, args.writers, args.database))
         if only & {"B1", "B2", "B3", "B4", "B5"}:
             log_dir = Path(tempfile.mkdtemp(prefix="openchannels-bench-"))
             print(f"[bench] starting the GraphQL server and the baseline (logs in {log_dir})", flush=True)

@@ -102,11 +102,14 @@ class Progress:
         print(f"[seed {time.monotonic() - self.start:6.1f}s] {line}", flush=True)
 
 
-async def ensure_seeded(scale: float, *, reseed: bool = False, progress: Progress | None = None) -> str:
-    """The URL of a complete bench database at this scale; seeds it when missing, stale or `reseed`."""
+async def ensure_seeded(scale: float, *, reseed: bool = False, progress: Progress | None = None,
+                        database: str = "") -> str:
+    """The URL of a complete bench database at this scale; seeds it when missing, stale or `reseed`.
+
+    `database`: its name (default `openchannels_bench_<scale>`)."""
     progress = progress or Progress()
     shape = Shape.at(scale)
-    name = database_name(scale)
+    name = database or database_name(scale)
     url = with_database(ADMIN_URL, name)
     admin = await asyncpg.connect(ADMIN_URL, timeout=10)
     try:
@@ -375,8 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every row count (default 1.0)")
     parser.add_argument("--reseed", action="store_true", help="drop and rebuild even when a seed is there")
+    parser.add_argument("--database", default="", help="the database's name (default openchannels_bench_<scale>)")
     args = parser.parse_args(argv)
-    print(asyncio.run(ensure_seeded(args.scale, reseed=args.reseed)))
+    print(asyncio.run(ensure_seeded(args.scale, reseed=args.reseed, database=args.database)))
     return 0
 
 

@@ -3,9 +3,13 @@
 Every test that touches the database runs twice in one pytest run, once per `backend`:
 
 - ``sqlite``: a fresh SQLite file in the test's tmp_path, the in-process `LocalBroker`;
-- ``postgres``: one database per pytest session (created here, dropped at the end; tables
-  made once, emptied and ids restarted before each test) and a `RedisBroker` on a channel
-  unique to this run.
+- ``postgres``: one database per pytest session (per xdist worker; created here, dropped at
+  the end; tables made once, emptied and ids restarted before each test) and a `RedisBroker`
+  on a channel unique to this run.
+
+Where PostgreSQL and Redis are (`TEST_POSTGRES_URL`, `TEST_REDIS_URL`) and how the run names
+what it makes there: tests/resources.py. At the end of the run nothing of it may be left
+(`pytest_sessionfinish` below fails the run and removes what it finds).
 
 PostgreSQL and Redis are required: when either is unreachable the postgres tests FAIL
 (CI provides both). Tests marked ``postgres_only`` (real row locks, real concurrency) are
@@ -13,16 +17,14 @@ skipped on sqlite.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 import redis.asyncio as redis
@@ -33,12 +35,16 @@ from tortoise.context import TortoiseContext
 from openchannels.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
 from openchannels.settings import tortoise_config
 from services.auth import trust_valid_tokens_for
+from tests.resources import (
+    RUN_ID, TEST_POSTGRES_URL, TEST_REDIS_URL, admin_connect, database_name, drop_database, redis_prefix,
+    remove_leftovers, with_database,
+)
 
-#: admin connection to an existing database; the session database is created beside it
-TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-#: one Redis channel per pytest run, so that parallel runs (CI jobs, developers) never cross
-REDIS_CHANNEL = f"openchannels-test:{uuid.uuid4().hex}"
+#: the names other test modules import (kept: TEST_REDIS_URL is the setting, REDIS_URL an alias)
+REDIS_URL = TEST_REDIS_URL
+_with_database = with_database
+#: one Redis channel per pytest run and worker, so that parallel runs (CI jobs, developers) never cross
+REDIS_CHANNEL = redis_prefix("events")
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -51,12 +57,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+_leftovers_report = pytest.StashKey[tuple[str, bool]]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing this run made in PostgreSQL or Redis may be left: list it, remove it, fail the run.
+
+    In the process that runs the whole session (not in an xdist worker: the controller's
+    session ends after every worker's). PostgreSQL or Redis unreachable: nothing was made there.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        databases, keys = asyncio.run(remove_leftovers(RUN_ID))
+    except Exception as error:  # noqa: BLE001 - unreachable servers: say so, do not fail the run
+        databases, keys = [], []
+        message = f"openchannels: could not look for leftovers of run {RUN_ID}: {type(error).__name__}: {error}"
+    else:
+        message = (f"openchannels: run {RUN_ID} left nothing behind in PostgreSQL or Redis"
+                   if not databases and not keys else
+                   f"openchannels: run {RUN_ID} LEFT {len(databases)} database(s) and {len(keys)} Redis key(s) "
+                   f"behind (now removed): databases {databases}, keys {keys[:20]}")
+    session.config.stash[_leftovers_report] = (message, bool(databases or keys))
+    if databases or keys:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _leftovers_report in config.stash:
+        message, failed = config.stash[_leftovers_report]
+        terminalreporter.write_line(message, red=failed, bold=failed)
+
+
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
 @dataclass
@@ -96,20 +129,16 @@ _postgres: PostgresDatabase | None = None
 _postgres_error: BaseException | None = None
 
 
-async def _admin_connect() -> asyncpg.Connection:
-    return await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
-
-
 async def _create_postgres_database() -> PostgresDatabase:
-    name = f"openchannels_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = await _admin_connect()
+    name = database_name("session")
+    admin = await admin_connect()
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         # a throwaway database: no need to wait for the WAL flush at every commit
         await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
         await admin.close()
-    database = PostgresDatabase(url=_with_database(TEST_POSTGRES_URL, name))
+    database = PostgresDatabase(url=with_database(TEST_POSTGRES_URL, name))
     # an explicit context: leaves no Tortoise state behind for the tests
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(database.url))
@@ -131,12 +160,7 @@ async def _create_postgres_database() -> PostgresDatabase:
 
 
 async def _drop_postgres_database(database: PostgresDatabase) -> None:
-    name = urlsplit(database.url).path.lstrip("/")
-    admin = await _admin_connect()
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(urlsplit(database.url).path.lstrip("/"))
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -179,12 +203,12 @@ async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_ses
         state = BackendState("sqlite", f"sqlite://{tmp_path / 'openchannels.sqlite3'}", broker)
     else:
         database = await _postgres_session()
-        probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+        probe = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=5)
         try:
             await probe.ping()  # unreachable Redis: an error here, not a 10 s wait in start()
         finally:
             await probe.aclose()
-        broker = RedisBroker(redis.Redis.from_url(REDIS_URL), REDIS_CHANNEL)
+        broker = RedisBroker(redis.Redis.from_url(TEST_REDIS_URL), REDIS_CHANNEL)
         state = BackendState("postgres", database.url, broker, reset_sql=database.reset_sql)
     await broker.start()
     set_broker(broker)
@@ -215,7 +239,8 @@ def broker(_backend_state: BackendState) -> Broker:
 
 @pytest.fixture
 def redis_url() -> str:
-    return REDIS_URL
+    """TEST_REDIS_URL: the Redis of every test; keys a test makes start with `redis_prefix(...)`."""
+    return TEST_REDIS_URL
 
 
 @pytest.fixture

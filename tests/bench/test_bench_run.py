@@ -12,18 +12,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REDIS_URL, TEST_POSTGRES_URL
+from tests.resources import TEST_POSTGRES_URL, TEST_REDIS_URL, database_name, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = 5
 IDLE_CONNECTIONS = 100
 
 
-def run_bench(json_path: Path) -> subprocess.CompletedProcess:
+def run_bench(json_path: Path, database: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "bench", "--scale", "0.002", "--reseed", "--duration", "1", "--rounds", "1",
                "--concurrency", "4", "--subscribers", str(SUBSCRIBERS), "--idle-connections", str(IDLE_CONNECTIONS),
-               "--events", "3", "--writers", "3", "--json", str(json_path)]
-    env = {**os.environ, "BENCH_POSTGRES_URL": TEST_POSTGRES_URL, "BENCH_REDIS_URL": REDIS_URL}
+               "--events", "3", "--writers", "3", "--json", str(json_path), "--database", database]
+    env = {**os.environ, "BENCH_POSTGRES_URL": TEST_POSTGRES_URL, "BENCH_REDIS_URL": TEST_REDIS_URL}
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -31,9 +31,13 @@ def number(text: str) -> float:
     return float(str(text).split()[0])
 
 
-def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path: Path) -> None:
+async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path: Path) -> None:
     json_path = tmp_path / "bench.json"
-    done = run_bench(json_path)
+    database = database_name("bench")  # a database of this run's own, dropped here
+    try:
+        done = run_bench(json_path, database)
+    finally:
+        await drop_database(database)
     assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
     table = json.loads(json_path.read_text())
     rows = {(row["benchmark"], row["figure"]): row for row in table["rows"]}

@@ -168,25 +168,18 @@ def test_export_schema_writes_schema_graphql_by_default(tmp_path):
 
 async def test_migrate_and_create_operator_on_postgresql(tmp_path):
     """The committed migrations themselves (the other tests build tables from the models) on PostgreSQL."""
-    import uuid
+    from tests.resources import create_database, database_name, drop_database
 
-    import asyncpg
-
-    from tests.conftest import TEST_POSTGRES_URL, _with_database
-
-    name = f"openchannels_cli_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
+    name = database_name("cli")
+    env = cli_env(await create_database(name))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        env = cli_env(_with_database(TEST_POSTGRES_URL, name))
         migrate = subprocess.run([*COMMAND, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True,
                                  timeout=120, stdin=subprocess.DEVNULL)
         create = subprocess.run([*COMMAND, "create-operator", "--name", "Pat", "--email", "pat@example.test"],
                                 cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
                                 stdin=subprocess.DEVNULL)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(name)
 
     assert migrate.returncode == 0, migrate.stderr
     assert "applying models.0001_initial" in migrate.stdout

@@ -8,28 +8,27 @@ server processes started on it. Everything is torn down by `Deployment.close()`.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import redis.asyncio as redis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from openchannels.database import apply_migrations
 from openchannels.settings import Settings
+from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
+    TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
+    redis_prefix,
+)
 
-#: admin connection to an existing PostgreSQL database; the e2e database is created beside it
-TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
-E2E_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+#: the Redis of the postgres deployments (TEST_REDIS_URL)
+E2E_REDIS_URL = TEST_REDIS_URL
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: a server must answer /healthz within this time (imports, lifespan: database and broker)
 STARTUP_SECONDS = 30
@@ -45,18 +44,10 @@ PAYMENT_WEBHOOK_SECRET = "e2e-payment-webhook-secret"
 RATE_LIMITS = ("RATE_LIMIT_LOGIN_PER_MINUTE", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE",
                "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE")
 
-_databases = itertools.count(1)
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
 @dataclass
@@ -119,6 +110,9 @@ class Deployment:
     workdir: Path
     redis_url: str = ""
     redis_channel: str = ""
+    #: every Redis key of this deployment's servers starts with it (rate limits: `redis_prefix`
+    #: + ":rate" unless a test sets RATE_LIMIT_REDIS_PREFIX, which must start with it); deleted by close()
+    redis_prefix: str = ""
     admin_token: str = ""
     servers: list[ServerProcess] = field(default_factory=list)
     #: more environment variables for the server processes started from now on
@@ -136,7 +130,8 @@ class Deployment:
         env.update(DATABASE_URL=self.database_url, LOG_LEVEL="warning", PYTHONUNBUFFERED="1",
                    FILES_DIR=str(self.workdir / "files"), PAYMENT_WEBHOOK_SECRET=PAYMENT_WEBHOOK_SECRET)
         if self.redis_url:
-            env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel)
+            env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel,
+                       RATE_LIMIT_REDIS_PREFIX=f"{self.redis_prefix}:rate")
         for name in RATE_LIMITS:  # the shared servers sign in and start chats from one IP all the time:
             env.setdefault(name, "0")  # rate limits are tested on servers of their own (test_rate_limits.py)
         env.update(self.extra_env)
@@ -170,12 +165,10 @@ class Deployment:
     async def close(self) -> None:
         for server in list(self.servers):
             self.stop_server(server)
+        if self.redis_prefix and self.redis_url == TEST_REDIS_URL:  # (a Redis of a test's own goes with it)
+            await delete_redis_keys(self.redis_prefix, self.redis_url)
         if self._drop_database:
-            admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{self._drop_database}" WITH (FORCE)')
-            finally:
-                await admin.close()
+            await drop_database(self._drop_database)
 
 
 async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) -> Deployment:
@@ -183,27 +176,22 @@ async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) 
 
     `redis_url`: the broker of the servers (default: none on sqlite, E2E_REDIS_URL on postgres).
     """
+    prefix = redis_prefix("e2e")
     if backend == "sqlite":
         deployment = Deployment(backend, f"sqlite://{workdir / 'openchannels.sqlite3'}", workdir)
         if redis_url:
-            deployment.redis_url, deployment.redis_channel = redis_url, f"openchannels-e2e:{uuid.uuid4().hex}"
+            deployment.redis_url, deployment.redis_channel, deployment.redis_prefix = redis_url, f"{prefix}:events", prefix
     else:
-        name = f"oc_e2e_{os.getpid()}_{next(_databases)}"
-        admin = await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)  # unreachable: an error, never a skip
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        name = database_name("e2e")
+        url = await create_database(name)  # unreachable: an error, never a skip
         redis_url = redis_url or E2E_REDIS_URL
         probe = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
         try:
             await probe.ping()  # unreachable Redis: an error here, not a server that never starts
         finally:
             await probe.aclose()
-        deployment = Deployment(
-            backend, _with_database(TEST_POSTGRES_URL, name), workdir, redis_url=redis_url,
-            redis_channel=f"openchannels-e2e:{uuid.uuid4().hex}", _drop_database=name,
-        )
+        deployment = Deployment(backend, url, workdir, redis_url=redis_url, redis_channel=f"{prefix}:events",
+                                redis_prefix=prefix, _drop_database=name)
     try:
         # Tortoise caches INSERT statements per connection *name*: never reuse sqlite's on postgres
         EXECUTOR_CACHE.clear()

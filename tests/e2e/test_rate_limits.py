@@ -41,6 +41,11 @@ def new_ip() -> str:
     return f"198.51.{100 + n // 250}.{n % 250 + 1}"
 
 
+def own_counters(deployment: Deployment) -> str:
+    """A RATE_LIMIT_REDIS_PREFIX of a server's own, under the deployment's prefix (deleted with it)."""
+    return f"{deployment.redis_prefix}:rate-{uuid.uuid4().hex}"
+
+
 async def count_rows(deployment: Deployment, table: str) -> int:
     """Rows of a table, read straight from the database (not through the API)."""
     url = deployment.database_url
@@ -78,7 +83,7 @@ def limit_exceeded(answer: httpx.Response, field: str) -> int:
 async def behind_proxy(deployment: Deployment) -> AsyncIterator[ServerProcess]:
     """A server with small limits behind one trusted proxy: each test uses client addresses of its own."""
     server = await deployment.start_server({**LIMITS, "TRUSTED_PROXY_HOPS": "1",
-                                            "RATE_LIMIT_REDIS_PREFIX": f"oc-e2e-rate:{uuid.uuid4().hex}"})
+                                            "RATE_LIMIT_REDIS_PREFIX": own_counters(deployment)})
     try:
         yield server
     finally:
@@ -168,7 +173,7 @@ async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(
         deployment: Deployment, http_client: httpx.AsyncClient):
     """TRUSTED_PROXY_HOPS=0 (the default): a client cannot escape its budget by writing the header."""
     server = await deployment.start_server({"RATE_LIMIT_LOGIN_PER_MINUTE": "2",
-                                            "RATE_LIMIT_REDIS_PREFIX": f"oc-e2e-rate:{uuid.uuid4().hex}"})
+                                            "RATE_LIMIT_REDIS_PREFIX": own_counters(deployment)})
     try:
         wrong = {"input": {"email": ADMIN_EMAIL, "password": "wrong"}}
         answers = [await post(http_client, server, LOGIN, wrong, ip=new_ip()) for _ in range(3)]
@@ -182,7 +187,7 @@ async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(
 @pytest.mark.postgres_only
 async def test_two_server_processes_share_the_budget_through_redis(
         deployment: Deployment, http_client: httpx.AsyncClient):
-    environment = {"RATE_LIMIT_LOGIN_PER_MINUTE": "4", "RATE_LIMIT_REDIS_PREFIX": f"oc-e2e-rate:{uuid.uuid4().hex}"}
+    environment = {"RATE_LIMIT_LOGIN_PER_MINUTE": "4", "RATE_LIMIT_REDIS_PREFIX": own_counters(deployment)}
     first = await deployment.start_server(environment)
     second = await deployment.start_server(environment)
     try:

@@ -3,12 +3,10 @@ limiters sharing one budget through Redis, a Redis outage, and the client IP beh
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-import redis.asyncio as redis
 
 from openchannels.rate_limits import (
     LOGIN, REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
@@ -17,6 +15,7 @@ from openchannels.redis_client import redis_client
 from openchannels.settings import Settings
 from tests.e2e.outages import RedisServer
 from tests.e2e.server import free_port
+from tests.resources import delete_redis_keys, redis_prefix
 
 STORES = ["memory", "redis"]
 
@@ -38,15 +37,9 @@ class Clock:
 @pytest_asyncio.fixture
 async def prefix(redis_url: str) -> AsyncIterator[str]:
     """A key prefix of this test's own on the shared Redis; its keys are deleted afterwards."""
-    name = f"openchannels-test-rate:{uuid.uuid4().hex}"
+    name = redis_prefix("rate")
     yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{name}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    await delete_redis_keys(name, redis_url)
 
 
 def limiter_on(store: str, rules: list[Rule], redis_url: str, prefix: str) -> RateLimiter:

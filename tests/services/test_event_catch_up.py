@@ -14,7 +14,7 @@ from models import Event
 from openchannels.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
 from services.events import event_to_dict, unit_of_work
 from services.subscriptions import follow
-from tests.conftest import REDIS_URL
+from tests.resources import TEST_REDIS_URL
 from tests.e2e.server import free_port
 
 CHAT = 4242
@@ -157,7 +157,7 @@ async def test_a_publish_to_an_unreachable_redis_is_logged_not_raised_and_resync
 
 async def test_the_periodic_catch_up_delivers_an_event_that_was_never_published(db):
     """As when a process dies between its commit and its publish: nothing else would tell."""
-    broker = RedisBroker(redis.Redis.from_url(REDIS_URL), f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
+    broker = RedisBroker(redis.Redis.from_url(TEST_REDIS_URL), f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
     await broker.start()
     previous = get_broker()
     set_broker(broker)
