@@ -65,8 +65,11 @@ class OperationSeries:
         self._counters: dict[tuple[str, str, str], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
 
-    def label(self, name: str | None, valid: bool) -> str:
-        """The `operation` label of an operation named `name` (`valid`: its document validated)."""
+    def label(self, name: object, valid: bool) -> str:
+        """The `operation` label of an operation named `name` (`valid`: its document validated;
+        `name` is what the client sent, which may be any JSON value)."""
+        if not isinstance(name, str):
+            return OTHER if name else (ANONYMOUS if valid else OTHER)
         if not name:
             return ANONYMOUS if valid else OTHER
         if name in self._names:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+import redis.asyncio as redis
 
 from openchannels.rate_limits import (
     LOGIN, REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
