@@ -49,8 +49,10 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     """A request's line and headers must arrive within the timeout and stay under the size."""
 
     # read once per process (uvicorn imports this class in every worker)
-    header_timeout = Settings().http_header_timeout_seconds
-    max_header_bytes = Settings().http_max_header_bytes
+    _settings = Settings()
+    header_timeout = _settings.http_header_timeout_seconds
+    max_header_bytes = _settings.http_max_header_bytes
+    del _settings
 
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0  # request line and headers as parsed

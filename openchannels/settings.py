@@ -211,7 +211,7 @@ def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
         if not colon or host.endswith(":"):  # no port, or a bare IPv6 address
             host, port = item, "26379"
         host = host.removeprefix("[").removesuffix("]")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ValueError(f"REDIS_SENTINELS: {item!r} is not HOST:PORT")
         sentinels.append((host, int(port)))
     return tuple(sentinels)

@@ -29,8 +29,6 @@ runs. The measure depends on the variables: it runs on every request, after the 
 """
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,12 +60,12 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from schema.error_policy import internal_error
 from schema.validation_cache import ValidationResults
 
 from services import feed, gifs
 from services.pagination import MAX_PAGE_SIZE
 
-log = logging.getLogger("openchannels.errors")
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 #: how many items a list without page arguments is assumed to hold, for the cost
@@ -295,10 +293,7 @@ def document_limit_errors(limits: QueryLimits, schema: GraphQLSchema, document: 
                 if actual > maximum:
                     errors.append(_too_complex(limit, actual, maximum, what, operation))
     except Exception as error:  # noqa: BLE001 - a fault in measuring is masked like any other
-        request_id = uuid.uuid4().hex[:12]
-        log.error("request %s: measuring the query limits failed", request_id, exc_info=error)
-        errors.append(GraphQLError(f"Internal server error (request id {request_id}).",
-                                   extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}))
+        errors.append(internal_error(error, "measuring the query limits"))
     return errors
 
 
