@@ -52,7 +52,7 @@ MY_ACTIVE_CHATS = _CHAT_SELECT.format(chats="""(
 ORDER BY c.last_activity_at DESC, c.id DESC
 """
 
-#: every chat an operator may see (services/access.py), newest first: the page is cut before the joins
+#: every chat an operator may see (services/policies/chats.py), newest first: the page is cut before the joins
 CONVERSATIONS = _CHAT_SELECT.format(chats="""(
   SELECT * FROM chat
   WHERE open_channel_id IN (SELECT open_channel_id FROM queue_member WHERE operator_id = $1)

@@ -28,7 +28,7 @@ from bench.load import LoadResult, RawConnection, percentile
 
 SEND_MESSAGE = ("mutation($chat: ID!) { sendMessage(input: {chatId: $chat, text: \"bench ingest message\"}) "
                 "{ message { id } userErrors { code message } } }")
-EVENT_ORDER_LOCK = 7_311_000_001  # services/events.py: serialises event-writing transactions
+EVENT_ORDER_LOCK = 7_311_000_001  # services/events/events.py: serialises event-writing transactions
 
 
 def _graphql_failure(status: int, content: bytes) -> str | None:

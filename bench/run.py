@@ -101,9 +101,9 @@ async def prepare(scale: float, reseed: bool, with_b6: bool, writers: int = 8,
                   database: str = "") -> tuple[str, dict[int, str], list[Row], Targets]:
     """Seed, issue a token per bench operator (and for B2-B5), and (B6) count statements in-process."""
     from bench import search, statistics
-    from openchannels.database import close_database, init_database
-    from openchannels.settings import Settings
-    from services.auth import issue_token
+    from infrastructure.database import close_database, init_database
+    from infrastructure.settings import Settings
+    from services.identity.auth import issue_token
 
     from bench.statements import execute
 

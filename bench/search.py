@@ -3,7 +3,7 @@ few terms an operator would type; p50/p99 per term and over all, one request at 
 (`--latency-concurrency`) so the figure is the server's latency, not a queue. B6: the
 statements of one search at `first: 10` and `first: 100`.
 
-The first search may build the full-text index (services/search_index.py): one request is
+The first search may build the full-text index (services/contact_center/search_index.py): one request is
 sent, untimed, before the measurement.
 """
 from __future__ import annotations

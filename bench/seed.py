@@ -27,9 +27,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from openchannels.database import apply_migrations
-from openchannels.settings import Settings
-from services.search_index import POSTGRES_STATEMENTS
+from infrastructure.database import apply_migrations
+from infrastructure.settings import Settings
+from services.contact_center.search_index import POSTGRES_STATEMENTS
 
 #: an existing database to connect to as an admin; the bench database is created beside it
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from resolvers.context import Context
 from schema import schema
-from services.auth import authenticate
+from services.identity.auth import authenticate
 
 
 class _Counter(logging.Handler):

@@ -7,7 +7,7 @@
 - the fan-out chat and the ingest chats: ACTIVE customer chats of regular operators (not the
   B1 bench operators, whose lists must not change), one chat per operator.
 
-Tokens are issued through the real service (services/auth.py), on an initialised database.
+Tokens are issued through the real service (services/identity/auth.py), on an initialised database.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Targets:
 
 async def find_targets(url: str, writers: int) -> Targets:
     """Call with the database initialised (openchannels.database.init_database)."""
-    from services.auth import issue_token
+    from services.identity.auth import issue_token
 
     db = await asyncpg.connect(url, timeout=10)
     try:

@@ -13,7 +13,7 @@ class CannedResponse(Model):
                                           on_delete=fields.CASCADE)
     created_by = fields.ForeignKeyField("models.Operator", related_name="canned_responses", null=True,
                                         on_delete=fields.SET_NULL)
-    #: saved from a silent note: sent as a silent note, never to the client (services/copy_audience.py)
+    #: saved from a silent note: sent as a silent note, never to the client (services/policies/copy_audience.py)
     silent = fields.BooleanField(default=False, db_default=False,
                                  description="saved from a silent note: sent as a silent note only")
     created_at = fields.DatetimeField(auto_now_add=True)

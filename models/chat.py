@@ -5,7 +5,7 @@ from models.enums import ChatKind, ChatStatus
 
 
 class Chat(Model):
-    """A conversation. Its status moves only through services/chat_states.py."""
+    """A conversation. Its status moves only through services/chats/chat_states.py."""
 
     id = fields.IntField(primary_key=True)
     kind = fields.CharEnumField(ChatKind, max_length=16, default=ChatKind.CUSTOMER)

@@ -19,12 +19,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
 
-from openchannels import broker as broker_module
-from openchannels.availability import DatabaseUnavailableGuard
+from infrastructure import broker as broker_module
+from infrastructure.availability import DatabaseUnavailableGuard
 from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
 from openchannels.cors import cors_middleware
-from openchannels.database import close_database, init_database
+from infrastructure.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
@@ -33,12 +33,12 @@ from openchannels.health import healthz, readyz
 from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.log_format import configure_logging
 from openchannels import metrics_endpoint
-from openchannels.metrics import OPEN_WEBSOCKETS
+from infrastructure.metrics import OPEN_WEBSOCKETS
 from openchannels.payments import payments_webhook
 from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
-from openchannels.request_ids import RequestIds
-from openchannels.settings import Settings
+from infrastructure.request_ids import RequestIds
+from infrastructure.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
 from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.websocket_admission import ConnectionsPerIP
@@ -46,11 +46,12 @@ from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTrans
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
 from schema import schema_for
-from services import files, scheduler
-from services import search
-from services.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
-from services.errors import DomainError
-from services.viewer import require_signed_in
+from services.messaging import files
+from services.automation import scheduler
+from services.contact_center import search
+from services.identity.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
+from services.common.errors import DomainError
+from services.identity.viewer import require_signed_in
 
 log = logging.getLogger("openchannels.app")
 
@@ -262,7 +263,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *([graphiql_static_route()] if graphql.graphql_ide else []),
             *metrics_route,
         ],
-        middleware=[Middleware(RequestIds),  # a request id for the logs (openchannels/request_ids.py)
+        middleware=[Middleware(RequestIds),  # a request id for the logs (infrastructure/request_ids.py)
                     cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
                     Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services import connectors
+from services.automation import connectors
 
 #: an inbound event larger than this is refused before it is read in full
 MAX_EVENT_BYTES = 256 * 1024

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 ALLOWED_METHODS = ("GET", "POST", "OPTIONS")
 #: what GraphQL clients send besides the safelisted Accept and Content-Type: the token, the

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from services import files
-from services.auth import authenticate
-from services.errors import DomainError
-from services.file_storage import ByteStream
+from services.messaging import files
+from services.identity.auth import authenticate
+from services.common.errors import DomainError
+from infrastructure.file_storage import ByteStream
 
 #: shown in the browser; everything else is downloaded
 _INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "audio/mpeg", "audio/ogg",

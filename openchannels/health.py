@@ -16,8 +16,8 @@ from typing import Awaitable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from openchannels.broker import get_broker
-from openchannels.database import check_database
+from infrastructure.broker import get_broker
+from infrastructure.database import check_database
 
 log = logging.getLogger("openchannels.health")
 

@@ -16,7 +16,7 @@
   code (`BAD_REQUEST`; `LIMIT_EXCEEDED` for 413) instead of a line of plain text.
 - An unexpected exception outside the operation (e.g. while encoding the response) is a 500
   with the masked error and its request id (schema/error_policy.py), never a bare "Internal
-  Server Error"; a lost database stays the business of openchannels/availability.py.
+  Server Error"; a lost database stays the business of infrastructure/availability.py.
 
 `tests/compliance/test_graphql_over_http.py` runs the `graphql-http` package's audit against a
 real server.
@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from openchannels.availability import is_database_unavailable
+from infrastructure.availability import is_database_unavailable
 from openchannels.body_limits import BodyTooLarge
 from schema.error_policy import BAD_REQUEST, internal_error
 
@@ -96,7 +96,7 @@ class GraphQLOverHTTP:
             return refusal_response(refusal)
         except Exception as error:
             if is_database_unavailable(error):
-                raise  # 503 (openchannels/availability.py)
+                raise  # 503 (infrastructure/availability.py)
             if isinstance(error, BodyTooLarge):
                 raise  # 413 (openchannels/body_limits.py)
             masked = internal_error(error, f"{request.method} {request.url.path}")

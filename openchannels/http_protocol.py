@@ -21,7 +21,7 @@ import logging
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 #: the one uvicorn release whose protocol internals this module relies on
 TESTED_UVICORN = "0.54.0"

@@ -1,7 +1,7 @@
 """Live WebSocket connections follow what the database says about their token.
 
 A connection is authenticated once, at connection_init, and may stay open for hours. HTTP
-requests see a deleted token or a changed role within TOKEN_CACHE_SECONDS (services/auth.py);
+requests see a deleted token or a changed role within TOKEN_CACHE_SECONDS (services/identity/auth.py);
 so must a connection. Every `period` seconds (`recheck_period`: TOKEN_CACHE_SECONDS, or 1 s
 when it is 0) this process reads every token its live connections were opened with, a few
 statements whatever their number (services/auth.current_viewers), and:
@@ -25,9 +25,9 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from services.auth import current_viewers, forget_tokens
-from services.errors import Unauthenticated
-from services.viewer import Viewer
+from services.identity.auth import current_viewers, forget_tokens
+from services.common.errors import Unauthenticated
+from services.identity.viewer import Viewer
 
 log = logging.getLogger("openchannels.live_tokens")
 

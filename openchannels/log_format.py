@@ -1,7 +1,7 @@
 """LOG_FORMAT=json: one JSON object per line, for a log collector to index.
 
 Each line has `time` (UTC, ISO 8601), `level`, `logger`, `message` and, inside a request,
-`request_id` (openchannels/request_ids.py; a masked error's own id where it has one); uvicorn's
+`request_id` (infrastructure/request_ids.py; a masked error's own id where it has one); uvicorn's
 access lines add `client`, `method`, `path` and `status`; a traceback is `exception`.
 
 `openchannels serve` configures every logger with this formatter (openchannels/cli/serve.py);
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import orjson
 
-from openchannels.request_ids import request_id
+from infrastructure.request_ids import request_id
 
 FORMATS = ("text", "json")
 #: the loggers a server writes to (the root catches the rest)

@@ -29,10 +29,10 @@ from starlette.responses import PlainTextResponse, Response
 from tortoise import Tortoise
 
 from openchannels.body_limits import error_response
-from openchannels.metrics import DATABASE_POOL_IN_USE, DATABASE_POOL_MAX, DATABASE_POOL_SIZE
-from services import connector_outbox
+from infrastructure.metrics import DATABASE_POOL_IN_USE, DATABASE_POOL_MAX, DATABASE_POOL_SIZE
+from services.automation import connector_outbox
 
-log = logging.getLogger("openchannels.metrics")
+log = logging.getLogger("infrastructure.metrics")
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 POOL_SAMPLE_SECONDS = 5.0

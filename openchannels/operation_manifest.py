@@ -26,7 +26,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.limits import QueryLimits, document_limit_errors
-from services.persisted_operations import MAX_ID_LENGTH, SHA256_PREFIX, OperationEntry, canonical_id
+from services.identity.persisted_operations import MAX_ID_LENGTH, SHA256_PREFIX, OperationEntry, canonical_id
 
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
 RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)

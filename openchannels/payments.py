@@ -1,6 +1,6 @@
 """`POST /payments/webhook`: the payment provider's signed notification that an order is paid.
 
-See services/sales.py for the body and the signature. The answer: 200 with the order's status,
+See services/contact_center/sales.py for the body and the signature. The answer: 200 with the order's status,
 or an error status with `{"error": code, "message": ...}` and nothing changed.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services import sales
-from services.errors import DomainError
+from services.contact_center import sales
+from services.common.errors import DomainError
 
 #: a notification is a few hundred bytes: anything far larger is refused unread
 MAX_BODY_BYTES = 64 * 1024

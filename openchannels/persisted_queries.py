@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from strawberry.http import GraphQLRequestData
 
-from openchannels.lru import LRU
+from infrastructure.lru import LRU
 
 #: distinct documents remembered per process
 CACHE_SIZE = 1000

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from openchannels.forwarded import trusted_forwarded
-from openchannels.redis_client import redis_client
-from services.auth import bearer_token, hash_token, token_digest
-from services.errors import DomainError, LimitExceeded
+from infrastructure.redis_client import redis_client
+from services.identity.auth import bearer_token, hash_token, token_digest
+from services.common.errors import DomainError, LimitExceeded
 
 log = logging.getLogger("openchannels.rate_limits")
 
@@ -155,7 +155,7 @@ class RedisCounter:
     """Windows in Redis, shared by every process that uses the same Redis and key prefix."""
 
     def __init__(self, client: Any, prefix: str) -> None:
-        """`client`: a redis.asyncio.Redis, owned from now on (made by openchannels/redis_client.py)."""
+        """`client`: a redis.asyncio.Redis, owned from now on (made by infrastructure/redis_client.py)."""
         self._redis = client
         self._script = self._redis.register_script(_HIT_SCRIPT)
         self._prefix = prefix

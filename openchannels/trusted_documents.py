@@ -1,7 +1,7 @@
 """Trusted documents at request time: a registered operation run by its id, and, with
 PERSISTED_OPERATIONS_ONLY=true, no other document for callers who are not admins.
 
-A client names a registered operation (services/persisted_operations.py) in one of two forms,
+A client names a registered operation (services/identity/persisted_operations.py) in one of two forms,
 over POST, GET and both WebSocket protocols:
 
 - `documentId` beside `variables` (GraphQL over HTTP's persisted documents; GraphQL Codegen's
@@ -29,10 +29,10 @@ from graphql import GraphQLError
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from openchannels.lru import LRU
+from infrastructure.lru import LRU
 from openchannels.persisted_queries import INVALID, NOT_FOUND, PersistedQueries, PersistedQueryError, apq_hash
-from services import persisted_operations
-from services.errors import DomainError
+from services.identity import persisted_operations
+from services.common.errors import DomainError
 
 REQUIRED = "PERSISTED_QUERY_REQUIRED"
 #: how long a process runs a registered document it read without reading it again

@@ -43,7 +43,7 @@ from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
-from openchannels.availability import is_database_unavailable
+from infrastructure.availability import is_database_unavailable
 from openchannels.live_tokens import LiveToken, live_tokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from resolvers.loaders import Loaders
-from services.errors import DomainError, Unauthenticated
-from services.viewer import ANONYMOUS, Viewer
+from resolvers.chats.loaders import Loaders
+from services.common.errors import DomainError, Unauthenticated
+from services.identity.viewer import ANONYMOUS, Viewer
 
 
 class Context:

@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from schema.common import UserError
 from schema.error_policy import domain_extensions
 from schema.ids import decode_id
-from services.errors import DomainError, InvalidInput, Unauthenticated
+from services.common.errors import DomainError, InvalidInput, Unauthenticated
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 Why: a relation resolved per row (an async resolver awaiting a DataLoader) costs a coroutine,
 a future and an await for every row and every field; on a 50-chat list that machinery cost
 more than the SQL. Here the relations the selection asks for are loaded for the whole page in
-one statement (services/chat_relations.py) and handed to the chats; their resolvers, or the
+one statement (services/chats/chat_relations.py) and handed to the chats; their resolvers, or the
 plan of schema/plain_execution.py, then return them without awaiting anything. Relations
 that are not selected are not loaded at all.
 """
@@ -15,12 +15,12 @@ from typing import Any
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from openchannels.lru import LRU
-from schema.chat import Chat
-from schema.client import Client
-from schema.message import Message
-from schema.open_channel import OpenChannel
-from schema.operator import Operator
+from infrastructure.lru import LRU
+from schema.chats.chat import Chat
+from schema.chats.client import Client
+from schema.chats.message import Message
+from schema.chats.open_channel import OpenChannel
+from schema.chats.operator import Operator
 
 
 def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[str]:
@@ -37,7 +37,7 @@ def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[
     return names
 
 
-#: GraphQL field name of a Chat relation -> its name in services/chat_relations.py and Chat.prefetched
+#: GraphQL field name of a Chat relation -> its name in services/chats/chat_relations.py and Chat.prefetched
 _RELATIONS = {"client": "client", "operator": "operator", "openChannel": "open_channel",
               "lastMessage": "last_message", "unreadCount": "unread_count"}
 _CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_channel": OpenChannel.from_model,
@@ -66,7 +66,7 @@ _SELECTED: LRU[tuple, tuple[tuple, frozenset[str]]] = LRU(4096)
 
 
 def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
-    """The relations (services/chat_relations.py's names) the selection asks of the chats found
+    """The relations (services/chats/chat_relations.py's names) the selection asks of the chats found
     at any of `paths` below this field."""
     return {_RELATIONS[name] for name in selected_at(info, *paths) if name in _RELATIONS}
 

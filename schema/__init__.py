@@ -5,15 +5,15 @@ import strawberry
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types.graphql import OperationType
 
-from schema.chat import Chat, ChatConnection
-from schema.client import Client
+from schema.chats.chat import Chat, ChatConnection
+from schema.chats.client import Client
 from schema.error_policy import ErrorPolicy
 from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
-from schema.message import Message
-from schema.open_channel import OpenChannel
+from schema.chats.message import Message
+from schema.chats.open_channel import OpenChannel
 from schema.operation_metrics import OperationMetrics
-from schema.operator import Operator
+from schema.chats.operator import Operator
 from schema.validation_cache import cached_validation
 from schema.parse_cache import CachedParsing
 from schema.plain_execution import PlainFieldExecutionContext

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from services.errors import DomainError
+from services.common.errors import DomainError
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")

@@ -27,10 +27,10 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from openchannels.availability import MESSAGE as UNAVAILABLE_MESSAGE
-from openchannels.availability import SERVICE_UNAVAILABLE, is_database_unavailable
-from openchannels.request_ids import new_request_id, request_id as current_request_id
-from services.errors import DomainError
+from infrastructure.availability import MESSAGE as UNAVAILABLE_MESSAGE
+from infrastructure.availability import SERVICE_UNAVAILABLE, is_database_unavailable
+from infrastructure.request_ids import new_request_id, request_id as current_request_id
+from services.common.errors import DomainError
 
 log = logging.getLogger("openchannels.errors")
 
@@ -46,7 +46,7 @@ _REQUEST_ERRORS = (CannotGetOperationTypeError, InvalidOperationTypeError, Missi
 
 def internal_error(error: BaseException, where: Any = None) -> GraphQLError:
     """The masked error of an unexpected exception; its traceback is logged under the request id
-    (the HTTP request's, openchannels/request_ids.py; over a WebSocket, one of its own)."""
+    (the HTTP request's, infrastructure/request_ids.py; over a WebSocket, one of its own)."""
     request_id = current_request_id.get() or new_request_id()
     log.error("request %s failed at %s", request_id, where, exc_info=error, extra={"request_id": request_id})
     return GraphQLError(f"Internal server error (request id {request_id}).",

@@ -5,8 +5,8 @@ import base64
 import binascii
 import functools
 
-from services.errors import InvalidInput
-from services.numerals import MAX_PK, parse_numeral
+from services.common.errors import InvalidInput
+from services.common.numerals import MAX_PK, parse_numeral
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -18,7 +18,7 @@ def to_global_id(type_name: str, pk: int) -> str:
 
 def parse_global_id(global_id: str) -> tuple[str, int] | None:
     """("Type", pk) of a well-formed global ID; None for anything else (not base64, no type,
-    a pk that is not a positive numeral within MAX_PK (services/numerals.py), lone surrogates, ...).
+    a pk that is not a positive numeral within MAX_PK (services/common/numerals.py), lone surrogates, ...).
     MAX_PK, because the id columns are 32-bit INTEGER on PostgreSQL: a bigger number names
     nothing, and sending it to the database would fail there rather than find nothing."""
     try:

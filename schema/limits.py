@@ -63,8 +63,9 @@ from strawberry.types import ExecutionContext
 from schema.error_policy import internal_error
 from schema.validation_cache import ValidationResults
 
-from services import feed, gifs
-from services.pagination import MAX_PAGE_SIZE
+from services.messaging import feed
+from services.messaging import gifs
+from services.common.pagination import MAX_PAGE_SIZE
 
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"

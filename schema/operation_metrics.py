@@ -1,4 +1,4 @@
-"""Every GraphQL operation counted by name, type and outcome, and timed (openchannels/metrics.py).
+"""Every GraphQL operation counted by name, type and outcome, and timed (infrastructure/metrics.py).
 
 The outcome a user would tell apart:
 - `error`: something failed on our side (a masked INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE);
@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from openchannels.metrics import ACTIVE_SUBSCRIPTIONS, ERROR, OK, USER_ERROR, operation_series
+from infrastructure.metrics import ACTIVE_SUBSCRIPTIONS, ERROR, OK, USER_ERROR, operation_series
 
-#: codes of a failure on the server's side (schema/error_policy.py, openchannels/availability.py)
+#: codes of a failure on the server's side (schema/error_policy.py, infrastructure/availability.py)
 SERVER_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"})
 _TYPES = {OperationType.QUERY: "query", OperationType.MUTATION: "mutation",
           OperationType.SUBSCRIPTION: "subscription"}

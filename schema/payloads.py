@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.chat import Chat
+from schema.chats.chat import Chat
 from schema.common import UserError
-from schema.message import Message
-from schema.open_channel import OpenChannel
-from schema.operator import Operator, OperatorPreferences
+from schema.chats.message import Message
+from schema.chats.open_channel import OpenChannel
+from schema.chats.operator import Operator, OperatorPreferences
 
 
 @strawberry.type

@@ -33,7 +33,7 @@ from graphql import (
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from openchannels.lru import LRU
+from infrastructure.lru import LRU
 
 #: the plan could not complete this object: let graphql-core execute it
 UNPLANNED = object()

@@ -5,10 +5,10 @@ lists them here.
 """
 from strawberry.tools import merge_types
 
-from schema.roots.automation import AutomationMutation, AutomationQuery
-from schema.roots.contact_center import ContactCenterMutation, ContactCenterQuery
-from schema.roots.core import CoreMutation, CoreQuery, CoreSubscription
-from schema.roots.messaging import MessagingMutation, MessagingQuery
+from schema.automation.root import AutomationMutation, AutomationQuery
+from schema.contact_center.root import ContactCenterMutation, ContactCenterQuery
+from schema.chats.root import CoreMutation, CoreQuery, CoreSubscription
+from schema.messaging.root import MessagingMutation, MessagingQuery
 
 Query = merge_types("Query", (CoreQuery, ContactCenterQuery, MessagingQuery, AutomationQuery,))
 Mutation = merge_types("Mutation", (CoreMutation, ContactCenterMutation, MessagingMutation, AutomationMutation,))

@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from openchannels.lru import LRU
+from infrastructure.lru import LRU
 
 #: distinct documents whose validation is remembered (a bounded cache: strangers' documents evict)
 CACHE_SIZE = 512

@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from models import Chat, OperatorRole, OperatorStatus, QueueDistribution
-from services import chats, messages, open_channels, operators, visitors
-from services.auth import authenticate, issue_token
-from services.viewer import Viewer
+from services.chats import chats
+from services.messaging import messages
+from services.chats import open_channels
+from services.chats import operators
+from services.chats import visitors
+from services.identity.auth import authenticate, issue_token
+from services.identity.viewer import Viewer
 
 ADMIN_EMAIL = "admin@demo.openchannels"
 ADMIN_PASSWORD = "demo-admin-pass"

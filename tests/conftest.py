@@ -32,9 +32,9 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
-from openchannels.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
-from openchannels.settings import tortoise_config
-from services.auth import trust_valid_tokens_for
+from infrastructure.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
+from infrastructure.settings import tortoise_config
+from services.identity.auth import trust_valid_tokens_for
 from tests.resources import (
     RUN_ID, TEST_POSTGRES_URL, TEST_REDIS_URL, admin_connect, database_name, drop_database, redis_prefix,
     remove_leftovers, with_database,
@@ -221,7 +221,7 @@ async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_ses
 
 @pytest.fixture
 def backend(_backend_state: BackendState) -> str:
-    """"sqlite" or "postgres"; the matching broker is installed (`openchannels.broker.get_broker()`)."""
+    """"sqlite" or "postgres"; the matching broker is installed (`infrastructure.broker.get_broker()`)."""
     return _backend_state.name
 
 
@@ -322,7 +322,7 @@ def count_queries() -> Callable:
 
 
 class Clock:
-    """A clock the test moves by hand; installed as `services.queue.now` (the services' one clock)."""
+    """A clock the test moves by hand; installed as `services.chats.queue.now` (the services' one clock)."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -338,8 +338,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Freezes the services' clock at 2030-01-01 00:00 UTC; `clock.advance(seconds)` moves it."""
-    import services.queue
+    import services.chats.queue
 
     fixed = Clock(datetime(2030, 1, 1, tzinfo=timezone.utc))
-    monkeypatch.setattr(services.queue, "now", fixed)
+    monkeypatch.setattr(services.chats.queue, "now", fixed)
     return fixed

@@ -11,14 +11,17 @@ from models import (
     Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus,
     QueueDistribution, ReadMarker,
 )
-from services import auth, open_channels, operators, visitors
-from services.viewer import Viewer
+from services.identity import auth
+from services.chats import open_channels
+from services.chats import operators
+from services.chats import visitors
+from services.identity.viewer import Viewer
 
 _sequence = itertools.count(1)
 
 
 def viewer_of(operator: Operator) -> Viewer:
-    """The Viewer that `services.auth.authenticate` builds for this operator's token."""
+    """The Viewer that `services.identity.auth.authenticate` builds for this operator's token."""
     return Viewer(operator_id=operator.id, role=operator.role)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from openchannels.settings import tortoise_config
+from infrastructure.settings import tortoise_config
 
 
 async def test_no_model_change_is_missing_a_migration(tmp_path):

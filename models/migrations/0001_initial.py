@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                 ('auto_close_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_activity_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'chat', 'app': 'models', 'indexes': [Index(fields=['open_channel_id', 'status']), Index(fields=['operator_id', 'status'])], 'pk_attr': 'id', 'table_description': 'A conversation. Its status moves only through services/chat_states.py.'},
+            options={'table': 'chat', 'app': 'models', 'indexes': [Index(fields=['open_channel_id', 'status']), Index(fields=['operator_id', 'status'])], 'pk_attr': 'id', 'table_description': 'A conversation. Its status moves only through services/chats/chat_states.py.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -14,7 +14,7 @@ from openchannels.cli.configuration import configure_logging, load_settings
 from openchannels.cli.console import PROG
 from openchannels.cli.failures import EXIT_ERROR, explain, log
 from openchannels.cli.parser import build_parser
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 __all__ = ["main"]
 

@@ -9,7 +9,7 @@ import sys
 from openchannels.cli.console import PROG, redact
 from openchannels.cli.failures import CommandError
 from openchannels.public_url import check_public_url
-from openchannels.settings import ENVIRONMENT, Settings
+from infrastructure.settings import ENVIRONMENT, Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[None]:
     """Tortoise connected for one command, and closed again whatever happens."""
-    from openchannels.database import close_database, init_database
+    from infrastructure.database import close_database, init_database
 
     try:
         await init_database(settings)
@@ -21,7 +21,7 @@ async def database(settings: Settings) -> AsyncIterator[None]:
 
 async def migrate_database(settings: Settings, progress: Callable[[str], None]) -> int:
     """Apply pending migrations; returns how many were applied."""
-    from openchannels.database import apply_migrations, close_database
+    from infrastructure.database import apply_migrations, close_database
 
     applied = 0
 

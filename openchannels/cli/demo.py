@@ -5,13 +5,13 @@ from typing import Any
 
 from openchannels.cli.console import PROG, say
 from openchannels.cli.database_session import database
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 async def prepare_demo(settings: Settings) -> dict[str, Any]:
     """Seed on an empty database; otherwise a fresh token for the demo admin, if there is one."""
     from models import Operator
-    from services.auth import issue_token
+    from services.identity.auth import issue_token
     from services.demo import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo
 
     async with database(settings):

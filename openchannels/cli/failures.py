@@ -8,7 +8,7 @@ import asyncio
 import logging
 
 from openchannels.cli.console import PROG, redact
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 #: one logger for every command, so LOG_LEVEL=debug lines read `openchannels.cli: ...` whichever module wrote them
 log = logging.getLogger("openchannels.cli")
@@ -28,7 +28,7 @@ def _one_line(exc: BaseException) -> str:
 
 def explain(exc: Exception, settings: Settings | None) -> str:
     """The one line a user sees for a failure."""
-    from services.errors import DomainError
+    from services.common.errors import DomainError
     from tortoise.exceptions import ConfigurationError, DBConnectionError, OperationalError
 
     where = redact(settings.database_url) if settings else "the database"

@@ -6,7 +6,7 @@ import asyncio
 
 from openchannels.cli.console import redact, say
 from openchannels.cli.database_session import migrate_database, migration_summary
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 def command_migrate(args: argparse.Namespace, settings: Settings) -> int:

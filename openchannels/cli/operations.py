@@ -12,7 +12,7 @@ from pathlib import Path
 from openchannels.cli.console import note, say
 from openchannels.cli.database_session import database, migrate_database
 from openchannels.cli.failures import CommandError
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 def _plural(count: int, word: str) -> str:
@@ -29,7 +29,7 @@ async def _register(settings: Settings, path: Path) -> None:
     from openchannels.operation_manifest import ManifestError, check_manifest, read_manifest
     from schema import schema_for
     from schema.limits import QueryLimits
-    from services.persisted_operations import register_operations
+    from services.identity.persisted_operations import register_operations
 
     try:
         kind, candidates = read_manifest(path)
@@ -52,7 +52,7 @@ async def _register(settings: Settings, path: Path) -> None:
 
 
 async def _list(settings: Settings) -> None:
-    from services.persisted_operations import list_operations
+    from services.identity.persisted_operations import list_operations
 
     await _migrated(settings)
     async with database(settings):
@@ -67,7 +67,7 @@ async def _list(settings: Settings) -> None:
 
 
 async def _remove(settings: Settings, ids: list[str], remove_all: bool) -> None:
-    from services.persisted_operations import remove_operations
+    from services.identity.persisted_operations import remove_operations
 
     if bool(ids) == remove_all:
         raise CommandError("give the ids to remove, or --all (not both) (see `openchannels operations remove --help`)")

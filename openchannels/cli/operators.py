@@ -6,12 +6,12 @@ import asyncio
 
 from openchannels.cli.console import note, say
 from openchannels.cli.database_session import database, migrate_database
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 async def _create_operator(settings: Settings, *, name: str, email: str, role: str, password: str | None):
-    from services.auth import issue_token
-    from services.operators import parse_role, register_operator
+    from services.identity.auth import issue_token
+    from services.chats.operators import parse_role, register_operator
 
     parsed_role = parse_role(role)  # before touching the database: a typo costs nothing
     if await migrate_database(settings, note):

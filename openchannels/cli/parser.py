@@ -16,7 +16,7 @@ from openchannels.cli.operations import (
 from openchannels.cli.operators import command_create_operator
 from openchannels.cli.schema_export import command_export_schema
 from openchannels.cli.serve import command_serve
-from openchannels.settings import ENVIRONMENT
+from infrastructure.settings import ENVIRONMENT
 
 #: keeps the line breaks of descriptions and epilogs as written
 FORMATTER = argparse.RawDescriptionHelpFormatter

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from openchannels.cli.console import note
 from openchannels.cli.failures import CommandError, log
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 def schema_sdl() -> str:

@@ -13,10 +13,10 @@ from openchannels.cli.database_session import migrate_database, migration_summar
 from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
 from openchannels.log_format import check_format
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
-from services.file_storage import StorageUnavailable
-from services.files import require_storage_package
+from infrastructure.file_storage import StorageUnavailable
+from services.messaging.files import require_storage_package
 
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
@@ -47,7 +47,7 @@ def describe_redis(settings: Settings) -> str:
 
 
 async def _check_redis(settings: Settings) -> None:
-    from openchannels.redis_client import redis_client
+    from infrastructure.redis_client import redis_client
 
     try:
         client = redis_client(settings, socket_connect_timeout=5, socket_timeout=5)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services import files, gifs
+from services.messaging import files
+from services.messaging import gifs
 
 
 @pytest.fixture

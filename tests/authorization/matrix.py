@@ -534,9 +534,10 @@ def legend() -> str:
 async def _main() -> int:
     from tortoise import Tortoise
 
-    from openchannels.broker import LocalBroker, set_broker
-    from openchannels.settings import tortoise_config
-    from services import files, gifs
+    from infrastructure.broker import LocalBroker, set_broker
+    from infrastructure.settings import tortoise_config
+    from services.messaging import files
+    from services.messaging import gifs
     from tests.authorization import node_types
 
     with tempfile.TemporaryDirectory(prefix="openchannels-matrix-") as folder:

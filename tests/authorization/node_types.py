@@ -13,7 +13,10 @@ from models import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead, Orde
 from resolvers.context import Context
 from schema import schema
 from schema.ids import to_global_id
-from services import crm, files, messages, sales
+from services.contact_center import crm
+from services.messaging import files
+from services.messaging import messages
+from services.contact_center import sales
 from tests.authorization.matrix import HIDDEN, OK, PNG, TOKENS, Outcome
 from tests.authorization.world import CALLERS, World, build_world
 

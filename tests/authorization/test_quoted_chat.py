@@ -11,7 +11,7 @@ import json
 
 from resolvers.context import Context
 from schema import schema
-from services import chats_from_messages
+from services.messaging import chats_from_messages
 from tests.authorization.world import SILENT_TEXT, build_world
 
 QUOTE = """{ myChats { internal { messages(first: 5) { edges { node { quotedMessage { text %s } } } } } } }"""

@@ -17,7 +17,9 @@ from models import Attachment, Message
 from resolvers.context import Context
 from schema import schema
 from schema.ids import to_global_id
-from services import chats_from_messages, files, messages
+from services.messaging import chats_from_messages
+from services.messaging import files
+from services.messaging import messages
 from tests.authorization.matrix import PNG
 from tests.authorization.world import SILENT_TEXT, World, build_world
 

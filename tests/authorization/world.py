@@ -20,11 +20,20 @@ from functools import cache
 
 from models import Chat, Message, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
 from schema.ids import to_global_id
-from services import (
-    auth, canned_responses, chats, connectors, feed, gifs, messages, open_channels, operators, search, sales, tasks,
-    visitors,
-)
-from services.viewer import ANONYMOUS, Viewer
+from services.identity import auth
+from services.messaging import canned_responses
+from services.chats import chats
+from services.automation import connectors
+from services.messaging import feed
+from services.messaging import gifs
+from services.messaging import messages
+from services.chats import open_channels
+from services.chats import operators
+from services.contact_center import search
+from services.contact_center import sales
+from services.messaging import tasks
+from services.chats import visitors
+from services.identity.viewer import ANONYMOUS, Viewer
 
 CALLERS = ("anonymous", "visitor", "other_visitor", "channel_operator", "other_operator", "participant",
            "supervisor", "admin")

@@ -8,9 +8,11 @@ import pytest
 from tortoise import Tortoise
 
 from models import Chat, ChatStatus, Event, Message, MessageAuthorKind, QueueDistribution, Timer
-from openchannels.settings import tortoise_config
-from services import chats, messages, scheduler
-from services.rating import RATING_REQUEST_TEXT
+from infrastructure.settings import tortoise_config
+from services.chats import chats
+from services.messaging import messages
+from services.automation import scheduler
+from services.automation.rating import RATING_REQUEST_TEXT
 from tests.factories import make_open_channel, make_operator, offered_to, queued_chat, start_chat
 
 QUEUED, ACTIVE, CLOSED, SPAM = ChatStatus.QUEUED, ChatStatus.ACTIVE, ChatStatus.CLOSED, ChatStatus.SPAM

@@ -9,8 +9,10 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from openchannels.app import create_app
-from openchannels.settings import Settings
-from services import chats, messages, scheduler
+from infrastructure.settings import Settings
+from services.chats import chats
+from services.messaging import messages
+from services.automation import scheduler
 from tests.automation.receivers import LocalServer, webhook_receiver
 from tests.automation.test_connectors import event, post, setup_webhook, signed
 

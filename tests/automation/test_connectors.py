@@ -15,10 +15,14 @@ import pytest_asyncio
 
 from models import Chat, ChatStatus, Client, ConnectorClient, ConnectorOutbox, Event, Message, QueueDistribution
 from openchannels.app import create_app
-from openchannels.settings import Settings
-from services import chats, connector_outbox, connectors, messages, scheduler
-from services.connector_adapters import sign
-from services.errors import Forbidden
+from infrastructure.settings import Settings
+from services.chats import chats
+from services.automation import connector_outbox
+from services.automation import connectors
+from services.messaging import messages
+from services.automation import scheduler
+from services.automation.connector_adapters import sign
+from services.common.errors import Forbidden
 from tests.automation.receivers import LocalServer, fake_telegram, webhook_receiver
 from tests.factories import make_admin, make_open_channel, make_operator
 from tests.graphql.helpers import execute

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from services.connector_adapters import sign
+from services.automation.connector_adapters import sign
 from tests.automation.receivers import webhook_receiver
 from tests.e2e.actors import Admin, unique
 

@@ -5,8 +5,11 @@ import pytest
 
 from models import ChatRating, ChatStatus, Event, Message, MessageAuthorKind, QueueDistribution
 from schema.ids import to_global_id
-from services import chats, messages, rating, reads
-from services.errors import Forbidden, InvalidInput, InvalidState
+from services.chats import chats
+from services.messaging import messages
+from services.automation import rating
+from services.chats import reads
+from services.common.errors import Forbidden, InvalidInput, InvalidState
 from tests.factories import make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute
 

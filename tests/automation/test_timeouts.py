@@ -6,8 +6,11 @@ from datetime import timedelta
 import pytest
 
 from models import Chat, ChatStatus, Event, OperatorStatus, QueueDistribution, Timer
-from services import chats, open_channels, operators, scheduler
-from services.errors import LimitExceeded
+from services.chats import chats
+from services.chats import open_channels
+from services.chats import operators
+from services.automation import scheduler
+from services.common.errors import LimitExceeded
 from tests.factories import event_kinds, make_admin, make_open_channel, make_operator, offered_to, queued_chat, start_chat
 
 QUEUED, ACTIVE, CLOSED = ChatStatus.QUEUED, ChatStatus.ACTIVE, ChatStatus.CLOSED

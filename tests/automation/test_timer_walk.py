@@ -7,8 +7,12 @@ import random
 import pytest
 
 from models import Chat, ChatOffer, ChatStatus, OperatorStatus, QueueDistribution, Timer
-from services import chats, messages, operators, queue, scheduler
-from services.errors import DomainError
+from services.chats import chats
+from services.messaging import messages
+from services.chats import operators
+from services.chats import queue
+from services.automation import scheduler
+from services.common.errors import DomainError
 from tests.factories import make_open_channel, make_operator, start_chat
 
 QUEUED, ACTIVE = ChatStatus.QUEUED, ChatStatus.ACTIVE

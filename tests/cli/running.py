@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from openchannels.settings import ENVIRONMENT
+from infrastructure.settings import ENVIRONMENT
 
 _SCRIPT = Path(sys.executable).with_name("openchannels")
 #: the installed console script next to this interpreter; else the module (same code)

@@ -13,8 +13,8 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
 from models import OperatorRole
-from openchannels.settings import ENVIRONMENT, tortoise_config
-from services.auth import authenticate
+from infrastructure.settings import ENVIRONMENT, tortoise_config
+from services.identity.auth import authenticate
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Chat, ChatStatus, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution
-from services.auth import authenticate, verify_password
+from services.identity.auth import authenticate, verify_password
 from services.demo import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo
 
 

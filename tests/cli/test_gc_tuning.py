@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 
 from openchannels.app import create_app
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 
 
 async def test_the_app_tunes_garbage_collection_while_it_runs(tmp_path, monkeypatch):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openchannels.settings import ENVIRONMENT
+from infrastructure.settings import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/openchannels serve --demo"

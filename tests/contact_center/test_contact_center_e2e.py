@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.sales import sign
+from services.contact_center.sales import sign
 from tests.e2e.actors import Admin, start_visitor_chat, unique
 from tests.e2e.server import PAYMENT_WEBHOOK_SECRET
 

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 from models import Chat, ChatStatus, Client, Message, QueueDistribution
 from schema.ids import to_global_id
-from services import chats, crm, messages
-from services.viewer import ANONYMOUS
+from services.chats import chats
+from services.contact_center import crm
+from services.messaging import messages
+from services.identity.viewer import ANONYMOUS
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 

@@ -1,4 +1,4 @@
-"""The conversations list is one hand-written statement (services/conversations.py): its
+"""The conversations list is one hand-written statement (services/contact_center/conversations.py): its
 visibility rule (services/access.visible_chats_sql) must select exactly the chats of
 `visible_chats`, the ORM rule every other path uses, for every kind of viewer."""
 from __future__ import annotations
@@ -7,11 +7,11 @@ import pytest
 from tortoise import connections
 
 from models import Chat, ChatOffer, ChatParticipant, OperatorRole
-from services import raw_sql
-from services.access import visible_chats, visible_chats_sql
-from services.chat_relations import numbered
-from services.errors import Unauthenticated
-from services.viewer import ANONYMOUS
+from services.common import raw_sql
+from services.policies.chats import visible_chats, visible_chats_sql
+from services.chats.chat_relations import numbered
+from services.common.errors import Unauthenticated
+from services.identity.viewer import ANONYMOUS
 from tests.factories import make_open_channel, make_operator, start_chat
 
 
@@ -63,7 +63,7 @@ async def test_without_a_token_both_rules_refuse(db):
 async def test_a_search_filter_matches_titles_client_names_and_messages_literally(db):
     """services/search.chats_matching_sql: title or client name contains the text in any case
     (`%` and `_` literally), or a message holds every word."""
-    from services import conversations
+    from services.contact_center import conversations
 
     member, member_v = await make_operator()
     channel = await make_open_channel([member])

@@ -7,7 +7,10 @@ import pytest
 
 from models import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead, QueueDistribution
 from schema.ids import to_global_id
-from services import auth, chats, crm, visitors
+from services.identity import auth
+from services.chats import chats
+from services.contact_center import crm
+from services.chats import visitors
 from tests.factories import make_open_channel, make_operator
 from tests.graphql.helpers import execute
 

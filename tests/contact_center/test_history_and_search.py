@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from models import Chat, Message, QueueDistribution
 from schema.ids import to_global_id
-from services import chats, conversations, messages, search
+from services.chats import chats
+from services.contact_center import conversations
+from services.messaging import messages
+from services.contact_center import search
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 
@@ -179,7 +182,7 @@ async def test_hostile_queries_are_searched_as_words_and_break_nothing(db):
 
 
 async def test_beyond_the_ranked_newest_matches_older_ones_follow_newest_first_and_pages_stay_stable(db, monkeypatch):
-    """Only the RANKED_NEWEST newest matches are ranked (services/search.py); the first page pins their floor, so a
+    """Only the RANKED_NEWEST newest matches are ranked (services/contact_center/search.py); the first page pins their floor, so a
     message arriving between pages neither repeats nor hides one."""
     monkeypatch.setattr(search, "RANKED_NEWEST", 3)
     ann, ann_v = await make_operator("Ann")

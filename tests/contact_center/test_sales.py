@@ -12,7 +12,8 @@ from starlette.routing import Route
 from models import Message, MessageAuthorKind, Order, QueueDistribution
 from openchannels.payments import payments_webhook
 from schema.ids import to_global_id
-from services import chats, sales
+from services.chats import chats
+from services.contact_center import sales
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 

@@ -1,4 +1,4 @@
-"""Preparing the full-text index (services/search_index.py) from several connections at once, as
+"""Preparing the full-text index (services/contact_center/search_index.py) from several connections at once, as
 two processes starting together do: each one succeeds, and the index ends up whole."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from tortoise import connections
 
-from services import search
-from services.search_index import POSTGRES_COLUMNS, ensure_search_index
+from services.contact_center import search
+from services.contact_center.search_index import POSTGRES_COLUMNS, ensure_search_index
 from tests.factories import make_open_channel, make_operator, start_chat
 
 pytestmark = pytest.mark.postgres_only

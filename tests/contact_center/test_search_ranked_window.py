@@ -1,13 +1,13 @@
-"""`searchMessages`' first page in one statement (services/search.py `_first_page`) and the stored search vectors
-of PostgreSQL (services/search_index.py)."""
+"""`searchMessages`' first page in one statement (services/contact_center/search.py `_first_page`) and the stored search vectors
+of PostgreSQL (services/contact_center/search_index.py)."""
 from __future__ import annotations
 
 import pytest
 from tortoise import connections
 
 from models import QueueDistribution
-from services import search
-from services.search_index import OBSOLETE_INDEXES, POSTGRES_COLUMNS, ensure_search_index
+from services.contact_center import search
+from services.contact_center.search_index import OBSOLETE_INDEXES, POSTGRES_COLUMNS, ensure_search_index
 from tests.factories import make_open_channel, make_operator, start_chat
 
 TEXTS = ["parcel parcel parcel old", "parcel one", "parcel two", "parcel parcel newer", "parcel three", "no match"]

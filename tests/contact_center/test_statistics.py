@@ -7,7 +7,8 @@ import pytest
 
 from models import Chat, ChatRating, QueueDistribution
 from schema.ids import to_global_id
-from services import chats, messages
+from services.chats import chats
+from services.messaging import messages
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 

@@ -20,7 +20,8 @@ UNENCODABLE = "unencodable"
 
 def create_app() -> Any:
     from openchannels import app
-    from services import operators, subscriptions
+    from services.chats import operators
+    from services.events import subscriptions
 
     async def get_me(viewer: Any) -> Any:
         raise RuntimeError(f"{FAULT} in the me query")

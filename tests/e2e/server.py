@@ -20,8 +20,8 @@ import httpx
 import redis.asyncio as redis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from openchannels.database import apply_migrations
-from openchannels.settings import Settings
+from infrastructure.database import apply_migrations
+from infrastructure.settings import Settings
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
     redis_prefix,

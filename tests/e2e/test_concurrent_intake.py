@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from services.connector_adapters import sign
+from services.automation.connector_adapters import sign
 from tests.e2e.actors import Admin, texts, unique
 
 pytestmark = pytest.mark.postgres_only

@@ -14,7 +14,7 @@ from graphql import parse, validate
 
 from openchannels.app import create_app
 from openchannels.graphiql import page
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 from schema import schema
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

@@ -5,7 +5,7 @@ from typing import Any
 
 from resolvers.context import Context
 from schema import schema
-from services.viewer import ANONYMOUS, Viewer
+from services.identity.viewer import ANONYMOUS, Viewer
 
 
 async def execute(query: str, viewer: Viewer = ANONYMOUS, **variables: Any) -> Any:

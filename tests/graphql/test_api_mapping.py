@@ -7,8 +7,9 @@ import pytest
 
 from models import Chat, Event, QueueDistribution
 from schema.ids import to_global_id
-from services import chats, messages
-from services.viewer import ANONYMOUS
+from services.chats import chats
+from services.messaging import messages
+from services.identity.viewer import ANONYMOUS
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 
@@ -58,7 +59,7 @@ async def test_unexpected_errors_are_masked_and_logged(db, monkeypatch, caplog):
     async def broken(*args, **kwargs):
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr("services.reads.my_chats", broken)
+    monkeypatch.setattr("services.chats.reads.my_chats", broken)
     with caplog.at_level(logging.ERROR, logger="openchannels.errors"):
         result = await execute_raw("{ myChats { active { id } } }", me)
     message = result.errors[0].message

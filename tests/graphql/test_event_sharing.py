@@ -1,4 +1,4 @@
-"""Several subscriptions of one viewer load an event's data once (resolvers/event_sharing.py);
+"""Several subscriptions of one viewer load an event's data once (resolvers/chats/event_sharing.py);
 another viewer does its own loading, through its own visibility."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
 from resolvers.context import Context
 from schema import schema
-from services import messages
+from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
-from services import chats
+from services.chats import chats
 from models import OperatorRole
 
 CHAT_EVENTS = """subscription ($c: ID!) { chatEvents(chatId: $c) {

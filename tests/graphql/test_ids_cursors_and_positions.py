@@ -19,9 +19,9 @@ import pytest
 from resolvers.context import Context
 from schema import schema
 from schema.ids import to_global_id
-from services import messages
-from services.conversations import KEYSETS, ConversationOrder
-from services.pagination import encode_keyset_cursor
+from services.messaging import messages
+from services.contact_center.conversations import KEYSETS, ConversationOrder
+from services.common.pagination import encode_keyset_cursor
 from tests.factories import last_event_id, make_admin, queued_chat
 from tests.graphql.helpers import execute, execute_raw
 

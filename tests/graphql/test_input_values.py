@@ -98,7 +98,7 @@ async def test_a_mutation_input_reaches_the_service_as_sent(monkeypatch) -> None
         seen.update(kwargs)
         raise RuntimeError("stop here")
 
-    monkeypatch.setattr("services.messages.send_message", send_message)
+    monkeypatch.setattr("services.messaging.messages.send_message", send_message)
     await execute_raw('mutation { sendMessage(input: {chatId: "Q2hhdDo0Mg==", text: "hi", silent: true, '
                   'mentionOperatorIds: ["T3BlcmF0b3I6Mw=="]}) { message { id } } }')
 

@@ -2,7 +2,7 @@
 (an object, a list, a number) becomes a bounded label, never an error of the request."""
 from __future__ import annotations
 
-from openchannels.metrics import ANONYMOUS, OTHER, OperationSeries
+from infrastructure.metrics import ANONYMOUS, OTHER, OperationSeries
 
 
 def test_an_operation_name_that_is_not_a_string_is_other():

@@ -16,7 +16,8 @@ from schema.root import Mutation, Query, Subscription
 from schema.parse_cache import CachedParsing
 from schema import plain_execution
 from schema.plain_execution import PlainFieldExecutionContext, prefetched_field
-from services import chats, messages
+from services.chats import chats
+from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
 
 

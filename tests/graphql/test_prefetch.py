@@ -7,8 +7,10 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
 from resolvers.prefetch import selected_names
-from services import chats, messages, reads
-from services.chat_relations import chat_relations
+from services.chats import chats
+from services.messaging import messages
+from services.chats import reads
+from services.chats.chat_relations import chat_relations
 from tests.factories import make_open_channel, make_operator, start_chat
 
 RELATIONS = "client { name } operator { name } openChannel { name } lastMessage { text } unreadCount"
@@ -81,7 +83,7 @@ async def test_conversations_prefetch_through_fragments(db, count_queries):
 
 
 async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_queries):
-    """services/chat_relations.py: a visitor's last message is never a silent note and their
+    """services/chats/chat_relations.py: a visitor's last message is never a silent note and their
     unread count is 0; the operator sees the note and their own unread count."""
     operator, channel, me = await _operator_with_chats(1)
     chat, visitor, _ = await start_chat(channel, name="Guest", text="hello")

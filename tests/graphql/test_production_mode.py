@@ -8,11 +8,11 @@ import logging
 
 import pytest
 
-from openchannels.settings import Settings
+from infrastructure.settings import Settings
 from resolvers.context import Context
 from schema import schema, schema_for
 from schema.limits import QueryLimits
-from services.viewer import Viewer
+from services.identity.viewer import Viewer
 
 PRODUCTION = Settings(env="production")
 

@@ -14,8 +14,12 @@ import pytest
 from models import Product
 from openchannels.app import create_app
 from openchannels.public_url import check_public_url, public_base
-from openchannels.settings import Settings
-from services import auth, connectors, files, messages, sales
+from infrastructure.settings import Settings
+from services.identity import auth
+from services.automation import connectors
+from services.messaging import files
+from services.messaging import messages
+from services.contact_center import sales
 from tests.factories import make_admin, make_open_channel
 from tests.messaging.worlds import answered_chat, gid
 

@@ -14,7 +14,8 @@ from openchannels.websocket_handlers import LimitedTransportWSHandler
 from resolvers.context import Context
 from schema import schema
 from schema.ids import to_global_id
-from services import chats, messages
+from services.chats import chats
+from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
 
 CHAT_EVENTS = """subscription ($c: ID!) { chatEvents(chatId: $c) { kind message { text silent } } }"""

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from models import QueueDistribution
-from services import chats, messages
+from services.chats import chats
+from services.messaging import messages
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute
 

@@ -37,7 +37,7 @@ from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 
 from schema.ids import to_global_id
-from services.errors import DomainError
+from services.common.errors import DomainError
 from tests.hardening.conftest import World
 
 #: examples per operation for the admin; the other callers get a third of it (at least 1)
@@ -49,7 +49,7 @@ FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
 REQUEST_TIMEOUT_SECONDS = 30
 
 CALLERS = ["admin", "operator", "visitor", "anonymous"]
-#: every domain error code (services/errors.py): an error raised while executing a field must carry
+#: every domain error code (services/common/errors.py): an error raised while executing a field must carry
 #: one; an error refused before execution (no `path`: syntax, validation, query limits) may carry
 #: its own code or none
 DOMAIN_CODES = {cls.code for cls in (DomainError, *DomainError.__subclasses__())}

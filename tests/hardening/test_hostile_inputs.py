@@ -27,8 +27,8 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from schema.ids import MAX_PK, to_global_id
-from services.connector_adapters import sign
-from services.errors import DomainError
+from services.automation.connector_adapters import sign
+from services.common.errors import DomainError
 from tests.e2e.live import EVENT_TIMEOUT
 from tests.hardening.conftest import World, build_world
 

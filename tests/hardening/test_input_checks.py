@@ -6,8 +6,8 @@ import base64
 import pytest
 
 from schema.ids import MAX_PK, decode_id, decode_optional_id, parse_global_id, to_global_id
-from services.errors import InvalidInput
-from services.text_input import check_text, text_input
+from services.common.errors import InvalidInput
+from services.common.text_input import check_text, text_input
 
 
 @text_input(title=5)

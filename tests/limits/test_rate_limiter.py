@@ -12,8 +12,8 @@ import redis.asyncio as redis
 from openchannels.rate_limits import (
     LOGIN, REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
 )
-from openchannels.redis_client import redis_client
-from openchannels.settings import Settings
+from infrastructure.redis_client import redis_client
+from infrastructure.settings import Settings
 from tests.e2e.outages import RedisServer
 from tests.e2e.server import free_port
 from tests.resources import delete_redis_keys, redis_prefix
@@ -202,7 +202,7 @@ def test_the_client_ip_is_the_peer_unless_proxies_are_trusted():
 
 async def test_each_kind_of_token_is_counted_under_its_own_rule():
     from openchannels.rate_limits import OPERATOR_TOKEN, VISITOR_TOKEN, RequestLimits
-    from services.viewer import ANONYMOUS, Viewer
+    from services.identity.viewer import ANONYMOUS, Viewer
 
     class Response:
         def __init__(self) -> None:

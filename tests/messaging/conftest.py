@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services import files
+from services.messaging import files
 from tests.messaging.s3_server import REGION, S3Server, start_s3_server
 
 
@@ -50,7 +50,7 @@ async def storage(request, tmp_path) -> AsyncIterator[StoredKeys]:
         files.configure(files.FileSettings(files.LocalFileStorage(tmp_path / "files"), **settings))
         yield StoredKeys(folder=tmp_path / "files")
     else:
-        from services.s3_storage import S3FileStorage
+        from infrastructure.s3_storage import S3FileStorage
 
         request.getfixturevalue("no_outside_aws")
         server: S3Server = request.getfixturevalue("s3_server")

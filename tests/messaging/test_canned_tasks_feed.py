@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Message, OperatorRole
-from services import messages
+from services.messaging import messages
 from tests.factories import make_operator
 from tests.graphql.helpers import execute
 from tests.messaging.worlds import answered_chat, gid

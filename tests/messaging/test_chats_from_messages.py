@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Chat, ChatStatus, Event, Message
-from services import messages
+from services.messaging import messages
 from tests.graphql.helpers import execute
 from tests.messaging.worlds import answered_chat, gid
 

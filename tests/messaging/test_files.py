@@ -10,7 +10,10 @@ import pytest
 
 from models import Attachment
 from openchannels.app import create_app
-from services import auth, chats, files, messages
+from services.identity import auth
+from services.chats import chats
+from services.messaging import files
+from services.messaging import messages
 from tests.graphql.helpers import execute
 from tests.messaging.worlds import answered_chat, gid
 
@@ -163,7 +166,7 @@ async def test_node_of_an_attachment_is_authorised_like_the_download(db, storage
 
 
 async def test_who_may_upload_into_a_chat(db, storage):
-    from services.errors import Forbidden, NotFound
+    from services.common.errors import Forbidden, NotFound
 
     w = await answered_chat()
     with pytest.raises(NotFound):  # another channel's operator does not learn the chat exists
@@ -177,7 +180,7 @@ async def test_who_may_upload_into_a_chat(db, storage):
 
 
 async def test_a_request_far_over_the_limit_is_refused_before_it_is_read(db, storage):
-    from openchannels.settings import Settings
+    from infrastructure.settings import Settings
 
     w = await answered_chat()
     token = await auth.issue_token(w.operator.id)

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from hypothesis import given, settings, strategies as st
 
-from services.formatting import COMMANDS, SMILEYS, Mention, render_html
+from services.messaging.formatting import COMMANDS, SMILEYS, Mention, render_html
 
 ALLOWED_TAGS = {"strong", "em", "u", "s", "blockquote", "pre", "code", "a", "br", "span", "div"}
 FRAGMENTS = ["[b]", "[/b]", "[i]", "[/i]", "[u]", "[/u]", "[s]", "[/s]", "[quote]", "[/quote]", "[code]", "[/code]",

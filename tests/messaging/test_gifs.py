@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from services import gifs
-from services.errors import Forbidden
+from services.messaging import gifs
+from services.common.errors import Forbidden
 from tests.factories import make_admin, make_operator
 from tests.graphql.helpers import execute
 

@@ -12,8 +12,9 @@ import asyncio
 import pytest
 
 from models import Event, Message
-from services import messaging, messages
-from services.errors import DomainError, InvalidState
+from services.messaging import messaging
+from services.messaging import messages
+from services.common.errors import DomainError, InvalidState
 from tests.graphql.helpers import execute
 from tests.messaging.worlds import answered_chat
 

@@ -20,10 +20,13 @@ from botocore.exceptions import ClientError
 
 from models import Attachment
 from openchannels.app import create_app
-from openchannels.settings import Settings
-from services import auth, files, messages, messaging
-from services.file_storage import BytesContent
-from services.s3_storage import MIN_PART_BYTES, S3FileStorage
+from infrastructure.settings import Settings
+from services.identity import auth
+from services.messaging import files
+from services.messaging import messages
+from services.messaging import messaging
+from infrastructure.file_storage import BytesContent
+from infrastructure.s3_storage import MIN_PART_BYTES, S3FileStorage
 from tests.cli.running import assert_one_line_error, run
 from tests.messaging.s3_server import REGION, S3Server
 from tests.messaging.worlds import answered_chat

@@ -1,4 +1,4 @@
-"""Text copied from a silent note keeps the note's audience (services/copy_audience.py).
+"""Text copied from a silent note keeps the note's audience (services/policies/copy_audience.py).
 
 In the authorisation world, chat X (channel C1) holds a silent note. The channel operator and
 the participant (an operator of C2 added to X) may read X; the other operator (C2 only) may not.
@@ -12,8 +12,13 @@ from __future__ import annotations
 import pytest
 
 from models import CannedResponse, Chat, ChatKind, FeedPost, Message, Task
-from services import canned_responses, chats, chats_from_messages, feed, messages, tasks
-from services.errors import DomainError, InvalidInput, NotFound
+from services.messaging import canned_responses
+from services.chats import chats
+from services.messaging import chats_from_messages
+from services.messaging import feed
+from services.messaging import messages
+from services.messaging import tasks
+from services.common.errors import DomainError, InvalidInput, NotFound
 from tests.authorization.world import SILENT_TEXT, build_world
 from tests.graphql.helpers import execute
 

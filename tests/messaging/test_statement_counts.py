@@ -1,7 +1,8 @@
 """A chat's history with everything hanging off its messages loads in a fixed number of statements."""
 from __future__ import annotations
 
-from services import files, messages
+from services.messaging import files
+from services.messaging import messages
 from tests.graphql.helpers import execute
 from tests.messaging.worlds import answered_chat
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from models import Chat, OpenChannel, Operator
 from schema.ids import to_global_id
-from services import chats
-from services.viewer import Viewer
+from services.chats import chats
+from services.identity.viewer import Viewer
 from tests.factories import make_open_channel, make_operator, start_chat
 
 

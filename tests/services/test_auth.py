@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import ApiToken, Operator, OperatorRole, VisitorSession
-from services import auth
-from services.errors import InvalidInput, Unauthenticated
-from services.operators import MIN_PASSWORD_LENGTH
-from services.viewer import ANONYMOUS, Viewer
+from services.identity import auth
+from services.common.errors import InvalidInput, Unauthenticated
+from services.chats.operators import MIN_PASSWORD_LENGTH
+from services.identity.viewer import ANONYMOUS, Viewer
 from tests.factories import make_open_channel, make_operator, start_chat
 
 PASSWORD = "correct horse battery"

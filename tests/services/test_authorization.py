@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import pytest
 
 from models import Chat, ChatStatus, OperatorRole, QueueDistribution
-from services import chats, messages, open_channels, visitors
-from services.access import get_visible_chat, visible_chats
-from services.errors import Forbidden, NotFound, Unauthenticated
-from services.viewer import ANONYMOUS, Viewer
+from services.chats import chats
+from services.messaging import messages
+from services.chats import open_channels
+from services.chats import visitors
+from services.policies.chats import get_visible_chat, visible_chats
+from services.common.errors import Forbidden, NotFound, Unauthenticated
+from services.identity.viewer import ANONYMOUS, Viewer
 from tests.factories import make_open_channel, make_operator, offered_to, snapshot, start_chat
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from models import Chat, ChatStatus, Event, Message, MessageAuthorKind, OperatorRole, QueueDistribution
-from services import chats, messages
-from services.access import get_visible_chat
-from services.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
+from services.chats import chats
+from services.messaging import messages
+from services.policies.chats import get_visible_chat
+from services.common.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
 from tests.factories import (
     event_kinds, last_event_id, make_open_channel, make_operator, offered_to, participants_of, queued_chat, snapshot,
 )

@@ -11,9 +11,10 @@ import random
 import pytest
 
 from models import Chat, ChatOffer, ChatParticipant, ChatStatus, Event, OperatorRole, QueueDistribution
-from services import chats, messages
-from services.chat_states import TRANSITIONS, Action
-from services.errors import AlreadyTaken, InvalidState
+from services.chats import chats
+from services.messaging import messages
+from services.chats.chat_states import TRANSITIONS, Action
+from services.common.errors import AlreadyTaken, InvalidState
 from tests.factories import make_open_channel, make_operator, snapshot, start_chat
 
 QUEUED, ACTIVE, CLOSED, SPAM = ChatStatus.QUEUED, ChatStatus.ACTIVE, ChatStatus.CLOSED, ChatStatus.SPAM

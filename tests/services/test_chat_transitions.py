@@ -11,11 +11,13 @@ import pytest
 from models import (
     Chat, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
 )
-from services import chats, messages, rating
-from services.access import visible_chats
-from services.chat_states import TRANSITIONS, Action
-from services.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
-from services.viewer import Viewer
+from services.chats import chats
+from services.messaging import messages
+from services.automation import rating
+from services.policies.chats import visible_chats
+from services.chats.chat_states import TRANSITIONS, Action
+from services.common.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
+from services.identity.viewer import Viewer
 from tests.factories import (
     event_kinds, last_event_id, make_open_channel, make_operator, offered_to, participants_of, queued_chat, snapshot,
     start_chat,

@@ -10,8 +10,9 @@ import asyncio
 import pytest
 
 from models import Chat, ChatStatus, Event, QueueDistribution
-from services import chats, messages
-from services.errors import AlreadyTaken, DomainError
+from services.chats import chats
+from services.messaging import messages
+from services.common.errors import AlreadyTaken, DomainError
 from tests.factories import make_open_channel, make_operator, offered_to, participants_of, start_chat
 
 pytestmark = pytest.mark.postgres_only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tortoise import connections
 
-from openchannels.settings import keep_session, tortoise_config
+from infrastructure.settings import keep_session, tortoise_config
 
 
 def test_postgres_connections_are_released_without_a_reset_statement():

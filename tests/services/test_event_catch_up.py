@@ -11,9 +11,9 @@ from typing import Any, AsyncIterator
 import redis.asyncio as redis
 
 from models import Event
-from openchannels.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
-from services.events import event_to_dict, unit_of_work
-from services.subscriptions import follow
+from infrastructure.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
+from services.events.events import event_to_dict, unit_of_work
+from services.events.subscriptions import follow
 from tests.resources import TEST_REDIS_URL
 from tests.e2e.server import free_port
 

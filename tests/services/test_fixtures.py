@@ -6,8 +6,8 @@ from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from models import Client, Operator
-from openchannels.broker import LocalBroker, RedisBroker, get_broker
-from services.events import unit_of_work
+from infrastructure.broker import LocalBroker, RedisBroker, get_broker
+from services.events.events import unit_of_work
 from tests.factories import make_operator
 
 

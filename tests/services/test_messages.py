@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 
 from models import Chat, ChatStatus, Event, Message, MessageAuthorKind, OperatorRole, QueueDistribution, ReadMarker
-from services import chats, messages, reads
-from services.errors import Forbidden, InvalidInput
-from services.messages import MAX_TEXT_LENGTH
-from services.viewer import Viewer
+from services.chats import chats
+from services.messaging import messages
+from services.chats import reads
+from services.common.errors import Forbidden, InvalidInput
+from services.messaging.messages import MAX_TEXT_LENGTH
+from services.identity.viewer import Viewer
 from tests.factories import event_kinds, make_open_channel, make_operator, participants_of, snapshot, start_chat
 
 

@@ -1,10 +1,10 @@
-"""The one parser of numbers clients write (services/numerals.py): ASCII digits within a maximum,
+"""The one parser of numbers clients write (services/common/numerals.py): ASCII digits within a maximum,
 whatever Unicode calls a digit."""
 from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from services.numerals import MAX_PK, checked_number, parse_numeral
+from services.common.numerals import MAX_PK, checked_number, parse_numeral
 
 
 @given(st.text())

@@ -6,8 +6,10 @@ import pytest
 from models import (
     Chat, ChatSkip, ChatStatus, Message, MessageAuthorKind, OperatorStatus, QueueDistribution, QueueMember,
 )
-from services import chats, messages, operators
-from services.errors import Forbidden
+from services.chats import chats
+from services.messaging import messages
+from services.chats import operators
+from services.common.errors import Forbidden
 from tests.factories import event_kinds, make_open_channel, make_operator, offered_to, start_chat
 
 EVENLY, STRICT, ALL = QueueDistribution.EVENLY, QueueDistribution.STRICT, QueueDistribution.ALL

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from models import OperatorRole
-from services import subscriptions
-from services.viewer import Viewer
+from services.events import subscriptions
+from services.identity.viewer import Viewer
 from tests.factories import make_open_channel, make_operator, start_chat
 
 

@@ -19,10 +19,10 @@ import pytest
 import redis.asyncio as redis
 from redis.asyncio.sentinel import SentinelManagedSSLConnection
 
-from openchannels.broker import RedisBroker, Resync, make_broker
+from infrastructure.broker import RedisBroker, Resync, make_broker
 from openchannels.rate_limits import LOGIN, RateLimiter
-from openchannels.redis_client import redis_client
-from openchannels.settings import Settings, parse_sentinels
+from infrastructure.redis_client import redis_client
+from infrastructure.settings import Settings, parse_sentinels
 from tests.conftest import REDIS_URL
 from tests.e2e.redis_topology import RedisProcess
 from tests.e2e.server import free_port

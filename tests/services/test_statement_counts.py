@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from models import QueueDistribution, ReadMarker
-from services import chats, messages
+from services.chats import chats
+from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
 
 #: today: 14 on SQLite, 15 on PostgreSQL (its advisory lock orders the events); a visitor's

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import ApiToken, Operator, OperatorRole
-from services import auth, token_revocation
-from services.errors import Forbidden, NotFound, Unauthenticated
-from services.viewer import Viewer
+from services.identity import auth
+from services.identity import token_revocation
+from services.common.errors import Forbidden, NotFound, Unauthenticated
+from services.identity.viewer import Viewer
 from tests.factories import make_operator
 
 

@@ -1,0 +1,1 @@
+"""Entry points of automation: rating and the connector registry."""

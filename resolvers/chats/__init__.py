@@ -1,0 +1,1 @@
+"""Entry points of chats: queries, mutations and subscriptions of the core, and their loaders."""

@@ -1,0 +1,142 @@
+"""Per-request DataLoaders: each relation of a list is loaded in one query for the whole list.
+
+One `Loaders` per HTTP request; on WebSocket, one per delivered event (the connection
+lives too long for a cache). Each loader answers for the viewer it was built for.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+from typing import Any, Callable, Iterable
+
+from strawberry.dataloader import DataLoader
+from tortoise.expressions import Subquery
+from tortoise.functions import Max
+
+from models import (
+    Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
+)
+from resolvers.contact_center.loaders import CrmLoaders, SalesLoaders
+from resolvers.messaging.loaders import MessagingLoaders
+from services.policies.chats import visible_chats
+from services.chats.operators import active_chat_counts
+from services.automation.rating import ratings_of
+from services.chats.reads import unread_counts
+from services.identity.viewer import Viewer
+
+
+def _by_id(model: Any) -> Callable:
+    async def load(ids: list[int]) -> list[Any]:
+        rows = {row.id: row for row in await model.filter(id__in=list(set(ids)))}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
+def _loader(batch_function: Callable[[Any], Callable]) -> cached_property:
+    """A DataLoader attribute made on first use from `batch_function(self)`."""
+    return cached_property(lambda self: DataLoader(batch_function(self)))
+
+
+def _grouped(rows: Iterable[tuple[int, Any]], keys: list[int]) -> list[list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for key, value in rows:
+        groups[key].append(value)
+    return [groups.get(k, []) for k in keys]
+
+
+class Loaders:
+    """Each loader is made on first use: a request needs a few of these twenty (a 50-chat myChats
+    only `operator`), and making them all cost more than a page's row reading."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+
+    operator = _loader(lambda self: _by_id(Operator))
+    open_channel = _loader(lambda self: _by_id(OpenChannel))
+    client = _loader(lambda self: _by_id(Client))
+    chat = _loader(lambda self: _by_id(Chat))
+    message = _loader(lambda self: _by_id(Message))
+    offered_to = _loader(lambda self: self._offered_to)
+    participants = _loader(lambda self: self._participants)
+    members = _loader(lambda self: self._members)
+    queued_chats = _loader(lambda self: self._queued_chats)
+    operator_channels = _loader(lambda self: self._operator_channels)
+    active_chats_count = _loader(lambda self: self._active_chats_count)
+    last_message = _loader(lambda self: self._last_message)
+    unread_count = _loader(lambda self: self._unread_count)
+    chat_rating = _loader(lambda self: ratings_of)
+
+    @cached_property
+    def messaging(self) -> MessagingLoaders:
+        """attachments, replies, quotes, mentions (resolvers/messaging/loaders.py)"""
+        return MessagingLoaders(self)
+
+    @cached_property
+    def crm(self) -> CrmLoaders:
+        return CrmLoaders()
+
+    @cached_property
+    def sales(self) -> SalesLoaders:
+        return SalesLoaders()
+
+    async def _offered_to(self, chat_ids: list[int]) -> list[list[int]]:
+        rows = await ChatOffer.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")
+        return _grouped(rows, chat_ids)
+
+    async def _participants(self, chat_ids: list[int]) -> list[list[int]]:
+        rows = await ChatParticipant.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")
+        return _grouped(rows, chat_ids)
+
+    async def _members(self, channel_ids: list[int]) -> list[list[int]]:
+        rows = await QueueMember.filter(open_channel_id__in=channel_ids).order_by("position", "id") \
+            .values_list("open_channel_id", "operator_id")
+        return _grouped(rows, channel_ids)
+
+    async def _queued_chats(self, channel_ids: list[int]) -> list[list[Chat]]:
+        """Queued chats per channel, as far as the viewer may see them (a channel is reachable from
+        a colleague's profile or a visitor's chat: its queue is not)."""
+        chats = await visible_chats(self.viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
+            .order_by("created_at", "id")
+        for chat in chats:
+            self.chat.prime(chat.id, chat)
+        return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)
+
+    async def _operator_channels(self, operator_ids: list[int]) -> list[list[OpenChannel]]:
+        memberships = await QueueMember.filter(operator_id__in=operator_ids).order_by("open_channel_id") \
+            .values_list("operator_id", "open_channel_id")
+        channels = await self.open_channel.load_many([c for _, c in memberships])
+        return _grouped(((o, ch) for (o, _), ch in zip(memberships, channels) if ch), operator_ids)
+
+    async def _active_chats_count(self, operator_ids: list[int]) -> list[int]:
+        counts = await active_chat_counts(operator_ids)
+        return [counts.get(i, 0) for i in operator_ids]
+
+    def _visible_messages(self, chat_ids: list[int]):
+        query = Message.filter(chat_id__in=chat_ids)
+        return query if self.viewer.is_operator else query.filter(silent=False)
+
+    async def _last_message(self, chat_ids: list[int]) -> list[Message | None]:
+        last_ids = await self._visible_messages(chat_ids).group_by("chat_id").annotate(last=Max("id")) \
+            .values_list("chat_id", "last")
+        messages = await self.message.load_many([m for _, m in last_ids])
+        by_chat = {chat_id: message for (chat_id, _), message in zip(last_ids, messages)}
+        return [by_chat.get(i) for i in chat_ids]
+
+    async def _unread_count(self, chat_ids: list[int]) -> list[int]:
+        """Messages after the viewer's read marker, not written by the viewer (operators only)."""
+        if self.viewer.operator_id is None:
+            return [0 for _ in chat_ids]
+        counts = await unread_counts(self.viewer.operator_id, chat_ids)
+        return [counts.get(i, 0) for i in chat_ids]
+
+    async def total_unread(self) -> int:
+        """Unread messages over every chat I take part in or am offered."""
+        me = self.viewer.operator_id
+        chat_ids = list(await Chat.filter(
+            status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE],
+            id__in=Subquery(ChatParticipant.filter(operator_id=me).values("chat_id")),
+        ).values_list("id", flat=True))
+        chat_ids += list(await ChatOffer.filter(operator_id=me).values_list("chat_id", flat=True))
+        chat_ids = sorted(set(chat_ids))
+        return sum(await self.unread_count.load_many(chat_ids)) if chat_ids else 0

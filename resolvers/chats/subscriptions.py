@@ -1,0 +1,134 @@
+"""Subscription entry points: follow events, and turn each into what the viewer may see.
+
+Each event is re-authorised: its chat is loaded through the viewer's visibility checks
+with fresh loaders (once per event and viewer, shared by that viewer's subscriptions:
+resolvers/chats/event_sharing.py); an event about a chat the viewer can no longer see is skipped.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.errors import top_level
+from resolvers.chats.event_sharing import once_per_viewer
+from resolvers.chats.loaders import Loaders
+from schema.chats.chat import Chat
+from schema.enums import ChatEventKind, QueueEventKind
+from schema.chats.events import ChatEvent, QueueEvent
+from schema.ids import decode_id, decode_ids, decode_optional_id
+from schema.chats.message import Message
+from schema.chats.open_channel import OpenChannel
+from services.events import subscriptions
+from services.policies.chats import visible_chats
+from services.common.errors import DomainError
+
+
+async def _guard(stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """Domain errors at subscribe time become GraphQL errors with their code."""
+    try:
+        async for item in stream:
+            yield item
+    except DomainError as error:
+        raise top_level(error)
+
+
+async def _chat_for(info: Info, chat_id: int | None):
+    if chat_id is None:
+        return None
+    return await visible_chats(info.context.viewer).filter(id=chat_id).first()
+
+
+async def _event_basis(info: Info, event: dict[str, Any]) -> tuple[Any, Any]:
+    """The event's chat as this viewer may see it (None: skip the event) and the event's
+    loaders, shared by every subscription of the same viewer (resolvers/chats/event_sharing.py)."""
+    viewer = info.context.viewer
+
+    async def load() -> tuple[Any, Any]:
+        return await _chat_for(info, event["chat_id"]), Loaders(viewer)
+
+    chat, loaders = await once_per_viewer(event, viewer, load)
+    info.context.loaders = loaders
+    return chat, loaders
+
+
+async def _message_for(info: Info, event: dict[str, Any], loaders) -> Message | None:
+    if event["message_id"] is None:
+        return None
+    message = await loaders.message.load(event["message_id"])
+    if message is None or (message.silent and not info.context.viewer.is_operator):
+        return None
+    return Message.from_model(message)
+
+
+async def _chat_event(info: Info, event: dict[str, Any], kind: str | None = None) -> ChatEvent | None:
+    chat, loaders = await _event_basis(info, event)
+    if chat is None:
+        return None
+    return ChatEvent(
+        event_id=str(event["id"]), kind=ChatEventKind(kind or event["chat_kind"] or "CHAT_UPDATED"),
+        chat=Chat.from_model(chat), message=await _message_for(info, event, loaders),
+        occurred_at=datetime.fromisoformat(event["created_at"]),
+    )
+
+
+async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None = None,
+                        after: str | None = None) -> AsyncGenerator[QueueEvent, None]:
+    viewer = info.context.viewer
+    try:
+        channel_ids = decode_ids(open_channel_ids, "OpenChannel", ["openChannelIds"])
+    except DomainError as error:
+        raise top_level(error)
+    current = lambda: info.context.viewer  # noqa: E731 - a WebSocket's viewer follows its token
+    async for event in _guard(subscriptions.queue_events(viewer, channel_ids, after, current)):
+        chat, loaders = await _event_basis(info, event)
+        if chat is None:
+            continue
+        channel = await loaders.open_channel.load(event["open_channel_id"])
+        if channel is None:
+            continue
+        yield QueueEvent(
+            event_id=str(event["id"]), kind=QueueEventKind(event["queue_kind"]), chat=Chat.from_model(chat),
+            open_channel=OpenChannel.from_model(channel),
+            queue_length=len(await loaders.queued_chats.load(channel.id)),
+            occurred_at=datetime.fromisoformat(event["created_at"]),
+        )
+
+
+async def chat_events(info: Info, chat_id: strawberry.ID, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+    try:
+        pk = decode_id(chat_id, "Chat", ["chatId"])
+    except DomainError as error:
+        raise top_level(error)
+    async for event in _guard(subscriptions.chat_events(info.context.viewer, pk, after)):
+        if (payload := await _chat_event(info, event)) is not None:
+            yield payload
+
+
+async def message_added(info: Info, chat_id: strawberry.ID | None = None,
+                        after: str | None = None) -> AsyncGenerator[Message, None]:
+    try:
+        pk = decode_optional_id(chat_id, "Chat", ["chatId"])
+    except DomainError as error:
+        raise top_level(error)
+    async for event in _guard(subscriptions.new_messages(info.context.viewer, pk, after)):
+        chat, loaders = await _event_basis(info, event)
+        if chat is None:
+            continue
+        message = await _message_for(info, event, loaders)
+        if message is not None:
+            yield message
+
+
+async def my_chats_changed(info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+    async for event in _guard(subscriptions.my_chat_list_events(info.context.viewer, after)):
+        if (payload := await _chat_event(info, event)) is not None:
+            yield payload
+
+
+async def visitor_chat_events(info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+    async for event in _guard(subscriptions.visitor_events(info.context.viewer, after)):
+        if (payload := await _chat_event(info, event)) is not None:
+            yield payload

@@ -1,0 +1,1 @@
+"""Entry points of the contact center: conversations, CRM, sales, and their loaders."""

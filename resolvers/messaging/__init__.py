@@ -1,0 +1,1 @@
+"""Entry points of messaging and the loaders of what hangs off a message."""

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from schema.common import Node
+from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, client_link
+from schema.ids import to_global_id
+from services.contact_center import conversations
+
+if TYPE_CHECKING:
+    from schema.chats.chat import ChatConnection
+    from schema.chats.message import MessageConnection
+
+
+@strawberry.type(description="A customer who writes in through an open channel.")
+class Client(Node):
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="The CRM contact this client is linked to (operators only).")
+    async def crm_contact(self, info: Info) -> CrmContact | None:
+        return await client_link(info, self.pk, "contact")
+
+    @strawberry.field(description="The CRM company this client is linked to (operators only).")
+    async def crm_company(self, info: Info) -> CrmCompany | None:
+        return await client_link(info, self.pk, "company")
+
+    @strawberry.field(description="The CRM deal this client is linked to (operators only).")
+    async def crm_deal(self, info: Info) -> CrmDeal | None:
+        return await client_link(info, self.pk, "deal")
+
+    @strawberry.field(description="The CRM lead made from this client (operators only).")
+    async def crm_lead(self, info: Info) -> CrmLead | None:
+        return await client_link(info, self.pk, "lead")
+
+    @strawberry.field(description="Every conversation with this client, newest first.")
+    async def chats(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> Annotated["ChatConnection", strawberry.lazy("schema.chats.chat")]:
+        from schema.chats.chat import ChatConnection
+
+        page = await conversations.client_chats(info.context.viewer, client_id=self.pk, first=first, after=after,
+                                                last=last, before=before)
+        return ChatConnection.from_page(page)
+
+    @strawberry.field(description="Message history with this client across all conversations, oldest first, "
+                      "filtered by keyword (every word must occur) and by date (from inclusive, to exclusive).")
+    async def messages(
+        self, info: Info, search: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None, to: datetime | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Annotated["MessageConnection", strawberry.lazy("schema.chats.message")]:
+        from schema.chats.message import MessageConnection
+
+        page = await conversations.client_messages(
+            info.context.viewer, client_id=self.pk, search_text=search, created_from=from_, created_to=to,
+            first=first, after=after, last=last, before=before,
+        )
+        return MessageConnection.from_page(page)
+
+    @classmethod
+    def from_model(cls, client: models.Client) -> "Client":
+        return cls(id=strawberry.ID(to_global_id("Client", client.id)), pk=client.id, name=client.name,
+                   email=client.email, phone=client.phone)

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from schema.common import Node, PageInfo, page_info_of
+from schema.enums import MessageAuthorKind
+from schema.ids import to_global_id
+from schema.chats.operator import Operator
+from services.messaging import files
+from services.messaging import formatting
+from services.common.pagination import Page, encode_cursor
+
+if TYPE_CHECKING:
+    from schema.chats.chat import Chat
+
+
+@strawberry.type
+class Attachment(Node):
+    id: strawberry.ID
+    name: str
+    content_type: str = strawberry.field(description="Sniffed from the file's bytes, not taken from the client.")
+    size: int = strawberry.field(description="In bytes.")
+    path: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Where to fetch the file: an absolute URL (PUBLIC_URL, or the address the request was sent to). "
+                    "Operators send their token with the request; a visitor's link is signed and expires "
+                    "(FILE_URL_TTL_SECONDS)."
+    )
+    def url(self, info: Info) -> str:
+        return info.context.absolute_url(self.path)
+
+    @classmethod
+    def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
+        return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
+                   content_type=attachment.content_type, size=attachment.size, path=files.url_for(viewer, attachment))
+
+
+@strawberry.type
+class Message(Node):
+    id: strawberry.ID
+    author_kind: MessageAuthorKind
+    text: str = strawberry.field(
+        description="Source text, with formatting commands such as [b]...[/b], [i]...[/i], [quote]...[/quote]."
+    )
+    silent: bool = strawberry.field(description="Visible to operators only.")
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    pk: strawberry.Private[int]
+    chat_pk: strawberry.Private[int]
+    author_pk: strawberry.Private[int | None]
+
+    #: set when this object is the snapshot a quote keeps (not the live message)
+    snapshot: strawberry.Private[bool] = False
+
+    @strawberry.field(description="The text rendered to safe HTML (escaped, formatting applied, mentions linked).")
+    async def html(self, info: Info) -> str:
+        if not self.text:
+            return ""
+        loaders = info.context.loaders
+        mentioned = [] if self.snapshot else await loaders.messaging.mention_ids.load(self.pk)
+        operators = await loaders.operator.load_many(mentioned)
+        author = await loaders.operator.load(self.author_pk) if self.author_pk is not None else None
+        return formatting.render_html(
+            self.text, author_name=author.name if author else None,
+            mentions=[formatting.Mention(to_global_id("Operator", o.id), o.name) for o in operators if o],
+        )
+
+    @strawberry.field
+    async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
+        from schema.chats.chat import Chat
+        from services.policies.chats import get_visible_chat
+
+        if self.snapshot:
+            # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
+            # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
+            return Chat.from_model(await get_visible_chat(info.context.viewer, self.chat_pk))
+        return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
+
+    @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
+    async def author(self, info: Info) -> Operator | None:
+        if self.author_pk is None:
+            return None
+        operator = await info.context.loaders.operator.load(self.author_pk)
+        return Operator.from_model(operator) if operator else None
+
+    @strawberry.field(description="Files attached to the message (none once it is deleted).")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        if self.snapshot or self.deleted:
+            return []
+        rows = await info.context.loaders.messaging.attachments.load(self.pk)
+        return [Attachment.from_model(row, info.context.viewer) for row in rows]
+
+    @strawberry.field(description="The message this one replies to (in the same chat).")
+    async def reply_to(self, info: Info) -> "Message | None":
+        if self.snapshot:
+            return None
+        reference = await info.context.loaders.messaging.reference.load(self.pk)
+        if reference is None or reference.reply_to_id is None:
+            return None
+        original = await info.context.loaders.messaging.readable_message.load(reference.reply_to_id)
+        return Message.from_model(original) if original else None
+
+    @strawberry.field(description="The message this one quotes, as it read when quoted (later edits and deletion "
+                                  "of the original do not change the quote).")
+    async def quoted_message(self, info: Info) -> "Message | None":
+        if self.snapshot:
+            return None
+        reference = await info.context.loaders.messaging.reference.load(self.pk)
+        if reference is None or reference.quoted_text is None:
+            return None
+        if reference.quoted_silent and not info.context.viewer.is_operator:
+            return None
+        return Message.from_quote(reference)
+
+    @strawberry.field(description="Operators mentioned in the message.")
+    async def mentions(self, info: Info) -> list[Operator]:
+        if self.snapshot:
+            return []
+        ids = await info.context.loaders.messaging.mention_ids.load(self.pk)
+        return [Operator.from_model(o) for o in await info.context.loaders.operator.load_many(ids) if o]
+
+    @classmethod
+    def from_quote(cls, reference: models.MessageReference) -> "Message":
+        """The quoted message as it was when quoted."""
+        pk = reference.quoted_message_id or 0
+        return cls(
+            id=strawberry.ID(to_global_id("Message", pk)), pk=pk, chat_pk=reference.quoted_chat_id or 0,
+            author_pk=reference.quoted_author_id, author_kind=reference.quoted_author_kind,
+            text=reference.quoted_text or "", silent=reference.quoted_silent, created_at=reference.quoted_created_at,
+            edited_at=None, deleted=False, snapshot=True,
+        )
+
+    @classmethod
+    def from_model(cls, message: models.Message) -> "Message":
+        return cls(
+            id=strawberry.ID(to_global_id("Message", message.id)), pk=message.id, chat_pk=message.chat_id,
+            author_pk=message.author_id, author_kind=message.author_kind, text=message.text, silent=message.silent,
+            created_at=message.created_at, edited_at=message.edited_at, deleted=message.deleted,
+        )
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+    #: the page's Page: its total_count, or its count_total when the total was left out
+    page: strawberry.Private[Page]
+
+    @strawberry.field
+    def total_count(self) -> int:
+        """Counted with the page, or, for a page read without it (a search), only when asked for."""
+        return self.page.total()
+
+    @classmethod
+    def from_page(cls, page: Page) -> "MessageConnection":
+        edges = [MessageEdge(cursor=encode_cursor(m.id), node=Message.from_model(m)) for m in page.rows]
+        return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from schema.common import Node
+from schema.enums import OperatorRole, OperatorStatus
+from schema.ids import to_global_id
+from services.common.errors import Forbidden
+
+if TYPE_CHECKING:
+    from schema.chats.open_channel import OpenChannel
+
+
+@strawberry.type
+class OperatorPreferences:
+    show_open_channels_separately: bool = strawberry.field(
+        description="Keep open-channel conversations in their own tab, apart from colleague chats."
+    )
+    group_waiting_first_response: bool = strawberry.field(
+        description="Show conversations that wait for the first operator reply as their own group."
+    )
+
+    @classmethod
+    def from_model(cls, operator: models.Operator) -> "OperatorPreferences":
+        return cls(
+            show_open_channels_separately=operator.show_open_channels_separately,
+            group_waiting_first_response=operator.group_waiting_first_response,
+        )
+
+
+def staff_only(info: Info) -> None:
+    """Visitors see an operator's name in their chat, never the staff's details."""
+    if not info.context.viewer.is_operator:
+        raise Forbidden("Only operators can read this.")
+
+
+@strawberry.type
+class Operator(Node):
+    id: strawberry.ID
+    name: str
+    role: OperatorRole
+    status: OperatorStatus
+    pk: strawberry.Private[int]
+    email_address: strawberry.Private[str]
+
+    @strawberry.field(description="Operators only.")
+    def email(self, info: Info) -> str:
+        staff_only(info)
+        return self.email_address
+
+    @strawberry.field(description="Chats this operator is responsible for that are not finished. Operators only.")
+    async def active_chats_count(self, info: Info) -> int:
+        staff_only(info)
+        return await info.context.loaders.active_chats_count.load(self.pk)
+
+    @strawberry.field(description="Open channels whose queue this operator is in. Operators only.")
+    async def open_channels(self, info: Info) -> list[Annotated["OpenChannel", strawberry.lazy("schema.chats.open_channel")]]:
+        from schema.chats.open_channel import OpenChannel
+
+        staff_only(info)
+        return [OpenChannel.from_model(c) for c in await info.context.loaders.operator_channels.load(self.pk)]
+
+    @classmethod
+    def from_model(cls, operator: models.Operator) -> "Operator":
+        return cls(id=strawberry.ID(to_global_id("Operator", operator.id)), pk=operator.id, name=operator.name,
+                   email_address=operator.email, role=operator.role, status=operator.status)
+
+
+@strawberry.type
+class Me:
+    operator: Operator
+    preferences: OperatorPreferences
+
+    @strawberry.field(description="Total unread messages over all my chats.")
+    async def unread_count(self, info: Info) -> int:
+        return await info.context.loaders.total_unread()

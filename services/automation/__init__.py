@@ -1,0 +1,1 @@
+"""Automation: timers and the scheduler, timeouts, rating, and the channel connectors."""

@@ -1,0 +1,64 @@
+"""Rating: when a chat is finished or auto-closed (never as spam) in a channel with rating
+enabled, the client is asked to rate it, and may answer once: LIKE or DISLIKE, with an
+optional comment. Operators receive the rating as a chat update."""
+from __future__ import annotations
+
+from models import Chat, ChatRating, ChatStatus, OpenChannel
+from services.chats import queue
+from services.chats.chat_states import Action, transition
+from services.common.errors import InvalidInput, InvalidState
+from services.events.events import UnitOfWork, unit_of_work
+from services.chats.greeting import add_system_message
+from services.identity.viewer import Viewer, require_visitor
+from services.common.text_input import text_input
+
+RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
+VOTES = ("LIKE", "DISLIKE")
+MAX_COMMENT_LENGTH = 2000
+
+
+async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None = None) -> bool:
+    """Ask the client to rate the chat just closed, if its channel wants ratings."""
+    if channel is None:
+        channel = await queue.channel_of(uow, chat)
+    if channel is None or not channel.rating_enabled or chat.client_id is None:
+        return False
+    _, created = await ChatRating.get_or_create(chat_id=chat.id, defaults={"requested_at": queue.now()},
+                                                using_db=uow.tx)
+    if created:
+        await add_system_message(uow, chat, RATING_REQUEST_TEXT)
+    return created
+
+
+@text_input()
+async def rate_chat(viewer: Viewer, *, vote: str, comment: str | None = None) -> Chat:
+    """The visitor rates their latest chat they were asked to rate; once."""
+    require_visitor(viewer)
+    vote = str(getattr(vote, "value", vote)).upper()
+    if vote not in VOTES:
+        raise InvalidInput("Vote LIKE or DISLIKE.", field=["input", "vote"])
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+        raise InvalidInput(f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", field=["input", "comment"])
+    from services.chats.chats import audience
+
+    async with unit_of_work() as uow:
+        asked = await (ChatRating.filter(chat__client_id=viewer.client_id).using_db(uow.tx)
+                       .order_by("-chat_id").values_list("chat_id", flat=True))
+        chat = asked and await Chat.filter(id=asked[0], status=ChatStatus.CLOSED).using_db(uow.tx) \
+            .select_for_update().first()
+        if not chat:
+            raise InvalidState("There is no finished chat to rate.", field=["input"])
+        await transition(uow, chat, Action.RATE)
+        rated = await ChatRating.filter(chat_id=chat.id, vote__isnull=True).using_db(uow.tx).update(
+            vote=vote, comment=comment, rated_at=queue.now())
+        if not rated:
+            raise InvalidState("This chat has already been rated.", field=["input", "vote"])
+        uow.record("CHAT_RATED", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=await audience(uow, chat))
+    return chat
+
+
+async def ratings_of(chat_ids: list[int]) -> list[ChatRating | None]:
+    """The given ratings of these chats, in order (None: not rated), in one query (a DataLoader's batch)."""
+    rows = {r.chat_id: r for r in await ChatRating.filter(chat_id__in=list(set(chat_ids)), vote__isnull=False)}
+    return [rows.get(i) for i in chat_ids]

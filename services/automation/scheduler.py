@@ -1,0 +1,63 @@
+"""The scheduler: one loop per server process fires whatever is due.
+
+Due times live in the database (the `timer` table, and `chat.auto_close_at`), so any
+process may fire them and a restart loses none. Several loops (several processes) may run
+at once: each item is claimed in its own transaction (FOR UPDATE SKIP LOCKED on PostgreSQL,
+the single writer on SQLite, and a conditional write on both), so it fires exactly once.
+`tick()` is the whole job; the loop only repeats it. Time comes from `services.chats.queue.now`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_ROUND_SECONDS
+from services.automation import connector_outbox
+from services.chats import queue
+from services.automation import timeouts
+from services.automation import timers
+
+log = logging.getLogger("openchannels.scheduler")
+
+#: items of each kind looked at per tick (the next tick takes the rest)
+BATCH = 100
+
+
+async def tick(batch: int = BATCH) -> int:
+    """Fire every due item (up to `batch` of each kind); returns how many this call fired."""
+    fired = 0
+    for timer_id, chat_id in await timers.due(timers.OFFER_TIMEOUT, queue.now(), batch):
+        fired += await timeouts.expire_offer(timer_id=timer_id, chat_id=chat_id)
+    for chat_id in await timeouts.due_auto_closes(batch):
+        fired += await timeouts.auto_close_chat(chat_id=chat_id)
+    fired += await connector_outbox.relay()
+    fired += await connector_outbox.deliver()
+    return fired
+
+
+async def run(interval_seconds: float, stop: asyncio.Event) -> None:
+    """Tick every `interval_seconds` until `stop` is set; an error is logged and the loop goes on.
+
+    Metrics: each round's duration, and its lag (how much later than planned it started: a busy
+    event loop, or a previous round that took long, shows here)."""
+    planned: float | None = None
+    while not stop.is_set():
+        started = time.monotonic()
+        if planned is not None:
+            SCHEDULER_LAG.observe(max(0.0, started - planned))
+        try:
+            while await tick() and not stop.is_set():
+                pass  # a full batch may leave more due: go on at once
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not end the loop
+            SCHEDULER_FAILURES.inc()
+            log.exception("scheduler tick failed")
+        ended = time.monotonic()
+        SCHEDULER_ROUND_SECONDS.observe(ended - started)
+        planned = ended + interval_seconds
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+        except asyncio.TimeoutError:
+            pass

@@ -1,0 +1,135 @@
+"""The relations of a page of chats in one statement: client, operator, open channel, last
+message and unread count, only those asked for.
+
+Why: loaded one relation at a time (a DataLoader each), a 50-chat page took five statements
+(the last message two), each built by Tortoise and hydrated into models: that cost more CPU
+than PostgreSQL spent answering them. Here the selected relations are LEFT JOINs (the last
+message through its id, the unread count a correlated count) of one hand-written statement,
+and each relation comes back as a row object with the model's attribute names
+(services/common/rows.py), so the schema's `from_model` constructors take it as they take a model.
+
+The caller passes chats the viewer may see; what the viewer may see of them is applied here
+as everywhere: a visitor's last message is never a silent note, unread counts are an
+operator's own (a visitor's are 0).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence, Set
+from typing import Any
+
+from tortoise import connections
+
+from models import Client, Message, OpenChannel, Operator
+from services.common import raw_sql
+from services.common.rows import compiled_row_reader
+from services.identity.viewer import Viewer
+
+#: relation name -> (table alias, model, columns); the join is in _JOINS
+_COLUMNS: dict[str, tuple[str, Any, tuple[str, ...]]] = {
+    "client": ("cl", Client, ("id", "name", "email", "phone")),
+    "operator": ("op", Operator, ("id", "name", "email", "role", "status", "created_at",
+                                  "show_open_channels_separately", "group_waiting_first_response")),
+    "open_channel": ("oc", OpenChannel, (
+        "id", "name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled",
+        "welcome_message", "max_chats_per_operator")),
+    "last_message": ("lm", Message, (
+        "id", "chat_id", "author_id", "author_kind", "text", "silent", "created_at", "edited_at", "deleted")),
+}
+_JOINS = {
+    "client": "LEFT JOIN client cl ON cl.id = c.client_id",
+    "operator": "LEFT JOIN operator op ON op.id = c.operator_id",
+    "open_channel": "LEFT JOIN open_channel oc ON oc.id = c.open_channel_id",
+    "last_message": "LEFT JOIN message lm ON lm.id = (SELECT MAX(m.id) FROM message m WHERE m.chat_id = c.id{silent})",
+}
+#: messages after the operator's read marker that someone else wrote (services/reads.unread_counts too);
+#: the marker is read once per chat (joined to every message, it was probed once per message)
+_UNREAD = (
+    "(SELECT COUNT(*) FROM message u WHERE u.chat_id = c.id AND u.id > COALESCE((SELECT r.last_read_message_id "
+    "FROM read_marker r WHERE r.chat_id = c.id AND r.operator_id = {operator}), 0) "
+    "AND (u.author_id IS NULL OR u.author_id <> {operator}))"
+)
+RELATIONS = (*_COLUMNS, "unread_count")
+
+
+async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
+    """Per chat id: {relation: row object or None (unread_count: an int)} for the `wanted` relations."""
+    wanted = {name for name in wanted if name in RELATIONS}
+    if not chat_ids or not wanted:
+        return {}
+    values: list[Any] = []
+    param = numbered(values)
+    columns, joins = relation_sql(viewer, wanted, param)
+    ids = ", ".join(param(chat_id) for chat_id in chat_ids)
+    sql = f"SELECT c.id, {columns} FROM chat c {joins} WHERE c.id IN ({ids})"
+    read = relations_reader(wanted)
+    return {row["id"]: read(row) for row in await raw_sql.records(connections.get("default"), sql, *values)}
+
+
+def with_relations(viewer: Viewer, chats_sql: str, wanted: Set[str], param: Callable[[Any], str],
+                   order_by: str = "") -> tuple[str, Callable[[Sequence[Any]], dict[int, dict[str, Any]]]]:
+    """`chats_sql` (a statement whose rows are chats, its values added with `param` before) with the
+    `wanted` relations joined to each row, and the function that reads them from the result rows:
+    per chat id, as chat_relations gives them. `order_by` orders the joined rows (aliased `c`):
+    the order of `chats_sql` is not kept. Without relations: `chats_sql` as it is."""
+    wanted = {name for name in wanted if name in RELATIONS}
+    if not wanted:
+        return chats_sql, lambda rows: {}
+    columns, joins = relation_sql(viewer, wanted, param)
+    read = relations_reader(wanted)
+    sql = f"WITH chats AS ({chats_sql}) SELECT c.*, {columns} FROM chats c {joins}"
+    return sql + (f" ORDER BY {order_by}" if order_by else ""), lambda rows: {row["id"]: read(row) for row in rows}
+
+
+def numbered(values: list[Any]) -> Callable[[Any], str]:
+    """A function that adds a value to `values` and gives its placeholder ($1, $2, ...)."""
+    def param(value: Any) -> str:
+        values.append(value)
+        return f"${len(values)}"
+
+    return param
+
+
+def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) -> tuple[str, str]:
+    """(the select list, the joins) that add the `wanted` relations to rows of chats aliased `c`
+    (with `id`, `client_id`, `operator_id`, `open_channel_id` columns): a table or a subquery."""
+    columns, joins = [], []
+    for name, (alias, _, names) in _COLUMNS.items():
+        if name in wanted:
+            columns += [f"{alias}.{column} AS {name}__{column}" for column in names]
+            join = _JOINS[name]
+            if name == "last_message":  # a visitor's last message is never a silent note
+                join = join.format(silent="" if viewer.is_operator else f" AND m.silent = {param(False)}")
+            joins.append(join)
+    if "unread_count" in wanted:
+        unread = _UNREAD.format(operator=param(viewer.operator_id)) if viewer.operator_id is not None else "0"
+        columns.append(f"{unread} AS unread_count")
+    return ", ".join(columns), " ".join(joins)
+
+
+def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
+    """A function from a row of relation_sql's columns to {relation: value} (as chat_relations
+    gives). Made per statement: an operator is read once per statement (a page has few, each on
+    many chats), and the caller primes the request's operator loader with them, so that
+    participants, authors and members elsewhere in the selection do not load them again (the
+    loader's readers take the model's attributes)."""
+    readers = [(name, compiled_row_reader(model, names, f"{name}__"), f"{name}__id")
+               for name, (_, model, names) in _COLUMNS.items() if name in wanted and name != "operator"]
+    read_operator = compiled_row_reader(Operator, _COLUMNS["operator"][2], "operator__") \
+        if "operator" in wanted else None
+    unread = "unread_count" in wanted
+    operators: dict[int, Any] = {}
+
+    def read(row: Any) -> dict[str, Any]:
+        relations = {name: None if row[id_key] is None else read_one(row) for name, read_one, id_key in readers}
+        if read_operator is not None:
+            pk = row["operator__id"]
+            if pk is None:
+                relations["operator"] = None
+            else:
+                found = operators.get(pk)
+                relations["operator"] = found if found is not None else operators.setdefault(pk, read_operator(row))
+        if unread:
+            relations["unread_count"] = int(row["unread_count"] or 0)
+        return relations
+
+    return read

@@ -1,0 +1,93 @@
+"""Open channels (queues): configuration by admins, visibility for operators."""
+from __future__ import annotations
+
+from typing import Any
+
+from models import OpenChannel, Operator, QueueDistribution, QueueMember
+from services.common.errors import InvalidInput, NotFound
+from services.events.events import unit_of_work
+from services.identity.viewer import Viewer, require_admin, require_operator
+from services.common.text_input import text_input, LONG_TEXT_LENGTH, NAME_LENGTH
+
+_UNSET: Any = object()
+
+
+def _validate(name: Any, answer_timeout_seconds: Any, auto_close_after_seconds: Any, max_chats: Any) -> None:
+    if name is not _UNSET and not (name or "").strip():
+        raise InvalidInput("The name cannot be empty.", field=["input", "name"])
+    if answer_timeout_seconds is not _UNSET and answer_timeout_seconds is not None and answer_timeout_seconds < 1:
+        raise InvalidInput("answerTimeoutSeconds must be at least 1.", field=["input", "answerTimeoutSeconds"])
+    if auto_close_after_seconds is not _UNSET and auto_close_after_seconds is not None and auto_close_after_seconds < 1:
+        raise InvalidInput("autoCloseAfterSeconds must be at least 1.", field=["input", "autoCloseAfterSeconds"])
+    if max_chats is not _UNSET and max_chats is not None and max_chats < 1:
+        raise InvalidInput("maxChatsPerOperator must be at least 1.", field=["input", "maxChatsPerOperator"])
+
+
+async def _set_members(tx: Any, channel: OpenChannel, operator_ids: list[int]) -> None:
+    if len(set(operator_ids)) != len(operator_ids):
+        raise InvalidInput("An operator is listed twice.", field=["input", "operatorIds"])
+    found = set(await Operator.filter(id__in=operator_ids).using_db(tx).values_list("id", flat=True))
+    if set(operator_ids) - found:
+        raise NotFound("No such operator.", field=["input", "operatorIds"])
+    await QueueMember.filter(open_channel_id=channel.id).using_db(tx).delete()
+    for position, operator_id in enumerate(operator_ids):
+        await QueueMember.create(using_db=tx, open_channel_id=channel.id, operator_id=operator_id, position=position)
+
+
+@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH)
+async def create_open_channel(
+    viewer: Viewer, *, name: str, distribution: QueueDistribution = QueueDistribution.EVENLY,
+    answer_timeout_seconds: int = 60, auto_close_after_seconds: int = 86400, rating_enabled: bool = True,
+    welcome_message: str | None = None, max_chats_per_operator: int | None = None,
+    operator_ids: list[int] | None = None,
+) -> OpenChannel:
+    require_admin(viewer)
+    _validate(name, answer_timeout_seconds, auto_close_after_seconds, max_chats_per_operator)
+    async with unit_of_work() as uow:
+        channel = await OpenChannel.create(
+            using_db=uow.tx, name=name.strip(), distribution=distribution,
+            answer_timeout_seconds=answer_timeout_seconds, auto_close_after_seconds=auto_close_after_seconds,
+            rating_enabled=rating_enabled, welcome_message=welcome_message,
+            max_chats_per_operator=max_chats_per_operator,
+        )
+        await _set_members(uow.tx, channel, operator_ids or [])
+    return channel
+
+
+@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH)
+async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_ids: list[int] | None = None,
+                              **changes: Any) -> OpenChannel:
+    """Change the given settings; `operator_ids` replaces the queue members, in that order."""
+    require_admin(viewer)
+    changes = {k: v for k, v in changes.items() if v is not _UNSET}
+    _validate(changes.get("name", _UNSET), changes.get("answer_timeout_seconds", _UNSET),
+              changes.get("auto_close_after_seconds", _UNSET), changes.get("max_chats_per_operator", _UNSET))
+    for required in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{required} cannot be null.", field=["input", required])
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    async with unit_of_work() as uow:
+        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()
+        if channel is None:
+            raise NotFound("No such open channel.", field=["input", "openChannelId"])
+        if changes:
+            await OpenChannel.filter(id=channel.id).using_db(uow.tx).update(**changes)
+        if operator_ids is not None:
+            await _set_members(uow.tx, channel, operator_ids)
+    return await OpenChannel.get(id=open_channel_id)
+
+
+async def list_open_channels(viewer: Viewer) -> list[OpenChannel]:
+    """Supervisors and admins: every channel; an operator: the channels whose queue they are in."""
+    operator_id = require_operator(viewer)
+    if viewer.is_supervisor:
+        return await OpenChannel.all().order_by("id")
+    return await OpenChannel.filter(members__operator_id=operator_id).order_by("id").distinct()
+
+
+async def get_open_channel(viewer: Viewer, open_channel_id: int) -> OpenChannel:
+    for channel in await list_open_channels(viewer):
+        if channel.id == open_channel_id:
+            return channel
+    raise NotFound("No such open channel.", field=["input", "openChannelId"])

@@ -1,0 +1,92 @@
+"""Operators: creating them, their status and their preferences."""
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+
+from models import Chat, ChatStatus, Operator, OperatorRole, OperatorStatus
+from services.chats import queue
+from services.identity.auth import hash_password
+from services.common.errors import InvalidInput
+from services.events.events import unit_of_work
+from services.identity.viewer import Viewer, require_admin, require_operator
+from services.common.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PASSWORD_LENGTH
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def parse_role(value: str) -> OperatorRole:
+    """A role from user input, in any case."""
+    try:
+        return OperatorRole(str(value).strip().upper())
+    except ValueError:
+        raise InvalidInput(f"Unknown role {value!r}: use OPERATOR, SUPERVISOR or ADMIN.", field=["input", "role"])
+
+
+async def register_operator(*, name: str, email: str, role: OperatorRole = OperatorRole.OPERATOR,
+                            password: str | None = None) -> Operator:
+    """Create an operator (no authorisation: for the CLI and the admin mutation)."""
+    name, email = (name or "").strip(), (email or "").strip().lower()
+    if not name:
+        raise InvalidInput("The name cannot be empty.", field=["input", "name"])
+    if "@" not in email or len(email) > 254 or " " in email:
+        raise InvalidInput("This is not an e-mail address.", field=["input", "email"])
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", field=["input", "password"])
+    if await Operator.filter(email=email).exists():
+        raise InvalidInput(f"An operator with e-mail {email} already exists.", field=["input", "email"])
+    try:
+        return await Operator.create(name=name, email=email, role=role,
+                                     password_hash=hash_password(password) if password else None)
+    except IntegrityError:
+        raise InvalidInput(f"An operator with e-mail {email} already exists.", field=["input", "email"])
+
+
+@text_input(name=NAME_LENGTH, email=EMAIL_LENGTH, password=PASSWORD_LENGTH)
+async def create_operator(viewer: Viewer, *, name: str, email: str, role: OperatorRole = OperatorRole.OPERATOR,
+                          password: str | None = None) -> Operator:
+    require_admin(viewer)
+    return await register_operator(name=name, email=email, role=role, password=password)
+
+
+async def list_operators(viewer: Viewer) -> list[Operator]:
+    require_operator(viewer)
+    return await Operator.all().order_by("name", "id")
+
+
+async def get_me(viewer: Viewer) -> Operator:
+    return await Operator.get(id=require_operator(viewer))
+
+
+async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
+    """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their queues."""
+    operator_id = require_operator(viewer)
+    async with unit_of_work() as uow:
+        await Operator.filter(id=operator_id).using_db(uow.tx).update(status=status)
+        if status == OperatorStatus.ONLINE:
+            await queue.offer_waiting_chats(uow, operator_id)
+        else:
+            await queue.pass_on_offers_of(uow, operator_id)
+    return await Operator.get(id=operator_id)
+
+
+async def update_preferences(viewer: Viewer, *, show_open_channels_separately: bool | None = None,
+                             group_waiting_first_response: bool | None = None) -> Operator:
+    operator_id = require_operator(viewer)
+    changes = {}
+    if show_open_channels_separately is not None:
+        changes["show_open_channels_separately"] = show_open_channels_separately
+    if group_waiting_first_response is not None:
+        changes["group_waiting_first_response"] = group_waiting_first_response
+    if changes:
+        await Operator.filter(id=operator_id).update(**changes)
+    return await Operator.get(id=operator_id)
+
+
+async def active_chat_counts(operator_ids: list[int]) -> dict[int, int]:
+    """Unfinished chats each operator is responsible for, in one query."""
+    rows = await (
+        Chat.filter(operator_id__in=operator_ids, status=ChatStatus.ACTIVE)
+        .annotate(n=Count("id")).group_by("operator_id").values("operator_id", "n")
+    )
+    return {row["operator_id"]: row["n"] for row in rows}

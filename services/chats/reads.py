@@ -1,0 +1,101 @@
+"""Read use cases: what the viewer may see, shaped for the API's lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise import connections
+
+from models import Chat, ChatKind, ChatStatus, Message
+from services.common import raw_sql
+from services.policies.chats import get_visible_chat, visible_chats
+from services.chats.chat_relations import chat_relations, numbered, with_relations
+from services.common.errors import NotFound
+from services.common.pagination import Page, paginate
+from services.common.rows import row_reader
+from services.identity.viewer import Viewer, require_operator
+
+
+async def visible_chat_or_none(viewer: Viewer, chat_id: int) -> Chat | None:
+    try:
+        return await get_visible_chat(viewer, chat_id)
+    except NotFound:
+        return None
+
+
+def visible_messages(viewer: Viewer, chat_id: int):
+    """Messages of one chat as the viewer may read them: never a silent note for a visitor."""
+    query = Message.filter(chat_id=chat_id)
+    return query if viewer.is_operator else query.filter(silent=False)
+
+
+async def chat_messages(viewer: Viewer, *, chat_id: int, first: int | None = None, after: str | None = None,
+                        last: int | None = None, before: str | None = None) -> Page[Message]:
+    await get_visible_chat(viewer, chat_id)
+    return await paginate(visible_messages(viewer, chat_id), first=first, after=after, last=last, before=before)
+
+
+@dataclass
+class MyChatGroups:
+    """Chats as row objects with the Chat model's attribute names (services/common/rows.py)."""
+    offered: list[Any]
+    waiting_first_response: list[Any]
+    active: list[Any]
+    internal: list[Any]
+    #: chat id -> the relations asked for (as services/chat_relations.chat_relations gives them)
+    relations: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+#: the columns of a chat row object (services/common/rows.py)
+CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
+                 "closed_at", "auto_close_at", "last_activity_at", "open_channel_id", "client_id", "operator_id",
+                 "parent_chat_id")
+_read_chat = row_reader(Chat, CHAT_COLUMNS)
+_select = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
+#: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in
+_MY_CHATS = (
+    f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
+    "AS grouped FROM chat c WHERE c.status = $2 AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = $1) "
+    "UNION ALL "
+    f"SELECT {_select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
+    "AS grouped FROM chat c WHERE c.status = $3 AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = $1)"
+)
+
+
+async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatGroups:
+    """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats;
+    with the `relations` of services/chats/chat_relations.py asked for.
+
+    One hand-written statement, relations included (this is what every console polls): offers by
+    id, my chats by last activity, newest first."""
+    me = require_operator(viewer)
+    values: list[Any] = [me, ChatStatus.QUEUED.value, ChatStatus.ACTIVE.value]
+    sql, read_relations = with_relations(viewer, _MY_CHATS, relations, numbered(values))
+    rows = await raw_sql.records(connections.get("default"), sql, *values)
+    offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
+    mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
+    grouped = bool(rows[0]["grouped"]) if rows else False
+    customer = [c for c in mine if c.kind == ChatKind.CUSTOMER]
+    internal = [c for c in mine if c.kind == ChatKind.INTERNAL]
+    if grouped:
+        waiting = [c for c in customer if c.operator_id == me and c.first_response_at is None]
+        waiting_ids = {c.id for c in waiting}
+        active = [c for c in customer if c.id not in waiting_ids]
+    else:
+        waiting, active = [], customer
+    return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal,
+                        relations=read_relations(rows))
+
+
+async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
+    """Which of these chats the viewer may see, in one query."""
+    if not chat_ids:
+        return set()
+    return set(await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True))
+
+
+async def unread_counts(operator_id: int, chat_ids: list[int]) -> dict[int, int]:
+    """Per chat: messages after the operator's read marker that someone else wrote (one query:
+    services/chats/chat_relations.py's unread count, the one place that rule is written)."""
+    found = await chat_relations(Viewer(operator_id=operator_id), chat_ids, {"unread_count"})
+    return {chat_id: relations["unread_count"] for chat_id, relations in found.items()}

@@ -1,0 +1,1 @@
+"""The contact center: conversations, search, statistics, the CRM and sales in the chat."""

@@ -1,0 +1,238 @@
+"""Contact center > Conversations: every customer conversation the viewer may see, filtered
+and ordered, one keyset page at a time, and an outbound conversation an operator starts."""
+from __future__ import annotations
+
+from collections.abc import Callable, Set
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from tortoise import connections
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
+
+from models import (
+    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, QueueMember,
+    ReadMarker,
+)
+from services.chats import queue
+from services.common import raw_sql
+from services.contact_center import search
+from services.policies.chats import visible_chats, visible_chats_sql
+from services.chats.chat_relations import numbered, with_relations
+from services.chats.chats import auto_close_deadline
+from services.common.errors import Forbidden, NotFound
+from services.events.events import unit_of_work
+from services.messaging.messages import clean_text
+from services.common.pagination import (
+    Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
+)
+from services.chats.reads import CHAT_COLUMNS
+from services.common.rows import row_reader
+from services.identity.viewer import Viewer, require_operator
+from services.common.text_input import SEARCH_LENGTH, check_text, text_input
+
+
+class ConversationOrder(str, Enum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+    LAST_ACTIVITY = "LAST_ACTIVITY"
+
+
+#: the sort key of each order; ties are broken by id in the same direction
+KEYSETS = {
+    ConversationOrder.NEWEST: Keyset("NEWEST", "created_at", descending=True),
+    ConversationOrder.OLDEST: Keyset("OLDEST", "created_at", descending=False),
+    ConversationOrder.LAST_ACTIVITY: Keyset("LAST_ACTIVITY", "activity_at", descending=True),
+}
+#: the SQL of each sort key on a chat aliased `c`
+_KEY_SQL = {"created_at": "c.created_at", "activity_at": "COALESCE(c.last_activity_at, c.created_at)"}
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """Every field narrows the list; fields combine with AND, values of one list field with OR."""
+
+    statuses: list[ChatStatus] | None = None
+    open_channel_ids: list[int] | None = None
+    #: the responsible operator
+    operator_ids: list[int] | None = None
+    client_id: int | None = None
+    #: created at or after
+    created_from: datetime | None = None
+    #: created before
+    created_to: datetime | None = None
+    search: str | None = None
+    pinned: bool | None = None
+    waiting_first_response: bool | None = None
+
+
+def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], str]) -> list[str]:
+    """The WHERE conditions (on a chat aliased `c`) of the customer conversations the viewer may
+    see that pass the filter."""
+    require_operator(viewer)
+    conditions = [f"c.kind = {param(ChatKind.CUSTOMER.value)}"]
+    visible = visible_chats_sql(viewer, param)
+    if visible is not None:
+        conditions.append(visible)
+
+    def one_of(column: str, values: list[Any] | None) -> None:
+        if values is not None:  # an empty list matches nothing
+            conditions.append(f"c.{column} IN ({', '.join(param(v) for v in values)})" if values else "1 = 0")
+
+    one_of("status", [ChatStatus(s).value for s in f.statuses] if f.statuses is not None else None)
+    one_of("open_channel_id", f.open_channel_ids)
+    one_of("operator_id", f.operator_ids)
+    if f.client_id is not None:
+        conditions.append(f"c.client_id = {param(f.client_id)}")
+    if f.created_from is not None:
+        conditions.append(f"c.created_at >= {param(_as_stored(f.created_from))}")
+    if f.created_to is not None:
+        conditions.append(f"c.created_at < {param(_as_stored(f.created_to))}")
+    if f.pinned is not None:
+        conditions.append(f"c.pinned = {param(f.pinned)}")
+    if f.waiting_first_response is not None:
+        conditions.append(f"c.first_response_at IS {'' if f.waiting_first_response else 'NOT '}NULL")
+    if f.search is not None and f.search.strip():
+        conditions.append(search.chats_matching_sql(f.search, param))
+    return conditions
+
+
+def _as_stored(moment: datetime) -> Any:
+    """A moment as Tortoise compares it with a date column (a naive one is taken as UTC)."""
+    return Chat._meta.fields_map["created_at"].to_db_value(moment, Chat)
+
+
+@text_input(after=SEARCH_LENGTH, before=SEARCH_LENGTH)
+async def conversations(
+    viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
+    first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    with_total: bool = True, with_cursors: bool = True, relations: Set[str] = frozenset(),
+) -> Page[Any]:
+    """One page of the conversations list (chats as row objects, services/common/rows.py), with the
+    `relations` of services/chats/chat_relations.py asked for in `Page.relations`, and the total of
+    the filtered list (without `with_total`, left for `Page.count_total`: counting every
+    visible chat is the dearest part). Without `with_cursors` the cursors are left empty (a
+    list polled for display asks for none; making 50 costs more than reading their rows).
+
+    One hand-written statement for the page and its relations (plus the count, the search
+    index check when searching): this is what consoles and partners poll; built with Tortoise
+    and hydrated into models, the page cost more CPU than the database spent on it."""
+    filter = filter or ConversationFilter()
+    if filter.search:
+        check_text(filter.search, ["filter", "search"], SEARCH_LENGTH)
+    keyset = KEYSETS[ConversationOrder(order)]
+    window = keyset_window(keyset, first=first, after=after, last=last, before=before)
+    if filter.search and filter.search.strip():
+        await search.ensure_ready()
+    values: list[Any] = []
+    param = numbered(values)
+    where = " AND ".join(_conditions(viewer, filter, param))
+    filtered = list(values)  # the window's statement adds its bounds and relations after them
+
+    async def count_total() -> int:
+        rows = await raw_sql.records(connections.get("default"), f"SELECT COUNT(*) FROM chat c WHERE {where}",
+                                     *filtered)
+        return int(rows[0][0])
+
+    total = await count_total() if with_total else None
+    sql, read_relations = _window_sql(viewer, where, window, relations, param)
+    found = await raw_sql.records(connections.get("default"), sql, *values)
+    page = keyset_page(window, [_READ_CHAT[keyset.key](record) for record in found], total, with_cursors=with_cursors)
+    page.relations = read_relations(found)
+    if not with_total:
+        page.count_total = count_total
+    return page
+
+
+#: a chat row of the list in each sort key's order: the key is a column of the chat's, or added to it
+_READ_CHAT = {"created_at": row_reader(Chat, CHAT_COLUMNS),
+              "activity_at": row_reader(Chat, (*CHAT_COLUMNS, "activity_at"))}
+
+
+def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
+                param: Callable[[Any], str]) -> tuple[str, Callable]:
+    """The statement of the window's chats (those passing `where`) in the order the window reads
+    them, with the relations asked for, and the function reading those (chat_relations.with_relations)."""
+    key = _KEY_SQL[window.keyset.key]
+    bounds, order = keyset_sql(window, key, param)
+    columns = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
+    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in CHAT_COLUMNS else ""
+    chats = f"SELECT {columns}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
+    direction = "DESC" if window.descending else "ASC"
+    return with_relations(viewer, chats, relations, param, f"c.{window.keyset.key} {direction}, c.id {direction}")
+
+
+@text_input()
+async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id: int, text: str | None = None) -> Chat:
+    """An outbound conversation with a known client on a chosen channel: ACTIVE at once, the caller
+    responsible. The client must be one the caller may see (through one of their chats), and the
+    caller a member of the channel's queue (supervisors and admins: any)."""
+    me = require_operator(viewer)
+    body = clean_text(text, ["input", "text"]) if text is not None else None
+    async with unit_of_work() as uow:
+        if not await visible_chats(viewer).filter(client_id=client_id).using_db(uow.tx).exists() and not (
+            viewer.is_supervisor and await Client.filter(id=client_id).using_db(uow.tx).exists()
+        ):
+            raise NotFound("No such client.", field=["input", "clientId"])
+        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+        if channel is None:
+            raise NotFound("No such open channel.", field=["input", "openChannelId"])
+        if not viewer.is_supervisor and not await QueueMember.filter(
+            open_channel_id=channel.id, operator_id=me
+        ).using_db(uow.tx).exists():
+            raise Forbidden("You are not in this open channel's queue.", field=["input", "openChannelId"])
+        client = await Client.get(id=client_id).using_db(uow.tx)
+        at = queue.now()
+        chat = Chat(title=client.name, status=ChatStatus.ACTIVE, open_channel_id=channel.id, client_id=client.id,
+                    operator_id=me, answered_at=at, last_activity_at=at, first_response_at=at if body else None)
+        chat.auto_close_at = auto_close_deadline(chat, channel)
+        await chat.save(using_db=uow.tx)
+        await ChatParticipant.create(using_db=uow.tx, chat_id=chat.id, operator_id=me)
+        uow.record("CONVERSATION_STARTED", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[me])
+        if body:
+            message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.OPERATOR,
+                                           author_id=me, text=body)
+            await ReadMarker.create(using_db=uow.tx, chat_id=chat.id, operator_id=me,
+                                    last_read_message_id=message.id)
+            uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id, operator_ids=[me])
+    return chat
+
+
+def chats_of_client(viewer: Viewer, client_id: int) -> QuerySet[Chat]:
+    """The client's conversations the viewer may see (a visitor: their own)."""
+    return visible_chats(viewer).filter(kind=ChatKind.CUSTOMER, client_id=client_id)
+
+
+async def client_chats(viewer: Viewer, *, client_id: int, first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None) -> Page[Chat]:
+    """Every conversation with the client the viewer may see, newest first."""
+    return await paginate_keyset(chats_of_client(viewer, client_id), KEYSETS[ConversationOrder.NEWEST],
+                                 first=first, after=after, last=last, before=before)
+
+
+async def get_client(viewer: Viewer, client_id: int) -> Client | None:
+    """A client is visible to whoever may see one of their chats (supervisors: every client)."""
+    require_operator(viewer)
+    if viewer.is_supervisor or await visible_chats(viewer).filter(client_id=client_id).exists():
+        return await Client.get_or_none(id=client_id)
+    return None
+
+
+
+async def client_messages(viewer: Viewer, *, client_id: int, search_text: str | None = None,
+                          created_from: datetime | None = None, created_to: datetime | None = None,
+                          first: int | None = None, after: str | None = None, last: int | None = None,
+                          before: str | None = None) -> Page[Message]:
+    """The message history with the client across every conversation the viewer may see, oldest
+    first, narrowed to messages holding every word of `search_text` and written in [from, to)."""
+    query = Message.filter(chat_id__in=Subquery(chats_of_client(viewer, client_id).values("id")), deleted=False)
+    if not viewer.is_operator:  # a visitor reading their own history: never a silent note
+        query = query.filter(silent=False)
+    if created_from is not None:
+        query = query.filter(created_at__gte=created_from)
+    if created_to is not None:
+        query = query.filter(created_at__lt=created_to)
+    query = await search.search_in(query, search_text)
+    return await paginate(query, first=first, after=after, last=last, before=before)

@@ -1,0 +1,1 @@
+"""Who is calling: viewers, tokens, their revocation, and the trusted documents they may run."""

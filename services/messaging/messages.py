@@ -1,0 +1,294 @@
+"""Writing messages: an operator's (visible or silent) and a visitor's."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
+from services.messaging import files
+from services.messaging import messaging
+from services.chats import queue
+from services.common import raw_sql
+from services.policies.chats import ChatRoles, ensure
+from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
+from services.chats.chats import add_participant, audience, auto_close_deadline
+from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
+from services.events.events import UnitOfWork, unit_of_work
+from services.chats.read_markers import move_forward_sql, move_read_marker
+from services.identity.viewer import Viewer, require_visitor
+from services.common.text_input import text_input
+
+MAX_TEXT_LENGTH = 10_000
+
+
+def clean_text(text: str | None, field: list[str], *, allow_empty: bool = False) -> str:
+    text = (text or "").strip()
+    if not text and not allow_empty:
+        raise InvalidInput("The message is empty.", field=field)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"The message is longer than {MAX_TEXT_LENGTH} characters.", field=field)
+    return text
+
+
+@text_input()
+async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool = False,
+                       attachment_ids: Sequence[int] = (), reply_to_message_id: int | None = None,
+                       quote_message_id: int | None = None, mention_operator_ids: Sequence[int] = ()) -> Message:
+    """An operator writes in an answered chat; `silent` notes are for operators only.
+
+    The message may carry uploaded files, reply to or quote a message, and mention colleagues
+    (services/messaging/messaging.py, services/messaging/files.py): the mentioned are notified on their chat list.
+    """
+    text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
+    async with unit_of_work() as uow:
+        chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
+        me, at = viewer.operator_id, queue.now()
+        touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
+                       auto_close_at=None if chat.pinned or auto_close_after is None
+                       else at + timedelta(seconds=auto_close_after))
+        # On a (locked) chat in a state that allows it the transition's UPDATE cannot fail: it
+        # goes in one round trip with the read of the roles (the checks below still decide;
+        # a refusal rolls it back). Otherwise it comes after the checks, which refuse first.
+        touched = chat.status in allowed_from(Action.SEND_MESSAGE)
+        draft = _Draft(chat.id, me, text, silent, at)
+        target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None, draft)
+        ensure(target.roles.supervisor or target.roles.responsible or target.roles.participant,
+               "Only the chat's operators can write in it; answer it or ask to be added.")
+        reply_to, quoted, mentioned = await messaging.check_references(
+            uow, viewer, chat, reply_to_message_id=reply_to_message_id, quote_message_id=quote_message_id,
+            mention_operator_ids=list(mention_operator_ids), silent=silent)
+        if not touched:
+            await _touch(uow, chat, touch)
+        if not target.roles.participant:
+            await add_participant(uow, chat, me)
+        message = await _insert_message_and_read(uow, draft, written=target.written)
+        await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
+        await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
+        uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+                   operator_ids=target.audience | {me} | set(mentioned), visitor_visible=not silent)
+    return message
+
+
+# ---------------------------------------------------------------- sendMessage's statements
+# sendMessage is the busiest write: its steps are short statements of their own rather than
+# Tortoise queries (services/common/raw_sql.py), and what operator_chat, roles_in_chat, channel_of,
+# transition and audience do one by one takes three statements.
+
+
+@dataclass(frozen=True)
+class _Touch:
+    """The SEND_MESSAGE transition's changes: activity, auto-close, and the first response."""
+
+    at: datetime
+    first_response: bool
+    auto_close_at: datetime | None
+
+
+#: the columns of an operator's message, in the order of _Draft.values()
+_MESSAGE_COLUMNS = "chat_id, author_kind, author_id, text, silent, created_at, deleted"
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """The operator's message to write."""
+
+    chat_id: int
+    author_id: int
+    text: str
+    silent: bool
+    at: datetime
+
+    def values(self) -> dict:
+        return {"chat_id": self.chat_id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": self.author_id,
+                "text": self.text, "silent": self.silent, "created_at": self.at, "deleted": False}
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The message written in the round trip of the roles, and whether the writer's read marker
+    moved to it (False: the marker is missing and must be created)."""
+
+    message_id: int
+    marker_moved: bool
+
+
+@dataclass(frozen=True)
+class _ChatToWriteIn:
+    roles: ChatRoles
+    #: services.chats.audience before this message: responsible, participants, offered
+    audience: set[int]
+    #: the message, when it was written with the roles (PostgreSQL, the writer a participant)
+    written: _Written | None = None
+
+
+_LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
+              "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
+_OPERATORS_OF_CHAT = (
+    "SELECT 'participant' AS role, operator_id FROM chat_participant WHERE chat_id = $1 "
+    "UNION ALL SELECT 'offered', operator_id FROM chat_offer WHERE chat_id = $1 "
+    "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3"
+)
+_SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
+
+
+async def _lock_chat(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> tuple[Chat, int | None]:
+    """The chat, its row locked (PostgreSQL), and its open channel's auto-close delay (None: no channel).
+
+    Locked by id: whether the caller may see it is decided by _chat_to_write_in, after the lock.
+    """
+    if not viewer.is_operator:
+        if viewer.is_visitor:
+            raise Forbidden("A visitor token cannot do this.")
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    found = await raw_sql.rows(uow.tx, _LOCK_CHAT + (" FOR UPDATE OF chat" if raw_sql.is_postgres(uow.tx) else ""),
+                               chat_id)
+    if not found:
+        raise NotFound("No such chat.", field=["input", "chatId"])
+    auto_close_after = found[0].pop("channel_auto_close_after")
+    return Chat._init_from_db(**found[0]), auto_close_after
+
+
+async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None,
+                            draft: _Draft) -> _ChatToWriteIn:
+    """access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with none), the audience.
+
+    The roles are read after the lock, as roles_in_chat does, and decide visibility too: an
+    operator sees a chat exactly when they have a role in it (access.visible_chats). The
+    participants and offers read here are the audience at commit: they change only under
+    this chat's lock. With `touch` (PostgreSQL), the SEND_MESSAGE transition is made in the
+    same round trip, and so is the message when the writer is a participant already: the
+    checks that follow still decide, and a refusal rolls both back.
+    """
+    me = viewer.operator_id
+    params = (chat.id, chat.open_channel_id, me)
+    if touch is None:
+        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+    elif raw_sql.is_postgres(uow.tx):
+        operators = await raw_sql.rows(uow.tx, _touch_roles_and_write_sql(touch), *params, touch.at,
+                                       touch.auto_close_at, MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
+    else:
+        await _touch(uow, chat, touch)
+        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+        operators.append({"role": "touched", "operator_id": chat.id})
+    by_role: dict[str, set[int]] = {"participant": set(), "offered": set(), "member": set(), "touched": set(),
+                                    "written": set(), "moved": set()}
+    for operator in operators:
+        by_role[operator["role"]].add(operator["operator_id"])
+    if touch is not None:
+        _touched(chat, touch, bool(by_role["touched"]))
+    roles = ChatRoles(supervisor=viewer.is_supervisor, responsible=chat.operator_id == me,
+                      participant=me in by_role["participant"], offered=me in by_role["offered"],
+                      member=chat.open_channel_id is not None and me in by_role["member"])
+    if not roles.can_see:
+        raise NotFound("No such chat.", field=["input", "chatId"])
+    audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
+    written = _Written(min(by_role["written"]), bool(by_role["moved"])) if by_role["written"] else None
+    return _ChatToWriteIn(roles, audience, written)
+
+
+def _touch_roles_and_write_sql(touch: _Touch) -> str:
+    """One statement after the lock: the SEND_MESSAGE transition ($4, $5), the roles ($1-$3), and
+    the message ($6-$8) with its writer's read marker moved to it, when the transition was made
+    and the writer ($3) is a participant (one snapshot: the roles it returns are the ones the
+    INSERT was decided on). The UPDATE and the INSERT are CTEs: each runs exactly once."""
+    return (
+        f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id), "
+        f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
+        "SELECT $1::int, $6::varchar, $3::int, $7::text, $8::boolean, $4::timestamptz, false "
+        "WHERE EXISTS (SELECT 1 FROM touched) "
+        "AND EXISTS (SELECT 1 FROM chat_participant WHERE chat_id = $1 AND operator_id = $3) RETURNING id), "
+        f"moved AS ({move_forward_sql('$1', '$3', 'written.id', source=' FROM written')} RETURNING 1) "
+        f"{_OPERATORS_OF_CHAT} UNION ALL SELECT 'touched', id FROM touched "
+        "UNION ALL SELECT 'written', id FROM written UNION ALL SELECT 'moved', 1 FROM moved"
+    )
+
+
+def _touch_sql(touch: _Touch, *, at: str, auto_close: str) -> str:
+    """The SEND_MESSAGE transition's UPDATE: $1 the chat, `at` and `auto_close` the placeholders of
+    the activity time and the auto-close deadline in the statement it is part of."""
+    first_response = f", first_response_at = {at}" if touch.first_response else ""
+    return (f"UPDATE chat SET last_activity_at = {at}, auto_close_at = {auto_close}{first_response} "
+            f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES})")
+
+
+async def _touch(uow: UnitOfWork, chat: Chat, touch: _Touch) -> None:
+    """The SEND_MESSAGE transition (chat_states.transition as one statement), and the chat's
+    first response when this is it (the row is locked: the NULL read under the lock still holds)."""
+    ensure_allowed(Action.SEND_MESSAGE, chat)
+    sql = _touch_sql(touch, at="$2", auto_close="$3")  # a statement of its own
+    changed = await raw_sql.execute(uow.tx, sql, chat.id, touch.at, touch.auto_close_at)
+    _touched(chat, touch, bool(changed))
+
+
+def _touched(chat: Chat, touch: _Touch, changed: bool) -> None:
+    if not changed:
+        raise InvalidState(f"The chat changed meanwhile; cannot {Action.SEND_MESSAGE.value} it now.",
+                           field=["input", "chatId"])
+    chat.last_activity_at, chat.auto_close_at = touch.at, touch.auto_close_at
+    if touch.first_response:
+        chat.first_response_at = touch.at
+
+
+_INSERT_MESSAGE = (f"INSERT INTO message ({_MESSAGE_COLUMNS}) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+#: PostgreSQL: the message, and its writer's read marker moved forward to it, in one round trip
+_INSERT_MESSAGE_AND_READ = (
+    f"WITH written AS ({_INSERT_MESSAGE}), "
+    f"moved AS ({move_forward_sql('$1', '$3', 'written.id', source=' FROM written')} RETURNING 1) "
+    "SELECT written.id, (SELECT COUNT(*) FROM moved) AS moved FROM written"
+)
+
+
+async def _insert_message_and_read(uow: UnitOfWork, draft: _Draft, *, written: _Written | None) -> Message:
+    """The operator's message, read by them: their marker moves to it (created when missing).
+    `written`: the message is in the database already (_chat_to_write_in wrote it)."""
+    values = draft.values()
+    if written is None:
+        postgres = raw_sql.is_postgres(uow.tx)
+        rows = await raw_sql.rows(uow.tx, _INSERT_MESSAGE_AND_READ if postgres else _INSERT_MESSAGE, *values.values())
+        written = _Written(rows[0]["id"], bool(postgres and rows[0]["moved"]))
+    message = Message._init_from_db(id=written.message_id, edited_at=None, **values)
+    if not written.marker_moved:
+        await move_read_marker(uow, chat_id=draft.chat_id, operator_id=draft.author_id, message_id=message.id)
+    return message
+
+
+@text_input()
+async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Sequence[int] = ()) -> Message:
+    """A visitor writes: into their open chat, or, when they have none, a new queued chat.
+
+    Files (`attachment_ids`) must have been uploaded by this visitor to their open chat.
+    """
+    require_visitor(viewer)
+    text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
+    from services.chats.visitors import open_customer_chat  # visitors builds on messages
+
+    async with unit_of_work() as uow:
+        # Lock the client first: FOR UPDATE on "their open chat" locks nothing when there is
+        # none, and two first messages at once would each open a chat.
+        await Client.filter(id=viewer.client_id).using_db(uow.tx).select_for_update().first()
+        chat = await (
+            Chat.filter(client_id=viewer.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
+            .using_db(uow.tx).select_for_update().order_by("-id").first()
+        )
+        if chat is None:
+            if attachment_ids:
+                raise InvalidInput("Start the chat before sending files.", field=["input", "attachmentIds"])
+            return await open_customer_chat(uow, client_id=viewer.client_id, channel_id=viewer.visitor_channel_id,
+                                            text=text)
+        changes = {"last_activity_at": queue.now()}
+        if chat.status == ACTIVE:
+            changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
+        await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
+        return await add_client_message(uow, chat, text, viewer=viewer, attachment_ids=list(attachment_ids))
+
+
+async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, viewer: Viewer | None = None,
+                             attachment_ids: list[int] | None = None) -> Message:
+    message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    if attachment_ids and viewer is not None:
+        await files.attach_uploads(uow, viewer, chat, message, attachment_ids)
+    uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+               operator_ids=await audience(uow, chat))
+    return message
