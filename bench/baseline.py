@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 
 POOL_SIZE = 5
 

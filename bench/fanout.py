@@ -332,7 +332,7 @@ async def close_visitor_chats(url: str, chat_ids: list[str]) -> None:
     offers and newest-first lists (B1, B6: a visitor chat has no operator) are as seeded."""
     import asyncpg
 
-    from schema.ids import decode_id
+    from resolvers.ids import decode_id
 
     ids = [decode_id(chat_id, "Chat", ["chatId"]) for chat_id in chat_ids]
     db = await asyncpg.connect(url, timeout=10)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 
 #: the chats of the B1 bench operators are left alone
 CHATS = """

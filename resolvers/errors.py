@@ -1,16 +1,25 @@
-"""Mapping domain errors to the API, in one place."""
+"""Mapping domain errors to the API, in one place: a top-level error here, a mutation's userError
+through `Outcome` (schema/payloads.py turns it into the payload)."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, TypeVar
+from dataclasses import dataclass
+from typing import Any, Awaitable, Generic, TypeVar
 
 from graphql import GraphQLError
 
-from schema.common import UserError
-from schema.error_policy import domain_extensions
-from schema.ids import decode_id
+from resolvers.ids import decode_id
 from services.common.errors import DomainError, InvalidInput, Unauthenticated
 
 T = TypeVar("T")
+
+__all__ = ["DomainError", "Outcome", "domain_extensions", "id_argument", "not_an_id", "outcome", "top_level",
+           "unauthenticated_on_top", "viewer_of"]
+
+
+def domain_extensions(error: DomainError) -> dict[str, object]:
+    """A domain error's `extensions`: its code, the argument it is about, and its own (e.g. retryAfterSeconds)."""
+    field = getattr(error, "field", None)
+    return {"code": error.code, **({"field": field} if field else {}), **getattr(error, "extensions", {})}
 
 
 def top_level(error: DomainError) -> GraphQLError:
@@ -48,8 +57,16 @@ async def unauthenticated_on_top(call: Awaitable[T]) -> T:
         raise top_level(error)
 
 
-async def payload_of(call: Awaitable[Any], success: Callable[[Any], T], failure: Callable[[list[UserError]], T]) -> T:
-    """Run a use case for a mutation: `success(result)`, or `failure(userErrors)`.
+@dataclass(slots=True)
+class Outcome(Generic[T]):
+    """What a mutation's use case gave: its result, or the domain error that becomes the payload's
+    userError (schema/payloads.py builds the payload from it)."""
+    result: T | None = None
+    error: DomainError | None = None
+
+
+async def outcome(call: Awaitable[T]) -> Outcome[T]:
+    """Run a use case for a mutation: its result, or the domain error it failed with.
 
     Missing or invalid authentication is not a userError: it is a top-level error with
     `extensions.code = "UNAUTHENTICATED"`, so clients can handle it in one place.
@@ -59,14 +76,5 @@ async def payload_of(call: Awaitable[Any], success: Callable[[Any], T], failure:
     except Unauthenticated as error:
         raise top_level(error)
     except DomainError as error:
-        return failure([UserError.from_domain(error)])
-    return success(result)
-
-
-async def payload(build: Callable[..., T], key: str, call: Awaitable[Any], convert: Callable[[Any], Any]) -> T:
-    """The common payload: the changed object under `key` (null on failure) and userErrors."""
-    return await payload_of(
-        call,
-        lambda result: build(**{key: convert(result) if result is not None else None, "user_errors": []}),
-        lambda errors: build(**{key: None, "user_errors": errors}),
-    )
+        return Outcome(error=error)
+    return Outcome(result)

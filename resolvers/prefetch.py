@@ -16,11 +16,6 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from infrastructure.lru import LRU
-from schema.chats.chat import Chat
-from schema.chats.client import Client
-from schema.chats.message import Message
-from schema.chats.open_channel import OpenChannel
-from schema.chats.operator import Operator
 
 
 def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[str]:
@@ -40,8 +35,6 @@ def selected_names(selections: Iterable[Selection], path: Sequence[str]) -> set[
 #: GraphQL field name of a Chat relation -> its name in services/chats/chat_relations.py and Chat.prefetched
 _RELATIONS = {"client": "client", "operator": "operator", "openChannel": "open_channel",
               "lastMessage": "last_message", "unreadCount": "unread_count"}
-_CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_channel": OpenChannel.from_model,
-            "last_message": Message.from_model, "unread_count": None}
 
 
 def selected_at(info: Info, *paths: Sequence[str]) -> frozenset[str]:
@@ -77,21 +70,10 @@ def wants_cursors(info: Info) -> bool:
         {"startCursor", "endCursor"} & selected_at(info, ("pageInfo",)))
 
 
-def attach_relations(info: Info, chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:
-    """Hand each chat its loaded relations (by chat id), converted to the schema's types."""
+def prime_relations(info: Info, found: dict[int, dict[str, Any]]) -> None:
+    """The operators of a page's loaded relations (by chat id) go to the request's loader: the rest
+    of the selection reads them without a query. The schema hands each chat its relations
+    (schema/chats/prefetched.py)."""
     operators = {r["operator"].id: r["operator"] for r in found.values() if r.get("operator") is not None}
-    if operators:  # the rest of the selection reads these operators without a query
+    if operators:
         info.context.loaders.operator.prime_many(operators)
-    converted: dict[int, Any] = {}  # one object per related row: a page's chats share their operator
-    for chat in chats:
-        relations = found.get(chat.pk)
-        if relations is None:  # gone since the list was read: the resolvers load it as usual
-            continue
-        for name, value in relations.items():
-            convert = _CONVERT[name]
-            if convert is not None and value is not None:
-                key = id(value)
-                if key not in converted:
-                    converted[key] = convert(value)
-                value = converted[key]
-            chat.prefetched[name] = value

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from services.common.errors import DomainError
+if TYPE_CHECKING:
+    from services.common.errors import DomainError
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")

@@ -30,7 +30,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from infrastructure.availability import MESSAGE as UNAVAILABLE_MESSAGE
 from infrastructure.availability import SERVICE_UNAVAILABLE, is_database_unavailable
 from infrastructure.request_ids import new_request_id, request_id as current_request_id
-from services.common.errors import DomainError
+from resolvers.errors import DomainError, domain_extensions
 
 log = logging.getLogger("openchannels.errors")
 
@@ -51,12 +51,6 @@ def internal_error(error: BaseException, where: Any = None) -> GraphQLError:
     log.error("request %s failed at %s", request_id, where, exc_info=error, extra={"request_id": request_id})
     return GraphQLError(f"Internal server error (request id {request_id}).",
                         extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id})
-
-
-def domain_extensions(error: DomainError) -> dict[str, object]:
-    """A domain error's `extensions`: its code, the argument it is about, and its own (e.g. retryAfterSeconds)."""
-    field = getattr(error, "field", None)
-    return {"code": error.code, **({"field": field} if field else {}), **getattr(error, "extensions", {})}
 
 
 class ErrorPolicy(MaskErrors):

@@ -63,9 +63,7 @@ from strawberry.types import ExecutionContext
 from schema.error_policy import internal_error
 from schema.validation_cache import ValidationResults
 
-from services.messaging import feed
-from services.messaging import gifs
-from services.common.pagination import MAX_PAGE_SIZE
+from resolvers.pages import MAX_FEED_PAGE, MAX_GIFS, MAX_PAGE_SIZE
 
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -99,8 +97,8 @@ PAGINATED_FIELDS: dict[str, PageBounds] = {
     "Chat.messages": _CONNECTION,
     "Client.chats": _CONNECTION,
     "Client.messages": _CONNECTION,
-    "Query.feed": PageBounds(default=20, maximum=feed.MAX_PAGE, arguments=("first",)),
-    "Query.searchGifs": PageBounds(default=20, maximum=gifs.MAX_LIMIT, minimum=1, arguments=("limit",)),
+    "Query.feed": PageBounds(default=20, maximum=MAX_FEED_PAGE, arguments=("first",)),
+    "Query.searchGifs": PageBounds(default=20, maximum=MAX_GIFS, minimum=1, arguments=("limit",)),
 }
 
 

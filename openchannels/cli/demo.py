@@ -26,7 +26,7 @@ async def prepare_demo(settings: Settings) -> dict[str, Any]:
 
 
 def print_demo(demo: dict[str, Any], url: str) -> None:
-    from schema.ids import to_global_id  # the API's ids are opaque global ids
+    from resolvers.ids import to_global_id  # the API's ids are opaque global ids
 
     admin = demo.get("admin")
     if demo["seeded"]:

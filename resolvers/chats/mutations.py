@@ -1,26 +1,18 @@
-"""Mutation entry points: parse the input, call one service, return its payload."""
+"""Mutation entry points: parse the input, call one service, return its outcome (the result, or
+the domain error schema/payloads.py makes a userError of)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
 
+import models
 from openchannels import rate_limits
 from openchannels.live_tokens import live_tokens
 from infrastructure.settings import Settings
-from resolvers.errors import payload, payload_of, viewer_of as _viewer
-from schema import inputs
-from schema.chats.chat import Chat
-from schema.common import UserError
-from schema.ids import decode_id, decode_ids, decode_optional_id
-from schema.chats.message import Message
-from schema.chats.open_channel import OpenChannel
-from schema.chats.operator import Operator, OperatorPreferences
-from schema.payloads import (
-    ChatPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
-    RevokeOperatorTokensPayload, StartVisitorChatPayload,
-)
+from resolvers.errors import Outcome, outcome, viewer_of as _viewer
+from resolvers.ids import decode_id, decode_ids, decode_optional_id
 from services.identity import auth
 from services.chats import chats
 from services.messaging import messages
@@ -31,51 +23,54 @@ from services.chats import visitors
 from services.common.errors import DomainError
 from services.chats.open_channels import _UNSET as SERVICE_UNSET
 
+if TYPE_CHECKING:
+    from schema import inputs
+
 
 def _chat_id(input: Any) -> int:
     return decode_id(input.chat_id, "Chat", ["input", "chatId"])
 
 
-async def _chat_action(info: Info, use_case, input: Any, **kwargs: Any) -> ChatPayload:
+async def _chat_action(info: Info, use_case, input: Any, **kwargs: Any) -> Outcome[models.Chat]:
     async def run():
         return await use_case(_viewer(info), chat_id=_chat_id(input), **kwargs)
 
-    return await payload(ChatPayload, "chat", run(), Chat.from_model)
+    return await outcome(run())
 
 
-async def answer_chat(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def answer_chat(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.answer_chat, input)
 
 
-async def skip_chat(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def skip_chat(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.skip_chat, input)
 
 
-async def intercept_chat(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def intercept_chat(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.intercept_chat, input)
 
 
-async def finish_chat(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def finish_chat(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.finish_chat, input)
 
 
-async def mark_chat_spam(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def mark_chat_spam(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.mark_chat_spam, input)
 
 
-async def mark_chat_read(info: Info, input: inputs.ChatInput) -> ChatPayload:
+async def mark_chat_read(info: Info, input: inputs.ChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.mark_chat_read, input)
 
 
-async def rename_chat(info: Info, input: inputs.RenameChatInput) -> ChatPayload:
+async def rename_chat(info: Info, input: inputs.RenameChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.rename_chat, input, title=input.title)
 
 
-async def pin_chat(info: Info, input: inputs.PinChatInput) -> ChatPayload:
+async def pin_chat(info: Info, input: inputs.PinChatInput) -> Outcome[models.Chat]:
     return await _chat_action(info, chats.pin_chat, input, pinned=input.pinned)
 
 
-async def transfer_chat(info: Info, input: inputs.TransferChatInput) -> ChatPayload:
+async def transfer_chat(info: Info, input: inputs.TransferChatInput) -> Outcome[models.Chat]:
     async def run():
         return await chats.transfer_chat(
             _viewer(info), chat_id=_chat_id(input),
@@ -84,18 +79,18 @@ async def transfer_chat(info: Info, input: inputs.TransferChatInput) -> ChatPayl
             comment=input.comment,
         )
 
-    return await payload(ChatPayload, "chat", run(), Chat.from_model)
+    return await outcome(run())
 
 
-async def add_chat_participants(info: Info, input: inputs.AddChatParticipantsInput) -> ChatPayload:
+async def add_chat_participants(info: Info, input: inputs.AddChatParticipantsInput) -> Outcome[models.Chat]:
     async def run():
         ids = decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"])
         return await chats.add_chat_participants(_viewer(info), chat_id=_chat_id(input), operator_ids=ids)
 
-    return await payload(ChatPayload, "chat", run(), Chat.from_model)
+    return await outcome(run())
 
 
-async def send_message(info: Info, input: inputs.SendMessageInput) -> MessagePayload:
+async def send_message(info: Info, input: inputs.SendMessageInput) -> Outcome[models.Message]:
     async def run():
         return await messages.send_message(
             _viewer(info), chat_id=_chat_id(input), text=input.text, silent=bool(input.silent),
@@ -106,19 +101,21 @@ async def send_message(info: Info, input: inputs.SendMessageInput) -> MessagePay
             or [],
         )
 
-    return await payload(MessagePayload, "message", run(), Message.from_model)
+    return await outcome(run())
 
 
-async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput) -> MessagePayload:
+async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput) -> Outcome[models.Message]:
     async def run():
         return await messages.send_visitor_message(
             _viewer(info), text=input.text,
             attachment_ids=decode_ids(input.attachment_ids, "Attachment", ["input", "attachmentIds"]) or [])
 
-    return await payload(MessagePayload, "message", run(), Message.from_model)
+    return await outcome(run())
 
 
-async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) -> StartVisitorChatPayload:
+async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput
+                             ) -> Outcome[tuple[models.Chat | None, str]]:
+    """The chat and the visitor's token."""
     async def run():
         await rate_limits.check_ip(info.context, rate_limits.START_VISITOR_CHAT)
         return await visitors.start_visitor_chat(
@@ -126,45 +123,40 @@ async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) ->
             name=input.name, email=input.email, phone=input.phone, text=input.text,
         )
 
-    return await payload_of(
-        run(),
-        lambda started: StartVisitorChatPayload(chat=Chat.from_model(started[0]) if started[0] else None,
-                                                visitor_token=started[1], user_errors=[]),
-        lambda errors: StartVisitorChatPayload(chat=None, visitor_token=None, user_errors=errors),
-    )
+    return await outcome(run())
 
 
-async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
-    """Wrong credentials are a userError here (this is where signing in happens)."""
+async def login(info: Info, input: inputs.LoginInput) -> Outcome[tuple[str, models.Operator]]:
+    """The token and the operator. Wrong credentials are a userError here (this is where signing
+    in happens), UNAUTHENTICATED included."""
     try:
         await rate_limits.check_ip(info.context, rate_limits.LOGIN)
         token, operator = await auth.login(email=input.email, password=input.password,
                                            ttl_seconds=Settings().token_ttl_seconds)
     except DomainError as error:
-        return LoginPayload(token=None, operator=None, user_errors=[UserError.from_domain(error)])
-    return LoginPayload(token=token, operator=Operator.from_model(operator), user_errors=[])
+        return Outcome(error=error)
+    return Outcome((token, operator))
 
 
-async def logout(info: Info, input: inputs.LogoutInput | None = None) -> LogoutPayload:
+async def logout(info: Info, input: inputs.LogoutInput | None = None) -> Outcome[int]:
+    """How many tokens were revoked."""
     everywhere = bool(input and input.everywhere)
-    return await payload_of(
-        token_revocation.logout(_viewer(info), authorization=info.context.authorization, everywhere=everywhere),
-        lambda revoked: _revoked(LogoutPayload(revoked_tokens=revoked, user_errors=[])),
-        lambda errors: LogoutPayload(revoked_tokens=0, user_errors=errors),
-    )
 
-
-async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensInput) -> RevokeOperatorTokensPayload:
     async def run():
-        return await token_revocation.revoke_operator_tokens(
-            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]))
+        return _revoked(await token_revocation.logout(_viewer(info), authorization=info.context.authorization,
+                                                      everywhere=everywhere))
 
-    return await payload_of(
-        run(),
-        lambda done: _revoked(RevokeOperatorTokensPayload(operator=Operator.from_model(done[0]),
-                                                          revoked_tokens=done[1], user_errors=[])),
-        lambda errors: RevokeOperatorTokensPayload(operator=None, revoked_tokens=0, user_errors=errors),
-    )
+    return await outcome(run())
+
+
+async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensInput
+                                 ) -> Outcome[tuple[models.Operator, int]]:
+    """The operator and how many of their tokens were revoked."""
+    async def run():
+        return _revoked(await token_revocation.revoke_operator_tokens(
+            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"])))
+
+    return await outcome(run())
 
 
 def _revoked(result: Any) -> Any:
@@ -173,33 +165,33 @@ def _revoked(result: Any) -> Any:
     return result
 
 
-async def create_operator(info: Info, input: inputs.CreateOperatorInput) -> OperatorPayload:
+async def create_operator(info: Info, input: inputs.CreateOperatorInput) -> Outcome[models.Operator]:
     async def run():
         return await operators.create_operator(_viewer(info), name=input.name, email=input.email,
                                                role=operators.parse_role(input.role.value if input.role else "OPERATOR"),
                                                password=input.password)
 
-    return await payload(OperatorPayload, "operator", run(), Operator.from_model)
+    return await outcome(run())
 
 
-async def set_status(info: Info, input: inputs.SetStatusInput) -> OperatorPayload:
+async def set_status(info: Info, input: inputs.SetStatusInput) -> Outcome[models.Operator]:
     async def run():
         return await operators.set_status(_viewer(info), status=input.status)
 
-    return await payload(OperatorPayload, "operator", run(), Operator.from_model)
+    return await outcome(run())
 
 
-async def update_preferences(info: Info, input: inputs.UpdatePreferencesInput) -> PreferencesPayload:
+async def update_preferences(info: Info, input: inputs.UpdatePreferencesInput) -> Outcome[models.Operator]:
     call = operators.update_preferences(
         _viewer(info), show_open_channels_separately=input.show_open_channels_separately,
         group_waiting_first_response=input.group_waiting_first_response,
     )
-    return await payload(PreferencesPayload, "preferences", call, OperatorPreferences.from_model)
+    return await outcome(call)
 
 
-async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) -> OpenChannelPayload:
+async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) -> Outcome[models.OpenChannel]:
     async def run():
-        defaults = inputs.CreateOpenChannelInput(name=input.name)
+        defaults = type(input)(name=input.name)  # the input type's defaults (schema/inputs.py)
         return await open_channels.create_open_channel(
             _viewer(info), name=input.name,
             distribution=input.distribution or defaults.distribution,
@@ -210,14 +202,14 @@ async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) 
             operator_ids=decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"]) or [],
         )
 
-    return await payload(OpenChannelPayload, "open_channel", run(), OpenChannel.from_model)
+    return await outcome(run())
 
 
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) -> OpenChannelPayload:
+async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) -> Outcome[models.OpenChannel]:
     async def run():
         changes = {
             name: SERVICE_UNSET if getattr(input, name) is strawberry.UNSET else getattr(input, name)
@@ -231,4 +223,4 @@ async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) 
             operator_ids=operator_ids, **changes,
         )
 
-    return await payload(OpenChannelPayload, "open_channel", run(), OpenChannel.from_model)
+    return await outcome(run())

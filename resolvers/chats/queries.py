@@ -1,21 +1,18 @@
-"""Query entry points."""
+"""Query entry points: parse, call one service, return what it found (the schema builds the types)."""
 from __future__ import annotations
+
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+import models
 from resolvers.contact_center.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.ids import parse_global_id
 from resolvers.messaging.messaging import NODE_RESOLVERS as MESSAGING_NODE_RESOLVERS
-from resolvers.prefetch import attach_relations, wanted_relations
+from resolvers.prefetch import prime_relations, wanted_relations
 from resolvers.contact_center.sales import NODE_RESOLVERS as SALES_NODE_RESOLVERS
-from schema.chats.chat import Chat, MyChats
-from schema.chats.client import Client
-from schema.common import Node
-from schema.ids import parse_global_id
-from schema.chats.message import Message
-from schema.chats.open_channel import OpenChannel
-from schema.chats.operator import Me, Operator, OperatorPreferences
 from services.chats import open_channels
 from services.chats import operators
 from services.chats import reads
@@ -25,46 +22,39 @@ from services.common.errors import DomainError, NotFound, Unauthenticated
 from services.identity.viewer import Viewer, require_signed_in
 
 
-async def me(info: Info) -> Me:
-    operator = await _call(operators.get_me(_viewer(info)))
-    return Me(operator=Operator.from_model(operator), preferences=OperatorPreferences.from_model(operator))
+async def me(info: Info) -> models.Operator:
+    return await _call(operators.get_me(_viewer(info)))
 
 
-async def operators_list(info: Info) -> list[Operator]:
-    return [Operator.from_model(o) for o in await _call(operators.list_operators(_viewer(info)))]
+async def operators_list(info: Info) -> list[models.Operator]:
+    return await _call(operators.list_operators(_viewer(info)))
 
 
-async def open_channels_list(info: Info) -> list[OpenChannel]:
-    return [OpenChannel.from_model(c) for c in await _call(open_channels.list_open_channels(_viewer(info)))]
+async def open_channels_list(info: Info) -> list[models.OpenChannel]:
+    return await _call(open_channels.list_open_channels(_viewer(info)))
 
 
-async def chat(info: Info, id: strawberry.ID) -> Chat | None:
+async def chat(info: Info, id: strawberry.ID) -> models.Chat | None:
     viewer = _viewer(info)
-    found = await _call(reads.visible_chat_or_none(viewer, id_argument(id, "Chat")))
-    return Chat.from_model(found) if found else None
+    return await _call(reads.visible_chat_or_none(viewer, id_argument(id, "Chat")))
 
 
-async def my_chats(info: Info) -> MyChats:
+async def my_chats(info: Info) -> Any:
+    """The sidebar's groups, with the relations the selection asks of their chats (read in the
+    same statement: `groups.relations`)."""
     paths = ("offered",), ("waitingFirstResponse",), ("active",), ("internal",)
     groups = await _call(reads.my_chats(_viewer(info), relations=wanted_relations(info, *paths)))
-    result = MyChats(
-        offered=[Chat.from_model(c) for c in groups.offered],
-        waiting_first_response=[Chat.from_model(c) for c in groups.waiting_first_response],
-        active=[Chat.from_model(c) for c in groups.active],
-        internal=[Chat.from_model(c) for c in groups.internal],
-    )
-    chats = [*result.offered, *result.waiting_first_response, *result.active, *result.internal]
-    attach_relations(info, chats, groups.relations)  # read in the same statement
-    return result
+    prime_relations(info, groups.relations)
+    return groups
 
 
-async def visitor_chat(info: Info) -> Chat | None:
-    found = await _call(visitors.visitor_chat(_viewer(info)))
-    return Chat.from_model(found) if found else None
+async def visitor_chat(info: Info) -> models.Chat | None:
+    return await _call(visitors.visitor_chat(_viewer(info)))
 
 
-async def node(info: Info, id: strawberry.ID) -> Node | None:
-    """Any object by its global ID — authorised like every other path to it."""
+async def node(info: Info, id: strawberry.ID) -> tuple[str, Any] | None:
+    """Any object by its global ID — authorised like every other path to it: (its type name, the
+    object), or None."""
     viewer = _viewer(info)
     try:  # without a token: UNAUTHENTICATED whatever the type (not null for some types only)
         require_signed_in(viewer)
@@ -75,44 +65,44 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         raise not_an_id()
     type_name, pk = parsed
     try:
-        return await _NODE_RESOLVERS[type_name](info, viewer, pk)
+        found = await _NODE_RESOLVERS[type_name](info, viewer, pk)
     except NotFound:
         return None
     except Unauthenticated as error:
         raise top_level(error)
     except DomainError:
         return None
+    return (type_name, found) if found is not None else None
 
 
-async def _node_chat(info: Info, viewer: Viewer, pk: int) -> Chat | None:
-    found = await reads.visible_chat_or_none(viewer, pk)
-    return Chat.from_model(found) if found else None
+async def _node_chat(info: Info, viewer: Viewer, pk: int) -> models.Chat | None:
+    return await reads.visible_chat_or_none(viewer, pk)
 
 
-async def _node_message(info: Info, viewer: Viewer, pk: int) -> Message | None:
+async def _node_message(info: Info, viewer: Viewer, pk: int) -> models.Message | None:
     message = await info.context.loaders.message.load(pk)
     if message is None or (message.silent and not viewer.is_operator):
         return None
-    return Message.from_model(message) if await reads.visible_chat_or_none(viewer, message.chat_id) else None
+    return message if await reads.visible_chat_or_none(viewer, message.chat_id) else None
 
 
-async def _node_operator(info: Info, viewer: Viewer, pk: int) -> Operator | None:
+async def _node_operator(info: Info, viewer: Viewer, pk: int) -> models.Operator | None:
     found = [o for o in await operators.list_operators(viewer) if o.id == pk]
-    return Operator.from_model(found[0]) if found else None
+    return found[0] if found else None
 
 
-async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> OpenChannel | None:
-    return OpenChannel.from_model(await open_channels.get_open_channel(viewer, pk))
+async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> models.OpenChannel | None:
+    return await open_channels.get_open_channel(viewer, pk)
 
 
-async def _node_client(info: Info, viewer: Viewer, pk: int) -> Client | None:
+async def _node_client(info: Info, viewer: Viewer, pk: int) -> models.Client | None:
     """A client is visible to whoever may see one of their chats."""
     if not await visible_chats(viewer).filter(client_id=pk).exists():
         return None
-    client = await info.context.loaders.client.load(pk)
-    return Client.from_model(client) if client else None
+    return await info.context.loaders.client.load(pk)
 
 
+#: type name -> the object of that type with this pk, as far as the viewer may see it (None: not)
 _NODE_RESOLVERS = {
     "Chat": _node_chat,
     "Message": _node_message,

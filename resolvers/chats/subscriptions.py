@@ -3,27 +3,47 @@
 Each event is re-authorised: its chat is loaded through the viewer's visibility checks
 with fresh loaders (once per event and viewer, shared by that viewer's subscriptions:
 resolvers/chats/event_sharing.py); an event about a chat the viewer can no longer see is skipped.
+What they yield is the event's rows (`ChatEventFound`, `QueueEventFound`, a message); the schema
+makes the GraphQL events of them (schema/chats/events.py).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, AsyncGenerator
 
 import strawberry
 from strawberry.types import Info
 
+import models
 from resolvers.errors import top_level
 from resolvers.chats.event_sharing import once_per_viewer
 from resolvers.chats.loaders import Loaders
-from schema.chats.chat import Chat
-from schema.enums import ChatEventKind, QueueEventKind
-from schema.chats.events import ChatEvent, QueueEvent
-from schema.ids import decode_id, decode_ids, decode_optional_id
-from schema.chats.message import Message
-from schema.chats.open_channel import OpenChannel
+from resolvers.ids import decode_id, decode_ids, decode_optional_id
 from services.events import subscriptions
 from services.policies.chats import visible_chats
 from services.common.errors import DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEventFound:
+    """An event of a chat the viewer may see: `kind` is a ChatEventKind's name."""
+    event_id: str
+    kind: str
+    chat: models.Chat
+    message: models.Message | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEventFound:
+    """An event of a queue: `kind` is a QueueEventKind's name."""
+    event_id: str
+    kind: str
+    chat: models.Chat
+    open_channel: models.OpenChannel
+    queue_length: int
+    occurred_at: datetime
 
 
 async def _guard(stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
@@ -54,28 +74,28 @@ async def _event_basis(info: Info, event: dict[str, Any]) -> tuple[Any, Any]:
     return chat, loaders
 
 
-async def _message_for(info: Info, event: dict[str, Any], loaders) -> Message | None:
+async def _message_for(info: Info, event: dict[str, Any], loaders) -> models.Message | None:
     if event["message_id"] is None:
         return None
     message = await loaders.message.load(event["message_id"])
     if message is None or (message.silent and not info.context.viewer.is_operator):
         return None
-    return Message.from_model(message)
+    return message
 
 
-async def _chat_event(info: Info, event: dict[str, Any], kind: str | None = None) -> ChatEvent | None:
+async def _chat_event(info: Info, event: dict[str, Any], kind: str | None = None) -> ChatEventFound | None:
     chat, loaders = await _event_basis(info, event)
     if chat is None:
         return None
-    return ChatEvent(
-        event_id=str(event["id"]), kind=ChatEventKind(kind or event["chat_kind"] or "CHAT_UPDATED"),
-        chat=Chat.from_model(chat), message=await _message_for(info, event, loaders),
+    return ChatEventFound(
+        event_id=str(event["id"]), kind=kind or event["chat_kind"] or "CHAT_UPDATED",
+        chat=chat, message=await _message_for(info, event, loaders),
         occurred_at=datetime.fromisoformat(event["created_at"]),
     )
 
 
 async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None = None,
-                        after: str | None = None) -> AsyncGenerator[QueueEvent, None]:
+                        after: str | None = None) -> AsyncGenerator[QueueEventFound, None]:
     viewer = info.context.viewer
     try:
         channel_ids = decode_ids(open_channel_ids, "OpenChannel", ["openChannelIds"])
@@ -89,15 +109,14 @@ async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None
         channel = await loaders.open_channel.load(event["open_channel_id"])
         if channel is None:
             continue
-        yield QueueEvent(
-            event_id=str(event["id"]), kind=QueueEventKind(event["queue_kind"]), chat=Chat.from_model(chat),
-            open_channel=OpenChannel.from_model(channel),
+        yield QueueEventFound(
+            event_id=str(event["id"]), kind=event["queue_kind"], chat=chat, open_channel=channel,
             queue_length=len(await loaders.queued_chats.load(channel.id)),
             occurred_at=datetime.fromisoformat(event["created_at"]),
         )
 
 
-async def chat_events(info: Info, chat_id: strawberry.ID, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+async def chat_events(info: Info, chat_id: strawberry.ID, after: str | None = None) -> AsyncGenerator[ChatEventFound, None]:
     try:
         pk = decode_id(chat_id, "Chat", ["chatId"])
     except DomainError as error:
@@ -108,7 +127,7 @@ async def chat_events(info: Info, chat_id: strawberry.ID, after: str | None = No
 
 
 async def message_added(info: Info, chat_id: strawberry.ID | None = None,
-                        after: str | None = None) -> AsyncGenerator[Message, None]:
+                        after: str | None = None) -> AsyncGenerator[models.Message, None]:
     try:
         pk = decode_optional_id(chat_id, "Chat", ["chatId"])
     except DomainError as error:
@@ -122,13 +141,13 @@ async def message_added(info: Info, chat_id: strawberry.ID | None = None,
             yield message
 
 
-async def my_chats_changed(info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+async def my_chats_changed(info: Info, after: str | None = None) -> AsyncGenerator[ChatEventFound, None]:
     async for event in _guard(subscriptions.my_chat_list_events(info.context.viewer, after)):
         if (payload := await _chat_event(info, event)) is not None:
             yield payload
 
 
-async def visitor_chat_events(info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+async def visitor_chat_events(info: Info, after: str | None = None) -> AsyncGenerator[ChatEventFound, None]:
     async for event in _guard(subscriptions.visitor_events(info.context.viewer, after)):
         if (payload := await _chat_event(info, event)) is not None:
             yield payload

@@ -1,22 +1,25 @@
 """Entry points of the contact center: conversations list, client history, message search, statistics."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable
+
 import strawberry
 from strawberry.types import Info
 
-from resolvers.prefetch import attach_relations, selected_at, wanted_relations, wants_cursors
-from resolvers.errors import id_argument, payload, unauthenticated_on_top as _call, viewer_of as _viewer
-from schema.chats.chat import Chat, ChatConnection
-from schema.chats.client import Client
-from schema.contact_center.conversations import ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput
-from schema.ids import decode_id, decode_ids, decode_optional_id
-from schema.common import page_info_of
-from schema.chats.message import Message, MessageConnection, MessageEdge
-from schema.payloads import ChatPayload
-from schema.contact_center.statistics import Statistics, StatisticsFilter, asks_for_message_counts
+import models
+from resolvers.errors import Outcome, id_argument, outcome, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.ids import decode_id, decode_ids, decode_optional_id
+from resolvers.prefetch import prime_relations, selected_at, wanted_relations, wants_cursors
+from services.common.pagination import Page
 from services.contact_center import conversations as service
 from services.contact_center import search
 from services.contact_center import statistics as statistics_service
+
+if TYPE_CHECKING:
+    from schema.contact_center.conversations import (
+        ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput,
+    )
+    from schema.contact_center.statistics import StatisticsFilter
 
 
 def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
@@ -33,21 +36,21 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
 
 
 async def conversations(info: Info, filter: ConversationFilter | None = None,
-                        order_by: ConversationOrder | None = ConversationOrder.NEWEST, first: int | None = None,
-                        after: str | None = None, last: int | None = None, before: str | None = None) -> ChatConnection:
+                        order_by: ConversationOrder | None = None, first: int | None = None, after: str | None = None, last: int | None = None,
+                        before: str | None = None) -> Page:
+    """A page of conversations, with the relations the selection asks of them (`page.relations`,
+    read in the same statement)."""
     async def run():
         return await service.conversations(
-            _viewer(info), filter=_filter(filter),
-            order=service.ConversationOrder((order_by or ConversationOrder.NEWEST).value),
+            _viewer(info), filter=_filter(filter), order=service.ConversationOrder(order_by.value if order_by else "NEWEST"),
             first=first, after=after, last=last, before=before,
             with_total="totalCount" in selected_at(info, ()),  # else counted on demand
             with_cursors=wants_cursors(info), relations=wanted_relations(info, ("edges", "node")),
         )
 
     page = await _call(run())
-    connection = ChatConnection.from_page(page)
-    attach_relations(info, [edge.node for edge in connection.edges], page.relations)  # read in the same statement
-    return connection
+    prime_relations(info, page.relations)
+    return page
 
 
 def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter | None:
@@ -62,30 +65,23 @@ def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter
 
 
 async def search_messages(info: Info, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
-                          after: str | None = None, last: int | None = None,
-                          before: str | None = None) -> MessageConnection:
+                          after: str | None = None, last: int | None = None, before: str | None = None) -> Page:
+    """A keyset page of messages, best match first (its cursors carry the rank)."""
     with_total = "totalCount" in selected_at(info, ())  # else counted on demand
 
     async def run():
         return await search.search_messages(_viewer(info), query=query, filter=_message_filter(filter), first=first,
                                             after=after, last=last, before=before, with_total=with_total)
 
-    return ranked_messages(await _call(run()))
+    return await _call(run())
 
 
-def ranked_messages(page) -> MessageConnection:
-    """A MessageConnection of a keyset page (its cursors carry the rank, not only the id)."""
-    edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
-    return MessageConnection(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
-
-
-async def client(info: Info, id: strawberry.ID) -> Client | None:
+async def client(info: Info, id: strawberry.ID) -> models.Client | None:
     viewer = _viewer(info)
-    found = await _call(service.get_client(viewer, id_argument(id, "Client")))
-    return Client.from_model(found) if found else None
+    return await _call(service.get_client(viewer, id_argument(id, "Client")))
 
 
-async def start_conversation(info: Info, input: StartConversationInput) -> ChatPayload:
+async def start_conversation(info: Info, input: StartConversationInput) -> Outcome[models.Chat]:
     async def run():
         return await service.start_conversation(
             _viewer(info), client_id=decode_id(input.client_id, "Client", ["input", "clientId"]),
@@ -93,11 +89,10 @@ async def start_conversation(info: Info, input: StartConversationInput) -> ChatP
             text=input.text,
         )
 
-    return await payload(ChatPayload, "chat", run(), Chat.from_model)
+    return await outcome(run())
 
 
-
-async def statistics(info: Info, filter: StatisticsFilter) -> Statistics:
+async def statistics(info: Info, filter: StatisticsFilter) -> statistics_service.Statistics:
     async def run():
         return await statistics_service.statistics(_viewer(info), filter=statistics_service.StatisticsFilter(
             created_from=filter.from_, created_to=filter.to,
@@ -105,4 +100,18 @@ async def statistics(info: Info, filter: StatisticsFilter) -> Statistics:
             operator_ids=decode_ids(filter.operator_ids, "Operator", ["filter", "operatorIds"]),
         ), message_counts=asks_for_message_counts(info))
 
-    return Statistics.from_service(await _call(run()))
+    return await _call(run())
+
+
+#: the figures that need the messages of the window (the costly part of the statement)
+MESSAGE_FIGURES = {"clientMessages", "operatorMessages"}
+
+
+def asks_for_message_counts(info: Info) -> bool:
+    """Whether the query selects a message count anywhere under `statistics` (fields, fragments,
+    inline fragments), so that the service reads messages only when they are shown."""
+    def walk(selections: Iterable[Any]) -> bool:
+        return any(getattr(s, "name", None) in MESSAGE_FIGURES or walk(getattr(s, "selections", None) or [])
+                   for s in selections)
+
+    return walk(info.selected_fields)

@@ -1,33 +1,37 @@
 """Entry points of sales in the chat: products, createProduct, createChatOrder, and node(id:)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from strawberry.types import Info
 
 import models
 from infrastructure.settings import Settings
-from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
-from schema.ids import decode_id
-from schema.contact_center.sales import CreateChatOrderInput, CreateProductInput, Order, OrderPayload, Product, ProductPayload
+from resolvers.errors import Outcome, outcome, unauthenticated_on_top as _call, viewer_of as _viewer
+from resolvers.ids import decode_id
 from services.chats import reads
 from services.contact_center import sales
 from services.identity.viewer import Viewer
 
+if TYPE_CHECKING:
+    from schema.contact_center.sales import CreateChatOrderInput, CreateProductInput
 
-async def products(info: Info, search: str | None = None) -> list[Product]:
+
+async def products(info: Info, search: str | None = None) -> list[models.Product]:
     async def run():
-        return [Product.from_model(p) for p in await sales.list_products(_viewer(info), search=search)]
+        return await sales.list_products(_viewer(info), search=search)
 
     return await _call(run())
 
 
-async def create_product(info: Info, input: CreateProductInput) -> ProductPayload:
+async def create_product(info: Info, input: CreateProductInput) -> Outcome[models.Product]:
     async def run():
         return await sales.create_product(_viewer(info), name=input.name, price=input.price, currency=input.currency)
 
-    return await payload(ProductPayload, "product", run(), Product.from_model)
+    return await outcome(run())
 
 
-async def create_chat_order(info: Info, input: CreateChatOrderInput) -> OrderPayload:
+async def create_chat_order(info: Info, input: CreateChatOrderInput) -> Outcome[models.Order]:
     async def run():
         lines = [sales.OrderLine(product_id=decode_id(i.product_id, "Product", ["input", "items"]), quantity=i.quantity)
                  for i in input.items]
@@ -36,21 +40,20 @@ async def create_chat_order(info: Info, input: CreateChatOrderInput) -> OrderPay
             payment_url_template=Settings().payment_url_template,
         )
 
-    return await payload(OrderPayload, "order", run(), Order.from_model)
+    return await outcome(run())
 
 
-async def _node_product(info: Info, viewer: Viewer, pk: int) -> Product | None:
+async def _node_product(info: Info, viewer: Viewer, pk: int) -> models.Product | None:
     if not viewer.is_operator:
         return None
-    product = await models.Product.get_or_none(id=pk)
-    return Product.from_model(product) if product else None
+    return await models.Product.get_or_none(id=pk)
 
 
-async def _node_order(info: Info, viewer: Viewer, pk: int) -> Order | None:
+async def _node_order(info: Info, viewer: Viewer, pk: int) -> models.Order | None:
     order = await models.Order.get_or_none(id=pk)
     if order is None or await reads.visible_chat_or_none(viewer, order.chat_id) is None:
         return None
-    return Order.from_model(order)
+    return order
 
 
 #: node(id:) resolvers of the sales types (an order: whoever may see its chat)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 import models
 from schema.common import UserError
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 
 
 @strawberry.enum(description="Which messenger a connector speaks to.")

@@ -11,14 +11,13 @@ import models
 from schema.chats.client import Client
 from schema.common import Node, PageInfo, page_info_of
 from schema.enums import ChatKind, ChatStatus, ChatVote
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
 from schema.chats.open_channel import OpenChannel
 from schema.plain_execution import prefetched_field
 from schema.chats.operator import Operator
 from schema.contact_center.sales import Order, orders_of_chat
-from services.chats import reads
-from services.common.pagination import Page, encode_cursor
+from resolvers.chats import relations as r
 
 
 @strawberry.type
@@ -75,58 +74,57 @@ class Chat(Node):
     async def _load_open_channel(self, info: Info) -> OpenChannel | None:
         if self.channel_pk is None:
             return None
-        channel = await info.context.loaders.open_channel.load(self.channel_pk)
+        channel = await r.open_channel(info, self.channel_pk)
         return OpenChannel.from_model(channel) if channel else None
 
     async def _load_client(self, info: Info) -> Client | None:
         if self.client_pk is None:
             return None
-        client = await info.context.loaders.client.load(self.client_pk)
+        client = await r.client(info, self.client_pk)
         return Client.from_model(client) if client else None
 
     async def _load_operator(self, info: Info) -> Operator | None:
         if self.operator_pk is None:
             return None
-        operator = await info.context.loaders.operator.load(self.operator_pk)
+        operator = await r.operator(info, self.operator_pk)
         return Operator.from_model(operator) if operator else None
 
     @strawberry.field(description="Operators the queued chat is currently offered to.")
     async def offered_to(self, info: Info) -> list[Operator]:
-        return await _operators(info, await info.context.loaders.offered_to.load(self.pk))
+        return [Operator.from_model(o) for o in await r.offered_to(info, self.pk)]
 
     @strawberry.field(description="Everyone on the operator side: the responsible operator and added colleagues.")
     async def participants(self, info: Info) -> list[Operator]:
-        return await _operators(info, await info.context.loaders.participants.load(self.pk))
+        return [Operator.from_model(o) for o in await r.participants(info, self.pk)]
 
     @strawberry.field(description="Unread messages for the viewer.", metadata=prefetched_field("unread_count"))
     def unread_count(self, info: Info) -> int:
-        return self._prefetched_or("unread_count", lambda i: i.context.loaders.unread_count.load(self.pk), info)
+        return self._prefetched_or("unread_count", lambda i: r.unread_count(i, self.pk), info)
 
     @strawberry.field(metadata=prefetched_field("last_message"))
     def last_message(self, info: Info) -> Message | None:
         return self._prefetched_or("last_message", self._load_last_message, info)
 
     async def _load_last_message(self, info: Info) -> Message | None:
-        message = await info.context.loaders.last_message.load(self.pk)
+        message = await r.last_message(info, self.pk)
         return Message.from_model(message) if message else None
 
     @strawberry.field(description="The chat's messages, oldest first (silent notes only for operators).")
     async def messages(self, info: Info, first: int | None = None, after: str | None = None,
                        last: int | None = None, before: str | None = None) -> MessageConnection:
-        page = await reads.chat_messages(info.context.viewer, chat_id=self.pk, first=first, after=after,
-                                         last=last, before=before)
-        return MessageConnection.from_page(page)
+        return MessageConnection.from_page(await r.chat_messages(info, self.pk, first=first, after=after,
+                                                                 last=last, before=before))
 
     @strawberry.field(description="The chat this one was started from (start a new conversation, discuss in a chat).")
     async def parent_chat(self, info: Info) -> "Chat | None":
         if self.parent_pk is None:
             return None
-        parent = await reads.visible_chat_or_none(info.context.viewer, self.parent_pk)
+        parent = await r.visible_chat_or_none(info, self.parent_pk)
         return Chat.from_model(parent) if parent else None
 
     @strawberry.field(description="The client's rating of the finished chat; null until they rate it.")
     async def rating(self, info: Info) -> ChatRating | None:
-        row = await info.context.loaders.chat_rating.load(self.pk)
+        row = await r.rating(info, self.pk)
         return ChatRating(vote=ChatVote(row.vote), comment=row.comment, rated_at=row.rated_at) if row else None
 
     @strawberry.field(description="Orders placed in this chat, oldest first.")
@@ -145,10 +143,6 @@ class Chat(Node):
         )
 
 
-async def _operators(info: Info, ids: list[int]) -> list[Operator]:
-    return [Operator.from_model(o) for o in await info.context.loaders.operator.load_many(ids) if o is not None]
-
-
 @strawberry.type
 class ChatEdge:
     cursor: str
@@ -159,8 +153,9 @@ class ChatEdge:
 class ChatConnection:
     edges: list[ChatEdge]
     page_info: PageInfo
-    #: the page's Page: its total_count, or its count_total when the total was left out
-    page: strawberry.Private[Page]
+    #: the page's Page (services/common/pagination.py): its total_count, or its count_total when
+    #: the total was left out
+    page: strawberry.Private[Any]
 
     @strawberry.field
     def total_count(self) -> int:
@@ -168,9 +163,9 @@ class ChatConnection:
         return self.page.total()
 
     @classmethod
-    def from_page(cls, page: Page) -> "ChatConnection":
-        cursors = page.cursors or [encode_cursor(c.id) for c in page.rows]
-        edges = [ChatEdge(cursor=cursor, node=Chat.from_model(c)) for cursor, c in zip(cursors, page.rows)]
+    def from_page(cls, page: Any) -> "ChatConnection":
+        """`page`: with its rows' cursors (resolvers/pages.py)."""
+        edges = [ChatEdge(cursor=cursor, node=Chat.from_model(c)) for cursor, c in zip(page.cursors, page.rows)]
         return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 
 

@@ -9,8 +9,8 @@ from strawberry.types import Info
 import models
 from schema.common import Node
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, client_link
-from schema.ids import to_global_id
-from services.contact_center import conversations
+from resolvers.contact_center import relations as r
+from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
     from schema.chats.chat import ChatConnection
@@ -46,9 +46,8 @@ class Client(Node):
                     before: str | None = None) -> Annotated["ChatConnection", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import ChatConnection
 
-        page = await conversations.client_chats(info.context.viewer, client_id=self.pk, first=first, after=after,
-                                                last=last, before=before)
-        return ChatConnection.from_page(page)
+        return ChatConnection.from_page(await r.client_chats(info, self.pk, first=first, after=after, last=last,
+                                                             before=before))
 
     @strawberry.field(description="Message history with this client across all conversations, oldest first, "
                       "filtered by keyword (every word must occur) and by date (from inclusive, to exclusive).")
@@ -59,11 +58,10 @@ class Client(Node):
     ) -> Annotated["MessageConnection", strawberry.lazy("schema.chats.message")]:
         from schema.chats.message import MessageConnection
 
-        page = await conversations.client_messages(
-            info.context.viewer, client_id=self.pk, search_text=search, created_from=from_, created_to=to,
-            first=first, after=after, last=last, before=before,
-        )
-        return MessageConnection.from_page(page)
+        return MessageConnection.from_page(await r.client_messages(
+            info, self.pk, search=search, created_from=from_, created_to=to, first=first, after=after, last=last,
+            before=before,
+        ))
 
     @classmethod
     def from_model(cls, client: models.Client) -> "Client":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -9,6 +10,9 @@ from schema.chats.chat import Chat
 from schema.enums import ChatEventKind, QueueEventKind
 from schema.chats.message import Message
 from schema.chats.open_channel import OpenChannel
+
+if TYPE_CHECKING:
+    from resolvers.chats.subscriptions import ChatEventFound, QueueEventFound
 
 
 @strawberry.type
@@ -22,6 +26,12 @@ class QueueEvent:
     queue_length: int
     occurred_at: datetime
 
+    @classmethod
+    def from_found(cls, found: QueueEventFound) -> "QueueEvent":
+        return cls(event_id=found.event_id, kind=QueueEventKind(found.kind), chat=Chat.from_model(found.chat),
+                   open_channel=OpenChannel.from_model(found.open_channel), queue_length=found.queue_length,
+                   occurred_at=found.occurred_at)
+
 
 @strawberry.type
 class ChatEvent:
@@ -32,3 +42,9 @@ class ChatEvent:
     chat: Chat
     message: Message | None
     occurred_at: datetime
+
+    @classmethod
+    def from_found(cls, found: ChatEventFound) -> "ChatEvent":
+        return cls(event_id=found.event_id, kind=ChatEventKind(found.kind), chat=Chat.from_model(found.chat),
+                   message=Message.from_model(found.message) if found.message is not None else None,
+                   occurred_at=found.occurred_at)

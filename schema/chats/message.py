@@ -9,11 +9,10 @@ from strawberry.types import Info
 import models
 from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
-from services.messaging import files
-from services.messaging import formatting
-from services.common.pagination import Page, encode_cursor
+from resolvers.chats import relations as rc
+from resolvers.messaging import relations as rm
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -38,7 +37,8 @@ class Attachment(Node):
     @classmethod
     def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
         return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
-                   content_type=attachment.content_type, size=attachment.size, path=files.url_for(viewer, attachment))
+                   content_type=attachment.content_type, size=attachment.size,
+                   path=rm.attachment_path(viewer, attachment))
 
 
 @strawberry.type
@@ -61,50 +61,37 @@ class Message(Node):
 
     @strawberry.field(description="The text rendered to safe HTML (escaped, formatting applied, mentions linked).")
     async def html(self, info: Info) -> str:
-        if not self.text:
-            return ""
-        loaders = info.context.loaders
-        mentioned = [] if self.snapshot else await loaders.messaging.mention_ids.load(self.pk)
-        operators = await loaders.operator.load_many(mentioned)
-        author = await loaders.operator.load(self.author_pk) if self.author_pk is not None else None
-        return formatting.render_html(
-            self.text, author_name=author.name if author else None,
-            mentions=[formatting.Mention(to_global_id("Operator", o.id), o.name) for o in operators if o],
-        )
+        return await rm.html(info, self.text, self.pk, self.author_pk, self.snapshot)
 
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import Chat
-        from services.policies.chats import get_visible_chat
 
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
-            return Chat.from_model(await get_visible_chat(info.context.viewer, self.chat_pk))
-        return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
+            return Chat.from_model(await rc.visible_chat(info, self.chat_pk))
+        return Chat.from_model(await rc.chat(info, self.chat_pk))
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
     async def author(self, info: Info) -> Operator | None:
         if self.author_pk is None:
             return None
-        operator = await info.context.loaders.operator.load(self.author_pk)
+        operator = await rc.operator(info, self.author_pk)
         return Operator.from_model(operator) if operator else None
 
     @strawberry.field(description="Files attached to the message (none once it is deleted).")
     async def attachments(self, info: Info) -> list[Attachment]:
         if self.snapshot or self.deleted:
             return []
-        rows = await info.context.loaders.messaging.attachments.load(self.pk)
+        rows = await rm.attachments(info, self.pk)
         return [Attachment.from_model(row, info.context.viewer) for row in rows]
 
     @strawberry.field(description="The message this one replies to (in the same chat).")
     async def reply_to(self, info: Info) -> "Message | None":
         if self.snapshot:
             return None
-        reference = await info.context.loaders.messaging.reference.load(self.pk)
-        if reference is None or reference.reply_to_id is None:
-            return None
-        original = await info.context.loaders.messaging.readable_message.load(reference.reply_to_id)
+        original = await rm.reply_to(info, self.pk)
         return Message.from_model(original) if original else None
 
     @strawberry.field(description="The message this one quotes, as it read when quoted (later edits and deletion "
@@ -112,19 +99,14 @@ class Message(Node):
     async def quoted_message(self, info: Info) -> "Message | None":
         if self.snapshot:
             return None
-        reference = await info.context.loaders.messaging.reference.load(self.pk)
-        if reference is None or reference.quoted_text is None:
-            return None
-        if reference.quoted_silent and not info.context.viewer.is_operator:
-            return None
-        return Message.from_quote(reference)
+        reference = await rm.quote(info, self.pk)
+        return Message.from_quote(reference) if reference else None
 
     @strawberry.field(description="Operators mentioned in the message.")
     async def mentions(self, info: Info) -> list[Operator]:
         if self.snapshot:
             return []
-        ids = await info.context.loaders.messaging.mention_ids.load(self.pk)
-        return [Operator.from_model(o) for o in await info.context.loaders.operator.load_many(ids) if o]
+        return [Operator.from_model(o) for o in await rm.mentions(info, self.pk)]
 
     @classmethod
     def from_quote(cls, reference: models.MessageReference) -> "Message":
@@ -156,8 +138,9 @@ class MessageEdge:
 class MessageConnection:
     edges: list[MessageEdge]
     page_info: PageInfo
-    #: the page's Page: its total_count, or its count_total when the total was left out
-    page: strawberry.Private[Page]
+    #: the page's Page (services/common/pagination.py): its total_count, or its count_total when
+    #: the total was left out
+    page: strawberry.Private[Any]
 
     @strawberry.field
     def total_count(self) -> int:
@@ -165,6 +148,7 @@ class MessageConnection:
         return self.page.total()
 
     @classmethod
-    def from_page(cls, page: Page) -> "MessageConnection":
-        edges = [MessageEdge(cursor=encode_cursor(m.id), node=Message.from_model(m)) for m in page.rows]
+    def from_page(cls, page: Any) -> "MessageConnection":
+        """`page`: with its rows' cursors (resolvers/pages.py)."""
+        edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
         return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))

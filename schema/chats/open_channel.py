@@ -8,8 +8,9 @@ from strawberry.types import Info
 import models
 from schema.common import Node
 from schema.enums import QueueDistribution
-from schema.ids import to_global_id
-from schema.chats.operator import Operator, staff_only
+from resolvers.ids import to_global_id
+from schema.chats.operator import Operator
+from resolvers.chats import relations as r
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -33,20 +34,17 @@ class OpenChannel(Node):
 
     @strawberry.field(description="Queue members, in queue order. Operators only.")
     async def operators(self, info: Info) -> list[Operator]:
-        staff_only(info)
-        loaders = info.context.loaders
-        ids = await loaders.members.load(self.pk)
-        return [Operator.from_model(o) for o in await loaders.operator.load_many(ids) if o is not None]
+        return [Operator.from_model(o) for o in await r.queue_members(info, self.pk)]
 
     @strawberry.field(description="Chats waiting in this queue, oldest first (those the viewer may see).")
     async def queued_chats(self, info: Info) -> list[Annotated["Chat", strawberry.lazy("schema.chats.chat")]]:
         from schema.chats.chat import Chat
 
-        return [Chat.from_model(c) for c in await info.context.loaders.queued_chats.load(self.pk)]
+        return [Chat.from_model(c) for c in await r.queued_chats(info, self.pk)]
 
     @strawberry.field(description="How many chats wait in this queue (of those the viewer may see).")
     async def queue_length(self, info: Info) -> int:
-        return len(await info.context.loaders.queued_chats.load(self.pk))
+        return len(await r.queued_chats(info, self.pk))
 
     @classmethod
     def from_model(cls, channel: models.OpenChannel) -> "OpenChannel":

@@ -8,8 +8,8 @@ from strawberry.types import Info
 import models
 from schema.common import Node
 from schema.enums import OperatorRole, OperatorStatus
-from schema.ids import to_global_id
-from services.common.errors import Forbidden
+from resolvers.chats import relations as r
+from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
     from schema.chats.open_channel import OpenChannel
@@ -32,12 +32,6 @@ class OperatorPreferences:
         )
 
 
-def staff_only(info: Info) -> None:
-    """Visitors see an operator's name in their chat, never the staff's details."""
-    if not info.context.viewer.is_operator:
-        raise Forbidden("Only operators can read this.")
-
-
 @strawberry.type
 class Operator(Node):
     id: strawberry.ID
@@ -49,20 +43,18 @@ class Operator(Node):
 
     @strawberry.field(description="Operators only.")
     def email(self, info: Info) -> str:
-        staff_only(info)
+        r.staff_only(info)
         return self.email_address
 
     @strawberry.field(description="Chats this operator is responsible for that are not finished. Operators only.")
     async def active_chats_count(self, info: Info) -> int:
-        staff_only(info)
-        return await info.context.loaders.active_chats_count.load(self.pk)
+        return await r.active_chats_count(info, self.pk)
 
     @strawberry.field(description="Open channels whose queue this operator is in. Operators only.")
     async def open_channels(self, info: Info) -> list[Annotated["OpenChannel", strawberry.lazy("schema.chats.open_channel")]]:
         from schema.chats.open_channel import OpenChannel
 
-        staff_only(info)
-        return [OpenChannel.from_model(c) for c in await info.context.loaders.operator_channels.load(self.pk)]
+        return [OpenChannel.from_model(c) for c in await r.operator_channels(info, self.pk)]
 
     @classmethod
     def from_model(cls, operator: models.Operator) -> "Operator":
@@ -77,4 +69,4 @@ class Me:
 
     @strawberry.field(description="Total unread messages over all my chats.")
     async def unread_count(self, info: Info) -> int:
-        return await info.context.loaders.total_unread()
+        return await r.total_unread(info)

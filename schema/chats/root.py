@@ -1,123 +1,254 @@
-"""Entry points of the core: operators, open channels, the chat lifecycle and its subscriptions."""
+"""Entry points of the core: operators, open channels, the chat lifecycle and its subscriptions.
+
+Each root field calls its resolver (resolvers/chats/) and builds the GraphQL types from what it
+returns: models, service results, or a mutation's outcome (schema/payloads.py)."""
 from __future__ import annotations
 
-from typing import AsyncGenerator
+from contextlib import aclosing
+from typing import Any, AsyncGenerator, Callable
 
 import strawberry
+from strawberry.types import Info
 
 from resolvers.chats import mutations as m
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
+from schema import inputs
 from schema.chats.chat import Chat, MyChats
+from schema.chats.client import Client
+from schema.chats.prefetched import attach_relations
 from schema.common import Node
 from schema.chats.events import ChatEvent, QueueEvent
-from schema.chats.message import Message
+from schema.chats.message import Attachment, Message
 from schema.chats.open_channel import OpenChannel
-from schema.chats.operator import Me, Operator
+from schema.chats.operator import Me, Operator, OperatorPreferences
+from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
+from schema.contact_center.sales import Order, Product
+from schema.messaging.messaging import CannedResponse, FeedPost, Task
 from schema.payloads import (
     ChatPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
-    RevokeOperatorTokensPayload, StartVisitorChatPayload,
+    RevokeOperatorTokensPayload, StartVisitorChatPayload, chat_payload, message_payload, payload, user_errors,
 )
+
+#: type name -> its type made of what resolvers/chats/queries.py's node() found
+_NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
+    "Chat": lambda info, found: Chat.from_model(found),
+    "Message": lambda info, found: Message.from_model(found),
+    "Operator": lambda info, found: Operator.from_model(found),
+    "OpenChannel": lambda info, found: OpenChannel.from_model(found),
+    "Client": lambda info, found: Client.from_model(found),
+    "CrmContact": lambda info, found: CrmContact.from_model(found),
+    "CrmCompany": lambda info, found: CrmCompany.from_model(found),
+    "CrmDeal": lambda info, found: CrmDeal.from_model(found),
+    "CrmLead": lambda info, found: CrmLead.from_model(found),
+    "Product": lambda info, found: Product.from_model(found),
+    "Order": lambda info, found: Order.from_model(found),
+    "Attachment": lambda info, found: Attachment.from_model(found, info.context.viewer),
+    "CannedResponse": lambda info, found: CannedResponse.from_model(found),
+    "Task": lambda info, found: Task.from_model(found),
+    "FeedPost": lambda info, found: FeedPost.from_model(found),
+}
 
 
 @strawberry.type
 class CoreQuery:
-    node: Node | None = strawberry.field(
-        resolver=q.node,
-        description="Any object by its global ID, if you may see it (null otherwise). A string that is no "
-                    "object's global ID is an INVALID_INPUT error.",
-    )
-    me: Me = strawberry.field(resolver=q.me, description="The signed-in operator.")
-    operators: list[Operator] = strawberry.field(resolver=q.operators_list, description="Every operator.")
-    open_channels: list[OpenChannel] = strawberry.field(
-        resolver=q.open_channels_list,
-        description="Open channels I am a queue member of (supervisors and admins: all).",
-    )
-    chat: Chat | None = strawberry.field(
-        resolver=q.chat,
-        description="A chat by ID; null if you may not see it. An ID that is not a Chat's is an INVALID_INPUT error.",
-    )
-    my_chats: MyChats = strawberry.field(resolver=q.my_chats, description="The messenger sidebar: my chats, grouped.")
-    visitor_chat: Chat | None = strawberry.field(
-        resolver=q.visitor_chat, description="The visitor's own chat (visitor token only)."
-    )
+    @strawberry.field(description="Any object by its global ID, if you may see it (null otherwise). A string that "
+                                  "is no object's global ID is an INVALID_INPUT error.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        found = await q.node(info, id)
+        return None if found is None else _NODE_TYPES[found[0]](info, found[1])
+
+    @strawberry.field(description="The signed-in operator.")
+    async def me(self, info: Info) -> Me:
+        operator = await q.me(info)
+        return Me(operator=Operator.from_model(operator), preferences=OperatorPreferences.from_model(operator))
+
+    @strawberry.field(description="Every operator.")
+    async def operators(self, info: Info) -> list[Operator]:
+        return [Operator.from_model(o) for o in await q.operators_list(info)]
+
+    @strawberry.field(description="Open channels I am a queue member of (supervisors and admins: all).")
+    async def open_channels(self, info: Info) -> list[OpenChannel]:
+        return [OpenChannel.from_model(c) for c in await q.open_channels_list(info)]
+
+    @strawberry.field(description="A chat by ID; null if you may not see it. An ID that is not a Chat's is an "
+                                  "INVALID_INPUT error.")
+    async def chat(self, info: Info, id: strawberry.ID) -> Chat | None:
+        found = await q.chat(info, id)
+        return Chat.from_model(found) if found else None
+
+    @strawberry.field(description="The messenger sidebar: my chats, grouped.")
+    async def my_chats(self, info: Info) -> MyChats:
+        groups = await q.my_chats(info)
+        result = MyChats(
+            offered=[Chat.from_model(c) for c in groups.offered],
+            waiting_first_response=[Chat.from_model(c) for c in groups.waiting_first_response],
+            active=[Chat.from_model(c) for c in groups.active],
+            internal=[Chat.from_model(c) for c in groups.internal],
+        )
+        chats = [*result.offered, *result.waiting_first_response, *result.active, *result.internal]
+        attach_relations(chats, groups.relations)  # read in the same statement
+        return result
+
+    @strawberry.field(description="The visitor's own chat (visitor token only).")
+    async def visitor_chat(self, info: Info) -> Chat | None:
+        found = await q.visitor_chat(info)
+        return Chat.from_model(found) if found else None
+
+
+def _operator_payload(outcome: Any) -> OperatorPayload:
+    return payload(OperatorPayload, "operator", outcome, Operator.from_model)
+
+
+def _open_channel_payload(outcome: Any) -> OpenChannelPayload:
+    return payload(OpenChannelPayload, "open_channel", outcome, OpenChannel.from_model)
 
 
 @strawberry.type
 class CoreMutation:
-    login: LoginPayload = strawberry.mutation(resolver=m.login, description="Sign in; returns a bearer token.")
-    logout: LogoutPayload = strawberry.mutation(
-        resolver=m.logout,
+    @strawberry.mutation(description="Sign in; returns a bearer token.")
+    async def login(self, info: Info, input: inputs.LoginInput) -> LoginPayload:
+        done = await m.login(info, input)
+        if done.error is not None:
+            return LoginPayload(token=None, operator=None, user_errors=user_errors(done))
+        token, operator = done.result
+        return LoginPayload(token=token, operator=Operator.from_model(operator), user_errors=[])
+
+    @strawberry.mutation(
         description="Sign out: revoke the token of this request (`everywhere`: every token of mine). "
-                    "WebSockets opened with it are closed with 4403 within TOKEN_CACHE_SECONDS (1 s when 0).",
-    )
-    revoke_operator_tokens: RevokeOperatorTokensPayload = strawberry.mutation(
-        resolver=m.revoke_operator_tokens,
+                    "WebSockets opened with it are closed with 4403 within TOKEN_CACHE_SECONDS (1 s when 0).")
+    async def logout(self, info: Info, input: inputs.LogoutInput | None = None) -> LogoutPayload:
+        done = await m.logout(info, input)
+        return LogoutPayload(revoked_tokens=done.result or 0, user_errors=user_errors(done))
+
+    @strawberry.mutation(
         description="Admins: sign an operator out everywhere (every token of theirs is revoked, their "
-                    "WebSockets closed with 4403 within TOKEN_CACHE_SECONDS, 1 s when 0).",
-    )
+                    "WebSockets closed with 4403 within TOKEN_CACHE_SECONDS, 1 s when 0).")
+    async def revoke_operator_tokens(self, info: Info,
+                                     input: inputs.RevokeOperatorTokensInput) -> RevokeOperatorTokensPayload:
+        done = await m.revoke_operator_tokens(info, input)
+        if done.error is not None:
+            return RevokeOperatorTokensPayload(operator=None, revoked_tokens=0, user_errors=user_errors(done))
+        operator, revoked = done.result
+        return RevokeOperatorTokensPayload(operator=Operator.from_model(operator), revoked_tokens=revoked,
+                                           user_errors=[])
 
     # a new chat
-    rename_chat: ChatPayload = strawberry.mutation(resolver=m.rename_chat)
-    mark_chat_spam: ChatPayload = strawberry.mutation(
-        resolver=m.mark_chat_spam, description="Finish the chat as spam: no rating request is sent."
-    )
-    answer_chat: ChatPayload = strawberry.mutation(
-        resolver=m.answer_chat, description="Take a queued chat: you become responsible for it."
-    )
-    skip_chat: ChatPayload = strawberry.mutation(
-        resolver=m.skip_chat, description="Pass an offered chat on to the next operator of the queue."
-    )
-    transfer_chat: ChatPayload = strawberry.mutation(
-        resolver=m.transfer_chat, description="Hand the chat to another operator or open channel."
-    )
-    intercept_chat: ChatPayload = strawberry.mutation(
-        resolver=m.intercept_chat, description="Take the conversation over from another operator."
-    )
+    @strawberry.mutation
+    async def rename_chat(self, info: Info, input: inputs.RenameChatInput) -> ChatPayload:
+        return chat_payload(await m.rename_chat(info, input))
+
+    @strawberry.mutation(description="Finish the chat as spam: no rating request is sent.")
+    async def mark_chat_spam(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.mark_chat_spam(info, input))
+
+    @strawberry.mutation(description="Take a queued chat: you become responsible for it.")
+    async def answer_chat(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.answer_chat(info, input))
+
+    @strawberry.mutation(description="Pass an offered chat on to the next operator of the queue.")
+    async def skip_chat(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.skip_chat(info, input))
+
+    @strawberry.mutation(description="Hand the chat to another operator or open channel.")
+    async def transfer_chat(self, info: Info, input: inputs.TransferChatInput) -> ChatPayload:
+        return chat_payload(await m.transfer_chat(info, input))
+
+    @strawberry.mutation(description="Take the conversation over from another operator.")
+    async def intercept_chat(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.intercept_chat(info, input))
 
     # an answered chat
-    add_chat_participants: ChatPayload = strawberry.mutation(resolver=m.add_chat_participants)
-    finish_chat: ChatPayload = strawberry.mutation(resolver=m.finish_chat)
-    pin_chat: ChatPayload = strawberry.mutation(
-        resolver=m.pin_chat, description="Lock the chat as mine (no auto-close), or release it."
-    )
-    mark_chat_read: ChatPayload = strawberry.mutation(resolver=m.mark_chat_read)
-    send_message: MessagePayload = strawberry.mutation(resolver=m.send_message)
+    @strawberry.mutation
+    async def add_chat_participants(self, info: Info, input: inputs.AddChatParticipantsInput) -> ChatPayload:
+        return chat_payload(await m.add_chat_participants(info, input))
+
+    @strawberry.mutation
+    async def finish_chat(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.finish_chat(info, input))
+
+    @strawberry.mutation(description="Lock the chat as mine (no auto-close), or release it.")
+    async def pin_chat(self, info: Info, input: inputs.PinChatInput) -> ChatPayload:
+        return chat_payload(await m.pin_chat(info, input))
+
+    @strawberry.mutation
+    async def mark_chat_read(self, info: Info, input: inputs.ChatInput) -> ChatPayload:
+        return chat_payload(await m.mark_chat_read(info, input))
+
+    @strawberry.mutation
+    async def send_message(self, info: Info, input: inputs.SendMessageInput) -> MessagePayload:
+        return message_payload(await m.send_message(info, input))
 
     # me
-    update_preferences: PreferencesPayload = strawberry.mutation(resolver=m.update_preferences)
-    set_status: OperatorPayload = strawberry.mutation(resolver=m.set_status)
+    @strawberry.mutation
+    async def update_preferences(self, info: Info, input: inputs.UpdatePreferencesInput) -> PreferencesPayload:
+        return payload(PreferencesPayload, "preferences", await m.update_preferences(info, input),
+                       OperatorPreferences.from_model)
+
+    @strawberry.mutation
+    async def set_status(self, info: Info, input: inputs.SetStatusInput) -> OperatorPayload:
+        return _operator_payload(await m.set_status(info, input))
 
     # administration (ADMIN)
-    create_operator: OperatorPayload = strawberry.mutation(resolver=m.create_operator)
-    create_open_channel: OpenChannelPayload = strawberry.mutation(resolver=m.create_open_channel)
-    update_open_channel: OpenChannelPayload = strawberry.mutation(resolver=m.update_open_channel)
+    @strawberry.mutation
+    async def create_operator(self, info: Info, input: inputs.CreateOperatorInput) -> OperatorPayload:
+        return _operator_payload(await m.create_operator(info, input))
+
+    @strawberry.mutation
+    async def create_open_channel(self, info: Info, input: inputs.CreateOpenChannelInput) -> OpenChannelPayload:
+        return _open_channel_payload(await m.create_open_channel(info, input))
+
+    @strawberry.mutation
+    async def update_open_channel(self, info: Info, input: inputs.UpdateOpenChannelInput) -> OpenChannelPayload:
+        return _open_channel_payload(await m.update_open_channel(info, input))
 
     # the visitor side
-    start_visitor_chat: StartVisitorChatPayload = strawberry.mutation(
-        resolver=m.start_visitor_chat, description="Public: a client starts a chat and receives a visitor token."
-    )
-    send_visitor_message: MessagePayload = strawberry.mutation(resolver=m.send_visitor_message)
+    @strawberry.mutation(description="Public: a client starts a chat and receives a visitor token.")
+    async def start_visitor_chat(self, info: Info, input: inputs.StartVisitorChatInput) -> StartVisitorChatPayload:
+        done = await m.start_visitor_chat(info, input)
+        if done.error is not None:
+            return StartVisitorChatPayload(chat=None, visitor_token=None, user_errors=user_errors(done))
+        chat, token = done.result
+        return StartVisitorChatPayload(chat=Chat.from_model(chat) if chat else None, visitor_token=token,
+                                       user_errors=[])
+
+    @strawberry.mutation
+    async def send_visitor_message(self, info: Info, input: inputs.SendVisitorMessageInput) -> MessagePayload:
+        return message_payload(await m.send_visitor_message(info, input))
 
 
 @strawberry.type
 class CoreSubscription:
-    queue_changed: AsyncGenerator[QueueEvent, None] = strawberry.subscription(
-        resolver=s.queue_changed,
-        description="Queue changes of the given open channels (all the viewer may see when omitted).",
-    )
-    chat_events: AsyncGenerator[ChatEvent, None] = strawberry.subscription(
-        resolver=s.chat_events, description="Everything that happens in one chat."
-    )
-    message_added: AsyncGenerator[Message, None] = strawberry.subscription(
-        resolver=s.message_added,
-        description="New messages in every chat the viewer takes part in (or in one chat).",
-    )
-    my_chats_changed: AsyncGenerator[ChatEvent, None] = strawberry.subscription(
-        resolver=s.my_chats_changed,
-        description="Changes to the viewer's own chat list: offers, answers, unread counters.",
-    )
-    visitor_chat_events: AsyncGenerator[ChatEvent, None] = strawberry.subscription(
-        resolver=s.visitor_chat_events,
-        description="The visitor's own chat, silent messages excluded (visitor token only).",
-    )
+    @strawberry.subscription(
+        description="Queue changes of the given open channels (all the viewer may see when omitted).")
+    async def queue_changed(self, info: Info, open_channel_ids: list[strawberry.ID] | None = None,
+                            after: str | None = None) -> AsyncGenerator[QueueEvent, None]:
+        async with aclosing(s.queue_changed(info, open_channel_ids, after)) as events:
+            async for event in events:
+                yield QueueEvent.from_found(event)
+
+    @strawberry.subscription(description="Everything that happens in one chat.")
+    async def chat_events(self, info: Info, chat_id: strawberry.ID,
+                          after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+        async with aclosing(s.chat_events(info, chat_id, after)) as events:
+            async for event in events:
+                yield ChatEvent.from_found(event)
+
+    @strawberry.subscription(description="New messages in every chat the viewer takes part in (or in one chat).")
+    async def message_added(self, info: Info, chat_id: strawberry.ID | None = None,
+                            after: str | None = None) -> AsyncGenerator[Message, None]:
+        async with aclosing(s.message_added(info, chat_id, after)) as events:
+            async for event in events:
+                yield Message.from_model(event)
+
+    @strawberry.subscription(description="Changes to the viewer's own chat list: offers, answers, unread counters.")
+    async def my_chats_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+        async with aclosing(s.my_chats_changed(info, after)) as events:
+            async for event in events:
+                yield ChatEvent.from_found(event)
+
+    @strawberry.subscription(description="The visitor's own chat, silent messages excluded (visitor token only).")
+    async def visitor_chat_events(self, info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
+        async with aclosing(s.visitor_chat_events(info, after)) as events:
+            async for event in events:
+                yield ChatEvent.from_found(event)

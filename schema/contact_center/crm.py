@@ -1,7 +1,7 @@
 """CRM types: contacts, companies, deals, leads, and what saveChatToCrm returns.
 
-Their relations load through per-request loaders (`info.context.loaders.crm`), kept on the request's
-Loaders object, so a list of clients with their CRM links costs one statement per relation.
+Their relations load through per-request loaders (resolvers/contact_center/relations.py), kept on the
+request's Loaders object, so a list of clients with their CRM links costs one statement per relation.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from strawberry.types import Info
 
 import models
 from schema.common import Node, UserError
-from schema.ids import to_global_id
+from resolvers.contact_center import relations as r
+from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -32,7 +33,7 @@ class CrmCompany(Node):
 
     @strawberry.field
     async def contacts(self, info: Info) -> list[Annotated["CrmContact", strawberry.lazy("schema.contact_center.crm")]]:
-        return [CrmContact.from_model(c) for c in await info.context.loaders.crm.contacts_of_company.load(self.pk)]
+        return [CrmContact.from_model(c) for c in await r.contacts_of_company(info, self.pk)]
 
     @classmethod
     def from_model(cls, company: models.CrmCompany) -> "CrmCompany":
@@ -54,7 +55,7 @@ class CrmContact(Node):
 
     @strawberry.field
     async def deals(self, info: Info) -> list[Annotated["CrmDeal", strawberry.lazy("schema.contact_center.crm")]]:
-        return [CrmDeal.from_model(d) for d in await info.context.loaders.crm.deals_of_contact.load(self.pk)]
+        return [CrmDeal.from_model(d) for d in await r.deals_of_contact(info, self.pk)]
 
     @classmethod
     def from_model(cls, contact: models.CrmContact) -> "CrmContact":
@@ -106,27 +107,20 @@ class CrmLead(Node):
 async def _contact(info: Info, pk: int | None) -> CrmContact | None:
     if pk is None:
         return None
-    contact = await info.context.loaders.crm.contact.load(pk)
+    contact = await r.crm_contact(info, pk)
     return CrmContact.from_model(contact) if contact else None
 
 
 async def _company(info: Info, pk: int | None) -> CrmCompany | None:
     if pk is None:
         return None
-    company = await info.context.loaders.crm.company.load(pk)
+    company = await r.crm_company(info, pk)
     return CrmCompany.from_model(company) if company else None
 
 
 async def client_link(info: Info, client_pk: int, relation: str):
     """The CRM record of this relation a client links to (operators only, null for a visitor)."""
-    if not info.context.viewer.is_operator:
-        return None
-    link = await info.context.loaders.crm.link_by_client.load(client_pk)
-    pk = getattr(link, f"{relation}_id", None) if link else None
-    if pk is None:
-        return None
-    loader = getattr(info.context.loaders.crm, relation)
-    row = await loader.load(pk)
+    row = await r.client_link(info, client_pk, relation)
     return {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}[relation].from_model(row) \
         if row else None
 

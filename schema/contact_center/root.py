@@ -1,62 +1,105 @@
-"""Entry points of the contact center: conversations, client history, search, statistics, CRM, sales."""
+"""Entry points of the contact center: conversations, client history, search, statistics, CRM, sales.
+
+Each root field calls its resolver (resolvers/contact_center/) and builds the GraphQL types from
+what it returns."""
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 from resolvers.contact_center import conversations as c
 from resolvers.contact_center import crm
 from resolvers.contact_center import sales
-from schema.chats.chat import ChatConnection
+from schema.chats.chat import Chat, ChatConnection
 from schema.chats.client import Client
-from schema.contact_center.crm import SaveChatToCrmPayload
-from schema.contact_center.sales import OrderPayload, Product, ProductPayload
-from schema.chats.message import MessageConnection
-from schema.payloads import ChatPayload
-from schema.contact_center.statistics import Statistics
+from schema.chats.message import Message, MessageConnection, MessageEdge
+from schema.chats.prefetched import attach_relations
+from schema.common import page_info_of
+from schema.contact_center.conversations import (
+    ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput,
+)
+from schema.contact_center.crm import CrmContact, CrmLead, SaveChatToCrmPayload
+from schema.contact_center.sales import (
+    CreateChatOrderInput, CreateProductInput, Order, OrderPayload, Product, ProductPayload,
+)
+from schema.contact_center.statistics import Statistics, StatisticsFilter
+from schema.inputs import ChatInput
+from schema.payloads import ChatPayload, chat_payload, payload, user_errors
+
+
+def ranked_messages(page) -> MessageConnection:
+    """A MessageConnection of a keyset page (its cursors carry the rank, not only the id)."""
+    edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
+    return MessageConnection(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 
 
 @strawberry.type
 class ContactCenterQuery:
-    conversations: ChatConnection = strawberry.field(
-        resolver=c.conversations,
+    @strawberry.field(
         description="Contact center > Conversations: every conversation the viewer may see. At most 100 per page "
-        "(`first`/`last`); cursors stay valid when conversations are added between pages.",
-    )
-    search_messages: MessageConnection = strawberry.field(
-        resolver=c.search_messages,
+        "(`first`/`last`); cursors stay valid when conversations are added between pages.")
+    async def conversations(self, info: Info, filter: ConversationFilter | None = None,
+                            order_by: ConversationOrder | None = ConversationOrder.NEWEST, first: int | None = None,
+                            after: str | None = None, last: int | None = None,
+                            before: str | None = None) -> ChatConnection:
+        page = await c.conversations(info, filter, order_by, first=first, after=after, last=last, before=before)
+        connection = ChatConnection.from_page(page)
+        attach_relations([edge.node for edge in connection.edges], page.relations)  # read in the same statement
+        return connection
+
+    @strawberry.field(
         description="Full-text search of messages the viewer may see (every word must occur), best match first. "
-        "Silent notes are found by operators only.",
-    )
-    client: Client | None = strawberry.field(
-        resolver=c.client, description="A client by ID; null unless you may see one of their conversations. "
-                                       "An ID that is not a Client's is an INVALID_INPUT error."
-    )
-    statistics: Statistics = strawberry.field(
-        resolver=c.statistics,
+        "Silent notes are found by operators only.")
+    async def search_messages(self, info: Info, query: str, filter: MessageSearchFilter | None = None,
+                              first: int | None = None, after: str | None = None, last: int | None = None,
+                              before: str | None = None) -> MessageConnection:
+        return ranked_messages(await c.search_messages(info, query, filter, first=first, after=after, last=last,
+                                                       before=before))
+
+    @strawberry.field(description="A client by ID; null unless you may see one of their conversations. "
+                                  "An ID that is not a Client's is an INVALID_INPUT error.")
+    async def client(self, info: Info, id: strawberry.ID) -> Client | None:
+        found = await c.client(info, id)
+        return Client.from_model(found) if found else None
+
+    @strawberry.field(
         description="Figures about the conversations created in [from, to), computed by the database. Supervisors "
-        "and admins: every channel. An operator: only the conversations they are responsible for.",
-    )
-    products: list[Product] = strawberry.field(
-        resolver=sales.products, description="The sales catalog, by name; `search` matches part of the name."
-    )
+        "and admins: every channel. An operator: only the conversations they are responsible for.")
+    async def statistics(self, info: Info, filter: StatisticsFilter) -> Statistics:
+        return Statistics.from_service(await c.statistics(info, filter))
+
+    @strawberry.field(description="The sales catalog, by name; `search` matches part of the name.")
+    async def products(self, info: Info, search: str | None = None) -> list[Product]:
+        return [Product.from_model(p) for p in await sales.products(info, search)]
 
 
 @strawberry.type
 class ContactCenterMutation:
-    start_conversation: ChatPayload = strawberry.mutation(
-        resolver=c.start_conversation,
-        description="Open an outbound conversation with a known client on a chosen open channel; you are responsible.",
-    )
-    save_chat_to_crm: SaveChatToCrmPayload = strawberry.mutation(
-        resolver=crm.save_chat_to_crm,
+    @strawberry.mutation(
+        description="Open an outbound conversation with a known client on a chosen open channel; you are responsible.")
+    async def start_conversation(self, info: Info, input: StartConversationInput) -> ChatPayload:
+        return chat_payload(await c.start_conversation(info, input))
+
+    @strawberry.mutation(
         description="Save the chat's client to the CRM: linked to the contact with the same e-mail or phone "
-        "(created: false), or a new contact and lead (created: true). Never creates duplicates.",
-    )
-    create_chat_order: OrderPayload = strawberry.mutation(
-        resolver=sales.create_chat_order,
+        "(created: false), or a new contact and lead (created: true). Never creates duplicates.")
+    async def save_chat_to_crm(self, info: Info, input: ChatInput) -> SaveChatToCrmPayload:
+        done = await crm.save_chat_to_crm(info, input)
+        if done.error is not None:
+            return SaveChatToCrmPayload(chat=None, created=False, contact=None, lead=None, user_errors=user_errors(done))
+        saved, chat = done.result
+        return SaveChatToCrmPayload(
+            chat=Chat.from_model(chat), created=saved.created,
+            contact=CrmContact.from_model(saved.contact) if saved.contact else None,
+            lead=CrmLead.from_model(saved.lead) if saved.lead else None, user_errors=[],
+        )
+
+    @strawberry.mutation(
         description="Order catalog items in an answered chat: the total is computed on the server, and the client "
-        "gets a message with the summary and the payment link.",
-    )
-    create_product: ProductPayload = strawberry.mutation(
-        resolver=sales.create_product, description="Add a product to the catalog (ADMIN)."
-    )
+        "gets a message with the summary and the payment link.")
+    async def create_chat_order(self, info: Info, input: CreateChatOrderInput) -> OrderPayload:
+        return payload(OrderPayload, "order", await sales.create_chat_order(info, input), Order.from_model)
+
+    @strawberry.mutation(description="Add a product to the catalog (ADMIN).")
+    async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
+        return payload(ProductPayload, "product", await sales.create_product(info, input), Product.from_model)

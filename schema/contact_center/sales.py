@@ -10,7 +10,9 @@ from strawberry.types import Info
 import models
 from schema.common import Node, UserError
 from schema.enums import OrderStatus
-from schema.ids import to_global_id
+from resolvers.chats import relations as rc
+from resolvers.contact_center import relations as r
+from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -43,7 +45,7 @@ class OrderItem:
 
     @strawberry.field
     async def product(self, info: Info) -> Product:
-        return Product.from_model(await info.context.loaders.sales.product.load(self.product_pk))
+        return Product.from_model(await r.product(info, self.product_pk))
 
 
 @strawberry.type(description="An order placed in a chat; the client pays it through `paymentUrl`.")
@@ -66,12 +68,12 @@ class Order(Node):
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import Chat
 
-        return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
+        return Chat.from_model(await rc.chat(info, self.chat_pk))
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:
         return [OrderItem(product_pk=i.product_id, quantity=i.quantity, amount=float(i.amount))
-                for i in await info.context.loaders.sales.items_of_order.load(self.pk)]
+                for i in await r.items_of_order(info, self.pk)]
 
     @classmethod
     def from_model(cls, order: models.Order) -> "Order":
@@ -81,7 +83,7 @@ class Order(Node):
 
 
 async def orders_of_chat(info: Info, chat_pk: int) -> list[Order]:
-    return [Order.from_model(o) for o in await info.context.loaders.sales.orders_of_chat.load(chat_pk)]
+    return [Order.from_model(o) for o in await r.orders_of_chat(info, chat_pk)]
 
 
 @strawberry.input

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.types import Info
 
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Operator
-from services.contact_center import statistics as service
+from resolvers.chats import relations as r
+
+if TYPE_CHECKING:
+    from services.contact_center import statistics as service
 
 
 @strawberry.input(description="Conversations created in [from, to), optionally of these open channels and "
@@ -60,7 +63,7 @@ class OperatorStats:
 
     @strawberry.field
     async def operator(self, info: Info) -> Operator:
-        return Operator.from_model(await info.context.loaders.operator.load(self.operator_pk))
+        return Operator.from_model(await r.operator(info, self.operator_pk))
 
 
 @strawberry.type
@@ -70,7 +73,7 @@ class OpenChannelStats:
 
     @strawberry.field
     async def open_channel(self, info: Info) -> OpenChannel:
-        return OpenChannel.from_model(await info.context.loaders.open_channel.load(self.open_channel_pk))
+        return OpenChannel.from_model(await r.open_channel(info, self.open_channel_pk))
 
 
 @strawberry.type
@@ -98,16 +101,3 @@ class Statistics:
             by_day=[DayStats(day=k, stats=ConversationStats.from_service(s)) for k, s in result.by_day],
         )
 
-
-#: the figures that need the messages of the window (the costly part of the statement)
-MESSAGE_FIGURES = {"clientMessages", "operatorMessages"}
-
-
-def asks_for_message_counts(info: Info) -> bool:
-    """Whether the query selects a message count anywhere under `statistics` (fields, fragments,
-    inline fragments), so that the service reads messages only when they are shown."""
-    def walk(selections: Iterable[Any]) -> bool:
-        return any(getattr(s, "name", None) in MESSAGE_FIGURES or walk(getattr(s, "selections", None) or [])
-                   for s in selections)
-
-    return walk(info.selected_fields)

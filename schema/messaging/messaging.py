@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -11,12 +12,16 @@ from strawberry.types import Info
 
 import models
 from schema.common import Node, UserError
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from schema.chats.message import Attachment, Message
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Operator
-from services.messaging import formatting
-from services.messaging import gifs
+from resolvers.chats import relations as rc
+from resolvers.messaging import relations as rm
+
+if TYPE_CHECKING:
+    from services.messaging import formatting
+    from services.messaging import gifs
 
 
 @strawberry.type
@@ -56,14 +61,14 @@ class Gif:
 async def _operator(info: Info, pk: int | None) -> Operator | None:
     if pk is None:
         return None
-    found = await info.context.loaders.operator.load(pk)
+    found = await rc.operator(info, pk)
     return Operator.from_model(found) if found else None
 
 
 async def _readable_message(info: Info, pk: int | None) -> Message | None:
     if pk is None:
         return None
-    found = await info.context.loaders.messaging.readable_message.load(pk)
+    found = await rm.readable_message(info, pk)
     return Message.from_model(found) if found else None
 
 
@@ -83,7 +88,7 @@ class CannedResponse(Node):
     async def open_channel(self, info: Info) -> OpenChannel | None:
         if self.open_channel_pk is None:
             return None
-        channel = await info.context.loaders.open_channel.load(self.open_channel_pk)
+        channel = await rc.open_channel(info, self.open_channel_pk)
         return OpenChannel.from_model(channel) if channel else None
 
     @strawberry.field

@@ -12,7 +12,7 @@ from typing import Callable
 from models import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead, Order
 from resolvers.context import Context
 from schema import schema
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.contact_center import crm
 from services.messaging import files
 from services.messaging import messages

@@ -16,7 +16,7 @@ from typing import Any
 from models import Attachment, Message
 from resolvers.context import Context
 from schema import schema
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.messaging import chats_from_messages
 from services.messaging import files
 from services.messaging import messages

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from models import Chat, Message, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.identity import auth
 from services.messaging import canned_responses
 from services.chats import chats

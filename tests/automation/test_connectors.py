@@ -232,7 +232,7 @@ async def test_the_registry_through_graphql_is_for_admins(db, receiver):
     _, admin = await make_admin()
     _, operator = await make_operator()
     channel = await make_open_channel([], admin=admin)
-    from schema.ids import to_global_id
+    from resolvers.ids import to_global_id
     create = """mutation ($input: CreateConnectorInput!) { createConnector(input: $input) {
       connector { id name kind callbackUrl eventsPath } secret userErrors { code field } } }"""
     variables = {"name": "Site", "kind": "WEBHOOK", "openChannelId": to_global_id("OpenChannel", channel.id),

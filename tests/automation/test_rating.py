@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from models import ChatRating, ChatStatus, Event, Message, MessageAuthorKind, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.messaging import messages
 from services.automation import rating

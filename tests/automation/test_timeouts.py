@@ -205,7 +205,7 @@ async def test_a_new_offer_restarts_the_answer_timeout(db, clock):
 
 
 async def test_answer_over_the_limit_is_a_limit_exceeded_user_error(db):
-    from schema.ids import to_global_id
+    from resolvers.ids import to_global_id
     from tests.graphql.helpers import execute
 
     a, a_viewer = await make_operator("A")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from models import Chat, ChatStatus, Client, Message, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.contact_center import crm
 from services.messaging import messages

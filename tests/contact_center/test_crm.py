@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from models import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.identity import auth
 from services.chats import chats
 from services.contact_center import crm

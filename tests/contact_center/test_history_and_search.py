@@ -9,7 +9,7 @@ from tortoise import connections
 from hypothesis import strategies as st
 
 from models import Chat, Message, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.contact_center import conversations
 from services.messaging import messages

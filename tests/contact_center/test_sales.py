@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from models import Message, MessageAuthorKind, Order, QueueDistribution
 from openchannels.payments import payments_webhook
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.contact_center import sales
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
@@ -105,7 +105,7 @@ async def _order(shop) -> Order:
 
 
 async def _pk(global_id: str) -> int:
-    from schema.ids import parse_global_id
+    from resolvers.ids import parse_global_id
 
     return parse_global_id(global_id)[1]
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import Chat, ChatRating, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.messaging import messages
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from models import Chat, Event, QueueDistribution
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.messaging import messages
 from services.identity.viewer import ANONYMOUS

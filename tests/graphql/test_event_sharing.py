@@ -43,7 +43,7 @@ async def _statements_for_one_event(count_queries, me, visitor_chat, count: int)
 
 
 def _gid(pk: int) -> str:
-    from schema.ids import to_global_id
+    from resolvers.ids import to_global_id
     return to_global_id("Chat", pk)
 
 

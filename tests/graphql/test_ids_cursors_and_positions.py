@@ -18,7 +18,7 @@ import pytest
 
 from resolvers.context import Context
 from schema import schema
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.messaging import messages
 from services.contact_center.conversations import KEYSETS, ConversationOrder
 from services.common.pagination import encode_keyset_cursor

@@ -13,7 +13,7 @@ from openchannels.shared_subscriptions import shared_subscriptions
 from openchannels.websocket_handlers import LimitedTransportWSHandler
 from resolvers.context import Context
 from schema import schema
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat

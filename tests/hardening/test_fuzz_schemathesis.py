@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.common.errors import DomainError
 from tests.hardening.conftest import World
 

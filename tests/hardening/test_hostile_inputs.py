@@ -26,7 +26,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
-from schema.ids import MAX_PK, to_global_id
+from resolvers.ids import MAX_PK, to_global_id
 from services.automation.connector_adapters import sign
 from services.common.errors import DomainError
 from tests.e2e.live import EVENT_TIMEOUT

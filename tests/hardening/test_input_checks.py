@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from schema.ids import MAX_PK, decode_id, decode_optional_id, parse_global_id, to_global_id
+from resolvers.ids import MAX_PK, decode_id, decode_optional_id, parse_global_id, to_global_id
 from services.common.errors import InvalidInput
 from services.common.text_input import check_text, text_input
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Chat, OpenChannel, Operator
-from schema.ids import to_global_id
+from resolvers.ids import to_global_id
 from services.chats import chats
 from services.identity.viewer import Viewer
 from tests.factories import make_open_channel, make_operator, start_chat

@@ -1,0 +1,111 @@
+"""What the fields of the chat types read: relations through the request's loaders (one query per
+relation for a whole list), a chat's messages, staff-only fields.
+
+A relation read through a DataLoader is returned as the loader's awaitable (no coroutine of its
+own): the schema's field awaits it and builds its type (schema/chats/).
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable
+
+from strawberry.types import Info
+
+import models
+from resolvers.pages import with_cursors
+from services.chats import reads
+from services.common.errors import Forbidden
+from services.common.pagination import Page
+from services.policies.chats import get_visible_chat
+
+
+def staff_only(info: Info) -> None:
+    """Visitors see an operator's name in their chat, never the staff's details."""
+    if not info.context.viewer.is_operator:
+        raise Forbidden("Only operators can read this.")
+
+
+def operator(info: Info, pk: int) -> Awaitable[models.Operator | None]:
+    return info.context.loaders.operator.load(pk)
+
+
+def open_channel(info: Info, pk: int) -> Awaitable[models.OpenChannel | None]:
+    return info.context.loaders.open_channel.load(pk)
+
+
+def client(info: Info, pk: int) -> Awaitable[models.Client | None]:
+    return info.context.loaders.client.load(pk)
+
+
+def chat(info: Info, pk: int) -> Awaitable[models.Chat | None]:
+    return info.context.loaders.chat.load(pk)
+
+
+async def operators(info: Info, ids: list[int]) -> list[models.Operator]:
+    return [o for o in await info.context.loaders.operator.load_many(ids) if o is not None]
+
+
+# ---------------------------------------------------------------- Chat
+
+
+async def offered_to(info: Info, chat_pk: int) -> list[models.Operator]:
+    return await operators(info, await info.context.loaders.offered_to.load(chat_pk))
+
+
+async def participants(info: Info, chat_pk: int) -> list[models.Operator]:
+    return await operators(info, await info.context.loaders.participants.load(chat_pk))
+
+
+def unread_count(info: Info, chat_pk: int) -> Awaitable[int]:
+    return info.context.loaders.unread_count.load(chat_pk)
+
+
+def last_message(info: Info, chat_pk: int) -> Awaitable[models.Message | None]:
+    return info.context.loaders.last_message.load(chat_pk)
+
+
+async def chat_messages(info: Info, chat_pk: int, first: int | None = None, after: str | None = None,
+                        last: int | None = None, before: str | None = None) -> Page:
+    return with_cursors(await reads.chat_messages(info.context.viewer, chat_id=chat_pk, first=first, after=after,
+                                                  last=last, before=before))
+
+
+def visible_chat_or_none(info: Info, pk: int) -> Awaitable[models.Chat | None]:
+    return reads.visible_chat_or_none(info.context.viewer, pk)
+
+
+def visible_chat(info: Info, pk: int) -> Awaitable[models.Chat]:
+    """The chat, or NOT_FOUND if the viewer may not see it."""
+    return get_visible_chat(info.context.viewer, pk)
+
+
+def rating(info: Info, chat_pk: int) -> Awaitable[Any]:
+    return info.context.loaders.chat_rating.load(chat_pk)
+
+
+# ---------------------------------------------------------------- OpenChannel, Operator, Me
+
+
+async def queue_members(info: Info, channel_pk: int) -> list[models.Operator]:
+    """Operators only."""
+    staff_only(info)
+    return await operators(info, await info.context.loaders.members.load(channel_pk))
+
+
+def queued_chats(info: Info, channel_pk: int) -> Awaitable[list[models.Chat]]:
+    return info.context.loaders.queued_chats.load(channel_pk)
+
+
+async def active_chats_count(info: Info, operator_pk: int) -> int:
+    """Operators only."""
+    staff_only(info)
+    return await info.context.loaders.active_chats_count.load(operator_pk)
+
+
+async def operator_channels(info: Info, operator_pk: int) -> list[models.OpenChannel]:
+    """Operators only."""
+    staff_only(info)
+    return await info.context.loaders.operator_channels.load(operator_pk)
+
+
+def total_unread(info: Info) -> Awaitable[int]:
+    return info.context.loaders.total_unread()
