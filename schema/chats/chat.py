@@ -18,6 +18,7 @@ from schema.plain_execution import prefetched_field
 from schema.chats.operator import Operator
 from schema.contact_center.sales import Order, orders_of_chat
 from services.chats import reads
+from services.chats.read_models import ChatRow
 from services.common.pagination import Page, encode_cursor
 
 
@@ -134,7 +135,8 @@ class Chat(Node):
         return await orders_of_chat(info, self.pk)
 
     @classmethod
-    def from_model(cls, chat: models.Chat) -> "Chat":
+    def from_model(cls, chat: ChatRow | models.Chat) -> "Chat":
+        """From a list's read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
             title=chat.title, status=chat.status, pinned=chat.pinned,

@@ -10,6 +10,7 @@ import models
 from schema.common import Node
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, client_link
 from schema.ids import to_global_id
+from services.chats.read_models import ClientRow
 from services.contact_center import conversations
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class Client(Node):
         return MessageConnection.from_page(page)
 
     @classmethod
-    def from_model(cls, client: models.Client) -> "Client":
+    def from_model(cls, client: ClientRow | models.Client) -> "Client":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(id=strawberry.ID(to_global_id("Client", client.id)), pk=client.id, name=client.name,
                    email=client.email, phone=client.phone)

@@ -11,6 +11,7 @@ from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
 from schema.ids import to_global_id
 from schema.chats.operator import Operator
+from services.chats.read_models import MessageRow
 from services.messaging import files
 from services.messaging import formatting
 from services.common.pagination import Page, encode_cursor
@@ -138,7 +139,9 @@ class Message(Node):
         )
 
     @classmethod
-    def from_model(cls, message: models.Message) -> "Message":
+    def from_model(cls, message: MessageRow | models.Message) -> "Message":
+        """From the read model (a last message, a search hit: services/chats/read_models.py), or a
+        model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Message", message.id)), pk=message.id, chat_pk=message.chat_id,
             author_pk=message.author_id, author_kind=message.author_kind, text=message.text, silent=message.silent,

@@ -10,6 +10,7 @@ from schema.common import Node
 from schema.enums import QueueDistribution
 from schema.ids import to_global_id
 from schema.chats.operator import Operator, staff_only
+from services.chats.read_models import OpenChannelRow
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -49,7 +50,8 @@ class OpenChannel(Node):
         return len(await info.context.loaders.queued_chats.load(self.pk))
 
     @classmethod
-    def from_model(cls, channel: models.OpenChannel) -> "OpenChannel":
+    def from_model(cls, channel: OpenChannelRow | models.OpenChannel) -> "OpenChannel":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("OpenChannel", channel.id)), pk=channel.id, name=channel.name,
             distribution=channel.distribution, answer_timeout_seconds=channel.answer_timeout_seconds,

@@ -9,6 +9,7 @@ import models
 from schema.common import Node
 from schema.enums import OperatorRole, OperatorStatus
 from schema.ids import to_global_id
+from services.chats.read_models import OperatorRow
 from services.common.errors import Forbidden
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class OperatorPreferences:
     )
 
     @classmethod
-    def from_model(cls, operator: models.Operator) -> "OperatorPreferences":
+    def from_model(cls, operator: OperatorRow | models.Operator) -> "OperatorPreferences":
         return cls(
             show_open_channels_separately=operator.show_open_channels_separately,
             group_waiting_first_response=operator.group_waiting_first_response,
@@ -65,7 +66,8 @@ class Operator(Node):
         return [OpenChannel.from_model(c) for c in await info.context.loaders.operator_channels.load(self.pk)]
 
     @classmethod
-    def from_model(cls, operator: models.Operator) -> "Operator":
+    def from_model(cls, operator: OperatorRow | models.Operator) -> "Operator":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(id=strawberry.ID(to_global_id("Operator", operator.id)), pk=operator.id, name=operator.name,
                    email_address=operator.email, role=operator.role, status=operator.status)
 

@@ -12,7 +12,8 @@ from services.policies.chats import get_visible_chat, visible_chats
 from services.chats.chat_relations import chat_relations, numbered, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
-from services.common.rows import row_reader
+from services.common.read_models import columns, row_reader
+from services.chats.read_models import ChatRow
 from services.identity.viewer import Viewer, require_operator
 
 
@@ -37,21 +38,17 @@ async def chat_messages(viewer: Viewer, *, chat_id: int, first: int | None = Non
 
 @dataclass
 class MyChatGroups:
-    """Chats as row objects with the Chat model's attribute names (services/common/rows.py)."""
-    offered: list[Any]
-    waiting_first_response: list[Any]
-    active: list[Any]
-    internal: list[Any]
+    """The sidebar's chats (services/chats/read_models.py)."""
+    offered: list[ChatRow]
+    waiting_first_response: list[ChatRow]
+    active: list[ChatRow]
+    internal: list[ChatRow]
     #: chat id -> the relations asked for (as services/chat_relations.chat_relations gives them)
     relations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-#: the columns of a chat row object (services/common/rows.py)
-CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
-                 "closed_at", "auto_close_at", "last_activity_at", "open_channel_id", "client_id", "operator_id",
-                 "parent_chat_id")
-_read_chat = row_reader(Chat, CHAT_COLUMNS)
-_select = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
+_read_chat = row_reader(ChatRow)
+_select = ", ".join(f"c.{column}" for column in columns(ChatRow))
 #: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in
 _MY_CHATS = (
     f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "

@@ -28,8 +28,8 @@ from services.messaging.messages import clean_text
 from services.common.pagination import (
     Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
 )
-from services.chats.reads import CHAT_COLUMNS
-from services.common.rows import row_reader
+from services.chats.read_models import ChatRow, ConversationRow
+from services.common.read_models import columns, row_reader
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
 
@@ -109,8 +109,8 @@ async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     with_total: bool = True, with_cursors: bool = True, relations: Set[str] = frozenset(),
-) -> Page[Any]:
-    """One page of the conversations list (chats as row objects, services/common/rows.py), with the
+) -> Page[ChatRow]:
+    """One page of the conversations list (chats as read models, services/chats/read_models.py), with the
     `relations` of services/chats/chat_relations.py asked for in `Page.relations`, and the total of
     the filtered list (without `with_total`, left for `Page.count_total`: counting every
     visible chat is the dearest part). Without `with_cursors` the cursors are left empty (a
@@ -147,8 +147,7 @@ async def conversations(
 
 
 #: a chat row of the list in each sort key's order: the key is a column of the chat's, or added to it
-_READ_CHAT = {"created_at": row_reader(Chat, CHAT_COLUMNS),
-              "activity_at": row_reader(Chat, (*CHAT_COLUMNS, "activity_at"))}
+_READ_CHAT = {"created_at": row_reader(ChatRow), "activity_at": row_reader(ConversationRow)}
 
 
 def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
@@ -157,9 +156,9 @@ def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set
     them, with the relations asked for, and the function reading those (chat_relations.with_relations)."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
-    columns = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
-    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in CHAT_COLUMNS else ""
-    chats = f"SELECT {columns}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
+    selected = ", ".join(f"c.{column}" for column in columns(ChatRow))
+    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
+    chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"
     return with_relations(viewer, chats, relations, param, f"c.{window.keyset.key} {direction}, c.id {direction}")
 

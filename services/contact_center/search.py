@@ -39,6 +39,8 @@ from tortoise.transactions import in_transaction
 
 from models import Chat, Message
 from services.policies.chats import visible_chats
+from services.chats.read_models import MessageRow
+from services.common.read_models import model_reader
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_PK, parse_numeral
 from services.common.pagination import Keyset, Page, encode_keyset_cursor, keyset_name_of, paginate_keyset
@@ -176,9 +178,10 @@ def _narrow(query: QuerySet[Message], f: MessageSearchFilter) -> QuerySet[Messag
 async def search_messages(
     viewer, *, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
     after: str | None = None, last: int | None = None, before: str | None = None, with_total: bool = True,
-) -> Page[Message]:
-    """Messages holding every word of `query`, best match first (ties: newest first); without
-    `with_total` the count of every match waits for `Page.count_total`."""
+) -> Page[MessageRow]:
+    """Messages holding every word of `query` (as read models, services/chats/read_models.py), best
+    match first (ties: newest first); without `with_total` the count of every match waits for
+    `Page.count_total`."""
     words = words_of(query)
     if not words:
         raise InvalidInput("Give at least one word to search for.", field=["query"])
@@ -189,7 +192,7 @@ async def search_messages(
     if cursor is None and last is None:
         page = await _first_page(scope, hits, words, first=first, with_total=with_total)
         if page is not None:
-            return page
+            return _as_rows(page)
     if cursor is not None:
         floor = _pinned_floor(cursor)
     else:  # a first page the windows could not tell (they are not looked at again), or a `last` page
@@ -201,8 +204,17 @@ async def search_messages(
         # `(SELECT floor)`, not the number: knowing the range, PostgreSQL parsed every text in it rather than
         # intersect it with the GIN bitmap (before the stored vectors)
         rows = rows.filter(id__gte=RawSQL(f"(SELECT {int(floor)})"))
-    return await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before, count=hits,
-                                 with_total=with_total)
+    return _as_rows(await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before,
+                                          count=hits, with_total=with_total))
+
+
+def _as_rows(page: Page[Message]) -> Page[MessageRow]:
+    """The page with its messages as read models (its cursors, made from their ranks, are kept)."""
+    page.rows = [_read_message(message) for message in page.rows]
+    return page
+
+
+_read_message = model_reader(MessageRow)
 
 
 async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: list[str], *, first: int | None,

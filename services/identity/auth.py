@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from tortoise import connections
@@ -19,7 +20,7 @@ from models import ApiToken, Operator, OperatorRole, VisitorSession
 from infrastructure.lru import LRU
 from services.common import raw_sql
 from services.common.errors import Unauthenticated
-from services.common.rows import row_reader
+from services.common.read_models import column_of, read_model, row_reader
 from services.identity.viewer import ANONYMOUS, Viewer
 from services.common.text_input import text_input, EMAIL_LENGTH, PASSWORD_LENGTH
 
@@ -124,7 +125,7 @@ async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
         found = Viewer(client_id=rows[0]["client_id"], visitor_channel_id=rows[0]["open_channel_id"]), None
     else:
         row = _read_operator_token(rows[0])
-        found = Viewer(operator_id=row.operator_id, role=OperatorRole(row.role)), row.expires_at
+        found = Viewer(operator_id=row.operator_id, role=row.role), row.expires_at
     _valid_tokens.put(digest, found)
     return found
 
@@ -202,4 +203,15 @@ _LOOK_UP_CHUNK = 500
 _VISITOR_SESSION = "SELECT client_id, open_channel_id FROM visitor_session WHERE token_hash = $1"
 _OPERATOR_TOKEN = ("SELECT t.operator_id, t.expires_at, o.role FROM api_token t "
                    "JOIN operator o ON o.id = t.operator_id WHERE t.token_hash = $1")
-_read_operator_token = row_reader(ApiToken, ("operator_id", "expires_at", "role"))
+
+
+@read_model(ApiToken)
+@dataclass(frozen=True, slots=True)
+class OperatorTokenRow:
+    """An operator's token as a request's look-up reads it (_OPERATOR_TOKEN)."""
+    operator_id: int
+    expires_at: datetime | None
+    role: OperatorRole = column_of(Operator)
+
+
+_read_operator_token = row_reader(OperatorTokenRow)
