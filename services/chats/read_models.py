@@ -11,7 +11,7 @@ from models import (
     Chat, ChatKind, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
     OperatorStatus, QueueDistribution,
 )
-from services.common.read_models import computed, read_model
+from services.common.read_models import read_model
 
 
 @read_model(Chat)
@@ -33,14 +33,6 @@ class ChatRow:
     client_id: int | None
     operator_id: int | None
     parent_chat_id: int | None
-
-
-@read_model(Chat)
-@dataclass(frozen=True, slots=True)
-class ConversationRow(ChatRow):
-    """A chat of the conversations list with the key of its order by last activity (its cursor's)."""
-    #: COALESCE(last_activity_at, created_at) as the driver gives it (SQLite: text)
-    activity_at: datetime | str = computed()
 
 
 @read_model(Client)

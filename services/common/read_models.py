@@ -10,13 +10,13 @@ from these rows (a model has the same attributes, so they build from a model too
 Values are converted as the model's fields convert them, but only where a raw row differs:
 SQLite's text dates and 0/1 booleans, and enum columns (plain strings on both databases).
 
-A field may read another model's column (`column_of(Model)`: a joined table) or be computed by
-the statement (`computed()`: not a column of any model, read as the driver gives it).
+A field may read another model's column (`column_of(Model)`: a joined table).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import keyword
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,7 +29,6 @@ T = TypeVar("T")
 READ_MODELS: dict[type, Any] = {}
 
 _MODEL = "openchannels.read_model.model"
-_COMPUTED = "openchannels.read_model.computed"
 
 
 def read_model(model: Any) -> Callable[[type[T]], type[T]]:
@@ -38,6 +37,8 @@ def read_model(model: Any) -> Callable[[type[T]], type[T]]:
         params = getattr(cls, "__dataclass_params__", None)
         if params is None or not params.frozen or "__slots__" not in cls.__dict__:
             raise TypeError(f"{cls.__name__}: a read model is a @dataclass(frozen=True, slots=True)")
+        if cls.__bases__ != (object,):  # its constructor's twin (`_builder_of`) has the layout of one class
+            raise TypeError(f"{cls.__name__}: a read model derives from no other class")
         READ_MODELS[cls] = model
         return cls
 
@@ -49,20 +50,13 @@ def column_of(model: Any) -> Any:
     return dataclasses.field(metadata={_MODEL: model})
 
 
-def computed() -> Any:
-    """A field the statement computes (not a column of a model), read as the driver gives it."""
-    return dataclasses.field(metadata={_COMPUTED: True})
-
-
 def columns(cls: type) -> tuple[str, ...]:
     """The names of the read model's columns of its own model (what a statement selects from its table)."""
-    return tuple(f.name for f in dataclasses.fields(cls) if _MODEL not in f.metadata and _COMPUTED not in f.metadata)
+    return tuple(f.name for f in dataclasses.fields(cls) if _MODEL not in f.metadata)
 
 
-def source_of(cls: type, field: dataclasses.Field) -> Any | None:
-    """The model a field of a read model is a column of; None for a computed field."""
-    if _COMPUTED in field.metadata:
-        return None
+def source_of(cls: type, field: dataclasses.Field) -> Any:
+    """The model a field of a read model is a column of."""
     return field.metadata.get(_MODEL, READ_MODELS[cls])
 
 
@@ -90,47 +84,44 @@ def compiled_row_reader(cls: type[T], prefix: str = "") -> Callable[[Mapping[str
     for index, field in enumerate(dataclasses.fields(cls)):
         value = f"value{index}"
         model = source_of(cls, field)
-        model_field = model._meta.fields_map.get(field.name) if model is not None else None
+        model_field = model._meta.fields_map.get(field.name)
         lines.append(f"    {value} = row[{prefix + field.name!r}]")
-        lines.append(f"    set{index}(obj, {_conversion(model_field, value, env)})")
+        lines.append(f"    obj.{field.name} = {_conversion(model_field, value, env)}")
     return _constructor(cls, "row", lines, env)
 
 
 @functools.lru_cache(maxsize=64)
 def model_reader(cls: type[T]) -> Callable[[Any], T]:
     """A function from a model instance (already converted by Tortoise) to a `cls` of its attributes."""
-    lines = [f"    set{index}(obj, source.{field.name})" for index, field in enumerate(dataclasses.fields(cls))]
+    lines = [f"    obj.{field.name} = source.{field.name}" for field in dataclasses.fields(cls)]
     return _constructor(cls, "source", lines, {})
 
 
 def _constructor(cls: type[T], argument: str, lines: list[str], env: dict[str, Any]) -> Callable[[Any], T]:
-    """The generated function: a new `cls` whose slots are set by their descriptors (`setN`).
+    """The generated function: a `cls` built on its plain twin (`_builder_of`), whose slots are
+    set by plain attribute stores, then made a `cls` by `__class__` assignment (the language's
+    own, allowed between classes of the same slots).
 
-    A frozen dataclass's own __init__ sets each field through `object.__setattr__` (frozen: its
-    class's __setattr__ refuses): 5.7 us for a 15-field row against 1.8 us for the
-    SimpleNamespace it replaces; setting the slots through their member descriptors' `__set__`
-    (the descriptor protocol, what `object.__setattr__` ends in) costs 2.0 us. The fields are the
-    dataclass's own, so every field is set exactly as __init__ would (no defaults, no
-    __post_init__: register() accepts no other kind of read model)."""
-    for index, field in enumerate(dataclasses.fields(cls)):
-        if not field.name.isidentifier():
-            raise ValueError(f"not a field name: {field.name!r}")
-        env[f"set{index}"] = _slot(cls, field.name).__set__
+    A frozen dataclass's own __init__ sets each field through `object.__setattr__` (its class's
+    __setattr__ refuses): 5.7 us for a 15-field row against 2.2 us for the SimpleNamespace it
+    replaces; the slots' descriptors' `__set__` about as much; the twin 0.5 us. Every field is set
+    as __init__ would set it (no defaults, no __post_init__: `read_model` accepts no other kind)."""
     if getattr(cls, "__post_init__", None) is not None:
         raise TypeError(f"{cls.__name__}: a read model has no __post_init__")
-    env["cls"], env["new"] = cls, object.__new__
-    source = (f"def read({argument}):\n    obj = new(cls)\n" + "".join(line + "\n" for line in lines)
-              + "    return obj\n")
+    for field in dataclasses.fields(cls):
+        if not field.name.isidentifier() or keyword.iskeyword(field.name):
+            raise ValueError(f"not a field name: {field.name!r}")
+    env["cls"], env["builder"], env["new"] = cls, _builder_of(cls), object.__new__
+    source = (f"def read({argument}):\n    obj = new(builder)\n" + "".join(line + "\n" for line in lines)
+              + "    obj.__class__ = cls\n    return obj\n")
     exec(compile(source, f"<read model {cls.__name__}>", "exec"), env)  # noqa: S102 - field names from the code
     return env["read"]
 
 
-def _slot(cls: type, name: str) -> Any:
-    """The member descriptor of a slot of `cls` (or of a base read model's)."""
-    for klass in cls.__mro__:
-        if name in klass.__dict__.get("__slots__", ()):
-            return klass.__dict__[name]
-    raise TypeError(f"{cls.__name__}.{name} is not a slot")
+def _builder_of(cls: type) -> type:
+    """A plain class of the same slots as `cls` (the same layout: an instance may become a `cls`),
+    without a frozen __setattr__."""
+    return type(f"{cls.__name__}Builder", (object,), {"__slots__": cls.__dict__["__slots__"]})
 
 
 def _conversion(field: Any, value: str, env: dict[str, Any]) -> str:

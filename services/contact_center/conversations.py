@@ -28,7 +28,7 @@ from services.messaging.messages import clean_text
 from services.common.pagination import (
     Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
 )
-from services.chats.read_models import ChatRow, ConversationRow
+from services.chats.read_models import ChatRow
 from services.common.read_models import columns, row_reader
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
@@ -139,15 +139,19 @@ async def conversations(
     total = await count_total() if with_total else None
     sql, read_relations = _window_sql(viewer, where, window, relations, param)
     found = await raw_sql.records(connections.get("default"), sql, *values)
-    page = keyset_page(window, [_READ_CHAT[keyset.key](record) for record in found], total, with_cursors=with_cursors)
+    chats = [_read_chat(record) for record in found]
+    if keyset.key in columns(ChatRow):
+        page = keyset_page(window, chats, total, with_cursors=with_cursors)
+    else:  # the key is computed by the statement (`_KEY_SQL`): read beside the chat
+        keys = {record["id"]: record[keyset.key] for record in found}
+        page = keyset_page(window, chats, total, with_cursors=with_cursors, key_of=lambda chat: keys[chat.id])
     page.relations = read_relations(found)
     if not with_total:
         page.count_total = count_total
     return page
 
 
-#: a chat row of the list in each sort key's order: the key is a column of the chat's, or added to it
-_READ_CHAT = {"created_at": row_reader(ChatRow), "activity_at": row_reader(ConversationRow)}
+_read_chat = row_reader(ChatRow)
 
 
 def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
