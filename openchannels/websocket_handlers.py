@@ -69,7 +69,9 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
                 return
 
     async def run_operation(self, operation: Any) -> None:
-        key = share_key(self, operation) if self.shared is not None else None
+        # shared only with PLAIN_EXECUTION on: _finish_shared uses Strawberry's private parts
+        sharing = self.shared is not None and getattr(self.schema, "plain_execution", False)
+        key = share_key(self, operation) if sharing else None
         if key is None:
             await super().run_operation(operation)
             return
@@ -81,7 +83,9 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
         await self._finish_shared(operation, ending)
 
     async def _finish_shared(self, operation: Any, ending: GroupEnded) -> None:
-        """What Strawberry's run_operation does once a lone subscription's stream ended."""
+        """What Strawberry's run_operation does once a lone subscription's stream ended (its private
+        `_handle_pre_execution_error`, `_reject_incremental_delivery` and `_OperationStreamClosed`:
+        pinned Strawberry, tests/engine)."""
         if ending.pre_execution_error is not None:
             try:
                 await self._handle_pre_execution_error(operation, ending.pre_execution_error)

@@ -25,7 +25,7 @@ at 64 bits) in the error's `extensions.actual`.
 A request over a limit gets a top-level error with `extensions.code = "QUERY_TOO_COMPLEX"`
 (`extensions.limit` names the limit, `maximum` and `actual` the numbers) and no resolver
 runs. The measure depends on the variables: it runs on every request, after the document's
-(cached) validation (schema/validation_cache.py).
+(cached) validation (Strawberry's ValidationCache, schema/__init__.py).
 """
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from infrastructure.lru import LRU
 from schema.error_policy import internal_error
-from schema.validation_cache import ValidationResults
 
 from services.messaging import feed
 from services.messaging import gifs
@@ -77,6 +77,18 @@ CONNECTION_PAGE_FIELDS = ("edges", "nodes")
 INTROSPECTION_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 #: where every measure stops growing (2^53 - 1: exact in any JSON reader, far within 64 bits)
 MEASURE_CEILING = 2**53 - 1
+#: distinct (document, operation, page sizes) whose measure is remembered
+MEASURES_CACHE_SIZE = 512
+
+
+class ValidationResults(LRU[tuple, tuple[GraphQLError, ...]]):
+    """A bounded LRU of errors by key, kept as tuples (callers add to copies)."""
+
+    def __init__(self, size: int = MEASURES_CACHE_SIZE) -> None:
+        super().__init__(size)
+
+    def put(self, key: tuple, errors: list[GraphQLError]) -> None:
+        super().put(key, tuple(errors))
 
 
 @dataclass(frozen=True)

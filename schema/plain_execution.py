@@ -127,7 +127,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _shared_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         """The plan from an earlier request of the same document and variables, or a new one.
 
-        A console polls the same document all day, and the parse cache (schema/parse_cache.py)
+        A console polls the same document all day, and the parse cache (Strawberry's ParserCache)
         hands every request the same syntax tree: the plan is keyed on the identity of its
         field nodes, the schema, the operation and the values of the variables its directives
         read (which decide @skip/@include); the cache entry holds the schema, the operation and
