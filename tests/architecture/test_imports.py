@@ -300,6 +300,29 @@ def test_no_cycle_between_packages():
     assert not problems, "\n".join(problems)
 
 
+#: the domains of services/, each importing only those before it (the README's Architecture)
+SERVICE_DOMAINS = ("common", "identity", "policies", "events", "chats", "messaging", "contact_center", "automation",
+                   "demo")
+
+
+def test_the_domains_of_services_depend_one_way():
+    """contact_center and automation build on messaging, which builds on chats, ...; never back."""
+    rank = {f"services.{name}": i for i, name in enumerate(SERVICE_DOMAINS)}
+    problems = []
+    for imp in _internal():
+        if _top(imp.importer) != "services" or _top(imp.imported) != "services" or imp.imported == "services":
+            continue
+        a, b = _services_part(imp.importer), _services_part(imp.imported)
+        if a == b:
+            continue
+        if a not in rank or b not in rank:
+            problems.append(f"{imp.where()}: {a} or {b} is not in SERVICE_DOMAINS: place it in the order")
+        elif rank[b] > rank[a]:
+            problems.append(f"{imp.where()}: {imp.importer} imports {imp.imported}: {a} comes before {b} "
+                            f"({' <- '.join(SERVICE_DOMAINS)})")
+    assert not problems, "imports against the order of the domains of services/:\n" + "\n".join(problems)
+
+
 def test_no_import_inside_a_function():
     """An import inside a function hides a dependency (often a cycle) from the module's head; only
     an optional extra is imported where it is used, and says so."""
