@@ -6,8 +6,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from openchannels import rate_limits
-from openchannels.live_tokens import live_tokens
 from infrastructure.settings import Settings
 from resolvers.errors import payload, payload_of, viewer_of as _viewer
 from schema import inputs
@@ -22,6 +20,7 @@ from schema.payloads import (
     RevokeOperatorTokensPayload, StartVisitorChatPayload,
 )
 from services.identity import auth
+from services.identity.rate_limits import LOGIN, START_VISITOR_CHAT
 from services.chats import chats
 from services.messaging import messages
 from services.chats import open_channels
@@ -120,7 +119,7 @@ async def send_visitor_message(info: Info, input: inputs.SendVisitorMessageInput
 
 async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) -> StartVisitorChatPayload:
     async def run():
-        await rate_limits.check_ip(info.context, rate_limits.START_VISITOR_CHAT)
+        await info.context.check_ip_limit(START_VISITOR_CHAT)
         return await visitors.start_visitor_chat(
             open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             name=input.name, email=input.email, phone=input.phone, text=input.text,
@@ -137,7 +136,7 @@ async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput) ->
 async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
     """Wrong credentials are a userError here (this is where signing in happens)."""
     try:
-        await rate_limits.check_ip(info.context, rate_limits.LOGIN)
+        await info.context.check_ip_limit(LOGIN)
         token, operator = await auth.login(email=input.email, password=input.password,
                                            ttl_seconds=Settings().token_ttl_seconds)
     except DomainError as error:
@@ -149,7 +148,7 @@ async def logout(info: Info, input: inputs.LogoutInput | None = None) -> LogoutP
     everywhere = bool(input and input.everywhere)
     return await payload_of(
         token_revocation.logout(_viewer(info), authorization=info.context.authorization, everywhere=everywhere),
-        lambda revoked: _revoked(LogoutPayload(revoked_tokens=revoked, user_errors=[])),
+        lambda revoked: _revoked(info, LogoutPayload(revoked_tokens=revoked, user_errors=[])),
         lambda errors: LogoutPayload(revoked_tokens=0, user_errors=errors),
     )
 
@@ -161,15 +160,15 @@ async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensI
 
     return await payload_of(
         run(),
-        lambda done: _revoked(RevokeOperatorTokensPayload(operator=Operator.from_model(done[0]),
-                                                          revoked_tokens=done[1], user_errors=[])),
+        lambda done: _revoked(info, RevokeOperatorTokensPayload(operator=Operator.from_model(done[0]),
+                                                                revoked_tokens=done[1], user_errors=[])),
         lambda errors: RevokeOperatorTokensPayload(operator=None, revoked_tokens=0, user_errors=errors),
     )
 
 
-def _revoked(result: Any) -> Any:
+def _revoked(info: Info, result: Any) -> Any:
     """Tokens were revoked: this process's WebSockets opened with them close now, not at the next period."""
-    live_tokens.recheck_soon()
+    info.context.tokens_revoked()
     return result
 
 

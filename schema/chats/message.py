@@ -15,6 +15,7 @@ from services.chats.read_models import MessageRow
 from services.messaging import files
 from services.messaging import formatting
 from services.common.pagination import Page, encode_cursor
+from services.policies.chats import get_visible_chat
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
@@ -76,7 +77,6 @@ class Message(Node):
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import Chat
-        from services.policies.chats import get_visible_chat
 
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's

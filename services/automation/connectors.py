@@ -23,7 +23,9 @@ from services.chats.chats import auto_close_deadline
 from services.automation.connector_adapters import ADAPTERS, InboundMessage, Malformed, Rejected
 from services.common.errors import InvalidInput, NotFound
 from services.events.events import UnitOfWork, unit_of_work
-from services.messaging.messages import add_client_message, clean_text
+from services.chats.visitors import open_customer_chat
+from services.common.text_input import clean_text
+from services.messaging.messages import add_client_message
 from services.identity.viewer import Viewer, require_admin
 from services.common.text_input import NAME_LENGTH, TOKEN_LENGTH, URL_LENGTH, check_text, text_input
 from services.common.unique_rows import create_or_find
@@ -113,8 +115,6 @@ async def receive(connector_id: int, headers: Mapping[str, str], body: bytes) ->
 
 async def take_in(connector: Connector, inbound: InboundMessage) -> Message | None:
     """The outside user's message into their open chat, or a new queued chat; None for a duplicate."""
-    from services.chats.visitors import open_customer_chat  # visitors builds on messages
-
     async with unit_of_work() as uow:
         record, new = await ConnectorInbound.get_or_create(
             connector_id=connector.id, external_message_id=inbound.external_message_id,

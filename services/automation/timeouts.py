@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from models import Chat, ChatSkip, ChatStatus
 from services.chats import queue
-from services.automation import rating
-from services.automation import timers
+from services.chats.greeting import request_rating
+from services.events import timers
 from services.chats.chat_states import Action, transition
-from services.chats.chats import audience
+from services.chats.audience import audience
 from services.common.errors import InvalidState
 from services.events.events import unit_of_work
 
@@ -62,7 +62,7 @@ async def auto_close_chat(*, chat_id: int) -> bool:
         await queue.withdraw_offers(uow, chat)
         uow.record("CHAT_AUTO_CLOSED", chat=chat, queue_kind="CHAT_AUTO_CLOSED", chat_kind="CHAT_CLOSED",
                    operator_ids=before)
-        await rating.request_rating(uow, chat)
+        await request_rating(uow, chat)
         if chat.operator_id is not None:
             await queue.offer_waiting_chats(uow, chat.operator_id)
     return True

@@ -10,6 +10,8 @@ from models import (
     Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator,
 )
 from services.chats import queue
+from services.chats.audience import audience
+from services.chats.greeting import request_rating
 from services.policies.chats import ensure, get_visible_chat, operator_chat
 from services.chats.chat_states import ACTIVE, Action, ensure_allowed, transition
 from services.common.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
@@ -19,15 +21,6 @@ from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import text_input, LONG_TEXT_LENGTH
 
 MAX_TITLE_LENGTH = 255
-
-
-async def audience(uow: UnitOfWork, chat: Chat) -> set[int]:
-    """Operators whose own chat list shows this chat: responsible, participants, offered."""
-    ids = set(await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
-    ids |= set(await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
-    if chat.operator_id:
-        ids.add(chat.operator_id)
-    return ids
 
 
 async def add_participant(uow: UnitOfWork, chat: Chat, operator_id: int) -> bool:
@@ -213,14 +206,12 @@ async def mark_chat_spam(viewer: Viewer, *, chat_id: int) -> Chat:
 
 
 async def _close(uow: UnitOfWork, chat: Chat, action: Action, kind: str) -> None:
-    from services.automation import rating  # rating writes system messages, which build on this module
-
     before = await audience(uow, chat)
     await transition(uow, chat, action, closed_at=queue.now(), auto_close_at=None)
     await queue.withdraw_offers(uow, chat)
     uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_CLOSED", operator_ids=before)
     if action is Action.FINISH:
-        await rating.request_rating(uow, chat)  # never for spam
+        await request_rating(uow, chat)  # never for spam
     if chat.operator_id is not None:  # a slot is free: waiting chats move
         await queue.offer_waiting_chats(uow, chat.operator_id)
 

@@ -15,7 +15,7 @@ from tortoise.functions import Count
 from models import (
     Chat, ChatOffer, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
 )
-from services.automation import timers
+from services.events import timers
 from services.events.events import UnitOfWork
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)

@@ -1,15 +1,15 @@
 """The visitor's side: a client starts a chat from a website widget and writes in it."""
 from __future__ import annotations
 
-from models import Chat, ChatStatus, Client, Message, OpenChannel, VisitorSession
+from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, VisitorSession
 from services.chats import queue
+from services.chats.audience import audience
 from services.identity.auth import hash_token, new_token
 from services.common.errors import InvalidInput, NotFound
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.greeting import greet
-from services.messaging.messages import add_client_message, clean_text
 from services.identity.viewer import Viewer, require_visitor
-from services.common.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PHONE_LENGTH
+from services.common.text_input import clean_text, text_input, EMAIL_LENGTH, NAME_LENGTH, PHONE_LENGTH
 
 VISITOR_TOKEN_PREFIX = "ocv_"
 
@@ -61,6 +61,15 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
     message = await add_client_message(uow, chat, text)
     await queue.offer_chat(uow, chat, channel)
     await greet(uow, chat, channel)
+    return message
+
+
+async def add_client_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
+    """The client's message in their chat: its operators are told (files, if any, are attached by
+    services/messaging/messages.py, in the same transaction)."""
+    message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+               operator_ids=await audience(uow, chat))
     return message
 
 

@@ -24,7 +24,7 @@ from services.chats.chat_relations import numbered, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
 from services.events.events import unit_of_work
-from services.messaging.messages import clean_text
+from services.common.text_input import clean_text
 from services.common.pagination import (
     Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
 )

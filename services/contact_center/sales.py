@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from models import Chat, ChatStatus, Message, MessageAuthorKind, Order, OrderItem, Product
 from services.chats import queue
 from services.policies.chats import ensure, operator_chat
-from services.chats.chats import audience
+from services.chats.audience import audience
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events.events import unit_of_work
 from services.common.numerals import MAX_PK, checked_number

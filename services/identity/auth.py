@@ -181,7 +181,7 @@ def forget_tokens(digests: Iterable[str]) -> None:
 async def current_viewers(digests: Collection[str]) -> dict[str, tuple[Viewer, datetime | None]]:
     """What the database says now about these tokens, by digest (the viewer and the expiry); a
     token not found is absent. Read in a few statements whatever their number: the re-check of
-    every live WebSocket connection (openchannels/live_tokens.py)."""
+    every live WebSocket connection (services/identity/live_tokens.py)."""
     found: dict[str, tuple[Viewer, datetime | None]] = {}
     listed = list(digests)
     for start in range(0, len(listed), _LOOK_UP_CHUNK):

@@ -14,6 +14,9 @@ import re
 from tortoise.expressions import Q, Subquery
 
 from models import CannedResponse, Chat, Client, Message, OpenChannel, Operator, QueueMember
+from services.messaging.messages import send_message
+from services.messaging.messaging import get_visible_message
+from services.policies.chats import get_visible_chat
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.identity.viewer import Viewer, require_operator
@@ -121,9 +124,6 @@ async def fill_placeholders(text: str, *, chat: Chat, operator: Operator) -> str
 async def send_canned_response(viewer: Viewer, *, chat_id: int, canned_response_id: int) -> Message:
     """Send it as the caller's message, placeholders filled for this chat: a visible one, or a silent
     note for a silent canned response (saved from a silent note)."""
-    from services.policies.chats import get_visible_chat
-    from services.messaging.messages import send_message
-
     canned = await get_canned_response(viewer, canned_response_id)
     chat = await get_visible_chat(viewer, chat_id)
     text = await fill_placeholders(canned.text, chat=chat, operator=await Operator.get(id=viewer.operator_id))
@@ -135,8 +135,6 @@ async def save_message_as_canned_response(viewer: Viewer, *, message_id: int,
                                           title: str | None = None) -> CannedResponse:
     """A personal canned response with the text of a message (titled by its start by default);
     from a silent note, a silent one (services/policies/copy_audience.py)."""
-    from services.messaging.messaging import get_visible_message
-
     require_operator(viewer)
     message, _ = await get_visible_message(viewer, message_id)
     if message.deleted or not message.text.strip():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from models import FeedPost
+from services.messaging.messaging import get_visible_message
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer, require_operator
@@ -13,8 +14,6 @@ MAX_PAGE = 100
 @text_input(text=LONG_TEXT_LENGTH)
 async def create_feed_post_from_message(viewer: Viewer, *, message_id: int, text: str | None = None) -> FeedPost:
     """Share a message in the feed; without `text` the post says what the message says."""
-    from services.messaging.messaging import get_visible_message
-
     me = require_operator(viewer)
     message, _ = await get_visible_message(viewer, message_id)
     audience_of_copy(message).refuse_everyone(["input", "messageId"])  # every operator reads the feed

@@ -23,7 +23,6 @@ import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from models import Attachment, Chat, ChatStatus, Message
 from services.policies.chats import get_visible_chat, operator_chat
@@ -31,11 +30,10 @@ from services.common.errors import Forbidden, InvalidInput, LimitExceeded, NotFo
 from services.events.events import UnitOfWork, unit_of_work
 from infrastructure.file_storage import (S3_EXTRA_MISSING, BytesContent, ByteStream, FileStorage, LocalFileStorage,
                                    StorageUnavailable, UploadContent)
+from infrastructure.settings import Settings
 from services.common.numerals import MAX_UNIX_TIME, parse_numeral
 from services.identity.viewer import Viewer
 
-if TYPE_CHECKING:
-    from infrastructure.settings import Settings
 
 log = logging.getLogger("openchannels.files")
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -69,8 +67,6 @@ def file_settings() -> FileSettings:
     FILES_DIR. An S3 bucket needs the app's lifespan: its client is opened there, once."""
     global _configured
     if _configured is None:
-        from infrastructure.settings import Settings
-
         settings = Settings()
         if settings.s3_bucket:
             raise StorageUnavailable("S3 file storage is opened when the app starts (files.serving_files)")
@@ -83,7 +79,7 @@ def require_storage_package(settings: Settings) -> None:
     if not settings.s3_bucket:
         return
     try:
-        import aiobotocore.session  # noqa: F401
+        import aiobotocore.session  # noqa: F401 - optional extra [s3]: only asked whether it is installed
     except ImportError as error:
         raise StorageUnavailable(S3_EXTRA_MISSING) from error
 
@@ -95,7 +91,7 @@ async def serving_files(settings: Settings) -> AsyncIterator[FileSettings]:
     async with contextlib.AsyncExitStack() as resources:
         storage: FileStorage = LocalFileStorage(settings.files_dir)
         if settings.s3_bucket:
-            from infrastructure.s3_storage import S3FileStorage
+            from infrastructure.s3_storage import S3FileStorage  # needs the optional extra [s3] (aiobotocore)
 
             storage = await resources.enter_async_context(S3FileStorage.connect(
                 bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,

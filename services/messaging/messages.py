@@ -12,24 +12,14 @@ from services.chats import queue
 from services.common import raw_sql
 from services.policies.chats import ChatRoles, ensure
 from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
-from services.chats.chats import add_participant, audience, auto_close_deadline
+from services.chats.chats import add_participant, auto_close_deadline
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_forward_sql, move_read_marker
+from services.chats import visitors
+from services.chats.visitors import open_customer_chat
 from services.identity.viewer import Viewer, require_visitor
-from services.common.text_input import text_input
-
-MAX_TEXT_LENGTH = 10_000
-
-
-def clean_text(text: str | None, field: list[str], *, allow_empty: bool = False) -> str:
-    text = (text or "").strip()
-    if not text and not allow_empty:
-        raise InvalidInput("The message is empty.", field=field)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidInput(f"The message is longer than {MAX_TEXT_LENGTH} characters.", field=field)
-    return text
-
+from services.common.text_input import MAX_TEXT_LENGTH, clean_text, text_input  # noqa: F401 (MAX_TEXT_LENGTH: for callers)
 
 @text_input()
 async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool = False,
@@ -262,8 +252,6 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
     """
     require_visitor(viewer)
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
-    from services.chats.visitors import open_customer_chat  # visitors builds on messages
-
     async with unit_of_work() as uow:
         # Lock the client first: FOR UPDATE on "their open chat" locks nothing when there is
         # none, and two first messages at once would each open a chat.
@@ -286,9 +274,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
 
 async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, viewer: Viewer | None = None,
                              attachment_ids: list[int] | None = None) -> Message:
-    message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    message = await visitors.add_client_message(uow, chat, text)
     if attachment_ids and viewer is not None:
         await files.attach_uploads(uow, viewer, chat, message, attachment_ids)
-    uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
-               operator_ids=await audience(uow, chat))
     return message

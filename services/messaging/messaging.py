@@ -15,13 +15,13 @@ from models import (
 from services.messaging import files
 from services.chats import queue
 from services.policies.chats import get_visible_chat
-from services.chats.chats import audience
+from services.chats.audience import audience
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_read_marker
 from services.identity.viewer import Viewer, require_operator
-from services.common.text_input import text_input
+from services.common.text_input import clean_text, text_input
 
 
 async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBAsyncClient | None = None,
@@ -60,8 +60,6 @@ async def _change_own_message(uow: UnitOfWork, viewer: Viewer, message_id: int, 
 @text_input()
 async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message:
     """The author rewrites their message; `editedAt` tells readers it changed."""
-    from services.messaging.messages import clean_text
-
     text = clean_text(text, ["input", "text"])
     async with unit_of_work() as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text=text, edited_at=queue.now())

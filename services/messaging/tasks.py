@@ -6,6 +6,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from models import Operator, Task
+from services.messaging.messaging import get_visible_message
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import InvalidInput, NotFound
 from services.identity.viewer import Viewer, require_operator
@@ -22,8 +23,6 @@ async def create_task_from_message(viewer: Viewer, *, message_id: int, title: st
 
     The task carries the message's text: from a silent note, only to someone who may read its chat.
     """
-    from services.messaging.messaging import get_visible_message
-
     me = require_operator(viewer)
     message, chat = await get_visible_message(viewer, message_id)
     if title is None:
