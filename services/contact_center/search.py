@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise import connections
 from tortoise.exceptions import OperationalError
@@ -221,7 +221,7 @@ async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: 
     GIN bitmap with it for a rarer one; when the first window held no match at all, they start below it."""
     if _dialect() != "postgres":
         return (await _ranked_page(hits, hits, words, first=first, with_total=with_total))[0]
-    newest = await Message.all().order_by("-id").first().values_list("id", flat=True)
+    newest = cast(int | None, await Message.all().order_by("-id").first().values_list("id", flat=True))
     if newest is None:
         return None
     walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
@@ -251,7 +251,7 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    page = await (_read_serially(ranked, first) if _dialect() == "postgres" else
+    page: Page[Any] = await (_read_serially(ranked, first) if _dialect() == "postgres" else
                   paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
@@ -305,8 +305,8 @@ async def _nth_newest(hits: QuerySet[Message]) -> int:
     newest message, testing each row, until it has enough matches: far slower than reading the matches from the GIN
     bitmap and sorting them when they are rare, and they are here (the first page's window held too few of them, or
     this is a `last` page)."""
-    ids = await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
-                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True))
+    ids = cast(list[int], await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
+                                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True)))
     return ids[0] if ids else 0
 
 
