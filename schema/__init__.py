@@ -29,8 +29,9 @@ class _Schema(strawberry.Schema):
         """One result: a subscription cannot be executed, only subscribed to (`stream`, the
         WebSockets). Strawberry lets HTTP ask for one, which then failed inside as a bug; refused
         here, it is InvalidOperationTypeError, a BAD_REQUEST (openchannels/http_compliance.py)."""
-        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
-        return await super().execute(*args, allowed_operation_types=allowed, **kwargs)
+        kwargs["allowed_operation_types"] = \
+            set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        return await super().execute(*args, **kwargs)
 
 
 class _ProductionSchema(HiddenSuggestionsMixin, _Schema):

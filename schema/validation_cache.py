@@ -7,7 +7,7 @@ depend on the variables too and are checked on every request after this (schema/
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from graphql import GraphQLError
 from graphql.validation import validate
@@ -27,7 +27,7 @@ class ValidationResults(LRU[tuple, tuple[GraphQLError, ...]]):
     def __init__(self, size: int = CACHE_SIZE) -> None:
         super().__init__(size)
 
-    def put(self, key: tuple, errors: list[GraphQLError]) -> None:
+    def put(self, key: tuple, errors: Sequence[GraphQLError]) -> None:
         super().put(key, tuple(errors))
 
 
@@ -53,7 +53,7 @@ class CachedValidation(SchemaExtension):
         if context.pre_execution_errors is None and context.graphql_document is not None:
             rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
             key = (context.query, rules) if context.query else None
-            errors = self.results.get(key) if key else None
+            errors: Sequence[GraphQLError] | None = self.results.get(key) if key else None
             if errors is None:
                 errors = validate(context.schema._schema, context.graphql_document, rules,
                                   hide_suggestions=self.hide_suggestions)
