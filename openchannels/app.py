@@ -88,7 +88,7 @@ class MultipartRefused(HTTPException):
         self.code = code
 
 
-class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
+class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter
@@ -103,7 +103,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     public_url = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
+        kwargs["multipart_uploads_enabled"] = True
+        super().__init__(*args, **kwargs)
         self.trusted_documents = TrustedDocuments()  # create_app sets `only` from the settings
 
     async def render_graphql_ide(self, request: Any) -> Any:
@@ -192,7 +193,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
         return None
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint.MetricsPort:
     settings = settings or Settings()
     configure_logging(settings.log_format)
     graphql = GraphQLApp(

@@ -37,7 +37,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from json import JSONDecodeError
-from typing import Any, AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Mapping
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -247,7 +247,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             yield decoded
 
     async def _receive_or_stop(self) -> dict[str, Any] | None:
-        receive = asyncio.ensure_future(self.ws.receive())
+        receive: asyncio.Future[Any] = asyncio.ensure_future(self.ws.receive())
         try:
             await asyncio.wait({receive, self._stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -277,6 +277,11 @@ class ConnectionLimits:
     known_messages: set[str] | None = None
     #: watches an anonymous connection for idleness (set after its connection_init)
     _idle: IdleWatch | None = None
+    if TYPE_CHECKING:  # set by the Strawberry handler this is mixed into
+        view: Any
+        context: Any
+        websocket: Any
+        connection_acknowledged: bool
 
     async def handle(self) -> None:
         self._timers: list[asyncio.TimerHandle] = []
@@ -305,7 +310,7 @@ class ConnectionLimits:
                 timer.cancel()
             if self._idle is not None:
                 self._idle.cancel()
-            if connections is not None:
+            if connections is not None and ip is not None:  # admitted: both are set
                 connections.release(ip)
             if self._live_token is not None:
                 self._live_tokens().leave(self._live_token, self.websocket)

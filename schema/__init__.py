@@ -56,8 +56,9 @@ class _Schema(strawberry.Schema):
         """One result: a subscription cannot be executed, only subscribed to (`stream`, the
         WebSockets). Strawberry lets HTTP ask for one, which then failed inside as a bug; refused
         here, it is InvalidOperationTypeError, a BAD_REQUEST (openchannels/http_compliance.py)."""
-        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
-        return await super().execute(*args, allowed_operation_types=allowed, **kwargs)
+        kwargs["allowed_operation_types"] = \
+            set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        return await super().execute(*args, **kwargs)
 
 
 class _ProductionSchema(HiddenSuggestionsMixin, _Schema):
@@ -85,7 +86,7 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False, 
         subscription=Subscription,
         types=[Chat, ChatConnection, Client, Message, OpenChannel, Operator],
         extensions=extensions,
-        **({"execution_context_class": PlainFieldExecutionContext} if plain_execution else {}),
+        execution_context_class=PlainFieldExecutionContext if plain_execution else None,
     )
     built.plain_execution = plain_execution
     if plain_execution:

@@ -118,4 +118,4 @@ class FastErrorPolicy(ErrorPolicy):
     def _process_result(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [self._one(error) for error in errors]
+            result.errors = [self._one(error) for error in errors]  # type: ignore[attr-defined]  # an ExecutionResult: it has errors

@@ -29,7 +29,7 @@ runs. The measure depends on the variables: it runs on every request, after the 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +87,7 @@ class ValidationResults(LRU[tuple, tuple[GraphQLError, ...]]):
     def __init__(self, size: int = MEASURES_CACHE_SIZE) -> None:
         super().__init__(size)
 
-    def put(self, key: tuple, errors: list[GraphQLError]) -> None:
+    def put(self, key: tuple, errors: Sequence[GraphQLError]) -> None:  # takes any sequence, keeps a tuple
         super().put(key, tuple(errors))
 
 
@@ -325,10 +325,12 @@ class QueryLimitsExtension(SchemaExtension):
         """After the (cached) validation of the document, which must come first: see schema/__init__.py."""
         context = self.execution_context
         key = _measure_key(context) if self.measured is not None else None
-        errors = self.measured.get(key) if key is not None else None
+        errors: Sequence[GraphQLError] | None = \
+            self.measured.get(key) if key is not None and self.measured is not None else None
         if errors is None:
             errors = limit_errors(self.limits, context)
-            if key is not None and not any(e.extensions.get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
+            if key is not None and self.measured is not None and \
+                    not any((e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
                 self.measured.put(key, errors)
         if errors:
             context.pre_execution_errors = [*(context.pre_execution_errors or []), *errors]

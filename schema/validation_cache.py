@@ -10,8 +10,9 @@ checked on every request after this (schema/limits.py).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -38,7 +39,7 @@ class TextKeyedValidation(SchemaExtension):
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None:
             key = (context.query, tuple(context.validation_rules)) if context.query else None
-            errors = self.results.get(key) if key else None
+            errors: Sequence[GraphQLError] | None = self.results.get(key) if key else None
             if errors is None:
                 errors = validate_document(context.schema._schema, context.graphql_document,
                                            tuple(context.validation_rules))

@@ -34,6 +34,7 @@ def print_demo(demo: dict[str, Any], url: str) -> None:
     else:
         say(f"the database already has operators: demo data not seeded; get a token with `{PROG} create-operator`")
         return
+    assert admin is not None  # seeded data has its admin
     say("")
     say(f"admin token: {admin['token']}")
     say(f"  {admin['name']} <{admin['email']}>, ADMIN, password {admin['password']}")

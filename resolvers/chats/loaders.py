@@ -38,8 +38,8 @@ def _loader(batch_function: Callable[[Any], Callable]) -> cached_property:
     return cached_property(lambda self: DataLoader(batch_function(self)))
 
 
-def _grouped(rows: Iterable[tuple[int, Any]], keys: list[int]) -> list[list[Any]]:
-    groups: dict[int, list[Any]] = defaultdict(list)
+def _grouped(rows: Iterable[tuple[int | None, Any]], keys: list[int]) -> list[list[Any]]:
+    groups: dict[int | None, list[Any]] = defaultdict(list)
     for key, value in rows:
         groups[key].append(value)
     return [groups.get(k, []) for k in keys]

@@ -201,7 +201,7 @@ async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) 
         defaults = inputs.CreateOpenChannelInput(name=input.name)
         return await open_channels.create_open_channel(
             _viewer(info), name=input.name,
-            distribution=input.distribution or defaults.distribution,
+            distribution=_or(input.distribution, defaults.distribution),
             answer_timeout_seconds=_or(input.answer_timeout_seconds, defaults.answer_timeout_seconds),
             auto_close_after_seconds=_or(input.auto_close_after_seconds, defaults.auto_close_after_seconds),
             rating_enabled=_or(input.rating_enabled, defaults.rating_enabled),

@@ -1,7 +1,10 @@
 """Entry points of the CRM: saveChatToCrm, and CRM records through node(id:)."""
 from __future__ import annotations
 
+from typing import Any
+
 from strawberry.types import Info
+from tortoise.models import Model
 
 import models
 from resolvers.errors import payload_of, viewer_of as _viewer
@@ -30,7 +33,7 @@ async def save_chat_to_crm(info: Info, input: ChatInput) -> SaveChatToCrmPayload
         chat=None, created=False, contact=None, lead=None, user_errors=errors))
 
 
-def _node(model: type, kind: type):
+def _node(model: type[Model], kind: type[Any]):
     async def resolve(info: Info, viewer: Viewer, pk: int):
         row = await crm.crm_record(viewer, model, pk)
         return kind.from_model(row) if row else None

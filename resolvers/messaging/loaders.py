@@ -25,7 +25,7 @@ class MessagingLoaders:
         self.readable_message = DataLoader(self._readable_message)
 
     async def _attachments(self, message_ids: list[int]) -> list[list[Attachment]]:
-        groups: dict[int, list[Attachment]] = defaultdict(list)
+        groups: dict[int | None, list[Attachment]] = defaultdict(list)
         for row in await Attachment.filter(message_id__in=message_ids).order_by("id"):
             groups[row.message_id].append(row)
         return [groups.get(i, []) for i in message_ids]

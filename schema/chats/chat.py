@@ -167,7 +167,8 @@ class ChatConnection:
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (conversations), only when asked for."""
-        return self.page.total()
+        # an awaitable when the total was left out: graphql-core awaits it; the annotation is the GraphQL type
+        return self.page.total()  # type: ignore[return-value]
 
     @classmethod
     def from_page(cls, page: Page) -> "ChatConnection":

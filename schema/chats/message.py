@@ -131,6 +131,7 @@ class Message(Node):
     def from_quote(cls, reference: models.MessageReference) -> "Message":
         """The quoted message as it was when quoted."""
         pk = reference.quoted_message_id or 0
+        assert reference.quoted_created_at is not None  # written with every quote (services/messaging/messaging.py)
         return cls(
             id=strawberry.ID(to_global_id("Message", pk)), pk=pk, chat_pk=reference.quoted_chat_id or 0,
             author_pk=reference.quoted_author_id, author_kind=reference.quoted_author_kind,
@@ -165,7 +166,8 @@ class MessageConnection:
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (a search), only when asked for."""
-        return self.page.total()
+        # an awaitable when the total was left out: graphql-core awaits it; the annotation is the GraphQL type
+        return self.page.total()  # type: ignore[return-value]
 
     @classmethod
     def from_page(cls, page: Page) -> "MessageConnection":

@@ -6,7 +6,7 @@ Loaders object, so a list of clients with their CRM links costs one statement pe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -127,7 +127,8 @@ async def client_link(info: Info, client_pk: int, relation: str):
         return None
     loader = getattr(info.context.loaders.crm, relation)
     row = await loader.load(pk)
-    return {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}[relation].from_model(row) \
+    kinds: dict[str, Any] = {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}
+    return kinds[relation].from_model(row) \
         if row else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from models import (
@@ -129,7 +129,7 @@ async def take_in(connector: Connector, inbound: InboundMessage) -> Message | No
             message = await open_customer_chat(uow, client_id=identity.client_id,
                                                channel_id=connector.open_channel_id, text=inbound.text)
         else:
-            changes = {"last_activity_at": queue.now()}
+            changes: dict[str, Any] = {"last_activity_at": queue.now()}
             if chat.status == ACTIVE:
                 changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
             await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
@@ -148,7 +148,7 @@ async def _identity(uow: UnitOfWork, connector: Connector, inbound: InboundMessa
 
     def find():
         return ConnectorClient.get_or_none(connector_id=connector.id,
-                                           external_id=inbound.external_user_id).using_db(uow.tx)
+                                           external_id=inbound.external_user_id, using_db=uow.tx)
 
     identity, _ = await create_or_find(uow.tx, find=find, create=create)
     return identity

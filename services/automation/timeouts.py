@@ -7,6 +7,8 @@ conditional write, so with several scheduler loops each due item fires exactly o
 """
 from __future__ import annotations
 
+from typing import cast
+
 from models import Chat, ChatSkip, ChatStatus
 from services.chats import queue
 from services.chats.greeting import request_rating
@@ -70,5 +72,5 @@ async def auto_close_chat(*, chat_id: int) -> bool:
 
 async def due_auto_closes(limit: int) -> list[int]:
     """Ids of answered, unpinned chats whose auto-close time has passed, the most overdue first."""
-    return list(await Chat.filter(status=ChatStatus.ACTIVE, pinned=False, auto_close_at__lte=queue.now())
-                .order_by("auto_close_at", "id").limit(limit).values_list("id", flat=True))
+    return list(cast(list[int], await Chat.filter(status=ChatStatus.ACTIVE, pinned=False, auto_close_at__lte=queue.now())
+                     .order_by("auto_close_at", "id").limit(limit).values_list("id", flat=True)))

@@ -115,7 +115,8 @@ def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
     operators: dict[int, OperatorRow] = {}
 
     def read(row: Any) -> dict[str, Any]:
-        relations = {name: None if row[id_key] is None else read_one(row) for name, read_one, id_key in readers}
+        relations: dict[str, Any] = {name: None if row[id_key] is None else read_one(row)
+                                     for name, read_one, id_key in readers}
         if read_operator is not None:
             pk = row["operator__id"]
             if pk is None:

@@ -3,6 +3,7 @@ add participants, mark read. Each: one transaction, its authorisation, its event
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from tortoise.functions import Max
 
@@ -46,6 +47,7 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             raise
         ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
         channel = await queue.channel_of(uow, chat)
+        assert viewer.operator_id is not None  # operator_chat admits operators only
         await _ensure_capacity(uow, chat, channel, viewer.operator_id)
         before = await audience(uow, chat)
         at = queue.now()
@@ -144,6 +146,7 @@ async def transfer_chat(
             # whoever hands the chat to a queue means "someone else": it is not offered back to them
             await ChatSkip.create(using_db=uow.tx, chat_id=chat.id, operator_id=viewer.operator_id)
             uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
+            assert target_channel is not None  # no operator given: _transfer_target found the channel
             await queue.offer_chat(uow, chat, target_channel)
         if previous_operator is not None:  # their slot is free: waiting chats move
             await queue.offer_waiting_chats(uow, previous_operator)
@@ -159,7 +162,7 @@ async def _transfer_target(
         if operator_id == chat.operator_id:
             raise InvalidInput("The chat is already with this operator.", field=["input", "operatorId"])
         return None
-    channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+    channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
     if channel is None:
         raise NotFound("No such open channel.", field=["input", "openChannelId"])
     return channel
@@ -175,6 +178,7 @@ async def intercept_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             raise InvalidInput("You are already responsible for this chat.", field=["input", "chatId"])
         before = await audience(uow, chat)
         previous_operator = chat.operator_id
+        assert viewer.operator_id is not None  # operator_chat admits operators only
         await transition(uow, chat, Action.INTERCEPT, expect={"operator_id": previous_operator},
                          operator_id=viewer.operator_id)
         if previous_operator is not None:
@@ -271,7 +275,8 @@ async def mark_chat_read(viewer: Viewer, *, chat_id: int) -> Chat:
     operator_id = require_operator(viewer)
     async with unit_of_work() as uow:
         chat = await get_visible_chat(viewer, chat_id, using=uow.tx)
-        last = await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id")).values_list("m", flat=True)
+        last = cast(list[int | None], await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id"))
+                    .values_list("m", flat=True))
         last_id = (last[0] if last else None) or 0
         await move_read_marker(uow, chat_id=chat.id, operator_id=operator_id, message_id=last_id)
         uow.record("CHAT_READ", chat=chat, operator_ids=[operator_id])

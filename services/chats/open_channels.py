@@ -68,7 +68,8 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
     if "name" in changes:
         changes["name"] = changes["name"].strip()
     async with unit_of_work() as uow:
-        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()
+        # Tortoise's QuerySetSingle protocol lacks using_db/select_for_update (the object is a QuerySet that has them)
+        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()  # type: ignore[attr-defined]
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
         if changes:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Set
+from typing import Any, cast
 
 from tortoise import connections
 
@@ -59,7 +60,7 @@ _MY_CHATS = (
 )
 
 
-async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatGroups:
+async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatGroups:
     """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats;
     with the `relations` of services/chats/chat_relations.py asked for.
 
@@ -88,7 +89,7 @@ async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
     """Which of these chats the viewer may see, in one query."""
     if not chat_ids:
         return set()
-    return set(await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True))
+    return set(cast(list[int], await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True)))
 
 
 async def unread_counts(operator_id: int, chat_ids: list[int]) -> dict[int, int]:

@@ -34,7 +34,7 @@ async def start_visitor_chat(
         text = clean_text(text, ["input", "text"])
     token = new_token(VISITOR_TOKEN_PREFIX)
     async with unit_of_work() as uow:
-        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+        channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
         client = await Client.create(using_db=uow.tx, name=name or "Guest", email=email, phone=phone)
@@ -46,14 +46,14 @@ async def start_visitor_chat(
         chat = None
         if text:
             message = await open_customer_chat(uow, client_id=client.id, channel_id=channel.id, text=text)
-            chat = await Chat.get(id=message.chat_id).using_db(uow.tx)
+            chat = await Chat.get(id=message.chat_id, using_db=uow.tx)
     return chat, token
 
 
 async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int, text: str) -> Message:
     """A client's first message: a new QUEUED chat, the message in it, the offer to operator(s)."""
-    client = await Client.get(id=client_id).using_db(uow.tx)
-    channel = await OpenChannel.get(id=channel_id).using_db(uow.tx)
+    client = await Client.get(id=client_id, using_db=uow.tx)
+    channel = await OpenChannel.get(id=channel_id, using_db=uow.tx)
     at = queue.now()
     chat = await Chat.create(using_db=uow.tx, title=client.name, status=ChatStatus.QUEUED,
                              open_channel_id=channel.id, client_id=client.id, last_activity_at=at)

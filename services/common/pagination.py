@@ -50,7 +50,10 @@ class Page(Generic[T]):
 
     def total(self) -> int | Awaitable[int]:
         """The total counted with the page, or, for a page read without it, the awaitable count."""
-        return self.total_count if self.total_count is not None else self.count_total()
+        if self.total_count is not None:
+            return self.total_count
+        assert self.count_total is not None  # a page has its total or the way to count it
+        return self.count_total()
 
 
 async def paginate(query: QuerySet, *, first: int | None = None, after: str | None = None, last: int | None = None,

@@ -19,11 +19,14 @@ import functools
 import keyword
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from tortoise.fields.data import BooleanField, CharEnumFieldInstance, DatetimeField, IntEnumFieldInstance
 
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")
 
 #: read model class -> the Tortoise model whose table it reads (tests/read_models checks every one)
 READ_MODELS: dict[type, Any] = {}

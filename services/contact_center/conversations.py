@@ -179,14 +179,14 @@ async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id:
             viewer.is_supervisor and await Client.filter(id=client_id).using_db(uow.tx).exists()
         ):
             raise NotFound("No such client.", field=["input", "clientId"])
-        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+        channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
         if not viewer.is_supervisor and not await QueueMember.filter(
             open_channel_id=channel.id, operator_id=me
         ).using_db(uow.tx).exists():
             raise Forbidden("You are not in this open channel's queue.", field=["input", "openChannelId"])
-        client = await Client.get(id=client_id).using_db(uow.tx)
+        client = await Client.get(id=client_id, using_db=uow.tx)
         at = queue.now()
         chat = Chat(title=client.name, status=ChatStatus.ACTIVE, open_channel_id=channel.id, client_id=client.id,
                     operator_id=me, answered_at=at, last_activity_at=at, first_response_at=at if body else None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import phonenumbers
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.models import Model
 
 from models import Client, CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead
 from services.policies.chats import operator_chat
@@ -73,10 +74,11 @@ async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
         if chat.client_id is None:
             raise InvalidState("This chat has no client to save.", field=["input", "chatId"])
         client = await Client.filter(id=chat.client_id).using_db(uow.tx).select_for_update().first()
+        assert client is not None  # the chat's client (a foreign key)
         link = await CrmClientLink.filter(client_id=client.id).using_db(uow.tx).first()
         if link is not None and link.contact_id is not None:
-            return SavedToCrm(chat.id, False, await CrmContact.get(id=link.contact_id).using_db(uow.tx),
-                              await CrmLead.get_or_none(id=link.lead_id).using_db(uow.tx) if link.lead_id else None)
+            return SavedToCrm(chat.id, False, await CrmContact.get(id=link.contact_id, using_db=uow.tx),
+                              await CrmLead.get_or_none(id=link.lead_id, using_db=uow.tx) if link.lead_id else None)
         email, phone = normalize_email(client.email), normalize_phone(client.phone)
         contact = None
         if email or phone:
@@ -90,6 +92,7 @@ async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
             contact = await CrmContact.create(using_db=uow.tx, name=client.name, email=email, phone=phone)
             lead = await CrmLead.create(using_db=uow.tx, title=f"Chat #{chat.id}: {client.name}", name=client.name,
                                         email=email, phone=phone, contact_id=contact.id)
+        assert contact is not None  # found or created
         if not created:  # the contact's own lead and latest deal, if any
             lead = await CrmLead.filter(contact_id=contact.id).using_db(uow.tx).order_by("id").first()
         deal = await CrmDeal.filter(contact_id=contact.id).using_db(uow.tx).order_by("-id").first()
@@ -128,6 +131,7 @@ async def leads_by_id(ids: list[int]) -> dict[int, CrmLead]:
 async def contacts_of_companies(company_ids: list[int]) -> dict[int, list[CrmContact]]:
     grouped: dict[int, list[CrmContact]] = {i: [] for i in company_ids}
     for contact in await CrmContact.filter(company_id__in=company_ids).order_by("id"):
+        assert contact.company_id is not None  # filtered on it
         grouped[contact.company_id].append(contact)
     return grouped
 
@@ -135,11 +139,12 @@ async def contacts_of_companies(company_ids: list[int]) -> dict[int, list[CrmCon
 async def deals_of_contacts(contact_ids: list[int]) -> dict[int, list[CrmDeal]]:
     grouped: dict[int, list[CrmDeal]] = {i: [] for i in contact_ids}
     for deal in await CrmDeal.filter(contact_id__in=contact_ids).order_by("id"):
+        assert deal.contact_id is not None  # filtered on it
         grouped[deal.contact_id].append(deal)
     return grouped
 
 
-async def crm_record(viewer: Viewer, model: type, pk: int):
+async def crm_record(viewer: Viewer, model: type[Model], pk: int):
     """One CRM record by id for `node(id:)`: operators only (a visitor gets nothing)."""
     if not viewer.is_operator:
         return None

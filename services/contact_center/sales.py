@@ -154,11 +154,11 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
         won = await Order.filter(id=order_id, status="CREATED").using_db(uow.tx).update(status="PAID",
                                                                                         paid_at=queue.now())
         # read after the UPDATE: a repeat that waited for a concurrent one's commit sees it PAID
-        order = await Order.get_or_none(id=order_id).using_db(uow.tx)
+        order = await Order.get_or_none(id=order_id, using_db=uow.tx)
         if order is None:
             raise NotFound("No such order.")
         if won:
-            chat = await Chat.get(id=order.chat_id).using_db(uow.tx)
+            chat = await Chat.get(id=order.chat_id, using_db=uow.tx)
             message = await Message.create(
                 using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.SYSTEM,
                 text=f"Order #{order.id} is paid: {order.total:.2f} {order.currency}. Thank you!",

@@ -22,13 +22,15 @@ inlined search literal can hold no quote and no operator.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise import connections
 from tortoise.exceptions import OperationalError
@@ -210,8 +212,7 @@ async def search_messages(
 
 def _as_rows(page: Page[Message]) -> Page[MessageRow]:
     """The page with its messages as read models (its cursors, made from their ranks, are kept)."""
-    page.rows = [_read_message(message) for message in page.rows]
-    return page
+    return dataclasses.replace(page, rows=[_read_message(message) for message in page.rows])  # type: ignore[return-value]  # the same page, other rows
 
 
 _read_message = model_reader(MessageRow)
@@ -233,7 +234,7 @@ async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: 
     GIN bitmap with it for a rarer one; when the first window held no match at all, they start below it."""
     if _dialect() != "postgres":
         return (await _ranked_page(hits, hits, words, first=first, with_total=with_total))[0]
-    newest = await Message.all().order_by("-id").first().values_list("id", flat=True)
+    newest = cast(int | None, await Message.all().order_by("-id").first().values_list("id", flat=True))
     if newest is None:
         return None
     walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
@@ -263,7 +264,7 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    page = await (_read_serially(ranked, first) if _dialect() == "postgres" else
+    page: Page[Any] = await (_read_serially(ranked, first) if _dialect() == "postgres" else
                   paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
@@ -317,8 +318,8 @@ async def _nth_newest(hits: QuerySet[Message]) -> int:
     newest message, testing each row, until it has enough matches: far slower than reading the matches from the GIN
     bitmap and sorting them when they are rare, and they are here (the first page's window held too few of them, or
     this is a `last` page)."""
-    ids = await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
-                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True))
+    ids = cast(list[int], await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
+                                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True)))
     return ids[0] if ids else 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, cast
 
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
@@ -113,7 +113,7 @@ async def _followed_channels(viewer: Viewer, open_channel_ids: list[int] | None)
     me = require_operator(viewer)
     if viewer.is_supervisor:
         return set(open_channel_ids) if open_channel_ids else None
-    mine = set(await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True))
+    mine = set(cast(list[int], await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True)))
     return mine & set(open_channel_ids) if open_channel_ids else mine
 
 
@@ -169,7 +169,7 @@ async def new_messages(viewer: Viewer, chat_id: int | None, after: str | None = 
 async def visitor_events(viewer: Viewer, after: str | None):
     """The visitor's own chats, silent notes excluded. A new chat of theirs joins the stream."""
     require_visitor(viewer)
-    own: set[int] = set(await Chat.filter(client_id=viewer.client_id).values_list("id", flat=True))
+    own: set[int] = set(cast(list[int], await Chat.filter(client_id=viewer.client_id).values_list("id", flat=True)))
     backlog = Event.filter(chat_id__in=Subquery(Chat.filter(client_id=viewer.client_id).values("id")),
                            chat_kind__isnull=False, visitor_visible=True)
     async for event in follow(backlog, lambda e: e["chat_kind"] is not None and e["visitor_visible"], after):

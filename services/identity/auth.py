@@ -121,6 +121,7 @@ async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
     rows = await raw_sql.rows(connection, _VISITOR_SESSION if visitor else _OPERATOR_TOKEN, digest)
     if not rows:
         raise Unauthenticated("Invalid or expired token.")
+    found: tuple[Viewer, datetime | None]
     if visitor:
         found = Viewer(client_id=rows[0]["client_id"], visitor_channel_id=rows[0]["open_channel_id"]), None
     else:

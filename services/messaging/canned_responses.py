@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from tortoise.expressions import Q, Subquery
 
@@ -80,7 +81,7 @@ def _ensure_may_manage(viewer: Viewer, canned: CannedResponse) -> None:
 async def create_canned_response(viewer: Viewer, *, title: str, text: str, open_channel_id: int | None = None,
                                  silent: bool = False) -> CannedResponse:
     me = require_operator(viewer)
-    title, text = _clean(title, text)
+    title, text = cast(tuple[str, str], _clean(title, text))  # both given: both returned
     if open_channel_id is not None:
         if not viewer.is_supervisor:
             raise Forbidden("Supervisors and admins manage an open channel's canned responses.",

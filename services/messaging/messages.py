@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
 from services.messaging import files
@@ -34,6 +34,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     async with unit_of_work() as uow:
         chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
         me, at = viewer.operator_id, queue.now()
+        assert me is not None  # _lock_chat admits operators only
         touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
                        auto_close_at=None if chat.pinned or auto_close_after is None
                        else at + timedelta(seconds=auto_close_after))
@@ -263,9 +264,10 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
         if chat is None:
             if attachment_ids:
                 raise InvalidInput("Start the chat before sending files.", field=["input", "attachmentIds"])
+            assert viewer.client_id is not None and viewer.visitor_channel_id is not None  # a visitor has both
             return await open_customer_chat(uow, client_id=viewer.client_id, channel_id=viewer.visitor_channel_id,
                                             text=text)
-        changes = {"last_activity_at": queue.now()}
+        changes: dict[str, Any] = {"last_activity_at": queue.now()}
         if chat.status == ACTIVE:
             changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
         await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)

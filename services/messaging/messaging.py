@@ -7,6 +7,8 @@ Editing and deleting are for the author only.
 """
 from __future__ import annotations
 
+from typing import cast
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import (
@@ -77,8 +79,8 @@ async def delete_message(viewer: Viewer, *, message_id: int) -> Message:
     async with unit_of_work() as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text="", deleted=True,
                                                   edited_at=queue.now())
-        stored = list(await Attachment.filter(message_id=message.id).using_db(uow.tx)
-                      .values_list("storage_key", flat=True))
+        stored = list(cast(list[str], await Attachment.filter(message_id=message.id).using_db(uow.tx)
+                           .values_list("storage_key", flat=True)))
         await Attachment.filter(message_id=message.id).using_db(uow.tx).delete()
         uow.record("MESSAGE_DELETED", chat=chat, chat_kind="MESSAGE_DELETED", message_id=message.id,
                    operator_ids=await audience(uow, chat), visitor_visible=not message.silent)
@@ -91,8 +93,8 @@ async def mark_message_unread(viewer: Viewer, *, message_id: int) -> Chat:
     me = require_operator(viewer)
     async with unit_of_work() as uow:
         message, chat = await get_visible_message(viewer, message_id, using=uow.tx)
-        before = await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx) \
-            .order_by("-id").values_list("id", flat=True)
+        before = cast(list[int], await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx)
+                      .order_by("-id").values_list("id", flat=True))
         marker_at = before[0] if before else 0
         await move_read_marker(uow, chat_id=chat.id, operator_id=me, message_id=marker_at, forward_only=False)
         uow.record("CHAT_UNREAD", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[me], visitor_visible=False)
@@ -133,13 +135,13 @@ async def check_references(
                                field=["input", "quoteMessageId"])
     mentioned = sorted(set(mention_operator_ids))
     if mentioned:
-        allowed = set(await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx)
-                      .values_list("operator_id", flat=True))
+        allowed = set(cast(list[int], await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx)
+                           .values_list("operator_id", flat=True)))
         if chat.operator_id:
             allowed.add(chat.operator_id)
         if chat.open_channel_id is not None:
-            allowed |= set(await QueueMember.filter(open_channel_id=chat.open_channel_id).using_db(uow.tx)
-                           .values_list("operator_id", flat=True))
+            allowed |= set(cast(list[int], await QueueMember.filter(open_channel_id=chat.open_channel_id)
+                                .using_db(uow.tx).values_list("operator_id", flat=True)))
         if not set(mentioned) <= allowed:
             raise InvalidInput("Only participants of the chat or colleagues of its queue can be mentioned.",
                                field=["input", "mentionOperatorIds"])
