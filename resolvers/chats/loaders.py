@@ -10,15 +10,15 @@ from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Subquery
 from tortoise.functions import Max
 
 from models import (
-    Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
+    Chat, ChatOffer, ChatParticipant, Client, Message, OpenChannel, Operator, QueueMember,
 )
 from resolvers.contact_center.loaders import CrmLoaders, SalesLoaders
 from resolvers.messaging.loaders import MessagingLoaders
-from services.policies.chats import visible_chats
+from services.chats import reads
+from services.policies import messages as message_policy
 from services.chats.operators import active_chat_counts
 from services.automation.rating import ratings_of
 from services.chats.reads import unread_counts
@@ -96,8 +96,7 @@ class Loaders:
     async def _queued_chats(self, channel_ids: list[int]) -> list[list[Chat]]:
         """Queued chats per channel, as far as the viewer may see them (a channel is reachable from
         a colleague's profile or a visitor's chat: its queue is not)."""
-        chats = await visible_chats(self.viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
-            .order_by("created_at", "id")
+        chats = await reads.visible_queued_chats(self.viewer, channel_ids)
         for chat in chats:
             self.chat.prime(chat.id, chat)
         return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)
@@ -113,8 +112,7 @@ class Loaders:
         return [counts.get(i, 0) for i in operator_ids]
 
     def _visible_messages(self, chat_ids: list[int]):
-        query = Message.filter(chat_id__in=chat_ids)
-        return query if self.viewer.is_operator else query.filter(silent=False)
+        return message_policy.of_chats(self.viewer, chat_ids)
 
     async def _last_message(self, chat_ids: list[int]) -> list[Message | None]:
         last_ids = await self._visible_messages(chat_ids).group_by("chat_id").annotate(last=Max("id")) \
@@ -132,11 +130,5 @@ class Loaders:
 
     async def total_unread(self) -> int:
         """Unread messages over every chat I take part in or am offered."""
-        me = self.viewer.operator_id
-        chat_ids = list(await Chat.filter(
-            status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE],
-            id__in=Subquery(ChatParticipant.filter(operator_id=me).values("chat_id")),
-        ).values_list("id", flat=True))
-        chat_ids += list(await ChatOffer.filter(operator_id=me).values_list("chat_id", flat=True))
-        chat_ids = sorted(set(chat_ids))
+        chat_ids = await reads.my_open_chat_ids(self.viewer)
         return sum(await self.unread_count.load_many(chat_ids)) if chat_ids else 0

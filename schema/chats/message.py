@@ -13,6 +13,7 @@ from schema.ids import to_global_id
 from schema.chats.operator import Operator
 from services.messaging import files
 from services.messaging import formatting
+from services.policies import messages as message_policy
 from services.common.pagination import Page, encode_cursor
 
 if TYPE_CHECKING:
@@ -75,12 +76,12 @@ class Message(Node):
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import Chat
-        from services.policies.chats import get_visible_chat
+        from services.chats import reads
 
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
-            return Chat.from_model(await get_visible_chat(info.context.viewer, self.chat_pk))
+            return Chat.from_model(await reads.read_chat(info.context.viewer, self.chat_pk))
         return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
@@ -115,7 +116,7 @@ class Message(Node):
         reference = await info.context.loaders.messaging.reference.load(self.pk)
         if reference is None or reference.quoted_text is None:
             return None
-        if reference.quoted_silent and not info.context.viewer.is_operator:
+        if not message_policy.can_read_text(info.context.viewer, silent=reference.quoted_silent):
             return None
         return Message.from_quote(reference)
 

@@ -23,6 +23,7 @@ from models import Client, Message, OpenChannel, Operator
 from services.common import raw_sql
 from services.common.rows import compiled_row_reader
 from services.identity.viewer import Viewer
+from services.policies import messages as message_policy
 
 #: relation name -> (table alias, model, columns); the join is in _JOINS
 _COLUMNS: dict[str, tuple[str, Any, tuple[str, ...]]] = {
@@ -98,7 +99,8 @@ def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) 
             columns += [f"{alias}.{column} AS {name}__{column}" for column in names]
             join = _JOINS[name]
             if name == "last_message":  # a visitor's last message is never a silent note
-                join = join.format(silent="" if viewer.is_operator else f" AND m.silent = {param(False)}")
+                readable = message_policy.readable_in_chat_sql(viewer, "m", param)
+                join = join.format(silent=f" AND {readable}" if readable else "")
             joins.append(join)
     if "unread_count" in wanted:
         unread = _UNREAD.format(operator=param(viewer.operator_id)) if viewer.operator_id is not None else "0"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from models import Chat, ChatStatus, Client, Message, OpenChannel, VisitorSession
+from services.policies.chats import visible_chats
 from services.chats import queue
 from services.identity.auth import hash_token, new_token
 from services.common.errors import InvalidInput, NotFound
@@ -67,6 +68,6 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
 async def visitor_chat(viewer: Viewer) -> Chat | None:
     """The visitor's current chat: the open one, else the latest."""
     require_visitor(viewer)
-    chats = Chat.filter(client_id=viewer.client_id)
+    chats = visible_chats(viewer)
     return await chats.filter(status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE]).order_by("-id").first() \
         or await chats.order_by("-id").first()

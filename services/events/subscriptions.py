@@ -14,9 +14,9 @@ from typing import Any, AsyncIterator, Callable
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from models import Chat, Event, QueueMember
+from models import Event, QueueMember
 from infrastructure.broker import Resync, Subscriber, get_broker
-from services.policies.chats import get_visible_chat
+from services.policies.chats import can_read, get_visible_chat, visible_chats
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_EVENT_ID, parse_numeral
 from services.events.stream_position import StreamPosition, latest_event_id
@@ -169,12 +169,12 @@ async def new_messages(viewer: Viewer, chat_id: int | None, after: str | None = 
 async def visitor_events(viewer: Viewer, after: str | None):
     """The visitor's own chats, silent notes excluded. A new chat of theirs joins the stream."""
     require_visitor(viewer)
-    own: set[int] = set(await Chat.filter(client_id=viewer.client_id).values_list("id", flat=True))
-    backlog = Event.filter(chat_id__in=Subquery(Chat.filter(client_id=viewer.client_id).values("id")),
+    own: set[int] = set(await visible_chats(viewer).values_list("id", flat=True))
+    backlog = Event.filter(chat_id__in=Subquery(visible_chats(viewer).values("id")),
                            chat_kind__isnull=False, visitor_visible=True)
     async for event in follow(backlog, lambda e: e["chat_kind"] is not None and e["visitor_visible"], after):
         if event["chat_id"] not in own:
-            if not await Chat.filter(id=event["chat_id"], client_id=viewer.client_id).exists():
+            if not await can_read(viewer, event["chat_id"]):
                 continue
             own.add(event["chat_id"])
         yield event
