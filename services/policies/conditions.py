@@ -1,7 +1,8 @@
 """A rule written once, read two ways: as a Tortoise `Q` and as an SQL condition with parameters.
 
 A policy (services/policies/) defines who may see which rows as a `Condition` built from a few
-parts (a column equal to a value, a column among the rows of another table, any of / all of).
+parts (a column equal to a value or null, a column among the rows of another table or of another
+policy's rows, any of / all of, nothing).
 The ORM queries take `condition.q()`; the hand-written statements (services/common/raw_sql.py)
 take `render(condition, alias, param)`, which gives the text those statements were written with
 (one placeholder per distinct value). tests/policies/test_conditions.py checks that both forms
@@ -42,6 +43,33 @@ EVERYTHING: Condition = _Everything()
 
 
 @dataclass(frozen=True)
+class _Nothing(Condition):
+    def q(self) -> Q:
+        return Q(id__in=[])
+
+    def sql(self, alias: str, param: Param) -> str:
+        return "1 = 0"
+
+
+#: no row at all (a visitor's CRM, for instance)
+NOTHING: Condition = _Nothing()
+
+
+@dataclass(frozen=True)
+class IsNull(Condition):
+    """`column IS NULL` (`null`) or `column IS NOT NULL`."""
+
+    column: str
+    null: bool = True
+
+    def q(self) -> Q:
+        return Q(**{f"{self.column}__isnull": self.null})
+
+    def sql(self, alias: str, param: Param) -> str:
+        return f"{alias}.{self.column} IS {'' if self.null else 'NOT '}NULL"
+
+
+@dataclass(frozen=True)
 class Equals(Condition):
     """`column = value` (a column named as its Tortoise field: `client_id`, `silent`)."""
 
@@ -70,6 +98,29 @@ class InRows(Condition):
     def sql(self, alias: str, param: Param) -> str:
         where = " AND ".join(f"{field} = {param(value)}" for field, value in self.where)
         return f"{alias}.{self.column} IN (SELECT {self.key} FROM {self.model._meta.db_table} WHERE {where})"
+
+
+@dataclass(frozen=True)
+class Within(Condition):
+    """`column IN (SELECT id FROM model's table WHERE condition)`: rows hanging off rows another policy
+    decides on (an order off its chat). Make it with `within`, which drops it for `EVERYTHING`."""
+
+    column: str
+    model: type[Model]
+    condition: Condition
+
+    def q(self) -> Q:
+        return Q(**{f"{self.column}__in": Subquery(apply(self.model.all(), self.condition).values("id"))})
+
+    def sql(self, alias: str, param: Param) -> str:
+        table = self.model._meta.db_table
+        inner = f"{alias}_{table}"
+        return f'{alias}.{self.column} IN (SELECT {inner}.id FROM "{table}" {inner} WHERE {self.condition.sql(inner, param)})'
+
+
+def within(column: str, model: type[Model], condition: Condition) -> Condition:
+    """`Within`, or `EVERYTHING` when every row of `model` is in (the column is never null)."""
+    return EVERYTHING if condition is EVERYTHING else Within(column, model, condition)
 
 
 @dataclass(frozen=True)
