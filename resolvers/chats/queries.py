@@ -95,8 +95,8 @@ async def _node_message(info: Info, viewer: Viewer, pk: int) -> Message | None:
 
 
 async def _node_operator(info: Info, viewer: Viewer, pk: int) -> Operator | None:
-    found = [o for o in await operators.list_operators(viewer) if o.id == pk]
-    return Operator.from_model(found[0]) if found else None
+    found = await operators.readable_operator(viewer, pk)
+    return Operator.from_model(found) if found else None
 
 
 async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> OpenChannel | None:

@@ -9,7 +9,7 @@ import models
 from schema.common import Node
 from schema.enums import OperatorRole, OperatorStatus
 from schema.ids import to_global_id
-from services.common.errors import Forbidden
+from services.policies import operators as operator_policy
 
 if TYPE_CHECKING:
     from schema.chats.open_channel import OpenChannel
@@ -34,8 +34,7 @@ class OperatorPreferences:
 
 def staff_only(info: Info) -> None:
     """Visitors see an operator's name in their chat, never the staff's details."""
-    if not info.context.viewer.is_operator:
-        raise Forbidden("Only operators can read this.")
+    operator_policy.ensure_staff_details(info.context.viewer)
 
 
 @strawberry.type

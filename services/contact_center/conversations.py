@@ -13,13 +13,14 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import (
-    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, QueueMember,
+    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel,
     ReadMarker,
 )
 from services.chats import queue
 from services.common import raw_sql
 from services.contact_center import search
 from services.policies import clients as client_policy, messages as message_policy
+from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.chats.chat_relations import numbered, with_relations
 from services.chats.chats import auto_close_deadline
@@ -180,9 +181,7 @@ async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id:
         channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
-        if not viewer.is_supervisor and not await QueueMember.filter(
-            open_channel_id=channel.id, operator_id=me
-        ).using_db(uow.tx).exists():
+        if not await open_channel_policy.can_act(viewer, channel.id, uow.tx):
             raise Forbidden("You are not in this open channel's queue.", field=["input", "openChannelId"])
         client = await Client.get(id=client_id).using_db(uow.tx)
         at = queue.now()

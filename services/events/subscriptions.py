@@ -14,8 +14,9 @@ from typing import Any, AsyncIterator, Callable
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from models import Event, QueueMember
+from models import Event
 from infrastructure.broker import Resync, Subscriber, get_broker
+from services.policies import open_channels as open_channel_policy
 from services.policies.chats import can_read, get_visible_chat, visible_chats
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_EVENT_ID, parse_numeral
@@ -110,10 +111,10 @@ async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after
 
 async def _followed_channels(viewer: Viewer, open_channel_ids: list[int] | None) -> set[int] | None:
     """The channels whose queue events the viewer receives (None: every channel)."""
-    me = require_operator(viewer)
+    require_operator(viewer)
     if viewer.is_supervisor:
         return set(open_channel_ids) if open_channel_ids else None
-    mine = set(await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True))
+    mine = set(await open_channel_policy.queue_channel_ids(viewer))
     return mine & set(open_channel_ids) if open_channel_ids else mine
 
 
