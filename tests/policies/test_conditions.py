@@ -21,7 +21,7 @@ async def _ids_by_sql(table: str, condition, alias: str = "c") -> set[int]:
     values: list = []
     where = render(condition, alias, numbered(values))
     rows = await raw_sql.records(connections.get("default"),
-                                 f"SELECT {alias}.id FROM {table} {alias} WHERE {where or '1 = 1'}", *values)
+                                 f"SELECT {alias}.id FROM \"{table}\" {alias} WHERE {where or '1 = 1'}", *values)
     return {row["id"] for row in rows}
 
 
@@ -131,3 +131,80 @@ def test_a_value_used_twice_is_one_placeholder_and_the_text_is_todays():
         "UNION ALL SELECT 'offered', operator_id FROM chat_offer WHERE chat_id = $1 "
         "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3")
     assert set(chat_policy.RELATIONS) | {"supervisor"} == set(chat_policy.ChatRoles.__dataclass_fields__)
+
+
+async def _rows_of_other_entities():
+    """Canned responses, tasks and orders around the chats of `_world`, for every kind of viewer."""
+    from decimal import Decimal
+
+    from models import CannedResponse, OpenChannel, Order, OrderItem, Product, Task
+
+    viewers, expected = await _world()
+    ops = {name: v.operator_id for name, v in viewers.items() if v.is_operator}
+    mine = (await Chat.get(id=next(iter(expected["member"])))).open_channel_id
+    other = await OpenChannel.exclude(id=mine).first()
+    canned = {
+        "member_personal": await CannedResponse.create(title="a", text="a", created_by_id=ops["member"]),
+        "outsider_personal": await CannedResponse.create(title="b", text="b", created_by_id=ops["outsider"]),
+        "supervisor_personal": await CannedResponse.create(title="c", text="c", created_by_id=ops["supervisor"]),
+        "in_mine": await CannedResponse.create(title="d", text="d", created_by_id=ops["admin"], open_channel_id=mine),
+        "in_other": await CannedResponse.create(title="e", text="e", created_by_id=ops["supervisor"],
+                                                open_channel_id=other.id),
+    }
+    tasks = {
+        "member_to_responsible": await Task.create(title="t", responsible_id=ops["responsible"],
+                                                   created_by_id=ops["member"]),
+        "outsider_own": await Task.create(title="u", responsible_id=ops["outsider"], created_by_id=ops["outsider"]),
+    }
+    product = await Product.create(name="p", price=Decimal("1.00"), currency="EUR")
+    orders = {}
+    for chat in await Chat.all():
+        orders[chat.id] = await Order.create(chat_id=chat.id, total=Decimal("1.00"), currency="EUR", payment_url="")
+        await OrderItem.create(order_id=orders[chat.id].id, product_id=product.id, quantity=1,
+                               unit_price=Decimal("1.00"), amount=Decimal("1.00"))
+    return viewers, expected, canned, tasks, orders
+
+
+async def test_the_rules_of_canned_responses_tasks_and_orders_read_the_same_rows_every_way(db):
+    """Each policy's condition selects the same rows as a Q and as SQL, and its check of one object
+    (`can_read`) agrees with it; the rows are today's rules (a personal canned response is its
+    author's, a channel's is its queue's and the supervisors'; a task its responsible's and
+    author's, every one for supervisors; an order whoever sees its chat's)."""
+    from models import CannedResponse, Order, OrderItem, Task
+    from services.policies import canned_responses, orders, tasks
+    from services.policies.conditions import NOTHING
+
+    viewers, expected, canned, task_rows, order_rows = await _rows_of_other_entities()
+    names = {row.id: name for name, row in canned.items()}
+    expected_canned = {
+        "member": {"member_personal", "in_mine"}, "outsider": {"outsider_personal", "in_other"},
+        "supervisor": {"supervisor_personal", "in_mine", "in_other"}, "admin": {"in_mine", "in_other"},
+    }
+    for name, viewer in viewers.items():
+        if viewer.is_operator:
+            rule = canned_responses.readable(viewer)
+            by_orm = set(await CannedResponse.filter(rule.q()).values_list("id", flat=True))
+            assert {names[i] for i in by_orm} == expected_canned.get(name, set()), name
+            assert await _ids_by_sql("canned_response", rule, "cr") == by_orm, name
+            for row in canned.values():
+                assert await canned_responses.can_read(viewer, row) == (row.id in by_orm), (name, row.id)
+
+            rule = tasks.readable(viewer)
+            by_orm = set(await Task.filter(rule.q()).values_list("id", flat=True))
+            assert await _ids_by_sql("task", rule, "t") == by_orm or rule is EVERYTHING, name
+            for row in task_rows.values():
+                assert tasks.can_read(viewer, row) == (row.id in by_orm), (name, row.id)
+            assert set(await tasks.my_tasks(viewer).values_list("id", flat=True)) == {
+                row.id for row in task_rows.values() if viewer.operator_id in (row.responsible_id, row.created_by_id)}
+        rule = orders.readable(viewer)
+        by_orm = set(await Order.filter(rule.q()).values_list("id", flat=True))
+        assert by_orm == {order_rows[chat_id].id for chat_id in expected[name]}, name
+        if rule is not EVERYTHING:
+            assert await _ids_by_sql("chat_order", rule, "o") == by_orm, name
+        assert set(await orders.of_chats(viewer, list(order_rows)).values_list("id", flat=True)) == by_orm, name
+        assert set(await orders.items_of(viewer, [o.id for o in order_rows.values()])
+                   .values_list("order_id", flat=True)) == by_orm, name
+        for order in order_rows.values():
+            assert await orders.can_read(viewer, order) == (order.id in by_orm), (name, order.id)
+    assert not await OrderItem.filter(NOTHING.q()).exists()
+    assert await _ids_by_sql("order_item", NOTHING, "i") == set()
