@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-import models
 from infrastructure.settings import Settings
 from resolvers.errors import payload, unauthenticated_on_top as _call, viewer_of as _viewer
 from schema.ids import decode_id
 from schema.contact_center.sales import CreateChatOrderInput, CreateProductInput, Order, OrderPayload, Product, ProductPayload
-from services.chats import reads
 from services.contact_center import sales
 from services.identity.viewer import Viewer
 
@@ -40,17 +38,13 @@ async def create_chat_order(info: Info, input: CreateChatOrderInput) -> OrderPay
 
 
 async def _node_product(info: Info, viewer: Viewer, pk: int) -> Product | None:
-    if not viewer.is_operator:
-        return None
-    product = await models.Product.get_or_none(id=pk)
+    product = await sales.readable_product(viewer, pk)
     return Product.from_model(product) if product else None
 
 
 async def _node_order(info: Info, viewer: Viewer, pk: int) -> Order | None:
-    order = await models.Order.get_or_none(id=pk)
-    if order is None or await reads.visible_chat_or_none(viewer, order.chat_id) is None:
-        return None
-    return Order.from_model(order)
+    order = await sales.readable_order(viewer, pk)
+    return Order.from_model(order) if order else None
 
 
 #: node(id:) resolvers of the sales types (an order: whoever may see its chat)

@@ -12,8 +12,10 @@ from schema.enums import MessageAuthorKind
 from schema.ids import to_global_id
 from schema.chats.operator import Operator
 from services.chats.read_models import MessageRow
+from services.chats import reads
 from services.messaging import files
 from services.messaging import formatting
+from services.policies import messages as message_policy
 from services.common.pagination import Page, encode_cursor
 from services.policies.chats import get_visible_chat
 
@@ -81,7 +83,7 @@ class Message(Node):
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
-            return Chat.from_model(await get_visible_chat(info.context.viewer, self.chat_pk))
+            return Chat.from_model(await reads.read_chat(info.context.viewer, self.chat_pk))
         return Chat.from_model(await info.context.loaders.chat.load(self.chat_pk))
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
@@ -116,7 +118,7 @@ class Message(Node):
         reference = await info.context.loaders.messaging.reference.load(self.pk)
         if reference is None or reference.quoted_text is None:
             return None
-        if reference.quoted_silent and not info.context.viewer.is_operator:
+        if not message_policy.can_read_text(info.context.viewer, silent=reference.quoted_silent):
             return None
         return Message.from_quote(reference)
 

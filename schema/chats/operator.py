@@ -11,6 +11,7 @@ from schema.enums import OperatorRole, OperatorStatus
 from schema.ids import to_global_id
 from services.chats.read_models import OperatorRow
 from services.common.errors import Forbidden
+from services.policies import operators as operator_policy
 
 if TYPE_CHECKING:
     from schema.chats.open_channel import OpenChannel
@@ -35,8 +36,7 @@ class OperatorPreferences:
 
 def staff_only(info: Info) -> None:
     """Visitors see an operator's name in their chat, never the staff's details."""
-    if not info.context.viewer.is_operator:
-        raise Forbidden("Only operators can read this.")
+    operator_policy.ensure_staff_details(info.context.viewer)
 
 
 @strawberry.type

@@ -3,7 +3,9 @@ enabled, the client is asked to rate it, and may answer once: LIKE or DISLIKE, w
 optional comment. Operators receive the rating as a chat update."""
 from __future__ import annotations
 
-from models import Chat, ChatRating, ChatStatus
+from tortoise.expressions import Subquery
+
+from models import Chat, ChatRating, ChatStatus, OpenChannel
 from services.chats import queue
 from services.chats.chat_states import Action, transition
 from services.common.errors import InvalidInput, InvalidState
@@ -11,6 +13,7 @@ from services.events.events import unit_of_work
 from services.chats.audience import audience
 from services.chats.greeting import RATING_REQUEST_TEXT  # noqa: F401 (the request is written by services/chats/greeting.py)
 from services.identity.viewer import Viewer, require_visitor
+from services.policies.chats import visible_chats
 from services.common.text_input import text_input
 
 VOTES = ("LIKE", "DISLIKE")
@@ -28,7 +31,8 @@ async def rate_chat(viewer: Viewer, *, vote: str, comment: str | None = None) ->
     if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", field=["input", "comment"])
     async with unit_of_work() as uow:
-        asked = await (ChatRating.filter(chat__client_id=viewer.client_id).using_db(uow.tx)
+        # the visitor's own chats (services/policies/chats.py)
+        asked = await (ChatRating.filter(chat_id__in=Subquery(visible_chats(viewer).values("id"))).using_db(uow.tx)
                        .order_by("-chat_id").values_list("chat_id", flat=True))
         chat = asked and await Chat.filter(id=asked[0], status=ChatStatus.CLOSED).using_db(uow.tx) \
             .select_for_update().first()

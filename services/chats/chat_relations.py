@@ -23,6 +23,7 @@ from services.chats.read_models import ClientRow, MessageRow, OpenChannelRow, Op
 from services.common import raw_sql
 from services.common.read_models import columns as columns_of, compiled_row_reader
 from services.identity.viewer import Viewer
+from services.policies import messages as message_policy
 
 #: relation name -> (table alias, read model); the columns are the read model's, the join is in _JOINS
 _COLUMNS: dict[str, tuple[str, type]] = {
@@ -94,7 +95,8 @@ def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) 
             selected += [f"{alias}.{column} AS {name}__{column}" for column in columns_of(read_model)]
             join = _JOINS[name]
             if name == "last_message":  # a visitor's last message is never a silent note
-                join = join.format(silent="" if viewer.is_operator else f" AND m.silent = {param(False)}")
+                readable = message_policy.readable_in_chat_sql(viewer, "m", param)
+                join = join.format(silent=f" AND {readable}" if readable else "")
             joins.append(join)
     if "unread_count" in wanted:
         unread = _UNREAD.format(operator=param(viewer.operator_id)) if viewer.operator_id is not None else "0"

@@ -13,6 +13,7 @@ from models import (
 from services.chats import queue
 from services.chats.audience import audience
 from services.chats.greeting import request_rating
+from services.policies import operators as operator_policy
 from services.policies.chats import ensure, get_visible_chat, operator_chat
 from services.chats.chat_states import ACTIVE, Action, ensure_allowed, transition
 from services.common.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
@@ -157,7 +158,7 @@ async def _transfer_target(
     uow: UnitOfWork, chat: Chat, operator_id: int | None, open_channel_id: int | None
 ) -> OpenChannel | None:
     if operator_id is not None:
-        if not await Operator.filter(id=operator_id).using_db(uow.tx).exists():
+        if operator_id not in await operator_policy.existing_ids([operator_id], uow.tx):
             raise NotFound("No such operator.", field=["input", "operatorId"])
         if operator_id == chat.operator_id:
             raise InvalidInput("The chat is already with this operator.", field=["input", "operatorId"])
@@ -259,8 +260,7 @@ async def add_chat_participants(viewer: Viewer, *, chat_id: int, operator_ids: l
         ensure(roles.supervisor or roles.responsible or roles.participant,
                "Only the chat's operators or a supervisor can add colleagues.")
         wanted = set(operator_ids)
-        found = set(await Operator.filter(id__in=list(wanted)).using_db(uow.tx).values_list("id", flat=True))
-        if wanted - found:
+        if wanted - await operator_policy.existing_ids(wanted, uow.tx):
             raise NotFound("No such operator.", field=["input", "operatorIds"])
         await transition(uow, chat, Action.ADD_PARTICIPANTS)
         added = [i for i in sorted(wanted) if await add_participant(uow, chat, i)]

@@ -7,9 +7,10 @@ from typing import Any, cast
 
 from tortoise import connections
 
-from models import Chat, ChatKind, ChatStatus, Message
+from models import Chat, ChatKind, ChatOffer, ChatStatus, Message
 from services.common import raw_sql
-from services.policies.chats import get_visible_chat, visible_chats
+from services.policies import chats as chat_policy, messages as message_policy
+from services.policies.chats import get_visible_chat
 from services.chats.chat_relations import chat_relations, numbered, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
@@ -25,10 +26,31 @@ async def visible_chat_or_none(viewer: Viewer, chat_id: int) -> Chat | None:
         return None
 
 
+async def read_chat(viewer: Viewer, chat_id: int) -> Chat:
+    """The chat if the viewer may see it; NOT_FOUND otherwise."""
+    return await get_visible_chat(viewer, chat_id)
+
+
+async def visible_queued_chats(viewer: Viewer, channel_ids: list[int]) -> list[Chat]:
+    """The queued chats of these open channels the viewer may see, oldest first."""
+    return await chat_policy.visible_chats(viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
+        .order_by("created_at", "id")
+
+
+async def my_open_chat_ids(viewer: Viewer) -> list[int]:
+    """The queued and active chats the calling operator takes part in or is offered, by id."""
+    if viewer.operator_id is None:
+        return []
+    # values_list(flat=True) is typed as tuples by Tortoise: the values are the ids
+    chat_ids = cast(list[int], await chat_policy.in_relation(viewer, "participant").filter(
+        status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE]).values_list("id", flat=True))
+    chat_ids += cast(list[int], await ChatOffer.filter(operator_id=viewer.operator_id).values_list("chat_id", flat=True))
+    return sorted(set(chat_ids))
+
+
 def visible_messages(viewer: Viewer, chat_id: int):
     """Messages of one chat as the viewer may read them: never a silent note for a visitor."""
-    query = Message.filter(chat_id=chat_id)
-    return query if viewer.is_operator else query.filter(silent=False)
+    return message_policy.of_chats(viewer, chat_id)
 
 
 async def chat_messages(viewer: Viewer, *, chat_id: int, first: int | None = None, after: str | None = None,
@@ -87,9 +109,7 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatG
 
 async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
     """Which of these chats the viewer may see, in one query."""
-    if not chat_ids:
-        return set()
-    return set(cast(list[int], await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True)))
+    return await chat_policy.readable_chat_ids(viewer, chat_ids)
 
 
 async def unread_counts(operator_id: int, chat_ids: list[int]) -> dict[int, int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, VisitorSession
+from services.policies.chats import visible_chats
 from services.chats import queue
 from services.chats.audience import audience
 from services.identity.auth import hash_token, new_token
@@ -76,6 +77,6 @@ async def add_client_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
 async def visitor_chat(viewer: Viewer) -> Chat | None:
     """The visitor's current chat: the open one, else the latest."""
     require_visitor(viewer)
-    chats = Chat.filter(client_id=viewer.client_id)
+    chats = visible_chats(viewer)
     return await chats.filter(status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE]).order_by("-id").first() \
         or await chats.order_by("-id").first()

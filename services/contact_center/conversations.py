@@ -13,12 +13,14 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import (
-    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, QueueMember,
+    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel,
     ReadMarker,
 )
 from services.chats import queue
 from services.common import raw_sql
 from services.contact_center import search
+from services.policies import clients as client_policy, messages as message_policy
+from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.chats.chat_relations import numbered, with_relations
 from services.chats.chats import auto_close_deadline
@@ -175,16 +177,14 @@ async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id:
     me = require_operator(viewer)
     body = clean_text(text, ["input", "text"]) if text is not None else None
     async with unit_of_work() as uow:
-        if not await visible_chats(viewer).filter(client_id=client_id).using_db(uow.tx).exists() and not (
+        if not await client_policy.can_read(viewer, client_id, uow.tx) and not (
             viewer.is_supervisor and await Client.filter(id=client_id).using_db(uow.tx).exists()
         ):
             raise NotFound("No such client.", field=["input", "clientId"])
         channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
-        if not viewer.is_supervisor and not await QueueMember.filter(
-            open_channel_id=channel.id, operator_id=me
-        ).using_db(uow.tx).exists():
+        if not await open_channel_policy.can_act(viewer, channel.id, uow.tx):
             raise Forbidden("You are not in this open channel's queue.", field=["input", "openChannelId"])
         client = await Client.get(id=client_id, using_db=uow.tx)
         at = queue.now()
@@ -218,7 +218,7 @@ async def client_chats(viewer: Viewer, *, client_id: int, first: int | None = No
 async def get_client(viewer: Viewer, client_id: int) -> Client | None:
     """A client is visible to whoever may see one of their chats (supervisors: every client)."""
     require_operator(viewer)
-    if viewer.is_supervisor or await visible_chats(viewer).filter(client_id=client_id).exists():
+    if viewer.is_supervisor or await client_policy.can_read(viewer, client_id):
         return await Client.get_or_none(id=client_id)
     return None
 
@@ -230,9 +230,9 @@ async def client_messages(viewer: Viewer, *, client_id: int, search_text: str | 
                           before: str | None = None) -> Page[Message]:
     """The message history with the client across every conversation the viewer may see, oldest
     first, narrowed to messages holding every word of `search_text` and written in [from, to)."""
-    query = Message.filter(chat_id__in=Subquery(chats_of_client(viewer, client_id).values("id")), deleted=False)
-    if not viewer.is_operator:  # a visitor reading their own history: never a silent note
-        query = query.filter(silent=False)
+    # a visitor reading their own history: never a silent note
+    query = message_policy.of_chats(viewer, Subquery(chats_of_client(viewer, client_id).values("id"))) \
+        .filter(deleted=False)
     if created_from is not None:
         query = query.filter(created_at__gte=created_from)
     if created_to is not None:

@@ -43,6 +43,7 @@ from models import Chat, Message
 from services.policies.chats import visible_chats
 from services.chats.read_models import MessageRow
 from services.common.read_models import model_reader
+from services.policies import messages as message_policy
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_PK, parse_numeral
 from services.common.pagination import Keyset, Page, encode_keyset_cursor, keyset_name_of, paginate_keyset
@@ -144,13 +145,8 @@ def chats_matching_sql(text: str, param: Callable[[Any], str]) -> str:
 
 
 def visible_messages(viewer) -> QuerySet[Message]:
-    """Messages in chats the viewer may see; never a silent note for a visitor."""
-    if viewer.is_operator and viewer.is_supervisor:
-        # every chat (services/policies/chats.py): every message has one, so no `chat_id IN (every chat)`,
-        # which PostgreSQL checked match by match
-        return Message.all()
-    query = Message.filter(chat_id__in=Subquery(visible_chats(viewer).values("id")))
-    return query if viewer.is_operator else query.filter(silent=False)
+    """Messages in chats the viewer may see; never a silent note for a visitor (services/policies/messages.py)."""
+    return message_policy.readable_messages(viewer)
 
 
 @dataclass(frozen=True)

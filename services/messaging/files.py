@@ -25,6 +25,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from models import Attachment, Chat, ChatStatus, Message
+from services.policies import attachments as attachment_policy
 from services.policies.chats import get_visible_chat, operator_chat
 from services.common.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from services.events.events import UnitOfWork, unit_of_work
@@ -227,7 +228,7 @@ async def _chat_to_upload_into(uow: UnitOfWork, viewer: Viewer, chat_id: int) ->
             raise Forbidden("The chat is closed.", field=["input", "chatId"])
         return chat
     chat, roles = await operator_chat(viewer, chat_id, uow.tx)
-    if not (roles.supervisor or roles.responsible or roles.participant):
+    if not roles.can_write:
         raise Forbidden("Only the chat's operators can send files in it.", field=["input", "chatId"])
     return chat
 
@@ -256,17 +257,13 @@ async def readable_attachment(viewer: Viewer, attachment_id: int) -> Attachment:
         await get_visible_chat(viewer, attachment.chat_id)
     except NotFound:
         raise NotFound("No such file.") from None
-    if not await _readable_in_chat(viewer, attachment):
+    if not attachment_policy.can_read_in_chat(viewer, attachment, await _message_of(attachment)):
         raise NotFound("No such file.")
     return attachment
 
 
-async def _readable_in_chat(viewer: Viewer, attachment: Attachment) -> bool:
-    if attachment.message_id is None:
-        return (attachment.uploaded_by_id is not None and attachment.uploaded_by_id == viewer.operator_id) or \
-            (viewer.is_visitor and attachment.uploaded_by_client_id == viewer.client_id)
-    message = await Message.get(id=attachment.message_id)
-    return not message.deleted and (viewer.is_operator or not message.silent)
+async def _message_of(attachment: Attachment) -> Message | None:
+    return None if attachment.message_id is None else await Message.get(id=attachment.message_id)
 
 
 async def attachment_by_signed_link(attachment_id: int, expires: str, signature: str, *, now: float | None = None
@@ -277,13 +274,8 @@ async def attachment_by_signed_link(attachment_id: int, expires: str, signature:
     attachment = await Attachment.filter(id=attachment_id).first()
     if attachment is None:
         raise NotFound("No such file.")
-    if attachment.message_id is None:
-        if attachment.uploaded_by_client_id is None:
-            raise NotFound("No such file.")
-    else:
-        message = await Message.get(id=attachment.message_id)
-        if message.silent or message.deleted:
-            raise NotFound("No such file.")
+    if not attachment_policy.can_read_by_link(attachment, await _message_of(attachment)):
+        raise NotFound("No such file.")
     return attachment
 
 

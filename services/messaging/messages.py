@@ -10,6 +10,7 @@ from services.messaging import files
 from services.messaging import messaging
 from services.chats import queue
 from services.common import raw_sql
+from services.policies import chats as chat_policy
 from services.policies.chats import ChatRoles, ensure
 from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
 from services.chats.chats import add_participant, auto_close_deadline
@@ -44,7 +45,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
         touched = chat.status in allowed_from(Action.SEND_MESSAGE)
         draft = _Draft(chat.id, me, text, silent, at)
         target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None, draft)
-        ensure(target.roles.supervisor or target.roles.responsible or target.roles.participant,
+        ensure(target.roles.can_write,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
             uow, viewer, chat, reply_to_message_id=reply_to_message_id, quote_message_id=quote_message_id,
@@ -115,11 +116,8 @@ class _ChatToWriteIn:
 
 _LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
               "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
-_OPERATORS_OF_CHAT = (
-    "SELECT 'participant' AS role, operator_id FROM chat_participant WHERE chat_id = $1 "
-    "UNION ALL SELECT 'offered', operator_id FROM chat_offer WHERE chat_id = $1 "
-    "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3"
-)
+#: the caller's roles and the chat's audience, from the chat policy's relations (services/policies/chats.py)
+_OPERATORS_OF_CHAT = chat_policy.roles_sql(chat="$1", channel="$2", me="$3")
 _SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
 
 
@@ -168,9 +166,7 @@ async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: 
         by_role[operator["role"]].add(operator["operator_id"])
     if touch is not None:
         _touched(chat, touch, bool(by_role["touched"]))
-    roles = ChatRoles(supervisor=viewer.is_supervisor, responsible=chat.operator_id == me,
-                      participant=me in by_role["participant"], offered=me in by_role["offered"],
-                      member=chat.open_channel_id is not None and me in by_role["member"])
+    roles = ChatRoles.of(viewer, chat, by_role)
     if not roles.can_see:
         raise NotFound("No such chat.", field=["input", "chatId"])
     audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
@@ -258,7 +254,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
         # none, and two first messages at once would each open a chat.
         await Client.filter(id=viewer.client_id).using_db(uow.tx).select_for_update().first()
         chat = await (
-            Chat.filter(client_id=viewer.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
+            chat_policy.visible_chats(viewer).filter(status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
             .using_db(uow.tx).select_for_update().order_by("-id").first()
         )
         if chat is None:

@@ -18,6 +18,8 @@ from services.messaging import files
 from services.chats import queue
 from services.policies.chats import get_visible_chat
 from services.chats.audience import audience
+from services.chats.chats import audience
+from services.policies import messages as message_policy
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events.events import UnitOfWork, unit_of_work
@@ -31,7 +33,7 @@ async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBA
     """The message and its chat if the viewer may read it; NOT_FOUND otherwise."""
     field = field or ["input", "messageId"]
     message = await Message.filter(id=message_id).using_db(using).first()
-    if message is None or (message.silent and not viewer.is_operator):
+    if message is None or not message_policy.can_read_text(viewer, silent=message.silent):
         raise NotFound("No such message.", field=field)
     try:
         chat = await get_visible_chat(viewer, message.chat_id, using=using, lock=lock_chat)
@@ -128,11 +130,9 @@ async def check_references(
         if not silent:
             copy.refuse_client(["input", "quoteMessageId"])
         copy.refuse_other_chat(chat.id, ["input", "quoteMessageId"])
-        if not silent and chat.client_id is not None and quoted.chat_id != chat.id and not await Chat.filter(
-                id=quoted.chat_id, client_id=chat.client_id).using_db(uow.tx).exists():
+        if not silent and chat.client_id is not None and quoted.chat_id != chat.id:
             # the client reads the quote: it may come from their own chats only
-            raise InvalidInput("A message the client sees can only quote the client's own chats.",
-                               field=["input", "quoteMessageId"])
+            await copy.refuse_unread_by_client(chat.client_id, ["input", "quoteMessageId"], using=uow.tx)
     mentioned = sorted(set(mention_operator_ids))
     if mentioned:
         allowed = set(cast(list[int], await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx)

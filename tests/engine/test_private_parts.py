@@ -49,6 +49,8 @@ PRIVATE_USES = {
     ("services/common/read_models.py", "_meta"): ("tortoise-orm", "stays: column types of the models (services/, not the engine)"),
     ("services/contact_center/conversations.py", "_meta"): ("tortoise-orm", "stays: a field's to_db_value (services/)"),
     ("services/events/events.py", "_meta"): ("tortoise-orm", "stays: a field's to_db_value (services/)"),
+    ("services/policies/chats.py", "_meta"): ("tortoise-orm", "stays: a relation's table name in the rendered SQL (services/)"),
+    ("services/policies/conditions.py", "_meta"): ("tortoise-orm", "stays: a model's table name in the rendered SQL (services/)"),
     ("services/messaging/messages.py", "_init_from_db"): (
         "tortoise-orm", "stays for now: models built from rows of hand-written statements (services/)"),
     ("services/contact_center/search_index.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
