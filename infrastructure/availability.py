@@ -16,6 +16,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError
 
+try:
+    import asyncpg
+except ImportError:  # pragma: no cover - SQLite-only installation
+    asyncpg = None
+
 log = logging.getLogger("infrastructure.availability")
 
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -26,9 +31,7 @@ RETRY_AFTER_SECONDS = 2
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [ConnectionError, DBConnectionError]
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - SQLite-only installation
+    if asyncpg is None:  # pragma: no cover - SQLite-only installation
         return tuple(errors)
     return (*errors, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
             asyncpg.CrashShutdownError)

@@ -317,6 +317,7 @@ class RedisBroker:
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                     await pubsub.subscribe(self._channel_bytes)
                 connection = pubsub.connection
+                assert connection is not None  # subscribe() connected it
                 while True:
                     # The PubSub's connection is read directly: get_message's layers (health check,
                     # retry wrapper, a dict per message) cost 20-35 µs per event. A lost connection

@@ -13,17 +13,21 @@ their client here, so every form of address works the same everywhere:
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis.asyncio as redis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 
 class RedisSettings(Protocol):
-    redis_url: str
-    redis_sentinels: tuple[tuple[str, int], ...]
-    redis_sentinel_master: str
+    # read-only members: the settings are a frozen dataclass
+    @property
+    def redis_url(self) -> str: ...
+    @property
+    def redis_sentinels(self) -> tuple[tuple[str, int], ...]: ...
+    @property
+    def redis_sentinel_master(self) -> str: ...
 
 
 class SentinelMaster(redis.Redis):
@@ -31,7 +35,7 @@ class SentinelMaster(redis.Redis):
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         await super().aclose(close_connection_pool)
-        await self.connection_pool.sentinel_manager.aclose()
+        await cast(SentinelConnectionPool, self.connection_pool).sentinel_manager.aclose()
 
 
 def redis_client(settings: RedisSettings, **options: Any) -> redis.Redis:
@@ -42,7 +46,8 @@ def redis_client(settings: RedisSettings, **options: Any) -> redis.Redis:
         if not settings.redis_url:
             raise ValueError("neither REDIS_URL nor REDIS_SENTINELS is set")
         return redis.Redis.from_url(settings.redis_url, **options)
-    connection = parse_url(settings.redis_url) if settings.redis_url else {}
+    # parse_url's TypedDict names only some of the keys it returns (not the query options)
+    connection = cast(dict[str, Any], parse_url(settings.redis_url)) if settings.redis_url else {}
     connection_class = connection.pop("connection_class", None)
     if connection_class is UnixDomainSocketConnection:
         raise ValueError("REDIS_URL=unix://... cannot name the options of a master found through REDIS_SENTINELS")

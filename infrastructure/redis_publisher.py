@@ -89,7 +89,8 @@ class Publisher:
             # held for good: one of the pool's connections (the pool connects it, through Sentinel if configured)
             connection = self._connection = await self._client.connection_pool.get_connection()
         # hiredis packs (C; redis-py's asyncio connection packs in Python, ~10 µs a command)
-        await connection.send_packed_command([pack_command((b"PUBLISH", c, m)) for c, m in batch],
+        # hiredis' stub types the command as a 1-tuple (Tuple[X], not Tuple[X, ...])
+        await connection.send_packed_command([pack_command((b"PUBLISH", c, m)) for c, m in batch],  # type: ignore[arg-type]
                                              check_health=False)
         failed: Exception | None = None
         for _ in batch:

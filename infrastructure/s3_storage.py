@@ -67,7 +67,7 @@ class S3FileStorage:
         upload = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
         upload_id = upload["UploadId"]
         try:
-            parts = []
+            parts: list[dict[str, Any]] = []
             while part := await read_exactly(content, self.part_bytes):
                 number = len(parts) + 1
                 sent = await self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,

@@ -102,6 +102,9 @@ ENVIRONMENT = [
      "answers a scrape with the totals; unset with OPENCHANNELS_WORKERS > 1: `serve` makes a fresh one"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, e.g. http://127.0.0.1:4318): "
      "every GraphQL operation is traced (needs the `otel` extra); unset: no tracing"),
+    ("PLAIN_EXECUTION", "on", "on: the fast paths that use private parts of Strawberry and graphql-core (plans for "
+     "plain fields, memoised selections, inputs built in one step, shared subscriptions: tests/engine lists them, "
+     "each pinned in pyproject.toml); off: only their public APIs, same answers, slower"),
     ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
@@ -182,6 +185,7 @@ class Settings:
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
+    plain_execution: bool = field(default_factory=lambda: plain_execution_enabled())
 
     @property
     def cross_origins(self) -> tuple[str, ...]:
@@ -199,6 +203,14 @@ class Settings:
     def uses_redis(self) -> bool:
         """Events, rate limits and readiness go through Redis (infrastructure/redis_client.py)."""
         return bool(self.redis_url or self.redis_sentinels)
+
+
+def plain_execution_enabled(value: str | None = None) -> bool:
+    """PLAIN_EXECUTION (or `value`): `on` or `off`."""
+    value = (_env("PLAIN_EXECUTION") if value is None else value).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"PLAIN_EXECUTION must be on or off, not {value!r}")
+    return value == "on"
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:

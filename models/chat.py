@@ -1,7 +1,14 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ChatKind, ChatStatus
+
+if TYPE_CHECKING:
+    from models.client import Client
+    from models.open_channel import OpenChannel
+    from models.operator import Operator
 
 
 class Chat(Model):
@@ -11,12 +18,16 @@ class Chat(Model):
     kind = fields.CharEnumField(ChatKind, max_length=16, default=ChatKind.CUSTOMER)
     title = fields.CharField(max_length=255)
     status = fields.CharEnumField(ChatStatus, max_length=16, default=ChatStatus.QUEUED, db_index=True)
-    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="chats", null=True, on_delete=fields.SET_NULL)
-    client = fields.ForeignKeyField("models.Client", related_name="chats", null=True, on_delete=fields.SET_NULL)
+    open_channel: fields.ForeignKeyNullableRelation["OpenChannel"] = fields.ForeignKeyField("models.OpenChannel", related_name="chats", null=True, on_delete=fields.SET_NULL)
+    open_channel_id: int | None
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField("models.Client", related_name="chats", null=True, on_delete=fields.SET_NULL)
+    client_id: int | None
     #: the operator responsible for the chat (set while ACTIVE, kept after it is closed)
-    operator = fields.ForeignKeyField("models.Operator", related_name="responsible_chats", null=True, on_delete=fields.SET_NULL)
+    operator: fields.ForeignKeyNullableRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="responsible_chats", null=True, on_delete=fields.SET_NULL)
+    operator_id: int | None
     pinned = fields.BooleanField(default=False)
-    parent_chat = fields.ForeignKeyField("models.Chat", related_name="child_chats", null=True, on_delete=fields.SET_NULL)
+    parent_chat: fields.ForeignKeyNullableRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="child_chats", null=True, on_delete=fields.SET_NULL)
+    parent_chat_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     answered_at = fields.DatetimeField(null=True)
     first_response_at = fields.DatetimeField(null=True)
@@ -33,8 +44,10 @@ class ChatOffer(Model):
     """A queued chat is currently offered to this operator."""
 
     id = fields.IntField(primary_key=True)
-    chat = fields.ForeignKeyField("models.Chat", related_name="offers", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="offers", on_delete=fields.CASCADE)
+    chat: fields.ForeignKeyRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="offers", on_delete=fields.CASCADE)
+    chat_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="offers", on_delete=fields.CASCADE)
+    operator_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -48,8 +61,10 @@ class ChatSkip(Model):
     """This operator skipped this chat while it was queued: it is not offered to them again there."""
 
     id = fields.IntField(primary_key=True)
-    chat = fields.ForeignKeyField("models.Chat", related_name="skips", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="skips", on_delete=fields.CASCADE)
+    chat: fields.ForeignKeyRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="skips", on_delete=fields.CASCADE)
+    chat_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="skips", on_delete=fields.CASCADE)
+    operator_id: int
 
     class Meta:
         table = "chat_skip"
@@ -60,8 +75,10 @@ class ChatParticipant(Model):
     """An operator on the chat's operator side: the responsible one or an added colleague."""
 
     id = fields.IntField(primary_key=True)
-    chat = fields.ForeignKeyField("models.Chat", related_name="participants", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="participations", on_delete=fields.CASCADE)
+    chat: fields.ForeignKeyRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="participants", on_delete=fields.CASCADE)
+    chat_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="participations", on_delete=fields.CASCADE)
+    operator_id: int
     added_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -75,8 +92,10 @@ class ReadMarker(Model):
     """The last message of a chat an operator has read. Everything after it is unread for them."""
 
     id = fields.IntField(primary_key=True)
-    chat = fields.ForeignKeyField("models.Chat", related_name="read_markers", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="read_markers", on_delete=fields.CASCADE)
+    chat: fields.ForeignKeyRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="read_markers", on_delete=fields.CASCADE)
+    chat_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="read_markers", on_delete=fields.CASCADE)
+    operator_id: int
     last_read_message_id = fields.IntField(default=0)
 
     class Meta:

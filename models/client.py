@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.open_channel import OpenChannel
 
 
 class Client(Model):
@@ -22,8 +27,10 @@ class VisitorSession(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    client = fields.ForeignKeyField("models.Client", related_name="visitor_sessions", on_delete=fields.CASCADE)
-    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="visitor_sessions", on_delete=fields.CASCADE)
+    client: fields.ForeignKeyRelation["Client"] = fields.ForeignKeyField("models.Client", related_name="visitor_sessions", on_delete=fields.CASCADE)
+    client_id: int
+    open_channel: fields.ForeignKeyRelation["OpenChannel"] = fields.ForeignKeyField("models.OpenChannel", related_name="visitor_sessions", on_delete=fields.CASCADE)
+    open_channel_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -1,5 +1,12 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.client import Client
+    from models.message import Message
+    from models.open_channel import OpenChannel
 
 
 class Connector(Model):
@@ -14,7 +21,8 @@ class Connector(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
     kind = fields.CharField(max_length=16)
-    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="connectors", on_delete=fields.CASCADE)
+    open_channel: fields.ForeignKeyRelation["OpenChannel"] = fields.ForeignKeyField("models.OpenChannel", related_name="connectors", on_delete=fields.CASCADE)
+    open_channel_id: int
     secret = fields.CharField(max_length=128)
     #: where a webhook connector delivers replies
     callback_url = fields.CharField(max_length=2000, null=True)
@@ -34,9 +42,11 @@ class ConnectorClient(Model):
     """The client behind an outside user id of a connector."""
 
     id = fields.IntField(primary_key=True)
-    connector = fields.ForeignKeyField("models.Connector", related_name="clients", on_delete=fields.CASCADE)
+    connector: fields.ForeignKeyRelation["Connector"] = fields.ForeignKeyField("models.Connector", related_name="clients", on_delete=fields.CASCADE)
+    connector_id: int
     external_id = fields.CharField(max_length=200)
-    client = fields.OneToOneField("models.Client", related_name="connector_identity", on_delete=fields.CASCADE)
+    client: fields.OneToOneRelation["Client"] = fields.OneToOneField("models.Client", related_name="connector_identity", on_delete=fields.CASCADE)
+    client_id: int
 
     class Meta:
         table = "connector_client"
@@ -47,9 +57,11 @@ class ConnectorInbound(Model):
     """An outside message already taken in: the same external message id is never taken twice."""
 
     id = fields.IntField(primary_key=True)
-    connector = fields.ForeignKeyField("models.Connector", related_name="inbound", on_delete=fields.CASCADE)
+    connector: fields.ForeignKeyRelation["Connector"] = fields.ForeignKeyField("models.Connector", related_name="inbound", on_delete=fields.CASCADE)
+    connector_id: int
     external_message_id = fields.CharField(max_length=200)
-    message = fields.ForeignKeyField("models.Message", related_name="inbound", null=True, on_delete=fields.SET_NULL)
+    message: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField("models.Message", related_name="inbound", null=True, on_delete=fields.SET_NULL)
+    message_id: int | None
     received_at = fields.DatetimeField()
 
     class Meta:
@@ -61,8 +73,10 @@ class ConnectorOutbox(Model):
     """A visible operator message waiting to be delivered to the connector, in id order, until acknowledged."""
 
     id = fields.IntField(primary_key=True)
-    connector = fields.ForeignKeyField("models.Connector", related_name="outbox", on_delete=fields.CASCADE)
-    message = fields.OneToOneField("models.Message", related_name="outbox_item", on_delete=fields.CASCADE)
+    connector: fields.ForeignKeyRelation["Connector"] = fields.ForeignKeyField("models.Connector", related_name="outbox", on_delete=fields.CASCADE)
+    connector_id: int
+    message: fields.OneToOneRelation["Message"] = fields.OneToOneField("models.Message", related_name="outbox_item", on_delete=fields.CASCADE)
+    message_id: int
     external_id = fields.CharField(max_length=200)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

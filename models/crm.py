@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.client import Client
 
 
 class CrmCompany(Model):
@@ -21,8 +26,9 @@ class CrmContact(Model):
     name = fields.CharField(max_length=200)
     email = fields.CharField(max_length=254, null=True, unique=True)
     phone = fields.CharField(max_length=32, null=True, unique=True)
-    company = fields.ForeignKeyField("models.CrmCompany", related_name="contacts", null=True,
-                                     on_delete=fields.SET_NULL)
+    company: fields.ForeignKeyNullableRelation["CrmCompany"] = fields.ForeignKeyField("models.CrmCompany", related_name="contacts", null=True,
+                                                                                      on_delete=fields.SET_NULL)
+    company_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -36,8 +42,10 @@ class CrmDeal(Model):
     title = fields.CharField(max_length=255)
     stage = fields.CharField(max_length=64, default="NEW")
     amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
-    contact = fields.ForeignKeyField("models.CrmContact", related_name="deals", null=True, on_delete=fields.SET_NULL)
-    company = fields.ForeignKeyField("models.CrmCompany", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    contact: fields.ForeignKeyNullableRelation["CrmContact"] = fields.ForeignKeyField("models.CrmContact", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    contact_id: int | None
+    company: fields.ForeignKeyNullableRelation["CrmCompany"] = fields.ForeignKeyField("models.CrmCompany", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    company_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -52,7 +60,8 @@ class CrmLead(Model):
     name = fields.CharField(max_length=200)
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=32, null=True)
-    contact = fields.ForeignKeyField("models.CrmContact", related_name="leads", null=True, on_delete=fields.SET_NULL)
+    contact: fields.ForeignKeyNullableRelation["CrmContact"] = fields.ForeignKeyField("models.CrmContact", related_name="leads", null=True, on_delete=fields.SET_NULL)
+    contact_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -63,13 +72,18 @@ class CrmClientLink(Model):
     """The CRM records a client is linked to (one row per client)."""
 
     id = fields.IntField(primary_key=True)
-    client = fields.OneToOneField("models.Client", related_name="crm_link", on_delete=fields.CASCADE)
-    contact = fields.ForeignKeyField("models.CrmContact", related_name="client_links", null=True,
-                                     on_delete=fields.SET_NULL)
-    company = fields.ForeignKeyField("models.CrmCompany", related_name="client_links", null=True,
-                                     on_delete=fields.SET_NULL)
-    deal = fields.ForeignKeyField("models.CrmDeal", related_name="client_links", null=True, on_delete=fields.SET_NULL)
-    lead = fields.ForeignKeyField("models.CrmLead", related_name="client_links", null=True, on_delete=fields.SET_NULL)
+    client: fields.OneToOneRelation["Client"] = fields.OneToOneField("models.Client", related_name="crm_link", on_delete=fields.CASCADE)
+    client_id: int
+    contact: fields.ForeignKeyNullableRelation["CrmContact"] = fields.ForeignKeyField("models.CrmContact", related_name="client_links", null=True,
+                                                                                      on_delete=fields.SET_NULL)
+    contact_id: int | None
+    company: fields.ForeignKeyNullableRelation["CrmCompany"] = fields.ForeignKeyField("models.CrmCompany", related_name="client_links", null=True,
+                                                                                      on_delete=fields.SET_NULL)
+    company_id: int | None
+    deal: fields.ForeignKeyNullableRelation["CrmDeal"] = fields.ForeignKeyField("models.CrmDeal", related_name="client_links", null=True, on_delete=fields.SET_NULL)
+    deal_id: int | None
+    lead: fields.ForeignKeyNullableRelation["CrmLead"] = fields.ForeignKeyField("models.CrmLead", related_name="client_links", null=True, on_delete=fields.SET_NULL)
+    lead_id: int | None
 
     class Meta:
         table = "crm_client_link"

@@ -20,7 +20,7 @@ class Event(Model):
     open_channel_id = fields.IntField(null=True, db_index=True)
     message_id = fields.IntField(null=True)
     #: operators whose own chat list this changes (offered, responsible, participants, before and after)
-    operator_ids = fields.JSONField(default=list)
+    operator_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     #: false for silent notes: never streamed to a visitor or a connector
     visitor_visible = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,5 +1,11 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.message import Message
+    from models.operator import Operator
 
 
 class FeedPost(Model):
@@ -7,9 +13,11 @@ class FeedPost(Model):
 
     id = fields.IntField(primary_key=True)
     text = fields.TextField()
-    author = fields.ForeignKeyField("models.Operator", related_name="feed_posts", on_delete=fields.CASCADE)
-    source_message = fields.ForeignKeyField("models.Message", related_name="feed_posts", null=True,
-                                            on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="feed_posts", on_delete=fields.CASCADE)
+    author_id: int
+    source_message: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField("models.Message", related_name="feed_posts", null=True,
+                                                                                          on_delete=fields.SET_NULL)
+    source_message_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

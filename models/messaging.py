@@ -1,7 +1,14 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import MessageAuthorKind
+
+if TYPE_CHECKING:
+    from models.chat import Chat
+    from models.message import Message
+    from models.operator import Operator
 
 
 class MessageReference(Model):
@@ -9,14 +16,19 @@ class MessageReference(Model):
     so it reads the same after the original is edited or deleted."""
 
     id = fields.IntField(primary_key=True)
-    message = fields.OneToOneField("models.Message", related_name="reference", on_delete=fields.CASCADE)
-    reply_to = fields.ForeignKeyField("models.Message", related_name="replies", null=True, on_delete=fields.SET_NULL)
-    quoted_message = fields.ForeignKeyField("models.Message", related_name="quotes", null=True,
-                                            on_delete=fields.SET_NULL)
-    quoted_chat = fields.ForeignKeyField("models.Chat", related_name="quoted_in", null=True, on_delete=fields.SET_NULL)
+    message: fields.OneToOneRelation["Message"] = fields.OneToOneField("models.Message", related_name="reference", on_delete=fields.CASCADE)
+    message_id: int
+    reply_to: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField("models.Message", related_name="replies", null=True, on_delete=fields.SET_NULL)
+    reply_to_id: int | None
+    quoted_message: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField("models.Message", related_name="quotes", null=True,
+                                                                                          on_delete=fields.SET_NULL)
+    quoted_message_id: int | None
+    quoted_chat: fields.ForeignKeyNullableRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="quoted_in", null=True, on_delete=fields.SET_NULL)
+    quoted_chat_id: int | None
     quoted_author_kind = fields.CharEnumField(MessageAuthorKind, max_length=16, null=True)
-    quoted_author = fields.ForeignKeyField("models.Operator", related_name="quoted_in", null=True,
-                                           on_delete=fields.SET_NULL)
+    quoted_author: fields.ForeignKeyNullableRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="quoted_in", null=True,
+                                                                                          on_delete=fields.SET_NULL)
+    quoted_author_id: int | None
     quoted_text = fields.TextField(null=True)
     quoted_silent = fields.BooleanField(default=False)
     quoted_created_at = fields.DatetimeField(null=True)
@@ -29,8 +41,10 @@ class MessageMention(Model):
     """An operator mentioned in a message (a participant or a queue colleague of its chat)."""
 
     id = fields.IntField(primary_key=True)
-    message = fields.ForeignKeyField("models.Message", related_name="mentions", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="mentioned_in", on_delete=fields.CASCADE)
+    message: fields.ForeignKeyRelation["Message"] = fields.ForeignKeyField("models.Message", related_name="mentions", on_delete=fields.CASCADE)
+    message_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="mentioned_in", on_delete=fields.CASCADE)
+    operator_id: int
 
     class Meta:
         table = "message_mention"

@@ -1,7 +1,12 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import QueueDistribution
+
+if TYPE_CHECKING:
+    from models.operator import Operator
 
 
 class OpenChannel(Model):
@@ -25,8 +30,10 @@ class QueueMember(Model):
     """An operator's place in an open channel's queue."""
 
     id = fields.IntField(primary_key=True)
-    open_channel = fields.ForeignKeyField("models.OpenChannel", related_name="members", on_delete=fields.CASCADE)
-    operator = fields.ForeignKeyField("models.Operator", related_name="memberships", on_delete=fields.CASCADE)
+    open_channel: fields.ForeignKeyRelation["OpenChannel"] = fields.ForeignKeyField("models.OpenChannel", related_name="members", on_delete=fields.CASCADE)
+    open_channel_id: int
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="memberships", on_delete=fields.CASCADE)
+    operator_id: int
     #: 0-based order in the queue (STRICT offers to the lowest position first).
     position = fields.IntField()
     #: when this member was last offered a chat of this channel (EVENLY picks the oldest).

@@ -26,7 +26,8 @@ class ApiToken(Model):
     """A bearer token of an operator. Only the SHA-256 of the token is stored."""
 
     id = fields.IntField(primary_key=True)
-    operator = fields.ForeignKeyField("models.Operator", related_name="tokens", on_delete=fields.CASCADE)
+    operator: fields.ForeignKeyRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="tokens", on_delete=fields.CASCADE)
+    operator_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     #: null: never expires (tokens made by the CLI).

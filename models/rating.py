@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.chat import Chat
 
 
 class ChatRating(Model):
@@ -9,7 +14,8 @@ class ChatRating(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    chat = fields.OneToOneField("models.Chat", related_name="rating", on_delete=fields.CASCADE)
+    chat: fields.OneToOneRelation["Chat"] = fields.OneToOneField("models.Chat", related_name="rating", on_delete=fields.CASCADE)
+    chat_id: int
     requested_at = fields.DatetimeField()
     vote = fields.CharField(max_length=8, null=True)
     comment = fields.TextField(null=True)

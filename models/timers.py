@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.chat import Chat
 
 
 class Timer(Model):
@@ -13,7 +18,8 @@ class Timer(Model):
     id = fields.IntField(primary_key=True)
     #: what happens when it is due, e.g. OFFER_TIMEOUT
     kind = fields.CharField(max_length=32)
-    chat = fields.ForeignKeyField("models.Chat", related_name="timers", on_delete=fields.CASCADE)
+    chat: fields.ForeignKeyRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="timers", on_delete=fields.CASCADE)
+    chat_id: int
     due_at = fields.DatetimeField(db_index=True)
 
     class Meta:

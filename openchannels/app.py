@@ -30,13 +30,13 @@ from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_coll
 from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
-from openchannels.live_tokens import live_tokens, recheck_period
 from openchannels.log_format import configure_logging
 from openchannels import metrics_endpoint
 from infrastructure.metrics import OPEN_WEBSOCKETS
 from openchannels.payments import payments_webhook
 from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
+from services.identity.live_tokens import LiveTokens, recheck_period
 from infrastructure.request_ids import RequestIds
 from infrastructure.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
@@ -88,12 +88,14 @@ class MultipartRefused(HTTPException):
         self.code = code
 
 
-class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
+class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter
     #: set by create_app (openchannels/rate_limits.py, openchannels/websocket_limits.py)
     rate_limiter: RateLimiter
+    #: the live WebSocket connections' tokens, re-checked (services/identity/live_tokens.py)
+    live_tokens: LiveTokens
     websocket_limits: WebSocketLimits
     websocket_connections: ConnectionsPerIP
     trusted_proxy_hops = 0
@@ -101,7 +103,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
     public_url = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, multipart_uploads_enabled=True, **kwargs)
+        kwargs["multipart_uploads_enabled"] = True
+        super().__init__(*args, **kwargs)
         self.trusted_documents = TrustedDocuments()  # create_app sets `only` from the settings
 
     async def render_graphql_ide(self, request: Any) -> Any:
@@ -160,6 +163,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
         if request.scope["type"] == "websocket":
             context = Context(request=request, response=response)  # authenticated in on_ws_connect
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
+            context.live_tokens = self.live_tokens
             context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
@@ -173,6 +177,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
             context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
+        context.live_tokens = self.live_tokens
         context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
         return context
 
@@ -188,7 +193,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL):
         return None
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint.MetricsPort:
     settings = settings or Settings()
     configure_logging(settings.log_format)
     graphql = GraphQLApp(
@@ -200,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=list(settings.cross_origins),
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
+    graphql.live_tokens = LiveTokens()
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
@@ -223,7 +229,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
-        recheck_task = asyncio.create_task(live_tokens.run(recheck_period(settings.token_cache_seconds),
+        recheck_task = asyncio.create_task(graphql.live_tokens.run(recheck_period(settings.token_cache_seconds),
                                                            stop_scheduler), name="live-tokens")
         metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
         try:

@@ -48,11 +48,11 @@ def _response(status: bytes, text: str) -> bytes:
 class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     """A request's line and headers must arrive within the timeout and stay under the size."""
 
-    # read once per process (uvicorn imports this class in every worker)
-    _settings = Settings()
-    header_timeout = _settings.http_header_timeout_seconds
-    max_header_bytes = _settings.http_max_header_bytes
-    del _settings
+    # read once per process, at its first connection (uvicorn imports this class in every worker;
+    # importing it reads no setting: `openchannels serve` imports this module before it checks them)
+    header_timeout: float = -1.0
+    max_header_bytes: int = 0
+    _limits_read = False
 
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0  # request line and headers as parsed
@@ -62,6 +62,11 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     _refused = False  # answered 408 or 431: the connection is closing
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if not HeaderLimitedHttpToolsProtocol._limits_read:
+            settings = Settings()
+            HeaderLimitedHttpToolsProtocol.header_timeout = settings.http_header_timeout_seconds
+            HeaderLimitedHttpToolsProtocol.max_header_bytes = settings.http_max_header_bytes
+            HeaderLimitedHttpToolsProtocol._limits_read = True
         super().connection_made(transport)
         self._expect_headers()  # a connection that never sends its first byte is timed too
 

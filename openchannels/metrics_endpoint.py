@@ -125,7 +125,7 @@ async def exposition() -> bytes:
     else:
         registry = REGISTRY
     scraped = CollectorRegistry()
-    scraped.register(_Values(await _database_values()))  # type: ignore[arg-type]
+    scraped.register(_Values(await _database_values()))
     return generate_latest(registry) + generate_latest(scraped)
 
 

@@ -31,6 +31,7 @@ from openchannels.forwarded import trusted_forwarded
 from infrastructure.redis_client import redis_client
 from services.identity.auth import bearer_token, hash_token, token_digest
 from services.common.errors import DomainError, LimitExceeded
+from services.identity.rate_limits import LOGIN, OPERATOR_TOKEN, START_VISITOR_CHAT, VISITOR_TOKEN
 
 log = logging.getLogger("openchannels.rate_limits")
 
@@ -43,10 +44,6 @@ REDIS_TIMEOUT_SECONDS = 0.5
 #: the in-memory store drops expired windows once it holds this many
 MEMORY_PRUNE_AT = 10_000
 
-LOGIN = "login"
-START_VISITOR_CHAT = "start_visitor_chat"
-VISITOR_TOKEN = "visitor_token"
-OPERATOR_TOKEN = "operator_token"
 
 #: what each rule counts, for the error message
 _WHAT = {
@@ -277,7 +274,7 @@ def visitor_token_subject(authorization: str | None) -> str | None:
     return hash_token(token) if token and token.startswith("ocv_") else None
 
 
-class RequestLimits:
+class RequestLimits:  # an IpLimits (services/identity/rate_limits.py) for the resolvers
     """The rate limits of one HTTP request: who is calling from where, and the response to
     put `Retry-After` on."""
 
@@ -317,10 +314,3 @@ class RequestLimits:
         except RateLimited as error:
             return self.refused(error)
         return None
-
-
-async def check_ip(context: Any, rule_name: str) -> None:
-    """For a resolver: count this call against the client IP's budget (no limits: nothing)."""
-    limits: RequestLimits | None = getattr(context, "rate_limits", None)
-    if limits is not None:
-        await limits.check_ip(rule_name)

@@ -16,7 +16,7 @@ the others. The group runs until its last member leaves or its stream ends (then
 member gets what a lone subscription would: its `complete`, or its error).
 
 Members share the token too (the viewer of a group follows its token: a revocation closes
-them all, a role change reaches them all: openchannels/live_tokens.py).
+them all, a role change reaches them all: services/identity/live_tokens.py).
 
 Not shared (each runs alone, as before):
 - a document that mentions `after`: resuming replays a backlog from a position of its own;
@@ -78,7 +78,7 @@ def share_key(handler: Any, operation: Any) -> Hashable | None:
     except Exception:  # noqa: BLE001 - not keyable (or no viewer): run alone
         return None
     # the token too: the group's stream runs in its first connection's context, which follows
-    # that connection's token (openchannels/live_tokens.py); a member with another token could
+    # that connection's token (services/identity/live_tokens.py); a member with another token could
     # outlive it, revoked, or keep an old viewer
     token = getattr(handler.context, "token_digest", None)
     # and the address the URLs in the results are built on (openchannels/public_url.py)

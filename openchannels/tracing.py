@@ -8,6 +8,7 @@ OTEL_TRACES_SAMPLER, ...). Unset: nothing of OpenTelemetry is imported and nothi
 from __future__ import annotations
 
 import os
+import sys
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,7 @@ def check_installed(endpoint: str) -> None:
     """Raise TracingNotInstalled (one line: MISSING_EXTRA) when tracing is asked for and cannot run."""
     if not endpoint:
         return
-    try:
+    try:  # the optional extra [otel]: only asked whether it is installed
         import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
         import opentelemetry.sdk.trace  # noqa: F401
         import strawberry.extensions.tracing.opentelemetry  # noqa: F401
@@ -34,7 +35,7 @@ def check_installed(endpoint: str) -> None:
 
 def tracing_extension(tracer_provider: Any) -> Any:
     """Strawberry's OpenTelemetryExtension on `tracer_provider`, as a factory (one instance per operation)."""
-    from strawberry.extensions.tracing import OpenTelemetryExtension
+    from strawberry.extensions.tracing import OpenTelemetryExtension  # imports the optional extra [otel]
 
     return partial(OpenTelemetryExtension, tracer_provider=tracer_provider)
 
@@ -44,6 +45,7 @@ def tracing_extensions(endpoint: str) -> tuple[Any, ...]:
     if not endpoint:
         return ()
     check_installed(endpoint)
+    # the optional extra [otel], installed (checked just above)
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
@@ -59,11 +61,9 @@ def tracing_extensions(endpoint: str) -> tuple[Any, ...]:
 
 def shutdown_tracing() -> None:
     """Send the spans still waiting (at the end of the lifespan)."""
-    import sys
-
     if "opentelemetry.trace" not in sys.modules:
         return
-    from opentelemetry import trace
+    from opentelemetry import trace  # the optional extra [otel], imported already
 
     shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
     if shutdown is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler, _OperationStreamClosed,
+    BaseGraphQLTransportWSHandler, Operation, _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -29,10 +29,11 @@ from openchannels.websocket_limits import ConnectionLimits
 from openchannels.websocket_messages import (
     CLOSE_INTERNAL_ERROR, LEGACY_WS_OPERATIONS, LEGACY_WS_TYPES, TRANSPORT_WS_OPERATIONS, bad_request, close_reason,
 )
+from resolvers.context import Context
 from schema.error_policy import internal_error
 
 
-class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLTransportWSHandler):
+class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with the limits above; identical subscriptions of one viewer run once
     (openchannels/shared_subscriptions.py)."""
 
@@ -69,8 +70,10 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
                 return
 
     async def run_operation(self, operation: Any) -> None:
-        key = share_key(self, operation) if self.shared is not None else None
-        if key is None:
+        # shared only with PLAIN_EXECUTION on: _finish_shared uses Strawberry's private parts
+        sharing = self.shared is not None and getattr(self.schema, "plain_execution", False)
+        key = share_key(self, operation) if sharing else None
+        if key is None or self.shared is None:  # (shared is set when there is a key)
             await super().run_operation(operation)
             return
         group, member = self.shared.join(key, self, operation)
@@ -80,8 +83,10 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
             group.leave(member)
         await self._finish_shared(operation, ending)
 
-    async def _finish_shared(self, operation: Any, ending: GroupEnded) -> None:
-        """What Strawberry's run_operation does once a lone subscription's stream ended."""
+    async def _finish_shared(self, operation: Operation[Context, None], ending: GroupEnded) -> None:
+        """What Strawberry's run_operation does once a lone subscription's stream ended (its private
+        `_handle_pre_execution_error`, `_reject_incremental_delivery` and `_OperationStreamClosed`:
+        pinned Strawberry, tests/engine)."""
         if ending.pre_execution_error is not None:
             try:
                 await self._handle_pre_execution_error(operation, ending.pre_execution_error)
@@ -97,7 +102,7 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
             del self.operations[operation.id]
 
 
-class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWSHandler):
+class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWSHandler[Context, None]):
     """graphql-ws (legacy) with the limits above, and a connection_init timeout."""
 
     enforce_init_timeout = True
@@ -111,7 +116,8 @@ class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWS
         if isinstance(message, dict) and isinstance(message.get("id"), str):
             await self.send_message({"type": "error", "id": message["id"], "payload": bad_request(reason)})
         else:
-            await self.send_message({"type": "connection_error", "payload": bad_request(reason)})
+            # Strawberry types connection_error's payload dict[str, object], which no TypedDict is for mypy
+            await self.send_message({"type": "connection_error", "payload": bad_request(reason)})  # type: ignore[misc, arg-type]
 
     async def refuse_operation(self, message: Any, error: GraphQLError) -> None:
         await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
@@ -121,7 +127,8 @@ class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWS
         if isinstance(message.get("id"), str):
             await self.send_message({"type": "error", "id": message["id"], "payload": masked})
         else:
-            await self.send_message({"type": "connection_error", "payload": masked})
+            # Strawberry types connection_error's payload dict[str, object], which no TypedDict is for mypy
+            await self.send_message({"type": "connection_error", "payload": masked})  # type: ignore[misc, arg-type]
 
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None,
                                    variables: dict[str, object] | None) -> None:
@@ -137,6 +144,7 @@ class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWS
             async with aclosing(source):
                 async for result in source:
                     if first and isinstance(result, PreExecutionError):
+                        assert result.errors  # a pre-execution error has its errors
                         await self.send_message({"type": "error", "id": operation_id,
                                                  "payload": result.errors[0].formatted})
                         return

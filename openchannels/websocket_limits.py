@@ -12,7 +12,7 @@
 - **Token expiry.** A connection authenticated with an operator token that expires is closed
   with 4403 at that moment; the client signs in again and resumes with `after`.
 - **Revoked token.** Every live connection's token is read again periodically
-  (openchannels/live_tokens.py): gone, the connection is closed with 4403; a changed role
+  (services/identity/live_tokens.py): gone, the connection is closed with 4403; a changed role
   applies to the next event.
 - **Visitor budget.** A connection_init with a visitor token, and each operation started on
   that connection, count against that token's rate limit (openchannels/rate_limits.py); over
@@ -37,14 +37,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from json import JSONDecodeError
-from typing import Any, AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Mapping
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from infrastructure.availability import is_database_unavailable
-from openchannels.live_tokens import LiveToken, live_tokens
+from services.identity.live_tokens import LiveToken, LiveTokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (
     CLOSE_IDLE, CLOSE_TOO_MANY_FROM_ADDRESS, ConnectionsPerIP, IdleWatch,
@@ -247,7 +247,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             yield decoded
 
     async def _receive_or_stop(self) -> dict[str, Any] | None:
-        receive = asyncio.ensure_future(self.ws.receive())
+        receive: asyncio.Future[Any] = asyncio.ensure_future(self.ws.receive())
         try:
             await asyncio.wait({receive, self._stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -277,11 +277,16 @@ class ConnectionLimits:
     known_messages: set[str] | None = None
     #: watches an anonymous connection for idleness (set after its connection_init)
     _idle: IdleWatch | None = None
+    if TYPE_CHECKING:  # set by the Strawberry handler this is mixed into
+        view: Any
+        context: Any
+        websocket: Any
+        connection_acknowledged: bool
 
     async def handle(self) -> None:
         self._timers: list[asyncio.TimerHandle] = []
         self._expiry_scheduled = False
-        #: the token the connection was opened with, re-checked (openchannels/live_tokens.py)
+        #: the token the connection was opened with, re-checked (services/identity/live_tokens.py)
         self._live_token: LiveToken | None = None
         #: the visitor token's key when the connection was opened with one: its operations count
         self._visitor_subject: str | None = None
@@ -305,10 +310,10 @@ class ConnectionLimits:
                 timer.cancel()
             if self._idle is not None:
                 self._idle.cancel()
-            if connections is not None:
+            if connections is not None and ip is not None:  # admitted: both are set
                 connections.release(ip)
             if self._live_token is not None:
-                live_tokens.leave(self._live_token, self.websocket)
+                self._live_tokens().leave(self._live_token, self.websocket)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -376,13 +381,17 @@ class ConnectionLimits:
         self.websocket.request_close(CLOSE_TOO_MANY, f"Too many requests: retry in {verdict.retry_after_seconds} s")
         return True
 
+    def _live_tokens(self) -> LiveTokens:
+        """The application's live tokens (made by create_app, openchannels/app.py)."""
+        return self.view.live_tokens
+
     def _follow_token(self) -> None:
         """The connection's viewer follows its token from now on: a revocation closes it with
-        4403, a role change applies to the next event (openchannels/live_tokens.py)."""
+        4403, a role change applies to the next event (services/identity/live_tokens.py)."""
         digest = getattr(self.context, "token_digest", None)
         if digest is None or self.websocket.closing:
             return
-        self._live_token = live_tokens.join(digest, self.context.viewer, self.websocket)
+        self._live_token = self._live_tokens().join(digest, self.context.viewer, self.websocket)
         self.context.follow(self._live_token)
 
     def _close_at_token_expiry(self, expires_at: datetime | None) -> None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import GraphQLFormattedError
+
 from openchannels.trusted_documents import names_a_document
 from schema.error_policy import BAD_REQUEST, internal_error
 
@@ -73,7 +75,7 @@ def malformed(message: Any, operations: dict[str, bool], known_types: set[str] |
     return None
 
 
-def bad_request(reason: str) -> dict[str, Any]:
+def bad_request(reason: str) -> GraphQLFormattedError:
     """The payload of a legacy `error` / `connection_error` for a malformed message."""
     return {"message": reason, "extensions": {"code": BAD_REQUEST}}
 

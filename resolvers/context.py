@@ -6,6 +6,8 @@ from typing import Any, Callable
 
 from resolvers.chats.loaders import Loaders
 from services.common.errors import DomainError, Unauthenticated
+from services.identity.live_tokens import LiveTokens
+from services.identity.rate_limits import IpLimits
 from services.identity.viewer import ANONYMOUS, Viewer
 
 
@@ -21,15 +23,18 @@ class Context:
         self._loaders: Loaders | None = None
         #: a refusal for the whole request (e.g. the token's rate limit): raised on first use of the viewer
         self.refusal: DomainError | None = None
-        #: the request's rate limits (openchannels/rate_limits.RequestLimits); None: no limits
-        self.rate_limits: Any = None
+        #: the request's rate limits (an IpLimits: openchannels/rate_limits.RequestLimits); None: no limits
+        self.rate_limits: IpLimits | None = None
+        #: the application's live tokens (services/identity/live_tokens.py), handed in by the app;
+        #: None: no WebSocket connections to re-check (a test's context)
+        self.live_tokens: LiveTokens | None = None
         #: when the WebSocket's token expires (None: never); set by authenticate_as
         self.token_expires_at: datetime | None = None
         #: the Authorization value the caller sent (`logout` revokes its token)
         self.authorization: str | None = None
         #: the SHA-256 of the WebSocket's token, if it sent one; set by authenticate_as
         self.token_digest: str | None = None
-        #: a WebSocket's token as the periodic re-check last read it (openchannels/live_tokens.py):
+        #: a WebSocket's token as the periodic re-check last read it (services/identity/live_tokens.py):
         #: the viewer comes from it, so a role change or a revocation reaches every event
         self._live_token: Any = None
         #: finds `scheme://host` of the server as this caller reaches it (openchannels/public_url.py),
@@ -56,6 +61,16 @@ class Context:
         self.token_digest = token_digest
         self._loaders = None
 
+    async def check_ip_limit(self, rule_name: str) -> None:
+        """Count this call against the client IP's budget of the rule (no limits: nothing)."""
+        if self.rate_limits is not None:
+            await self.rate_limits.check_ip(rule_name)
+
+    def tokens_revoked(self) -> None:
+        """Tokens were revoked in this process: live WebSocket connections are re-checked now."""
+        if self.live_tokens is not None:
+            self.live_tokens.recheck_soon()
+
     def follow(self, live_token: Any) -> None:
         """From now on the viewer is the one `live_token` holds (a WebSocket's, re-checked)."""
         self._live_token = live_token
@@ -77,7 +92,7 @@ class Context:
     def loaders(self) -> Loaders:
         """Made on first use: a WebSocket connection's context never uses its own (each event
         brings fresh loaders), and some twenty DataLoaders per idle connection add up. Made
-        again when the viewer changed (a WebSocket's token re-checked: openchannels/live_tokens.py)."""
+        again when the viewer changed (a WebSocket's token re-checked: services/identity/live_tokens.py)."""
         if self._live_token is None:
             if self._loaders is None:
                 self._loaders = Loaders(self._viewer)

@@ -3,7 +3,7 @@ through `Outcome` (schema/payloads.py turns it into the payload)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Generic, TypeVar
+from typing import Any, Awaitable, Generic, TypeVar, cast
 
 from graphql import GraphQLError
 
@@ -63,6 +63,11 @@ class Outcome(Generic[T]):
     userError (schema/payloads.py builds the payload from it)."""
     result: T | None = None
     error: DomainError | None = None
+
+    @property
+    def value(self) -> T:
+        """The result, once `error` is known to be None (the use case succeeded)."""
+        return cast(T, self.result)
 
 
 async def outcome(call: Awaitable[T]) -> Outcome[T]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from collections.abc import Sequence
+from typing import overload
 
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_PK, parse_numeral
@@ -43,7 +45,11 @@ def decode_optional_id(global_id: str | None, type_name: str, field: list[str]) 
     return None if global_id is None else decode_id(global_id, type_name, field)
 
 
-def decode_ids(global_ids: list[str] | None, type_name: str, field: list[str]) -> list[int] | None:
+@overload
+def decode_ids(global_ids: Sequence[str], type_name: str, field: list[str]) -> list[int]: ...
+@overload
+def decode_ids(global_ids: Sequence[str] | None, type_name: str, field: list[str]) -> list[int] | None: ...
+def decode_ids(global_ids: Sequence[str] | None, type_name: str, field: list[str]) -> list[int] | None:
     if global_ids is None:
         return None
     return [decode_id(g, type_name, field) for g in global_ids]

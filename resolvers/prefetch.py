@@ -38,20 +38,29 @@ _RELATIONS = {"client": "client", "operator": "operator", "openChannel": "open_c
 
 
 def selected_at(info: Info, *paths: Sequence[str]) -> frozenset[str]:
-    """Names of the fields selected at any of `paths` below this field (`()`: directly below it),
-    remembered per field node: converting the syntax tree into Strawberry's selected fields
-    cost more than the page's plan."""
+    """Names of the fields selected at any of `paths` below this field (`()`: directly below it).
+
+    With PLAIN_EXECUTION on (the schema's `plain_execution`), remembered per field node, read from
+    Strawberry's private `info._raw_info` (pinned Strawberry: tests/engine): converting the syntax
+    tree into Strawberry's selected fields cost more than the page's plan. Off: worked out again
+    from the public `info.selected_fields` on every call."""
+    if not getattr(info.schema, "plain_execution", False):
+        return _selected_at(info, paths)
     nodes = tuple(info._raw_info.field_nodes)
     key = (tuple(id(node) for node in nodes), paths)
     found = _SELECTED.get(key)
     if found is None:
-        selected: set[str] = set()
-        for field in info.selected_fields:
-            for path in paths:
-                selected |= selected_names(field.selections, path)
-        found = (nodes, frozenset(selected))
+        found = (nodes, _selected_at(info, paths))
         _SELECTED.put(key, found)
     return found[1]
+
+
+def _selected_at(info: Info, paths: tuple[Sequence[str], ...]) -> frozenset[str]:
+    selected: set[str] = set()
+    for field in info.selected_fields:
+        for path in paths:
+            selected |= selected_names(field.selections, path)
+    return frozenset(selected)
 
 
 #: (field node ids, paths) -> (the nodes, kept so that their ids are not reused; the names)

@@ -2,23 +2,27 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 import models
 
-OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
-OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
-QueueDistribution = strawberry.enum(
-    models.QueueDistribution,
-    description="How an open channel offers a new chat to its queue.",
-)
-ChatKind = strawberry.enum(models.ChatKind)
-ChatStatus = strawberry.enum(models.ChatStatus)
-MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
+if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
+    from models import ChatKind, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
+else:
+    OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
+    OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
+    QueueDistribution = strawberry.enum(
+        models.QueueDistribution,
+        description="How an open channel offers a new chat to its queue.",
+    )
+    ChatKind = strawberry.enum(models.ChatKind)
+    ChatStatus = strawberry.enum(models.ChatStatus)
+    MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
 
 # descriptions of enum values, as the contract words them
-_VALUE_DESCRIPTIONS = {
+_VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time
     QueueDistribution: {
         "EVENLY": "Round-robin: each new chat is offered to the online member who was offered one least recently.",
         "STRICT": "Strictly in queue order: always the first available operator in the list.",

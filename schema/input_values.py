@@ -69,7 +69,7 @@ class _PlannedInput:
             type_ = field.resolve_type(type_definition=self.definition)
             inner = type_.of_type if isinstance(type_, StrawberryOptional) else type_
             is_list = isinstance(inner, StrawberryList)
-            leaf = inner.of_type if is_list else inner
+            leaf = inner.of_type if isinstance(inner, StrawberryList) else inner
             if isinstance(leaf, StrawberryOptional):
                 leaf = leaf.of_type
             plain = _is_plain(leaf, context)

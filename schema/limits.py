@@ -25,11 +25,11 @@ at 64 bits) in the error's `extensions.actual`.
 A request over a limit gets a top-level error with `extensions.code = "QUERY_TOO_COMPLEX"`
 (`extensions.limit` names the limit, `maximum` and `actual` the numbers) and no resolver
 runs. The measure depends on the variables: it runs on every request, after the document's
-(cached) validation (schema/validation_cache.py).
+(cached) validation (Strawberry's ValidationCache, schema/__init__.py).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +60,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from infrastructure.lru import LRU
 from schema.error_policy import internal_error
-from schema.validation_cache import ValidationResults
 
 from resolvers.pages import MAX_FEED_PAGE, MAX_GIFS, MAX_PAGE_SIZE
 
@@ -75,6 +75,18 @@ CONNECTION_PAGE_FIELDS = ("edges", "nodes")
 INTROSPECTION_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 #: where every measure stops growing (2^53 - 1: exact in any JSON reader, far within 64 bits)
 MEASURE_CEILING = 2**53 - 1
+#: distinct (document, operation, page sizes) whose measure is remembered
+MEASURES_CACHE_SIZE = 512
+
+
+class ValidationResults(LRU[tuple, tuple[GraphQLError, ...]]):
+    """A bounded LRU of errors by key, kept as tuples (callers add to copies)."""
+
+    def __init__(self, size: int = MEASURES_CACHE_SIZE) -> None:
+        super().__init__(size)
+
+    def put(self, key: tuple, errors: Sequence[GraphQLError]) -> None:  # takes any sequence, keeps a tuple
+        super().put(key, tuple(errors))
 
 
 @dataclass(frozen=True)
@@ -311,10 +323,12 @@ class QueryLimitsExtension(SchemaExtension):
         """After the (cached) validation of the document, which must come first: see schema/__init__.py."""
         context = self.execution_context
         key = _measure_key(context) if self.measured is not None else None
-        errors = self.measured.get(key) if key is not None else None
+        errors: Sequence[GraphQLError] | None = \
+            self.measured.get(key) if key is not None and self.measured is not None else None
         if errors is None:
             errors = limit_errors(self.limits, context)
-            if key is not None and not any(e.extensions.get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
+            if key is not None and self.measured is not None and \
+                    not any((e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
                 self.measured.put(key, errors)
         if errors:
             context.pre_execution_errors = [*(context.pre_execution_errors or []), *errors]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
@@ -127,7 +127,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _shared_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         """The plan from an earlier request of the same document and variables, or a new one.
 
-        A console polls the same document all day, and the parse cache (schema/parse_cache.py)
+        A console polls the same document all day, and the parse cache (Strawberry's ParserCache)
         hands every request the same syntax tree: the plan is keyed on the identity of its
         field nodes, the schema, the operation and the values of the variables its directives
         read (which decide @skip/@include); the cache entry holds the schema, the operation and
@@ -161,7 +161,8 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _read_decisive_variables(self) -> tuple | object:
         """(name, value) of each variable the document's directives read, or _UNSHAREABLE."""
-        variables = getattr(self.variable_values, "coerced", self.variable_values) or {}
+        # graphql-core's VariableValues (its `coerced` dict) or, in older releases, the dict itself
+        variables = cast(dict[str, Any], getattr(self.variable_values, "coerced", self.variable_values) or {})
         names = _directive_variables(self.operation, self.fragment_definitions)
         decisive = tuple((name, variables.get(name)) for name in names)
         if any(value is not None and type(value) is not bool for _, value in decisive):
@@ -314,7 +315,7 @@ def _list_of(inner: Plan) -> Plan:
 
 
 #: scalars whose Python value is already the output when of this exact type (Int is checked for range)
-_NATIVE = {GraphQLString: str, GraphQLInt: int, GraphQLBoolean: bool}
+_NATIVE: dict[GraphQLScalarType | GraphQLEnumType, type] = {GraphQLString: str, GraphQLInt: int, GraphQLBoolean: bool}
 _INT_RANGE = range(-(2 ** 31), 2 ** 31)
 
 

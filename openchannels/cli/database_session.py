@@ -4,14 +4,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
+from infrastructure.database import apply_migrations, close_database, init_database
 from infrastructure.settings import Settings
 
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[None]:
     """Tortoise connected for one command, and closed again whatever happens."""
-    from infrastructure.database import close_database, init_database
-
     try:
         await init_database(settings)
         yield
@@ -21,8 +20,6 @@ async def database(settings: Settings) -> AsyncIterator[None]:
 
 async def migrate_database(settings: Settings, progress: Callable[[str], None]) -> int:
     """Apply pending migrations; returns how many were applied."""
-    from infrastructure.database import apply_migrations, close_database
-
     applied = 0
 
     def report(line: str) -> None:

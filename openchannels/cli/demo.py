@@ -6,14 +6,14 @@ from typing import Any
 from openchannels.cli.console import PROG, say
 from openchannels.cli.database_session import database
 from infrastructure.settings import Settings
+from models import Operator
+from services.identity.auth import issue_token
+from services.demo import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo
+from resolvers.ids import to_global_id  # the API's ids are opaque global ids
 
 
 async def prepare_demo(settings: Settings) -> dict[str, Any]:
     """Seed on an empty database; otherwise a fresh token for the demo admin, if there is one."""
-    from models import Operator
-    from services.identity.auth import issue_token
-    from services.demo import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo
-
     async with database(settings):
         if not await Operator.exists():
             return {"seeded": True, **await seed_demo()}
@@ -26,8 +26,6 @@ async def prepare_demo(settings: Settings) -> dict[str, Any]:
 
 
 def print_demo(demo: dict[str, Any], url: str) -> None:
-    from resolvers.ids import to_global_id  # the API's ids are opaque global ids
-
     admin = demo.get("admin")
     if demo["seeded"]:
         say("demo data created (on an empty database only: `serve --demo` never seeds twice)")
@@ -36,6 +34,7 @@ def print_demo(demo: dict[str, Any], url: str) -> None:
     else:
         say(f"the database already has operators: demo data not seeded; get a token with `{PROG} create-operator`")
         return
+    assert admin is not None  # seeded data has its admin
     say("")
     say(f"admin token: {admin['token']}")
     say(f"  {admin['name']} <{admin['email']}>, ADMIN, password {admin['password']}")

@@ -9,6 +9,8 @@ import logging
 
 from openchannels.cli.console import PROG, redact
 from infrastructure.settings import Settings
+from services.common.errors import DomainError
+from tortoise.exceptions import ConfigurationError, DBConnectionError, OperationalError
 
 #: one logger for every command, so LOG_LEVEL=debug lines read `openchannels.cli: ...` whichever module wrote them
 log = logging.getLogger("openchannels.cli")
@@ -28,9 +30,6 @@ def _one_line(exc: BaseException) -> str:
 
 def explain(exc: Exception, settings: Settings | None) -> str:
     """The one line a user sees for a failure."""
-    from services.common.errors import DomainError
-    from tortoise.exceptions import ConfigurationError, DBConnectionError, OperationalError
-
     where = redact(settings.database_url) if settings else "the database"
     if isinstance(exc, CommandError):
         return str(exc)

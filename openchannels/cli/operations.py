@@ -13,6 +13,10 @@ from openchannels.cli.console import note, say
 from openchannels.cli.database_session import database, migrate_database
 from openchannels.cli.failures import CommandError
 from infrastructure.settings import Settings
+from openchannels.operation_manifest import ManifestError, check_manifest, read_manifest
+from schema import schema_for
+from schema.limits import QueryLimits
+from services.identity.persisted_operations import list_operations, register_operations, remove_operations
 
 
 def _plural(count: int, word: str) -> str:
@@ -26,11 +30,6 @@ async def _migrated(settings: Settings) -> None:
 
 
 async def _register(settings: Settings, path: Path) -> None:
-    from openchannels.operation_manifest import ManifestError, check_manifest, read_manifest
-    from schema import schema_for
-    from schema.limits import QueryLimits
-    from services.identity.persisted_operations import register_operations
-
     try:
         kind, candidates = read_manifest(path)
     except ManifestError as error:
@@ -52,8 +51,6 @@ async def _register(settings: Settings, path: Path) -> None:
 
 
 async def _list(settings: Settings) -> None:
-    from services.identity.persisted_operations import list_operations
-
     await _migrated(settings)
     async with database(settings):
         operations = await list_operations()
@@ -67,8 +64,6 @@ async def _list(settings: Settings) -> None:
 
 
 async def _remove(settings: Settings, ids: list[str], remove_all: bool) -> None:
-    from services.identity.persisted_operations import remove_operations
-
     if bool(ids) == remove_all:
         raise CommandError("give the ids to remove, or --all (not both) (see `openchannels operations remove --help`)")
     await _migrated(settings)

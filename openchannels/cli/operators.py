@@ -7,12 +7,11 @@ import asyncio
 from openchannels.cli.console import note, say
 from openchannels.cli.database_session import database, migrate_database
 from infrastructure.settings import Settings
+from services.identity.auth import issue_token
+from services.chats.operators import parse_role, register_operator
 
 
 async def _create_operator(settings: Settings, *, name: str, email: str, role: str, password: str | None):
-    from services.identity.auth import issue_token
-    from services.chats.operators import parse_role, register_operator
-
     parsed_role = parse_role(role)  # before touching the database: a typo costs nothing
     if await migrate_database(settings, note):
         note("database is up to date")

@@ -5,18 +5,33 @@ A bad argument is one line with where to look, like every other failure of the c
 from __future__ import annotations
 
 import argparse
+import importlib
 from typing import Any, Callable, NoReturn, Sequence
 
 from openchannels.cli.console import PROG
 from openchannels.cli.failures import EXIT_USAGE
-from openchannels.cli.migrate import command_migrate
-from openchannels.cli.operations import (
-    command_operations_list, command_operations_register, command_operations_remove,
-)
-from openchannels.cli.operators import command_create_operator
-from openchannels.cli.schema_export import command_export_schema
-from openchannels.cli.serve import command_serve
 from infrastructure.settings import ENVIRONMENT
+
+
+def _command(target: str) -> Callable[[argparse.Namespace, Any], int]:
+    """A command's handler, `module:function`, loaded when the command runs: `--help` and a
+    command that needs no GraphQL schema do not import it (every module keeps its imports at its
+    top; this table is the one place a module is chosen at run time)."""
+    module, function = target.split(":")
+
+    def run(args: argparse.Namespace, settings: Any) -> int:
+        return getattr(importlib.import_module(module), function)(args, settings)
+
+    return run
+
+
+command_serve = _command("openchannels.cli.serve:command_serve")
+command_migrate = _command("openchannels.cli.migrate:command_migrate")
+command_create_operator = _command("openchannels.cli.operators:command_create_operator")
+command_export_schema = _command("openchannels.cli.schema_export:command_export_schema")
+command_operations_register = _command("openchannels.cli.operations:command_operations_register")
+command_operations_list = _command("openchannels.cli.operations:command_operations_list")
+command_operations_remove = _command("openchannels.cli.operations:command_operations_remove")
 
 #: keeps the line breaks of descriptions and epilogs as written
 FORMATTER = argparse.RawDescriptionHelpFormatter

@@ -6,16 +6,12 @@ import sys
 from pathlib import Path
 
 from openchannels.cli.console import note
-from openchannels.cli.failures import CommandError, log
+from openchannels.cli.failures import CommandError
 from infrastructure.settings import Settings
+from schema import schema
 
 
 def schema_sdl() -> str:
-    try:
-        from schema import schema
-    except ImportError as exc:
-        log.debug("cannot import the schema", exc_info=True)
-        raise CommandError(f"cannot import the GraphQL schema (`from schema import schema`): {exc}") from exc
     return str(schema).rstrip("\n") + "\n"
 
 

@@ -5,8 +5,14 @@ import argparse
 import asyncio
 import copy
 import os
+import glob
 import socket
+import tempfile
 from typing import Any
+
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.supervisors import Multiprocess
 
 from openchannels.cli.console import redact, say
 from openchannels.cli.database_session import migrate_database, migration_summary
@@ -17,6 +23,9 @@ from infrastructure.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
 from infrastructure.file_storage import StorageUnavailable
 from services.messaging.files import require_storage_package
+from infrastructure.redis_client import redis_client
+from openchannels.http_protocol import header_limits_enabled
+
 
 def browser_host(host: str) -> str:
     """Where a browser on this machine reaches a server bound to `host`."""
@@ -47,8 +56,6 @@ def describe_redis(settings: Settings) -> str:
 
 
 async def _check_redis(settings: Settings) -> None:
-    from infrastructure.redis_client import redis_client
-
     try:
         client = redis_client(settings, socket_connect_timeout=5, socket_timeout=5)
     except ValueError as exc:
@@ -65,8 +72,6 @@ async def _check_redis(settings: Settings) -> None:
 def server_log_config(level_name: str, log_format: str = "text") -> dict[str, Any]:
     """uvicorn's logging plus ours; uvicorn applies it in every worker process, not just this one.
     LOG_FORMAT=json: every line is JSON (openchannels/log_format.py)."""
-    from uvicorn.config import LOGGING_CONFIG
-
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["named"] = {"()": "uvicorn.logging.DefaultFormatter",
                                      "fmt": "%(levelprefix)s %(name)s: %(message)s", "use_colors": None}
@@ -121,8 +126,6 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prepare_multiprocess_metrics()
 
-    from openchannels.http_protocol import header_limits_enabled
-
     http = "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings) else "auto"
     run_uvicorn(
         settings.metrics_port,
@@ -141,9 +144,6 @@ def prepare_multiprocess_metrics() -> None:
     """Several workers: their metrics go to files in PROMETHEUS_MULTIPROC_DIR, summed by whichever
     answers a scrape. Unset: a fresh folder for this run. Set: emptied of the last run's files
     (prometheus_client's rule: counters of a previous run would be added to this one's)."""
-    import glob
-    import tempfile
-
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         folder = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openchannels-metrics-")
@@ -155,13 +155,9 @@ def prepare_multiprocess_metrics() -> None:
 def run_uvicorn(metrics_port: int, app: str, **options: Any) -> None:
     """uvicorn.run, and with a metrics port, one more listening socket that every worker serves
     (openchannels/metrics_endpoint.py answers /metrics there and nothing else)."""
-    import uvicorn
-
     if not metrics_port:
         uvicorn.run(app, **options)
         return
-    from uvicorn.supervisors import Multiprocess
-
     config = uvicorn.Config(app, **options)
     metrics = copy.copy(config)
     metrics.port = metrics_port

@@ -10,16 +10,15 @@ from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Subquery
 from tortoise.functions import Max
 
-from models import (
-    Chat, ChatOffer, ChatParticipant, ChatStatus, Client, Message, OpenChannel, Operator, QueueMember,
-)
+from models import Chat, ChatOffer, ChatParticipant, Client, Message, OpenChannel
 from resolvers.contact_center.loaders import CrmLoaders, SalesLoaders
 from resolvers.messaging.loaders import MessagingLoaders
-from services.policies.chats import visible_chats
-from services.chats.operators import active_chat_counts
+from services.chats import reads
+from services.policies import messages as message_policy
+from services.chats import open_channels
+from services.chats.operators import active_chat_counts, operators_by_id
 from services.automation.rating import ratings_of
 from services.chats.reads import unread_counts
 from services.identity.viewer import Viewer
@@ -33,13 +32,22 @@ def _by_id(model: Any) -> Callable:
     return load
 
 
+def _keyed(viewer: Viewer, fetch: Callable) -> Callable:
+    """A service's {id: row} batch read for this viewer (the policy is applied there)."""
+    async def load(ids: list[int]) -> list[Any]:
+        rows = await fetch(viewer, list(set(ids)))
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
 def _loader(batch_function: Callable[[Any], Callable]) -> cached_property:
     """A DataLoader attribute made on first use from `batch_function(self)`."""
     return cached_property(lambda self: DataLoader(batch_function(self)))
 
 
-def _grouped(rows: Iterable[tuple[int, Any]], keys: list[int]) -> list[list[Any]]:
-    groups: dict[int, list[Any]] = defaultdict(list)
+def _grouped(rows: Iterable[tuple[int | None, Any]], keys: list[int]) -> list[list[Any]]:
+    groups: dict[int | None, list[Any]] = defaultdict(list)
     for key, value in rows:
         groups[key].append(value)
     return [groups.get(k, []) for k in keys]
@@ -52,8 +60,8 @@ class Loaders:
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
 
-    operator = _loader(lambda self: _by_id(Operator))
-    open_channel = _loader(lambda self: _by_id(OpenChannel))
+    operator = _loader(lambda self: _keyed(self.viewer, operators_by_id))
+    open_channel = _loader(lambda self: _keyed(self.viewer, open_channels.channels_by_id))
     client = _loader(lambda self: _by_id(Client))
     chat = _loader(lambda self: _by_id(Chat))
     message = _loader(lambda self: _by_id(Message))
@@ -74,11 +82,11 @@ class Loaders:
 
     @cached_property
     def crm(self) -> CrmLoaders:
-        return CrmLoaders()
+        return CrmLoaders(self.viewer)
 
     @cached_property
     def sales(self) -> SalesLoaders:
-        return SalesLoaders()
+        return SalesLoaders(self.viewer)
 
     async def _offered_to(self, chat_ids: list[int]) -> list[list[int]]:
         rows = await ChatOffer.filter(chat_id__in=chat_ids).order_by("id").values_list("chat_id", "operator_id")
@@ -89,22 +97,19 @@ class Loaders:
         return _grouped(rows, chat_ids)
 
     async def _members(self, channel_ids: list[int]) -> list[list[int]]:
-        rows = await QueueMember.filter(open_channel_id__in=channel_ids).order_by("position", "id") \
-            .values_list("open_channel_id", "operator_id")
+        rows = await open_channels.members_of_channels(self.viewer, channel_ids)
         return _grouped(rows, channel_ids)
 
     async def _queued_chats(self, channel_ids: list[int]) -> list[list[Chat]]:
         """Queued chats per channel, as far as the viewer may see them (a channel is reachable from
         a colleague's profile or a visitor's chat: its queue is not)."""
-        chats = await visible_chats(self.viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
-            .order_by("created_at", "id")
+        chats = await reads.visible_queued_chats(self.viewer, channel_ids)
         for chat in chats:
             self.chat.prime(chat.id, chat)
         return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)
 
     async def _operator_channels(self, operator_ids: list[int]) -> list[list[OpenChannel]]:
-        memberships = await QueueMember.filter(operator_id__in=operator_ids).order_by("open_channel_id") \
-            .values_list("operator_id", "open_channel_id")
+        memberships = await open_channels.channel_ids_of_operators(self.viewer, operator_ids)
         channels = await self.open_channel.load_many([c for _, c in memberships])
         return _grouped(((o, ch) for (o, _), ch in zip(memberships, channels) if ch), operator_ids)
 
@@ -113,8 +118,7 @@ class Loaders:
         return [counts.get(i, 0) for i in operator_ids]
 
     def _visible_messages(self, chat_ids: list[int]):
-        query = Message.filter(chat_id__in=chat_ids)
-        return query if self.viewer.is_operator else query.filter(silent=False)
+        return message_policy.of_chats(self.viewer, chat_ids)
 
     async def _last_message(self, chat_ids: list[int]) -> list[Message | None]:
         last_ids = await self._visible_messages(chat_ids).group_by("chat_id").annotate(last=Max("id")) \
@@ -132,11 +136,5 @@ class Loaders:
 
     async def total_unread(self) -> int:
         """Unread messages over every chat I take part in or am offered."""
-        me = self.viewer.operator_id
-        chat_ids = list(await Chat.filter(
-            status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE],
-            id__in=Subquery(ChatParticipant.filter(operator_id=me).values("chat_id")),
-        ).values_list("id", flat=True))
-        chat_ids += list(await ChatOffer.filter(operator_id=me).values_list("chat_id", flat=True))
-        chat_ids = sorted(set(chat_ids))
+        chat_ids = await reads.my_open_chat_ids(self.viewer)
         return sum(await self.unread_count.load_many(chat_ids)) if chat_ids else 0

@@ -8,12 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from openchannels import rate_limits
-from openchannels.live_tokens import live_tokens
 from infrastructure.settings import Settings
 from resolvers.errors import Outcome, outcome, viewer_of as _viewer
 from resolvers.ids import decode_id, decode_ids, decode_optional_id
 from services.identity import auth
+from services.identity.rate_limits import LOGIN, START_VISITOR_CHAT
 from services.chats import chats
 from services.messaging import messages
 from services.chats import open_channels
@@ -117,7 +116,7 @@ async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput
                              ) -> Outcome[tuple[models.Chat | None, str]]:
     """The chat and the visitor's token."""
     async def run():
-        await rate_limits.check_ip(info.context, rate_limits.START_VISITOR_CHAT)
+        await info.context.check_ip_limit(START_VISITOR_CHAT)
         return await visitors.start_visitor_chat(
             open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             name=input.name, email=input.email, phone=input.phone, text=input.text,
@@ -130,7 +129,7 @@ async def login(info: Info, input: inputs.LoginInput) -> Outcome[tuple[str, mode
     """The token and the operator. Wrong credentials are a userError here (this is where signing
     in happens), UNAUTHENTICATED included."""
     try:
-        await rate_limits.check_ip(info.context, rate_limits.LOGIN)
+        await info.context.check_ip_limit(LOGIN)
         token, operator = await auth.login(email=input.email, password=input.password,
                                            ttl_seconds=Settings().token_ttl_seconds)
     except DomainError as error:
@@ -143,8 +142,8 @@ async def logout(info: Info, input: inputs.LogoutInput | None = None) -> Outcome
     everywhere = bool(input and input.everywhere)
 
     async def run():
-        return _revoked(await token_revocation.logout(_viewer(info), authorization=info.context.authorization,
-                                                      everywhere=everywhere))
+        return _revoked(info, await token_revocation.logout(
+            _viewer(info), authorization=info.context.authorization, everywhere=everywhere))
 
     return await outcome(run())
 
@@ -153,15 +152,15 @@ async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensI
                                  ) -> Outcome[tuple[models.Operator, int]]:
     """The operator and how many of their tokens were revoked."""
     async def run():
-        return _revoked(await token_revocation.revoke_operator_tokens(
+        return _revoked(info, await token_revocation.revoke_operator_tokens(
             _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"])))
 
     return await outcome(run())
 
 
-def _revoked(result: Any) -> Any:
+def _revoked(info: Info, result: Any) -> Any:
     """Tokens were revoked: this process's WebSockets opened with them close now, not at the next period."""
-    live_tokens.recheck_soon()
+    info.context.tokens_revoked()
     return result
 
 
@@ -194,7 +193,7 @@ async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) 
         defaults = type(input)(name=input.name)  # the input type's defaults (schema/inputs.py)
         return await open_channels.create_open_channel(
             _viewer(info), name=input.name,
-            distribution=input.distribution or defaults.distribution,
+            distribution=_or(input.distribution, defaults.distribution),
             answer_timeout_seconds=_or(input.answer_timeout_seconds, defaults.answer_timeout_seconds),
             auto_close_after_seconds=_or(input.auto_close_after_seconds, defaults.auto_close_after_seconds),
             rating_enabled=_or(input.rating_enabled, defaults.rating_enabled),

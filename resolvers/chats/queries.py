@@ -17,7 +17,7 @@ from services.chats import open_channels
 from services.chats import operators
 from services.chats import reads
 from services.chats import visitors
-from services.policies.chats import visible_chats
+from services.policies import clients as client_policy, messages as message_policy
 from services.common.errors import DomainError, NotFound, Unauthenticated
 from services.identity.viewer import Viewer, require_signed_in
 
@@ -81,14 +81,11 @@ async def _node_chat(info: Info, viewer: Viewer, pk: int) -> models.Chat | None:
 
 async def _node_message(info: Info, viewer: Viewer, pk: int) -> models.Message | None:
     message = await info.context.loaders.message.load(pk)
-    if message is None or (message.silent and not viewer.is_operator):
-        return None
-    return message if await reads.visible_chat_or_none(viewer, message.chat_id) else None
+    return message if await message_policy.can_read(viewer, message) else None
 
 
 async def _node_operator(info: Info, viewer: Viewer, pk: int) -> models.Operator | None:
-    found = [o for o in await operators.list_operators(viewer) if o.id == pk]
-    return found[0] if found else None
+    return await operators.readable_operator(viewer, pk)
 
 
 async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> models.OpenChannel | None:
@@ -97,7 +94,7 @@ async def _node_open_channel(info: Info, viewer: Viewer, pk: int) -> models.Open
 
 async def _node_client(info: Info, viewer: Viewer, pk: int) -> models.Client | None:
     """A client is visible to whoever may see one of their chats."""
-    if not await visible_chats(viewer).filter(client_id=pk).exists():
+    if not await client_policy.can_read(viewer, pk):
         return None
     return await info.context.loaders.client.load(pk)
 

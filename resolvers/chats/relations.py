@@ -13,15 +13,13 @@ from strawberry.types import Info
 import models
 from resolvers.pages import with_cursors
 from services.chats import reads
-from services.common.errors import Forbidden
 from services.common.pagination import Page
-from services.policies.chats import get_visible_chat
+from services.policies import operators as operator_policy
 
 
 def staff_only(info: Info) -> None:
-    """Visitors see an operator's name in their chat, never the staff's details."""
-    if not info.context.viewer.is_operator:
-        raise Forbidden("Only operators can read this.")
+    """Visitors see an operator's name in their chat, never the staff's details (the operator policy)."""
+    operator_policy.ensure_staff_details(info.context.viewer)
 
 
 def operator(info: Info, pk: int) -> Awaitable[models.Operator | None]:
@@ -75,7 +73,7 @@ def visible_chat_or_none(info: Info, pk: int) -> Awaitable[models.Chat | None]:
 
 def visible_chat(info: Info, pk: int) -> Awaitable[models.Chat]:
     """The chat, or NOT_FOUND if the viewer may not see it."""
-    return get_visible_chat(info.context.viewer, pk)
+    return reads.read_chat(info.context.viewer, pk)
 
 
 def rating(info: Info, chat_pk: int) -> Awaitable[Any]:

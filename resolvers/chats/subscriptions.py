@@ -21,7 +21,8 @@ from resolvers.chats.event_sharing import once_per_viewer
 from resolvers.chats.loaders import Loaders
 from resolvers.ids import decode_id, decode_ids, decode_optional_id
 from services.events import subscriptions
-from services.policies.chats import visible_chats
+from services.chats import reads
+from services.policies import messages as message_policy
 from services.common.errors import DomainError
 
 
@@ -58,7 +59,7 @@ async def _guard(stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]
 async def _chat_for(info: Info, chat_id: int | None):
     if chat_id is None:
         return None
-    return await visible_chats(info.context.viewer).filter(id=chat_id).first()
+    return await reads.visible_chat_or_none(info.context.viewer, chat_id)
 
 
 async def _event_basis(info: Info, event: dict[str, Any]) -> tuple[Any, Any]:
@@ -78,7 +79,7 @@ async def _message_for(info: Info, event: dict[str, Any], loaders) -> models.Mes
     if event["message_id"] is None:
         return None
     message = await loaders.message.load(event["message_id"])
-    if message is None or (message.silent and not info.context.viewer.is_operator):
+    if message is None or not message_policy.can_read_text(info.context.viewer, silent=message.silent):
         return None
     return message
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from strawberry.types import Info
+from tortoise.models import Model
 
 import models
 from resolvers.errors import Outcome, outcome, viewer_of as _viewer
@@ -24,7 +25,7 @@ async def save_chat_to_crm(info: Info, input: ChatInput) -> Outcome[tuple[Any, m
     return await outcome(run())
 
 
-def _node(model: type):
+def _node(model: type[Model]):
     async def resolve(info: Info, viewer: Viewer, pk: int):
         return await crm.crm_record(viewer, model, pk)
 

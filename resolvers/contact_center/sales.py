@@ -9,7 +9,6 @@ import models
 from infrastructure.settings import Settings
 from resolvers.errors import Outcome, outcome, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.ids import decode_id
-from services.chats import reads
 from services.contact_center import sales
 from services.identity.viewer import Viewer
 
@@ -44,16 +43,11 @@ async def create_chat_order(info: Info, input: CreateChatOrderInput) -> Outcome[
 
 
 async def _node_product(info: Info, viewer: Viewer, pk: int) -> models.Product | None:
-    if not viewer.is_operator:
-        return None
-    return await models.Product.get_or_none(id=pk)
+    return await sales.readable_product(viewer, pk)
 
 
 async def _node_order(info: Info, viewer: Viewer, pk: int) -> models.Order | None:
-    order = await models.Order.get_or_none(id=pk)
-    if order is None or await reads.visible_chat_or_none(viewer, order.chat_id) is None:
-        return None
-    return order
+    return await sales.readable_order(viewer, pk)
 
 
 #: node(id:) resolvers of the sales types (an order: whoever may see its chat)

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from models import Attachment, Message, MessageMention, MessageReference
 from services.chats.reads import visible_chat_ids
+from services.policies import messages as message_policy
 
 
 class MessagingLoaders:
@@ -25,7 +26,7 @@ class MessagingLoaders:
         self.readable_message = DataLoader(self._readable_message)
 
     async def _attachments(self, message_ids: list[int]) -> list[list[Attachment]]:
-        groups: dict[int, list[Attachment]] = defaultdict(list)
+        groups: dict[int | None, list[Attachment]] = defaultdict(list)
         for row in await Attachment.filter(message_id__in=message_ids).order_by("id"):
             groups[row.message_id].append(row)
         return [groups.get(i, []) for i in message_ids]
@@ -46,6 +47,6 @@ class MessagingLoaders:
         messages = [m for m in await self.core.message.load_many(message_ids) if m is not None]
         readable_chats = await visible_chat_ids(self.viewer, sorted({m.chat_id for m in messages}))
         by_id = {m.id: m for m in messages
-                 if m.chat_id in readable_chats and (self.viewer.is_operator or not m.silent)}
+                 if m.chat_id in readable_chats and message_policy.can_read_text(self.viewer, silent=m.silent)}
         return [by_id.get(i) for i in message_ids]
 

@@ -11,6 +11,7 @@ from resolvers.chats.relations import operators
 from resolvers.ids import to_global_id
 from services.messaging import files
 from services.messaging import formatting
+from services.policies import messages as message_policy
 
 
 async def html(info: Info, text: str, message_pk: int, author_pk: int | None, snapshot: bool) -> str:
@@ -53,7 +54,7 @@ async def quote(info: Info, message_pk: int) -> models.MessageReference | None:
     reference = await info.context.loaders.messaging.reference.load(message_pk)
     if reference is None or reference.quoted_text is None:
         return None
-    if reference.quoted_silent and not info.context.viewer.is_operator:
+    if not message_policy.can_read_text(info.context.viewer, silent=reference.quoted_silent):
         return None
     return reference
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,10 @@ from schema.plain_execution import prefetched_field
 from schema.chats.operator import Operator
 from schema.contact_center.sales import Order, orders_of_chat
 from resolvers.chats import relations as r
+from resolvers.pages import Page
+
+if TYPE_CHECKING:
+    from services.chats.read_models import ChatRow
 
 
 @strawberry.type
@@ -132,7 +136,8 @@ class Chat(Node):
         return await orders_of_chat(info, self.pk)
 
     @classmethod
-    def from_model(cls, chat: models.Chat) -> "Chat":
+    def from_model(cls, chat: ChatRow | models.Chat) -> "Chat":
+        """From a list's read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
             title=chat.title, status=chat.status, pinned=chat.pinned,
@@ -155,16 +160,18 @@ class ChatConnection:
     page_info: PageInfo
     #: the page's Page (services/common/pagination.py): its total_count, or its count_total when
     #: the total was left out
-    page: strawberry.Private[Any]
+    page: strawberry.Private[Page]
 
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (conversations), only when asked for."""
-        return self.page.total()
+        # an awaitable when the total was left out: graphql-core awaits it; the annotation is the GraphQL type
+        return self.page.total()  # type: ignore[return-value]
 
     @classmethod
-    def from_page(cls, page: Any) -> "ChatConnection":
+    def from_page(cls, page: Page) -> "ChatConnection":
         """`page`: with its rows' cursors (resolvers/pages.py)."""
+        assert page.cursors is not None  # every connection's page comes through resolvers/pages.with_cursors
         edges = [ChatEdge(cursor=cursor, node=Chat.from_model(c)) for cursor, c in zip(page.cursors, page.rows)]
         return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 

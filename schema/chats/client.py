@@ -13,6 +13,7 @@ from resolvers.contact_center import relations as r
 from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
+    from services.chats.read_models import ClientRow
     from schema.chats.chat import ChatConnection
     from schema.chats.message import MessageConnection
 
@@ -64,6 +65,7 @@ class Client(Node):
         ))
 
     @classmethod
-    def from_model(cls, client: models.Client) -> "Client":
+    def from_model(cls, client: ClientRow | models.Client) -> "Client":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(id=strawberry.ID(to_global_id("Client", client.id)), pk=client.id, name=client.name,
                    email=client.email, phone=client.phone)

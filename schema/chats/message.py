@@ -13,9 +13,11 @@ from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
 from resolvers.chats import relations as rc
 from resolvers.messaging import relations as rm
+from resolvers.pages import Page
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
+    from services.chats.read_models import MessageRow
 
 
 @strawberry.type
@@ -71,7 +73,9 @@ class Message(Node):
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
             return Chat.from_model(await rc.visible_chat(info, self.chat_pk))
-        return Chat.from_model(await rc.chat(info, self.chat_pk))
+        chat = await rc.chat(info, self.chat_pk)
+        assert chat is not None  # the foreign key cascades: a message's chat exists
+        return Chat.from_model(chat)
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
     async def author(self, info: Info) -> Operator | None:
@@ -112,6 +116,7 @@ class Message(Node):
     def from_quote(cls, reference: models.MessageReference) -> "Message":
         """The quoted message as it was when quoted."""
         pk = reference.quoted_message_id or 0
+        assert reference.quoted_created_at is not None  # written with every quote (services/messaging/messaging.py)
         return cls(
             id=strawberry.ID(to_global_id("Message", pk)), pk=pk, chat_pk=reference.quoted_chat_id or 0,
             author_pk=reference.quoted_author_id, author_kind=reference.quoted_author_kind,
@@ -120,7 +125,9 @@ class Message(Node):
         )
 
     @classmethod
-    def from_model(cls, message: models.Message) -> "Message":
+    def from_model(cls, message: MessageRow | models.Message) -> "Message":
+        """From the read model (a last message, a search hit: services/chats/read_models.py), or a
+        model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Message", message.id)), pk=message.id, chat_pk=message.chat_id,
             author_pk=message.author_id, author_kind=message.author_kind, text=message.text, silent=message.silent,
@@ -140,15 +147,17 @@ class MessageConnection:
     page_info: PageInfo
     #: the page's Page (services/common/pagination.py): its total_count, or its count_total when
     #: the total was left out
-    page: strawberry.Private[Any]
+    page: strawberry.Private[Page]
 
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (a search), only when asked for."""
-        return self.page.total()
+        # an awaitable when the total was left out: graphql-core awaits it; the annotation is the GraphQL type
+        return self.page.total()  # type: ignore[return-value]
 
     @classmethod
-    def from_page(cls, page: Any) -> "MessageConnection":
+    def from_page(cls, page: Page) -> "MessageConnection":
         """`page`: with its rows' cursors (resolvers/pages.py)."""
+        assert page.cursors is not None  # every connection's page comes through resolvers/pages.with_cursors
         edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
         return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))

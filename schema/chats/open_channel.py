@@ -13,6 +13,7 @@ from schema.chats.operator import Operator
 from resolvers.chats import relations as r
 
 if TYPE_CHECKING:
+    from services.chats.read_models import OpenChannelRow
     from schema.chats.chat import Chat
 
 
@@ -47,7 +48,8 @@ class OpenChannel(Node):
         return len(await r.queued_chats(info, self.pk))
 
     @classmethod
-    def from_model(cls, channel: models.OpenChannel) -> "OpenChannel":
+    def from_model(cls, channel: OpenChannelRow | models.OpenChannel) -> "OpenChannel":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("OpenChannel", channel.id)), pk=channel.id, name=channel.name,
             distribution=channel.distribution, answer_timeout_seconds=channel.answer_timeout_seconds,

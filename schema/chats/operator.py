@@ -12,6 +12,7 @@ from resolvers.chats import relations as r
 from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
+    from services.chats.read_models import OperatorRow
     from schema.chats.open_channel import OpenChannel
 
 
@@ -25,7 +26,7 @@ class OperatorPreferences:
     )
 
     @classmethod
-    def from_model(cls, operator: models.Operator) -> "OperatorPreferences":
+    def from_model(cls, operator: OperatorRow | models.Operator) -> "OperatorPreferences":
         return cls(
             show_open_channels_separately=operator.show_open_channels_separately,
             group_waiting_first_response=operator.group_waiting_first_response,
@@ -57,7 +58,8 @@ class Operator(Node):
         return [OpenChannel.from_model(c) for c in await r.operator_channels(info, self.pk)]
 
     @classmethod
-    def from_model(cls, operator: models.Operator) -> "Operator":
+    def from_model(cls, operator: OperatorRow | models.Operator) -> "Operator":
+        """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(id=strawberry.ID(to_global_id("Operator", operator.id)), pk=operator.id, name=operator.name,
                    email_address=operator.email, role=operator.role, status=operator.status)
 

@@ -111,7 +111,7 @@ class CoreMutation:
         done = await m.login(info, input)
         if done.error is not None:
             return LoginPayload(token=None, operator=None, user_errors=user_errors(done))
-        token, operator = done.result
+        token, operator = done.value
         return LoginPayload(token=token, operator=Operator.from_model(operator), user_errors=[])
 
     @strawberry.mutation(
@@ -129,7 +129,7 @@ class CoreMutation:
         done = await m.revoke_operator_tokens(info, input)
         if done.error is not None:
             return RevokeOperatorTokensPayload(operator=None, revoked_tokens=0, user_errors=user_errors(done))
-        operator, revoked = done.result
+        operator, revoked = done.value
         return RevokeOperatorTokensPayload(operator=Operator.from_model(operator), revoked_tokens=revoked,
                                            user_errors=[])
 
@@ -208,7 +208,7 @@ class CoreMutation:
         done = await m.start_visitor_chat(info, input)
         if done.error is not None:
             return StartVisitorChatPayload(chat=None, visitor_token=None, user_errors=user_errors(done))
-        chat, token = done.result
+        chat, token = done.value
         return StartVisitorChatPayload(chat=Chat.from_model(chat) if chat else None, visitor_token=token,
                                        user_errors=[])
 

@@ -6,7 +6,7 @@ request's Loaders object, so a list of clients with their CRM links costs one st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,11 +18,6 @@ from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
     from schema.chats.chat import Chat
-
-
-
-
-
 
 
 @strawberry.type(description="A company in the CRM. Operators only.")
@@ -121,7 +116,8 @@ async def _company(info: Info, pk: int | None) -> CrmCompany | None:
 async def client_link(info: Info, client_pk: int, relation: str):
     """The CRM record of this relation a client links to (operators only, null for a visitor)."""
     row = await r.client_link(info, client_pk, relation)
-    return {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}[relation].from_model(row) \
+    kinds: dict[str, Any] = {"contact": CrmContact, "company": CrmCompany, "deal": CrmDeal, "lead": CrmLead}
+    return kinds[relation].from_model(row) \
         if row else None
 
 

@@ -87,7 +87,7 @@ class ContactCenterMutation:
         done = await crm.save_chat_to_crm(info, input)
         if done.error is not None:
             return SaveChatToCrmPayload(chat=None, created=False, contact=None, lead=None, user_errors=user_errors(done))
-        saved, chat = done.result
+        saved, chat = done.value
         return SaveChatToCrmPayload(
             chat=Chat.from_model(chat), created=saved.created,
             contact=CrmContact.from_model(saved.contact) if saved.contact else None,

@@ -68,7 +68,9 @@ class Order(Node):
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
         from schema.chats.chat import Chat
 
-        return Chat.from_model(await rc.chat(info, self.chat_pk))
+        chat = await rc.chat(info, self.chat_pk)
+        assert chat is not None  # the foreign key cascades: an order's chat exists
+        return Chat.from_model(chat)
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:

@@ -63,7 +63,9 @@ class OperatorStats:
 
     @strawberry.field
     async def operator(self, info: Info) -> Operator:
-        return Operator.from_model(await r.operator(info, self.operator_pk))
+        found = await r.operator(info, self.operator_pk)
+        assert found is not None  # the statistics' own operators (an admin's view): the operator exists
+        return Operator.from_model(found)
 
 
 @strawberry.type
@@ -73,7 +75,9 @@ class OpenChannelStats:
 
     @strawberry.field
     async def open_channel(self, info: Info) -> OpenChannel:
-        return OpenChannel.from_model(await r.open_channel(info, self.open_channel_pk))
+        found = await r.open_channel(info, self.open_channel_pk)
+        assert found is not None  # the statistics' own channels (an admin's view): the channel exists
+        return OpenChannel.from_model(found)
 
 
 @strawberry.type

@@ -121,11 +121,15 @@ class Task(Node):
 
     @strawberry.field
     async def responsible(self, info: Info) -> Operator:
-        return await _operator(info, self.responsible_pk)
+        found = await _operator(info, self.responsible_pk)
+        assert found is not None  # the foreign key cascades: the operator exists
+        return found
 
     @strawberry.field
     async def created_by(self, info: Info) -> Operator:
-        return await _operator(info, self.created_by_pk)
+        found = await _operator(info, self.created_by_pk)
+        assert found is not None  # the foreign key cascades: the operator exists
+        return found
 
     @strawberry.field(description="The message the task was made from (null if you may not read it).")
     async def source_message(self, info: Info) -> Message | None:
@@ -149,7 +153,9 @@ class FeedPost(Node):
 
     @strawberry.field
     async def author(self, info: Info) -> Operator:
-        return await _operator(info, self.author_pk)
+        found = await _operator(info, self.author_pk)
+        assert found is not None  # the foreign key cascades: the operator exists
+        return found
 
     @strawberry.field(description="The message the post shares (null if you may not read it).")
     async def source_message(self, info: Info) -> Message | None:

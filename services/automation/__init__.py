@@ -1,1 +1,2 @@
-"""Automation: timers and the scheduler, timeouts, rating, and the channel connectors."""
+"""Automation: the scheduler (it fires the timers of services/events/timers.py), timeouts, rating, and
+the channel connectors."""

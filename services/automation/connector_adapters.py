@@ -92,7 +92,7 @@ class WebhookAdapter:
         if seconds is None or abs(now.timestamp() - seconds) > REPLAY_WINDOW_SECONDS:
             raise Rejected("Stale timestamp: a replayed request.")
         data = _json(body)
-        sender = data.get("from") if isinstance(data.get("from"), dict) else {}
+        sender = found if isinstance(found := data.get("from"), dict) else {}
         return InboundMessage(
             external_message_id=_text(data.get("messageId"), "messageId"),
             external_user_id=_text(sender.get("id"), "from.id"),
@@ -124,7 +124,7 @@ class TelegramAdapter:
         message = update.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
             raise Malformed("Not a message update.")
-        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        sender = found if isinstance(found := message.get("from"), dict) else {}
         name = " ".join(str(sender.get(k) or "") for k in ("first_name", "last_name")).strip()
         chat_id = _text(message["chat"].get("id"), "message.chat.id")
         return InboundMessage(

@@ -12,7 +12,8 @@ order and retried with backoff until the messenger acknowledges.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 import httpx
 from tortoise.expressions import Q
@@ -52,7 +53,7 @@ async def relay() -> int:
         replies = {m.id: m for m in await Message.filter(id__in=message_ids, author_kind=MessageAuthorKind.OPERATOR,
                                                          silent=False).using_db(tx)}
         clients = dict(await Chat.filter(id__in=[c for _, _, c in events]).using_db(tx).values_list("id", "client_id"))
-        identities = {i.client_id: i for i in await ConnectorClient.filter(
+        identities: dict[int | None, ConnectorClient] = {i.client_id: i for i in await ConnectorClient.filter(
             client_id__in=[c for c in clients.values() if c is not None]).using_db(tx)}
         items = []
         for _, message_id, chat_id in events:
@@ -69,8 +70,9 @@ async def relay() -> int:
 async def deliver(http: httpx.AsyncClient | None = None) -> int:
     """Deliver what is due, connector by connector, in order; returns how many were acknowledged."""
     now = queue.now()
-    due = set(await ConnectorOutbox.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
-              .values_list("connector_id", flat=True))
+    # values_list(flat=True) is typed as tuples by Tortoise: these are plain values
+    due = set(cast(list[int], await ConnectorOutbox.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+                   .values_list("connector_id", flat=True)))
     if not due:
         return 0
     delivered = 0
@@ -125,14 +127,14 @@ async def backlog() -> dict[int, tuple[int, float]]:
     Indexed queries per connector (connector_id, delivered_at, id): delivered rows stay in the
     table, and a count over all of them would grow with it (metrics, at each scrape)."""
     now = queue.now()
-    result = {}
-    for connector_id in await Connector.all().order_by("id").values_list("id", flat=True):
+    result: dict[int, tuple[int, float]] = {}
+    for connector_id in cast(list[int], await Connector.all().order_by("id").values_list("id", flat=True)):
         pending = ConnectorOutbox.filter(connector_id=connector_id, delivered_at__isnull=True)
         count = await pending.count()
         age = 0.0
         if count:
             oldest = await pending.order_by("id").first().values_list("message_id", flat=True)
-            created = await Message.filter(id=oldest).first().values_list("created_at", flat=True)
+            created = cast(datetime | None, await Message.filter(id=oldest).first().values_list("created_at", flat=True))
             age = max(0.0, (now - created).total_seconds()) if created else 0.0
         result[connector_id] = (count, age)
     return result

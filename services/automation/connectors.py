@@ -5,17 +5,18 @@ the id is recorded with the message, so a duplicate or a retried request changes
 "duplicate" is answered only when that id was stored before (a messenger drops a message
 answered so); every other outcome of a race (a new outside user's first messages arriving at
 once, each making its client) is waited out and the message stored (services/common/unique_rows.py).
-Outbound delivery: services/automation/connector_outbox.py.
+Outbound delivery: services/automation/connector_outbox.py. Who may see and configure the registry:
+services/policies/connectors.py (admins).
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from models import (
-    Chat, ChatStatus, Client, Connector, ConnectorClient, ConnectorInbound, Message, OpenChannel,
+    Chat, ChatStatus, Client, Connector, ConnectorClient, ConnectorInbound, Message,
 )
 from services.chats import queue
 from services.chats.chat_states import ACTIVE, Action, transition
@@ -23,8 +24,11 @@ from services.chats.chats import auto_close_deadline
 from services.automation.connector_adapters import ADAPTERS, InboundMessage, Malformed, Rejected
 from services.common.errors import InvalidInput, NotFound
 from services.events.events import UnitOfWork, unit_of_work
+from services.chats.visitors import open_customer_chat
+from services.common.text_input import clean_text
 from services.messaging.messages import add_client_message, clean_text
 from services.identity.viewer import Viewer, require_admin
+from services.policies import connectors as policy, open_channels as open_channel_policy
 from services.common.text_input import NAME_LENGTH, TOKEN_LENGTH, URL_LENGTH, check_text, text_input
 from services.common.unique_rows import create_or_find
 
@@ -47,7 +51,7 @@ def _url(value: str | None, field: str) -> str | None:
 async def create_connector(viewer: Viewer, *, name: str, kind: str, open_channel_id: int,
                            callback_url: str | None = None, bot_token: str | None = None,
                            api_url: str | None = None) -> Connector:
-    require_admin(viewer)
+    policy.ensure_may_configure(viewer)
     name, kind = (name or "").strip(), str(getattr(kind, "value", kind)).upper()
     if not name:
         raise InvalidInput("The name cannot be empty.", field=["input", "name"])
@@ -58,7 +62,7 @@ async def create_connector(viewer: Viewer, *, name: str, kind: str, open_channel
         raise InvalidInput("A webhook connector needs a callbackUrl.", field=["input", "callbackUrl"])
     if kind == "TELEGRAM" and not (bot_token or "").strip():
         raise InvalidInput("A Telegram connector needs the bot token.", field=["input", "telegramBotToken"])
-    if not await OpenChannel.filter(id=open_channel_id).exists():
+    if not await open_channel_policy.listed_channels(viewer).filter(id=open_channel_id).exists():
         raise NotFound("No such open channel.", field=["input", "openChannelId"])
     return await Connector.create(name=name, kind=kind, open_channel_id=open_channel_id, secret=new_secret(),
                                   callback_url=callback_url, bot_token=(bot_token or "").strip() or None,
@@ -66,16 +70,14 @@ async def create_connector(viewer: Viewer, *, name: str, kind: str, open_channel
 
 
 async def list_connectors(viewer: Viewer) -> list[Connector]:
-    require_admin(viewer)
-    return await Connector.all().order_by("id")
+    return await policy.registry(viewer).order_by("id")
 
 
 async def rotate_secret(viewer: Viewer, *, connector_id: int) -> Connector:
     """A new secret: requests signed with the old one are refused from now on."""
-    require_admin(viewer)
-    if not await Connector.filter(id=connector_id).update(secret=new_secret()):
+    if not await policy.registry(viewer).filter(id=connector_id).update(secret=new_secret()):
         raise NotFound("No such connector.", field=["input", "connectorId"])
-    return await Connector.get(id=connector_id)
+    return await policy.registry(viewer).get(id=connector_id)
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,6 @@ async def receive(connector_id: int, headers: Mapping[str, str], body: bytes) ->
 
 async def take_in(connector: Connector, inbound: InboundMessage) -> Message | None:
     """The outside user's message into their open chat, or a new queued chat; None for a duplicate."""
-    from services.chats.visitors import open_customer_chat  # visitors builds on messages
-
     async with unit_of_work() as uow:
         record, new = await ConnectorInbound.get_or_create(
             connector_id=connector.id, external_message_id=inbound.external_message_id,
@@ -129,7 +129,7 @@ async def take_in(connector: Connector, inbound: InboundMessage) -> Message | No
             message = await open_customer_chat(uow, client_id=identity.client_id,
                                                channel_id=connector.open_channel_id, text=inbound.text)
         else:
-            changes = {"last_activity_at": queue.now()}
+            changes: dict[str, Any] = {"last_activity_at": queue.now()}
             if chat.status == ACTIVE:
                 changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
             await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
@@ -148,7 +148,7 @@ async def _identity(uow: UnitOfWork, connector: Connector, inbound: InboundMessa
 
     def find():
         return ConnectorClient.get_or_none(connector_id=connector.id,
-                                           external_id=inbound.external_user_id).using_db(uow.tx)
+                                           external_id=inbound.external_user_id, using_db=uow.tx)
 
     identity, _ = await create_or_find(uow.tx, find=find, create=create)
     return identity

@@ -3,31 +3,21 @@ enabled, the client is asked to rate it, and may answer once: LIKE or DISLIKE, w
 optional comment. Operators receive the rating as a chat update."""
 from __future__ import annotations
 
+from tortoise.expressions import Subquery
+
 from models import Chat, ChatRating, ChatStatus, OpenChannel
 from services.chats import queue
 from services.chats.chat_states import Action, transition
 from services.common.errors import InvalidInput, InvalidState
-from services.events.events import UnitOfWork, unit_of_work
-from services.chats.greeting import add_system_message
+from services.events.events import unit_of_work
+from services.chats.audience import audience
+from services.chats.greeting import RATING_REQUEST_TEXT  # noqa: F401 (the request is written by services/chats/greeting.py)
 from services.identity.viewer import Viewer, require_visitor
+from services.policies.chats import visible_chats
 from services.common.text_input import text_input
 
-RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
 VOTES = ("LIKE", "DISLIKE")
 MAX_COMMENT_LENGTH = 2000
-
-
-async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None = None) -> bool:
-    """Ask the client to rate the chat just closed, if its channel wants ratings."""
-    if channel is None:
-        channel = await queue.channel_of(uow, chat)
-    if channel is None or not channel.rating_enabled or chat.client_id is None:
-        return False
-    _, created = await ChatRating.get_or_create(chat_id=chat.id, defaults={"requested_at": queue.now()},
-                                                using_db=uow.tx)
-    if created:
-        await add_system_message(uow, chat, RATING_REQUEST_TEXT)
-    return created
 
 
 @text_input()
@@ -40,10 +30,9 @@ async def rate_chat(viewer: Viewer, *, vote: str, comment: str | None = None) ->
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", field=["input", "comment"])
-    from services.chats.chats import audience
-
     async with unit_of_work() as uow:
-        asked = await (ChatRating.filter(chat__client_id=viewer.client_id).using_db(uow.tx)
+        # the visitor's own chats (services/policies/chats.py)
+        asked = await (ChatRating.filter(chat_id__in=Subquery(visible_chats(viewer).values("id"))).using_db(uow.tx)
                        .order_by("-chat_id").values_list("chat_id", flat=True))
         chat = asked and await Chat.filter(id=asked[0], status=ChatStatus.CLOSED).using_db(uow.tx) \
             .select_for_update().first()

@@ -16,7 +16,7 @@ from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_
 from services.automation import connector_outbox
 from services.chats import queue
 from services.automation import timeouts
-from services.automation import timers
+from services.events import timers
 
 log = logging.getLogger("openchannels.scheduler")
 

@@ -7,12 +7,14 @@ conditional write, so with several scheduler loops each due item fires exactly o
 """
 from __future__ import annotations
 
+from typing import cast
+
 from models import Chat, ChatSkip, ChatStatus
 from services.chats import queue
-from services.automation import rating
-from services.automation import timers
+from services.chats.greeting import request_rating
+from services.events import timers
 from services.chats.chat_states import Action, transition
-from services.chats.chats import audience
+from services.chats.audience import audience
 from services.common.errors import InvalidState
 from services.events.events import unit_of_work
 
@@ -62,7 +64,7 @@ async def auto_close_chat(*, chat_id: int) -> bool:
         await queue.withdraw_offers(uow, chat)
         uow.record("CHAT_AUTO_CLOSED", chat=chat, queue_kind="CHAT_AUTO_CLOSED", chat_kind="CHAT_CLOSED",
                    operator_ids=before)
-        await rating.request_rating(uow, chat)
+        await request_rating(uow, chat)
         if chat.operator_id is not None:
             await queue.offer_waiting_chats(uow, chat.operator_id)
     return True
@@ -70,5 +72,5 @@ async def auto_close_chat(*, chat_id: int) -> bool:
 
 async def due_auto_closes(limit: int) -> list[int]:
     """Ids of answered, unpinned chats whose auto-close time has passed, the most overdue first."""
-    return list(await Chat.filter(status=ChatStatus.ACTIVE, pinned=False, auto_close_at__lte=queue.now())
-                .order_by("auto_close_at", "id").limit(limit).values_list("id", flat=True))
+    return list(cast(list[int], await Chat.filter(status=ChatStatus.ACTIVE, pinned=False, auto_close_at__lte=queue.now())
+                     .order_by("auto_close_at", "id").limit(limit).values_list("id", flat=True)))

@@ -5,8 +5,8 @@ Why: loaded one relation at a time (a DataLoader each), a 50-chat page took five
 (the last message two), each built by Tortoise and hydrated into models: that cost more CPU
 than PostgreSQL spent answering them. Here the selected relations are LEFT JOINs (the last
 message through its id, the unread count a correlated count) of one hand-written statement,
-and each relation comes back as a row object with the model's attribute names
-(services/common/rows.py), so the schema's `from_model` constructors take it as they take a model.
+and each relation comes back as its read model (services/chats/read_models.py), from which the
+schema's types build.
 
 The caller passes chats the viewer may see; what the viewer may see of them is applied here
 as everywhere: a visitor's last message is never a silent note, unread counts are an
@@ -19,21 +19,18 @@ from typing import Any
 
 from tortoise import connections
 
-from models import Client, Message, OpenChannel, Operator
+from services.chats.read_models import ClientRow, MessageRow, OpenChannelRow, OperatorRow
 from services.common import raw_sql
-from services.common.rows import compiled_row_reader
+from services.common.read_models import columns as columns_of, compiled_row_reader
 from services.identity.viewer import Viewer
+from services.policies import messages as message_policy
 
-#: relation name -> (table alias, model, columns); the join is in _JOINS
-_COLUMNS: dict[str, tuple[str, Any, tuple[str, ...]]] = {
-    "client": ("cl", Client, ("id", "name", "email", "phone")),
-    "operator": ("op", Operator, ("id", "name", "email", "role", "status", "created_at",
-                                  "show_open_channels_separately", "group_waiting_first_response")),
-    "open_channel": ("oc", OpenChannel, (
-        "id", "name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled",
-        "welcome_message", "max_chats_per_operator")),
-    "last_message": ("lm", Message, (
-        "id", "chat_id", "author_id", "author_kind", "text", "silent", "created_at", "edited_at", "deleted")),
+#: relation name -> (table alias, read model); the columns are the read model's, the join is in _JOINS
+_COLUMNS: dict[str, tuple[str, type]] = {
+    "client": ("cl", ClientRow),
+    "operator": ("op", OperatorRow),
+    "open_channel": ("oc", OpenChannelRow),
+    "last_message": ("lm", MessageRow),
 }
 _JOINS = {
     "client": "LEFT JOIN client cl ON cl.id = c.client_id",
@@ -52,7 +49,7 @@ RELATIONS = (*_COLUMNS, "unread_count")
 
 
 async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
-    """Per chat id: {relation: row object or None (unread_count: an int)} for the `wanted` relations."""
+    """Per chat id: {relation: its read model or None (unread_count: an int)} for the `wanted` relations."""
     wanted = {name for name in wanted if name in RELATIONS}
     if not chat_ids or not wanted:
         return {}
@@ -92,18 +89,19 @@ def numbered(values: list[Any]) -> Callable[[Any], str]:
 def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) -> tuple[str, str]:
     """(the select list, the joins) that add the `wanted` relations to rows of chats aliased `c`
     (with `id`, `client_id`, `operator_id`, `open_channel_id` columns): a table or a subquery."""
-    columns, joins = [], []
-    for name, (alias, _, names) in _COLUMNS.items():
+    selected, joins = [], []
+    for name, (alias, read_model) in _COLUMNS.items():
         if name in wanted:
-            columns += [f"{alias}.{column} AS {name}__{column}" for column in names]
+            selected += [f"{alias}.{column} AS {name}__{column}" for column in columns_of(read_model)]
             join = _JOINS[name]
             if name == "last_message":  # a visitor's last message is never a silent note
-                join = join.format(silent="" if viewer.is_operator else f" AND m.silent = {param(False)}")
+                readable = message_policy.readable_in_chat_sql(viewer, "m", param)
+                join = join.format(silent=f" AND {readable}" if readable else "")
             joins.append(join)
     if "unread_count" in wanted:
         unread = _UNREAD.format(operator=param(viewer.operator_id)) if viewer.operator_id is not None else "0"
-        columns.append(f"{unread} AS unread_count")
-    return ", ".join(columns), " ".join(joins)
+        selected.append(f"{unread} AS unread_count")
+    return ", ".join(selected), " ".join(joins)
 
 
 def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
@@ -111,16 +109,16 @@ def relations_reader(wanted: set[str]) -> Callable[[Any], dict[str, Any]]:
     gives). Made per statement: an operator is read once per statement (a page has few, each on
     many chats), and the caller primes the request's operator loader with them, so that
     participants, authors and members elsewhere in the selection do not load them again (the
-    loader's readers take the model's attributes)."""
-    readers = [(name, compiled_row_reader(model, names, f"{name}__"), f"{name}__id")
-               for name, (_, model, names) in _COLUMNS.items() if name in wanted and name != "operator"]
-    read_operator = compiled_row_reader(Operator, _COLUMNS["operator"][2], "operator__") \
-        if "operator" in wanted else None
+    loader's readers take the model's attributes, which an OperatorRow has)."""
+    readers = [(name, compiled_row_reader(read_model, f"{name}__"), f"{name}__id")
+               for name, (_, read_model) in _COLUMNS.items() if name in wanted and name != "operator"]
+    read_operator = compiled_row_reader(OperatorRow, "operator__") if "operator" in wanted else None
     unread = "unread_count" in wanted
-    operators: dict[int, Any] = {}
+    operators: dict[int, OperatorRow] = {}
 
     def read(row: Any) -> dict[str, Any]:
-        relations = {name: None if row[id_key] is None else read_one(row) for name, read_one, id_key in readers}
+        relations: dict[str, Any] = {name: None if row[id_key] is None else read_one(row)
+                                     for name, read_one, id_key in readers}
         if read_operator is not None:
             pk = row["operator__id"]
             if pk is None:

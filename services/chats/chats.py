@@ -3,6 +3,7 @@ add participants, mark read. Each: one transaction, its authorisation, its event
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from tortoise.functions import Max
 
@@ -10,6 +11,9 @@ from models import (
     Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator,
 )
 from services.chats import queue
+from services.chats.audience import audience
+from services.chats.greeting import request_rating
+from services.policies import operators as operator_policy
 from services.policies.chats import ensure, get_visible_chat, operator_chat
 from services.chats.chat_states import ACTIVE, Action, ensure_allowed, transition
 from services.common.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
@@ -19,15 +23,6 @@ from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import text_input, LONG_TEXT_LENGTH
 
 MAX_TITLE_LENGTH = 255
-
-
-async def audience(uow: UnitOfWork, chat: Chat) -> set[int]:
-    """Operators whose own chat list shows this chat: responsible, participants, offered."""
-    ids = set(await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
-    ids |= set(await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
-    if chat.operator_id:
-        ids.add(chat.operator_id)
-    return ids
 
 
 async def add_participant(uow: UnitOfWork, chat: Chat, operator_id: int) -> bool:
@@ -53,6 +48,7 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             raise
         ensure(roles.can_take, "This chat is not offered to you and is not in your queues.")
         channel = await queue.channel_of(uow, chat)
+        assert viewer.operator_id is not None  # operator_chat admits operators only
         await _ensure_capacity(uow, chat, channel, viewer.operator_id)
         before = await audience(uow, chat)
         at = queue.now()
@@ -151,6 +147,7 @@ async def transfer_chat(
             # whoever hands the chat to a queue means "someone else": it is not offered back to them
             await ChatSkip.create(using_db=uow.tx, chat_id=chat.id, operator_id=viewer.operator_id)
             uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
+            assert target_channel is not None  # no operator given: _transfer_target found the channel
             await queue.offer_chat(uow, chat, target_channel)
         if previous_operator is not None:  # their slot is free: waiting chats move
             await queue.offer_waiting_chats(uow, previous_operator)
@@ -161,12 +158,12 @@ async def _transfer_target(
     uow: UnitOfWork, chat: Chat, operator_id: int | None, open_channel_id: int | None
 ) -> OpenChannel | None:
     if operator_id is not None:
-        if not await Operator.filter(id=operator_id).using_db(uow.tx).exists():
+        if operator_id not in await operator_policy.existing_ids([operator_id], uow.tx):
             raise NotFound("No such operator.", field=["input", "operatorId"])
         if operator_id == chat.operator_id:
             raise InvalidInput("The chat is already with this operator.", field=["input", "operatorId"])
         return None
-    channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+    channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
     if channel is None:
         raise NotFound("No such open channel.", field=["input", "openChannelId"])
     return channel
@@ -182,6 +179,7 @@ async def intercept_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             raise InvalidInput("You are already responsible for this chat.", field=["input", "chatId"])
         before = await audience(uow, chat)
         previous_operator = chat.operator_id
+        assert viewer.operator_id is not None  # operator_chat admits operators only
         await transition(uow, chat, Action.INTERCEPT, expect={"operator_id": previous_operator},
                          operator_id=viewer.operator_id)
         if previous_operator is not None:
@@ -213,14 +211,12 @@ async def mark_chat_spam(viewer: Viewer, *, chat_id: int) -> Chat:
 
 
 async def _close(uow: UnitOfWork, chat: Chat, action: Action, kind: str) -> None:
-    from services.automation import rating  # rating writes system messages, which build on this module
-
     before = await audience(uow, chat)
     await transition(uow, chat, action, closed_at=queue.now(), auto_close_at=None)
     await queue.withdraw_offers(uow, chat)
     uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_CLOSED", operator_ids=before)
     if action is Action.FINISH:
-        await rating.request_rating(uow, chat)  # never for spam
+        await request_rating(uow, chat)  # never for spam
     if chat.operator_id is not None:  # a slot is free: waiting chats move
         await queue.offer_waiting_chats(uow, chat.operator_id)
 
@@ -264,8 +260,7 @@ async def add_chat_participants(viewer: Viewer, *, chat_id: int, operator_ids: l
         ensure(roles.supervisor or roles.responsible or roles.participant,
                "Only the chat's operators or a supervisor can add colleagues.")
         wanted = set(operator_ids)
-        found = set(await Operator.filter(id__in=list(wanted)).using_db(uow.tx).values_list("id", flat=True))
-        if wanted - found:
+        if wanted - await operator_policy.existing_ids(wanted, uow.tx):
             raise NotFound("No such operator.", field=["input", "operatorIds"])
         await transition(uow, chat, Action.ADD_PARTICIPANTS)
         added = [i for i in sorted(wanted) if await add_participant(uow, chat, i)]
@@ -280,7 +275,8 @@ async def mark_chat_read(viewer: Viewer, *, chat_id: int) -> Chat:
     operator_id = require_operator(viewer)
     async with unit_of_work() as uow:
         chat = await get_visible_chat(viewer, chat_id, using=uow.tx)
-        last = await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id")).values_list("m", flat=True)
+        last = cast(list[int | None], await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id"))
+                    .values_list("m", flat=True))
         last_id = (last[0] if last else None) or 0
         await move_read_marker(uow, chat_id=chat.id, operator_id=operator_id, message_id=last_id)
         uow.record("CHAT_READ", chat=chat, operator_ids=[operator_id])

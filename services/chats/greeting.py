@@ -1,14 +1,17 @@
-"""Messages the system writes to the client: the channel's greeting when a chat is created."""
+"""Messages the system writes to the client: the channel's greeting when a chat is created, and the
+request to rate a chat just closed (the rating itself: services/automation/rating.py)."""
 from __future__ import annotations
 
-from models import Chat, Message, MessageAuthorKind, OpenChannel
+from models import Chat, ChatRating, Message, MessageAuthorKind, OpenChannel
+from services.chats import queue
+from services.chats.audience import audience
 from services.events.events import UnitOfWork
+
+RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
 
 
 async def add_system_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
     """A visible SYSTEM message (no author): the client and the chat's operators receive it."""
-    from services.chats.chats import audience  # chats builds on the queue, which builds on timers
-
     message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.SYSTEM,
                                    text=text, silent=False)
     uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
@@ -22,3 +25,16 @@ async def greet(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> Message | 
     if not text:
         return None
     return await add_system_message(uow, chat, text)
+
+
+async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None = None) -> bool:
+    """Ask the client to rate the chat just closed, if its channel wants ratings."""
+    if channel is None:
+        channel = await queue.channel_of(uow, chat)
+    if channel is None or not channel.rating_enabled or chat.client_id is None:
+        return False
+    _, created = await ChatRating.get_or_create(chat_id=chat.id, defaults={"requested_at": queue.now()},
+                                                using_db=uow.tx)
+    if created:
+        await add_system_message(uow, chat, RATING_REQUEST_TEXT)
+    return created

@@ -1,12 +1,15 @@
-"""Open channels (queues): configuration by admins, visibility for operators."""
+"""Open channels (queues): configuration by admins, visibility for operators (the rules:
+services/policies/open_channels.py)."""
 from __future__ import annotations
 
 from typing import Any
 
-from models import OpenChannel, Operator, QueueDistribution, QueueMember
+from models import OpenChannel, QueueDistribution, QueueMember
 from services.common.errors import InvalidInput, NotFound
 from services.events.events import unit_of_work
-from services.identity.viewer import Viewer, require_admin, require_operator
+from services.identity.viewer import Viewer
+from services.policies import open_channels as policy
+from services.policies import operators as operator_policy
 from services.common.text_input import text_input, LONG_TEXT_LENGTH, NAME_LENGTH
 
 _UNSET: Any = object()
@@ -26,8 +29,7 @@ def _validate(name: Any, answer_timeout_seconds: Any, auto_close_after_seconds: 
 async def _set_members(tx: Any, channel: OpenChannel, operator_ids: list[int]) -> None:
     if len(set(operator_ids)) != len(operator_ids):
         raise InvalidInput("An operator is listed twice.", field=["input", "operatorIds"])
-    found = set(await Operator.filter(id__in=operator_ids).using_db(tx).values_list("id", flat=True))
-    if set(operator_ids) - found:
+    if set(operator_ids) - await operator_policy.existing_ids(operator_ids, tx):
         raise NotFound("No such operator.", field=["input", "operatorIds"])
     await QueueMember.filter(open_channel_id=channel.id).using_db(tx).delete()
     for position, operator_id in enumerate(operator_ids):
@@ -41,7 +43,7 @@ async def create_open_channel(
     welcome_message: str | None = None, max_chats_per_operator: int | None = None,
     operator_ids: list[int] | None = None,
 ) -> OpenChannel:
-    require_admin(viewer)
+    policy.ensure_may_configure(viewer)
     _validate(name, answer_timeout_seconds, auto_close_after_seconds, max_chats_per_operator)
     async with unit_of_work() as uow:
         channel = await OpenChannel.create(
@@ -58,7 +60,7 @@ async def create_open_channel(
 async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_ids: list[int] | None = None,
                               **changes: Any) -> OpenChannel:
     """Change the given settings; `operator_ids` replaces the queue members, in that order."""
-    require_admin(viewer)
+    policy.ensure_may_configure(viewer)
     changes = {k: v for k, v in changes.items() if v is not _UNSET}
     _validate(changes.get("name", _UNSET), changes.get("answer_timeout_seconds", _UNSET),
               changes.get("auto_close_after_seconds", _UNSET), changes.get("max_chats_per_operator", _UNSET))
@@ -68,7 +70,8 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
     if "name" in changes:
         changes["name"] = changes["name"].strip()
     async with unit_of_work() as uow:
-        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()
+        # Tortoise's QuerySetSingle protocol lacks using_db/select_for_update (the object is a QuerySet that has them)
+        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()  # type: ignore[attr-defined]
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
         if changes:
@@ -80,14 +83,28 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
 
 async def list_open_channels(viewer: Viewer) -> list[OpenChannel]:
     """Supervisors and admins: every channel; an operator: the channels whose queue they are in."""
-    operator_id = require_operator(viewer)
-    if viewer.is_supervisor:
-        return await OpenChannel.all().order_by("id")
-    return await OpenChannel.filter(members__operator_id=operator_id).order_by("id").distinct()
+    return await policy.listed_channels(viewer).order_by("id")
 
 
 async def get_open_channel(viewer: Viewer, open_channel_id: int) -> OpenChannel:
-    for channel in await list_open_channels(viewer):
-        if channel.id == open_channel_id:
-            return channel
-    raise NotFound("No such open channel.", field=["input", "openChannelId"])
+    channel = await policy.listed_channels(viewer).filter(id=open_channel_id).first()
+    if channel is None:
+        raise NotFound("No such open channel.", field=["input", "openChannelId"])
+    return channel
+
+
+async def channels_by_id(viewer: Viewer, ids: list[int]) -> dict[int, OpenChannel]:
+    """The channels named by what the viewer reads (a chat's channel, a canned response's...)."""
+    return {c.id: c for c in await policy.named_channels(viewer, ids)}
+
+
+async def members_of_channels(viewer: Viewer, channel_ids: list[int]) -> list[tuple[int, int]]:
+    """(channel id, operator id) of the queue members of these channels, in queue order."""
+    return await policy.members_of(viewer, channel_ids).order_by("position", "id") \
+        .values_list("open_channel_id", "operator_id")
+
+
+async def channel_ids_of_operators(viewer: Viewer, operator_ids: list[int]) -> list[tuple[int, int]]:
+    """(operator id, channel id) of the queues these operators are in."""
+    return await policy.memberships_of(viewer, operator_ids).order_by("open_channel_id") \
+        .values_list("operator_id", "open_channel_id")

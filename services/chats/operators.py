@@ -1,4 +1,5 @@
-"""Operators: creating them, their status and their preferences."""
+"""Operators: creating them, their status and their preferences (who may see and change them:
+services/policies/operators.py)."""
 from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
@@ -9,7 +10,8 @@ from services.chats import queue
 from services.identity.auth import hash_password
 from services.common.errors import InvalidInput
 from services.events.events import unit_of_work
-from services.identity.viewer import Viewer, require_admin, require_operator
+from services.identity.viewer import Viewer
+from services.policies import operators as policy
 from services.common.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PASSWORD_LENGTH
 
 MIN_PASSWORD_LENGTH = 8
@@ -45,22 +47,31 @@ async def register_operator(*, name: str, email: str, role: OperatorRole = Opera
 @text_input(name=NAME_LENGTH, email=EMAIL_LENGTH, password=PASSWORD_LENGTH)
 async def create_operator(viewer: Viewer, *, name: str, email: str, role: OperatorRole = OperatorRole.OPERATOR,
                           password: str | None = None) -> Operator:
-    require_admin(viewer)
+    policy.ensure_may_create(viewer)
     return await register_operator(name=name, email=email, role=role, password=password)
 
 
 async def list_operators(viewer: Viewer) -> list[Operator]:
-    require_operator(viewer)
-    return await Operator.all().order_by("name", "id")
+    return await policy.listed_operators(viewer).order_by("name", "id")
+
+
+async def readable_operator(viewer: Viewer, operator_id: int) -> Operator | None:
+    """`node(id:)` of an operator (a visitor: FORBIDDEN, as for the colleagues' list)."""
+    return await policy.listed_operators(viewer).filter(id=operator_id).first()
+
+
+async def operators_by_id(viewer: Viewer, ids: list[int]) -> dict[int, Operator]:
+    """The operators named by what the viewer reads (a chat's responsible, an author...)."""
+    return {o.id: o for o in await policy.named_operators(viewer, ids)}
 
 
 async def get_me(viewer: Viewer) -> Operator:
-    return await Operator.get(id=require_operator(viewer))
+    return await Operator.get(id=policy.myself(viewer))
 
 
 async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
     """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their queues."""
-    operator_id = require_operator(viewer)
+    operator_id = policy.myself(viewer)
     async with unit_of_work() as uow:
         await Operator.filter(id=operator_id).using_db(uow.tx).update(status=status)
         if status == OperatorStatus.ONLINE:
@@ -72,7 +83,7 @@ async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
 
 async def update_preferences(viewer: Viewer, *, show_open_channels_separately: bool | None = None,
                              group_waiting_first_response: bool | None = None) -> Operator:
-    operator_id = require_operator(viewer)
+    operator_id = policy.myself(viewer)
     changes = {}
     if show_open_channels_separately is not None:
         changes["show_open_channels_separately"] = show_open_channels_separately

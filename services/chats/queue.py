@@ -8,6 +8,7 @@ Eligible: ONLINE, has not skipped this chat, and below the channel's chat limit.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import cast
 
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
@@ -15,7 +16,7 @@ from tortoise.functions import Count
 from models import (
     Chat, ChatOffer, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
 )
-from services.automation import timers
+from services.events import timers
 from services.events.events import UnitOfWork
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -25,7 +26,7 @@ async def channel_of(uow: UnitOfWork, chat: Chat) -> OpenChannel | None:
     """The chat's open channel (None for a chat outside any queue)."""
     if chat.open_channel_id is None:
         return None
-    return await OpenChannel.get_or_none(id=chat.open_channel_id).using_db(uow.tx)
+    return await OpenChannel.get_or_none(id=chat.open_channel_id, using_db=uow.tx)
 
 
 def now() -> datetime:
@@ -104,7 +105,8 @@ async def add_offers(
 
 async def withdraw_offers(uow: UnitOfWork, chat: Chat) -> list[int]:
     """Remove every offer of the chat (and its answer timer); returns who had one (their lists change)."""
-    offered = list(await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).values_list("operator_id", flat=True))
+    offered = cast(list[int], await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx)
+                   .values_list("operator_id", flat=True))
     if offered:
         await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).delete()
         await timers.cancel(uow, timers.OFFER_TIMEOUT, chat.id)
@@ -133,8 +135,9 @@ async def offer_waiting_chats(uow: UnitOfWork, operator_id: int) -> int:
     for chat in waiting:
         if await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
             continue  # offered meanwhile (before our lock)
+        assert chat.open_channel_id is not None  # waiting in a channel's queue
         if chat.open_channel_id not in channels:
-            channels[chat.open_channel_id] = await OpenChannel.get(id=chat.open_channel_id).using_db(uow.tx)
+            channels[chat.open_channel_id] = await OpenChannel.get(id=chat.open_channel_id, using_db=uow.tx)
         if await offer_chat(uow, chat, channels[chat.open_channel_id]):
             offered += 1
     return offered
@@ -154,5 +157,5 @@ async def pass_on_offers_of(uow: UnitOfWork, operator_id: int) -> int:
         await ChatOffer.filter(chat_id=chat.id, operator_id=operator_id).using_db(uow.tx).delete()
         uow.record("CHAT_OFFER_WITHDRAWN", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[operator_id])
         if chat.open_channel_id is not None and not await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
-            await offer_chat(uow, chat, await OpenChannel.get(id=chat.open_channel_id).using_db(uow.tx))
+            await offer_chat(uow, chat, await OpenChannel.get(id=chat.open_channel_id, using_db=uow.tx))
     return len(offered)

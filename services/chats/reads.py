@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Set
+from typing import Any, cast
 
 from tortoise import connections
 
-from models import Chat, ChatKind, ChatStatus, Message
+from models import Chat, ChatKind, ChatOffer, ChatStatus, Message
 from services.common import raw_sql
-from services.policies.chats import get_visible_chat, visible_chats
+from services.policies import chats as chat_policy, messages as message_policy
+from services.policies.chats import get_visible_chat
 from services.chats.chat_relations import chat_relations, numbered, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
-from services.common.rows import row_reader
+from services.common.read_models import columns, row_reader
+from services.chats.read_models import ChatRow
 from services.identity.viewer import Viewer, require_operator
 
 
@@ -23,10 +26,31 @@ async def visible_chat_or_none(viewer: Viewer, chat_id: int) -> Chat | None:
         return None
 
 
+async def read_chat(viewer: Viewer, chat_id: int) -> Chat:
+    """The chat if the viewer may see it; NOT_FOUND otherwise."""
+    return await get_visible_chat(viewer, chat_id)
+
+
+async def visible_queued_chats(viewer: Viewer, channel_ids: list[int]) -> list[Chat]:
+    """The queued chats of these open channels the viewer may see, oldest first."""
+    return await chat_policy.visible_chats(viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
+        .order_by("created_at", "id")
+
+
+async def my_open_chat_ids(viewer: Viewer) -> list[int]:
+    """The queued and active chats the calling operator takes part in or is offered, by id."""
+    if viewer.operator_id is None:
+        return []
+    # values_list(flat=True) is typed as tuples by Tortoise: the values are the ids
+    chat_ids = cast(list[int], await chat_policy.in_relation(viewer, "participant").filter(
+        status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE]).values_list("id", flat=True))
+    chat_ids += cast(list[int], await ChatOffer.filter(operator_id=viewer.operator_id).values_list("chat_id", flat=True))
+    return sorted(set(chat_ids))
+
+
 def visible_messages(viewer: Viewer, chat_id: int):
     """Messages of one chat as the viewer may read them: never a silent note for a visitor."""
-    query = Message.filter(chat_id=chat_id)
-    return query if viewer.is_operator else query.filter(silent=False)
+    return message_policy.of_chats(viewer, chat_id)
 
 
 async def chat_messages(viewer: Viewer, *, chat_id: int, first: int | None = None, after: str | None = None,
@@ -37,21 +61,17 @@ async def chat_messages(viewer: Viewer, *, chat_id: int, first: int | None = Non
 
 @dataclass
 class MyChatGroups:
-    """Chats as row objects with the Chat model's attribute names (services/common/rows.py)."""
-    offered: list[Any]
-    waiting_first_response: list[Any]
-    active: list[Any]
-    internal: list[Any]
+    """The sidebar's chats (services/chats/read_models.py)."""
+    offered: list[ChatRow]
+    waiting_first_response: list[ChatRow]
+    active: list[ChatRow]
+    internal: list[ChatRow]
     #: chat id -> the relations asked for (as services/chat_relations.chat_relations gives them)
     relations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-#: the columns of a chat row object (services/common/rows.py)
-CHAT_COLUMNS = ("id", "kind", "title", "status", "pinned", "created_at", "answered_at", "first_response_at",
-                 "closed_at", "auto_close_at", "last_activity_at", "open_channel_id", "client_id", "operator_id",
-                 "parent_chat_id")
-_read_chat = row_reader(Chat, CHAT_COLUMNS)
-_select = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
+_read_chat = row_reader(ChatRow)
+_select = ", ".join(f"c.{column}" for column in columns(ChatRow))
 #: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in
 _MY_CHATS = (
     f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
@@ -62,7 +82,7 @@ _MY_CHATS = (
 )
 
 
-async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatGroups:
+async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatGroups:
     """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats;
     with the `relations` of services/chats/chat_relations.py asked for.
 
@@ -89,9 +109,7 @@ async def my_chats(viewer: Viewer, relations: set[str] = frozenset()) -> MyChatG
 
 async def visible_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
     """Which of these chats the viewer may see, in one query."""
-    if not chat_ids:
-        return set()
-    return set(await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True))
+    return await chat_policy.readable_chat_ids(viewer, chat_ids)
 
 
 async def unread_counts(operator_id: int, chat_ids: list[int]) -> dict[int, int]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
@@ -49,7 +50,10 @@ class Page(Generic[T]):
 
     def total(self) -> int | Awaitable[int]:
         """The total counted with the page, or, for a page read without it, the awaitable count."""
-        return self.total_count if self.total_count is not None else self.count_total()
+        if self.total_count is not None:
+            return self.total_count
+        assert self.count_total is not None  # a page has its total or the way to count it
+        return self.count_total()
 
 
 async def paginate(query: QuerySet, *, first: int | None = None, after: str | None = None, last: int | None = None,
@@ -198,10 +202,11 @@ def keyset_window(keyset: Keyset, *, first: int | None = None, after: str | None
     )
 
 
-def keyset_page(window: KeysetWindow, rows: list, total: int | None, with_cursors: bool = True) -> Page:
+def keyset_page(window: KeysetWindow, rows: list, total: int | None, with_cursors: bool = True,
+                key_of: Callable[[Any], Any] | None = None) -> Page:
     """The page of the rows a window read (in the direction it read them), with each row's cursor
-    (a row has the keyset's key and `id` as attributes); without `with_cursors`, empty ones
-    (for a caller whose selection reads none)."""
+    (a row has `id` and the keyset's key as attributes, or `key_of` gives the key of a row);
+    without `with_cursors`, empty ones (for a caller whose selection reads none)."""
     more = len(rows) > window.size
     rows = rows[:window.size]
     if window.backward:
@@ -209,7 +214,9 @@ def keyset_page(window: KeysetWindow, rows: list, total: int | None, with_cursor
     else:
         page = Page(rows, has_next_page=more, has_previous_page=window.after is not None, total_count=total)
     key = window.keyset.key
-    page.cursors = [encode_keyset_cursor(window.keyset, getattr(row, key), row.id) for row in page.rows] \
+    if key_of is None:
+        key_of = operator.attrgetter(key)
+    page.cursors = [encode_keyset_cursor(window.keyset, key_of(row), row.id) for row in page.rows] \
         if with_cursors else [""] * len(page.rows)
     return page
 

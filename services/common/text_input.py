@@ -74,3 +74,16 @@ def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | Non
         return checked  # type: ignore[return-value]
 
     return decorate
+
+
+#: the longest message (a visitor's, an operator's, a connector's)
+MAX_TEXT_LENGTH = 10_000
+
+
+def clean_text(text: str | None, field: list[str], *, allow_empty: bool = False) -> str:
+    text = (text or "").strip()
+    if not text and not allow_empty:
+        raise InvalidInput("The message is empty.", field=field)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"The message is longer than {MAX_TEXT_LENGTH} characters.", field=field)
+    return text

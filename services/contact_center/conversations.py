@@ -13,23 +13,25 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import (
-    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, QueueMember,
+    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel,
     ReadMarker,
 )
 from services.chats import queue
 from services.common import raw_sql
 from services.contact_center import search
+from services.policies import clients as client_policy, messages as message_policy
+from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.chats.chat_relations import numbered, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
 from services.events.events import unit_of_work
-from services.messaging.messages import clean_text
+from services.common.text_input import clean_text
 from services.common.pagination import (
     Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
 )
-from services.chats.reads import CHAT_COLUMNS
-from services.common.rows import row_reader
+from services.chats.read_models import ChatRow
+from services.common.read_models import columns, row_reader
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
 
@@ -109,8 +111,8 @@ async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     with_total: bool = True, with_cursors: bool = True, relations: Set[str] = frozenset(),
-) -> Page[Any]:
-    """One page of the conversations list (chats as row objects, services/common/rows.py), with the
+) -> Page[ChatRow]:
+    """One page of the conversations list (chats as read models, services/chats/read_models.py), with the
     `relations` of services/chats/chat_relations.py asked for in `Page.relations`, and the total of
     the filtered list (without `with_total`, left for `Page.count_total`: counting every
     visible chat is the dearest part). Without `with_cursors` the cursors are left empty (a
@@ -139,16 +141,19 @@ async def conversations(
     total = await count_total() if with_total else None
     sql, read_relations = _window_sql(viewer, where, window, relations, param)
     found = await raw_sql.records(connections.get("default"), sql, *values)
-    page = keyset_page(window, [_READ_CHAT[keyset.key](record) for record in found], total, with_cursors=with_cursors)
+    chats = [_read_chat(record) for record in found]
+    if keyset.key in columns(ChatRow):
+        page = keyset_page(window, chats, total, with_cursors=with_cursors)
+    else:  # the key is computed by the statement (`_KEY_SQL`): read beside the chat
+        keys = {record["id"]: record[keyset.key] for record in found}
+        page = keyset_page(window, chats, total, with_cursors=with_cursors, key_of=lambda chat: keys[chat.id])
     page.relations = read_relations(found)
     if not with_total:
         page.count_total = count_total
     return page
 
 
-#: a chat row of the list in each sort key's order: the key is a column of the chat's, or added to it
-_READ_CHAT = {"created_at": row_reader(Chat, CHAT_COLUMNS),
-              "activity_at": row_reader(Chat, (*CHAT_COLUMNS, "activity_at"))}
+_read_chat = row_reader(ChatRow)
 
 
 def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
@@ -157,9 +162,9 @@ def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set
     them, with the relations asked for, and the function reading those (chat_relations.with_relations)."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
-    columns = ", ".join(f"c.{column}" for column in CHAT_COLUMNS)
-    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in CHAT_COLUMNS else ""
-    chats = f"SELECT {columns}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
+    selected = ", ".join(f"c.{column}" for column in columns(ChatRow))
+    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
+    chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"
     return with_relations(viewer, chats, relations, param, f"c.{window.keyset.key} {direction}, c.id {direction}")
 
@@ -172,18 +177,16 @@ async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id:
     me = require_operator(viewer)
     body = clean_text(text, ["input", "text"]) if text is not None else None
     async with unit_of_work() as uow:
-        if not await visible_chats(viewer).filter(client_id=client_id).using_db(uow.tx).exists() and not (
+        if not await client_policy.can_read(viewer, client_id, uow.tx) and not (
             viewer.is_supervisor and await Client.filter(id=client_id).using_db(uow.tx).exists()
         ):
             raise NotFound("No such client.", field=["input", "clientId"])
-        channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx)
+        channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
-        if not viewer.is_supervisor and not await QueueMember.filter(
-            open_channel_id=channel.id, operator_id=me
-        ).using_db(uow.tx).exists():
+        if not await open_channel_policy.can_act(viewer, channel.id, uow.tx):
             raise Forbidden("You are not in this open channel's queue.", field=["input", "openChannelId"])
-        client = await Client.get(id=client_id).using_db(uow.tx)
+        client = await Client.get(id=client_id, using_db=uow.tx)
         at = queue.now()
         chat = Chat(title=client.name, status=ChatStatus.ACTIVE, open_channel_id=channel.id, client_id=client.id,
                     operator_id=me, answered_at=at, last_activity_at=at, first_response_at=at if body else None)
@@ -215,7 +218,7 @@ async def client_chats(viewer: Viewer, *, client_id: int, first: int | None = No
 async def get_client(viewer: Viewer, client_id: int) -> Client | None:
     """A client is visible to whoever may see one of their chats (supervisors: every client)."""
     require_operator(viewer)
-    if viewer.is_supervisor or await visible_chats(viewer).filter(client_id=client_id).exists():
+    if viewer.is_supervisor or await client_policy.can_read(viewer, client_id):
         return await Client.get_or_none(id=client_id)
     return None
 
@@ -227,9 +230,9 @@ async def client_messages(viewer: Viewer, *, client_id: int, search_text: str | 
                           before: str | None = None) -> Page[Message]:
     """The message history with the client across every conversation the viewer may see, oldest
     first, narrowed to messages holding every word of `search_text` and written in [from, to)."""
-    query = Message.filter(chat_id__in=Subquery(chats_of_client(viewer, client_id).values("id")), deleted=False)
-    if not viewer.is_operator:  # a visitor reading their own history: never a silent note
-        query = query.filter(silent=False)
+    # a visitor reading their own history: never a silent note
+    query = message_policy.of_chats(viewer, Subquery(chats_of_client(viewer, client_id).values("id"))) \
+        .filter(deleted=False)
     if created_from is not None:
         query = query.filter(created_at__gte=created_from)
     if created_to is not None:

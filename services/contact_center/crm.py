@@ -1,7 +1,7 @@
 """The CRM: contacts, companies, deals and leads, and saving a chat's client to it.
 
-Who may read CRM records: operators of every role (the CRM is the whole team's), never a
-visitor.
+Who may read and write CRM records: services/policies/crm.py (operators of every role, never a
+visitor).
 
 `save_chat_to_crm` is duplicate-safe: the client's row is locked for the transaction (two saves
 of one client run one after the other), and contacts are unique by e-mail (lower case) and by
@@ -16,12 +16,14 @@ from dataclasses import dataclass
 import phonenumbers
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.models import Model
 
 from models import Client, CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead
+from services.policies import crm as policy
 from services.policies.chats import operator_chat
 from services.common.errors import InvalidState
 from services.events.events import unit_of_work
-from services.identity.viewer import Viewer, require_operator
+from services.identity.viewer import Viewer
 
 #: the region a phone number without a country code (no leading +) is read in
 DEFAULT_PHONE_REGION = "US"
@@ -57,7 +59,7 @@ class SavedToCrm:
 async def save_chat_to_crm(viewer: Viewer, *, chat_id: int) -> SavedToCrm:
     """Link the chat's client to the CRM contact with the same e-mail or phone (`created` false),
     or create a contact and a lead from the client's data (`created` true). Idempotent."""
-    require_operator(viewer)
+    policy.ensure_may_write(viewer)
     for attempt in range(ATTEMPTS):
         try:
             return await _save(viewer, chat_id)
@@ -73,10 +75,11 @@ async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
         if chat.client_id is None:
             raise InvalidState("This chat has no client to save.", field=["input", "chatId"])
         client = await Client.filter(id=chat.client_id).using_db(uow.tx).select_for_update().first()
+        assert client is not None  # the chat's client (a foreign key)
         link = await CrmClientLink.filter(client_id=client.id).using_db(uow.tx).first()
         if link is not None and link.contact_id is not None:
-            return SavedToCrm(chat.id, False, await CrmContact.get(id=link.contact_id).using_db(uow.tx),
-                              await CrmLead.get_or_none(id=link.lead_id).using_db(uow.tx) if link.lead_id else None)
+            return SavedToCrm(chat.id, False, await CrmContact.get(id=link.contact_id, using_db=uow.tx),
+                              await CrmLead.get_or_none(id=link.lead_id, using_db=uow.tx) if link.lead_id else None)
         email, phone = normalize_email(client.email), normalize_phone(client.phone)
         contact = None
         if email or phone:
@@ -90,6 +93,7 @@ async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
             contact = await CrmContact.create(using_db=uow.tx, name=client.name, email=email, phone=phone)
             lead = await CrmLead.create(using_db=uow.tx, title=f"Chat #{chat.id}: {client.name}", name=client.name,
                                         email=email, phone=phone, contact_id=contact.id)
+        assert contact is not None  # found or created
         if not created:  # the contact's own lead and latest deal, if any
             lead = await CrmLead.filter(contact_id=contact.id).using_db(uow.tx).order_by("id").first()
         deal = await CrmDeal.filter(contact_id=contact.id).using_db(uow.tx).order_by("-id").first()
@@ -105,42 +109,42 @@ async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
 # --------------------------------------------------------------------------- reads (batched)
 
 
-async def links_of_clients(client_ids: list[int]) -> dict[int, CrmClientLink]:
-    return {link.client_id: link for link in await CrmClientLink.filter(client_id__in=client_ids)}
+async def links_of_clients(viewer: Viewer, client_ids: list[int]) -> dict[int, CrmClientLink]:
+    return {link.client_id: link for link in await policy.records(viewer, CrmClientLink, client_id__in=client_ids)}
 
 
-async def contacts_by_id(ids: list[int]) -> dict[int, CrmContact]:
-    return {c.id: c for c in await CrmContact.filter(id__in=ids)}
+async def contacts_by_id(viewer: Viewer, ids: list[int]) -> dict[int, CrmContact]:
+    return {c.id: c for c in await policy.by_ids(viewer, CrmContact, ids)}
 
 
-async def companies_by_id(ids: list[int]) -> dict[int, CrmCompany]:
-    return {c.id: c for c in await CrmCompany.filter(id__in=ids)}
+async def companies_by_id(viewer: Viewer, ids: list[int]) -> dict[int, CrmCompany]:
+    return {c.id: c for c in await policy.by_ids(viewer, CrmCompany, ids)}
 
 
-async def deals_by_id(ids: list[int]) -> dict[int, CrmDeal]:
-    return {d.id: d for d in await CrmDeal.filter(id__in=ids)}
+async def deals_by_id(viewer: Viewer, ids: list[int]) -> dict[int, CrmDeal]:
+    return {d.id: d for d in await policy.by_ids(viewer, CrmDeal, ids)}
 
 
-async def leads_by_id(ids: list[int]) -> dict[int, CrmLead]:
-    return {lead.id: lead for lead in await CrmLead.filter(id__in=ids)}
+async def leads_by_id(viewer: Viewer, ids: list[int]) -> dict[int, CrmLead]:
+    return {lead.id: lead for lead in await policy.by_ids(viewer, CrmLead, ids)}
 
 
-async def contacts_of_companies(company_ids: list[int]) -> dict[int, list[CrmContact]]:
+async def contacts_of_companies(viewer: Viewer, company_ids: list[int]) -> dict[int, list[CrmContact]]:
     grouped: dict[int, list[CrmContact]] = {i: [] for i in company_ids}
-    for contact in await CrmContact.filter(company_id__in=company_ids).order_by("id"):
+    for contact in await policy.records(viewer, CrmContact, company_id__in=company_ids).order_by("id"):
+        assert contact.company_id is not None  # filtered on it
         grouped[contact.company_id].append(contact)
     return grouped
 
 
-async def deals_of_contacts(contact_ids: list[int]) -> dict[int, list[CrmDeal]]:
+async def deals_of_contacts(viewer: Viewer, contact_ids: list[int]) -> dict[int, list[CrmDeal]]:
     grouped: dict[int, list[CrmDeal]] = {i: [] for i in contact_ids}
-    for deal in await CrmDeal.filter(contact_id__in=contact_ids).order_by("id"):
+    for deal in await policy.records(viewer, CrmDeal, contact_id__in=contact_ids).order_by("id"):
+        assert deal.contact_id is not None  # filtered on it
         grouped[deal.contact_id].append(deal)
     return grouped
 
 
-async def crm_record(viewer: Viewer, model: type, pk: int):
+async def crm_record(viewer: Viewer, model: type[Model], pk: int):
     """One CRM record by id for `node(id:)`: operators only (a visitor gets nothing)."""
-    if not viewer.is_operator:
-        return None
-    return await model.get_or_none(id=pk)
+    return await policy.records(viewer, model, id=pk).first()

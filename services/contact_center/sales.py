@@ -9,6 +9,8 @@ PAYMENT_WEBHOOK_SECRET>`. A missing or bad signature changes nothing. PAID moves
 CREATED to PAID with one conditional UPDATE: a repeated notification finds it PAID already and
 changes nothing (no second message), and is answered 200 like the first, also when it arrives
 while the first is still being applied (the order is read after the UPDATE, which waits for it).
+
+Who sees and places orders: services/policies/orders.py; the catalog: services/policies/products.py.
 """
 from __future__ import annotations
 
@@ -21,11 +23,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from models import Chat, ChatStatus, Message, MessageAuthorKind, Order, OrderItem, Product
 from services.chats import queue
 from services.policies.chats import ensure, operator_chat
+from services.chats.audience import audience
+from services.policies import orders as order_policy, products as product_policy
 from services.chats.chats import audience
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events.events import unit_of_work
 from services.common.numerals import MAX_PK, checked_number
-from services.identity.viewer import Viewer, require_admin, require_operator
+from services.identity.viewer import Viewer
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
 
 CENT = Decimal("0.01")
@@ -46,10 +50,9 @@ def money(value: float | str | Decimal, field: list[str]) -> Decimal:
 
 
 def list_products(viewer: Viewer, *, search: str | None = None):
-    require_operator(viewer)
+    query = product_policy.catalog(viewer)
     if search:
         check_text(search, ["search"], SEARCH_LENGTH)
-    query = Product.all()
     if search and search.strip():
         query = query.filter(name__icontains=search.strip())
     return query.order_by("name", "id")
@@ -57,7 +60,7 @@ def list_products(viewer: Viewer, *, search: str | None = None):
 
 @text_input()
 async def create_product(viewer: Viewer, *, name: str, price: float, currency: str) -> Product:
-    require_admin(viewer)
+    product_policy.ensure_may_manage(viewer)
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("The name must have 1 to 200 characters.", field=["input", "name"])
@@ -100,11 +103,11 @@ async def create_chat_order(
             raise InvalidInput(f"A quantity is between 1 and {MAX_QUANTITY}.", field=["input", "items"])
     async with unit_of_work() as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
-        ensure(roles.supervisor or roles.responsible or roles.participant,
-               "Only the chat's operators can place an order in it.")
+        order_policy.ensure_may_place(roles)
         if chat.status != ChatStatus.ACTIVE:
             raise InvalidState("Orders are placed in an answered (ACTIVE) chat.", field=["input", "chatId"])
-        products = {p.id: p for p in await Product.filter(id__in=[line.product_id for line in lines]).using_db(uow.tx)}
+        products = {p.id: p for p in await product_policy.catalog(viewer).filter(
+            id__in=[line.product_id for line in lines]).using_db(uow.tx)}
         if len(products) != len({line.product_id for line in lines}):
             raise NotFound("No such product.", field=["input", "items"])
         currencies = {products[line.product_id].currency for line in lines}
@@ -154,11 +157,11 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
         won = await Order.filter(id=order_id, status="CREATED").using_db(uow.tx).update(status="PAID",
                                                                                         paid_at=queue.now())
         # read after the UPDATE: a repeat that waited for a concurrent one's commit sees it PAID
-        order = await Order.get_or_none(id=order_id).using_db(uow.tx)
+        order = await Order.get_or_none(id=order_id, using_db=uow.tx)
         if order is None:
             raise NotFound("No such order.")
         if won:
-            chat = await Chat.get(id=order.chat_id).using_db(uow.tx)
+            chat = await Chat.get(id=order.chat_id, using_db=uow.tx)
             message = await Message.create(
                 using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.SYSTEM,
                 text=f"Order #{order.id} is paid: {order.total:.2f} {order.currency}. Thank you!",
@@ -173,19 +176,31 @@ async def handle_payment_notification(*, body: bytes, signature: str | None, sec
 # --------------------------------------------------------------------------- reads (batched)
 
 
-async def orders_of_chats(chat_ids: list[int]) -> dict[int, list[Order]]:
+async def orders_of_chats(viewer: Viewer, chat_ids: list[int]) -> dict[int, list[Order]]:
     grouped: dict[int, list[Order]] = {i: [] for i in chat_ids}
-    for order in await Order.filter(chat_id__in=chat_ids).order_by("id"):
+    for order in await order_policy.of_chats(viewer, chat_ids).order_by("id"):
         grouped[order.chat_id].append(order)
     return grouped
 
 
-async def items_of_orders(order_ids: list[int]) -> dict[int, list[OrderItem]]:
+async def items_of_orders(viewer: Viewer, order_ids: list[int]) -> dict[int, list[OrderItem]]:
     grouped: dict[int, list[OrderItem]] = {i: [] for i in order_ids}
-    for item in await OrderItem.filter(order_id__in=order_ids).order_by("id"):
+    for item in await order_policy.items_of(viewer, order_ids).order_by("id"):
         grouped[item.order_id].append(item)
     return grouped
 
 
-async def products_by_id(ids: list[int]) -> dict[int, Product]:
-    return {p.id: p for p in await Product.filter(id__in=ids)}
+async def products_by_id(viewer: Viewer, ids: list[int]) -> dict[int, Product]:
+    return {p.id: p for p in await product_policy.named_products(viewer, ids)}
+
+
+async def readable_product(viewer: Viewer, product_id: int) -> Product | None:
+    """`node(id:)` of a product."""
+    product = await Product.get_or_none(id=product_id)
+    return product if product_policy.can_read(viewer, product) else None
+
+
+async def readable_order(viewer: Viewer, order_id: int) -> Order | None:
+    """`node(id:)` of an order: whoever may see its chat."""
+    order = await Order.get_or_none(id=order_id)
+    return order if await order_policy.can_read(viewer, order) else None

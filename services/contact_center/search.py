@@ -22,13 +22,15 @@ inlined search literal can hold no quote and no operator.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise import connections
 from tortoise.exceptions import OperationalError
@@ -39,6 +41,9 @@ from tortoise.transactions import in_transaction
 
 from models import Chat, Message
 from services.policies.chats import visible_chats
+from services.chats.read_models import MessageRow
+from services.common.read_models import model_reader
+from services.policies import messages as message_policy
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_PK, parse_numeral
 from services.common.pagination import Keyset, Page, encode_keyset_cursor, keyset_name_of, paginate_keyset
@@ -140,13 +145,8 @@ def chats_matching_sql(text: str, param: Callable[[Any], str]) -> str:
 
 
 def visible_messages(viewer) -> QuerySet[Message]:
-    """Messages in chats the viewer may see; never a silent note for a visitor."""
-    if viewer.is_operator and viewer.is_supervisor:
-        # every chat (services/policies/chats.py): every message has one, so no `chat_id IN (every chat)`,
-        # which PostgreSQL checked match by match
-        return Message.all()
-    query = Message.filter(chat_id__in=Subquery(visible_chats(viewer).values("id")))
-    return query if viewer.is_operator else query.filter(silent=False)
+    """Messages in chats the viewer may see; never a silent note for a visitor (services/policies/messages.py)."""
+    return message_policy.readable_messages(viewer)
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,10 @@ def _narrow(query: QuerySet[Message], f: MessageSearchFilter) -> QuerySet[Messag
 async def search_messages(
     viewer, *, query: str, filter: MessageSearchFilter | None = None, first: int | None = None,
     after: str | None = None, last: int | None = None, before: str | None = None, with_total: bool = True,
-) -> Page[Message]:
-    """Messages holding every word of `query`, best match first (ties: newest first); without
-    `with_total` the count of every match waits for `Page.count_total`."""
+) -> Page[MessageRow]:
+    """Messages holding every word of `query` (as read models, services/chats/read_models.py), best
+    match first (ties: newest first); without `with_total` the count of every match waits for
+    `Page.count_total`."""
     words = words_of(query)
     if not words:
         raise InvalidInput("Give at least one word to search for.", field=["query"])
@@ -189,7 +190,7 @@ async def search_messages(
     if cursor is None and last is None:
         page = await _first_page(scope, hits, words, first=first, with_total=with_total)
         if page is not None:
-            return page
+            return _as_rows(page)
     if cursor is not None:
         floor = _pinned_floor(cursor)
     else:  # a first page the windows could not tell (they are not looked at again), or a `last` page
@@ -201,8 +202,16 @@ async def search_messages(
         # `(SELECT floor)`, not the number: knowing the range, PostgreSQL parsed every text in it rather than
         # intersect it with the GIN bitmap (before the stored vectors)
         rows = rows.filter(id__gte=RawSQL(f"(SELECT {int(floor)})"))
-    return await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before, count=hits,
-                                 with_total=with_total)
+    return _as_rows(await paginate_keyset(rows, _keyset(floor), first=first, after=after, last=last, before=before,
+                                          count=hits, with_total=with_total))
+
+
+def _as_rows(page: Page[Message]) -> Page[MessageRow]:
+    """The page with its messages as read models (its cursors, made from their ranks, are kept)."""
+    return dataclasses.replace(page, rows=[_read_message(message) for message in page.rows])  # type: ignore[return-value]  # the same page, other rows
+
+
+_read_message = model_reader(MessageRow)
 
 
 async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: list[str], *, first: int | None,
@@ -221,7 +230,7 @@ async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: 
     GIN bitmap with it for a rarer one; when the first window held no match at all, they start below it."""
     if _dialect() != "postgres":
         return (await _ranked_page(hits, hits, words, first=first, with_total=with_total))[0]
-    newest = await Message.all().order_by("-id").first().values_list("id", flat=True)
+    newest = cast(int | None, await Message.all().order_by("-id").first().values_list("id", flat=True))
     if newest is None:
         return None
     walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
@@ -251,7 +260,7 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    page = await (_read_serially(ranked, first) if _dialect() == "postgres" else
+    page: Page[Any] = await (_read_serially(ranked, first) if _dialect() == "postgres" else
                   paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
@@ -305,8 +314,8 @@ async def _nth_newest(hits: QuerySet[Message]) -> int:
     newest message, testing each row, until it has enough matches: far slower than reading the matches from the GIN
     bitmap and sorting them when they are rare, and they are here (the first page's window held too few of them, or
     this is a `last` page)."""
-    ids = await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
-                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True))
+    ids = cast(list[int], await (hits.annotate(newest_first=RawSQL('"message"."id" + 0')).order_by("-newest_first")
+                                 .offset(RANKED_NEWEST - 1).limit(1).values_list("id", flat=True)))
     return ids[0] if ids else 0
 
 

@@ -30,6 +30,7 @@ from tortoise import connections
 
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer, require_operator
+from services.policies import statistics as statistics_policy
 
 #: the figures of one group, in the order the SELECT returns them
 FIGURES = ["conversations", "queued", "active", "closed", "spam", "missed", "average_first_response_seconds",
@@ -206,13 +207,12 @@ async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts
     """Totals and the three breakdowns: one grouped statement (rows tagged by grouping).
     `message_counts=False` leaves clientMessages and operatorMessages at 0 without reading any
     message, for callers that do not show them."""
-    me = require_operator(viewer)
+    require_operator(viewer)
     if filter.created_from >= filter.created_to:
         raise InvalidInput("`from` must be before `to`.", field=["filter", "from"])
-    if not viewer.is_supervisor:  # an operator: only the conversations they are responsible for
-        asked = filter.operator_ids
-        filter = StatisticsFilter(filter.created_from, filter.created_to, filter.open_channel_ids,
-                                  [me] if asked is None or me in asked else [])
+    # an operator: only the conversations they are responsible for (services/policies/statistics.py)
+    filter = StatisticsFilter(filter.created_from, filter.created_to, filter.open_channel_ids,
+                              statistics_policy.counted_operator_ids(viewer, filter.operator_ids))
     groups: dict[int, list[tuple[Any, ConversationStats]]] = {0: [], 1: [], 2: [], 3: []}
     for g, ki, kd, *figures in await _rows(filter, message_counts):
         groups[g].append((kd if g == 3 else ki, _stats(figures)))

@@ -9,7 +9,7 @@ later read meets them again.
 """
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, cast
 
 from tortoise.queryset import QuerySet
 
@@ -23,7 +23,7 @@ SEEN_WINDOW = 10_000
 
 async def latest_event_id() -> int:
     """The id of the newest committed event (0 if none): where a subscription without `after` starts."""
-    ids = await Event.all().order_by("-id").limit(1).values_list("id", flat=True)
+    ids = cast(list[int], await Event.all().order_by("-id").limit(1).values_list("id", flat=True))
     return ids[0] if ids else 0
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, cast
 
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from models import Chat, Event, QueueMember
+from models import Event
 from infrastructure.broker import Resync, Subscriber, get_broker
-from services.policies.chats import get_visible_chat
+from services.policies import open_channels as open_channel_policy
+from services.policies.chats import can_read, get_visible_chat, visible_chats
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_EVENT_ID, parse_numeral
 from services.events.stream_position import StreamPosition, latest_event_id
@@ -110,10 +111,10 @@ async def queue_events(viewer: Viewer, open_channel_ids: list[int] | None, after
 
 async def _followed_channels(viewer: Viewer, open_channel_ids: list[int] | None) -> set[int] | None:
     """The channels whose queue events the viewer receives (None: every channel)."""
-    me = require_operator(viewer)
+    require_operator(viewer)
     if viewer.is_supervisor:
         return set(open_channel_ids) if open_channel_ids else None
-    mine = set(await QueueMember.filter(operator_id=me).values_list("open_channel_id", flat=True))
+    mine = set(cast(list[int], await open_channel_policy.queue_channel_ids(viewer)))
     return mine & set(open_channel_ids) if open_channel_ids else mine
 
 
@@ -169,12 +170,12 @@ async def new_messages(viewer: Viewer, chat_id: int | None, after: str | None = 
 async def visitor_events(viewer: Viewer, after: str | None):
     """The visitor's own chats, silent notes excluded. A new chat of theirs joins the stream."""
     require_visitor(viewer)
-    own: set[int] = set(await Chat.filter(client_id=viewer.client_id).values_list("id", flat=True))
-    backlog = Event.filter(chat_id__in=Subquery(Chat.filter(client_id=viewer.client_id).values("id")),
+    own: set[int] = set(cast(list[int], await visible_chats(viewer).values_list("id", flat=True)))
+    backlog = Event.filter(chat_id__in=Subquery(visible_chats(viewer).values("id")),
                            chat_kind__isnull=False, visitor_visible=True)
     async for event in follow(backlog, lambda e: e["chat_kind"] is not None and e["visitor_visible"], after):
         if event["chat_id"] not in own:
-            if not await Chat.filter(id=event["chat_id"], client_id=viewer.client_id).exists():
+            if not await can_read(viewer, event["chat_id"]):
                 continue
             own.add(event["chat_id"])
         yield event

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from tortoise import connections
@@ -19,7 +20,7 @@ from models import ApiToken, Operator, OperatorRole, VisitorSession
 from infrastructure.lru import LRU
 from services.common import raw_sql
 from services.common.errors import Unauthenticated
-from services.common.rows import row_reader
+from services.common.read_models import column_of, read_model, row_reader
 from services.identity.viewer import ANONYMOUS, Viewer
 from services.common.text_input import text_input, EMAIL_LENGTH, PASSWORD_LENGTH
 
@@ -120,11 +121,12 @@ async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
     rows = await raw_sql.rows(connection, _VISITOR_SESSION if visitor else _OPERATOR_TOKEN, digest)
     if not rows:
         raise Unauthenticated("Invalid or expired token.")
+    found: tuple[Viewer, datetime | None]
     if visitor:
         found = Viewer(client_id=rows[0]["client_id"], visitor_channel_id=rows[0]["open_channel_id"]), None
     else:
         row = _read_operator_token(rows[0])
-        found = Viewer(operator_id=row.operator_id, role=OperatorRole(row.role)), row.expires_at
+        found = Viewer(operator_id=row.operator_id, role=row.role), row.expires_at
     _valid_tokens.put(digest, found)
     return found
 
@@ -180,7 +182,7 @@ def forget_tokens(digests: Iterable[str]) -> None:
 async def current_viewers(digests: Collection[str]) -> dict[str, tuple[Viewer, datetime | None]]:
     """What the database says now about these tokens, by digest (the viewer and the expiry); a
     token not found is absent. Read in a few statements whatever their number: the re-check of
-    every live WebSocket connection (openchannels/live_tokens.py)."""
+    every live WebSocket connection (services/identity/live_tokens.py)."""
     found: dict[str, tuple[Viewer, datetime | None]] = {}
     listed = list(digests)
     for start in range(0, len(listed), _LOOK_UP_CHUNK):
@@ -202,4 +204,15 @@ _LOOK_UP_CHUNK = 500
 _VISITOR_SESSION = "SELECT client_id, open_channel_id FROM visitor_session WHERE token_hash = $1"
 _OPERATOR_TOKEN = ("SELECT t.operator_id, t.expires_at, o.role FROM api_token t "
                    "JOIN operator o ON o.id = t.operator_id WHERE t.token_hash = $1")
-_read_operator_token = row_reader(ApiToken, ("operator_id", "expires_at", "role"))
+
+
+@read_model(ApiToken)
+@dataclass(frozen=True, slots=True)
+class OperatorTokenRow:
+    """An operator's token as a request's look-up reads it (_OPERATOR_TOKEN)."""
+    operator_id: int
+    expires_at: datetime | None
+    role: OperatorRole = column_of(Operator)
+
+
+_read_operator_token = row_reader(OperatorTokenRow)

@@ -4,7 +4,7 @@ and an admin's `revokeOperatorTokens` (every token of one operator).
 A revoked token's row is deleted, in one statement that says which tokens it deleted. This
 process stops trusting them at once (services/auth.ValidTokens); other processes within
 TOKEN_CACHE_SECONDS. WebSocket connections opened with them are closed with 4403 at the next
-re-check of live connections (openchannels/live_tokens.py), in every process.
+re-check of live connections (services/identity/live_tokens.py), in every process.
 """
 from __future__ import annotations
 

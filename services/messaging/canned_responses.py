@@ -1,7 +1,7 @@
 """Canned responses: prepared answers, personal or shared with an open channel's queue.
 
-- A personal one (no open channel) belongs to its author: only they see and change it.
-- A channel's one is seen by that queue's members; supervisors and admins create and manage it.
+Who may see, manage and send which one: services/policies/canned_responses.py (a personal one is
+its author's; a channel's one is seen by that queue's members and managed by supervisors and admins).
 - Placeholders (`{client.name}`, `{operator.name}`, ...) are filled when it is sent; an unknown
   one stays as written.
 - One saved from a silent note is silent: it keeps the note's audience (services/policies/copy_audience.py),
@@ -10,12 +10,21 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 
 from models import CannedResponse, Chat, Client, Message, OpenChannel, Operator, QueueMember
+from services.messaging.messages import send_message
+from services.messaging.messaging import get_visible_message
+from services.policies.chats import get_visible_chat
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, NotFound
+from services.policies import (
+    canned_responses as policy,
+    open_channels as open_channel_policy,
+    operators as operator_policy,
+)
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import text_input, LONG_TEXT_LENGTH, SEARCH_LENGTH
 
@@ -25,19 +34,11 @@ PLACEHOLDERS = ("client.name", "client.email", "client.phone", "operator.name", 
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + r")\}")
 
 
-def _visible(viewer: Viewer):
-    me = require_operator(viewer)
-    if viewer.is_supervisor:
-        return CannedResponse.filter(Q(open_channel_id__isnull=False) | Q(created_by_id=me))
-    channels = Subquery(QueueMember.filter(operator_id=me).values("open_channel_id"))
-    return CannedResponse.filter(Q(open_channel_id__isnull=True, created_by_id=me) | Q(open_channel_id__in=channels))
-
-
 @text_input(search=SEARCH_LENGTH)
 async def list_canned_responses(viewer: Viewer, *, search: str | None = None,
                                 open_channel_id: int | None = None) -> list[CannedResponse]:
     """Mine and my queues', optionally of one channel, matching `search` in title or text."""
-    query = _visible(viewer)
+    query = policy.visible(viewer)
     if open_channel_id is not None:
         query = query.filter(open_channel_id=open_channel_id)
     if search and search.strip():
@@ -47,7 +48,7 @@ async def list_canned_responses(viewer: Viewer, *, search: str | None = None,
 
 
 async def get_canned_response(viewer: Viewer, canned_response_id: int) -> CannedResponse:
-    found = await _visible(viewer).filter(id=canned_response_id).first()
+    found = await policy.visible(viewer).filter(id=canned_response_id).first()
     if found is None:
         raise NotFound("No such canned response.", field=["input", "cannedResponseId"])
     return found
@@ -65,24 +66,14 @@ def _clean(title: str | None, text: str | None) -> tuple[str | None, str | None]
     return title, text
 
 
-def _ensure_may_manage(viewer: Viewer, canned: CannedResponse) -> None:
-    if canned.open_channel_id is None:
-        if canned.created_by_id != viewer.operator_id:
-            raise Forbidden("Only the author can change a personal canned response.")
-    elif not viewer.is_supervisor:
-        raise Forbidden("Supervisors and admins manage an open channel's canned responses.")
-
-
 @text_input(text=LONG_TEXT_LENGTH)
 async def create_canned_response(viewer: Viewer, *, title: str, text: str, open_channel_id: int | None = None,
                                  silent: bool = False) -> CannedResponse:
     me = require_operator(viewer)
-    title, text = _clean(title, text)
+    title, text = cast(tuple[str, str], _clean(title, text))  # both given: both returned
     if open_channel_id is not None:
-        if not viewer.is_supervisor:
-            raise Forbidden("Supervisors and admins manage an open channel's canned responses.",
-                            field=["input", "openChannelId"])
-        if not await OpenChannel.filter(id=open_channel_id).exists():
+        policy.ensure_may_share(viewer, open_channel_id)
+        if not await open_channel_policy.listed_channels(viewer).filter(id=open_channel_id).exists():
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
     return await CannedResponse.create(title=title, text=text, open_channel_id=open_channel_id, created_by_id=me,
                                        silent=silent)
@@ -92,7 +83,7 @@ async def create_canned_response(viewer: Viewer, *, title: str, text: str, open_
 async def update_canned_response(viewer: Viewer, *, canned_response_id: int, title: str | None = None,
                                  text: str | None = None) -> CannedResponse:
     canned = await get_canned_response(viewer, canned_response_id)
-    _ensure_may_manage(viewer, canned)
+    policy.ensure_may_manage(viewer, canned)
     title, text = _clean(title, text)
     changes = {k: v for k, v in (("title", title), ("text", text)) if v is not None}
     if changes:
@@ -102,7 +93,7 @@ async def update_canned_response(viewer: Viewer, *, canned_response_id: int, tit
 
 async def delete_canned_response(viewer: Viewer, *, canned_response_id: int) -> CannedResponse:
     canned = await get_canned_response(viewer, canned_response_id)
-    _ensure_may_manage(viewer, canned)
+    policy.ensure_may_manage(viewer, canned)
     await CannedResponse.filter(id=canned.id).delete()
     return canned
 
@@ -121,13 +112,11 @@ async def fill_placeholders(text: str, *, chat: Chat, operator: Operator) -> str
 async def send_canned_response(viewer: Viewer, *, chat_id: int, canned_response_id: int) -> Message:
     """Send it as the caller's message, placeholders filled for this chat: a visible one, or a silent
     note for a silent canned response (saved from a silent note)."""
-    from services.policies.chats import get_visible_chat
-    from services.messaging.messages import send_message
-
     canned = await get_canned_response(viewer, canned_response_id)
     chat = await get_visible_chat(viewer, chat_id)
-    text = await fill_placeholders(canned.text, chat=chat, operator=await Operator.get(id=viewer.operator_id))
-    return await send_message(viewer, chat_id=chat.id, text=text, silent=canned.silent)
+    operator = await Operator.get(id=operator_policy.myself(viewer))
+    text = await fill_placeholders(canned.text, chat=chat, operator=operator)
+    return await send_message(viewer, chat_id=chat.id, text=text, silent=policy.sent_silent(canned))
 
 
 @text_input()
@@ -135,12 +124,10 @@ async def save_message_as_canned_response(viewer: Viewer, *, message_id: int,
                                           title: str | None = None) -> CannedResponse:
     """A personal canned response with the text of a message (titled by its start by default);
     from a silent note, a silent one (services/policies/copy_audience.py)."""
-    from services.messaging.messaging import get_visible_message
-
     require_operator(viewer)
     message, _ = await get_visible_message(viewer, message_id)
     if message.deleted or not message.text.strip():
         raise InvalidInput("The message has no text to save.", field=["input", "messageId"])
     default_title = " ".join(message.text.split())[:60]
     return await create_canned_response(viewer, title=title if title is not None else default_title,
-                                        text=message.text, silent=audience_of_copy(message).operators_of_chat)
+                                        text=message.text, silent=policy.saved_silent(message))

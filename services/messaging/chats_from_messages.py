@@ -3,8 +3,10 @@ the same client. Each new chat's `parentChat` is the message's chat, and its fir
 quotes the source (a snapshot: it reads the same after the source is edited or deleted)."""
 from __future__ import annotations
 
-from models import Chat, ChatKind, ChatParticipant, ChatStatus, Message, MessageAuthorKind, Operator, QueueMember
+from models import Chat, ChatKind, ChatParticipant, ChatStatus, Message, MessageAuthorKind
 from services.chats import queue
+from services.policies import open_channels as open_channel_policy
+from services.policies import operators as operator_policy
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events.events import UnitOfWork, unit_of_work
@@ -27,8 +29,7 @@ async def discuss_message_in_chat(viewer: Viewer, *, message_id: int, operator_i
         source, chat = await get_visible_message(viewer, message_id, using=uow.tx)
         if source.deleted:
             raise InvalidState("A deleted message cannot be discussed.", field=["input", "messageId"])
-        found = await Operator.filter(id__in=colleagues).using_db(uow.tx).count()
-        if found != len(colleagues):
+        if len(await operator_policy.existing_ids(colleagues, uow.tx)) != len(colleagues):
             raise NotFound("No such operator.", field=["input", "operatorIds"])
         await audience_of_copy(source).refuse_outsiders(colleagues, ["input", "operatorIds"], using=uow.tx)
         at = queue.now()
@@ -60,8 +61,8 @@ async def start_conversation_from_message(viewer: Viewer, *, message_id: int) ->
                                field=["input", "messageId"])
         if source.deleted:
             raise InvalidState("A deleted message cannot start a conversation.", field=["input", "messageId"])
-        if chat.open_channel_id is not None and not viewer.is_supervisor and not await QueueMember.filter(
-                open_channel_id=chat.open_channel_id, operator_id=me).using_db(uow.tx).exists():
+        if chat.open_channel_id is not None and not await open_channel_policy.can_act(
+                viewer, chat.open_channel_id, uow.tx):
             # an authorisation refusal: the caller sees the chat (e.g. a participant) but is not in its queue
             raise Forbidden("Only the open channel's operators start its conversations.",
                             field=["input", "messageId"])

@@ -23,19 +23,18 @@ import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from models import Attachment, Chat, ChatStatus, Message
+from services.policies import attachments as attachment_policy
 from services.policies.chats import get_visible_chat, operator_chat
 from services.common.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from services.events.events import UnitOfWork, unit_of_work
 from infrastructure.file_storage import (S3_EXTRA_MISSING, BytesContent, ByteStream, FileStorage, LocalFileStorage,
                                    StorageUnavailable, UploadContent)
+from infrastructure.settings import Settings
 from services.common.numerals import MAX_UNIX_TIME, parse_numeral
 from services.identity.viewer import Viewer
 
-if TYPE_CHECKING:
-    from infrastructure.settings import Settings
 
 log = logging.getLogger("openchannels.files")
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -69,8 +68,6 @@ def file_settings() -> FileSettings:
     FILES_DIR. An S3 bucket needs the app's lifespan: its client is opened there, once."""
     global _configured
     if _configured is None:
-        from infrastructure.settings import Settings
-
         settings = Settings()
         if settings.s3_bucket:
             raise StorageUnavailable("S3 file storage is opened when the app starts (files.serving_files)")
@@ -83,7 +80,7 @@ def require_storage_package(settings: Settings) -> None:
     if not settings.s3_bucket:
         return
     try:
-        import aiobotocore.session  # noqa: F401
+        import aiobotocore.session  # noqa: F401 - optional extra [s3]: only asked whether it is installed
     except ImportError as error:
         raise StorageUnavailable(S3_EXTRA_MISSING) from error
 
@@ -95,7 +92,7 @@ async def serving_files(settings: Settings) -> AsyncIterator[FileSettings]:
     async with contextlib.AsyncExitStack() as resources:
         storage: FileStorage = LocalFileStorage(settings.files_dir)
         if settings.s3_bucket:
-            from infrastructure.s3_storage import S3FileStorage
+            from infrastructure.s3_storage import S3FileStorage  # needs the optional extra [s3] (aiobotocore)
 
             storage = await resources.enter_async_context(S3FileStorage.connect(
                 bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
@@ -231,7 +228,7 @@ async def _chat_to_upload_into(uow: UnitOfWork, viewer: Viewer, chat_id: int) ->
             raise Forbidden("The chat is closed.", field=["input", "chatId"])
         return chat
     chat, roles = await operator_chat(viewer, chat_id, uow.tx)
-    if not (roles.supervisor or roles.responsible or roles.participant):
+    if not roles.can_write:
         raise Forbidden("Only the chat's operators can send files in it.", field=["input", "chatId"])
     return chat
 
@@ -260,17 +257,13 @@ async def readable_attachment(viewer: Viewer, attachment_id: int) -> Attachment:
         await get_visible_chat(viewer, attachment.chat_id)
     except NotFound:
         raise NotFound("No such file.") from None
-    if not await _readable_in_chat(viewer, attachment):
+    if not attachment_policy.can_read_in_chat(viewer, attachment, await _message_of(attachment)):
         raise NotFound("No such file.")
     return attachment
 
 
-async def _readable_in_chat(viewer: Viewer, attachment: Attachment) -> bool:
-    if attachment.message_id is None:
-        return (attachment.uploaded_by_id is not None and attachment.uploaded_by_id == viewer.operator_id) or \
-            (viewer.is_visitor and attachment.uploaded_by_client_id == viewer.client_id)
-    message = await Message.get(id=attachment.message_id)
-    return not message.deleted and (viewer.is_operator or not message.silent)
+async def _message_of(attachment: Attachment) -> Message | None:
+    return None if attachment.message_id is None else await Message.get(id=attachment.message_id)
 
 
 async def attachment_by_signed_link(attachment_id: int, expires: str, signature: str, *, now: float | None = None
@@ -281,13 +274,8 @@ async def attachment_by_signed_link(attachment_id: int, expires: str, signature:
     attachment = await Attachment.filter(id=attachment_id).first()
     if attachment is None:
         raise NotFound("No such file.")
-    if attachment.message_id is None:
-        if attachment.uploaded_by_client_id is None:
-            raise NotFound("No such file.")
-    else:
-        message = await Message.get(id=attachment.message_id)
-        if message.silent or message.deleted:
-            raise NotFound("No such file.")
+    if not attachment_policy.can_read_by_link(attachment, await _message_of(attachment)):
+        raise NotFound("No such file.")
     return attachment
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html import escape
+from typing import cast
 from urllib.parse import urlsplit
 
 
@@ -156,9 +157,9 @@ class _Renderer:
 
     def node(self, node: _Node) -> str:
         if node.tag == "code":
-            return "<pre><code>" + escape("".join(node.children)) + "</code></pre>"
+            return "<pre><code>" + escape("".join(cast(list[str], node.children))) + "</code></pre>"  # raw: text only
         if node.tag == "url":
-            content = "".join(node.children)
+            content = "".join(cast(list[str], node.children))  # raw: text only
             url = _safe_url(node.argument if node.argument is not None else content)
             if url is None:
                 source = f"[url={node.argument}]" if node.argument is not None else "[url]"

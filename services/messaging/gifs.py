@@ -1,36 +1,21 @@
-"""GIF search through a provider: the built-in catalog by default, Giphy when an API key is set.
+"""GIF search through a provider: the built-in catalog by default, Giphy when an API key is set
+(infrastructure/gif_providers.py: the provider interface and the Giphy HTTP client).
 
 A remote provider never fails the request: a timeout, a connection error or a bad answer
 gives an empty list and a logged warning.
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from typing import Protocol
-
-import httpx
 from tortoise.expressions import Q
 
+from infrastructure.gif_providers import Gif, GifProvider, GiphyProvider
+from infrastructure.settings import Settings
 from models import CatalogGif
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer, require_admin, require_operator
 from services.common.text_input import text_input, SEARCH_LENGTH, TITLE_LENGTH, URL_LENGTH
 
-log = logging.getLogger("openchannels.gifs")
 MAX_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class Gif:
-    id: str
-    title: str
-    url: str
-    preview_url: str
-
-
-class GifProvider(Protocol):
-    async def search(self, query: str, limit: int) -> list[Gif]: ...
 
 
 class CatalogGifProvider:
@@ -49,31 +34,6 @@ def catalog_gif(row: CatalogGif) -> Gif:
     return Gif(id=f"catalog:{row.id}", title=row.title, url=row.url, preview_url=row.preview_url)
 
 
-class GiphyProvider:
-    """Giphy's search API (https://developers.giphy.com/docs/api/endpoint#search)."""
-
-    def __init__(self, api_key: str, url: str, timeout_seconds: float) -> None:
-        self.api_key, self.url, self.timeout = api_key, url, timeout_seconds
-
-    async def search(self, query: str, limit: int) -> list[Gif]:
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.get(self.url, params={"api_key": self.api_key, "q": query, "limit": limit,
-                                                              "rating": "g"})
-            response.raise_for_status()
-            return [_giphy_gif(item) for item in response.json()["data"]][:limit]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-            log.warning("Giphy search failed (%s: %s): answering with no GIFs", type(error).__name__, error)
-            return []
-
-
-def _giphy_gif(item: dict) -> Gif:
-    images = item["images"]
-    full = images.get("original") or images["fixed_height"]
-    preview = images.get("fixed_height_small") or images.get("preview_gif") or full
-    return Gif(id=f"giphy:{item['id']}", title=item.get("title") or "", url=full["url"], preview_url=preview["url"])
-
-
 _provider: GifProvider | None = None
 
 
@@ -85,8 +45,6 @@ def configure(provider: GifProvider | None) -> None:
 def provider() -> GifProvider:
     global _provider
     if _provider is None:
-        from infrastructure.settings import Settings
-
         settings = Settings()
         _provider = GiphyProvider(settings.giphy_api_key, settings.giphy_api_url, settings.gif_search_timeout_seconds) \
             if settings.giphy_api_key else CatalogGifProvider()

@@ -3,33 +3,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
 from services.messaging import files
 from services.messaging import messaging
 from services.chats import queue
 from services.common import raw_sql
+from services.policies import chats as chat_policy
 from services.policies.chats import ChatRoles, ensure
 from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
-from services.chats.chats import add_participant, audience, auto_close_deadline
+from services.chats.chats import add_participant, auto_close_deadline
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_forward_sql, move_read_marker
+from services.chats import visitors
+from services.chats.visitors import open_customer_chat
 from services.identity.viewer import Viewer, require_visitor
-from services.common.text_input import text_input
-
-MAX_TEXT_LENGTH = 10_000
-
-
-def clean_text(text: str | None, field: list[str], *, allow_empty: bool = False) -> str:
-    text = (text or "").strip()
-    if not text and not allow_empty:
-        raise InvalidInput("The message is empty.", field=field)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidInput(f"The message is longer than {MAX_TEXT_LENGTH} characters.", field=field)
-    return text
-
+from services.common.text_input import MAX_TEXT_LENGTH, clean_text, text_input  # noqa: F401 (MAX_TEXT_LENGTH: for callers)
 
 @text_input()
 async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool = False,
@@ -44,6 +35,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     async with unit_of_work() as uow:
         chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
         me, at = viewer.operator_id, queue.now()
+        assert me is not None  # _lock_chat admits operators only
         touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
                        auto_close_at=None if chat.pinned or auto_close_after is None
                        else at + timedelta(seconds=auto_close_after))
@@ -53,7 +45,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
         touched = chat.status in allowed_from(Action.SEND_MESSAGE)
         draft = _Draft(chat.id, me, text, silent, at)
         target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None, draft)
-        ensure(target.roles.supervisor or target.roles.responsible or target.roles.participant,
+        ensure(target.roles.can_write,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
             uow, viewer, chat, reply_to_message_id=reply_to_message_id, quote_message_id=quote_message_id,
@@ -124,11 +116,8 @@ class _ChatToWriteIn:
 
 _LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
               "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
-_OPERATORS_OF_CHAT = (
-    "SELECT 'participant' AS role, operator_id FROM chat_participant WHERE chat_id = $1 "
-    "UNION ALL SELECT 'offered', operator_id FROM chat_offer WHERE chat_id = $1 "
-    "UNION ALL SELECT 'member', operator_id FROM queue_member WHERE open_channel_id = $2 AND operator_id = $3"
-)
+#: the caller's roles and the chat's audience, from the chat policy's relations (services/policies/chats.py)
+_OPERATORS_OF_CHAT = chat_policy.roles_sql(chat="$1", channel="$2", me="$3")
 _SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
 
 
@@ -177,9 +166,7 @@ async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: 
         by_role[operator["role"]].add(operator["operator_id"])
     if touch is not None:
         _touched(chat, touch, bool(by_role["touched"]))
-    roles = ChatRoles(supervisor=viewer.is_supervisor, responsible=chat.operator_id == me,
-                      participant=me in by_role["participant"], offered=me in by_role["offered"],
-                      member=chat.open_channel_id is not None and me in by_role["member"])
+    roles = ChatRoles.of(viewer, chat, by_role)
     if not roles.can_see:
         raise NotFound("No such chat.", field=["input", "chatId"])
     audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
@@ -262,22 +249,21 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
     """
     require_visitor(viewer)
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
-    from services.chats.visitors import open_customer_chat  # visitors builds on messages
-
     async with unit_of_work() as uow:
         # Lock the client first: FOR UPDATE on "their open chat" locks nothing when there is
         # none, and two first messages at once would each open a chat.
         await Client.filter(id=viewer.client_id).using_db(uow.tx).select_for_update().first()
         chat = await (
-            Chat.filter(client_id=viewer.client_id, status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
+            chat_policy.visible_chats(viewer).filter(status__in=[ChatStatus.QUEUED, ChatStatus.ACTIVE])
             .using_db(uow.tx).select_for_update().order_by("-id").first()
         )
         if chat is None:
             if attachment_ids:
                 raise InvalidInput("Start the chat before sending files.", field=["input", "attachmentIds"])
+            assert viewer.client_id is not None and viewer.visitor_channel_id is not None  # a visitor has both
             return await open_customer_chat(uow, client_id=viewer.client_id, channel_id=viewer.visitor_channel_id,
                                             text=text)
-        changes = {"last_activity_at": queue.now()}
+        changes: dict[str, Any] = {"last_activity_at": queue.now()}
         if chat.status == ACTIVE:
             changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
         await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
@@ -286,9 +272,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
 
 async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, viewer: Viewer | None = None,
                              attachment_ids: list[int] | None = None) -> Message:
-    message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    message = await visitors.add_client_message(uow, chat, text)
     if attachment_ids and viewer is not None:
         await files.attach_uploads(uow, viewer, chat, message, attachment_ids)
-    uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
-               operator_ids=await audience(uow, chat))
     return message

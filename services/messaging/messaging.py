@@ -7,6 +7,8 @@ Editing and deleting are for the author only.
 """
 from __future__ import annotations
 
+from typing import cast
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import (
@@ -15,13 +17,15 @@ from models import (
 from services.messaging import files
 from services.chats import queue
 from services.policies.chats import get_visible_chat
+from services.chats.audience import audience
 from services.chats.chats import audience
+from services.policies import messages as message_policy
 from services.policies.copy_audience import audience_of_copy
 from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_read_marker
 from services.identity.viewer import Viewer, require_operator
-from services.common.text_input import text_input
+from services.common.text_input import clean_text, text_input
 
 
 async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBAsyncClient | None = None,
@@ -29,7 +33,7 @@ async def get_visible_message(viewer: Viewer, message_id: int, *, using: BaseDBA
     """The message and its chat if the viewer may read it; NOT_FOUND otherwise."""
     field = field or ["input", "messageId"]
     message = await Message.filter(id=message_id).using_db(using).first()
-    if message is None or (message.silent and not viewer.is_operator):
+    if message is None or not message_policy.can_read_text(viewer, silent=message.silent):
         raise NotFound("No such message.", field=field)
     try:
         chat = await get_visible_chat(viewer, message.chat_id, using=using, lock=lock_chat)
@@ -60,8 +64,6 @@ async def _change_own_message(uow: UnitOfWork, viewer: Viewer, message_id: int, 
 @text_input()
 async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message:
     """The author rewrites their message; `editedAt` tells readers it changed."""
-    from services.messaging.messages import clean_text
-
     text = clean_text(text, ["input", "text"])
     async with unit_of_work() as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text=text, edited_at=queue.now())
@@ -79,8 +81,8 @@ async def delete_message(viewer: Viewer, *, message_id: int) -> Message:
     async with unit_of_work() as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text="", deleted=True,
                                                   edited_at=queue.now())
-        stored = list(await Attachment.filter(message_id=message.id).using_db(uow.tx)
-                      .values_list("storage_key", flat=True))
+        stored = list(cast(list[str], await Attachment.filter(message_id=message.id).using_db(uow.tx)
+                           .values_list("storage_key", flat=True)))
         await Attachment.filter(message_id=message.id).using_db(uow.tx).delete()
         uow.record("MESSAGE_DELETED", chat=chat, chat_kind="MESSAGE_DELETED", message_id=message.id,
                    operator_ids=await audience(uow, chat), visitor_visible=not message.silent)
@@ -93,8 +95,8 @@ async def mark_message_unread(viewer: Viewer, *, message_id: int) -> Chat:
     me = require_operator(viewer)
     async with unit_of_work() as uow:
         message, chat = await get_visible_message(viewer, message_id, using=uow.tx)
-        before = await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx) \
-            .order_by("-id").values_list("id", flat=True)
+        before = cast(list[int], await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx)
+                      .order_by("-id").values_list("id", flat=True))
         marker_at = before[0] if before else 0
         await move_read_marker(uow, chat_id=chat.id, operator_id=me, message_id=marker_at, forward_only=False)
         uow.record("CHAT_UNREAD", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[me], visitor_visible=False)
@@ -128,20 +130,18 @@ async def check_references(
         if not silent:
             copy.refuse_client(["input", "quoteMessageId"])
         copy.refuse_other_chat(chat.id, ["input", "quoteMessageId"])
-        if not silent and chat.client_id is not None and quoted.chat_id != chat.id and not await Chat.filter(
-                id=quoted.chat_id, client_id=chat.client_id).using_db(uow.tx).exists():
+        if not silent and chat.client_id is not None and quoted.chat_id != chat.id:
             # the client reads the quote: it may come from their own chats only
-            raise InvalidInput("A message the client sees can only quote the client's own chats.",
-                               field=["input", "quoteMessageId"])
+            await copy.refuse_unread_by_client(chat.client_id, ["input", "quoteMessageId"], using=uow.tx)
     mentioned = sorted(set(mention_operator_ids))
     if mentioned:
-        allowed = set(await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx)
-                      .values_list("operator_id", flat=True))
+        allowed = set(cast(list[int], await ChatParticipant.filter(chat_id=chat.id).using_db(uow.tx)
+                           .values_list("operator_id", flat=True)))
         if chat.operator_id:
             allowed.add(chat.operator_id)
         if chat.open_channel_id is not None:
-            allowed |= set(await QueueMember.filter(open_channel_id=chat.open_channel_id).using_db(uow.tx)
-                           .values_list("operator_id", flat=True))
+            allowed |= set(cast(list[int], await QueueMember.filter(open_channel_id=chat.open_channel_id)
+                                .using_db(uow.tx).values_list("operator_id", flat=True)))
         if not set(mentioned) <= allowed:
             raise InvalidInput("Only participants of the chat or colleagues of its queue can be mentioned.",
                                field=["input", "mentionOperatorIds"])

@@ -1,12 +1,15 @@
-"""Tasks made from messages: a to-do for an operator that links back to its message and chat."""
+"""Tasks made from messages: a to-do for an operator that links back to its message and chat.
+
+Who sees a task and who may get one: services/policies/tasks.py."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from tortoise.expressions import Q
-
 from models import Operator, Task
+from services.messaging.messaging import get_visible_message
 from services.policies.copy_audience import audience_of_copy
+from services.policies import operators as operator_policy, tasks as policy
 from services.common.errors import InvalidInput, NotFound
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import text_input, LONG_TEXT_LENGTH
@@ -22,8 +25,6 @@ async def create_task_from_message(viewer: Viewer, *, message_id: int, title: st
 
     The task carries the message's text: from a silent note, only to someone who may read its chat.
     """
-    from services.messaging.messaging import get_visible_message
-
     me = require_operator(viewer)
     message, chat = await get_visible_message(viewer, message_id)
     if title is None:
@@ -32,23 +33,18 @@ async def create_task_from_message(viewer: Viewer, *, message_id: int, title: st
     if not title or len(title) > MAX_TITLE:
         raise InvalidInput(f"The title must be 1 to {MAX_TITLE} characters.", field=["input", "title"])
     responsible_id = responsible_id if responsible_id is not None else me
-    if not await Operator.filter(id=responsible_id).exists():
+    if responsible_id not in await operator_policy.existing_ids([responsible_id]):
         raise NotFound("No such operator.", field=["input", "responsibleId"])
-    await audience_of_copy(message).refuse_outsiders([responsible_id], ["input", "responsibleId"])
+    await policy.ensure_may_give(message, responsible_id)
     return await Task.create(title=title, description=(description or "").strip(), responsible_id=responsible_id,
                              created_by_id=me, deadline=deadline, source_message_id=message.id, chat_id=chat.id)
 
 
 async def my_tasks(viewer: Viewer) -> list[Task]:
     """Tasks I am responsible for or gave someone, newest first."""
-    me = require_operator(viewer)
-    return await Task.filter(Q(responsible_id=me) | Q(created_by_id=me)).order_by("-id")
+    return await policy.my_tasks(viewer).order_by("-id")
 
 
 async def visible_task(viewer: Viewer, task_id: int) -> Task | None:
     """A task its responsible, its author, a supervisor or an admin may see."""
-    me = require_operator(viewer)
-    query = Task.filter(id=task_id)
-    if not viewer.is_supervisor:
-        query = query.filter(Q(responsible_id=me) | Q(created_by_id=me))
-    return await query.first()
+    return await policy.visible(viewer).filter(id=task_id).first()

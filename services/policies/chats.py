@@ -10,55 +10,96 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models import Chat, ChatOffer, ChatParticipant, QueueMember
 from services.common.errors import Forbidden, NotFound, Unauthenticated
 from services.identity.viewer import Viewer
+from services.policies.conditions import EVERYTHING, AnyOf, Condition, Equals, InRows, apply, render
+
+
+def _operator_relations(me: int) -> dict[str, Condition]:
+    """How an operator may relate to a chat, each a condition on the chat: the ONE definition of
+    an operator's chats. Visibility (`readable`, both renderings), the roles of one chat
+    (`roles_in_chat`, `ChatRoles`) and sendMessage's statement of the roles (`roles_sql`) are
+    all made from it."""
+    return {
+        "member": InRows("open_channel_id", QueueMember, "open_channel_id", (("operator_id", me),)),
+        "responsible": Equals("operator_id", me),
+        "participant": InRows("id", ChatParticipant, "chat_id", (("operator_id", me),)),
+        "offered": InRows("id", ChatOffer, "chat_id", (("operator_id", me),)),
+    }
+
+
+#: the relations of `_operator_relations`, by name (ChatRoles has one field per name, plus `supervisor`)
+RELATIONS = tuple(_operator_relations(0))
+
+
+def readable(viewer: Viewer) -> Condition:
+    """The chats the viewer may see, as a condition on the chat (see the module docstring)."""
+    if viewer.is_operator:
+        if viewer.is_supervisor:
+            return EVERYTHING
+        return AnyOf(tuple(_operator_relations(viewer.operator_id).values()))  # type: ignore[arg-type]
+    if viewer.is_visitor:
+        # the client was made for this visitor: their chats stay theirs after a transfer to another channel
+        return Equals("client_id", viewer.client_id)
+    raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
 
 
 def visible_chats(viewer: Viewer) -> QuerySet[Chat]:
     """All chats the viewer may see, as a query to refine."""
-    if viewer.is_operator:
-        if viewer.is_supervisor:
-            return Chat.all()
-        me = viewer.operator_id
-        return Chat.filter(
-            Q(open_channel_id__in=Subquery(QueueMember.filter(operator_id=me).values("open_channel_id")))
-            | Q(operator_id=me)
-            | Q(id__in=Subquery(ChatParticipant.filter(operator_id=me).values("chat_id")))
-            | Q(id__in=Subquery(ChatOffer.filter(operator_id=me).values("chat_id")))
-        )
-    if viewer.is_visitor:
-        # the client was made for this visitor: their chats stay theirs after a transfer to another channel
-        return Chat.filter(client_id=viewer.client_id)
-    raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    return apply(Chat.all(), readable(viewer))
 
 
 def visible_chats_sql(viewer: Viewer, param: Callable[[Any], str]) -> str | None:
     """The rule of `visible_chats` as a condition on a chat aliased `c`, for the hand-written
     statements of hot reads (its values added with `param`); None: every chat. Both forms are
-    checked against each other (tests/contact_center/test_conversations_sql.py)."""
-    if viewer.is_operator:
-        if viewer.is_supervisor:
-            return None
-        me = param(viewer.operator_id)
-        return (f"(c.open_channel_id IN (SELECT open_channel_id FROM queue_member WHERE operator_id = {me}) "
-                f"OR c.operator_id = {me} "
-                f"OR c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = {me}) "
-                f"OR c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = {me}))")
-    if viewer.is_visitor:
-        return f"c.client_id = {param(viewer.client_id)}"
-    raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    checked against each other (tests/policies/test_conditions.py)."""
+    return render(readable(viewer), "c", param)
+
+
+def in_relation(viewer: Viewer, relation: str) -> QuerySet[Chat]:
+    """The chats the calling operator has this relation to (`participant`, `offered`...)."""
+    return Chat.filter(_operator_relations(viewer.operator_id)[relation].q())  # type: ignore[arg-type]
+
+
+async def can_read(viewer: Viewer, chat_id: int, using: BaseDBAsyncClient | None = None) -> bool:
+    """Whether the viewer may see this one chat."""
+    return await visible_chats(viewer).filter(id=chat_id).using_db(using).exists()
+
+
+async def readable_chat_ids(viewer: Viewer, chat_ids: list[int]) -> set[int]:
+    """Which of these chats the viewer may see, in one query."""
+    if not chat_ids:
+        return set()
+    return set(cast(list[int], await visible_chats(viewer).filter(id__in=chat_ids).values_list("id", flat=True)))
+
+
+def roles_sql(*, chat: str, channel: str, me: str, everyone: tuple[str, ...] = ("participant", "offered")) -> str:
+    """One statement of (role, operator_id) rows for one chat, from `_operator_relations`: `chat`,
+    `channel` and `me` are the placeholders of the chat's id, its open channel and the caller; the
+    relations in `everyone` list every operator in them (the audience), the others only the caller.
+    The responsible is the chat row's own `operator_id`."""
+    values = {"id": chat, "open_channel_id": channel}
+    relations = [(name, r) for name, r in _operator_relations(0).items() if isinstance(r, InRows)]
+    relations.sort(key=lambda item: item[0] not in everyone)
+    parts: list[str] = []
+    for name, relation in relations:
+        where = f"{relation.key} = {values[relation.column]}"
+        if name not in everyone:
+            where += " " + " ".join(f"AND {field} = {me}" for field, _ in relation.where)
+        role = f"'{name}' AS role" if not parts else f"'{name}'"
+        parts.append(f"SELECT {role}, operator_id FROM {relation.model._meta.db_table} WHERE {where}")
+    return " UNION ALL ".join(parts)
 
 
 @dataclass(frozen=True)
 class ChatRoles:
-    """How the calling operator relates to one chat."""
+    """How the calling operator relates to one chat (one field per relation of `_operator_relations`)."""
 
     supervisor: bool
     responsible: bool
@@ -75,23 +116,35 @@ class ChatRoles:
         """May answer, skip-transfer or mark as spam a queued chat."""
         return self.supervisor or self.offered or self.member
 
+    @property
+    def can_write(self) -> bool:
+        """May write in the chat (messages, files)."""
+        return self.supervisor or self.responsible or self.participant
+
+    @classmethod
+    def of(cls, viewer: Viewer, chat: Chat, operators_by_role: dict[str, set[int]]) -> ChatRoles:
+        """The caller's roles from the rows of `roles_sql` (by role name) and the chat row."""
+        me = viewer.operator_id
+        found = {name: me in operators_by_role.get(name, set()) for name in RELATIONS}
+        found["responsible"] = chat.operator_id == me
+        found["member"] = chat.open_channel_id is not None and found["member"]
+        return cls(supervisor=viewer.is_supervisor, **found)
+
 
 async def roles_in_chat(viewer: Viewer, chat: Chat, using: BaseDBAsyncClient | None = None) -> ChatRoles:
     me = viewer.operator_id
     if me is None:
         return ChatRoles(False, False, False, False, False)
-    participant = await ChatParticipant.filter(chat_id=chat.id, operator_id=me).using_db(using).exists()
-    offered = await ChatOffer.filter(chat_id=chat.id, operator_id=me).using_db(using).exists()
-    member = chat.open_channel_id is not None and await QueueMember.filter(
-        open_channel_id=chat.open_channel_id, operator_id=me
-    ).using_db(using).exists()
-    return ChatRoles(
-        supervisor=viewer.is_supervisor,
-        responsible=chat.operator_id == me,
-        participant=participant,
-        offered=offered,
-        member=member,
-    )
+    found: dict[str, bool] = {}
+    for name, relation in _operator_relations(me).items():
+        value = getattr(chat, relation.column)  # type: ignore[attr-defined]
+        if isinstance(relation, Equals):
+            found[name] = value == relation.value
+        else:
+            assert isinstance(relation, InRows)
+            found[name] = value is not None and await relation.model.filter(
+                **{relation.key: value}, **dict(relation.where)).using_db(using).exists()
+    return ChatRoles(supervisor=viewer.is_supervisor, **found)
 
 
 async def get_visible_chat(

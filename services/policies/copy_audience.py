@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import Message, Operator
-from services.policies.chats import visible_chats
+from services.policies.chats import can_read
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer
 
@@ -57,6 +57,12 @@ class CopyAudience:
             raise InvalidInput("A silent note is for those who may read its chat; it cannot be shared with everyone.",
                                field=field)
 
+    async def refuse_unread_by_client(self, client_id: int, field: list[str],
+                                      using: BaseDBAsyncClient | None = None) -> None:
+        """The copy would be read by this client: its source must be a chat the client may read."""
+        if not await can_read(Viewer(client_id=client_id), self.chat_id, using):
+            raise InvalidInput("A message the client sees can only quote the client's own chats.", field=field)
+
     async def refuse_outsiders(self, operator_ids: Iterable[int], field: list[str],
                                using: BaseDBAsyncClient | None = None) -> None:
         """The copy would be read by these operators: each must be allowed to read the note's chat."""
@@ -64,7 +70,7 @@ class CopyAudience:
             return
         for operator in await Operator.filter(id__in=sorted(set(operator_ids))).using_db(using):
             reader = Viewer(operator_id=operator.id, role=operator.role)
-            if not await visible_chats(reader).filter(id=self.chat_id).using_db(using).exists():
+            if not await can_read(reader, self.chat_id, using):
                 raise InvalidInput(f"{operator.name} may not read this silent note's chat, so may not get its text.",
                                    field=field)
 

@@ -2,7 +2,7 @@
 
 Every root field of the schema must have a row: a new query, mutation or subscription fails
 `test_every_root_field_has_a_row` until its expected outcome for every kind of caller is written
-down. Then every row runs as every caller, on a fresh world, and each refused call must leave
+down. Then every row runs as every caller, on the world as built (restored after any call that changed it), and each refused call must leave
 the database exactly as it was.
 """
 from __future__ import annotations

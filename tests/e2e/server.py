@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from infrastructure.database import apply_migrations
 from infrastructure.settings import Settings
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
-    redis_prefix,
+    redis_prefix, scratch_dir,
 )
 
 #: the Redis of the postgres deployments (TEST_REDIS_URL)
@@ -118,6 +120,7 @@ class Deployment:
     #: more environment variables for the server processes started from now on
     extra_env: dict[str, str] = field(default_factory=dict)
     _drop_database: str | None = None
+    _remove_folder: Path | None = None
 
     @property
     def server(self) -> ServerProcess:
@@ -169,6 +172,8 @@ class Deployment:
             await delete_redis_keys(self.redis_prefix, self.redis_url)
         if self._drop_database:
             await drop_database(self._drop_database)
+        if self._remove_folder:
+            shutil.rmtree(self._remove_folder, ignore_errors=True)
 
 
 async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) -> Deployment:
@@ -178,7 +183,11 @@ async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) 
     """
     prefix = redis_prefix("e2e")
     if backend == "sqlite":
-        deployment = Deployment(backend, f"sqlite://{workdir / 'openchannels.sqlite3'}", workdir)
+        # the database file in memory-backed storage where there is some (no fsync per commit), removed by close()
+        folder = scratch_dir() / f"e2e-{uuid.uuid4().hex[:12]}"
+        folder.mkdir()
+        deployment = Deployment(backend, f"sqlite://{folder / 'openchannels.sqlite3'}", workdir,
+                                _remove_folder=folder)
         if redis_url:
             deployment.redis_url, deployment.redis_channel, deployment.redis_prefix = redis_url, f"{prefix}:events", prefix
     else:

@@ -9,6 +9,7 @@ from resolvers.context import Context
 from schema import schema
 from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
+from tests.engine import fast_path_only
 from services.chats import chats
 from models import OperatorRole
 
@@ -47,6 +48,7 @@ def _gid(pk: int) -> str:
     return to_global_id("Chat", pk)
 
 
+@fast_path_only
 async def test_ten_subscriptions_of_one_viewer_cost_the_statements_of_one(db, count_queries):
     operator, me = await make_operator()
     channel = await make_open_channel([operator])

@@ -13,6 +13,7 @@ from strawberry.types.base import StrawberryList, StrawberryObjectDefinition, St
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from tests.graphql.helpers import execute_raw  # noqa: I001 - imports the schema before its resolvers
+from tests.engine import fast_path_only
 from schema import schema
 from schema.input_values import _PlannedInput
 
@@ -65,11 +66,13 @@ def _strawberry_built(definition: StrawberryObjectDefinition, value: dict[str, A
         definition.from_input = planned
 
 
+@fast_path_only
 def test_every_input_type_has_a_plan() -> None:
     assert len(INPUTS) > 30
     assert all(isinstance(definition.from_input, _PlannedInput) for definition in INPUTS)
 
 
+@fast_path_only
 @pytest.mark.parametrize("shape", ["every field", "optional fields left out", "optional fields null"])
 @pytest.mark.parametrize("definition", INPUTS, ids=lambda definition: definition.name)
 def test_the_planned_input_is_the_one_strawberry_builds(definition: StrawberryObjectDefinition, shape: str) -> None:
@@ -82,6 +85,7 @@ def test_the_planned_input_is_the_one_strawberry_builds(definition: StrawberryOb
     assert planned == expected
 
 
+@fast_path_only
 def test_a_list_is_copied_not_shared() -> None:
     definition = next(d for d in INPUTS if d.name == "AddChatParticipantsInput")
     ids = ["T3BlcmF0b3I6MQ==", "T3BlcmF0b3I6Mg=="]

@@ -13,12 +13,13 @@ from strawberry.file_uploads import Upload
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
 from resolvers.context import Context
 from schema.root import Mutation, Query, Subscription
-from schema.parse_cache import CachedParsing
+from strawberry.extensions import ParserCache
 from schema import plain_execution
 from schema.plain_execution import PlainFieldExecutionContext, prefetched_field
 from services.chats import chats
 from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
+from tests.engine import fast_path_only
 
 
 @strawberry.enum
@@ -63,7 +64,7 @@ def _schemas(items: list[Item]):
 
     # the planned one as the real schema runs: documents from the parse cache
     return (strawberry.Schema(query=ItemQuery, execution_context_class=PlainFieldExecutionContext,
-                              extensions=[CachedParsing]),
+                              extensions=[ParserCache]),
             strawberry.Schema(query=ItemQuery))
 
 
@@ -115,6 +116,7 @@ async def test_a_bad_value_gets_graphql_cores_error_and_path(break_it, message):
     assert a.errors[0].path[:2] == ["items", 1]
 
 
+@fast_path_only
 async def test_a_chat_list_runs_one_resolver_per_list_not_per_field(db, monkeypatch):
     operator, me = await make_operator()
     channel = await make_open_channel([operator])
@@ -181,7 +183,7 @@ async def test_the_plan_cache_keeps_no_request_value_its_plans_do_not_depend_on(
             return items
 
     planned = strawberry.Schema(query=UploadQuery, execution_context_class=PlainFieldExecutionContext,
-                                extensions=[CachedParsing])
+                                extensions=[ParserCache])
     query = """query($f: Upload, $note: String, $big: Boolean!) {
       items(file: $f, note: $note) { name size @include(if: $big) tags { label } } }"""
     file, note = _File(), "a note " * 1000

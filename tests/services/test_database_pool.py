@@ -1,4 +1,4 @@
-"""PostgreSQL connections go back to the pool without a reset statement (openchannels/settings.
+"""PostgreSQL connections go back to the pool without a reset statement (infrastructure/settings.
 keep_session), and still without an open transaction."""
 from __future__ import annotations
 

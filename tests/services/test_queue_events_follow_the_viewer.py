@@ -1,5 +1,5 @@
 """queueChanged follows who the viewer is now: a WebSocket's viewer follows its token
-(openchannels/live_tokens.py), and a supervisor demoted to operator gets only their own queues'
+(services/identity/live_tokens.py), and a supervisor demoted to operator gets only their own queues'
 events from the next event on, as a subscription started after the demotion would."""
 from __future__ import annotations
 

@@ -17,6 +17,9 @@ The connections of one token share one `LiveToken`, and their contexts read the 
 follows the token, which outlives any one of its connections). A `logout` or
 `revokeOperatorTokens` in this process asks for a re-check at once (`recheck_soon`). When the
 database cannot be read, nothing changes until the next round.
+
+One `LiveTokens` per application, made at start-up (openchannels/app.py) and handed to the
+WebSocket handler and, through the request context, to the resolvers that revoke tokens.
 """
 from __future__ import annotations
 
@@ -132,6 +135,3 @@ class LiveTokens:
     def __len__(self) -> int:
         return len(self._tokens)
 
-
-#: the live tokens of this process
-live_tokens = LiveTokens()
