@@ -20,6 +20,7 @@ skipped on sqlite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import uuid
@@ -41,8 +42,8 @@ from infrastructure.broker import Broker, LocalBroker, RedisBroker, get_broker, 
 from infrastructure.settings import tortoise_config
 from services.identity.auth import trust_valid_tokens_for
 from tests.resources import (
-    RUN_ID, TEST_POSTGRES_URL, TEST_REDIS_URL, admin_connect, database_name, drop_database, redis_prefix,
-    remove_leftovers, remove_scratch, scratch_dir, with_database,
+    RUN_ID, TEST_POSTGRES_URL, TEST_REDIS_URL, admin_connect, database_name, drop_database,
+    drop_template_databases, redis_prefix, remove_leftovers, remove_scratch, scratch_dir, with_database,
 )
 
 #: the names other test modules import (kept: TEST_REDIS_URL is the setting, REDIS_URL an alias)
@@ -73,8 +74,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """
     if hasattr(session.config, "workerinput"):
         shutil.rmtree(scratch_dir(), ignore_errors=True)
+        with contextlib.suppress(Exception):  # (not dropped: the controller's check names it and drops it)
+            asyncio.run(drop_template_databases())  # before the controller looks for leftovers
         return
     remove_scratch(RUN_ID)
+    asyncio.run(drop_template_databases())
     try:
         databases, keys = asyncio.run(remove_leftovers(RUN_ID))
     except Exception as error:  # noqa: BLE001 - unreachable servers: say so, do not fail the run

@@ -77,11 +77,11 @@ async def admin_connect() -> asyncpg.Connection:
     return await asyncpg.connect(TEST_POSTGRES_URL, timeout=10)
 
 
-async def create_database(name: str) -> str:
-    """CREATE DATABASE beside the admin database; returns its URL."""
+async def create_database(name: str, *, template: str | None = None) -> str:
+    """CREATE DATABASE beside the admin database (a copy of database `template` if given); returns its URL."""
     admin = await admin_connect()
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         # a throwaway database: no need to wait for the WAL flush at every commit
         await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
@@ -95,6 +95,21 @@ async def drop_database(name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+#: databases this process made to be copied (`create_database(..., template=...)`), kept for the whole
+#: session; `drop_template_databases` (the root conftest's `pytest_sessionfinish`) drops them
+_template_databases: list[str] = []
+
+
+def register_template_database(name: str) -> None:
+    """Drop database `name` at the end of this process's session (register it before creating it)."""
+    _template_databases.append(name)
+
+
+async def drop_template_databases() -> None:
+    while _template_databases:
+        await drop_database(_template_databases.pop())
 
 
 async def delete_redis_keys(prefix: str, url: str = TEST_REDIS_URL) -> int:

@@ -21,7 +21,7 @@ import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
 from tests.e2e.actors import Admin, Operator, Visitor, start_visitor_chat
-from tests.e2e.conftest import admin, deployment, http, http_client  # noqa: F401 - the e2e fixtures
+from tests.e2e.conftest import admin, deployment, e2e_deployments, http, http_client  # noqa: F401 - the e2e fixtures
 from tests.e2e.server import Deployment, ServerProcess
 
 SPA = (Path(__file__).parent / "spa.html").read_bytes()

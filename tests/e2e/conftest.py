@@ -1,9 +1,10 @@
 """End-to-end fixtures: a real uvicorn server per backend, real HTTP and WebSocket clients.
 
-`deployment` is session-scoped and parametrised like the rest of the suite ("sqlite",
-"postgres"): each backend gets a fresh database (a SQLite file in a temp folder, or a
-PostgreSQL database created for this run and dropped at the end), its migrations, an admin
-made with `openchannels create-operator`, and one server process started once for every
+`deployment` is parametrised like the rest of the suite ("sqlite", "postgres") and made once
+per session and backend (`e2e_deployments`): each backend gets a fresh database (a SQLite file
+in a temp folder, or a PostgreSQL database created for this run and dropped at the end), its
+migrations (a copy of a migrated template: tests/e2e/server.py), an admin
+made by `openchannels create-operator`'s code, and one server process started once for every
 e2e test of that backend. On postgres the server uses Redis on a channel unique to this run.
 PostgreSQL or Redis unreachable is an error, not a skip.
 
@@ -32,14 +33,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest_asyncio.fixture(scope="session", params=BACKENDS, ids=BACKENDS)
-async def deployment(request: pytest.FixtureRequest,
-                     tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
-    prepared = await prepare(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
+@pytest_asyncio.fixture(scope="session")
+async def e2e_deployments() -> AsyncIterator[dict[str, Deployment]]:
+    """The deployments of this session by backend, made on first use, closed at the end of the session.
+
+    (Not a parametrised session fixture: pytest keeps one instance of such a fixture at a time, and
+    under `--dist loadfile` a worker runs a file's sqlite and postgres tests one after the other,
+    so every file tore down and prepared both deployments again.)"""
+    made: dict[str, Deployment] = {}
     try:
-        yield prepared
+        yield made
     finally:
-        await prepared.close()
+        for prepared in made.values():
+            await prepared.close()
+
+
+@pytest_asyncio.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
+async def deployment(request: pytest.FixtureRequest, e2e_deployments: dict[str, Deployment],
+                     tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    """This backend's deployment, the same one for every e2e test of the session."""
+    if request.param not in e2e_deployments:
+        e2e_deployments[request.param] = await prepare(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}"))
+    return e2e_deployments[request.param]
 
 
 @pytest_asyncio.fixture

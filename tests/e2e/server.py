@@ -1,5 +1,10 @@
-"""Real server processes for the end-to-end tests: a fresh database, migrations, an admin,
-and `uvicorn --factory openchannels.app:create_app` on a free port.
+"""Real server processes for the end-to-end tests: a fresh migrated database, an admin, and
+`uvicorn --factory openchannels.app:create_app` on a free port.
+
+The migrations run once per worker and backend, into a template; each deployment's database
+is a copy of it (SQLite: the file; PostgreSQL: `CREATE DATABASE ... TEMPLATE`). The admin is
+made in this process by `openchannels create-operator`'s own function (pending migrations: none,
+then the operator and its token); tests/cli runs the command itself.
 
 A `Deployment` is one backend: its database (a SQLite file, or a PostgreSQL database made
 for this run), its broker settings (none, or Redis on a channel unique to this run) and the
@@ -24,9 +29,10 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from infrastructure.database import apply_migrations
 from infrastructure.settings import Settings
+from openchannels.cli.operators import _create_operator
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
-    redis_prefix, scratch_dir,
+    redis_prefix, register_template_database, scratch_dir,
 )
 
 #: the Redis of the postgres deployments (TEST_REDIS_URL)
@@ -176,23 +182,54 @@ class Deployment:
             shutil.rmtree(self._remove_folder, ignore_errors=True)
 
 
+_templates: dict[str, str] = {}
+
+
+async def _migrate(database_url: str) -> None:
+    # Tortoise caches INSERT statements per connection *name*: never reuse sqlite's on postgres
+    EXECUTOR_CACHE.clear()
+    try:
+        await apply_migrations(Settings(database_url=database_url))
+    finally:
+        EXECUTOR_CACHE.clear()
+
+
+async def migrated_template(backend: str) -> str:
+    """This worker's database of `backend` with every migration applied (made on first use): a SQLite
+    file in its scratch folder, or a PostgreSQL database dropped at the end of the run (conftest.py)."""
+    if backend not in _templates:
+        if backend == "sqlite":
+            path = scratch_dir() / "e2e-template.sqlite3"
+            path.unlink(missing_ok=True)
+            await _migrate(f"sqlite://{path}")
+            _templates[backend] = str(path)
+        else:
+            name = database_name("e2e_template")
+            register_template_database(name)
+            await _migrate(await create_database(name))
+            _templates[backend] = name
+    return _templates[backend]
+
+
 async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) -> Deployment:
-    """A fresh, migrated database with an admin (made by the CLI, as an installer would).
+    """A fresh, migrated database with an admin (made by create-operator's code, as an installer would).
 
     `redis_url`: the broker of the servers (default: none on sqlite, E2E_REDIS_URL on postgres).
     """
     prefix = redis_prefix("e2e")
+    template = await migrated_template(backend)
     if backend == "sqlite":
         # the database file in memory-backed storage where there is some (no fsync per commit), removed by close()
         folder = scratch_dir() / f"e2e-{uuid.uuid4().hex[:12]}"
         folder.mkdir()
+        shutil.copyfile(template, folder / "openchannels.sqlite3")
         deployment = Deployment(backend, f"sqlite://{folder / 'openchannels.sqlite3'}", workdir,
                                 _remove_folder=folder)
         if redis_url:
             deployment.redis_url, deployment.redis_channel, deployment.redis_prefix = redis_url, f"{prefix}:events", prefix
     else:
         name = database_name("e2e")
-        url = await create_database(name)  # unreachable: an error, never a skip
+        url = await create_database(name, template=template)  # unreachable: an error, never a skip
         redis_url = redis_url or E2E_REDIS_URL
         probe = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
         try:
@@ -202,11 +239,7 @@ async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) 
         deployment = Deployment(backend, url, workdir, redis_url=redis_url, redis_channel=f"{prefix}:events",
                                 redis_prefix=prefix, _drop_database=name)
     try:
-        # Tortoise caches INSERT statements per connection *name*: never reuse sqlite's on postgres
-        EXECUTOR_CACHE.clear()
-        await apply_migrations(Settings(database_url=deployment.database_url))
-        EXECUTOR_CACHE.clear()
-        deployment.admin_token = create_operator_with_cli(
+        deployment.admin_token = await create_operator(
             deployment, name="E2E Admin", email=ADMIN_EMAIL, role="admin", password=ADMIN_PASSWORD,
         )
         await deployment.start_server()
@@ -216,14 +249,15 @@ async def prepare(backend: str, workdir: Path, *, redis_url: str | None = None) 
     return deployment
 
 
-def create_operator_with_cli(deployment: Deployment, *, name: str, email: str, role: str, password: str) -> str:
-    """`openchannels create-operator ...`; returns the token it prints as its last line."""
-    done = subprocess.run(
-        [sys.executable, "-m", "openchannels.cli", "create-operator", "--name", name, "--email", email,
-         "--role", role, "--password", password],
-        cwd=REPO_ROOT, env=deployment.environment(), capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0, f"create-operator failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    token = done.stdout.strip().splitlines()[-1]
-    assert token.startswith("oc_"), done.stdout
+async def create_operator(deployment: Deployment, *, name: str, email: str, role: str, password: str) -> str:
+    """What `openchannels create-operator ...` does (the function the command calls, on the deployment's
+    database: pending migrations, then the operator); returns the token the command would print."""
+    EXECUTOR_CACHE.clear()
+    try:
+        _, token = await _create_operator(Settings(database_url=deployment.database_url),
+                                          name=name, email=email, role=role, password=password)
+    finally:
+        EXECUTOR_CACHE.clear()
+    assert token.startswith("oc_"), token
     return token
+

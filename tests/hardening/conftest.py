@@ -1,7 +1,7 @@
 """Hardening fixtures: a real server per backend, kept for the fuzzing and hostile-input tests.
 
-`hardened` is session-scoped and parametrised ("sqlite", "postgres") like the e2e
-`deployment`, but it is a deployment of its own: the fuzzer creates and renames things at
+`hardened` is parametrised ("sqlite", "postgres") and made once per session and backend
+like the e2e `deployment`, but it is a deployment of its own: the fuzzer creates and renames things at
 random, and no other test should see that. Its server runs without the scheduler (nothing
 changes behind a test's back, so "the database is unchanged" is exact) and without any
 outside provider (no Giphy key, no S3 bucket: every request stays on loopback).
@@ -143,8 +143,23 @@ async def build_world(deployment: Deployment, client: httpx.AsyncClient) -> Worl
     return world
 
 
-@pytest_asyncio.fixture(scope="session", params=BACKENDS, ids=BACKENDS)
-async def hardened(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@pytest_asyncio.fixture(scope="session")
+async def hardened_worlds() -> AsyncIterator[dict[str, World]]:
+    """The hardened worlds of this session by backend, made on first use; their deployments are closed at
+    the end of the session (not a parametrised session fixture: see `e2e_deployments` in tests/e2e/conftest.py)."""
+    made: dict[str, World] = {}
+    try:
+        yield made
+    finally:
+        for world in made.values():
+            await world.deployment.close()
+
+
+@pytest_asyncio.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
+async def hardened(request: pytest.FixtureRequest, hardened_worlds: dict[str, World],
+                   tmp_path_factory: pytest.TempPathFactory) -> World:
+    if request.param in hardened_worlds:
+        return hardened_worlds[request.param]
     with pytest.MonkeyPatch.context() as patch:
         for name, value in SERVER_ENVIRONMENT.items():
             patch.setenv(name, value)
@@ -152,9 +167,11 @@ async def hardened(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(30)) as client:
             world = await build_world(deployment, client)
-        yield world
-    finally:
+    except BaseException:
         await deployment.close()
+        raise
+    hardened_worlds[request.param] = world
+    return world
 
 
 @pytest_asyncio.fixture
