@@ -147,7 +147,8 @@ async def login(info: Info, input: inputs.LoginInput) -> LoginPayload:
 async def logout(info: Info, input: inputs.LogoutInput | None = None) -> LogoutPayload:
     everywhere = bool(input and input.everywhere)
     return await payload_of(
-        token_revocation.logout(_viewer(info), authorization=info.context.authorization, everywhere=everywhere),
+        token_revocation.logout(_viewer(info), authorization=info.context.authorization, everywhere=everywhere,
+                                trusted=info.context.platform.tokens),
         lambda revoked: _revoked(info, LogoutPayload(revoked_tokens=revoked, user_errors=[])),
         lambda errors: LogoutPayload(revoked_tokens=0, user_errors=errors),
     )
@@ -156,7 +157,8 @@ async def logout(info: Info, input: inputs.LogoutInput | None = None) -> LogoutP
 async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensInput) -> RevokeOperatorTokensPayload:
     async def run():
         return await token_revocation.revoke_operator_tokens(
-            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]))
+            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]),
+            trusted=info.context.platform.tokens)
 
     return await payload_of(
         run(),

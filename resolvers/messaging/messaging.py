@@ -55,7 +55,7 @@ async def add_gif(info: Info, input: AddGifInput) -> GifPayload:
 
 
 async def search_gifs(info: Info, query: str, limit: int | None = 20) -> list[Gif]:
-    found = await _call(gifs.search_gifs(_viewer(info), query=query, limit=20 if limit is None else limit))
+    found = await _call(gifs.search_gifs(_viewer(info), info.context.platform.gifs, query=query, limit=20 if limit is None else limit))
     return [Gif.from_domain(g) for g in found]
 
 
@@ -90,7 +90,8 @@ async def edit_message(info: Info, input: EditMessageInput) -> MessagePayload:
 
 async def delete_message(info: Info, input: MessageInput) -> MessagePayload:
     async def run():
-        return await messaging.delete_message(_viewer(info), message_id=_message_id(input))
+        return await messaging.delete_message(_viewer(info), message_id=_message_id(input),
+                                              storage=info.context.platform.files.storage)
 
     return await payload(MessagePayload, "message", run(), Message.from_model)
 
@@ -109,10 +110,11 @@ async def upload_file(info: Info, input: UploadFileInput) -> AttachmentPayload:
         if viewer.is_anonymous:
             require_operator(viewer)
         # the parser spooled the file (to disk past 1 MiB): the service reads it in parts from there
-        return await files.upload_file(viewer, chat_id=chat_id, name=getattr(input.file, "filename", None),
+        return await files.upload_file(viewer, info.context.platform.files, chat_id=chat_id, name=getattr(input.file, "filename", None),
                                        data=input.file)
 
-    return await payload(AttachmentPayload, "attachment", run(), lambda a: Attachment.from_model(a, _viewer(info)))
+    return await payload(AttachmentPayload, "attachment", run(),
+                         lambda a: Attachment.from_model(a, _viewer(info), info.context.platform.files))
 
 
 # ---------------------------------------------------------------- canned responses
@@ -201,7 +203,7 @@ async def start_conversation_from_message(info: Info, input: MessageInput) -> Ch
 
 
 async def _node_attachment(info: Info, viewer, pk: int) -> Attachment | None:
-    return Attachment.from_model(await files.readable_attachment(viewer, pk), viewer)
+    return Attachment.from_model(await files.readable_attachment(viewer, pk), viewer, info.context.platform.files)
 
 
 async def _node_canned_response(info: Info, viewer, pk: int) -> CannedResponse | None:

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
+from infrastructure.file_storage import FileSettings
 from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
 from schema.ids import to_global_id
@@ -38,9 +39,9 @@ class Attachment(Node):
         return info.context.absolute_url(self.path)
 
     @classmethod
-    def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
+    def from_model(cls, attachment: models.Attachment, viewer: Any, file_settings: FileSettings) -> "Attachment":
         return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
-                   content_type=attachment.content_type, size=attachment.size, path=files.url_for(viewer, attachment))
+                   content_type=attachment.content_type, size=attachment.size, path=files.url_for(viewer, attachment, file_settings))
 
 
 @strawberry.type
@@ -96,7 +97,7 @@ class Message(Node):
         if self.snapshot or self.deleted:
             return []
         rows = await info.context.loaders.messaging.attachments.load(self.pk)
-        return [Attachment.from_model(row, info.context.viewer) for row in rows]
+        return [Attachment.from_model(row, info.context.viewer, info.context.platform.files) for row in rows]
 
     @strawberry.field(description="The message this one replies to (in the same chat).")
     async def reply_to(self, info: Info) -> "Message | None":

@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import Chat, Event, QueueMember
-from infrastructure.broker import Resync, Subscriber, get_broker
+from infrastructure.broker import Resync, Subscriber, broker_in_use
 from services.policies.chats import get_visible_chat
 from services.common.errors import InvalidInput
 from services.common.numerals import MAX_EVENT_ID, parse_numeral
@@ -47,7 +47,10 @@ async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | No
     database are read again, skipping those already sent.
     """
     after_id = parse_after(after)
-    hub = get_broker().hub
+    broker = broker_in_use()
+    if broker is None:
+        raise RuntimeError("no broker in use: follow events inside Platform.in_use() (infrastructure/platform.py)")
+    hub = broker.hub
     subscriber = hub.subscribe()
     try:
         newest = await latest_event_id()
