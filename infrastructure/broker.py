@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -369,16 +372,23 @@ class RedisBroker:
             self.hub.resync()
 
 
-_broker: Broker = LocalBroker()
+#: the broker that use cases publish to, for a scope (infrastructure/platform.py `Platform.in_use`)
+_in_use: ContextVar[Broker | None] = ContextVar("broker_in_use", default=None)
 
 
-def get_broker() -> Broker:
-    return _broker
+def broker_in_use() -> Broker | None:
+    """The broker of the platform in use here (None outside one: events are written, not published)."""
+    return _in_use.get()
 
 
-def set_broker(broker: Broker) -> None:
-    global _broker
-    _broker = broker
+@contextmanager
+def publishing_to(broker: Broker) -> Iterator[Broker]:
+    """In this scope (and the tasks it starts), committed events are published to `broker`."""
+    token = _in_use.set(broker)
+    try:
+        yield broker
+    finally:
+        _in_use.reset(token)
 
 
 def make_broker(settings: Any) -> Broker:

@@ -11,9 +11,12 @@ import asyncio
 import io
 import os
 import re
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
+
+from infrastructure.settings import Settings
 
 #: bytes read or written at a time on the local disk, and sent per HTTP body message
 CHUNK_BYTES = 64 * 1024
@@ -126,3 +129,18 @@ class _LocalStream:
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._handle.close)
+
+
+class FileSettings:
+    """Where uploads are stored, how large one may be, and how a visitor's link is signed."""
+
+    def __init__(self, storage: FileStorage, max_upload_bytes: int, url_secret: bytes, url_ttl_seconds: int) -> None:
+        self.storage = storage
+        self.max_upload_bytes = max_upload_bytes
+        self.url_secret = url_secret
+        self.url_ttl_seconds = url_ttl_seconds
+
+    @classmethod
+    def of(cls, settings: Settings, storage: FileStorage) -> FileSettings:
+        secret = settings.file_url_secret.encode() if settings.file_url_secret else secrets.token_bytes(32)
+        return cls(storage, settings.max_upload_bytes, secret, settings.file_url_ttl_seconds)

@@ -19,7 +19,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
 
-from infrastructure import broker as broker_module
 from infrastructure.availability import DatabaseUnavailableGuard
 from openchannels.body_limits import BodyLimits
 from openchannels.connector_endpoint import connector_events
@@ -37,7 +36,9 @@ from openchannels.payments import payments_webhook
 from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
 from services.identity.live_tokens import LiveTokens, recheck_period
+from infrastructure.platform import Platform, open_file_storage, open_platform
 from infrastructure.request_ids import RequestIds
+from infrastructure.token_cache import TokenCache
 from infrastructure.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
 from openchannels.tracing import shutdown_tracing, tracing_extensions
@@ -46,10 +47,9 @@ from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTrans
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
 from schema import schema_for
-from services.messaging import files
 from services.automation import scheduler
 from services.contact_center import search
-from services.identity.auth import authenticate, authenticate_with_expiry, token_digest, trust_valid_tokens_for
+from services.identity.auth import ValidTokens, authenticate, authenticate_with_expiry, token_digest
 from services.common.errors import DomainError
 from services.identity.viewer import require_signed_in
 
@@ -101,6 +101,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     trusted_proxy_hops = 0
     #: PUBLIC_URL ("": each request's own address: openchannels/public_url.py)
     public_url = ""
+    #: the outside services (infrastructure/platform.py), opened by the lifespan
+    platform: Platform
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["multipart_uploads_enabled"] = True
@@ -133,7 +135,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
             if not any(headers.get(name) for name in CSRF_SAFE_HEADERS):
                 raise HTTPException(400, "A multipart request must send the header `Apollo-Require-Preflight: true`.")
             try:
-                require_signed_in(await authenticate(headers.get("authorization")))
+                require_signed_in(await authenticate(headers.get("authorization"), trusted=self.platform.tokens))
             except DomainError as error:
                 raise MultipartRefused(error.message, error.code) from error
         return await super().parse_http_body(request)
@@ -161,7 +163,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         if request.scope["type"] == "websocket":
-            context = Context(request=request, response=response)  # authenticated in on_ws_connect
+            context = Context(request=request, response=response,
+                              platform=self.platform)  # authenticated in on_ws_connect
             context.rate_limits = RequestLimits.of(self.rate_limiter, request, None, self.trusted_proxy_hops)
             context.live_tokens = self.live_tokens
             context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
@@ -169,11 +172,11 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         authorization = request.headers.get("authorization")
         try:
-            viewer = await authenticate(authorization)
+            viewer = await authenticate(authorization, trusted=self.platform.tokens)
         except DomainError as error:
-            context = Context(request=request, response=response, auth_error=error.message)
+            context = Context(request=request, response=response, auth_error=error.message, platform=self.platform)
         else:
-            context = Context(request=request, response=response, viewer=viewer)
+            context = Context(request=request, response=response, viewer=viewer, platform=self.platform)
             context.authorization = authorization
             context.refusal = await limits.check_token(viewer, authorization)
         context.rate_limits = limits
@@ -185,7 +188,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
         """Authenticate from connection_init; a bad token is rejected (graphql-transport-ws closes 4403)."""
         authorization = init_authorization(context.connection_params)
         try:
-            viewer, expires_at = await authenticate_with_expiry(authorization, fresh=True)
+            viewer, expires_at = await authenticate_with_expiry(authorization, fresh=True,
+                                                                trusted=self.platform.tokens)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
         context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py
@@ -193,7 +197,24 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
         return None
 
 
-def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint.MetricsPort:
+class PlatformInUse:
+    """Every request and WebSocket connection runs with the app's platform in use: what its use
+    cases commit is published to the platform's broker, its subscriptions follow that broker."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        platform: Platform | None = getattr(scope["app"].state, "platform", None) if "app" in scope else None
+        if platform is None:  # the lifespan (which makes it)
+            await self.app(scope, receive, send)
+            return
+        with platform.in_use():
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Starlette | metrics_endpoint.MetricsPort:
+    """The app; `platform`: the outside services it uses (a test's), else the lifespan opens them from `settings`."""
     settings = settings or Settings()
     configure_logging(settings.log_format)
     graphql = GraphQLApp(
@@ -205,30 +226,37 @@ def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint
         allowed_origins=list(settings.cross_origins),
     )
     graphql.rate_limiter = RateLimiter.from_settings(settings)
-    graphql.live_tokens = LiveTokens()
+    tokens: ValidTokens = platform.tokens if platform is not None else TokenCache(settings.token_cache_seconds)
+    graphql.live_tokens = LiveTokens(tokens)
     graphql.websocket_limits = WebSocketLimits.from_settings(settings)
     graphql.websocket_connections = ConnectionsPerIP(settings.ws_max_connections_per_ip)
     graphql.trusted_proxy_hops = settings.trusted_proxy_hops
     graphql.trusted_documents.only = settings.persisted_operations_only
     graphql.public_url = check_public_url(settings.public_url) if settings.public_url else ""
 
+    given_platform = platform
+
     @asynccontextmanager
-    async def lifespan(_: Starlette):
+    async def lifespan(app: Starlette):
         resources = AsyncExitStack()
-        await resources.enter_async_context(files.serving_files(settings))  # S3: one client for the process
+        # the file storage first (S3: one client for the process), the broker once the database is there
+        file_settings = given_platform.files if given_platform else \
+            await resources.enter_async_context(open_file_storage(settings))
         await init_database(settings)
-        trust_valid_tokens_for(settings.token_cache_seconds)
         await search.prepare_index()
-        broker = broker_module.make_broker(settings)
-        await broker.start()
-        broker_module.set_broker(broker)
+        if given_platform is not None:
+            running = given_platform
+        else:
+            running = await resources.enter_async_context(open_platform(settings, file_settings, tokens))
+        graphql.platform = app.state.platform = running  # requests use it (PlatformInUse)
         log.info("Open Channels ready (database %s, broker %s)", settings.database_url.split("://")[0],
                  "redis" if settings.uses_redis else "in-process")
         stop_scheduler = asyncio.Event()
         scheduler_task = None
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
-            scheduler_task = asyncio.create_task(scheduler.run(settings.scheduler_interval_seconds, stop_scheduler))
+            scheduler_task = asyncio.create_task(scheduler.run(running, settings.scheduler_interval_seconds,
+                                                               stop_scheduler))
         recheck_task = asyncio.create_task(graphql.live_tokens.run(recheck_period(settings.token_cache_seconds),
                                                            stop_scheduler), name="live-tokens")
         metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
@@ -249,9 +277,8 @@ def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint
                     await asyncio.wait_for(scheduler_task, timeout=SCHEDULER_SHUTDOWN_SECONDS)
                 except asyncio.TimeoutError:
                     log.warning("the scheduler did not stop in %s s: cancelled", SCHEDULER_SHUTDOWN_SECONDS)
-            await broker.stop()
             await graphql.rate_limiter.aclose()
-            await resources.aclose()
+            await resources.aclose()  # the platform (the broker stops), then the file storage
             await close_database()
 
     # /metrics: on the main port behind METRICS_TOKEN, or alone on METRICS_PORT (openchannels/metrics_endpoint.py)
@@ -270,9 +297,12 @@ def create_app(settings: Settings | None = None) -> Starlette | metrics_endpoint
             *metrics_route,
         ],
         middleware=[Middleware(RequestIds),  # a request id for the logs (infrastructure/request_ids.py)
+                    Middleware(PlatformInUse),  # the platform's broker receives what requests commit
                     cors_middleware(settings),  # outside the body limits: their 413/414 carry the CORS headers
                     Middleware(BodyLimits, max_request_bytes=settings.max_request_bytes,
                                max_upload_bytes=settings.max_upload_bytes)],
         lifespan=lifespan,
     )
+    if platform is not None:  # ready before any lifespan (a test's app may run without one)
+        graphql.platform = app.state.platform = platform
     return metrics_endpoint.MetricsPort(app, settings.metrics_port) if settings.metrics_port else app

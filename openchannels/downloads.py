@@ -24,14 +24,16 @@ _INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pd
 
 async def download_file(request: Request) -> Response:
     attachment_id = request.path_params["attachment_id"]
+    platform = request.app.state.platform
     try:
         if "signature" in request.query_params:
             attachment = await files.attachment_by_signed_link(
-                attachment_id, request.query_params.get("expires", ""), request.query_params["signature"])
+                platform.files, attachment_id, request.query_params.get("expires", ""),
+                request.query_params["signature"])
         else:
-            viewer = await authenticate(request.headers.get("authorization"))
+            viewer = await authenticate(request.headers.get("authorization"), trusted=platform.tokens)
             attachment = await files.readable_attachment(viewer, attachment_id)
-        stream = await files.open_stored(attachment)
+        stream = await files.open_stored(platform.files.storage, attachment)
     except (DomainError, FileNotFoundError):
         return PlainTextResponse("Not found", status_code=404)
     disposition = "inline" if attachment.content_type in _INLINE else "attachment"

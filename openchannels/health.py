@@ -16,7 +16,6 @@ from typing import Awaitable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from infrastructure.broker import get_broker
 from infrastructure.database import check_database
 
 log = logging.getLogger("openchannels.health")
@@ -31,9 +30,9 @@ async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": OK})
 
 
-async def readyz(_: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     database, broker = await asyncio.gather(_probe("database", check_database()),
-                                            _probe("broker", get_broker().check()))
+                                            _probe("broker", request.app.state.platform.broker.check()))
     ready = database == OK and broker == OK
     return JSONResponse({"status": OK if ready else UNAVAILABLE, "database": database, "broker": broker},
                         status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from infrastructure.platform import Platform
 from resolvers.chats.loaders import Loaders
 from services.common.errors import DomainError, Unauthenticated
 from services.identity.live_tokens import LiveTokens
@@ -13,8 +14,9 @@ from services.identity.viewer import ANONYMOUS, Viewer
 
 class Context:
     def __init__(self, request: Any = None, response: Any = None, viewer: Viewer = ANONYMOUS,
-                 auth_error: str | None = None) -> None:
+                 auth_error: str | None = None, platform: Platform | None = None) -> None:
         self.request = request
+        self._platform = platform
         self.response = response
         #: the WebSocket connection_init payload (set by Strawberry)
         self.connection_params: dict[str, Any] | None = None
@@ -74,6 +76,14 @@ class Context:
     def follow(self, live_token: Any) -> None:
         """From now on the viewer is the one `live_token` holds (a WebSocket's, re-checked)."""
         self._live_token = live_token
+
+    @property
+    def platform(self) -> Platform:
+        """The outside services (infrastructure/platform.py): the app's, or the one a test built.
+        A resolver passes the part a use case needs (`platform.files`, `platform.gifs`...)."""
+        if self._platform is None:
+            raise RuntimeError("this request has no platform: build the Context with platform=...")
+        return self._platform
 
     @property
     def public_url(self) -> str:

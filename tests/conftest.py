@@ -38,9 +38,9 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
-from infrastructure.broker import Broker, LocalBroker, RedisBroker, get_broker, set_broker
+from infrastructure.broker import Broker, LocalBroker, RedisBroker
+from infrastructure.platform import Platform
 from infrastructure.settings import tortoise_config
-from services.identity.auth import trust_valid_tokens_for
 from tests.resources import (
     RUN_ID, TEST_POSTGRES_URL, TEST_REDIS_URL, admin_connect, database_name, drop_database,
     drop_template_databases, redis_prefix, remove_leftovers, remove_scratch, scratch_dir, with_database,
@@ -227,11 +227,12 @@ class BackendState:
     database_url: str
     broker: Broker
     reset_sql: str | None = None
+    #: this test's platform: its broker, uploads in its own folder, the GIF catalog, no token cache
+    platform: Platform | None = None
 
 
 @pytest_asyncio.fixture(params=BACKENDS, ids=BACKENDS)
 async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_session) -> AsyncIterator[BackendState]:
-    previous = get_broker()
     folder: Path | None = None
     if request.param == "sqlite":
         broker: Broker = LocalBroker()
@@ -248,11 +249,11 @@ async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_ses
         broker = RedisBroker(redis.Redis.from_url(TEST_REDIS_URL), REDIS_CHANNEL)
         state = BackendState("postgres", database.url, broker, reset_sql=database.reset_sql)
     await broker.start()
-    set_broker(broker)
+    state.platform = Platform.local(tmp_path / "files", broker=broker, url_secret=b"test-secret")
     try:
-        yield state
+        with state.platform.in_use():  # what the test's use cases commit is published to its broker
+            yield state
     finally:
-        set_broker(previous)
         await broker.stop()
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -260,7 +261,7 @@ async def _backend_state(request: pytest.FixtureRequest, tmp_path, _postgres_ses
 
 @pytest.fixture
 def backend(_backend_state: BackendState) -> str:
-    """"sqlite" or "postgres"; the matching broker is installed (`infrastructure.broker.get_broker()`)."""
+    """"sqlite" or "postgres"; the test runs with a platform on the matching broker in use (`platform`)."""
     return _backend_state.name
 
 
@@ -274,6 +275,14 @@ def database_url(_backend_state: BackendState) -> str:
 def broker(_backend_state: BackendState) -> Broker:
     """The broker installed for this test (LocalBroker on sqlite, RedisBroker on postgres)."""
     return _backend_state.broker
+
+
+@pytest.fixture
+def platform(_backend_state: BackendState) -> Platform:
+    """This test's platform (infrastructure/platform.py), in use for the test: pass its parts to the
+    use cases that need them (`platform.files`, `platform.gifs`...), and `platform=` to a Context."""
+    assert _backend_state.platform is not None
+    return _backend_state.platform
 
 
 @pytest.fixture
@@ -294,7 +303,6 @@ async def db(backend: str, _backend_state: BackendState) -> AsyncIterator[str]:
     # Tortoise caches each model's INSERT statement per connection *name*, not per dialect:
     # after a sqlite test, "default" would still insert with sqlite's `?` placeholders.
     EXECUTOR_CACHE.clear()
-    trust_valid_tokens_for(0)  # a fresh database: no token is known (a server in-process may have set it)
     if _backend_state.reset_sql is None:
         await _sqlite_with_tables(Path(_backend_state.database_url.removeprefix("sqlite://")))
     await Tortoise.init(config=tortoise_config(_backend_state.database_url), _enable_global_fallback=True)

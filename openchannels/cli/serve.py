@@ -22,7 +22,7 @@ from openchannels.log_format import check_format
 from infrastructure.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
 from infrastructure.file_storage import StorageUnavailable
-from services.messaging.files import require_storage_package
+from infrastructure.platform import require_storage_package
 from infrastructure.redis_client import redis_client
 from openchannels.http_protocol import header_limits_enabled
 

@@ -143,7 +143,8 @@ async def logout(info: Info, input: inputs.LogoutInput | None = None) -> Outcome
 
     async def run():
         return _revoked(info, await token_revocation.logout(
-            _viewer(info), authorization=info.context.authorization, everywhere=everywhere))
+            _viewer(info), authorization=info.context.authorization, everywhere=everywhere,
+            trusted=info.context.platform.tokens))
 
     return await outcome(run())
 
@@ -153,7 +154,8 @@ async def revoke_operator_tokens(info: Info, input: inputs.RevokeOperatorTokensI
     """The operator and how many of their tokens were revoked."""
     async def run():
         return _revoked(info, await token_revocation.revoke_operator_tokens(
-            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"])))
+            _viewer(info), operator_id=decode_id(input.operator_id, "Operator", ["input", "operatorId"]),
+            trusted=info.context.platform.tokens))
 
     return await outcome(run())
 

@@ -57,7 +57,7 @@ async def add_gif(info: Info, input: AddGifInput) -> Outcome[gifs.Gif]:
 
 
 async def search_gifs(info: Info, query: str, limit: int | None = 20) -> list[gifs.Gif]:
-    return await _call(gifs.search_gifs(_viewer(info), query=query, limit=20 if limit is None else limit))
+    return await _call(gifs.search_gifs(_viewer(info), info.context.platform.gifs, query=query, limit=20 if limit is None else limit))
 
 
 async def canned_responses_list(info: Info, search: str | None = None,
@@ -90,7 +90,8 @@ async def edit_message(info: Info, input: EditMessageInput) -> Outcome[models.Me
 
 async def delete_message(info: Info, input: MessageInput) -> Outcome[models.Message]:
     async def run():
-        return await messaging.delete_message(_viewer(info), message_id=_message_id(input))
+        return await messaging.delete_message(_viewer(info), message_id=_message_id(input),
+                                              storage=info.context.platform.files.storage)
 
     return await outcome(run())
 
@@ -109,7 +110,7 @@ async def upload_file(info: Info, input: UploadFileInput) -> Outcome[models.Atta
         if viewer.is_anonymous:
             require_operator(viewer)
         # the parser spooled the file (to disk past 1 MiB): the service reads it in parts from there
-        return await files.upload_file(viewer, chat_id=chat_id, name=getattr(input.file, "filename", None),
+        return await files.upload_file(viewer, info.context.platform.files, chat_id=chat_id, name=getattr(input.file, "filename", None),
                                        data=input.file)
 
     return await outcome(run())

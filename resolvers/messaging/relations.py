@@ -28,9 +28,9 @@ async def html(info: Info, text: str, message_pk: int, author_pk: int | None, sn
     )
 
 
-def attachment_path(viewer: Any, attachment: models.Attachment) -> str:
+def attachment_path(viewer: Any, attachment: models.Attachment, settings: files.FileSettings) -> str:
     """Where the viewer fetches the file (a visitor's link is signed)."""
-    return files.url_for(viewer, attachment)
+    return files.url_for(viewer, attachment, settings)
 
 
 def attachments(info: Info, message_pk: int) -> Awaitable[list[models.Attachment]]:

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
+from infrastructure.file_storage import FileSettings
 from schema.common import Node, PageInfo, page_info_of
 from schema.enums import MessageAuthorKind
 from resolvers.ids import to_global_id
@@ -37,10 +38,10 @@ class Attachment(Node):
         return info.context.absolute_url(self.path)
 
     @classmethod
-    def from_model(cls, attachment: models.Attachment, viewer: Any) -> "Attachment":
+    def from_model(cls, attachment: models.Attachment, viewer: Any, file_settings: FileSettings) -> "Attachment":
         return cls(id=strawberry.ID(to_global_id("Attachment", attachment.id)), name=attachment.name,
                    content_type=attachment.content_type, size=attachment.size,
-                   path=rm.attachment_path(viewer, attachment))
+                   path=rm.attachment_path(viewer, attachment, file_settings))
 
 
 @strawberry.type
@@ -89,7 +90,7 @@ class Message(Node):
         if self.snapshot or self.deleted:
             return []
         rows = await rm.attachments(info, self.pk)
-        return [Attachment.from_model(row, info.context.viewer) for row in rows]
+        return [Attachment.from_model(row, info.context.viewer, info.context.platform.files) for row in rows]
 
     @strawberry.field(description="The message this one replies to (in the same chat).")
     async def reply_to(self, info: Info) -> "Message | None":

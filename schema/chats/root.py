@@ -43,7 +43,7 @@ _NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
     "CrmLead": lambda info, found: CrmLead.from_model(found),
     "Product": lambda info, found: Product.from_model(found),
     "Order": lambda info, found: Order.from_model(found),
-    "Attachment": lambda info, found: Attachment.from_model(found, info.context.viewer),
+    "Attachment": lambda info, found: Attachment.from_model(found, info.context.viewer, info.context.platform.files),
     "CannedResponse": lambda info, found: CannedResponse.from_model(found),
     "Task": lambda info, found: Task.from_model(found),
     "FeedPost": lambda info, found: FeedPost.from_model(found),

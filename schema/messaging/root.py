@@ -64,7 +64,7 @@ class MessagingMutation:
                                      "`Apollo-Require-Preflight: true`), then send it with `attachmentIds`.")
     async def upload_file(self, info: Info, input: UploadFileInput) -> AttachmentPayload:
         return payload(AttachmentPayload, "attachment", await r.upload_file(info, input),
-                       lambda a: Attachment.from_model(a, info.context.viewer))
+                       lambda a: Attachment.from_model(a, info.context.viewer, info.context.platform.files))
 
     @strawberry.mutation(description="Rewrite your own message.")
     async def edit_message(self, info: Info, input: EditMessageInput) -> MessagePayload:

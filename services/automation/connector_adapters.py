@@ -3,8 +3,10 @@
 Every adapter does two things on the same interface:
 - `read_inbound`: check that a request really comes from the messenger (a signature, a secret
   token; a stale timestamp is a replay) and read the one message it carries;
-- `deliver`: send one operator reply; returning means the messenger acknowledged it, raising
-  means it will be retried.
+- `deliver`: send one operator reply (what is sent, where, signed how, and what counts as an
+  acknowledgement); returning means the messenger acknowledged it, raising means it will be
+  retried. The sending itself is the platform's connector transport
+  (infrastructure/connector_transport.py).
 """
 from __future__ import annotations
 
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Protocol
 
-import httpx
-
+from infrastructure.connector_transport import ConnectorTransport
 from models import Connector, Message
 from services.common.numerals import MAX_UNIX_TIME, parse_numeral
 
@@ -48,7 +49,7 @@ class Adapter(Protocol):
                      now: datetime) -> InboundMessage: ...
 
     async def deliver(self, connector: Connector, external_id: str, message: Message,
-                      http: httpx.AsyncClient, now: datetime) -> None: ...
+                      transport: ConnectorTransport, now: datetime) -> None: ...
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -101,15 +102,14 @@ class WebhookAdapter:
         )
 
     async def deliver(self, connector: Connector, external_id: str, message: Message,
-                      http: httpx.AsyncClient, now: datetime) -> None:
+                      transport: ConnectorTransport, now: datetime) -> None:
         body = json.dumps({"messageId": str(message.id), "to": external_id, "text": message.text,
                            "sentAt": message.created_at.isoformat()}).encode()
         timestamp = str(int(now.timestamp()))
-        answer = await http.post(connector.callback_url or "", content=body, headers={
+        await transport.post(connector.callback_url or "", content=body, headers={
             "content-type": "application/json", TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(connector.secret, timestamp, body), "idempotency-key": str(message.id),
         })
-        answer.raise_for_status()
 
 
 class TelegramAdapter:
@@ -133,11 +133,10 @@ class TelegramAdapter:
         )
 
     async def deliver(self, connector: Connector, external_id: str, message: Message,
-                      http: httpx.AsyncClient, now: datetime) -> None:
+                      transport: ConnectorTransport, now: datetime) -> None:
         base = (connector.api_url or "https://api.telegram.org").rstrip("/")
-        answer = await http.post(f"{base}/bot{connector.bot_token}/sendMessage",
-                                 json={"chat_id": external_id, "text": message.text})
-        answer.raise_for_status()
+        answer = await transport.post(f"{base}/bot{connector.bot_token}/sendMessage",
+                                      json={"chat_id": external_id, "text": message.text})
         if not answer.json().get("ok"):
             raise RuntimeError(f"Telegram refused the message: {answer.text[:200]}")
 

@@ -15,10 +15,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-import httpx
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from infrastructure.connector_transport import ConnectorTransport
 from models import (
     Chat, Connector, ConnectorClient, ConnectorCursor, ConnectorOutbox, Event, Message, MessageAuthorKind,
 )
@@ -31,7 +31,6 @@ RELAY_BATCH = 500
 DELIVERY_BATCH = 50
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300
-HTTP_TIMEOUT_SECONDS = 10
 
 
 def backoff(attempts: int) -> timedelta:
@@ -67,8 +66,9 @@ async def relay() -> int:
     return len(items)
 
 
-async def deliver(http: httpx.AsyncClient | None = None) -> int:
-    """Deliver what is due, connector by connector, in order; returns how many were acknowledged."""
+async def deliver(transport: ConnectorTransport) -> int:
+    """Deliver what is due through `transport` (the platform's), connector by connector, in order;
+    returns how many were acknowledged."""
     now = queue.now()
     # values_list(flat=True) is typed as tuples by Tortoise: these are plain values
     due = set(cast(list[int], await ConnectorOutbox.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
@@ -76,18 +76,12 @@ async def deliver(http: httpx.AsyncClient | None = None) -> int:
     if not due:
         return 0
     delivered = 0
-    own_http = http is None
-    http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS)
-    try:
-        for connector_id in sorted(due):
-            delivered += await _deliver_connector(connector_id, http)
-    finally:
-        if own_http:
-            await http.aclose()
+    for connector_id in sorted(due):
+        delivered += await _deliver_connector(connector_id, transport)
     return delivered
 
 
-async def _deliver_connector(connector_id: int, http: httpx.AsyncClient) -> int:
+async def _deliver_connector(connector_id: int, transport: ConnectorTransport) -> int:
     now = queue.now()
     leased = await Connector.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
                                     id=connector_id).update(delivering_until=now + LEASE)
@@ -106,7 +100,7 @@ async def _deliver_connector(connector_id: int, http: httpx.AsyncClient) -> int:
             try:
                 if message.silent:  # never: the relay takes visible messages only
                     raise RuntimeError("a silent note is never delivered")
-                await adapter.deliver(connector, item.external_id, message, http, now)
+                await adapter.deliver(connector, item.external_id, message, transport, now)
             except Exception as error:  # the messenger is down or refused: retry later
                 attempts = item.attempts + 1
                 await ConnectorOutbox.filter(id=item.id).update(

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import time
 
+from infrastructure.connector_transport import ConnectorTransport, HttpConnectorTransport
 from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_ROUND_SECONDS
+from infrastructure.platform import Platform
 from services.automation import connector_outbox
 from services.chats import queue
 from services.automation import timeouts
@@ -24,30 +26,37 @@ log = logging.getLogger("openchannels.scheduler")
 BATCH = 100
 
 
-async def tick(batch: int = BATCH) -> int:
-    """Fire every due item (up to `batch` of each kind); returns how many this call fired."""
+async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH) -> int:
+    """Fire every due item (up to `batch` of each kind); returns how many this call fired.
+    Connector replies go out through `connectors` (the platform's; None: a transport of its own)."""
     fired = 0
     for timer_id, chat_id in await timers.due(timers.OFFER_TIMEOUT, queue.now(), batch):
         fired += await timeouts.expire_offer(timer_id=timer_id, chat_id=chat_id)
     for chat_id in await timeouts.due_auto_closes(batch):
         fired += await timeouts.auto_close_chat(chat_id=chat_id)
     fired += await connector_outbox.relay()
-    fired += await connector_outbox.deliver()
+    fired += await connector_outbox.deliver(connectors or HttpConnectorTransport())
     return fired
 
 
-async def run(interval_seconds: float, stop: asyncio.Event) -> None:
+async def run(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
     """Tick every `interval_seconds` until `stop` is set; an error is logged and the loop goes on.
+    What fires publishes to `platform`'s broker; connector replies go out through its transport.
 
     Metrics: each round's duration, and its lag (how much later than planned it started: a busy
     event loop, or a previous round that took long, shows here)."""
+    with platform.in_use():
+        await _run(platform, interval_seconds, stop)
+
+
+async def _run(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
     planned: float | None = None
     while not stop.is_set():
         started = time.monotonic()
         if planned is not None:
             SCHEDULER_LAG.observe(max(0.0, started - planned))
         try:
-            while await tick() and not stop.is_set():
+            while await tick(platform.connectors) and not stop.is_set():
                 pass  # a full batch may leave more due: go on at once
         except asyncio.CancelledError:
             raise

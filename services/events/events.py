@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models import Chat, Event
-from infrastructure.broker import get_broker
+from infrastructure.broker import broker_in_use
 from services.common import raw_sql
 
 EVENT_ORDER_LOCK = 7_311_000_001
@@ -110,13 +110,15 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
 
 @asynccontextmanager
 async def unit_of_work() -> AsyncIterator[UnitOfWork]:
-    """Run a use case in one transaction; its events are written at the end, published after commit."""
+    """Run a use case in one transaction; its events are written at the end, published after commit
+    to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only)."""
     async with in_transaction() as tx:
         uow = UnitOfWork(tx)
         yield uow
         await uow.flush()
-    if uow.written:
-        await get_broker().publish(uow.written)
+    broker = broker_in_use()
+    if uow.written and broker is not None:
+        await broker.publish(uow.written)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

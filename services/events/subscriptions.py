@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import Event
-from infrastructure.broker import Resync, Subscriber, get_broker
+from infrastructure.broker import Resync, Subscriber, broker_in_use
 from services.policies import open_channels as open_channel_policy
 from services.policies.chats import can_read, get_visible_chat, visible_chats
 from services.common.errors import InvalidInput
@@ -48,7 +48,10 @@ async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | No
     database are read again, skipping those already sent.
     """
     after_id = parse_after(after)
-    hub = get_broker().hub
+    broker = broker_in_use()
+    if broker is None:
+        raise RuntimeError("no broker in use: follow events inside Platform.in_use() (infrastructure/platform.py)")
+    hub = broker.hub
     subscriber = hub.subscribe()
     try:
         newest = await latest_event_id()

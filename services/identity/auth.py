@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from tortoise import connections
 
 from models import ApiToken, Operator, OperatorRole, VisitorSession
-from infrastructure.lru import LRU
+from infrastructure.token_cache import TokenCache
 from services.common import raw_sql
 from services.common.errors import Unauthenticated
 from services.common.read_models import column_of, read_model, row_reader
@@ -91,31 +90,37 @@ def token_digest(authorization: str | None) -> str | None:
     return hash_token(token) if token else None
 
 
-async def authenticate(authorization: str | None, *, fresh: bool = False) -> Viewer:
+async def authenticate(authorization: str | None, *, fresh: bool = False, trusted: ValidTokens | None = None) -> Viewer:
     """The viewer for an Authorization value. No value: anonymous. A bad token: UNAUTHENTICATED.
 
-    `fresh`: read the token in the database even when this process trusts it already
-    (ValidTokens): a WebSocket is authenticated once and then held for hours."""
-    viewer, _ = await authenticate_with_expiry(authorization, fresh=fresh)
+    `trusted`: the tokens this process trusts already (the platform's, infrastructure/platform.py;
+    None: every call reads the database). `fresh`: read the token in the database even when it is
+    trusted: a WebSocket is authenticated once and then held for hours."""
+    viewer, _ = await authenticate_with_expiry(authorization, fresh=fresh, trusted=trusted)
     return viewer
 
 
-async def authenticate_with_expiry(authorization: str | None, *,
-                                   fresh: bool = False) -> tuple[Viewer, datetime | None]:
+async def authenticate_with_expiry(authorization: str | None, *, fresh: bool = False,
+                                   trusted: ValidTokens | None = None) -> tuple[Viewer, datetime | None]:
     """`authenticate`, and when the token expires (None: never, a visitor token, or no token):
     a WebSocket authenticated with it is closed at that moment."""
     token = bearer_token(authorization)
     if token is None:
         return ANONYMOUS, None
     digest = hash_token(token)
-    viewer, expires_at = (None if fresh else _valid_tokens.get(digest)) or await _look_up(token, digest)
+    found = None if fresh or trusted is None else trusted.get(digest)
+    if found is None:
+        found = await _look_up(token, digest)
+        if trusted is not None:
+            trusted.put(digest, found)
+    viewer, expires_at = found
     if expires_at is not None and expires_at <= datetime.now(timezone.utc):
         raise Unauthenticated("Invalid or expired token.")
     return viewer, expires_at
 
 
 async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
-    """The token's viewer and expiry, read from the database (and kept in _valid_tokens)."""
+    """The token's viewer and expiry, read from the database."""
     connection = connections.get("default")
     visitor = token.startswith("ocv_")
     rows = await raw_sql.rows(connection, _VISITOR_SESSION if visitor else _OPERATOR_TOKEN, digest)
@@ -127,56 +132,27 @@ async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
     else:
         row = _read_operator_token(rows[0])
         found = Viewer(operator_id=row.operator_id, role=row.role), row.expires_at
-    _valid_tokens.put(digest, found)
     return found
 
 
-class ValidTokens:
-    """Tokens found valid, by digest, trusted for `seconds` without reading the database again
-    (TOKEN_CACHE_SECONDS; 0: every request reads it). Every request looked its token up: one
-    round trip and a row for each, about a twentieth of what sendMessage costs the server.
-
-    What the database says about a token changes outside this process (a token deleted or an
-    operator's role changed by hand, or revoked through another process): a process sees it
-    `seconds` later at most. Revoked through this process (services/identity/token_revocation.py), it
-    is forgotten at once. A token's own expiry is checked on every use. Tokens not found are
-    not kept (any string can be sent)."""
-
-    def __init__(self, seconds: float = 0.0, size: int = 10_000) -> None:
-        self.seconds = seconds
-        self._entries: LRU[str, tuple[float, tuple[Viewer, datetime | None]]] = LRU(size)
-
-    def get(self, digest: str) -> tuple[Viewer, datetime | None] | None:
-        entry = self._entries.get(digest) if self.seconds > 0 else None
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, digest: str, found: tuple[Viewer, datetime | None]) -> None:
-        if self.seconds > 0:
-            self._entries.put(digest, (time.monotonic() + self.seconds, found))
-
-    def discard(self, digest: str) -> None:
-        """Forget a token (revoked, or found changed): its next use reads the database."""
-        self._entries.pop(digest)
-
-    def clear(self) -> None:
-        self._entries = LRU(self._entries.size)
+#: Tokens found valid, by digest, trusted for `seconds` without reading the database again
+#: (TOKEN_CACHE_SECONDS; 0: every request reads it): one per process, the platform's `tokens`
+#: (infrastructure/platform.py). Every request looked its token up: one round trip and a row for
+#: each, about a twentieth of what sendMessage costs the server.
+#:
+#: What the database says about a token changes outside this process (a token deleted or an
+#: operator's role changed by hand, or revoked through another process): a process sees it
+#: `seconds` later at most. Revoked through this process (services/identity/token_revocation.py), it
+#: is forgotten at once. A token's own expiry is checked on every use.
+ValidTokens = TokenCache[tuple[Viewer, "datetime | None"]]
 
 
-_valid_tokens = ValidTokens()
-
-
-def trust_valid_tokens_for(seconds: float) -> None:
-    """Set by the server from TOKEN_CACHE_SECONDS (services used directly, as in tests: 0)."""
-    _valid_tokens.seconds = seconds
-    _valid_tokens.clear()
-
-
-def forget_tokens(digests: Iterable[str]) -> None:
+def forget_tokens(trusted: ValidTokens | None, digests: Iterable[str]) -> None:
     """This process stops trusting these tokens at once (revoked, or their viewer changed)."""
+    if trusted is None:
+        return
     for digest in digests:
-        _valid_tokens.discard(digest)
+        trusted.discard(digest)
 
 
 async def current_viewers(digests: Collection[str]) -> dict[str, tuple[Viewer, datetime | None]]:

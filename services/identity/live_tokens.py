@@ -28,7 +28,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from services.identity.auth import current_viewers, forget_tokens
+from services.identity.auth import ValidTokens, current_viewers, forget_tokens
 from services.common.errors import Unauthenticated
 from services.identity.viewer import Viewer
 
@@ -65,9 +65,11 @@ class LiveToken:
 
 
 class LiveTokens:
-    """This process's live tokens, by digest."""
+    """This process's live tokens, by digest; `trusted`: the process's token cache (the platform's),
+    which forgets a token found changed."""
 
-    def __init__(self) -> None:
+    def __init__(self, trusted: ValidTokens | None = None) -> None:
+        self._trusted = trusted
         self._tokens: dict[str, LiveToken] = {}
         self._wake = asyncio.Event()
 
@@ -105,7 +107,7 @@ class LiveTokens:
             elif current[0] != token.viewer:
                 token.viewer = current[0]
                 stale.append(token.digest)
-        forget_tokens(stale)  # HTTP requests with them read the database again
+        forget_tokens(self._trusted, stale)  # HTTP requests with them read the database again
 
     def _revoke(self, token: LiveToken, reason: str) -> None:
         token.revoked = reason

@@ -11,27 +11,22 @@ What holds:
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import logging
 import mimetypes
 import os
 import re
-import secrets
 import time
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator
 
 from models import Attachment, Chat, ChatStatus, Message
 from services.policies import attachments as attachment_policy
 from services.policies.chats import get_visible_chat, operator_chat
 from services.common.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from services.events.events import UnitOfWork, unit_of_work
-from infrastructure.file_storage import (S3_EXTRA_MISSING, BytesContent, ByteStream, FileStorage, LocalFileStorage,
-                                   StorageUnavailable, UploadContent)
-from infrastructure.settings import Settings
+from infrastructure.file_storage import BytesContent, ByteStream, FileSettings, FileStorage, UploadContent
 from services.common.numerals import MAX_UNIX_TIME, parse_numeral
 from services.identity.viewer import Viewer
 
@@ -39,70 +34,8 @@ from services.identity.viewer import Viewer
 log = logging.getLogger("openchannels.files")
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
-
-class FileSettings:
-    """Storage, size limit and link signing, from the environment unless configured."""
-
-    def __init__(self, storage: FileStorage, max_upload_bytes: int, url_secret: bytes, url_ttl_seconds: int) -> None:
-        self.storage = storage
-        self.max_upload_bytes = max_upload_bytes
-        self.url_secret = url_secret
-        self.url_ttl_seconds = url_ttl_seconds
-
-    @classmethod
-    def of(cls, settings: Settings, storage: FileStorage) -> FileSettings:
-        secret = settings.file_url_secret.encode() if settings.file_url_secret else secrets.token_bytes(32)
-        return cls(storage, settings.max_upload_bytes, secret, settings.file_url_ttl_seconds)
-
-
-_configured: FileSettings | None = None
-
-
-def configure(settings: FileSettings | None) -> None:
-    global _configured
-    _configured = settings
-
-
-def file_settings() -> FileSettings:
-    """What `serving_files` configured; outside a running app (a command, a test), the folder
-    FILES_DIR. An S3 bucket needs the app's lifespan: its client is opened there, once."""
-    global _configured
-    if _configured is None:
-        settings = Settings()
-        if settings.s3_bucket:
-            raise StorageUnavailable("S3 file storage is opened when the app starts (files.serving_files)")
-        _configured = FileSettings.of(settings, LocalFileStorage(settings.files_dir))
-    return _configured
-
-
-def require_storage_package(settings: Settings) -> None:
-    """StorageUnavailable (one line, saying what to install) if S3_BUCKET is set without the `[s3]` extra."""
-    if not settings.s3_bucket:
-        return
-    try:
-        import aiobotocore.session  # noqa: F401 - optional extra [s3]: only asked whether it is installed
-    except ImportError as error:
-        raise StorageUnavailable(S3_EXTRA_MISSING) from error
-
-
-@contextlib.asynccontextmanager
-async def serving_files(settings: Settings) -> AsyncIterator[FileSettings]:
-    """The app's file storage while it runs: the S3 client is made here, once per process, and closed on leaving."""
-    require_storage_package(settings)
-    async with contextlib.AsyncExitStack() as resources:
-        storage: FileStorage = LocalFileStorage(settings.files_dir)
-        if settings.s3_bucket:
-            from infrastructure.s3_storage import S3FileStorage  # needs the optional extra [s3] (aiobotocore)
-
-            storage = await resources.enter_async_context(S3FileStorage.connect(
-                bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
-                access_key_id=settings.s3_access_key_id, secret_access_key=settings.s3_secret_access_key))
-        previous = _configured
-        configure(FileSettings.of(settings, storage))
-        try:
-            yield file_settings()
-        finally:
-            configure(previous)
+# Where the bytes are stored, the size limit and the link signing are the platform's
+# (infrastructure/platform.py `Platform.files`, a FileSettings): each use case that needs them is handed them.
 
 
 # ---------------------------------------------------------------- content types
@@ -178,13 +111,14 @@ def check_type(name: str, sniffed: str) -> None:
 # ---------------------------------------------------------------- use cases
 
 
-async def upload_file(viewer: Viewer, *, chat_id: int, name: str | None, data: bytes | UploadContent) -> Attachment:
-    """Store a file for a chat; it is attached to a message by sending the message with its id.
+async def upload_file(viewer: Viewer, settings: FileSettings, *, chat_id: int, name: str | None,
+                      data: bytes | UploadContent) -> Attachment:
+    """Store a file for a chat in `settings.storage`; it is attached to a message by sending the
+    message with its id.
 
     `data` is the upload as the multipart parser spooled it (read here in parts, never whole),
     or bytes.
     """
-    settings = file_settings()
     if not isinstance(data, bytes) and not callable(getattr(data, "read", None)):  # a JSON value, not a file part
         raise InvalidInput("Send the file as a part of a multipart request.", field=["input", "file"])
     content = BytesContent(data) if isinstance(data, bytes) else data
@@ -266,10 +200,10 @@ async def _message_of(attachment: Attachment) -> Message | None:
     return None if attachment.message_id is None else await Message.get(id=attachment.message_id)
 
 
-async def attachment_by_signed_link(attachment_id: int, expires: str, signature: str, *, now: float | None = None
-                                    ) -> Attachment:
+async def attachment_by_signed_link(settings: FileSettings, attachment_id: int, expires: str, signature: str, *,
+                                    now: float | None = None) -> Attachment:
     """The attachment a signed link names, while the link is valid and the file still visible to the client."""
-    if not verify_signature(attachment_id, expires, signature, now=now):
+    if not verify_signature(settings, attachment_id, expires, signature, now=now):
         raise NotFound("No such file, or the link has expired.")
     attachment = await Attachment.filter(id=attachment_id).first()
     if attachment is None:
@@ -279,15 +213,14 @@ async def attachment_by_signed_link(attachment_id: int, expires: str, signature:
     return attachment
 
 
-async def open_stored(attachment: Attachment) -> ByteStream:
+async def open_stored(storage: FileStorage, attachment: Attachment) -> ByteStream:
     """The attachment's bytes as a stream of chunks (close it); FileNotFoundError if they are gone."""
-    return await file_settings().storage.open(attachment.storage_key)
+    return await storage.open(attachment.storage_key)
 
 
-async def remove_stored(keys: list[str]) -> None:
+async def remove_stored(storage: FileStorage, keys: list[str]) -> None:
     """Delete files whose rows are gone (after the deleting transaction committed): a failure
     leaves an orphan object, logged, and never undoes or fails the committed deletion."""
-    storage = file_settings().storage
     for key in keys:
         try:
             await storage.delete(key)
@@ -298,24 +231,25 @@ async def remove_stored(keys: list[str]) -> None:
 # ---------------------------------------------------------------- links
 
 
-def _signature(attachment_id: int, expires: int) -> str:
-    return hmac.new(file_settings().url_secret, f"{attachment_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+def _signature(settings: FileSettings, attachment_id: int, expires: int) -> str:
+    return hmac.new(settings.url_secret, f"{attachment_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def signed_path(attachment_id: int, *, now: float | None = None) -> str:
-    expires = int((now if now is not None else time.time()) + file_settings().url_ttl_seconds)
-    return f"/files/{attachment_id}?expires={expires}&signature={_signature(attachment_id, expires)}"
+def signed_path(settings: FileSettings, attachment_id: int, *, now: float | None = None) -> str:
+    expires = int((now if now is not None else time.time()) + settings.url_ttl_seconds)
+    return f"/files/{attachment_id}?expires={expires}&signature={_signature(settings, attachment_id, expires)}"
 
 
-def verify_signature(attachment_id: int, expires: str, signature: str, *, now: float | None = None) -> bool:
+def verify_signature(settings: FileSettings, attachment_id: int, expires: str, signature: str, *,
+                     now: float | None = None) -> bool:
     seconds = parse_numeral(expires, maximum=MAX_UNIX_TIME)
     if seconds is None or seconds < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(_signature(attachment_id, seconds), signature)
+    return hmac.compare_digest(_signature(settings, attachment_id, seconds), signature)
 
 
-def url_for(viewer: Viewer, attachment: Attachment) -> str:
+def url_for(viewer: Viewer, attachment: Attachment, settings: FileSettings) -> str:
     """Operators fetch with their token; a visitor gets a signed link that expires."""
     if viewer.is_operator:
         return f"/files/{attachment.id}"
-    return signed_path(attachment.id)
+    return signed_path(settings, attachment.id)

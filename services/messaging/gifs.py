@@ -1,5 +1,6 @@
 """GIF search through a provider: the built-in catalog by default, Giphy when an API key is set
-(infrastructure/gif_providers.py: the provider interface and the Giphy HTTP client).
+(infrastructure/gif_providers.py: the provider interface and the Giphy HTTP client; the platform
+holds the one in use, infrastructure/platform.py).
 
 A remote provider never fails the request: a timeout, a connection error or a bad answer
 gives an empty list and a logged warning.
@@ -8,8 +9,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from infrastructure.gif_providers import Gif, GifProvider, GiphyProvider
-from infrastructure.settings import Settings
+from infrastructure.gif_providers import Gif, GifProvider
 from models import CatalogGif
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer, require_admin, require_operator
@@ -34,32 +34,16 @@ def catalog_gif(row: CatalogGif) -> Gif:
     return Gif(id=f"catalog:{row.id}", title=row.title, url=row.url, preview_url=row.preview_url)
 
 
-_provider: GifProvider | None = None
-
-
-def configure(provider: GifProvider | None) -> None:
-    global _provider
-    _provider = provider
-
-
-def provider() -> GifProvider:
-    global _provider
-    if _provider is None:
-        settings = Settings()
-        _provider = GiphyProvider(settings.giphy_api_key, settings.giphy_api_url, settings.gif_search_timeout_seconds) \
-            if settings.giphy_api_key else CatalogGifProvider()
-    return _provider
-
-
 @text_input(query=SEARCH_LENGTH)
-async def search_gifs(viewer: Viewer, *, query: str, limit: int = 20) -> list[Gif]:
+async def search_gifs(viewer: Viewer, provider: GifProvider | None, *, query: str, limit: int = 20) -> list[Gif]:
+    """GIFs matching `query` from `provider` (the platform's: infrastructure/platform.py); None: the built-in catalog."""
     require_operator(viewer)
     if limit < 1 or limit > MAX_LIMIT:
         raise InvalidInput(f"`limit` must be between 1 and {MAX_LIMIT}.", field=["limit"])
     query = query.strip()
     if not query:
         return []
-    return await provider().search(query, limit)
+    return await (provider or CatalogGifProvider()).search(query, limit)
 
 
 @text_input(title=TITLE_LENGTH, url=URL_LENGTH, preview_url=URL_LENGTH, tags=TITLE_LENGTH)

@@ -14,6 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models import (
     Attachment, Chat, ChatParticipant, Message, MessageAuthorKind, MessageMention, MessageReference, QueueMember,
 )
+from infrastructure.file_storage import FileStorage
 from services.messaging import files
 from services.chats import queue
 from services.policies.chats import get_visible_chat
@@ -72,7 +73,7 @@ async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message
     return await Message.get(id=message.id)
 
 
-async def delete_message(viewer: Viewer, *, message_id: int) -> Message:
+async def delete_message(viewer: Viewer, *, message_id: int, storage: FileStorage) -> Message:
     """The author deletes their message: it stays in the history as deleted, without text or files.
 
     Deleting twice (a double click, two tabs) deletes once: the later one is INVALID_STATE and
@@ -86,7 +87,7 @@ async def delete_message(viewer: Viewer, *, message_id: int) -> Message:
         await Attachment.filter(message_id=message.id).using_db(uow.tx).delete()
         uow.record("MESSAGE_DELETED", chat=chat, chat_kind="MESSAGE_DELETED", message_id=message.id,
                    operator_ids=await audience(uow, chat), visitor_visible=not message.silent)
-    await files.remove_stored(stored)
+    await files.remove_stored(storage, stored)
     return await Message.get(id=message.id)
 
 

@@ -47,6 +47,7 @@ from typing import Any, Awaitable, Callable
 from graphql import ExecutionResult
 from starlette.datastructures import UploadFile
 
+from infrastructure.platform import Platform
 from resolvers.context import Context
 from schema import schema
 from tests.authorization import tables
@@ -417,9 +418,9 @@ def _code_of(errors: list[Any]) -> tuple[str, str]:
     return code, error.message
 
 
-async def _observe_operation(row: Row, world: World, caller: str) -> tuple[str, str]:
+async def _observe_operation(row: Row, world: World, caller: str, platform: Platform) -> tuple[str, str]:
     result = await schema.execute(row.document, variable_values=row.variables(world, caller),
-                                  context_value=Context(viewer=world.viewers[caller]))
+                                  context_value=Context(viewer=world.viewers[caller], platform=platform))
     if result.errors:
         return _code_of(result.errors)
     data = result.data[row.name]
@@ -430,9 +431,10 @@ async def _observe_operation(row: Row, world: World, caller: str) -> tuple[str, 
     return (OK if row.sees(data, world, caller) else HIDDEN), ""
 
 
-async def _observe_subscription(row: Row, world: World, caller: str, expected: str) -> tuple[str, str]:
+async def _observe_subscription(row: Row, world: World, caller: str, expected: str,
+                                platform: Platform) -> tuple[str, str]:
     stream = await schema.subscribe(row.document, variable_values=row.variables(world, caller),
-                                    context_value=Context(viewer=world.viewers[caller]))
+                                    context_value=Context(viewer=world.viewers[caller], platform=platform))
     if isinstance(stream, ExecutionResult):
         return _code_of(stream.errors) if stream.errors else ("ERROR", "no stream")
     events: list[Any] = []
@@ -452,10 +454,10 @@ async def _observe_subscription(row: Row, world: World, caller: str, expected: s
         await stream.aclose()
 
 
-async def observe(row: Row, world: World, caller: str) -> tuple[str, str]:
+async def observe(row: Row, world: World, caller: str, platform: Platform) -> tuple[str, str]:
     if row.operation == "Subscription":
-        return await _observe_subscription(row, world, caller, row.expected[caller])
-    return await _observe_operation(row, world, caller)
+        return await _observe_subscription(row, world, caller, row.expected[caller], platform)
+    return await _observe_operation(row, world, caller, platform)
 
 
 async def fresh_world(variant: str) -> World:
@@ -463,7 +465,7 @@ async def fresh_world(variant: str) -> World:
     return await build_world(variant)
 
 
-async def run_matrix(rows: list[Row] | None = None,
+async def run_matrix(platform: Platform, rows: list[Row] | None = None,
                      new_world: Callable[[str], Awaitable[World]] = fresh_world) -> list[Outcome]:
     """Every row × every caller, each on an unchanged world.
 
@@ -494,7 +496,7 @@ async def run_matrix(rows: list[Row] | None = None,
                     before = built_dump = await tables.dump()
                 changed_tables = set()
             try:
-                observed, detail = await observe(r, world, caller)
+                observed, detail = await observe(r, world, caller, platform)
             except Exception as error:  # a crash is a mismatch, reported with the rest
                 observed, detail = "CRASH", f"{type(error).__name__}: {error}"
             after = await tables.dump()
@@ -555,24 +557,20 @@ def legend() -> str:
 async def _main() -> int:
     from tortoise import Tortoise
 
-    from infrastructure.broker import LocalBroker, set_broker
     from infrastructure.settings import tortoise_config
-    from services.messaging import files
-    from services.messaging import gifs
     from tests.authorization import node_types
 
     with tempfile.TemporaryDirectory(prefix="openchannels-matrix-") as folder:
         await Tortoise.init(config=tortoise_config(f"sqlite://{Path(folder) / 'matrix.sqlite3'}"))
         await Tortoise.generate_schemas()
-        set_broker(LocalBroker())
-        files.configure(files.FileSettings(files.LocalFileStorage(Path(folder) / "files"), max_upload_bytes=1 << 20,
-                                           url_secret=b"matrix", url_ttl_seconds=60))
-        gifs.configure(gifs.CatalogGifProvider())
+        platform = Platform.local(Path(folder) / "files", max_upload_bytes=1 << 20, url_secret=b"matrix",
+                                  url_ttl_seconds=60)
         try:
-            uncovered = sorted(schema_root_fields() - {r.field for r in ROWS})
-            outcomes = await run_matrix()
-            await tables.empty_all_tables()
-            nodes = await node_types.run_node_types()
+            with platform.in_use():
+                uncovered = sorted(schema_root_fields() - {r.field for r in ROWS})
+                outcomes = await run_matrix(platform)
+                await tables.empty_all_tables()
+                nodes = await node_types.run_node_types(platform)
         finally:
             await Tortoise.close_connections()
     print(legend())

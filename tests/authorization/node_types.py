@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from models import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead, Order
+from infrastructure.platform import Platform
 from resolvers.context import Context
 from schema import schema
 from resolvers.ids import to_global_id
@@ -45,15 +46,15 @@ NODE_ROWS: dict[str, tuple[str, str]] = {
 }
 
 
-async def node_objects(world: World) -> dict[str, str]:
+async def node_objects(world: World, platform: Platform) -> dict[str, str]:
     """A global id of each Node type in the answered world (adds an order, files and CRM records)."""
     me = world.viewers["channel_operator"]
     gid: Callable[[str, int], str] = to_global_id
     order = await sales.create_chat_order(me, chat_id=world.chat_id, lines=[sales.OrderLine(world.product_id, 1)],
                                           payment_url_template="https://pay.example.test/{order_id}")
-    sent = await files.upload_file(me, chat_id=world.chat_id, name="invoice.png", data=PNG)
+    sent = await files.upload_file(me, platform.files, chat_id=world.chat_id, name="invoice.png", data=PNG)
     await messages.send_message(me, chat_id=world.chat_id, text="Your invoice", attachment_ids=[sent.id])
-    unsent = await files.upload_file(me, chat_id=world.chat_id, name="draft.png", data=PNG)
+    unsent = await files.upload_file(me, platform.files, chat_id=world.chat_id, name="draft.png", data=PNG)
     saved = await crm.save_chat_to_crm(me, chat_id=world.chat_id)
     company = await CrmCompany.create(title="Visitor Ltd")
     await CrmContact.filter(id=saved.contact.id).update(company_id=company.id)
@@ -78,15 +79,15 @@ def node_types() -> set[str]:
     return {t.name for t in graphql_schema.get_possible_types(graphql_schema.get_type("Node"))}
 
 
-async def run_node_types() -> list[Outcome]:
+async def run_node_types(platform: Platform) -> list[Outcome]:
     """Every row × every caller (reads only: one world for all)."""
     world = await build_world("answered")
-    objects = await node_objects(world)
+    objects = await node_objects(world, platform)
     outcomes = []
     for label, (key, expected) in NODE_ROWS.items():
         for caller, token in zip(CALLERS, expected.split()):
             result = await schema.execute(NODE, variable_values={"id": objects[key]},
-                                          context_value=Context(viewer=world.viewers[caller]))
+                                          context_value=Context(viewer=world.viewers[caller], platform=platform))
             if result.errors:
                 observed = (result.errors[0].extensions or {}).get("code") or "ERROR"
                 detail = result.errors[0].message

@@ -30,7 +30,7 @@ def test_every_root_field_has_a_row():
 
 
 async def test_the_authorization_matrix_holds(db, matrix_services):
-    outcomes = await matrix.run_matrix()
+    outcomes = await matrix.run_matrix(matrix_services)
     assert len(outcomes) == len(matrix.ROWS) * len(CALLERS)
     mismatches = [o for o in outcomes if o.mismatch]
     assert not mismatches, "\n" + matrix.format_table(outcomes)
@@ -43,7 +43,7 @@ async def test_a_wrong_expectation_and_a_changed_database_are_reported(db, matri
     """The runner can fail: an expectation that does not hold, and a refusal that wrote, are mismatches."""
     me = next(r for r in matrix.ROWS if r.field == "Query.me")
     wrong = matrix.Row(me.field, me.document, {**me.expected, "anonymous": matrix.OK}, me.variables, me.sees)
-    outcomes = {o.caller: o for o in await matrix.run_matrix([wrong])}
+    outcomes = {o.caller: o for o in await matrix.run_matrix(matrix_services, [wrong])}
     assert outcomes["anonymous"].mismatch and outcomes["anonymous"].observed == matrix.UNAUTHENTICATED
     assert not outcomes["admin"].mismatch
 

@@ -12,7 +12,7 @@ def test_every_node_type_has_a_row():
 
 
 async def test_node_answers_each_caller_as_the_type_allows(db, matrix_services):
-    outcomes = await node_types.run_node_types()
+    outcomes = await node_types.run_node_types(matrix_services)
     assert len(outcomes) == len(node_types.NODE_ROWS) * len(CALLERS)
     mismatches = [o for o in outcomes if o.mismatch]
     assert not mismatches, "\n" + matrix.format_table(outcomes)

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from models import Attachment, Message
+from infrastructure.platform import Platform
 from resolvers.context import Context
 from schema import schema
 from resolvers.ids import to_global_id
@@ -43,10 +44,10 @@ QUERIES = {
 }
 
 
-async def _silent_world() -> tuple[World, dict[str, Any]]:
+async def _silent_world(platform: Platform) -> tuple[World, dict[str, Any]]:
     world = await build_world("answered")
     me = world.viewers["channel_operator"]
-    upload = await files.upload_file(me, chat_id=world.chat_id, name="secret-plan.png", data=PNG)
+    upload = await files.upload_file(me, platform.files, chat_id=world.chat_id, name="secret-plan.png", data=PNG)
     await messages.send_message(me, chat_id=world.chat_id, text="whisper-file: the plan is attached", silent=True,
                                 attachment_ids=[upload.id])
     await messages.send_message(me, chat_id=world.chat_id, text="Thanks for waiting!",
@@ -72,35 +73,35 @@ def _leaks(answer: Any, secrets: set[str]) -> list[str]:
     return found
 
 
-async def _query(document: str, viewer, variables: dict[str, Any]) -> Any:
+async def _query(document: str, viewer, variables: dict[str, Any], platform: Platform) -> Any:
     wanted = {k: v for k, v in variables.items() if f"${k}" in document}
-    result = await schema.execute(document, variable_values=wanted, context_value=Context(viewer=viewer))
+    result = await schema.execute(document, variable_values=wanted, context_value=Context(viewer=viewer, platform=platform))
     assert result.errors is None, (document, result.errors)
     return result.data
 
 
 async def test_no_visitor_query_or_payload_shows_a_silent_note(db, matrix_services):
-    world, s = await _silent_world()
+    world, s = await _silent_world(matrix_services)
     visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
     for name, document in QUERIES.items():
-        answer = await _query(document, visitor, s["variables"])
+        answer = await _query(document, visitor, s["variables"], matrix_services)
         assert not _leaks(answer, s["secrets"]), (name, _leaks(answer, s["secrets"]))
     for name in ("chat", "node(Chat)", "searchMessages(whisper)"):  # the operator does see them
-        assert _leaks(await _query(QUERIES[name], operator, s["variables"]), s["secrets"]), name
+        assert _leaks(await _query(QUERIES[name], operator, s["variables"], matrix_services), s["secrets"]), name
 
     # the visitor sees the visible messages, with a reply to a silent note that points nowhere
-    answer = await _query(QUERIES["chat"], visitor, s["variables"])
+    answer = await _query(QUERIES["chat"], visitor, s["variables"], matrix_services)
     texts = [e["node"]["text"] for e in answer["chat"]["messages"]["edges"]]
     assert "Sure, let me check your order." in texts and "Thanks for waiting!" in texts
     assert [e["node"]["replyTo"] for e in answer["chat"]["messages"]["edges"]
             if e["node"]["text"] == "Thanks for waiting!"] == [None]
     assert answer["chat"]["lastMessage"]["text"] == "Thanks for waiting!"  # not the silent note after it
-    visitor_chat = (await _query(QUERIES["visitorChat"], visitor, s["variables"]))["visitorChat"]
+    visitor_chat = (await _query(QUERIES["visitorChat"], visitor, s["variables"], matrix_services))["visitorChat"]
     assert visitor_chat["id"] == s["variables"]["second"] and visitor_chat["lastMessage"] is None
     assert visitor_chat["parentChat"]["id"] == world.chat
 
     sent = await _query(f"mutation {{ sendVisitorMessage(input: {{text: \"Any news?\"}}) {{ message {{ {M} chat {{ "
-                        f"{CHAT} }} }} userErrors {{ code }} }} }}", visitor, {})
+                        f"{CHAT} }} }} userErrors {{ code }} }} }}", visitor, {}, matrix_services)
     assert sent["sendVisitorMessage"]["userErrors"] == []
     assert not _leaks(sent, s["secrets"])
 
@@ -120,7 +121,7 @@ async def _events_until(stream, markers: set[str]) -> list[Any]:
 
 
 async def test_no_visitor_subscription_carries_a_silent_note(db, matrix_services):
-    world, s = await _silent_world()
+    world, s = await _silent_world(matrix_services)
     visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
     second = s["variables"]["second"]
     documents = {
@@ -134,7 +135,7 @@ async def test_no_visitor_subscription_carries_a_silent_note(db, matrix_services
     }
     streams = {}
     for name, (document, variables) in documents.items():
-        stream = await schema.subscribe(document, variable_values=variables, context_value=Context(viewer=visitor))
+        stream = await schema.subscribe(document, variable_values=variables, context_value=Context(viewer=visitor, platform=matrix_services))
         first = await asyncio.wait_for(stream.__anext__(), 20)  # the backlog is read: the stream is live
         assert first.errors is None, (name, first.errors)
         streams[name] = (stream, [next(iter(first.data.values()))])
@@ -168,21 +169,21 @@ async def test_a_silent_note_copied_through_a_canned_response_never_reaches_the_
     world = await build_world("answered")
     visitor, operator = world.viewers["visitor"], world.viewers["channel_operator"]
     note = to_global_id("Message", world.silent_note_id)
-    saved = (await _query(COPY_MUTATIONS["save"], operator, {"m": note}))["saveMessageAsCannedResponse"]
+    saved = (await _query(COPY_MUTATIONS["save"], operator, {"m": note}, matrix_services))["saveMessageAsCannedResponse"]
     assert saved["userErrors"] == [] and saved["cannedResponse"]["silent"] is True
-    sent = (await _query(COPY_MUTATIONS["send"], operator, {"c": world.chat, "r": saved["cannedResponse"]["id"]})
+    sent = (await _query(COPY_MUTATIONS["send"], operator, {"c": world.chat, "r": saved["cannedResponse"]["id"]}, matrix_services)
             )["sendCannedResponse"]
     assert sent == {"message": {"text": SILENT_TEXT, "silent": True}, "userErrors": []}
-    posted = (await _query(COPY_MUTATIONS["feed"], operator, {"m": note}))["createFeedPostFromMessage"]
+    posted = (await _query(COPY_MUTATIONS["feed"], operator, {"m": note}, matrix_services))["createFeedPostFromMessage"]
     assert posted == {"feedPost": None, "userErrors": [{"code": "INVALID_INPUT", "field": ["input", "messageId"]}]}
 
     variables = {"id": world.chat, "client": to_global_id("Client", world.client_id), "note": note}
     for name in ("visitorChat", "chat", "node(Client)", "searchMessages(whisper)"):
-        answer = await _query(QUERIES[name], visitor, variables)
+        answer = await _query(QUERIES[name], visitor, variables, matrix_services)
         assert not _leaks(answer, {SILENT_TEXT}), (name, answer)
-    assert _leaks(await _query(QUERIES["chat"], operator, variables), {SILENT_TEXT})  # it is there, for operators
+    assert _leaks(await _query(QUERIES["chat"], operator, variables, matrix_services), {SILENT_TEXT})  # it is there, for operators
     stream = await schema.subscribe(f'subscription {{ visitorChatEvents(after: "0") {{ {EVENT} }} }}',
-                                    context_value=Context(viewer=visitor))
+                                    context_value=Context(viewer=visitor, platform=matrix_services))
     try:
         await messages.send_message(operator, chat_id=world.chat_id, text="marker-after-copy")
         events = await _events_until(stream, {"marker-after-copy"})

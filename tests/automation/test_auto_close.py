@@ -118,11 +118,11 @@ async def test_a_restart_loses_no_timer(db, clock, database_url):
     assert await offered_to(queued.id) == {c.id}
 
 
-async def test_the_loop_fires_due_timers_and_stops_when_asked(db, clock):
+async def test_the_loop_fires_due_timers_and_stops_when_asked(db, platform, clock):
     _, _, _, chat, _ = await answered_chat(auto_close_after_seconds=30)
     clock.advance(30)
     stop = asyncio.Event()
-    loop = asyncio.create_task(scheduler.run(0.01, stop))
+    loop = asyncio.create_task(scheduler.run(platform, 0.01, stop))
     try:
         async with asyncio.timeout(10):
             while (await Chat.get(id=chat.id)).status != CLOSED:
@@ -169,7 +169,7 @@ async def test_two_loops_racing_fire_each_timer_exactly_once(db, clock):
 
 
 @pytest.mark.postgres_only
-async def test_two_running_loops_fire_each_timer_once(db, clock):
+async def test_two_running_loops_fire_each_timer_once(db, platform, clock):
     """Two scheduler loops (as in two server processes) running side by side on PostgreSQL."""
     a, a_viewer = await make_operator("A")
     channel = await make_open_channel([a], distribution=QueueDistribution.ALL, auto_close_after_seconds=30,
@@ -181,7 +181,7 @@ async def test_two_running_loops_fire_each_timer_once(db, clock):
         answered.append(chat.id)
     waiting = [(await start_chat(channel))[0].id for _ in range(8)]  # offered to A, who is busy answering none
     stop = asyncio.Event()
-    loops = [asyncio.create_task(scheduler.run(0.001, stop)) for _ in range(2)]
+    loops = [asyncio.create_task(scheduler.run(platform, 0.001, stop)) for _ in range(2)]
     try:
         clock.advance(30)
         async with asyncio.timeout(20):

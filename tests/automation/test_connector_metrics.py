@@ -20,8 +20,8 @@ TOKEN = "metrics-token"
 
 
 @pytest_asyncio.fixture
-async def api(db, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0, metrics_token=TOKEN))
+async def api(db, database_url, platform) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0, metrics_token=TOKEN), platform)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oc.test") as client:
         yield client
 

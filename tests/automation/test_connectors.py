@@ -31,9 +31,9 @@ BOT_TOKEN = "123456:TEST-token"
 
 
 @pytest_asyncio.fixture
-async def api(db, database_url) -> AsyncIterator[httpx.AsyncClient]:
+async def api(db, database_url, platform) -> AsyncIterator[httpx.AsyncClient]:
     """The application's HTTP endpoints, in process (the test's database and broker)."""
-    app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0))
+    app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0), platform)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oc.test") as client:
         yield client
 

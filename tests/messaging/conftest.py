@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from services.messaging import files
+from infrastructure.file_storage import FileSettings, LocalFileStorage
+from infrastructure.platform import Platform
 from tests.messaging.s3_server import REGION, S3Server, start_s3_server
 
 
@@ -30,10 +32,11 @@ def no_outside_aws(monkeypatch, tmp_path) -> None:
 
 
 class StoredKeys:
-    """What a storage holds, looked at apart from our storage code."""
+    """What a storage holds, looked at apart from our storage code; `platform`: the test's platform on it."""
 
-    def __init__(self, folder: Path | None = None, server: S3Server | None = None, bucket: str = "") -> None:
-        self.folder, self.server, self.bucket = folder, server, bucket
+    def __init__(self, platform: Platform, folder: Path | None = None, server: S3Server | None = None,
+                 bucket: str = "") -> None:
+        self.platform, self.folder, self.server, self.bucket = platform, folder, server, bucket
 
     def keys(self) -> set[str]:
         if self.server is not None:
@@ -43,12 +46,12 @@ class StoredKeys:
 
 
 @pytest.fixture(params=["local", "s3"])
-async def storage(request, tmp_path) -> AsyncIterator[StoredKeys]:
-    """`files` configured on the local folder, then on a fresh bucket of the S3 server."""
+async def storage(request, tmp_path, platform: Platform) -> AsyncIterator[StoredKeys]:
+    """The test's platform with its files on the local folder, then on a fresh bucket of the S3 server."""
     settings = dict(max_upload_bytes=1024, url_secret=b"test-secret", url_ttl_seconds=60)
     if request.param == "local":
-        files.configure(files.FileSettings(files.LocalFileStorage(tmp_path / "files"), **settings))
-        yield StoredKeys(folder=tmp_path / "files")
+        files = FileSettings(LocalFileStorage(tmp_path / "files"), **settings)  # type: ignore[arg-type]
+        yield StoredKeys(replace(platform, files=files), folder=tmp_path / "files")
     else:
         from infrastructure.s3_storage import S3FileStorage
 
@@ -58,6 +61,5 @@ async def storage(request, tmp_path) -> AsyncIterator[StoredKeys]:
         async with S3FileStorage.connect(bucket=bucket, endpoint_url=server.endpoint, region=REGION,
                                          access_key_id=server.access_key_id,
                                          secret_access_key=server.secret_access_key) as s3:
-            files.configure(files.FileSettings(s3, **settings))
-            yield StoredKeys(server=server, bucket=bucket)
-    files.configure(None)
+            files = FileSettings(s3, **settings)  # type: ignore[arg-type]
+            yield StoredKeys(replace(platform, files=files), server=server, bucket=bucket)

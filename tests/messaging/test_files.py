@@ -25,9 +25,14 @@ SEND = """mutation($i: SendMessageInput!) { sendMessage(input: $i) {
   message { id attachments { id name url } } userErrors { code field } } }"""
 
 
+def _execute(storage, query: str, viewer, **variables):
+    """`execute` with the test's platform (its files on the storage under test)."""
+    return execute(query, viewer, platform=storage.platform, **variables)
+
+
 @pytest.fixture
-async def http(db):
-    transport = httpx.ASGITransport(app=create_app())
+async def http(db, storage):
+    transport = httpx.ASGITransport(app=create_app(platform=storage.platform))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
 
@@ -54,7 +59,7 @@ async def test_upload_send_and_fetch_back_with_the_right_permissions(db, storage
     # before it is sent, only the uploader reads it
     colleague_token = await auth.issue_token(w.colleague.id)
     assert (await http.get(attachment["url"], headers={"Authorization": f"Bearer {colleague_token}"})).status_code == 404
-    sent = await execute(SEND, w.me, i={"chatId": w.chat_gid, "text": "", "attachmentIds": [attachment["id"]]})
+    sent = await _execute(storage, SEND, w.me, i={"chatId": w.chat_gid, "text": "", "attachmentIds": [attachment["id"]]})
     assert sent["sendMessage"]["message"]["attachments"][0]["id"] == attachment["id"]
     fetched = await http.get(attachment["url"], headers={"Authorization": f"Bearer {colleague_token}"})
     assert fetched.status_code == 200 and fetched.content == PNG
@@ -64,13 +69,13 @@ async def test_upload_send_and_fetch_back_with_the_right_permissions(db, storage
     assert (await http.get(attachment["url"], headers={"Authorization": f"Bearer {outsider_token}"})).status_code == 404
     assert (await http.get(attachment["url"])).status_code == 404
     # the visitor's link is signed and expires; tampering with it fails
-    visitor_url = (await execute("{ visitorChat { lastMessage { attachments { url } } } }", w.visitor)
+    visitor_url = (await _execute(storage, "{ visitorChat { lastMessage { attachments { url } } } }", w.visitor)
                    )["visitorChat"]["lastMessage"]["attachments"][0]["url"]
     assert "signature=" in visitor_url
     assert (await http.get(visitor_url)).content == PNG
     assert (await http.get(visitor_url[:-1] + ("0" if visitor_url[-1] != "0" else "1"))).status_code == 404
     query = parse_qs(urlsplit(visitor_url).query)
-    assert not files.verify_signature(int(urlsplit(visitor_url).path.rsplit("/", 1)[1]), query["expires"][0],
+    assert not files.verify_signature(storage.platform.files, int(urlsplit(visitor_url).path.rsplit("/", 1)[1]), query["expires"][0],
                                       query["signature"][0], now=int(query["expires"][0]) + 1)
     # an expiry that is not ASCII digits is refused like any tampering (int("²") was a 500)
     for expires in ("\u00b2", "\u0661" * 12, "9" * 40, "+" + query["expires"][0]):
@@ -80,17 +85,17 @@ async def test_upload_send_and_fetch_back_with_the_right_permissions(db, storage
 
 async def test_visitor_cannot_fetch_a_silent_notes_attachment(db, storage, http):
     w = await answered_chat()
-    uploaded = await files.upload_file(w.me, chat_id=w.chat.id, name="internal.pdf", data=PDF)
+    uploaded = await files.upload_file(w.me, storage.platform.files, chat_id=w.chat.id, name="internal.pdf", data=PDF)
     await messages.send_message(w.me, chat_id=w.chat.id, text="for colleagues", silent=True,
                                 attachment_ids=[uploaded.id])
-    forged = files.signed_path(uploaded.id)  # even a validly signed link
+    forged = files.signed_path(storage.platform.files, uploaded.id)  # even a validly signed link
     assert (await http.get(forged)).status_code == 404
     assert (await http.get(f"/files/{uploaded.id}", headers={"Authorization": f"Bearer {w.visitor_token}"})
             ).status_code == 404
     operator_token = await auth.issue_token(w.operator.id)
     assert (await http.get(f"/files/{uploaded.id}", headers={"Authorization": f"Bearer {operator_token}"})
             ).content == PDF
-    note = (await execute("{ visitorChat { messages { edges { node { text } } } } }", w.visitor))
+    note = (await _execute(storage, "{ visitorChat { messages { edges { node { text } } } } }", w.visitor))
     assert "for colleagues" not in str(note)
 
 
@@ -120,17 +125,17 @@ async def test_oversized_disguised_or_active_uploads_are_refused(db, storage, ht
 
 async def test_attachments_only_your_own_unsent_uploads_and_deleting_removes_them(db, storage, http):
     w = await answered_chat()
-    mine = await files.upload_file(w.me, chat_id=w.chat.id, name="a.txt", data=b"hello")
+    mine = await files.upload_file(w.me, storage.platform.files, chat_id=w.chat.id, name="a.txt", data=b"hello")
     await chats.add_chat_participants(w.me, chat_id=w.chat.id, operator_ids=[w.colleague.id])
-    theirs = await files.upload_file(w.colleague_viewer, chat_id=w.chat.id, name="b.txt", data=b"world")
-    refused = await execute(SEND, w.me, i={"chatId": w.chat_gid, "text": "x",
+    theirs = await files.upload_file(w.colleague_viewer, storage.platform.files, chat_id=w.chat.id, name="b.txt", data=b"world")
+    refused = await _execute(storage, SEND, w.me, i={"chatId": w.chat_gid, "text": "x",
                                            "attachmentIds": [gid("Attachment", theirs.id)]})
     assert refused["sendMessage"]["userErrors"] == [{"code": "INVALID_INPUT", "field": ["input", "attachmentIds"]}]
     sent = await messages.send_message(w.me, chat_id=w.chat.id, text="file", attachment_ids=[mine.id])
-    again = await execute(SEND, w.me, i={"chatId": w.chat_gid, "text": "x",
+    again = await _execute(storage, SEND, w.me, i={"chatId": w.chat_gid, "text": "x",
                                          "attachmentIds": [gid("Attachment", mine.id)]})
     assert again["sendMessage"]["userErrors"][0]["code"] == "INVALID_INPUT"
-    await execute("mutation($m: ID!) { deleteMessage(input: {messageId: $m}) { userErrors { code } } }", w.me,
+    await _execute(storage, "mutation($m: ID!) { deleteMessage(input: {messageId: $m}) { userErrors { code } } }", w.me,
                   m=gid("Message", sent.id))
     assert not await Attachment.filter(id=mine.id).exists()
     assert storage.keys() == {theirs.storage_key}
@@ -138,9 +143,9 @@ async def test_attachments_only_your_own_unsent_uploads_and_deleting_removes_the
 
 async def test_visitor_uploads_and_sends_a_file(db, storage, http):
     w = await answered_chat()
-    uploaded = await files.upload_file(w.visitor, chat_id=w.chat.id, name="receipt.pdf", data=PDF)
+    uploaded = await files.upload_file(w.visitor, storage.platform.files, chat_id=w.chat.id, name="receipt.pdf", data=PDF)
     message = await messages.send_visitor_message(w.visitor, text="", attachment_ids=[uploaded.id])
-    data = await execute("query($c: ID!) { chat(id: $c) { lastMessage { attachments { name contentType } } } }",
+    data = await _execute(storage, "query($c: ID!) { chat(id: $c) { lastMessage { attachments { name contentType } } } }",
                          w.me, c=w.chat_gid)
     assert data["chat"]["lastMessage"]["attachments"] == [{"name": "receipt.pdf", "contentType": "application/pdf"}]
     assert message.chat_id == w.chat.id
@@ -157,12 +162,12 @@ def test_content_type_is_sniffed_from_the_bytes():
 
 async def test_node_of_an_attachment_is_authorised_like_the_download(db, storage):
     w = await answered_chat()
-    uploaded = await files.upload_file(w.me, chat_id=w.chat.id, name="a.txt", data=b"hello")
+    uploaded = await files.upload_file(w.me, storage.platform.files, chat_id=w.chat.id, name="a.txt", data=b"hello")
     await messages.send_message(w.me, chat_id=w.chat.id, text="file", attachment_ids=[uploaded.id])
     query = "query($id: ID!) { node(id: $id) { ... on Attachment { name url } } }"
-    assert (await execute(query, w.colleague_viewer, id=gid("Attachment", uploaded.id)))["node"] == {
+    assert (await _execute(storage, query, w.colleague_viewer, id=gid("Attachment", uploaded.id)))["node"] == {
         "name": "a.txt", "url": f"/files/{uploaded.id}"}
-    assert (await execute(query, w.outsider_viewer, id=gid("Attachment", uploaded.id)))["node"] is None
+    assert (await _execute(storage, query, w.outsider_viewer, id=gid("Attachment", uploaded.id)))["node"] is None
 
 
 async def test_who_may_upload_into_a_chat(db, storage):
@@ -170,12 +175,12 @@ async def test_who_may_upload_into_a_chat(db, storage):
 
     w = await answered_chat()
     with pytest.raises(NotFound):  # another channel's operator does not learn the chat exists
-        await files.upload_file(w.outsider_viewer, chat_id=w.chat.id, name="a.txt", data=b"x")
+        await files.upload_file(w.outsider_viewer, storage.platform.files, chat_id=w.chat.id, name="a.txt", data=b"x")
     with pytest.raises(Forbidden):  # a queue colleague who is not on the chat may not send files in it
-        await files.upload_file(w.colleague_viewer, chat_id=w.chat.id, name="a.txt", data=b"x")
+        await files.upload_file(w.colleague_viewer, storage.platform.files, chat_id=w.chat.id, name="a.txt", data=b"x")
     other = await answered_chat("Bea Client")
     with pytest.raises(NotFound):  # a visitor uploads only into their own chat
-        await files.upload_file(w.visitor, chat_id=other.chat.id, name="a.txt", data=b"x")
+        await files.upload_file(w.visitor, storage.platform.files, chat_id=other.chat.id, name="a.txt", data=b"x")
     assert await Attachment.all().count() == 0
 
 
@@ -184,7 +189,7 @@ async def test_a_request_far_over_the_limit_is_refused_before_it_is_read(db, sto
 
     w = await answered_chat()
     token = await auth.issue_token(w.operator.id)
-    app = create_app(Settings(max_upload_bytes=1000))
+    app = create_app(Settings(max_upload_bytes=1000), platform=storage.platform)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         response = await _upload(client, token, w.chat_gid, "big.txt", b"x" * (70 * 1024))
     assert response.status_code == 413

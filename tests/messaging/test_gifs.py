@@ -9,6 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from dataclasses import replace
+
+from infrastructure.gif_providers import GiphyProvider
+from infrastructure.platform import Platform
 from services.messaging import gifs
 from services.common.errors import Forbidden
 from tests.factories import make_admin, make_operator
@@ -18,10 +22,9 @@ SEARCH = "query($q: String!, $l: Int) { searchGifs(query: $q, limit: $l) { id ti
 
 
 @pytest.fixture
-def catalog():
-    gifs.configure(gifs.CatalogGifProvider())
-    yield
-    gifs.configure(None)
+def catalog(platform: Platform) -> Platform:
+    """The test's platform, searching the built-in catalog."""
+    return replace(platform, gifs=gifs.CatalogGifProvider())
 
 
 async def test_catalog_finds_admin_gifs_by_tag_and_title(db, catalog):
@@ -30,12 +33,12 @@ async def test_catalog_finds_admin_gifs_by_tag_and_title(db, catalog):
     await gifs.add_catalog_gif(admin, title="Happy dance", url="https://cdn.test/dance.gif", tags=["Party", "joy"])
     await gifs.add_catalog_gif(admin, title="Thank you", url="https://cdn.test/thanks.gif",
                                preview_url="https://cdn.test/thanks-small.gif", tags=["gratitude"])
-    assert [g["title"] for g in (await execute(SEARCH, me, q="party"))["searchGifs"]] == ["Happy dance"]
-    found = (await execute(SEARCH, me, q="thank"))["searchGifs"]
+    assert [g["title"] for g in (await execute(SEARCH, me, platform=catalog, q="party"))["searchGifs"]] == ["Happy dance"]
+    found = (await execute(SEARCH, me, platform=catalog, q="thank"))["searchGifs"]
     assert found == [{"id": found[0]["id"], "title": "Thank you", "url": "https://cdn.test/thanks.gif",
                       "previewUrl": "https://cdn.test/thanks-small.gif"}]
-    assert (await execute(SEARCH, me, q="happy joy", l=1))["searchGifs"][0]["title"] == "Happy dance"
-    assert (await execute(SEARCH, me, q="cats"))["searchGifs"] == []
+    assert (await execute(SEARCH, me, platform=catalog, q="happy joy", l=1))["searchGifs"][0]["title"] == "Happy dance"
+    assert (await execute(SEARCH, me, platform=catalog, q="cats"))["searchGifs"] == []
     with pytest.raises(Forbidden):
         await gifs.add_catalog_gif(me, title="x", url="https://cdn.test/x.gif")
 
@@ -78,17 +81,16 @@ class FakeGiphy:
 
 
 @pytest.fixture
-def giphy():
+def giphy(platform: Platform):
     fake = FakeGiphy()
-    gifs.configure(gifs.GiphyProvider("test-key", fake.url, timeout_seconds=0.3))
+    fake.platform = replace(platform, gifs=GiphyProvider("test-key", fake.url, timeout_seconds=0.3))
     yield fake
-    gifs.configure(None)
     fake.close()
 
 
 async def test_giphy_adapter_maps_results_and_sends_the_key(db, giphy):
     _, me = await make_operator()
-    found = (await execute(SEARCH, me, q="cat", l=5))["searchGifs"]
+    found = (await execute(SEARCH, me, platform=giphy.platform, q="cat", l=5))["searchGifs"]
     assert found == [{"id": "giphy:abc", "title": "Cat typing", "url": "https://media.giphy.test/abc.gif",
                       "previewUrl": "https://media.giphy.test/abc-small.gif"}]
     assert giphy.requests == [{"api_key": ["test-key"], "q": ["cat"], "limit": ["5"], "rating": ["g"]}]
@@ -98,17 +100,14 @@ async def test_giphy_timeout_answers_empty_with_a_warning(db, giphy, caplog):
     _, me = await make_operator()
     giphy.hang = True
     with caplog.at_level(logging.WARNING, logger="openchannels.gifs"):
-        assert (await execute(SEARCH, me, q="cat"))["searchGifs"] == []
+        assert (await execute(SEARCH, me, platform=giphy.platform, q="cat"))["searchGifs"] == []
     assert "Giphy search failed" in caplog.text
 
 
-async def test_giphy_unreachable_answers_empty(db, caplog):
-    gifs.configure(gifs.GiphyProvider("k", "http://127.0.0.1:9/nothing", timeout_seconds=0.3))
-    try:
-        _, me = await make_operator()
-        assert (await execute(SEARCH, me, q="cat"))["searchGifs"] == []
-    finally:
-        gifs.configure(None)
+async def test_giphy_unreachable_answers_empty(db, platform, caplog):
+    unreachable = replace(platform, gifs=GiphyProvider("k", "http://127.0.0.1:9/nothing", timeout_seconds=0.3))
+    _, me = await make_operator()
+    assert (await execute(SEARCH, me, q="cat", platform=unreachable))["searchGifs"] == []
 
 
 async def test_commands_and_smileys_are_listed(db):
@@ -134,5 +133,5 @@ async def test_an_admin_adds_a_gif_through_the_api_and_operators_find_it(db, cat
 
     added = (await execute(ADD, admin, t="Thumbs up", u="https://cdn.test/up.gif", tags=["OK", "yes"]))["addGif"]
     assert added["userErrors"] == [] and added["gif"]["previewUrl"] == "https://cdn.test/up.gif"
-    found = (await execute(SEARCH, me, q="ok", l=5))["searchGifs"]
+    found = (await execute(SEARCH, me, platform=catalog, q="ok", l=5))["searchGifs"]
     assert [g["id"] for g in found] == [added["gif"]["id"]]

@@ -39,12 +39,12 @@ async def _assert_deleted_for_everyone(w, message_id: int, visitor_texts: list[s
     assert not leaked, leaked
 
 
-async def test_an_edit_racing_a_delete_never_brings_the_text_back(db):
+async def test_an_edit_racing_a_delete_never_brings_the_text_back(db, platform):
     w = await answered_chat()
     for round_ in range(ROUNDS):
         sent = await messages.send_message(w.me, chat_id=w.chat.id, text=f"original {round_}")
         edit = messaging.edit_message(w.me, message_id=sent.id, text=f"edited-secret {round_}")
-        delete = messaging.delete_message(w.me, message_id=sent.id)
+        delete = messaging.delete_message(w.me, message_id=sent.id, storage=platform.files.storage)
         # both orders of start: either may reach the database first
         results = await asyncio.gather(*((edit, delete) if round_ % 2 else (delete, edit)), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -54,11 +54,11 @@ async def test_an_edit_racing_a_delete_never_brings_the_text_back(db):
         assert edited == (0 if failures else 1)  # an edit that lost changed nothing and told no one
 
 
-async def test_many_deletes_of_one_message_record_one_event(db):
+async def test_many_deletes_of_one_message_record_one_event(db, platform):
     w = await answered_chat()
     for round_ in range(ROUNDS):
         sent = await messages.send_message(w.me, chat_id=w.chat.id, text=f"double click {round_}")
-        results = await asyncio.gather(*(messaging.delete_message(w.me, message_id=sent.id) for _ in range(4)),
+        results = await asyncio.gather(*(messaging.delete_message(w.me, message_id=sent.id, storage=platform.files.storage) for _ in range(4)),
                                        return_exceptions=True)
         won = [r for r in results if isinstance(r, Message)]
         lost = [r for r in results if not isinstance(r, Message)]

@@ -36,14 +36,14 @@ async def test_author_edits_a_message_and_everyone_is_told(db):
     assert history["visitorChat"]["messages"]["edges"][-1]["node"]["text"] == "Hello [b]there[/b]"
 
 
-async def test_editing_or_deleting_someone_elses_message_is_forbidden_and_changes_nothing(db):
+async def test_editing_or_deleting_someone_elses_message_is_forbidden_and_changes_nothing(db, platform):
     w = await answered_chat()
     sent = await messages.send_message(w.me, chat_id=w.chat.id, text="Mine")
     client_message = await Message.filter(chat_id=w.chat.id, author_kind="CLIENT").first()
     for target in (sent.id, client_message.id):
         for query, variables in ((EDIT, {"t": "hacked"}), (DELETE, {})):
-            data = await execute(query, w.colleague_viewer if target == sent.id else w.me, m=gid("Message", target),
-                                 **variables)
+            data = await execute(query, w.colleague_viewer if target == sent.id else w.me, platform=platform,
+                                 m=gid("Message", target), **variables)
             assert list(data.values())[0] == {"message": None,
                                               "userErrors": [{"code": "FORBIDDEN", "field": ["input", "messageId"]}]}
     assert (await Message.get(id=sent.id)).text == "Mine"
@@ -53,10 +53,10 @@ async def test_editing_or_deleting_someone_elses_message_is_forbidden_and_change
     assert data["editMessage"]["userErrors"][0]["code"] == "NOT_FOUND"
 
 
-async def test_deleted_message_stays_as_deleted_without_text_and_the_visitor_sees_that(db):
+async def test_deleted_message_stays_as_deleted_without_text_and_the_visitor_sees_that(db, platform):
     w = await answered_chat()
     sent = await messages.send_message(w.me, chat_id=w.chat.id, text="Oops, wrong chat")
-    data = await execute(DELETE, w.me, m=gid("Message", sent.id))
+    data = await execute(DELETE, w.me, platform=platform, m=gid("Message", sent.id))
     assert data["deleteMessage"]["message"] == {"id": gid("Message", sent.id), "text": "", "html": "",
                                                 "deleted": True, "attachments": []}
     event = (await _events_of(sent.id))[-1]
@@ -67,16 +67,16 @@ async def test_deleted_message_stays_as_deleted_without_text_and_the_visitor_see
     assert again["editMessage"]["userErrors"][0]["code"] == "INVALID_STATE"
 
 
-async def test_silent_note_changes_never_reach_the_visitor(db):
+async def test_silent_note_changes_never_reach_the_visitor(db, platform):
     w = await answered_chat()
     note = await messages.send_message(w.me, chat_id=w.chat.id, text="client seems upset", silent=True)
     await execute(EDIT, w.me, m=gid("Message", note.id), t="client is upset")
-    await execute(DELETE, w.me, m=gid("Message", note.id))
+    await execute(DELETE, w.me, platform=platform, m=gid("Message", note.id))
     assert [(e.kind, e.visitor_visible) for e in await _events_of(note.id)] == [
         ("MESSAGE_ADDED", False), ("MESSAGE_EDITED", False), ("MESSAGE_DELETED", False)]
 
 
-async def test_reply_and_quote_keep_the_original_even_after_it_is_edited_and_deleted(db):
+async def test_reply_and_quote_keep_the_original_even_after_it_is_edited_and_deleted(db, platform):
     w = await answered_chat()
     client_message = await Message.filter(chat_id=w.chat.id, author_kind="CLIENT").first()
     mine = await messages.send_message(w.me, chat_id=w.chat.id, text="Price is 10")
@@ -88,7 +88,7 @@ async def test_reply_and_quote_keep_the_original_even_after_it_is_edited_and_del
     assert sent["replyTo"] == {"id": gid("Message", client_message.id), "text": "Hello, I need help"}
     assert sent["quotedMessage"]["text"] == "Price is 10"
     await execute(EDIT, w.me, m=gid("Message", mine.id), t="Price is 12")
-    await execute(DELETE, w.me, m=gid("Message", mine.id))
+    await execute(DELETE, w.me, platform=platform, m=gid("Message", mine.id))
     history = await execute(VISITOR_HISTORY, w.visitor)
     assert history["visitorChat"]["messages"]["edges"][-1]["node"]["quotedMessage"] == {"text": "Price is 10"}
     query = "query($c: ID!) { chat(id: $c) { messages(last: 1) { edges { node { quotedMessage { id text deleted " \
@@ -151,7 +151,7 @@ async def test_mark_message_unread_moves_the_marker_back(db):
     assert refused["markMessageUnread"]["userErrors"] == [{"code": "NOT_FOUND"}]
 
 
-async def test_edit_and_delete_stream_to_the_visitor_and_to_operators(db):
+async def test_edit_and_delete_stream_to_the_visitor_and_to_operators(db, platform):
     import asyncio
 
     from resolvers.context import Context
@@ -162,7 +162,7 @@ async def test_edit_and_delete_stream_to_the_visitor_and_to_operators(db):
     sent = await messages.send_message(w.me, chat_id=w.chat.id, text="first")
     after = str(await last_event_id())
     await execute(EDIT, w.me, m=gid("Message", sent.id), t="second")
-    await execute(DELETE, w.me, m=gid("Message", sent.id))
+    await execute(DELETE, w.me, platform=platform, m=gid("Message", sent.id))
 
     async def two(query: str, viewer, **variables):
         stream = await schema.subscribe(query, variable_values=variables, context_value=Context(viewer=viewer))
@@ -212,10 +212,10 @@ async def test_a_mentioned_colleague_hears_of_it_on_my_chats_changed(db):
     assert w.colleague.id not in event.operator_ids
 
 
-async def test_a_visitor_cannot_edit_or_delete(db):
+async def test_a_visitor_cannot_edit_or_delete(db, platform):
     w = await answered_chat()
     own = await messages.send_visitor_message(w.visitor, text="typo")
     for query, variables in ((EDIT, {"t": "fixed"}), (DELETE, {})):
-        data = await execute(query, w.visitor, m=gid("Message", own.id), **variables)
+        data = await execute(query, w.visitor, platform=platform, m=gid("Message", own.id), **variables)
         assert list(data.values())[0]["userErrors"][0]["code"] == "FORBIDDEN"
     assert (await Message.get(id=own.id)).text == "typo"

@@ -7,10 +7,13 @@ multipart uploads, streaming both ways, and the `[s3]` extra being optional.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import tracemalloc
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,7 +28,8 @@ from services.identity import auth
 from services.messaging import files
 from services.messaging import messages
 from services.messaging import messaging
-from infrastructure.file_storage import BytesContent
+from infrastructure.file_storage import BytesContent, FileSettings
+from infrastructure.platform import Platform, open_file_storage
 from infrastructure.s3_storage import MIN_PART_BYTES, S3FileStorage
 from tests.cli.running import assert_one_line_error, run
 from tests.messaging.s3_server import REGION, S3Server
@@ -44,46 +48,54 @@ def s3_settings(server: S3Server, bucket: str, *, static_keys: bool = True, **mo
                               file_url_secret="k"), **keys, **more})
 
 
-async def read_stream(attachment: Attachment) -> bytes:
-    stream = await files.open_stored(attachment)
+async def read_stream(platform: Platform, attachment: Attachment) -> bytes:
+    stream = await files.open_stored(platform.files.storage, attachment)
     try:
         return b"".join([chunk async for chunk in stream])
     finally:
         await stream.aclose()
 
 
-async def round_trip(server: S3Server, bucket: str) -> None:
+@contextlib.asynccontextmanager
+async def on_bucket(platform: Platform, settings: Settings) -> AsyncIterator[Platform]:
+    """The test's platform with its files in the bucket the settings name (the app's way of opening it)."""
+    async with open_file_storage(settings) as opened:
+        yield replace(platform, files=opened)
+
+
+async def round_trip(platform: Platform, server: S3Server, bucket: str) -> None:
     """Upload, send, read back, delete: through the services, looking into the bucket apart from our code."""
     w = await answered_chat()
-    uploaded = await files.upload_file(w.me, chat_id=w.chat.id, name="notes.txt", data=b"call back at 5")
+    uploaded = await files.upload_file(w.me, platform.files, chat_id=w.chat.id, name="notes.txt", data=b"call back at 5")
     stored = server.client().get_object(Bucket=bucket, Key=uploaded.storage_key)["Body"].read()
     assert stored == b"call back at 5"
     sent = await messages.send_message(w.me, chat_id=w.chat.id, text="notes", attachment_ids=[uploaded.id])
     readable = await files.readable_attachment(w.colleague_viewer, uploaded.id)
-    assert await read_stream(readable) == b"call back at 5"
-    await messaging.delete_message(w.me, message_id=sent.id)
+    assert await read_stream(platform, readable) == b"call back at 5"
+    await messaging.delete_message(w.me, message_id=sent.id, storage=platform.files.storage)
     assert server.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-async def test_uploads_go_to_the_bucket_and_come_back_with_static_keys(db, s3_server):
+async def test_uploads_go_to_the_bucket_and_come_back_with_static_keys(db, platform, s3_server):
     bucket = s3_server.new_bucket()
-    async with files.serving_files(s3_settings(s3_server, bucket)):
-        await round_trip(s3_server, bucket)
+    async with on_bucket(platform, s3_settings(s3_server, bucket)) as on_s3:
+        await round_trip(on_s3, s3_server, bucket)
 
 
-async def test_a_wrong_secret_is_refused_by_the_bucket(db, s3_server):
+async def test_a_wrong_secret_is_refused_by_the_bucket(db, platform, s3_server):
     bucket = s3_server.new_bucket()
     settings = s3_settings(s3_server, bucket, s3_secret_access_key="not-the-secret")
-    async with files.serving_files(settings):
+    async with on_bucket(platform, settings) as on_s3:
         w = await answered_chat()
         with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
-            await files.upload_file(w.me, chat_id=w.chat.id, name="notes.txt", data=b"x")
+            await files.upload_file(w.me, on_s3.files, chat_id=w.chat.id, name="notes.txt", data=b"x")
     assert await Attachment.all().count() == 0  # the row is not committed without its bytes
     assert s3_server.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
 @pytest.mark.parametrize("source", ["environment with a session token", "profile"])
-async def test_without_s3_keys_the_sdk_credential_chain_finds_them(db, s3_server, monkeypatch, tmp_path, source):
+async def test_without_s3_keys_the_sdk_credential_chain_finds_them(db, platform, s3_server, monkeypatch, tmp_path,
+                                                                  source):
     """S3_ACCESS_KEY_ID unset: temporary keys with a session token (what an instance or task role
     gives) from AWS_* variables, or keys from a named profile of the shared credentials file."""
     bucket = s3_server.new_bucket()
@@ -97,26 +109,26 @@ async def test_without_s3_keys_the_sdk_credential_chain_finds_them(db, s3_server
     else:
         for name, value in temporary.items():
             monkeypatch.setenv(name, value)
-    async with files.serving_files(s3_settings(s3_server, bucket, static_keys=False)):
-        await round_trip(s3_server, bucket)
+    async with on_bucket(platform, s3_settings(s3_server, bucket, static_keys=False)) as on_s3:
+        await round_trip(on_s3, s3_server, bucket)
     if source != "profile":  # the session token is what made them valid
         monkeypatch.delenv("AWS_SESSION_TOKEN")
-        async with files.serving_files(s3_settings(s3_server, bucket, static_keys=False)):
+        async with on_bucket(platform, s3_settings(s3_server, bucket, static_keys=False)) as on_s3:
             w = await answered_chat("Bea Client")
             with pytest.raises(ClientError):
-                await files.upload_file(w.me, chat_id=w.chat.id, name="notes.txt", data=b"x")
+                await files.upload_file(w.me, on_s3.files, chat_id=w.chat.id, name="notes.txt", data=b"x")
 
 
 @pytest.fixture
-async def five_mib_parts(s3_server):
-    """`files` on a fresh bucket with the smallest parts S3 allows, and room for big files."""
+async def five_mib_parts(s3_server, platform: Platform) -> AsyncIterator[tuple[str, Platform]]:
+    """The test's platform with its files on a fresh bucket with the smallest parts S3 allows, and
+    room for big files; the bucket's name and that platform."""
     bucket = s3_server.new_bucket()
     async with S3FileStorage.connect(bucket=bucket, endpoint_url=s3_server.endpoint, region=REGION,
                                      access_key_id=s3_server.access_key_id,
                                      secret_access_key=s3_server.secret_access_key, part_bytes=MIN_PART_BYTES) as s3:
-        files.configure(files.FileSettings(s3, max_upload_bytes=64 * MiB, url_secret=b"k", url_ttl_seconds=60))
-        yield bucket
-    files.configure(None)
+        yield bucket, replace(platform, files=FileSettings(s3, max_upload_bytes=64 * MiB, url_secret=b"k",
+                                                             url_ttl_seconds=60))
 
 
 def _data(size: int) -> bytes:
@@ -127,12 +139,13 @@ def _data(size: int) -> bytes:
 async def test_a_file_larger_than_a_part_is_a_multipart_upload_and_comes_back_intact(db, s3_server, five_mib_parts):
     data = b"\x00" * 16 + _data(12 * MiB)[16:]
     w = await answered_chat()
-    uploaded = await files.upload_file(w.me, chat_id=w.chat.id, name="recording.bin", data=data)
-    head = s3_server.client().head_object(Bucket=five_mib_parts, Key=uploaded.storage_key)
+    bucket, on_s3 = five_mib_parts
+    uploaded = await files.upload_file(w.me, on_s3.files, chat_id=w.chat.id, name="recording.bin", data=data)
+    head = s3_server.client().head_object(Bucket=bucket, Key=uploaded.storage_key)
     assert head["ContentLength"] == 12 * MiB and head["ETag"].strip('"').endswith("-3")  # 5 + 5 + 2 MiB
     await messages.send_message(w.me, chat_id=w.chat.id, text="", attachment_ids=[uploaded.id])
     token = await auth.issue_token(w.colleague.id)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(platform=on_s3)), base_url="http://test") as http:
         fetched = await http.get(f"/files/{uploaded.id}", headers={"Authorization": f"Bearer {token}"})
     assert fetched.status_code == 200 and fetched.headers["content-length"] == str(12 * MiB)
     assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(data).digest()
@@ -157,10 +170,11 @@ async def test_a_multipart_upload_that_fails_midway_is_aborted(db, s3_server, fi
     w = await answered_chat()
     data = b"\x00" * 16 + _data(11 * MiB)[16:]
     with pytest.raises(OSError):
-        await files.upload_file(w.me, chat_id=w.chat.id, name="big.bin", data=FailingAfter(data, good=6 * MiB))
+        await files.upload_file(w.me, five_mib_parts[1].files, chat_id=w.chat.id, name="big.bin",
+                                data=FailingAfter(data, good=6 * MiB))
     s3 = s3_server.client()
-    assert s3.list_multipart_uploads(Bucket=five_mib_parts).get("Uploads", []) == []  # no parts left billed
-    assert s3.list_objects_v2(Bucket=five_mib_parts).get("KeyCount") == 0
+    assert s3.list_multipart_uploads(Bucket=five_mib_parts[0]).get("Uploads", []) == []  # no parts left billed
+    assert s3.list_objects_v2(Bucket=five_mib_parts[0]).get("KeyCount") == 0
     assert await Attachment.all().count() == 0
 
 
@@ -207,7 +221,7 @@ async def test_memory_does_not_grow_by_the_file_size(db, s3_server, five_mib_par
     assert path.stat().st_size == size
     w = await answered_chat()
     token = await auth.issue_token(w.operator.id)
-    app = create_app(Settings(max_upload_bytes=64 * MiB))
+    app = create_app(Settings(max_upload_bytes=64 * MiB), platform=five_mib_parts[1])
     operations = json.dumps({"query": UPLOAD, "variables": {"c": w.chat_gid, "f": None}})
     tracemalloc.start()
     try:
@@ -266,7 +280,7 @@ async def test_one_client_per_process_made_at_startup_and_closed_at_shutdown(s3_
                                  redis_url="", scheduler_interval_seconds=0))
     async with app.router.lifespan_context(app):
         assert clients.events == ["opened"]
-        storage = files.file_settings().storage
+        storage = app.state.platform.files.storage
         assert isinstance(storage, S3FileStorage)
         for n in range(3):
             await storage.save(f"{n:032x}", BytesContent(b"x" * (n + 1)), n + 1)
@@ -275,7 +289,6 @@ async def test_one_client_per_process_made_at_startup_and_closed_at_shutdown(s3_
             await stream.aclose()
         assert clients.events == ["opened"]
     assert clients.events == ["opened", "closed"]
-    assert files.file_settings().storage is not storage
 
 
 def test_without_the_s3_extra_serve_refuses_s3_bucket_in_one_line(tmp_path):

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import ApiToken, Operator, OperatorRole, VisitorSession
+from infrastructure import token_cache
 from services.identity import auth
 from services.common.errors import InvalidInput, Unauthenticated
 from services.chats.operators import MIN_PASSWORD_LENGTH
@@ -126,47 +127,47 @@ async def test_an_expired_token_is_refused(db):
 async def test_a_trusted_token_is_read_again_after_the_cache_time(db, monkeypatch):
     operator, _ = await make_operator(role=OperatorRole.SUPERVISOR)
     token = await auth.issue_token(operator.id)
-    auth.trust_valid_tokens_for(10)
+    trusted = auth.ValidTokens(10)  # as a server with TOKEN_CACHE_SECONDS=10 (the platform's cache)
     now = [1000.0]
-    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
-    assert (await auth.authenticate(f"Bearer {token}")).role == OperatorRole.SUPERVISOR
+    monkeypatch.setattr(token_cache.time, "monotonic", lambda: now[0])
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).role == OperatorRole.SUPERVISOR
 
     await Operator.filter(id=operator.id).update(role=OperatorRole.OPERATOR)  # changed by hand
     now[0] += 9
-    assert (await auth.authenticate(f"Bearer {token}")).role == OperatorRole.SUPERVISOR  # still trusted
-    assert (await auth.authenticate(f"Bearer {token}", fresh=True)).role == OperatorRole.OPERATOR  # a WebSocket's read
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).role == OperatorRole.SUPERVISOR  # still trusted
+    assert (await auth.authenticate(f"Bearer {token}", fresh=True, trusted=trusted)).role == OperatorRole.OPERATOR  # a WebSocket's read
     now[0] += 11
-    assert (await auth.authenticate(f"Bearer {token}")).role == OperatorRole.OPERATOR
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).role == OperatorRole.OPERATOR
 
     await ApiToken.filter(operator_id=operator.id).delete()  # revoked by hand
-    assert (await auth.authenticate(f"Bearer {token}")).operator_id == operator.id
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).operator_id == operator.id
     now[0] += 11
     with pytest.raises(Unauthenticated):
-        await auth.authenticate(f"Bearer {token}")
+        await auth.authenticate(f"Bearer {token}", trusted=trusted)
 
 
 async def test_a_trusted_token_still_expires_on_time(db):
     operator, _ = await make_operator()
     token = await auth.issue_token(operator.id, ttl_seconds=3600)
-    auth.trust_valid_tokens_for(3600)
-    assert (await auth.authenticate(f"Bearer {token}")).operator_id == operator.id
-    trusted_viewer, expires_at = auth._valid_tokens.get(auth.hash_token(token))
-    auth._valid_tokens.put(auth.hash_token(token), (trusted_viewer, datetime.now(timezone.utc)))  # its expiry came
+    trusted = auth.ValidTokens(3600)
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).operator_id == operator.id
+    trusted_viewer, expires_at = trusted.get(auth.hash_token(token))
+    trusted.put(auth.hash_token(token), (trusted_viewer, datetime.now(timezone.utc)))  # its expiry came
 
     with pytest.raises(Unauthenticated):
-        await auth.authenticate(f"Bearer {token}")
+        await auth.authenticate(f"Bearer {token}", trusted=trusted)
 
 
 async def test_unknown_tokens_are_not_kept(db):
-    auth.trust_valid_tokens_for(10)
+    trusted = auth.ValidTokens(10)  # as a server with TOKEN_CACHE_SECONDS=10 (the platform's cache)
     operator, _ = await make_operator()
     token = auth.new_token(auth.OPERATOR_TOKEN_PREFIX)
     with pytest.raises(Unauthenticated):
-        await auth.authenticate(f"Bearer {token}")
-    assert auth._valid_tokens.get(auth.hash_token(token)) is None
+        await auth.authenticate(f"Bearer {token}", trusted=trusted)
+    assert trusted.get(auth.hash_token(token)) is None
     await ApiToken.create(operator_id=operator.id, token_hash=auth.hash_token(token))  # issued afterwards
 
-    assert (await auth.authenticate(f"Bearer {token}")).operator_id == operator.id
+    assert (await auth.authenticate(f"Bearer {token}", trusted=trusted)).operator_id == operator.id
 
 
 async def test_a_token_without_expiry_keeps_working(db):

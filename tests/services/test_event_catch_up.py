@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 import redis.asyncio as redis
 
 from models import Event
-from infrastructure.broker import EventHub, RedisBroker, Resync, Subscriber, get_broker, set_broker
+from infrastructure.broker import Broker, EventHub, RedisBroker, Resync, Subscriber, broker_in_use, publishing_to
 from services.events.events import event_to_dict, unit_of_work
 from services.events.subscriptions import follow
 from tests.resources import TEST_REDIS_URL
@@ -42,19 +42,22 @@ async def test_the_event_published_is_the_one_a_replay_reads(db):
         async def publish(self, events: list[dict[str, Any]]) -> None:
             live.extend(events)
 
-    previous = get_broker()
-    set_broker(Capture())  # type: ignore[arg-type]
-    try:
+    with publishing_to(Capture()):  # type: ignore[arg-type]
         async with unit_of_work() as uow:
             uow.record("CHAT_UPDATED", chat=None, queue_kind="CHAT_UPDATED", chat_kind="CHAT_UPDATED", message_id=7,
                        operator_ids=[5, None, 3, 5], visitor_visible=False, open_channel_id=2)
             uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED")
-    finally:
-        set_broker(previous)
 
     rows = await Event.filter(id__in=[e["id"] for e in live]).order_by("id")
     assert live == [event_to_dict(row) for row in rows]
     assert live[0]["operator_ids"] == [3, 5] and live[1]["id"] == live[0]["id"] + 1
+
+
+def _broker() -> Broker:
+    """The broker of the test's platform, in use (tests/conftest.py)."""
+    broker = broker_in_use()
+    assert broker is not None
+    return broker
 
 
 async def next_id(stream: AsyncIterator[dict[str, Any]]) -> int:
@@ -64,18 +67,18 @@ async def next_id(stream: AsyncIterator[dict[str, Any]]) -> int:
 async def test_a_resync_sends_the_events_live_delivery_missed_in_order_and_once(db):
     stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
     first = asyncio.create_task(next_id(stream))
-    while get_broker().hub.subscriber_count == 0:  # the generator subscribed
+    while _broker().hub.subscriber_count == 0:  # the generator subscribed
         await asyncio.sleep(0.01)
     live = await published(1)
     assert await first == live
 
     lost = await committed_without_publishing(3)
-    get_broker().hub.deliver(event_to_dict(lost[1]))  # one of them did arrive live, ahead of a missing one
+    _broker().hub.deliver(event_to_dict(lost[1]))  # one of them did arrive live, ahead of a missing one
     # the hub holds it, then has the subscription read the missing ones: all three, in order
     assert [await next_id(stream) for _ in lost] == [e.id for e in lost]
 
     # a second resync finds nothing new; the next event is the next live one
-    get_broker().hub.resync()
+    _broker().hub.resync()
     after = await published(2)
     assert await next_id(stream) == after
     await stream.aclose()
@@ -86,7 +89,7 @@ async def test_a_subscription_resuming_after_an_id_catches_up_past_its_replay(db
     stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, str(replayed[0].id - 1))
     assert [await next_id(stream), await next_id(stream)] == [e.id for e in replayed]
     lost = await committed_without_publishing(2)
-    get_broker().hub.resync(from_id=replayed[0].id)  # from an id already sent: nothing twice
+    _broker().hub.resync(from_id=replayed[0].id)  # from an id already sent: nothing twice
     assert [await next_id(stream), await next_id(stream)] == [e.id for e in lost]
     live = await published(3)
     assert await next_id(stream) == live
@@ -159,20 +162,18 @@ async def test_the_periodic_catch_up_delivers_an_event_that_was_never_published(
     """As when a process dies between its commit and its publish: nothing else would tell."""
     broker = RedisBroker(redis.Redis.from_url(TEST_REDIS_URL), f"catch-up-test:{uuid.uuid4().hex}", catch_up_seconds=0.2)
     await broker.start()
-    previous = get_broker()
-    set_broker(broker)
     try:
-        stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
-        first = asyncio.create_task(next_id(stream))
-        while broker.hub.subscriber_count == 0:
-            await asyncio.sleep(0.01)
-        live = await published(1)
-        assert await first == live  # through Redis
-        lost = await committed_without_publishing(1)
-        started = time.monotonic()
-        assert await next_id(stream) == lost[0].id
-        assert time.monotonic() - started < 2
-        await stream.aclose()
+        with publishing_to(broker):
+            stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
+            first = asyncio.create_task(next_id(stream))
+            while broker.hub.subscriber_count == 0:
+                await asyncio.sleep(0.01)
+            live = await published(1)
+            assert await first == live  # through Redis
+            lost = await committed_without_publishing(1)
+            started = time.monotonic()
+            assert await next_id(stream) == lost[0].id
+            assert time.monotonic() - started < 2
+            await stream.aclose()
     finally:
-        set_broker(previous)
         await broker.stop()

@@ -6,15 +6,16 @@ from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from models import Client, Operator
-from infrastructure.broker import LocalBroker, RedisBroker, get_broker
+from infrastructure.broker import LocalBroker, RedisBroker, broker_in_use
 from services.events.events import unit_of_work
 from tests.factories import make_operator
 
 
-async def test_backend_uses_its_database_and_broker(db):
+async def test_backend_uses_its_database_and_broker(db, platform):
     dialect = Tortoise.get_connection("default").capabilities.dialect
     assert dialect == {"sqlite": "sqlite", "postgres": "postgres"}[db]
-    broker = get_broker()
+    broker = broker_in_use()
+    assert broker is platform.broker  # the test's platform is in use
     assert isinstance(broker, LocalBroker if db == "sqlite" else RedisBroker)
 
 

@@ -15,24 +15,22 @@ from tests.factories import make_operator
 
 
 @pytest.fixture
-def trusted_for_a_minute():
-    """As a server: tokens found valid are trusted for a while (TOKEN_CACHE_SECONDS)."""
-    auth.trust_valid_tokens_for(60)
-    yield
-    auth.trust_valid_tokens_for(0)
+def trusted_for_a_minute() -> auth.ValidTokens:
+    """As a server: tokens found valid are trusted for a while (TOKEN_CACHE_SECONDS, the platform's cache)."""
+    return auth.ValidTokens(60)
 
 
 async def test_logout_revokes_the_token_of_the_request_at_once_and_only_it(db, trusted_for_a_minute):
     operator, viewer = await make_operator()
     this_device, other_device = await auth.issue_token(operator.id), await auth.issue_token(operator.id)
-    assert (await auth.authenticate(f"Bearer {this_device}")).operator_id == operator.id  # trusted from now on
+    assert (await auth.authenticate(f"Bearer {this_device}", trusted=trusted_for_a_minute)).operator_id == operator.id  # trusted from now on
 
-    revoked = await token_revocation.logout(viewer, authorization=f"Bearer {this_device}")
+    revoked = await token_revocation.logout(viewer, authorization=f"Bearer {this_device}", trusted=trusted_for_a_minute)
 
     assert revoked == 1
     with pytest.raises(Unauthenticated):  # not a minute later: now, in this process
-        await auth.authenticate(f"Bearer {this_device}")
-    assert (await auth.authenticate(f"Bearer {other_device}")).operator_id == operator.id
+        await auth.authenticate(f"Bearer {this_device}", trusted=trusted_for_a_minute)
+    assert (await auth.authenticate(f"Bearer {other_device}", trusted=trusted_for_a_minute)).operator_id == operator.id
 
 
 async def test_logout_everywhere_revokes_every_token_of_mine_and_nobody_elses(db, trusted_for_a_minute):
@@ -41,15 +39,15 @@ async def test_logout_everywhere_revokes_every_token_of_mine_and_nobody_elses(db
     mine = [await auth.issue_token(operator.id) for _ in range(3)]
     theirs = await auth.issue_token(colleague.id)
     for token in mine:
-        await auth.authenticate(f"Bearer {token}")
+        await auth.authenticate(f"Bearer {token}", trusted=trusted_for_a_minute)
 
-    revoked = await token_revocation.logout(viewer, authorization=f"Bearer {mine[0]}", everywhere=True)
+    revoked = await token_revocation.logout(viewer, authorization=f"Bearer {mine[0]}", everywhere=True, trusted=trusted_for_a_minute)
 
     assert revoked == 3
     for token in mine:
         with pytest.raises(Unauthenticated):
-            await auth.authenticate(f"Bearer {token}")
-    assert (await auth.authenticate(f"Bearer {theirs}")).operator_id == colleague.id
+            await auth.authenticate(f"Bearer {token}", trusted=trusted_for_a_minute)
+    assert (await auth.authenticate(f"Bearer {theirs}", trusted=trusted_for_a_minute)).operator_id == colleague.id
 
 
 async def test_an_admin_revokes_every_token_of_an_operator(db, trusted_for_a_minute):
@@ -57,15 +55,15 @@ async def test_an_admin_revokes_every_token_of_an_operator(db, trusted_for_a_min
     operator, _ = await make_operator()
     tokens = [await auth.issue_token(operator.id), await auth.issue_token(operator.id, ttl_seconds=600)]
     for token in tokens:
-        await auth.authenticate(f"Bearer {token}")
+        await auth.authenticate(f"Bearer {token}", trusted=trusted_for_a_minute)
 
-    found, revoked = await token_revocation.revoke_operator_tokens(admin, operator_id=operator.id)
+    found, revoked = await token_revocation.revoke_operator_tokens(admin, operator_id=operator.id, trusted=trusted_for_a_minute)
 
     assert (found.id, revoked) == (operator.id, 2)
     assert await ApiToken.filter(operator_id=operator.id).count() == 0
     for token in tokens:
         with pytest.raises(Unauthenticated):
-            await auth.authenticate(f"Bearer {token}")
+            await auth.authenticate(f"Bearer {token}", trusted=trusted_for_a_minute)
 
 
 @pytest.mark.parametrize("role", [OperatorRole.OPERATOR, OperatorRole.SUPERVISOR])
@@ -97,7 +95,7 @@ async def test_current_viewers_reads_what_the_database_says_now(db, trusted_for_
     supervisor, _ = await make_operator(role=OperatorRole.SUPERVISOR)
     kept, expiring, deleted = (await auth.issue_token(supervisor.id), await auth.issue_token(supervisor.id, ttl_seconds=60),
                                await auth.issue_token(supervisor.id))
-    await auth.authenticate(f"Bearer {kept}")  # trusted: the re-check must not read the cache
+    await auth.authenticate(f"Bearer {kept}", trusted=trusted_for_a_minute)  # trusted: the re-check must not read the cache
     await Operator.filter(id=supervisor.id).update(role=OperatorRole.OPERATOR)
     await ApiToken.filter(token_hash=auth.hash_token(deleted)).delete()
 
