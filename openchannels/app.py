@@ -101,8 +101,14 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     trusted_proxy_hops = 0
     #: PUBLIC_URL ("": each request's own address: openchannels/public_url.py)
     public_url = ""
-    #: the outside services (infrastructure/platform.py), opened by the lifespan
-    platform: Platform
+    #: the outside services (infrastructure/platform.py), opened by the lifespan (None before it,
+    #: as in an app a test runs without one: the GraphiQL page needs none)
+    platform: Platform | None = None
+
+    @property
+    def trusted_tokens(self) -> ValidTokens | None:
+        """The platform's token cache (None: every request reads its token)."""
+        return self.platform.tokens if self.platform is not None else None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["multipart_uploads_enabled"] = True
@@ -135,7 +141,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
             if not any(headers.get(name) for name in CSRF_SAFE_HEADERS):
                 raise HTTPException(400, "A multipart request must send the header `Apollo-Require-Preflight: true`.")
             try:
-                require_signed_in(await authenticate(headers.get("authorization"), trusted=self.platform.tokens))
+                require_signed_in(await authenticate(headers.get("authorization"), trusted=self.trusted_tokens))
             except DomainError as error:
                 raise MultipartRefused(error.message, error.code) from error
         return await super().parse_http_body(request)
@@ -172,7 +178,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
         authorization = request.headers.get("authorization")
         try:
-            viewer = await authenticate(authorization, trusted=self.platform.tokens)
+            viewer = await authenticate(authorization, trusted=self.trusted_tokens)
         except DomainError as error:
             context = Context(request=request, response=response, auth_error=error.message, platform=self.platform)
         else:
@@ -189,7 +195,7 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
         authorization = init_authorization(context.connection_params)
         try:
             viewer, expires_at = await authenticate_with_expiry(authorization, fresh=True,
-                                                                trusted=self.platform.tokens)
+                                                                trusted=self.trusted_tokens)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message})
         context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py

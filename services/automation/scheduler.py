@@ -46,10 +46,10 @@ async def run(platform: Platform, interval_seconds: float, stop: asyncio.Event) 
     Metrics: each round's duration, and its lag (how much later than planned it started: a busy
     event loop, or a previous round that took long, shows here)."""
     with platform.in_use():
-        await _run(platform, interval_seconds, stop)
+        await _tick_until_stopped(platform, interval_seconds, stop)
 
 
-async def _run(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
+async def _tick_until_stopped(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
     planned: float | None = None
     while not stop.is_set():
         started = time.monotonic()
