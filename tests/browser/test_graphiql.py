@@ -15,7 +15,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from openchannels.graphiql.page import DEFAULT_HEADERS, HERE
 from tests.e2e.actors import Admin, GraphQLHttp, start_visitor_chat, unique
-from tests.e2e.conftest import deployment  # noqa: F401 - the real server per backend, as in tests/e2e
+from tests.e2e.conftest import deployment, e2e_deployments  # noqa: F401 - the real server per backend, as in tests/e2e
 from tests.e2e.server import Deployment
 
 #: how long the page may take to show the editor, and an answer to show up in the result pane
