@@ -129,7 +129,10 @@ def test_serve_with_unreachable_sentinels_is_one_line_error_naming_them(tmp_path
     with socket.socket() as closed:  # a port where nothing listens
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    result = run(tmp_path, "serve", "--workers", "2", REDIS_SENTINELS=f"127.0.0.1:{port}",
+    with socket.socket() as free:  # where it would listen: not 8000, which something else may hold
+        free.bind(("127.0.0.1", 0))
+        listen = free.getsockname()[1]
+    result = run(tmp_path, "serve", "--workers", "2", "--port", str(listen), REDIS_SENTINELS=f"127.0.0.1:{port}",
                  REDIS_SENTINEL_MASTER="events", REDIS_URL="redis://:secret@old-master:6379/0")
 
     line = assert_one_line_error(result, f"cannot reach Redis master 'events' of the Sentinels 127.0.0.1:{port}")
