@@ -5,6 +5,7 @@ from models.crm import CrmClientLink, CrmCompany, CrmContact, CrmDeal, CrmLead
 from models.sales import Order, OrderItem, Product
 from models.enums import (
     ChatKind,
+    ChatPriority,
     ChatStatus,
     MessageAuthorKind,
     OperatorRole,
@@ -21,6 +22,7 @@ from models.message import Message
 from models.messaging import MessageMention, MessageReference
 from models.open_channel import OpenChannel, QueueMember
 from models.operator import ApiToken, Operator
+from models.presence import OperatorConnection, ServerProcess
 from models.persisted_operation import PersistedOperation
 from models.rating import ChatRating
 from models.timers import Timer
@@ -39,4 +41,6 @@ __all__ = [
     "ChatRating", "Connector", "ConnectorClient", "ConnectorCursor", "ConnectorInbound", "ConnectorOutbox", "Timer",
     # trusted documents (issue 17)
     "PersistedOperation",
+    # live views (issue 16)
+    "ChatPriority", "OperatorConnection", "ServerProcess",
 ]

@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import ChatKind, ChatStatus
+from models.enums import ChatKind, ChatPriority, ChatStatus
 
 if TYPE_CHECKING:
     from models.client import Client
@@ -26,6 +26,7 @@ class Chat(Model):
     operator: fields.ForeignKeyNullableRelation["Operator"] = fields.ForeignKeyField("models.Operator", related_name="responsible_chats", null=True, on_delete=fields.SET_NULL)
     operator_id: int | None
     pinned = fields.BooleanField(default=False)
+    priority = fields.CharEnumField(ChatPriority, max_length=16, default=ChatPriority.NORMAL, db_default="NORMAL")
     parent_chat: fields.ForeignKeyNullableRelation["Chat"] = fields.ForeignKeyField("models.Chat", related_name="child_chats", null=True, on_delete=fields.SET_NULL)
     parent_chat_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -36,3 +36,12 @@ class MessageAuthorKind(str, Enum):
     CLIENT = "CLIENT"
     OPERATOR = "OPERATOR"
     SYSTEM = "SYSTEM"
+
+
+class ChatPriority(str, Enum):
+    """The queue offers higher priorities first (then the oldest first)."""
+
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"

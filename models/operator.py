@@ -17,6 +17,11 @@ class Operator(Model):
     show_open_channels_separately = fields.BooleanField(default=True)
     group_waiting_first_response = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    #: when the operator's last WebSocket closed (null: never connected, or connected now)
+    last_seen_at = fields.DatetimeField(null=True)
+    #: made AWAY by the presence rule (no connection for PRESENCE_GRACE_SECONDS), not by choice:
+    #: such an operator becomes ONLINE again when they reconnect
+    away_by_presence = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "operator"
