@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 import models
 from schema.chats.client import Client
-from schema.common import Node, PageInfo, page_info_of
+from schema.common import Node, PageInfo, page_info_of, provides
 from schema.enums import ChatKind, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
@@ -185,3 +185,7 @@ class MyChats:
     )
     active: list[Chat] = strawberry.field(description="My other active customer chats.")
     internal: list[Chat] = strawberry.field(description="Colleague chats I take part in.")
+
+
+provides("Chat", Chat.from_model)
+provides("ChatConnection", ChatConnection.from_page)

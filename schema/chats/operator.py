@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node
+from schema.common import Node, build
 from schema.enums import OperatorRole, OperatorStatus
 from resolvers.chats import relations as r
 from resolvers.ids import to_global_id
@@ -53,9 +53,7 @@ class Operator(Node):
 
     @strawberry.field(description="Open channels whose queue this operator is in. Operators only.")
     async def open_channels(self, info: Info) -> list[Annotated["OpenChannel", strawberry.lazy("schema.chats.open_channel")]]:
-        from schema.chats.open_channel import OpenChannel
-
-        return [OpenChannel.from_model(c) for c in await r.operator_channels(info, self.pk)]
+        return [build("OpenChannel", c) for c in await r.operator_channels(info, self.pk)]
 
     @classmethod
     def from_model(cls, operator: OperatorRow | models.Operator) -> "Operator":
