@@ -29,9 +29,20 @@ class SignalSubscriber:
         self.topic = topic
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
         self.dropped = 0
+        #: a get() waits for the next signal (all before it were taken and handled)
+        self.waiting = False
 
     async def get(self) -> dict[str, Any]:
-        return await self.queue.get()
+        self.waiting = True
+        try:
+            return await self.queue.get()
+        finally:
+            self.waiting = False
+
+    @property
+    def idle(self) -> bool:
+        """Every signal received was taken, and the subscription waits for the next."""
+        return self.waiting and self.queue.empty()
 
 
 class SignalHub:
@@ -60,6 +71,9 @@ class SignalHub:
                 subscriber.queue.put_nowait(signal)
             except asyncio.QueueFull:
                 subscriber.dropped += 1
+
+    def subscribers_of(self, topic: str) -> list[SignalSubscriber]:
+        return list(self._topics.get(topic, ()))
 
     @property
     def subscriber_count(self) -> int:
