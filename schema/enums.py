@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 import models
-from services.events import records
+from resolvers.chats import event_kinds
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
     from models import (
         ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution,
     )
-    from services.events.records import ChatEventKind, QueueEventKind
+    from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
 else:
     OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
     OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
@@ -25,9 +25,9 @@ else:
     ChatStatus = strawberry.enum(models.ChatStatus)
     MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
     ChatPriority = strawberry.enum(models.ChatPriority, description="Urgency: the queue offers higher priorities first.")
-    # the kinds events are stored and delivered with (services/events/records.py)
-    QueueEventKind = strawberry.enum(records.QueueEventKind, description="What happened in a queue.")
-    ChatEventKind = strawberry.enum(records.ChatEventKind, description="What happened in a chat.")
+    # the kinds events are stored and delivered with (resolvers/chats/event_kinds.py)
+    QueueEventKind = strawberry.enum(event_kinds.QueueEventKind, description="What happened in a queue.")
+    ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time

@@ -20,7 +20,7 @@ from models import Chat, Event
 from infrastructure.broker import broker_in_use
 from services.common import raw_sql
 from services.events.records import (
-    ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, record_of_row,
+    ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
 )
 from services.identity.viewer import Viewer
 
@@ -122,7 +122,7 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
     created_at = datetime.now(timezone.utc)
     state = pending.state.to_wire() if pending.state is not None else None
     values: dict[str, Any] = {
-        "kind": pending.kind.value, "queue_kind": _value(pending.queue_kind), "chat_kind": _value(pending.chat_kind),
+        "kind": pending.kind.value, "queue_kind": kind_value(pending.queue_kind), "chat_kind": kind_value(pending.chat_kind),
         "chat_id": pending.chat_id, "open_channel_id": pending.open_channel_id, "message_id": pending.message_id,
         "operator_ids": list(pending.operator_ids), "visitor_visible": pending.visitor_visible,
         "created_at": created_at, "removed_operator_ids": list(pending.removed_operator_ids),
@@ -141,10 +141,6 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
         actor_id=pending.actor_id, state=pending.state, detail=pending.detail,
         visitor_visible=pending.visitor_visible, created_at=created_at,
     )
-
-
-def _value(kind: QueueEventKind | ChatEventKind | None) -> str | None:
-    return kind.value if kind is not None else None
 
 
 def actor_of(viewer: Viewer | None) -> int | None:

@@ -144,8 +144,8 @@ class EventRecord:
         return {
             "id": self.id,
             "kind": self.kind.value,
-            "queue_kind": _value(self.queue_kind),
-            "chat_kind": _value(self.chat_kind),
+            "queue_kind": kind_value(self.queue_kind),
+            "chat_kind": kind_value(self.chat_kind),
             "chat_id": self.chat_id,
             "open_channel_id": self.open_channel_id,
             "message_id": self.message_id,
@@ -200,5 +200,6 @@ def wire_of_row(event: Event) -> dict[str, Any]:
     return record_of_row(event).to_wire()
 
 
-def _value(kind: Enum | None) -> str | None:
+def kind_value(kind: Enum | None) -> str | None:
+    """The stored form of an optional kind."""
     return kind.value if kind is not None else None
