@@ -46,6 +46,13 @@ class EventKind(str, Enum):
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
 
 
+#: the kinds whose `operator_ids` name only the operators they concern, not every operator of the chat
+CONCERNING_SOME = frozenset({
+    EventKind.CHAT_QUEUED, EventKind.CHAT_OFFERED, EventKind.CHAT_OFFER_WITHDRAWN, EventKind.CHAT_OFFER_EXPIRED,
+    EventKind.CHAT_SKIPPED, EventKind.CHAT_READ, EventKind.CHAT_UNREAD, EventKind.OPERATOR_PRESENCE,
+})
+
+
 class QueueEventKind(str, Enum):
     """What a queue shows of an event (the `queue_kind` column; GraphQL's QueueEventKind)."""
 
@@ -138,6 +145,12 @@ class EventRecord:
     #: work the subscriptions of one process share for this delivered event (never stored or sent:
     #: resolvers/chats/event_sharing.py)
     shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def names_every_operator(self) -> bool:
+        """Whether `operator_ids` names every operator related to the chat before and after (a change
+        of the chat), not only those it concerns (an offer, a read marker): services/policies/events.py."""
+        return self.kind not in CONCERNING_SOME
 
     def to_wire(self) -> dict[str, Any]:
         """The broker's wire form (JSON-safe)."""

@@ -157,9 +157,12 @@ async def chat_events(viewer: Viewer, chat_id: int, after: str | None) -> AsyncI
     def matches(event: EventRecord) -> bool:
         return event.chat_id == chat_id and event.chat_kind is not None and event_policy.may_receive(viewer, event)
 
-    readable = True
+    # where the stream starts the viewer may read the chat (checked above); the first event that
+    # names every operator of the chat settles whether they are among them
+    readable = related = True
     async for event in follow(backlog, matches, after):
-        could = event_policy.could_read_at(viewer, event, members, before=readable)
+        could = event_policy.could_read_at(viewer, event, members, related_before=related)
+        related = event_policy.related_after(viewer, event, related)
         if could:
             yield Delivery(event, True, event.chat_kind)
         elif readable:

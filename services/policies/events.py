@@ -8,10 +8,12 @@ asks it (services/events/subscriptions.py), and so does anything else that hands
   files, operators' read markers), and only the events of their own client's chats.
 - An operator could read the chat right after the event (the chat policy, services/policies/chats.py,
   applied to the event's `state`) when: a supervisor or an admin; the chat was in one of their queue
-  channels; they were its responsible; or the event names them among the operators whose list it
-  changed (`operator_ids`) and not among those the chat left (`removed_operator_ids`).
-  An event that names some operators only (an offer, a read marker) says nothing of the others'
-  relation to the chat: their access is as it was before (`before`, which a chat's stream knows).
+  channels; they were its responsible; or they had a personal relation to it (participant, offered).
+  The personal relation is what the event says of it: an operator among those it names
+  (`operator_ids`) has it, unless the chat left them (`removed_operator_ids`). An event of a change
+  of the chat names every operator related to it before and after (`names_every_operator`): one it
+  does not name has none. An event that names only those it concerns (an offer, a read marker)
+  leaves the others' relation as it was (`related_before`, which a chat's stream knows).
 - What they receive of the chat itself is the chat as it is now, loaded through the chat policy,
   and only if they could read it then too: never the content of a chat they no longer read.
 """
@@ -45,6 +47,8 @@ class EventFacts(Protocol):
     @property
     def removed_operator_ids(self) -> tuple[int, ...]: ...
     @property
+    def names_every_operator(self) -> bool: ...
+    @property
     def visitor_visible(self) -> bool: ...
     @property
     def state(self) -> ChatStateFacts | None: ...
@@ -58,33 +62,41 @@ def may_receive(viewer: Viewer, event: EventFacts) -> bool:
     return viewer.is_visitor and event.visitor_visible
 
 
+def related_after(viewer: Viewer, event: EventFacts, related_before: bool = False) -> bool:
+    """Whether the operator had a personal relation to the chat (participant, offered, responsible)
+    right after the event (see the module docstring)."""
+    me = viewer.operator_id
+    if me is None or me in event.removed_operator_ids:
+        return False
+    if me in event.operator_ids:
+        return True
+    return False if event.names_every_operator else related_before
+
+
 def could_read_at(viewer: Viewer, event: EventFacts, member_channel_ids: Collection[int] = (), *,
-                  before: bool = False) -> bool:
+                  related_before: bool = False) -> bool:
     """Whether the viewer could read the event's chat right after it (see the module docstring).
 
     `member_channel_ids`: the channels whose queue the viewer is in (`member_channels`);
-    `before`: whether they could read it just before this event (False when unknown: a queue's or a
-    chat list's events name whom they concern)."""
+    `related_before`: whether they had a personal relation to the chat just before this event
+    (a chat's stream follows it with `related_after`; a queue's or a chat list's events say it)."""
     state = event.state
     if viewer.is_operator:
         if viewer.is_supervisor:
             return True
-        me = viewer.operator_id
         if state is not None:
-            if state.operator_id == me:
+            if state.operator_id == viewer.operator_id:
                 return True
             if state.open_channel_id is not None and state.open_channel_id in member_channel_ids:
                 return True
         elif event.open_channel_id is not None and event.open_channel_id in member_channel_ids:
             return True  # an event written before events kept the chat's state
-        if me in event.removed_operator_ids:
-            return False
-        return me in event.operator_ids or before
+        return related_after(viewer, event, related_before)
     if viewer.is_visitor:
         # the client was made for this visitor; a chat never changes its client
-        if state is not None and state.client_id is not None:
-            return state.client_id == viewer.client_id
-        return before
+        if state is None or state.client_id is None:  # written before events kept the chat's state
+            return related_before
+        return state.client_id == viewer.client_id
     return False
 
 
