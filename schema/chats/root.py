@@ -259,7 +259,9 @@ class CoreSubscription:
             async for event in events:
                 yield Message.from_model(event)
 
-    @strawberry.subscription(description="Changes to the viewer's own chat list: offers, answers, unread counters.")
+    @strawberry.subscription(
+        description="Changes to the viewer's own chat list: offers, answers, unread counters; "
+                    "CHAT_REMOVED when a chat leaves it.")
     async def my_chats_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
         async with aclosing(s.my_chats_changed(info, after)) as events:
             async for event in events:

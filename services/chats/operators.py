@@ -72,7 +72,7 @@ async def get_me(viewer: Viewer) -> Operator:
 async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
     """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their queues."""
     operator_id = policy.myself(viewer)
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         await Operator.filter(id=operator_id).using_db(uow.tx).update(status=status)
         if status == OperatorStatus.ONLINE:
             await queue.offer_waiting_chats(uow, operator_id)
