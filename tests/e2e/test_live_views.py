@@ -116,6 +116,8 @@ async def test_chat_events_say_chat_removed_once_then_nothing_until_the_chat_is_
 
     async with LiveConnection(ws_url, protocol=TRANSPORT_WS, token=seller.token) as live:
         stream = await live.subscribe(CHAT_EVENTS, {"chatId": visitor.chat_id, "after": "0"})
+        # the first replayed event: the subscription has checked that the seller may read the chat
+        assert (await next_of(stream, "chatEvents"))["chat"]["id"] == visitor.chat_id
         await transfer(seller, visitor.chat_id, openChannelId=support)
         await supporter.answer(visitor.chat_id)
         await supporter.send(visitor.chat_id, "Support here: what Sales may not read")
