@@ -33,6 +33,8 @@ class PendingEvent:
     message_id: int | None
     operator_ids: list[int]
     visitor_visible: bool
+    #: what else the event says (an operator's presence: operator_id, status, connected)
+    detail: dict[str, Any] | None = None
 
 
 @dataclass
@@ -55,6 +57,7 @@ class UnitOfWork:
         operator_ids: Iterable[int | None] = (),
         visitor_visible: bool = True,
         open_channel_id: int | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         self.pending.append(
             PendingEvent(
@@ -66,6 +69,7 @@ class UnitOfWork:
                 message_id=message_id,
                 operator_ids=sorted({i for i in operator_ids if i is not None}),
                 visitor_visible=visitor_visible,
+                detail=detail,
             )
         )
 
@@ -80,18 +84,19 @@ class UnitOfWork:
 
 
 _EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
-                  "visitor_visible", "created_at")
-_INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                  "visitor_visible", "created_at", "detail")
+_INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
                  "RETURNING id")
 # The lock and the first event in one round trip (the lock is held until commit, so every
 # statement saved inside it counts). The MATERIALIZED CTE runs, and so takes the lock,
 # before the INSERT draws the id from the sequence.
 _LOCK_AND_INSERT_EVENT = (
-    "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($10)) "
+    "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($11)) "
     f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) SELECT $1::varchar, $2::varchar, $3::varchar, $4::int, "
-    "$5::int, $6::int, $7::jsonb, $8::boolean, $9::timestamptz FROM event_order RETURNING id"
+    "$5::int, $6::int, $7::jsonb, $8::boolean, $9::timestamptz, $10::jsonb FROM event_order RETURNING id"
 )
 _OPERATOR_IDS = Event._meta.fields_map["operator_ids"]
+_DETAIL = Event._meta.fields_map["detail"]
 
 
 async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> dict[str, Any]:
@@ -100,6 +105,7 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
     values = {**pending.__dict__, "created_at": datetime.now(timezone.utc)}
     params = [values[c] for c in _EVENT_COLUMNS]
     params[6] = _OPERATOR_IDS.to_db_value(values["operator_ids"], Event)
+    params[9] = _DETAIL.to_db_value(values["detail"], Event) if values["detail"] is not None else None
     if take_order_lock:
         rows = await raw_sql.rows(tx, _LOCK_AND_INSERT_EVENT, *params, EVENT_ORDER_LOCK)
     else:
@@ -134,6 +140,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "operator_ids": list(event.operator_ids or []),
         "visitor_visible": event.visitor_visible,
         "created_at": event.created_at.isoformat(),
+        "detail": event.detail,
     }
 
 
