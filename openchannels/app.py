@@ -204,7 +204,19 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": error.message})
         context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py
         context.authorization = authorization
+        await self._count_presence(context, viewer.operator_id)
         return None
+
+    async def _count_presence(self, context: Context, operator_id: int | None) -> None:
+        """An operator's connection makes them connected from before its connection_ack until it closes
+        (the handler's end: openchannels/websocket_limits.py). Presence is not worth a refused
+        connection: a failure to write it is logged."""
+        if self.presence is None or operator_id is None or context.presence_connection is not None:
+            return  # (a second connection_init on the legacy protocol counts no second connection)
+        try:
+            context.presence_connection = await self.presence.opened(operator_id)
+        except Exception:  # noqa: BLE001 - e.g. the database is unreachable right now
+            log.warning("operator %s's connection is not counted in presence", operator_id, exc_info=True)
 
 
 class PlatformInUse:

@@ -22,7 +22,8 @@
   operation and without a token).
 - **Malformed messages and unexpected failures** get an answer on both protocols, never
   silence: openchannels/websocket_messages.py.
-- **Presence.** A connection authenticated as an operator counts as theirs while it is open
+- **Presence.** A connection authenticated as an operator counts as theirs from before its
+  connection_ack (openchannels/app.py `on_ws_connect`) until it closes, here
   (services/chats/server_presence.py: `Operator.connected`, `lastSeenAt`).
 
 The two protocol handlers that mix these in are in openchannels/websocket_handlers.py.
@@ -46,8 +47,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from infrastructure.availability import is_database_unavailable
-from services.common.errors import DomainError
-from services.chats.server_presence import HeldConnection, ServerPresence
+from services.chats.server_presence import ServerPresence
 from services.identity.live_tokens import LiveToken, LiveTokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (
@@ -294,8 +294,6 @@ class ConnectionLimits:
         self._live_token: LiveToken | None = None
         #: the visitor token's key when the connection was opened with one: its operations count
         self._visitor_subject: str | None = None
-        #: the operator's connection in the presence tables (services/chats/server_presence.py)
-        self._presence: HeldConnection | None = None
         connections: ConnectionsPerIP | None = getattr(self.view, "websocket_connections", None)
         ip = getattr(getattr(self.context, "rate_limits", None), "ip", None)
         if connections is None or ip is None:
@@ -320,9 +318,9 @@ class ConnectionLimits:
                 connections.release(ip)
             if self._live_token is not None:
                 self._live_tokens().leave(self._live_token, self.websocket)
-            presence = self._server_presence()
-            if self._presence is not None and presence is not None:  # (retired at shutdown: nothing to do)
-                await presence.closed(self._presence)
+            presence, held = self._server_presence(), getattr(self.context, "presence_connection", None)
+            if held is not None and presence is not None:  # (retired at shutdown: nothing to do)
+                await presence.closed(held)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -364,7 +362,6 @@ class ConnectionLimits:
             self._expiry_scheduled = True
             self._close_at_token_expiry(getattr(self.context, "token_expires_at", None))
             self._follow_token()
-            await self._count_presence()
             seconds = self.websocket.limits.anonymous_idle_seconds
             if seconds > 0 and init_authorization(message.get("payload")) is None and self._idle is None:
                 self._idle = IdleWatch(seconds, self.runs_an_operation, lambda: self.websocket.request_close(
@@ -407,23 +404,6 @@ class ConnectionLimits:
     def _server_presence(self) -> ServerPresence | None:
         """This process in the presence tables (None: an app without its lifespan, as some tests run)."""
         return getattr(self.view, "presence", None)
-
-    async def _count_presence(self) -> None:
-        """An operator's connection makes them connected while it is open (services/chats/presence.py).
-        Presence is not worth a refused connection: a failure to write it is logged."""
-        presence = self._server_presence()
-        if presence is None or self.websocket.closing:
-            return
-        try:
-            operator_id = self.context.viewer.operator_id
-        except DomainError:  # refused meanwhile: no operator's connection
-            return
-        if operator_id is None:
-            return
-        try:
-            self._presence = await presence.opened(operator_id)
-        except Exception:  # noqa: BLE001 - e.g. the database is unreachable right now
-            log.warning("operator %s's connection is not counted in presence", operator_id, exc_info=True)
 
     def _close_at_token_expiry(self, expires_at: datetime | None) -> None:
         if expires_at is None:
