@@ -85,34 +85,39 @@ async def test_presence_is_for_operators(http: GraphQLHttp, ws_url: str):
 
 
 @pytest_asyncio.fixture
-async def short_lived(deployment: Deployment) -> AsyncIterator[ServerProcess]:
-    """A second server process with a fast heartbeat and a short expiry (the test kills it)."""
-    server = await deployment.start_server(env={"PRESENCE_HEARTBEAT_SECONDS": HEARTBEAT,
-                                                "PRESENCE_PROCESS_EXPIRY_SECONDS": EXPIRY})
+async def short_lived(deployment: Deployment) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two more server processes with a fast heartbeat and a short expiry: one the test kills, one whose
+    scheduler sweeps (every process sweeps with its own settings: a deployment sets them alike)."""
+    env = {"PRESENCE_HEARTBEAT_SECONDS": HEARTBEAT, "PRESENCE_PROCESS_EXPIRY_SECONDS": EXPIRY}
+    started = [await deployment.start_server(env=env)]
     try:
-        yield server
+        started.append(await deployment.start_server(env=env))
+        yield started[0], started[1]
     finally:
-        deployment.stop_server(server)
+        for server in started:
+            deployment.stop_server(server)
 
 
 @pytest.mark.postgres_only
 async def test_a_killed_process_leaves_its_operator_not_connected_after_its_expiry(
-        admin: Admin, deployment: Deployment, short_lived: ServerProcess):
+        admin: Admin, http_client, short_lived: tuple[ServerProcess, ServerProcess]):
+    doomed, sweeper = short_lived
     a = await admin.create_operator()
     colleague = await admin.create_operator()
     await admin.create_open_channel([a, colleague])
-    connection = await LiveConnection(short_lived.ws_url, token=a.token).open()
+    colleague = Operator(GraphQLHttp(http_client, sweeper.graphql_url), colleague.token, id=colleague.id)
+    connection = await LiveConnection(doomed.ws_url, token=a.token).open()
     try:
-        assert (await presence_of(colleague, a))["connected"] is True  # asked of the first process
-        os.kill(short_lived.process.pid, signal.SIGKILL)
-        short_lived.process.wait(timeout=10)
+        assert (await presence_of(colleague, a))["connected"] is True  # asked of another process
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait(timeout=10)
         killed_at = time.monotonic()
-        # the first process's scheduler (every second) buries it once its heartbeat is EXPIRY old
+        # the sweeper's scheduler (every second) removes its connections once its heartbeat is EXPIRY old
         deadline = killed_at + float(EXPIRY) + 10
         while (await presence_of(colleague, a))["connected"]:
             assert time.monotonic() < deadline, "the killed process's operator is still connected"
-            await asyncio.sleep(0.2)  # polling the API for an expiry of a second (real time: another process)
-        assert time.monotonic() - killed_at >= float(EXPIRY) - 0.5  # not before its expiry
+            await asyncio.sleep(0.1)  # polling the API: the expiry is real time in other processes
+        assert time.monotonic() - killed_at >= float(EXPIRY) - float(HEARTBEAT) - 0.1  # not before its expiry
         assert (await presence_of(colleague, a))["lastSeenAt"] is not None
     finally:
         await connection.close()
