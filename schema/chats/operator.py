@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -8,7 +9,7 @@ from strawberry.types import Info
 import models
 from schema.common import Node, build
 from schema.enums import OperatorRole, OperatorStatus
-from resolvers.chats import relations as r
+from resolvers.chats import presence as p, relations as r
 from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -46,6 +47,16 @@ class Operator(Node):
     def email(self, info: Info) -> str:
         r.staff_only(info)
         return self.email_address
+
+    @strawberry.field(description="Has at least one open WebSocket to the server now (any server process). "
+                                  "Operators only.")
+    async def connected(self, info: Info) -> bool:
+        return (await p.operator_presence(info, self.pk)).connected
+
+    @strawberry.field(description="When the operator's last WebSocket closed; null while connected, or if they "
+                                  "never connected. Operators only.")
+    async def last_seen_at(self, info: Info) -> datetime | None:
+        return (await p.operator_presence(info, self.pk)).last_seen_at
 
     @strawberry.field(description="Chats this operator is responsible for that are not finished. Operators only.")
     async def active_chats_count(self, info: Info) -> int:
