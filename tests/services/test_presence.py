@@ -194,7 +194,7 @@ async def test_presence_and_its_events_reach_supervisors_and_colleagues_of_a_que
         got = []
         async with aclosing(operator_events(viewer, start)) as events:
             while len(got) < count:
-                got.append((await asyncio.wait_for(events.__anext__(), 10))["detail"])
+                got.append((await asyncio.wait_for(events.__anext__(), 10)).detail)
         return got
 
     expected = [{"operator_id": a.id, "status": "ONLINE", "connected": True},
