@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import (
-    Chat, ChatKind, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
+    Chat, ChatKind, ChatPriority, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
     OperatorStatus, QueueDistribution,
 )
 from services.common.read_models import read_model
@@ -23,6 +23,7 @@ class ChatRow:
     title: str
     status: ChatStatus
     pinned: bool
+    priority: ChatPriority
     created_at: datetime
     answered_at: datetime | None
     first_response_at: datetime | None
