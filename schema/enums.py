@@ -9,7 +9,9 @@ import strawberry
 import models
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
-    from models import ChatKind, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
+    from models import (
+        ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution,
+    )
 else:
     OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
     OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
@@ -20,6 +22,10 @@ else:
     ChatKind = strawberry.enum(models.ChatKind)
     ChatStatus = strawberry.enum(models.ChatStatus)
     MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
+    ChatPriority = strawberry.enum(
+        models.ChatPriority,
+        description="Urgency, set by operators: the queue offers higher priorities first, then the oldest first.",
+    )
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time
@@ -71,6 +77,7 @@ class QueueEventKind(Enum):
     CHAT_UNPINNED = "CHAT_UNPINNED"
     CHAT_RENAMED = "CHAT_RENAMED"
     CHAT_AUTO_CLOSED = "CHAT_AUTO_CLOSED"
+    PRIORITY_CHANGED = strawberry.enum_value("PRIORITY_CHANGED", description="The chat's priority changed.")
 
 
 @strawberry.enum(description="What happened in a chat.")
@@ -81,3 +88,4 @@ class ChatEventKind(Enum):
     CHAT_UPDATED = "CHAT_UPDATED"
     PARTICIPANTS_CHANGED = "PARTICIPANTS_CHANGED"
     CHAT_CLOSED = "CHAT_CLOSED"
+    LABELS_CHANGED = strawberry.enum_value("LABELS_CHANGED", description="The chat's labels changed.")

@@ -10,7 +10,8 @@ from strawberry.types import Info
 import models
 from schema.chats.client import Client
 from schema.common import Node, PageInfo, page_info_of, provides
-from schema.enums import ChatKind, ChatStatus, ChatVote
+from schema.chats.labels import Label
+from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
 from schema.chats.open_channel import OpenChannel
@@ -42,6 +43,8 @@ class Chat(Node):
         description="Locked as mine: stays with its operator whatever the queue settings; no auto-close."
     )
     waiting_first_response: bool = strawberry.field(description="No operator has yet sent a visible reply.")
+    priority: ChatPriority = strawberry.field(
+        description="Urgency, set by operators: the queue offers higher priorities first.")
     created_at: datetime
     answered_at: datetime | None
     first_response_at: datetime | None
@@ -131,6 +134,10 @@ class Chat(Node):
         row = await r.rating(info, self.pk)
         return ChatRating(vote=ChatVote(row.vote), comment=row.comment, rated_at=row.rated_at) if row else None
 
+    @strawberry.field(description="The chat's labels, by name (operators only: a visitor sees none).")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.from_model(label) for label in await r.labels(info, self.pk)]
+
     @strawberry.field(description="Orders placed in this chat, oldest first.")
     async def orders(self, info: Info) -> list[Order]:
         return await orders_of_chat(info, self.pk)
@@ -140,7 +147,7 @@ class Chat(Node):
         """From a list's read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
-            title=chat.title, status=chat.status, pinned=chat.pinned,
+            title=chat.title, status=chat.status, pinned=chat.pinned, priority=chat.priority,
             waiting_first_response=chat.first_response_at is None, created_at=chat.created_at,
             answered_at=chat.answered_at, first_response_at=chat.first_response_at, closed_at=chat.closed_at,
             auto_close_at=chat.auto_close_at, channel_pk=chat.open_channel_id, client_pk=chat.client_id,

@@ -88,3 +88,7 @@ async def labels_of_chats(viewer: Viewer, chat_ids: list[int]) -> dict[int, list
     for chat_id, label_id in rows:
         found[chat_id].append(labels[label_id])
     return {chat_id: sorted(found[chat_id], key=lambda label: (label.name, label.id)) for chat_id in chat_ids}
+
+
+async def visible_label(viewer: Viewer, label_id: int) -> Label | None:
+    return await policy.visible_labels(viewer).filter(id=label_id).first()
