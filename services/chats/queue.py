@@ -8,9 +8,9 @@ Eligible: ONLINE, has not skipped this chat, and below the channel's chat limit.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
+from typing import cast
 
-from tortoise.expressions import Case, Subquery, When
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
 
 from models import (
@@ -114,12 +114,12 @@ async def withdraw_offers(uow: UnitOfWork, chat: Chat) -> list[int]:
     return offered
 
 
-def priority_rank() -> Case:
+def priority_rank() -> RawSQL:
     """The chat's priority as a number (services/chats/priorities.py `RANK`): the stored values do
-    not sort by urgency as text."""
-    # numbers are bound as parameters (Tortoise's stubs name only expressions and strings)
-    return Case(*(When(priority=priority, then=cast(Any, rank)) for priority, rank in RANK.items()),
-                default=cast(Any, RANK[ChatPriority.NORMAL]))
+    not sort by urgency as text. Written out (our own constants, no input): bound as parameters,
+    PostgreSQL would take the numbers for text."""
+    cases = " ".join(f"WHEN '{priority.value}' THEN {rank}" for priority, rank in RANK.items())
+    return RawSQL(f"CASE priority {cases} ELSE {RANK[ChatPriority.NORMAL]} END")
 
 
 #: how many waiting chats one freed operator can set in motion at once
