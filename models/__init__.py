@@ -27,6 +27,7 @@ from models.persisted_operation import PersistedOperation
 from models.rating import ChatRating
 from models.timers import Timer
 from models.tasks import Task, TaskStatus
+from models.labels import ChatLabel, ClientAttribute, Label
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
@@ -43,4 +44,6 @@ __all__ = [
     "PersistedOperation",
     # live views (issue 16)
     "ChatPriority", "OperatorConnection", "ServerProcess",
+    # labels, client attributes (issue 20)
+    "ChatLabel", "ClientAttribute", "Label",
 ]

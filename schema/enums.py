@@ -24,7 +24,10 @@ else:
     ChatKind = strawberry.enum(models.ChatKind)
     ChatStatus = strawberry.enum(models.ChatStatus)
     MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
-    ChatPriority = strawberry.enum(models.ChatPriority, description="Urgency: the queue offers higher priorities first.")
+    ChatPriority = strawberry.enum(
+        models.ChatPriority,
+        description="Urgency, set by operators: the queue offers higher priorities first, then the oldest first.",
+    )
     # the kinds events are stored and delivered with (resolvers/chats/event_kinds.py)
     QueueEventKind = strawberry.enum(event_kinds.QueueEventKind, description="What happened in a queue.")
     ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
@@ -49,6 +52,10 @@ _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawber
     ChatEventKind: {
         "CHAT_REMOVED": "The chat left this viewer's view or list (transferred to someone else, taken over, "
                         "the viewer removed); `chat` is null when they may no longer read it.",
+        "LABELS_CHANGED": "The chat's labels changed.",
+    },
+    QueueEventKind: {
+        "PRIORITY_CHANGED": "The chat's priority changed.",
     },
 }
 for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import OperatorRole, OperatorStatus, QueueDistribution
+from schema.enums import ChatPriority, OperatorRole, OperatorStatus, QueueDistribution
 
 
 @strawberry.input
@@ -124,3 +124,9 @@ class StartVisitorChatInput:
 class SendVisitorMessageInput:
     text: str
     attachment_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class SetChatPriorityInput:
+    chat_id: strawberry.ID
+    priority: ChatPriority

@@ -22,6 +22,8 @@ from services.chats.operators import active_chat_counts, operators_by_id
 from services.chats.presence import presence_of
 from services.automation.rating import ratings_of
 from services.chats.reads import unread_counts
+from services.chats.labels import labels_of_chats
+from services.contact_center.client_attributes import attributes_of_clients
 from services.identity.viewer import Viewer
 
 
@@ -76,6 +78,8 @@ class Loaders:
     last_message = _loader(lambda self: self._last_message)
     unread_count = _loader(lambda self: self._unread_count)
     chat_rating = _loader(lambda self: ratings_of)
+    labels = _loader(lambda self: _keyed(self.viewer, labels_of_chats))
+    client_attributes = _loader(lambda self: _keyed(self.viewer, attributes_of_clients))
 
     @cached_property
     def messaging(self) -> MessagingLoaders:

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
+from resolvers.chats.labels import NODE_RESOLVERS as LABEL_NODE_RESOLVERS
 from resolvers.contact_center.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.ids import parse_global_id
@@ -109,4 +110,5 @@ _NODE_RESOLVERS = {
     **CRM_NODE_RESOLVERS,
     **SALES_NODE_RESOLVERS,
     **MESSAGING_NODE_RESOLVERS,
+    **LABEL_NODE_RESOLVERS,
 }

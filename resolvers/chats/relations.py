@@ -76,6 +76,10 @@ def visible_chat(info: Info, pk: int) -> Awaitable[models.Chat]:
     return reads.read_chat(info.context.viewer, pk)
 
 
+def labels(info: Info, chat_pk: int) -> Awaitable[list[models.Label]]:
+    return info.context.loaders.labels.load(chat_pk)
+
+
 def rating(info: Info, chat_pk: int) -> Awaitable[Any]:
     return info.context.loaders.chat_rating.load(chat_pk)
 

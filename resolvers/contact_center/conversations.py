@@ -32,6 +32,8 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
         client_id=decode_optional_id(f.client_id, "Client", ["filter", "clientId"]),
         created_from=f.from_, created_to=f.to, search=f.search, pinned=f.pinned,
         waiting_first_response=f.waiting_first_response,
+        label_ids=decode_ids(f.label_ids, "Label", ["filter", "labelIds"]),
+        priorities=[models.ChatPriority(p.value) for p in f.priorities] if f.priorities is not None else None,
     )
 
 

@@ -19,6 +19,11 @@ async def client_chats(info: Info, client_pk: int, first: int | None = None, aft
                                                          after=after, last=last, before=before))
 
 
+def client_attributes(info: Info, client_pk: int) -> Awaitable[list[models.ClientAttribute]]:
+    """Operators only: a visitor gets none (services/policies/clients.py)."""
+    return info.context.loaders.client_attributes.load(client_pk)
+
+
 async def client_messages(info: Info, client_pk: int, search: str | None = None, created_from: datetime | None = None,
                           created_to: datetime | None = None, first: int | None = None, after: str | None = None,
                           last: int | None = None, before: str | None = None) -> Page:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from schema.messaging.messaging import (
         AddGifInput, CreateCannedResponseInput, CreateFeedPostFromMessageInput, CreateTaskFromMessageInput,
         DeleteCannedResponseInput, DiscussMessageInChatInput, EditMessageInput, MessageInput,
-        SaveMessageAsCannedResponseInput, SendCannedResponseInput, UpdateCannedResponseInput, UploadFileInput,
+        SaveMessageAsCannedResponseInput, SendCannedResponseInput, UpdateCannedResponseInput, UpdateTaskInput,
+        UploadFileInput,
     )
 
 
@@ -170,6 +171,18 @@ async def create_task_from_message(info: Info, input: CreateTaskFromMessageInput
         return await tasks.create_task_from_message(
             _viewer(info), message_id=_message_id(input), title=input.title, description=input.description,
             responsible_id=responsible, deadline=input.deadline)
+
+    return await outcome(run())
+
+
+async def update_task(info: Info, input: UpdateTaskInput) -> Outcome[models.Task]:
+    async def run():
+        return await tasks.update_task(
+            _viewer(info), task_id=decode_id(input.task_id, "Task", ["input", "taskId"]), title=input.title,
+            description=input.description,
+            status=models.TaskStatus(input.status.value) if input.status is not None else None,
+            responsible_id=decode_optional_id(input.responsible_id, "Operator", ["input", "responsibleId"]),
+            deadline=input.deadline)
 
     return await outcome(run())
 

@@ -10,6 +10,7 @@ from strawberry.types import Info
 import models
 from schema.chats.client import Client
 from schema.common import Node, PageInfo, page_info_of, provides
+from schema.chats.labels import Label
 from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
@@ -42,7 +43,8 @@ class Chat(Node):
         description="Locked as mine: stays with its operator whatever the queue settings; no auto-close."
     )
     waiting_first_response: bool = strawberry.field(description="No operator has yet sent a visible reply.")
-    priority: ChatPriority = strawberry.field(description="Urgency, set by operators or rules.")
+    priority: ChatPriority = strawberry.field(
+        description="Urgency, set by operators: the queue offers higher priorities first.")
     created_at: datetime
     answered_at: datetime | None
     first_response_at: datetime | None
@@ -131,6 +133,10 @@ class Chat(Node):
     async def rating(self, info: Info) -> ChatRating | None:
         row = await r.rating(info, self.pk)
         return ChatRating(vote=ChatVote(row.vote), comment=row.comment, rated_at=row.rated_at) if row else None
+
+    @strawberry.field(description="The chat's labels, by name (operators only: a visitor sees none).")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.from_model(label) for label in await r.labels(info, self.pk)]
 
     @strawberry.field(description="Orders placed in this chat, oldest first.")
     async def orders(self, info: Info) -> list[Order]:

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from schema.chats.message import MessageConnection
 
 
+@strawberry.type(description="A key and value kept on a client, e.g. plan = gold.")
+class ClientAttribute:
+    key: str
+    value: str
+
+    @classmethod
+    def from_model(cls, attribute: models.ClientAttribute) -> "ClientAttribute":
+        return cls(key=attribute.key, value=attribute.value)
+
+
 @strawberry.type(description="A customer who writes in through an open channel.")
 class Client(Node):
     id: strawberry.ID
@@ -59,6 +69,10 @@ class Client(Node):
             info, self.pk, search=search, created_from=from_, created_to=to, first=first, after=after, last=last,
             before=before,
         ))
+
+    @strawberry.field(description="Custom attributes, e.g. plan=gold, by key (operators only: a visitor sees none).")
+    async def attributes(self, info: Info) -> list[ClientAttribute]:
+        return [ClientAttribute.from_model(a) for a in await r.client_attributes(info, self.pk)]
 
     @classmethod
     def from_model(cls, client: ClientRow | models.Client) -> "Client":

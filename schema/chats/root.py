@@ -10,6 +10,7 @@ from typing import Any, AsyncGenerator, Callable
 import strawberry
 from strawberry.types import Info
 
+from resolvers.chats import labels as lb
 from resolvers.chats import mutations as m
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
@@ -17,6 +18,7 @@ from resolvers.chats import typing_signals as t
 from schema import inputs
 from schema.chats.chat import Chat, MyChats
 from schema.chats.client import Client
+from schema.chats.labels import CreateLabelInput, Label, LabelPayload, SetChatLabelsInput
 from schema.chats.prefetched import attach_relations
 from schema.common import Node
 from schema.chats.events import ChatEvent, QueueEvent
@@ -49,6 +51,7 @@ _NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
     "CannedResponse": lambda info, found: CannedResponse.from_model(found),
     "Task": lambda info, found: Task.from_model(found),
     "FeedPost": lambda info, found: FeedPost.from_model(found),
+    "Label": lambda info, found: Label.from_model(found),
 }
 
 
@@ -91,6 +94,10 @@ class CoreQuery:
         chats = [*result.offered, *result.waiting_first_response, *result.active, *result.internal]
         attach_relations(chats, groups.relations)  # read in the same statement
         return result
+
+    @strawberry.field(description="Every label, by name (operators).")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.from_model(label) for label in await lb.labels_list(info)]
 
     @strawberry.field(description="The visitor's own chat (visitor token only).")
     async def visitor_chat(self, info: Info) -> Chat | None:
@@ -180,6 +187,21 @@ class CoreMutation:
     @strawberry.mutation
     async def send_message(self, info: Info, input: inputs.SendMessageInput) -> MessagePayload:
         return message_payload(await m.send_message(info, input))
+
+    @strawberry.mutation(
+        description="Change a waiting or answered chat's priority: its operators, its queue while it waits, "
+                    "supervisors. The queue offers higher priorities first.")
+    async def set_chat_priority(self, info: Info, input: inputs.SetChatPriorityInput) -> ChatPayload:
+        return chat_payload(await lb.set_chat_priority(info, input))
+
+    # labels
+    @strawberry.mutation(description="Admins: define a label.")
+    async def create_label(self, info: Info, input: CreateLabelInput) -> LabelPayload:
+        return payload(LabelPayload, "label", await lb.create_label(info, input), Label.from_model)
+
+    @strawberry.mutation(description="Set the chat's labels: its operators and supervisors.")
+    async def set_chat_labels(self, info: Info, input: SetChatLabelsInput) -> ChatPayload:
+        return chat_payload(await lb.set_chat_labels(info, input))
 
     # me
     @strawberry.mutation

@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from schema.enums import ChatStatus
+from schema.enums import ChatPriority, ChatStatus
 
 
 @strawberry.enum(description="The order of the conversations list (ties broken by the newest conversation).")
@@ -36,6 +36,8 @@ class ConversationFilter:
     waiting_first_response: bool | None = strawberry.field(
         default=None, description="true: no operator has yet sent a visible reply; false: one has."
     )
+    label_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Chats with any of these labels.")
+    priorities: list[ChatPriority] | None = None
 
 
 @strawberry.input

@@ -7,6 +7,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from resolvers.contact_center import chat_actions as a
 from resolvers.contact_center import conversations as c
 from resolvers.contact_center import crm
 from resolvers.contact_center import sales
@@ -15,6 +16,9 @@ from schema.chats.client import Client
 from schema.chats.message import Message, MessageConnection, MessageEdge
 from schema.chats.prefetched import attach_relations
 from schema.common import page_info_of
+from schema.contact_center.chat_actions import (
+    BulkChatActionInput, BulkChatActionPayload, ClientPayload, SetClientAttributesInput,
+)
 from schema.contact_center.conversations import (
     ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput,
 )
@@ -99,6 +103,19 @@ class ContactCenterMutation:
         "gets a message with the summary and the payment link.")
     async def create_chat_order(self, info: Info, input: CreateChatOrderInput) -> OrderPayload:
         return payload(OrderPayload, "order", await sales.create_chat_order(info, input), Order.from_model)
+
+    @strawberry.mutation(
+        description="One action on up to 100 chats; each chat succeeds or fails on its own (in its own "
+                    "transaction, by the single action's rules). More chats, or an argument the action lacks: "
+                    "INVALID_INPUT and no chat changes.")
+    async def bulk_chat_action(self, info: Info, input: BulkChatActionInput) -> BulkChatActionPayload:
+        return BulkChatActionPayload.from_outcome(await a.bulk_chat_action(info, input))
+
+    @strawberry.mutation(
+        description="Set or remove (null value) a client's attributes: operators of one of the client's chats, "
+                    "supervisors.")
+    async def set_client_attributes(self, info: Info, input: SetClientAttributesInput) -> ClientPayload:
+        return payload(ClientPayload, "client", await a.set_client_attributes(info, input), Client.from_model)
 
     @strawberry.mutation(description="Add a product to the catalog (ADMIN).")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:

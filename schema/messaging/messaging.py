@@ -268,6 +268,16 @@ class CreateTaskFromMessageInput:
     deadline: datetime | None = None
 
 
+@strawberry.input(description="Change a task: only the fields given (null: unchanged).")
+class UpdateTaskInput:
+    task_id: strawberry.ID
+    title: str | None = None
+    description: str | None = None
+    status: TaskStatus | None = strawberry.field(default=None, description="DONE when it is done; OPEN reopens it.")
+    responsible_id: strawberry.ID | None = None
+    deadline: datetime | None = None
+
+
 @strawberry.input
 class DiscussMessageInChatInput:
     message_id: strawberry.ID

@@ -15,7 +15,7 @@ from schema.messaging.messaging import (
     CreateFeedPostFromMessageInput, CreateTaskFromMessageInput, DeleteCannedResponseInput, DiscussMessageInChatInput,
     EditMessageInput, FeedPost, FeedPostPayload, Gif, GifPayload, MessageCommand, MessageInput,
     SaveMessageAsCannedResponseInput, SendCannedResponseInput, Smiley, Task, TaskPayload, UpdateCannedResponseInput,
-    UploadFileInput,
+    UpdateTaskInput, UploadFileInput,
 )
 from schema.payloads import ChatPayload, MessagePayload, chat_payload, message_payload, payload
 
@@ -105,6 +105,12 @@ class MessagingMutation:
         description="A task linked to the message; the title defaults to the message, the responsible to you.")
     async def create_task_from_message(self, info: Info, input: CreateTaskFromMessageInput) -> TaskPayload:
         return payload(TaskPayload, "task", await r.create_task_from_message(info, input), Task.from_model)
+
+    @strawberry.mutation(
+        description="Change a task (title, description, status, responsible, deadline): its author, its responsible, "
+                    "supervisors. A task from a silent note goes only to someone who may read its chat.")
+    async def update_task(self, info: Info, input: UpdateTaskInput) -> TaskPayload:
+        return payload(TaskPayload, "task", await r.update_task(info, input), Task.from_model)
 
     @strawberry.mutation(
         description="An internal chat with the chosen colleagues, opening with the message quoted.")

@@ -6,6 +6,7 @@
     QUEUED, ACTIVE --spam--> SPAM               any --rename--> same
     QUEUED --offer expires--> QUEUED            ACTIVE --auto-close (idle, not pinned)--> CLOSED
     CLOSED --rate--> CLOSED
+    QUEUED, ACTIVE --set priority--> same      any --label--> same
 
 Every transition is one conditional UPDATE (`WHERE id = ? AND status IN (...)`): the row
 count says whether this caller won. There is no read-then-write without it.
@@ -36,6 +37,8 @@ class Action(str, Enum):
     EXPIRE_OFFER = "let the offer expire on"
     AUTO_CLOSE = "auto-close"
     RATE = "rate"
+    SET_PRIORITY = "change the priority of"
+    LABEL = "label"
 
 
 #: action -> (statuses it may start from, status it leaves; None keeps the status)
@@ -54,6 +57,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[ChatStatus], ChatStatus | None]] = {
     Action.EXPIRE_OFFER: (frozenset({QUEUED}), QUEUED),
     Action.AUTO_CLOSE: (frozenset({ACTIVE}), CLOSED),
     Action.RATE: (frozenset({CLOSED}), None),
+    Action.SET_PRIORITY: (frozenset({QUEUED, ACTIVE}), None),
+    Action.LABEL: (frozenset({QUEUED, ACTIVE, CLOSED, SPAM}), None),
 }
 
 

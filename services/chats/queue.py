@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import cast
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
 
 from models import (
-    Chat, ChatOffer, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
+    Chat, ChatOffer, ChatPriority, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
 )
+from services.chats.priorities import RANK
 from services.events import timers
 from services.events.events import UnitOfWork
 
@@ -113,6 +114,14 @@ async def withdraw_offers(uow: UnitOfWork, chat: Chat) -> list[int]:
     return offered
 
 
+def priority_rank() -> RawSQL:
+    """The chat's priority as a number (services/chats/priorities.py `RANK`): the stored values do
+    not sort by urgency as text. Written out (our own constants, no input): bound as parameters,
+    PostgreSQL would take the numbers for text."""
+    cases = " ".join(f"WHEN '{priority.value}' THEN {rank}" for priority, rank in RANK.items())
+    return RawSQL(f"CASE priority {cases} ELSE {RANK[ChatPriority.NORMAL]} END")
+
+
 #: how many waiting chats one freed operator can set in motion at once
 WAITING_BATCH = 50
 
@@ -120,7 +129,7 @@ WAITING_BATCH = 50
 async def offer_waiting_chats(uow: UnitOfWork, operator_id: int) -> int:
     """An operator became available (ONLINE, or a slot freed): offer the chats waiting with no offer.
 
-    Waiting chats of the operator's channels, oldest first, each per its channel's distribution
+    Waiting chats of the operator's channels, highest priority first, then oldest first, each per its channel's distribution
     (so not necessarily to this operator). A chat another transaction holds is left alone
     (SKIP LOCKED): whoever holds it decides. Returns how many chats were offered.
     """
@@ -128,7 +137,8 @@ async def offer_waiting_chats(uow: UnitOfWork, operator_id: int) -> int:
     waiting = (
         await Chat.filter(status=ChatStatus.QUEUED, open_channel_id__in=channel_ids)
         .exclude(id__in=Subquery(ChatOffer.all().values("chat_id")))
-        .using_db(uow.tx).select_for_update(skip_locked=True).order_by("id").limit(WAITING_BATCH)
+        .annotate(rank=priority_rank()).using_db(uow.tx).select_for_update(skip_locked=True)
+        .order_by("-rank", "created_at", "id").limit(WAITING_BATCH)
     )
     channels: dict[int, OpenChannel] = {}
     offered = 0

@@ -23,6 +23,7 @@ class ChatRow:
     title: str
     status: ChatStatus
     pinned: bool
+    priority: ChatPriority
     created_at: datetime
     answered_at: datetime | None
     first_response_at: datetime | None
@@ -33,7 +34,6 @@ class ChatRow:
     client_id: int | None
     operator_id: int | None
     parent_chat_id: int | None
-    priority: ChatPriority
 
 
 @read_model(Client)

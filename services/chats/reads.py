@@ -11,6 +11,7 @@ from models import Chat, ChatKind, ChatOffer, ChatStatus, Message
 from services.common import raw_sql
 from services.policies import chats as chat_policy, messages as message_policy
 from services.policies.chats import get_visible_chat
+from services.chats import queue
 from services.chats.chat_relations import chat_relations, numbered, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
@@ -32,9 +33,10 @@ async def read_chat(viewer: Viewer, chat_id: int) -> Chat:
 
 
 async def visible_queued_chats(viewer: Viewer, channel_ids: list[int]) -> list[Chat]:
-    """The queued chats of these open channels the viewer may see, oldest first."""
+    """The queued chats of these open channels the viewer may see, in the order the queue offers
+    them: highest priority first, then oldest first."""
     return await chat_policy.visible_chats(viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
-        .order_by("created_at", "id")
+        .annotate(rank=queue.priority_rank()).order_by("-rank", "created_at", "id")
 
 
 async def my_open_chat_ids(viewer: Viewer) -> list[int]:

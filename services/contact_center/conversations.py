@@ -13,15 +13,16 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from models import (
-    Chat, ChatKind, ChatParticipant, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel,
+    Chat, ChatKind, ChatParticipant, ChatPriority, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel,
     ReadMarker,
 )
 from services.chats import queue
 from services.common import raw_sql
-from services.contact_center import search
+from services.contact_center import conversation_filters, search
 from services.policies import clients as client_policy, messages as message_policy
 from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
+from services.policies.conditions import render
 from services.chats.chat_relations import numbered, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
@@ -68,6 +69,9 @@ class ConversationFilter:
     search: str | None = None
     pinned: bool | None = None
     waiting_first_response: bool | None = None
+    #: chats with any of these labels
+    label_ids: list[int] | None = None
+    priorities: list[ChatPriority] | None = None
 
 
 def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], str]) -> list[str]:
@@ -98,6 +102,9 @@ def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], st
         conditions.append(f"c.first_response_at IS {'' if f.waiting_first_response else 'NOT '}NULL")
     if f.search is not None and f.search.strip():
         conditions.append(search.chats_matching_sql(f.search, param))
+    narrowed = render(conversation_filters.narrowing(f.label_ids, f.priorities), "c", param)
+    if narrowed is not None:
+        conditions.append(narrowed)
     return conditions
 
 

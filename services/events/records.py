@@ -42,6 +42,8 @@ class EventKind(str, Enum):
     MESSAGE_ADDED = "MESSAGE_ADDED"
     MESSAGE_EDITED = "MESSAGE_EDITED"
     MESSAGE_DELETED = "MESSAGE_DELETED"
+    PRIORITY_CHANGED = "PRIORITY_CHANGED"
+    LABELS_CHANGED = "LABELS_CHANGED"
     #: an operator's presence (no chat): `detail` = {"operator_id", "status", "connected"}
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
 
@@ -68,6 +70,7 @@ class QueueEventKind(str, Enum):
     CHAT_UNPINNED = "CHAT_UNPINNED"
     CHAT_RENAMED = "CHAT_RENAMED"
     CHAT_AUTO_CLOSED = "CHAT_AUTO_CLOSED"
+    PRIORITY_CHANGED = "PRIORITY_CHANGED"
 
 
 class ChatEventKind(str, Enum):
@@ -81,6 +84,7 @@ class ChatEventKind(str, Enum):
     PARTICIPANTS_CHANGED = "PARTICIPANTS_CHANGED"
     CHAT_CLOSED = "CHAT_CLOSED"
     CHAT_REMOVED = "CHAT_REMOVED"
+    LABELS_CHANGED = "LABELS_CHANGED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any, cast
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
-from models import Chat, ChatOffer, ChatParticipant, QueueMember
+from models import Chat, ChatOffer, ChatParticipant, ChatStatus, QueueMember
 from services.common.errors import Forbidden, NotFound, Unauthenticated
 from services.identity.viewer import Viewer
 from services.policies.conditions import EVERYTHING, AnyOf, Condition, Equals, InRows, apply, render
@@ -48,6 +48,19 @@ def readable(viewer: Viewer) -> Condition:
         # the client was made for this visitor: their chats stay theirs after a transfer to another channel
         return Equals("client_id", viewer.client_id)
     raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+
+
+def writable(viewer: Viewer) -> Condition:
+    """The chats the calling operator may write in (`ChatRoles.can_write` as a condition): the
+    ones they are responsible for or take part in; every chat for supervisors and admins."""
+    if not viewer.is_operator:
+        if viewer.is_visitor:
+            raise Forbidden("A visitor token cannot do this.")
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    if viewer.is_supervisor:
+        return EVERYTHING
+    relations = _operator_relations(viewer.operator_id)  # type: ignore[arg-type]
+    return AnyOf((relations["responsible"], relations["participant"]))
 
 
 def visible_chats(viewer: Viewer) -> QuerySet[Chat]:
@@ -120,6 +133,16 @@ class ChatRoles:
     def can_write(self) -> bool:
         """May write in the chat (messages, files)."""
         return self.supervisor or self.responsible or self.participant
+
+    @property
+    def can_label(self) -> bool:
+        """May set the chat's labels: whoever may write in it."""
+        return self.can_write
+
+    def can_prioritise(self, chat: Chat) -> bool:
+        """May set the chat's priority: whoever may write in it; while it waits in a queue (nobody
+        writes in it yet), also whoever may take it (its queue's members, those it is offered to)."""
+        return self.can_write or (chat.status == ChatStatus.QUEUED and self.can_take)
 
     @classmethod
     def of(cls, viewer: Viewer, chat: Chat, operators_by_role: dict[str, set[int]]) -> ChatRoles:

@@ -1,7 +1,7 @@
 """A rule written once, read two ways: as a Tortoise `Q` and as an SQL condition with parameters.
 
 A policy (services/policies/) defines who may see which rows as a `Condition` built from a few
-parts (a column equal to a value or null, a column among the rows of another table or of another
+parts (a column equal to a value, one of some values, or null, a column among the rows of another table or of another
 policy's rows, any of / all of, nothing).
 The ORM queries take `condition.q()`; the hand-written statements (services/common/raw_sql.py)
 take `render(condition, alias, param)`, which gives the text those statements were written with
@@ -120,6 +120,45 @@ class SharesGroup(Condition):
         table = self.model._meta.db_table
         return (f"{alias}.{self.column} IN (SELECT {self.key} FROM {table} WHERE {self.group} IN "
                 f"(SELECT {self.group} FROM {table} WHERE {self.key} = {param(self.value)}))")
+
+
+@dataclass(frozen=True)
+class OneOf(Condition):
+    """`column IN (values)`; no value at all matches nothing."""
+
+    column: str
+    values: tuple[Any, ...]
+
+    def q(self) -> Q:
+        return Q(**cast(dict[str, Any], {f"{self.column}__in": list(self.values)}))
+
+    def sql(self, alias: str, param: Param) -> str:
+        if not self.values:
+            return "1 = 0"
+        return f"{alias}.{self.column} IN ({', '.join(param(v) for v in self.values)})"
+
+
+@dataclass(frozen=True)
+class InRowsOneOf(Condition):
+    """`column IN (SELECT key FROM model's table WHERE field IN (values))`: rows linked to any of
+    these (a chat with any of these labels); no value at all matches nothing."""
+
+    column: str
+    model: type[Model]
+    key: str
+    field: str
+    values: tuple[Any, ...]
+
+    def q(self) -> Q:
+        rows = self.model.filter(**cast(dict[str, Any], {f"{self.field}__in": list(self.values)}))
+        return Q(**cast(dict[str, Any], {f"{self.column}__in": Subquery(rows.values(self.key))}))
+
+    def sql(self, alias: str, param: Param) -> str:
+        if not self.values:
+            return "1 = 0"
+        values = ", ".join(param(v) for v in self.values)
+        return (f"{alias}.{self.column} IN (SELECT {self.key} FROM {self.model._meta.db_table} "
+                f"WHERE {self.field} IN ({values}))")
 
 
 @dataclass(frozen=True)

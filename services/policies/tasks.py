@@ -44,3 +44,24 @@ def can_read(viewer: Viewer, task: Task | None) -> bool:
 async def ensure_may_give(message: Message, responsible_id: int, using: BaseDBAsyncClient | None = None) -> None:
     """A task from this message may go to this responsible (the audience of the message's text)."""
     await audience_of_copy(message).refuse_outsiders([responsible_id], ["input", "responsibleId"], using)
+
+
+def updatable(viewer: Viewer) -> Condition:
+    """The tasks the viewer may change: their author's and their responsible's (the caller's own),
+    any for supervisors and admins. Those the viewer may not change are the ones they may not see:
+    NOT_FOUND, their existence not disclosed."""
+    return readable(viewer)
+
+
+def for_update(viewer: Viewer) -> QuerySet[Task]:
+    return apply(Task.all(), updatable(viewer))
+
+
+async def ensure_may_hand_over(task: Task, responsible_id: int, using: BaseDBAsyncClient | None = None) -> None:
+    """The task may go to this new responsible: a task made from a message carries its text, so the
+    audience of that message's text (its chat's readers, for a silent note) applies as at creation."""
+    if task.source_message_id is None:
+        return
+    message = await Message.get_or_none(id=task.source_message_id, using_db=using)
+    if message is not None:
+        await ensure_may_give(message, responsible_id, using)

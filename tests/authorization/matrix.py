@@ -216,6 +216,8 @@ QUERY_ROWS = [
         "UNA FOR FOR ok  ok  ok  ok  ok", sees=lambda d, w, c: any(g["title"] == "Happy cat" for g in d)),
     row("Query.myTasks", "{ myTasks { id } }",
         "UNA FOR FOR ok  hid hid hid hid", sees=_lists_id(lambda w: w.gid("Task", w.task_id))),
+    row("Query.labels", "{ labels { id name } }",
+        "UNA FOR FOR ok  ok  ok  ok  ok", sees=_lists_id(lambda w: w.gid("Label", w.label_id))),
     row("Query.feed", "{ feed { id } }",
         "UNA FOR FOR ok  ok  ok  ok  ok", sees=_lists_id(lambda w: w.gid("FeedPost", w.feed_post_id))),
 ]
@@ -337,6 +339,27 @@ MUTATION_ROWS = [
         _mutation("deleteCannedResponse", "DeleteCannedResponseInput", "cannedResponse { id }"),
         "UNA FOR FOR FOR NF  NF  ok  ok",
         variables=lambda w, c: {"input": {"cannedResponseId": w.gid("CannedResponse", w.canned_response_id)}}),
+    row("Mutation.updateTask", _mutation("updateTask", "UpdateTaskInput", "task { id status }"),
+        "UNA FOR FOR ok  NF  NF  ok  ok",
+        variables=lambda w, c: {"input": {"taskId": w.gid("Task", w.task_id), "status": "DONE"}}),
+    row("Mutation.createLabel", _mutation("createLabel", "CreateLabelInput", "label { id }"),
+        "UNA FOR FOR FOR FOR FOR FOR ok", variables=lambda w, c: {"input": {"name": "Billing", "color": "#00AA00"}}),
+    row("Mutation.setChatLabels", _mutation("setChatLabels", "SetChatLabelsInput", CHAT),
+        "UNA FOR FOR ok  NF  ok  ok  ok",
+        variables=lambda w, c: {"input": {"chatId": w.chat, "labelIds": [w.gid("Label", w.label_id)]}},
+        sees=_payload_chat_x()),
+    row("Mutation.setChatPriority", _mutation("setChatPriority", "SetChatPriorityInput", CHAT),
+        "UNA FOR FOR ok  NF  ok  ok  ok",
+        variables=lambda w, c: {"input": {"chatId": w.chat, "priority": "HIGH"}}, sees=_payload_chat_x()),
+    row("Mutation.setClientAttributes", _mutation("setClientAttributes", "SetClientAttributesInput", "client { id }"),
+        "UNA FOR FOR ok  NF  ok  ok  ok",
+        variables=lambda w, c: {"input": {"clientId": w.gid("Client", w.client_id),
+                                          "attributes": [{"key": "plan", "value": "gold"}]}}),
+    row("Mutation.bulkChatAction", _mutation("bulkChatAction", "BulkChatActionInput",
+                                             "results { chatId chat { id } userErrors { code message } }"),
+        "UNA FOR FOR ok  NF  ok  ok  ok",
+        variables=lambda w, c: {"input": {"chatIds": [w.chat], "action": "SET_PRIORITY", "priority": "URGENT"}},
+        sees=lambda data, w, c: [(r["chat"] or {}).get("id") for r in data["results"]] == [w.chat]),
     row("Mutation.createTaskFromMessage", _mutation("createTaskFromMessage", "CreateTaskFromMessageInput", "task { id }"),
         "UNA FOR FOR ok  NF  ok  ok  ok", variables=_message_input),
     row("Mutation.discussMessageInChat", _mutation("discussMessageInChat", "DiscussMessageInChatInput", CHAT),
@@ -427,6 +450,10 @@ async def _observe_operation(row: Row, world: World, caller: str, platform: Plat
     if row.operation == "Mutation":
         if data["userErrors"]:
             return data["userErrors"][0]["code"], data["userErrors"][0]["message"]
+        # a bulk payload (bulkChatAction): chat X's own result says how it was refused
+        refused = [r["userErrors"][0] for r in data.get("results") or [] if r.get("userErrors")]
+        if refused:
+            return refused[0]["code"], refused[0].get("message", "")
         return (OK, "") if row.sees(data, world, caller) else ("BAD_RESULT", json.dumps(data, default=str)[:300])
     return (OK if row.sees(data, world, caller) else HIDDEN), ""
 

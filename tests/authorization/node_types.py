@@ -43,6 +43,7 @@ NODE_ROWS: dict[str, tuple[str, str]] = {
     "node(CannedResponse)": ("CannedResponse", "UNA hid hid ok  hid hid ok  ok"),
     "node(Task)": ("Task", "UNA hid hid ok  hid hid ok  ok"),
     "node(FeedPost)": ("FeedPost", "UNA hid hid ok  ok  ok  ok  ok"),
+    "node(Label)": ("Label", "UNA hid hid ok  ok  ok  ok  ok"),
 }
 
 
@@ -70,7 +71,7 @@ async def node_objects(world: World, platform: Platform) -> dict[str, str]:
         "Product": gid("Product", world.product_id), "Order": gid("Order", order.id),
         "Attachment": gid("Attachment", sent.id), "Attachment:unsent": gid("Attachment", unsent.id),
         "CannedResponse": gid("CannedResponse", world.canned_response_id), "Task": gid("Task", world.task_id),
-        "FeedPost": gid("FeedPost", world.feed_post_id),
+        "FeedPost": gid("FeedPost", world.feed_post_id), "Label": gid("Label", world.label_id),
     }
 
 

@@ -11,7 +11,7 @@ Built through the services (the paths the API takes), on an empty database:
   message is a silent note;
 - chat Y in C2, started by the other visitor (queued, offered to C2's queue);
 - a canned response of C1 (made by the supervisor), a product, a catalog GIF, a task and a
-  feed post of the channel operator, a webhook connector of C1.
+  feed post of the channel operator, a webhook connector of C1, a label.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from services.chats import operators
 from services.contact_center import search
 from services.contact_center import sales
 from services.messaging import tasks
+from services.chats import labels
 from services.chats import visitors
 from services.identity.viewer import ANONYMOUS, Viewer
 
@@ -81,6 +82,7 @@ class World:
     canned_response_id: int
     product_id: int
     task_id: int
+    label_id: int
     feed_post_id: int
     connector_id: int
     #: the chat each visitor caller writes into (their own)
@@ -168,6 +170,7 @@ async def build_world(variant: str = "answered") -> World:
     post = await feed.create_feed_post_from_message(channel_op, message_id=visitor_message.id)
     connector = await connectors.create_connector(admin, name="Website hook", kind="WEBHOOK", open_channel_id=c1.id,
                                                   callback_url="https://hooks.example.test/out")
+    label = await labels.create_label(admin, name="VIP", color="#FFD700")
     await search.ensure_ready()  # the search index exists before the first snapshot
 
     x = await Chat.get(id=x.id)
@@ -175,6 +178,6 @@ async def build_world(variant: str = "answered") -> World:
         variant=variant, viewers=viewers, operator_ids=ids, channel_id=c1.id, other_channel_id=c2.id,
         chat_id=x.id, other_chat_id=y.id, client_id=x.client_id, visitor_message_id=visitor_message.id,
         operator_message_id=reply.id, silent_note_id=note.id, canned_response_id=canned.id, product_id=product.id,
-        task_id=task.id, feed_post_id=post.id, connector_id=connector.id,
+        task_id=task.id, label_id=label.id, feed_post_id=post.id, connector_id=connector.id,
         own_chat_ids={"visitor": x.id, "other_visitor": y.id},
     )

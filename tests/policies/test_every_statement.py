@@ -41,6 +41,10 @@ POLICIES: dict[str, frozenset[str]] = {
     "OpenChannel": frozenset({"open_channels"}),
     # queue membership is a chat relation too (an operator's chats are their queues')
     "QueueMember": frozenset({"open_channels", "chats"}),
+    # labels are every operator's; a chat's labels are read through its chat
+    "Label": frozenset({"labels"}),
+    "ChatLabel": frozenset({"labels"}),
+    "ClientAttribute": frozenset({"clients"}),
 }
 MODELS = set(POLICIES)
 #: table -> model, for the hand-written SQL (the keywords upper case, as every statement here is written)

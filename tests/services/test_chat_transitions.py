@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from models import (
-    Chat, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
+    Chat, ChatPriority, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
 )
-from services.chats import chats
+from services.chats import chats, labels, priorities
 from services.messaging import messages
 from services.automation import rating
 from services.policies.chats import visible_chats
@@ -19,7 +19,7 @@ from services.chats.chat_states import TRANSITIONS, Action
 from services.common.errors import AlreadyTaken, Forbidden, InvalidInput, InvalidState, NotFound
 from services.identity.viewer import Viewer
 from tests.factories import (
-    event_kinds, last_event_id, make_open_channel, make_operator, offered_to, participants_of, queued_chat, snapshot,
+    event_kinds, last_event_id, make_admin, make_open_channel, make_operator, offered_to, participants_of, queued_chat, snapshot,
     start_chat,
 )
 
@@ -337,6 +337,13 @@ async def stage(status: ChatStatus) -> Stage:
     return Stage(chat, actor, visitor, responsible, colleague, channel)
 
 
+async def _label(s: Stage):
+    """The supervisor puts a new label on the chat."""
+    _, admin = await make_admin()
+    label = await labels.create_label(admin, name=f"Label {s.chat.id}", color="#000000")
+    return await labels.set_chat_labels(s.actor, chat_id=s.chat.id, label_ids=[label.id])
+
+
 PERFORM = {
     Action.ANSWER: lambda s: chats.answer_chat(s.actor, chat_id=s.chat.id),
     Action.SKIP: lambda s: chats.skip_chat(s.actor, chat_id=s.chat.id),
@@ -351,6 +358,8 @@ PERFORM = {
     Action.SEND_MESSAGE: lambda s: messages.send_message(s.actor, chat_id=s.chat.id, text="Hello"),
     Action.VISITOR_MESSAGE: lambda s: messages.send_visitor_message(s.visitor, text="Hello?"),
     Action.RATE: lambda s: rating.rate_chat(s.visitor, vote="LIKE"),
+    Action.SET_PRIORITY: lambda s: priorities.set_chat_priority(s.actor, chat_id=s.chat.id, priority=ChatPriority.HIGH),
+    Action.LABEL: lambda s: _label(s),
 }
 
 #: fired by the scheduler when a due time passes: their edges are in tests/automation/test_timeouts.py
@@ -370,6 +379,8 @@ EFFECT = {
     Action.SEND_MESSAGE: lambda chat, s: True,
     Action.VISITOR_MESSAGE: lambda chat, s: True,
     Action.RATE: lambda chat, s: True,
+    Action.SET_PRIORITY: lambda chat, s: chat.priority == ChatPriority.HIGH,
+    Action.LABEL: lambda chat, s: True,
 }
 
 EDGES = [(action, status) for action in Action if action not in CLOCK_DRIVEN for status in ChatStatus]
@@ -398,6 +409,8 @@ def test_the_state_machine_is_the_one_specified():
         Action.EXPIRE_OFFER: ({QUEUED}, QUEUED),
         Action.AUTO_CLOSE: ({ACTIVE}, CLOSED),
         Action.RATE: ({CLOSED}, None),
+        Action.SET_PRIORITY: ({QUEUED, ACTIVE}, None),
+        Action.LABEL: (every, None),
     }
 
 
