@@ -172,8 +172,10 @@ async def test_a_replay_after_an_id_is_the_live_stream_again_state_and_actor_inc
         }
 
     def what_happened(events: list[dict[str, Any]]) -> list[tuple]:
-        """All but `chat`, which is the chat as it is now (its id and whether it is given kept)."""
-        return [(e["eventId"], e["kind"], e["chatId"], e["actor"], e["state"], e["chat"] is None) for e in events]
+        """All but `chat`, which is the chat as it is when the event is delivered: null whenever the
+        viewer could not read it then, but also when they cannot at delivery (a live subscription that
+        runs behind the changes may find the chat already gone to Support), so it is not compared."""
+        return [(e["eventId"], e["kind"], e["chatId"], e["actor"], e["state"]) for e in events]
 
     assert what_happened(replayed["mine"]) == what_happened(live_mine)
     assert what_happened(replayed["chat"]) == what_happened(live_chat)
