@@ -193,6 +193,10 @@ QUERY_ROWS = [
     row("Query.searchMessages",
         '{ searchMessages(query: "help", first: 50) { edges { node { id chat { id } } } } }',
         "UNA ok  hid ok  hid ok  ok  ok", sees=_message_in_chat_x),
+    # the caller's colleagues in their queues (themselves included; the channel operator is C1's, the
+    # others C2's); supervisors and admins: everyone
+    row("Query.presence", "{ presence { id connected } }",
+        "UNA FOR FOR ok  hid hid ok  ok ", sees=_lists_id(lambda w: w.operator("channel_operator"))),
     row("Query.client", "query($id: ID!) { client(id: $id) { id } }",
         "UNA FOR FOR ok  hid ok  ok  ok", variables=lambda w, c: {"id": w.gid("Client", w.client_id)},
         sees=lambda d, w, c: d is not None and d["id"] == w.gid("Client", w.client_id)),
@@ -360,6 +364,11 @@ MUTATION_ROWS = [
         "UNA FOR FOR ok  NF  ok  ok  ok",
         variables=lambda w, c: {"input": {"chatIds": [w.chat], "action": "SET_PRIORITY", "priority": "URGENT"}},
         sees=lambda data, w, c: [(r["chat"] or {}).get("id") for r in data["results"]] == [w.chat]),
+    # typing where one may write (the responsible, a participant, supervisors); a visitor in their own chat
+    row("Mutation.setTyping", "mutation($input: SetTypingInput!) { setTyping(input: $input) }",
+        "UNA FOR FOR ok  NF  ok  ok  ok", variables=lambda w, c: {"input": {"chatId": w.chat, "typing": True}}),
+    row("Mutation.setVisitorTyping", "mutation($input: SetVisitorTypingInput!) { setVisitorTyping(input: $input) }",
+        "UNA ok  ok  FOR FOR FOR FOR FOR", variables=lambda w, c: {"input": {"typing": True}}),
     row("Mutation.createTaskFromMessage", _mutation("createTaskFromMessage", "CreateTaskFromMessageInput", "task { id }"),
         "UNA FOR FOR ok  NF  ok  ok  ok", variables=_message_input),
     row("Mutation.discussMessageInChat", _mutation("discussMessageInChat", "DiscussMessageInChatInput", CHAT),
@@ -399,6 +408,14 @@ SUBSCRIPTION_ROWS = [
     # the caller's own chat list: supervisors and admins are not on chat X
     row("Subscription.myChatsChanged", 'subscription { myChatsChanged(after: "0") { eventId kind chat { id } } }',
         "UNA FOR FOR ok  hid ok  hid hid", sees=_events_about_x),
+    # no one types in the world: a caller allowed to follow chat X's typing sees a quiet stream
+    row("Subscription.typing", "subscription($c: ID) { typing(chatId: $c) { chatId typing } }",
+        "UNA hid NF  hid NF  hid hid hid", variables=lambda w, c: {"c": w.chat}, sees=_events_about_x),
+    # presence of the caller's colleagues in their queues (the channel operator's status was set in the world)
+    row("Subscription.operatorsChanged",
+        'subscription { operatorsChanged(after: "0") { eventId operator { id } connected } }',
+        "UNA FOR FOR ok  hid hid ok  ok ",
+        sees=lambda events, w, c: any(e["operator"]["id"] == w.operator("channel_operator") for e in events)),
     row("Subscription.visitorChatEvents",
         'subscription { visitorChatEvents(after: "0") { eventId kind chat { id } } }',
         "UNA ok  hid FOR FOR FOR FOR FOR", sees=_events_about_x),
@@ -447,6 +464,8 @@ async def _observe_operation(row: Row, world: World, caller: str, platform: Plat
     if result.errors:
         return _code_of(result.errors)
     data = result.data[row.name]
+    if row.operation == "Mutation" and isinstance(data, bool):  # setTyping: true, the signal went out
+        return (OK, "") if data else ("BAD_RESULT", "false")
     if row.operation == "Mutation":
         if data["userErrors"]:
             return data["userErrors"][0]["code"], data["userErrors"][0]["message"]
