@@ -6,6 +6,10 @@ that fans events out to bounded per-subscriber queues in memory; with Redis, the
 also holds ONE redis-py PubSub feeding that hub (one Redis subscription per GraphQL
 subscription would exhaust the connection pool, 100 connections in redis-py 8, each PubSub
 holding one, and is several times slower).
+
+Beside events the broker carries ephemeral signals (someone is typing: infrastructure/signals.py):
+no id, no database, no replay, no gap logic; with Redis on a second channel `<channel>:signals`
+read by the same PubSub.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import redis.asyncio as redis
 from infrastructure.metrics import PUBLISH_FAILURES, observe_event_delivery
 from infrastructure.redis_client import redis_client
 from infrastructure.redis_publisher import Publisher
+from infrastructure.signals import SignalHub
 
 log = logging.getLogger("infrastructure.broker")
 
@@ -175,10 +180,15 @@ class BrokerUnavailable(Exception):
 
 class Broker(Protocol):
     hub: EventHub
+    #: this process's subscribers of ephemeral signals (infrastructure/signals.py)
+    signals: SignalHub
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, events: list[dict[str, Any]]) -> None: ...
+    async def publish_signal(self, topic: str, signal: dict[str, Any]) -> bool:
+        """Send a signal to the topic's subscribers in every process; False if it could not go out."""
+        ...
     async def check(self) -> None: ...
 
 
@@ -187,6 +197,7 @@ class LocalBroker:
 
     def __init__(self) -> None:
         self.hub = EventHub()
+        self.signals = SignalHub()
 
     async def start(self) -> None:
         return None
@@ -197,6 +208,10 @@ class LocalBroker:
     async def publish(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             self.hub.deliver(event)
+
+    async def publish_signal(self, topic: str, signal: dict[str, Any]) -> bool:
+        self.signals.deliver(topic, signal)
+        return True
 
     async def check(self) -> None:
         return None
@@ -210,6 +225,8 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 RESUBSCRIBE_DELAY_SECONDS = 0.5
 #: key of the control message "re-read the database from this id on" (a publish failed somewhere)
 RESYNC_FROM = "resync_from"
+#: the signal channel is the event channel's name with this suffix (infrastructure/signals.py)
+SIGNAL_CHANNEL_SUFFIX = ":signals"
 
 
 #: the first element of a message, and of a subscription's confirmation, on the PubSub connection
@@ -244,8 +261,12 @@ class RedisBroker:
 
     def __init__(self, client: redis.Redis, channel: str, *, catch_up_seconds: float = 0.0) -> None:
         self.hub = EventHub()
+        self.signals = SignalHub()
         self._redis = client
         self._channel_bytes = channel.encode()
+        self._signal_channel_bytes = (channel + SIGNAL_CHANNEL_SUFFIX).encode()
+        #: the signal channel as a reply names it (str when the URL asks for decode_responses)
+        self._signal_channel_names = (self._signal_channel_bytes, channel + SIGNAL_CHANNEL_SUFFIX)
         self._publisher = Publisher(client, timeout=PUBLISH_TIMEOUT_SECONDS)
         self._catch_up_seconds = catch_up_seconds
         self._tasks: list[asyncio.Task] = []
@@ -299,6 +320,15 @@ class RedisBroker:
         if missed is not None and self._missed_from == missed:
             self._missed_from = None
 
+    async def publish_signal(self, topic: str, signal: dict[str, Any]) -> bool:
+        """Publish on the signal channel, in the publisher's batches; a failure loses the signal (logged)."""
+        try:
+            await self._publisher.publish(self._signal_channel_bytes, [orjson.dumps({"topic": topic, "signal": signal})])
+        except Exception as error:
+            log.info("could not publish a signal to Redis (%r): it is lost", error)
+            return False
+        return True
+
     async def _announce_missed(self) -> None:
         """Tell every process to re-read from the lowest id whose publish failed (if any)."""
         missed = self._missed_from
@@ -318,7 +348,8 @@ class RedisBroker:
             pubsub = self._redis.pubsub()
             try:
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
-                    await pubsub.subscribe(self._channel_bytes)
+                    # one SUBSCRIBE for both: Redis confirms each channel, both subscribed at once
+                    await pubsub.subscribe(self._channel_bytes, self._signal_channel_bytes)
                 connection = pubsub.connection
                 assert connection is not None  # subscribe() connected it
                 while True:
@@ -328,8 +359,11 @@ class RedisBroker:
                     reply = await connection.read_response(timeout=math.inf, push_request=True)
                     kind = reply[0] if isinstance(reply, list) and len(reply) == 3 else None
                     if kind in _MESSAGE:
-                        self._receive(reply[2])
-                    elif kind in _SUBSCRIBE:
+                        if reply[1] in self._signal_channel_names:
+                            self._receive_signal(reply[2])
+                        else:
+                            self._receive(reply[2])
+                    elif kind in _SUBSCRIBE and reply[1] not in self._signal_channel_names:
                         # subscribed: whatever was committed while this process was not
                         # listening is read from the database
                         if failures:
@@ -364,6 +398,15 @@ class RedisBroker:
             self.hub.resync(int(message[RESYNC_FROM]))
         else:
             self.hub.deliver(message)
+
+    def _receive_signal(self, data: bytes) -> None:
+        try:
+            message = orjson.loads(data)
+            topic, signal = message["topic"], message["signal"]
+        except (ValueError, KeyError, TypeError):  # orjson.JSONDecodeError is a ValueError
+            log.warning("ignored a message on the signal channel that is not a signal: %r", data[:200])
+            return
+        self.signals.deliver(topic, signal)
 
     async def _catch_up_forever(self) -> None:
         while True:

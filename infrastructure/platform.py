@@ -1,9 +1,9 @@
 """The platform: every outside service the application uses, made once at start-up and handed in.
 
 One `Platform` holds the event broker, the file storage (with its size limit and link signing),
-the GIF provider, the connector transport and the cache of valid tokens. Nothing of it is a
-module global: the app builds it from the settings in its lifespan (`open_platform`), a command
-or a test builds its own (`Platform.local`, or the constructor with whatever fakes it needs).
+the GIF provider, the connector transport, the cache of valid tokens and the budget of typing
+signals. Nothing of it is a module global: the app builds it from the settings in its lifespan
+(`open_platform`), a command or a test builds its own (`Platform.local`, or the constructor with whatever fakes it needs).
 It reaches a use case as an argument: the resolvers take it from the request context
 (resolvers/context.py) and pass the part a use case needs (`files`, `gifs`, `tokens`...); the
 scheduler gets it when it starts.
@@ -28,6 +28,7 @@ from infrastructure.file_storage import S3_EXTRA_MISSING, FileSettings, FileStor
     StorageUnavailable
 from infrastructure.gif_providers import GifProvider, GiphyProvider
 from infrastructure.settings import Settings
+from infrastructure.signals import SignalBudget
 from infrastructure.token_cache import TokenCache
 
 
@@ -43,6 +44,8 @@ class Platform:
     connectors: ConnectorTransport = field(default_factory=HttpConnectorTransport)
     #: tokens trusted without reading the database (TOKEN_CACHE_SECONDS; 0 by default: none)
     tokens: TokenCache[Any] = field(default_factory=TokenCache)
+    #: what each sender may still send of ephemeral signals (typing), counted in this process
+    signal_budget: SignalBudget = field(default_factory=SignalBudget)
 
     @classmethod
     def local(cls, files_dir: str | Path, *, max_upload_bytes: int = 25 * 1024 * 1024, url_secret: bytes = b"local",

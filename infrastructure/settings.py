@@ -61,6 +61,12 @@ ENVIRONMENT = [
     ("GIF_SEARCH_TIMEOUT_SECONDS", "3", "how long `searchGifs` waits for Giphy before answering with no GIFs"),
     ("SCHEDULER_INTERVAL_SECONDS", "1", "seconds between two rounds of the scheduler of each server process "
      "(offer timeouts, auto-close, connector deliveries); 0: no scheduler"),
+    ("PRESENCE_GRACE_SECONDS", "60", "an ONLINE operator whose last WebSocket closed and who does not reconnect "
+     "within this time becomes AWAY (their offers pass on); ONLINE again when they reconnect"),
+    ("PRESENCE_HEARTBEAT_SECONDS", "10", "how often each server process renews its heartbeat in the database (the "
+     "operators' WebSockets it holds count as connected while it does)"),
+    ("PRESENCE_PROCESS_EXPIRY_SECONDS", "30", "a server process whose heartbeat is older than this is dead: the "
+     "scheduler of another removes its operators' connections (keep it a few heartbeats)"),
     ("OPENCHANNELS_ENV", "development", "development or production: production refuses introspection, "
      "serves no GraphiQL and gives no field suggestions in errors"),
     ("QUERY_MAX_DEPTH", "15", "deepest nesting of fields in one operation"),
@@ -157,6 +163,10 @@ class Settings:
     giphy_api_url: str = field(default_factory=lambda: _env("GIPHY_API_URL"))
     gif_search_timeout_seconds: float = field(default_factory=lambda: float(_env("GIF_SEARCH_TIMEOUT_SECONDS")))
     scheduler_interval_seconds: float = field(default_factory=lambda: float(_env("SCHEDULER_INTERVAL_SECONDS")))
+    presence_grace_seconds: float = field(default_factory=lambda: float(_env("PRESENCE_GRACE_SECONDS")))
+    presence_heartbeat_seconds: float = field(default_factory=lambda: float(_env("PRESENCE_HEARTBEAT_SECONDS")))
+    presence_process_expiry_seconds: float = field(
+        default_factory=lambda: float(_env("PRESENCE_PROCESS_EXPIRY_SECONDS")))
     env: str = field(default_factory=lambda: _env("OPENCHANNELS_ENV").strip().lower())
     query_max_depth: int = field(default_factory=lambda: int(_env("QUERY_MAX_DEPTH")))
     query_max_aliases: int = field(default_factory=lambda: int(_env("QUERY_MAX_ALIASES")))

@@ -23,11 +23,11 @@ class Event(Model):
     operator_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     #: operators for whom the chat leaves their own list with this event (CHAT_REMOVED on myChatsChanged)
     removed_operator_ids: fields.JSONField[list[int]] = fields.JSONField(default=list, db_default="[]")
-    #: the operator who caused it; null for the client and the system (timers, rules)
+    #: the operator who caused it, null for the client and the system (timers, rules)
     actor_id = fields.IntField(null=True)
     #: the chat right after the event: status, title, operator_id, open_channel_id, pinned, priority
     state: fields.JSONField[dict | None] = fields.JSONField(null=True)
-    #: what else the event says (an operator event: operator_id, status, connected; a transfer: comment...)
+    #: what else the event says (an operator event: operator_id, status, connected, a transfer: comment...)
     detail: fields.JSONField[dict | None] = fields.JSONField(null=True)
     #: false for silent notes: never streamed to a visitor or a connector
     visitor_visible = fields.BooleanField(default=True)

@@ -3,7 +3,7 @@ from tortoise.models import Model
 
 
 class ServerProcess(Model):
-    """A running server process; it renews `heartbeat_at` while it lives. A process whose heartbeat
+    """A running server process, which renews its heartbeat while it lives. A process whose heartbeat
     is older than the expiry is dead: its connections no longer count."""
 
     id = fields.CharField(primary_key=True, max_length=64)

@@ -48,6 +48,8 @@ from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimi
 from resolvers.context import Context
 from schema import schema_for
 from services.automation import scheduler
+from services.chats.presence import PresenceTimes
+from services.chats.server_presence import ServerPresence
 from services.contact_center import search
 from services.identity.auth import ValidTokens, authenticate, authenticate_with_expiry, token_digest
 from services.common.errors import DomainError
@@ -104,6 +106,8 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     #: the outside services (infrastructure/platform.py), opened by the lifespan (None before it,
     #: as in an app a test runs without one: the GraphiQL page needs none)
     platform: Platform | None = None
+    #: this process in the presence tables, registered by the lifespan (None without one: no presence)
+    presence: ServerPresence | None = None
 
     @property
     def trusted_tokens(self) -> ValidTokens | None:
@@ -200,7 +204,19 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": error.message})
         context.authenticate_as(viewer, expires_at, token_digest(authorization))  # followed: live_tokens.py
         context.authorization = authorization
+        await self._count_presence(context, viewer.operator_id)
         return None
+
+    async def _count_presence(self, context: Context, operator_id: int | None) -> None:
+        """An operator's connection makes them connected from before its connection_ack until it closes
+        (the handler's end: openchannels/websocket_limits.py). Presence is not worth a refused
+        connection: a failure to write it is logged."""
+        if self.presence is None or operator_id is None or context.presence_connection is not None:
+            return  # (a second connection_init on the legacy protocol counts no second connection)
+        try:
+            context.presence_connection = await self.presence.opened(operator_id)
+        except Exception:  # noqa: BLE001 - e.g. the database is unreachable right now
+            log.warning("operator %s's connection is not counted in presence", operator_id, exc_info=True)
 
 
 class PlatformInUse:
@@ -217,6 +233,23 @@ class PlatformInUse:
             return
         with platform.in_use():
             await self.app(scope, receive, send)
+
+
+async def _presence_heartbeat(presence: ServerPresence, platform: Platform, stop: asyncio.Event) -> None:
+    with platform.in_use():  # what it writes (connections registered again) is published
+        await presence.run(stop)
+
+
+async def _retire_presence(presence: ServerPresence, heartbeat: asyncio.Task, platform: Platform) -> None:
+    """A clean shutdown: the heartbeat stops and this process's connections go now, not after the expiry."""
+    heartbeat.cancel()
+    with suppress(asyncio.CancelledError):
+        await heartbeat
+    try:
+        with platform.in_use():
+            await presence.retire()
+    except Exception:  # noqa: BLE001 - the database is gone: the other processes' sweep removes them
+        log.warning("presence: this process's connections were not removed at shutdown", exc_info=True)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Starlette | metrics_endpoint.MetricsPort:
@@ -259,10 +292,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                  "redis" if settings.uses_redis else "in-process")
         stop_scheduler = asyncio.Event()
         scheduler_task = None
+        presence_times = PresenceTimes(settings.presence_grace_seconds, settings.presence_heartbeat_seconds,
+                                       settings.presence_process_expiry_seconds)
+        server_presence = ServerPresence(presence_times)
+        await server_presence.start()  # before the first WebSocket: its connections are this process's
+        graphql.presence = server_presence
+        heartbeat_task = asyncio.create_task(_presence_heartbeat(server_presence, running, stop_scheduler),
+                                             name="presence-heartbeat")
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(running, settings.scheduler_interval_seconds,
-                                                               stop_scheduler))
+                                                               stop_scheduler, presence_times))
         recheck_task = asyncio.create_task(graphql.live_tokens.run(recheck_period(settings.token_cache_seconds),
                                                            stop_scheduler), name="live-tokens")
         metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
@@ -283,6 +323,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                     await asyncio.wait_for(scheduler_task, timeout=SCHEDULER_SHUTDOWN_SECONDS)
                 except asyncio.TimeoutError:
                     log.warning("the scheduler did not stop in %s s: cancelled", SCHEDULER_SHUTDOWN_SECONDS)
+            await _retire_presence(server_presence, heartbeat_task, running)
+            graphql.presence = None
             await graphql.rate_limiter.aclose()
             await resources.aclose()  # the platform (the broker stops), then the file storage
             await close_database()

@@ -22,6 +22,9 @@
   operation and without a token).
 - **Malformed messages and unexpected failures** get an answer on both protocols, never
   silence: openchannels/websocket_messages.py.
+- **Presence.** A connection authenticated as an operator counts as theirs from before its
+  connection_ack (openchannels/app.py `on_ws_connect`) until it closes, here
+  (services/chats/server_presence.py: `Operator.connected`, `lastSeenAt`).
 
 The two protocol handlers that mix these in are in openchannels/websocket_handlers.py.
 
@@ -44,6 +47,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from infrastructure.availability import is_database_unavailable
+from services.chats.server_presence import ServerPresence
 from services.identity.live_tokens import LiveToken, LiveTokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (
@@ -314,6 +318,9 @@ class ConnectionLimits:
                 connections.release(ip)
             if self._live_token is not None:
                 self._live_tokens().leave(self._live_token, self.websocket)
+            presence, held = self._server_presence(), getattr(self.context, "presence_connection", None)
+            if held is not None and presence is not None:  # (retired at shutdown: nothing to do)
+                await presence.closed(held)
             await self.websocket.finish()
 
     def _init_timed_out(self) -> None:
@@ -393,6 +400,10 @@ class ConnectionLimits:
             return
         self._live_token = self._live_tokens().join(digest, self.context.viewer, self.websocket)
         self.context.follow(self._live_token)
+
+    def _server_presence(self) -> ServerPresence | None:
+        """This process in the presence tables (None: an app without its lifespan, as some tests run)."""
+        return getattr(self.view, "presence", None)
 
     def _close_at_token_expiry(self, expires_at: datetime | None) -> None:
         if expires_at is None:

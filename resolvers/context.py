@@ -43,6 +43,9 @@ class Context:
         #: on first use: most requests return no URL. None: unknown (a test), URLs stay relative
         self.public_url_source: Callable[[], str] | None = None
         self._public_url: str | None = None
+        #: an operator's WebSocket in the presence tables (services/chats/server_presence.py
+        #: `HeldConnection`), from its connection_init until it closes; None: not counted
+        self.presence_connection: Any = None
 
     @property
     def viewer(self) -> Viewer:

@@ -1,6 +1,8 @@
-"""Types every part of the API shares: Node, PageInfo, UserError."""
+"""Types every part of the API shares: Node, PageInfo, UserError; and the builders of types that
+point back up the type graph."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,26 @@ def page_info_of(page: Any, cursors: list[str]) -> PageInfo:
     """PageInfo of a services.pagination.Page whose rows have these cursors."""
     return PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
                     start_cursor=cursors[0] if cursors else None, end_cursor=cursors[-1] if cursors else None)
+
+
+#: builders of the types that fields lower in the type graph return (Message.chat, Client.chats...)
+_BUILDERS: dict[str, Callable[[Any], Any]] = {}
+
+
+def provides(name: str, builder: Callable[[Any], Any]) -> None:
+    """Register how the module that defines type `name` builds it from a row or a page.
+
+    The GraphQL types form cycles (a chat has messages, a message has its chat) but their modules
+    must not: a module lower in the graph (schema/chats/message.py) declares the type it returns
+    with `strawberry.lazy` and builds it with `build`, and the module that defines the type
+    (schema/chats/chat.py) registers its builder here when it is imported. Building the schema
+    imports every type module, so every builder is registered before the first request."""
+    _BUILDERS[name] = builder
+
+
+def build(name: str, value: Any) -> Any:
+    """The GraphQL object of type `name` made of `value` by the builder its module registered."""
+    return _BUILDERS[name](value)
 
 
 @strawberry.enum(description="Why a mutation did not do what was asked.")

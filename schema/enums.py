@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 import models
+from resolvers.chats import event_kinds
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
-    from models import ChatKind, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
+    from models import (
+        ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution,
+    )
+    from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
 else:
     OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
     OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
@@ -20,6 +24,10 @@ else:
     ChatKind = strawberry.enum(models.ChatKind)
     ChatStatus = strawberry.enum(models.ChatStatus)
     MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
+    ChatPriority = strawberry.enum(models.ChatPriority, description="Urgency: the queue offers higher priorities first.")
+    # the kinds events are stored and delivered with (resolvers/chats/event_kinds.py)
+    QueueEventKind = strawberry.enum(event_kinds.QueueEventKind, description="What happened in a queue.")
+    ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time
@@ -38,6 +46,10 @@ _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawber
         "CLOSED": "Finished by an operator, by the client, or by auto-close.",
         "SPAM": "Finished as spam: no rating request is sent.",
     },
+    ChatEventKind: {
+        "CHAT_REMOVED": "The chat left this viewer's view or list (transferred to someone else, taken over, "
+                        "the viewer removed); `chat` is null when they may no longer read it.",
+    },
 }
 for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():
     for _value in _enum.__strawberry_definition__.values:
@@ -55,29 +67,3 @@ class OrderStatus(Enum):
     CREATED = "CREATED"
     PAID = "PAID"
     CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="What happened in a queue.")
-class QueueEventKind(Enum):
-    CHAT_QUEUED = "CHAT_QUEUED"
-    CHAT_OFFERED = "CHAT_OFFERED"
-    CHAT_ANSWERED = "CHAT_ANSWERED"
-    CHAT_SKIPPED = "CHAT_SKIPPED"
-    CHAT_TRANSFERRED = "CHAT_TRANSFERRED"
-    CHAT_INTERCEPTED = "CHAT_INTERCEPTED"
-    CHAT_FINISHED = "CHAT_FINISHED"
-    CHAT_SPAM = "CHAT_SPAM"
-    CHAT_PINNED = "CHAT_PINNED"
-    CHAT_UNPINNED = "CHAT_UNPINNED"
-    CHAT_RENAMED = "CHAT_RENAMED"
-    CHAT_AUTO_CLOSED = "CHAT_AUTO_CLOSED"
-
-
-@strawberry.enum(description="What happened in a chat.")
-class ChatEventKind(Enum):
-    MESSAGE_ADDED = "MESSAGE_ADDED"
-    MESSAGE_EDITED = "MESSAGE_EDITED"
-    MESSAGE_DELETED = "MESSAGE_DELETED"
-    CHAT_UPDATED = "CHAT_UPDATED"
-    PARTICIPANTS_CHANGED = "PARTICIPANTS_CHANGED"
-    CHAT_CLOSED = "CHAT_CLOSED"

@@ -7,9 +7,10 @@ from strawberry.tools import merge_types
 
 from schema.automation.root import AutomationMutation, AutomationQuery
 from schema.contact_center.root import ContactCenterMutation, ContactCenterQuery
+from schema.chats.presence import PresenceQuery, PresenceSubscription
 from schema.chats.root import CoreMutation, CoreQuery, CoreSubscription
 from schema.messaging.root import MessagingMutation, MessagingQuery
 
-Query = merge_types("Query", (CoreQuery, ContactCenterQuery, MessagingQuery, AutomationQuery,))
+Query = merge_types("Query", (CoreQuery, ContactCenterQuery, MessagingQuery, AutomationQuery, PresenceQuery,))
 Mutation = merge_types("Mutation", (CoreMutation, ContactCenterMutation, MessagingMutation, AutomationMutation,))
-Subscription = merge_types("Subscription", (CoreSubscription,))
+Subscription = merge_types("Subscription", (CoreSubscription, PresenceSubscription,))

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('started_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('heartbeat_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'server_process', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A running server process; it renews `heartbeat_at` while it lives. A process whose heartbeat'},
+            options={'table': 'server_process', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A running server process, which renews its heartbeat while it lives. A process whose heartbeat'},
             bases=['Model'],
         ),
         ops.AddField(
@@ -45,12 +45,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Event',
             name='actor_id',
-            field=fields.IntField(null=True, description='the operator who caused it; null for the client and the system (timers, rules)'),
+            field=fields.IntField(null=True, description='the operator who caused it, null for the client and the system (timers, rules)'),
         ),
         ops.AddField(
             model_name='Event',
             name='detail',
-            field=fields.JSONField(null=True, description='what else the event says (an operator event: operator_id, status, connected; a transfer: comment...)', encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(null=True, description='what else the event says (an operator event: operator_id, status, connected, a transfer: comment...)', encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.AddField(
             model_name='Event',

@@ -19,6 +19,7 @@ from services.chats import reads
 from services.policies import messages as message_policy
 from services.chats import open_channels
 from services.chats.operators import active_chat_counts, operators_by_id
+from services.chats.presence import presence_of
 from services.automation.rating import ratings_of
 from services.chats.reads import unread_counts
 from services.identity.viewer import Viewer
@@ -71,6 +72,7 @@ class Loaders:
     queued_chats = _loader(lambda self: self._queued_chats)
     operator_channels = _loader(lambda self: self._operator_channels)
     active_chats_count = _loader(lambda self: self._active_chats_count)
+    operator_presence = _loader(lambda self: _keyed(self.viewer, presence_of))
     last_message = _loader(lambda self: self._last_message)
     unread_count = _loader(lambda self: self._unread_count)
     chat_rating = _loader(lambda self: ratings_of)

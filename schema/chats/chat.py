@@ -9,8 +9,8 @@ from strawberry.types import Info
 
 import models
 from schema.chats.client import Client
-from schema.common import Node, PageInfo, page_info_of
-from schema.enums import ChatKind, ChatStatus, ChatVote
+from schema.common import Node, PageInfo, page_info_of, provides
+from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
 from schema.chats.open_channel import OpenChannel
@@ -43,6 +43,7 @@ class Chat(Node):
         description="Locked as mine: stays with its operator whatever the queue settings; no auto-close."
     )
     waiting_first_response: bool = strawberry.field(description="No operator has yet sent a visible reply.")
+    priority: ChatPriority = strawberry.field(description="Urgency, set by operators or rules.")
     created_at: datetime
     answered_at: datetime | None
     first_response_at: datetime | None
@@ -145,7 +146,7 @@ class Chat(Node):
         """From a list's read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(
             id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
-            title=chat.title, status=chat.status, pinned=chat.pinned,
+            title=chat.title, status=chat.status, pinned=chat.pinned, priority=chat.priority,
             waiting_first_response=chat.first_response_at is None, created_at=chat.created_at,
             answered_at=chat.answered_at, first_response_at=chat.first_response_at, closed_at=chat.closed_at,
             auto_close_at=chat.auto_close_at, channel_pk=chat.open_channel_id, client_pk=chat.client_id,
@@ -199,3 +200,7 @@ class MyChats:
                                   "and nothing between the query and the subscription is missed.")
     def event_cursor(self, info: Info) -> str:
         return event_cursor(info)  # type: ignore[return-value]  # an awaitable in messageAdded: graphql-core awaits it
+
+
+provides("Chat", Chat.from_model)
+provides("ChatConnection", ChatConnection.from_page)

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node
+from schema.common import Node, build
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, client_link
 from resolvers.contact_center import relations as r
 from resolvers.ids import to_global_id
@@ -45,10 +45,8 @@ class Client(Node):
     @strawberry.field(description="Every conversation with this client, newest first.")
     async def chats(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
                     before: str | None = None) -> Annotated["ChatConnection", strawberry.lazy("schema.chats.chat")]:
-        from schema.chats.chat import ChatConnection
-
-        return ChatConnection.from_page(await r.client_chats(info, self.pk, first=first, after=after, last=last,
-                                                             before=before))
+        return build("ChatConnection", await r.client_chats(info, self.pk, first=first, after=after, last=last,
+                                                           before=before))
 
     @strawberry.field(description="Message history with this client across all conversations, oldest first, "
                       "filtered by keyword (every word must occur) and by date (from inclusive, to exclusive).")
@@ -57,9 +55,7 @@ class Client(Node):
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None, to: datetime | None = None,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Annotated["MessageConnection", strawberry.lazy("schema.chats.message")]:
-        from schema.chats.message import MessageConnection
-
-        return MessageConnection.from_page(await r.client_messages(
+        return build("MessageConnection", await r.client_messages(
             info, self.pk, search=search, created_from=from_, created_to=to, first=first, after=after, last=last,
             before=before,
         ))

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 import models
 from infrastructure.file_storage import FileSettings
-from schema.common import Node, PageInfo, page_info_of
+from schema.common import Node, PageInfo, build, page_info_of, provides
 from schema.enums import MessageAuthorKind
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
@@ -68,15 +68,13 @@ class Message(Node):
 
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
-        from schema.chats.chat import Chat
-
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
-            return Chat.from_model(await rc.visible_chat(info, self.chat_pk))
+            return build("Chat", await rc.visible_chat(info, self.chat_pk))
         chat = await rc.chat(info, self.chat_pk)
         assert chat is not None  # the foreign key cascades: a message's chat exists
-        return Chat.from_model(chat)
+        return build("Chat", chat)
 
     @strawberry.field(description="The event that added this message: pass it as `after` to messageAdded (a "
                                   "message written without an event of its own, such as a transfer's comment: the "
@@ -168,3 +166,6 @@ class MessageConnection:
         assert page.cursors is not None  # every connection's page comes through resolvers/pages.with_cursors
         edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
         return cls(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
+
+
+provides("MessageConnection", MessageConnection.from_page)

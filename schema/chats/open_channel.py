@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node
+from schema.common import Node, build, provides
 from schema.enums import QueueDistribution
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
@@ -44,9 +44,7 @@ class OpenChannel(Node):
 
     @strawberry.field(description="Chats waiting in this queue, oldest first (those the viewer may see).")
     async def queued_chats(self, info: Info) -> list[Annotated["Chat", strawberry.lazy("schema.chats.chat")]]:
-        from schema.chats.chat import Chat
-
-        return [Chat.from_model(c) for c in await r.queued_chats(info, self.pk)]
+        return [build("Chat", c) for c in await r.queued_chats(info, self.pk)]
 
     @strawberry.field(description="How many chats wait in this queue (of those the viewer may see).")
     async def queue_length(self, info: Info) -> int:
@@ -61,3 +59,6 @@ class OpenChannel(Node):
             auto_close_after_seconds=channel.auto_close_after_seconds, rating_enabled=channel.rating_enabled,
             welcome_message=channel.welcome_message, max_chats_per_operator=channel.max_chats_per_operator,
         )
+
+
+provides("OpenChannel", OpenChannel.from_model)

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node
+from schema.common import Node, build
 from schema.enums import OperatorRole, OperatorStatus
-from resolvers.chats import relations as r
+from resolvers.chats import presence as p, relations as r
 from resolvers.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -47,15 +48,23 @@ class Operator(Node):
         r.staff_only(info)
         return self.email_address
 
+    @strawberry.field(description="Has at least one open WebSocket to the server now (any server process). "
+                                  "Operators only.")
+    async def connected(self, info: Info) -> bool:
+        return (await p.operator_presence(info, self.pk)).connected
+
+    @strawberry.field(description="When the operator's last WebSocket closed; null while connected, or if they "
+                                  "never connected. Operators only.")
+    async def last_seen_at(self, info: Info) -> datetime | None:
+        return (await p.operator_presence(info, self.pk)).last_seen_at
+
     @strawberry.field(description="Chats this operator is responsible for that are not finished. Operators only.")
     async def active_chats_count(self, info: Info) -> int:
         return await r.active_chats_count(info, self.pk)
 
     @strawberry.field(description="Open channels whose queue this operator is in. Operators only.")
     async def open_channels(self, info: Info) -> list[Annotated["OpenChannel", strawberry.lazy("schema.chats.open_channel")]]:
-        from schema.chats.open_channel import OpenChannel
-
-        return [OpenChannel.from_model(c) for c in await r.operator_channels(info, self.pk)]
+        return [build("OpenChannel", c) for c in await r.operator_channels(info, self.pk)]
 
     @classmethod
     def from_model(cls, operator: OperatorRow | models.Operator) -> "Operator":

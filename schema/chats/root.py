@@ -13,6 +13,7 @@ from strawberry.types import Info
 from resolvers.chats import mutations as m
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
+from resolvers.chats import typing_signals as t
 from schema import inputs
 from schema.chats.chat import Chat, MyChats
 from schema.chats.client import Client
@@ -22,6 +23,7 @@ from schema.chats.events import ChatEvent, QueueEvent
 from schema.chats.message import Attachment, Message
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Me, Operator, OperatorPreferences
+from schema.chats.typing_signals import SetTypingInput, SetVisitorTypingInput, TypingEvent
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
 from schema.contact_center.sales import Order, Product
 from schema.messaging.messaging import CannedResponse, FeedPost, Task
@@ -216,6 +218,22 @@ class CoreMutation:
     async def send_visitor_message(self, info: Info, input: inputs.SendVisitorMessageInput) -> MessagePayload:
         return message_payload(await m.send_visitor_message(info, input))
 
+    # typing: live only, never stored (the `typing` subscription)
+    @strawberry.mutation(
+        description="I am typing in this answered chat (or stopped: `typing: false`); `silent`: a silent note, "
+                    "shown to operators only. Not stored. True when the signal went out; false when it was "
+                    "dropped: at most 3 per second per sender and chat (a burst of 3). An unknown chat is a "
+                    "top-level NOT_FOUND error, a chat I may not write in FORBIDDEN, one not answered INVALID_STATE.")
+    async def set_typing(self, info: Info, input: SetTypingInput) -> bool:
+        return await t.set_typing(info, input)
+
+    @strawberry.mutation(
+        description="Visitor token: I am typing in my open chat (or stopped). Not stored. True when the signal "
+                    "went out; false when it was dropped: at most 3 per second (a burst of 3). Without an open "
+                    "chat: a top-level INVALID_STATE error.")
+    async def set_visitor_typing(self, info: Info, input: SetVisitorTypingInput) -> bool:
+        return await t.set_visitor_typing(info, input)
+
 
 @strawberry.type
 class CoreSubscription:
@@ -241,11 +259,22 @@ class CoreSubscription:
             async for event in events:
                 yield Message.from_model(event)
 
-    @strawberry.subscription(description="Changes to the viewer's own chat list: offers, answers, unread counters.")
+    @strawberry.subscription(
+        description="Changes to the viewer's own chat list: offers, answers, unread counters; "
+                    "CHAT_REMOVED when a chat leaves it.")
     async def my_chats_changed(self, info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:
         async with aclosing(s.my_chats_changed(info, after)) as events:
             async for event in events:
                 yield ChatEvent.from_found(event)
+
+    @strawberry.subscription(
+        description="Typing in one chat (operators who may read it, or the visitor token for its own chat: "
+                    "`chatId` may then be omitted). Live only: nothing is stored or replayed. A visitor never "
+                    "receives the typing of a silent note, nor their own; an operator not their own.")
+    async def typing(self, info: Info, chat_id: strawberry.ID | None = None) -> AsyncGenerator[TypingEvent, None]:
+        async with aclosing(t.typing(info, chat_id)) as signals:
+            async for found in signals:
+                yield TypingEvent.from_found(found)
 
     @strawberry.subscription(description="The visitor's own chat, silent messages excluded (visitor token only).")
     async def visitor_chat_events(self, info: Info, after: str | None = None) -> AsyncGenerator[ChatEvent, None]:

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node, UserError
+from schema.common import Node, UserError, build
 from schema.enums import OrderStatus
 from resolvers.chats import relations as rc
 from resolvers.contact_center import relations as r
@@ -66,11 +66,9 @@ class Order(Node):
 
     @strawberry.field
     async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
-        from schema.chats.chat import Chat
-
         chat = await rc.chat(info, self.chat_pk)
         assert chat is not None  # the foreign key cascades: an order's chat exists
-        return Chat.from_model(chat)
+        return build("Chat", chat)
 
     @strawberry.field
     async def items(self, info: Info) -> list[OrderItem]:

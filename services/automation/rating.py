@@ -30,7 +30,7 @@ async def rate_chat(viewer: Viewer, *, vote: str, comment: str | None = None) ->
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", field=["input", "comment"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         # the visitor's own chats (services/policies/chats.py)
         asked = await (ChatRating.filter(chat_id__in=Subquery(visible_chats(viewer).values("id"))).using_db(uow.tx)
                        .order_by("-chat_id").values_list("chat_id", flat=True))

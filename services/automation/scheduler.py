@@ -5,6 +5,8 @@ process may fire them and a restart loses none. Several loops (several processes
 at once: each item is claimed in its own transaction (FOR UPDATE SKIP LOCKED on PostgreSQL,
 the single writer on SQLite, and a conditional write on both), so it fires exactly once.
 `tick()` is the whole job; the loop only repeats it. Time comes from `services.chats.queue.now`.
+With `presence` (the app's PRESENCE_* times), each round also sweeps presence
+(services/chats/presence.py: dead processes' connections, operators gone past the grace time).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from infrastructure.connector_transport import ConnectorTransport, HttpConnector
 from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_ROUND_SECONDS
 from infrastructure.platform import Platform
 from services.automation import connector_outbox
-from services.chats import queue
+from services.chats import presence as operator_presence, queue
+from services.chats.presence import PresenceTimes
 from services.automation import timeouts
 from services.events import timers
 
@@ -26,10 +29,14 @@ log = logging.getLogger("openchannels.scheduler")
 BATCH = 100
 
 
-async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH) -> int:
+async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
+               presence: PresenceTimes | None = None) -> int:
     """Fire every due item (up to `batch` of each kind); returns how many this call fired.
-    Connector replies go out through `connectors` (the platform's; None: a transport of its own)."""
+    Connector replies go out through `connectors` (the platform's; None: a transport of its own);
+    `presence`: sweep presence with these times (None: not in this tick)."""
     fired = 0
+    if presence is not None:
+        fired += await operator_presence.sweep(presence, now=queue.now(), batch=batch)
     for timer_id, chat_id in await timers.due(timers.OFFER_TIMEOUT, queue.now(), batch):
         fired += await timeouts.expire_offer(timer_id=timer_id, chat_id=chat_id)
     for chat_id in await timeouts.due_auto_closes(batch):
@@ -39,24 +46,26 @@ async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH)
     return fired
 
 
-async def run(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
+async def run(platform: Platform, interval_seconds: float, stop: asyncio.Event,
+              presence: PresenceTimes | None = None) -> None:
     """Tick every `interval_seconds` until `stop` is set; an error is logged and the loop goes on.
     What fires publishes to `platform`'s broker; connector replies go out through its transport.
 
     Metrics: each round's duration, and its lag (how much later than planned it started: a busy
     event loop, or a previous round that took long, shows here)."""
     with platform.in_use():
-        await _tick_until_stopped(platform, interval_seconds, stop)
+        await _tick_until_stopped(platform, interval_seconds, stop, presence)
 
 
-async def _tick_until_stopped(platform: Platform, interval_seconds: float, stop: asyncio.Event) -> None:
+async def _tick_until_stopped(platform: Platform, interval_seconds: float, stop: asyncio.Event,
+                              presence: PresenceTimes | None) -> None:
     planned: float | None = None
     while not stop.is_set():
         started = time.monotonic()
         if planned is not None:
             SCHEDULER_LAG.observe(max(0.0, started - planned))
         try:
-            while await tick(platform.connectors) and not stop.is_set():
+            while await tick(platform.connectors, presence=presence) and not stop.is_set():
                 pass  # a full batch may leave more due: go on at once
         except asyncio.CancelledError:
             raise

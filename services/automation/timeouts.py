@@ -40,7 +40,7 @@ async def expire_offer(*, timer_id: int, chat_id: int) -> bool:
         for operator_id in expired:
             await ChatSkip.get_or_create(chat_id=chat.id, operator_id=operator_id, using_db=uow.tx)
         uow.record("CHAT_OFFER_EXPIRED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
-                   operator_ids=expired)
+                   operator_ids=expired, removed_operator_ids=expired)
         channel = await queue.channel_of(uow, chat)
         if channel is not None:
             await queue.offer_chat(uow, chat, channel)

@@ -39,7 +39,7 @@ def auto_close_deadline(chat: Chat, channel: OpenChannel | None):
 
 async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     """Take a queued chat: the caller becomes responsible; exactly one caller wins."""
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         try:
             chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         except NotFound:
@@ -57,11 +57,12 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             operator_id=viewer.operator_id, answered_at=at, last_activity_at=at,
             auto_close_at=auto_close_deadline(chat, channel),
         )
-        await queue.withdraw_offers(uow, chat)
+        withdrawn = await queue.withdraw_offers(uow, chat)
         await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
         await add_participant(uow, chat, viewer.operator_id)
         uow.record("CHAT_ANSWERED", chat=chat, queue_kind="CHAT_ANSWERED", chat_kind="CHAT_UPDATED",
-                   operator_ids=before | {viewer.operator_id})
+                   operator_ids=before | {viewer.operator_id},
+                   removed_operator_ids=set(withdrawn) - {viewer.operator_id})
     return chat
 
 
@@ -92,7 +93,7 @@ async def _was_offered(uow: UnitOfWork, chat_id: int, operator_id: int | None) -
 
 async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     """Withdraw the offer from the caller and pass the chat on to the next operator."""
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         ensure_allowed(Action.SKIP, chat)
         ensure(roles.offered, "This chat is not offered to you.")
@@ -100,7 +101,7 @@ async def skip_chat(viewer: Viewer, *, chat_id: int) -> Chat:
         await ChatOffer.filter(chat_id=chat.id, operator_id=viewer.operator_id).using_db(uow.tx).delete()
         await ChatSkip.get_or_create(chat_id=chat.id, operator_id=viewer.operator_id, using_db=uow.tx)
         uow.record("CHAT_SKIPPED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
-                   operator_ids=[viewer.operator_id])
+                   operator_ids=[viewer.operator_id], removed_operator_ids=[viewer.operator_id])
         still_offered = await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists()
         channel = await queue.channel_of(uow, chat)
         if not still_offered and channel is not None:
@@ -116,7 +117,7 @@ async def transfer_chat(
     """Hand the chat to one operator (offered to them) or to an open channel (queued there)."""
     if (operator_id is None) == (open_channel_id is None):
         raise InvalidInput("Give exactly one of operatorId and openChannelId.", field=["input", "operatorId"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         if chat.status == ACTIVE:
             ensure(roles.supervisor or roles.responsible, "Only the responsible operator or a supervisor can transfer it.")
@@ -131,14 +132,17 @@ async def transfer_chat(
             operator_id=None, open_channel_id=target_channel.id if target_channel else chat.open_channel_id,
             auto_close_at=None, pinned=False,
         )
-        await queue.withdraw_offers(uow, chat)
+        withdrawn = await queue.withdraw_offers(uow, chat)
         if previous_operator is not None:
             await ChatParticipant.filter(chat_id=chat.id, operator_id=previous_operator).using_db(uow.tx).delete()
         if comment and comment.strip():
             await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.SYSTEM,
                                  author_id=viewer.operator_id, text=comment.strip(), silent=True)
+        # in the queue it left; whoever was responsible or offered it loses it (unless it is offered to them now)
         uow.record("CHAT_TRANSFERRED", chat=chat, queue_kind="CHAT_TRANSFERRED", chat_kind="CHAT_UPDATED",
-                   operator_ids=before | {operator_id}, open_channel_id=previous_channel)
+                   operator_ids=before | {operator_id}, open_channel_id=previous_channel,
+                   removed_operator_ids=({previous_operator} | set(withdrawn)) - {operator_id},
+                   detail={"comment": comment.strip()} if comment and comment.strip() else None)
         if operator_id is not None:
             await ChatSkip.filter(chat_id=chat.id, operator_id=operator_id).using_db(uow.tx).delete()
             await queue.add_offers(uow, chat, [operator_id])
@@ -171,7 +175,7 @@ async def _transfer_target(
 
 async def intercept_chat(viewer: Viewer, *, chat_id: int) -> Chat:
     """Take an answered chat over from another operator."""
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         ensure(roles.supervisor or roles.member or roles.participant,
                "Only a member of the chat's open channel, a participant or a supervisor can take it over.")
@@ -186,12 +190,13 @@ async def intercept_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             await ChatParticipant.filter(chat_id=chat.id, operator_id=previous_operator).using_db(uow.tx).delete()
         await add_participant(uow, chat, viewer.operator_id)
         uow.record("CHAT_INTERCEPTED", chat=chat, queue_kind="CHAT_INTERCEPTED", chat_kind="CHAT_UPDATED",
-                   operator_ids=before | {viewer.operator_id})
+                   operator_ids=before | {viewer.operator_id},
+                   removed_operator_ids={previous_operator} - {viewer.operator_id})
     return chat
 
 
 async def finish_chat(viewer: Viewer, *, chat_id: int) -> Chat:
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         ensure(roles.supervisor or roles.responsible, "Only the responsible operator or a supervisor can finish it.")
         await _close(uow, chat, Action.FINISH, "CHAT_FINISHED")
@@ -200,7 +205,7 @@ async def finish_chat(viewer: Viewer, *, chat_id: int) -> Chat:
 
 async def mark_chat_spam(viewer: Viewer, *, chat_id: int) -> Chat:
     """Close the chat as spam: the client gets no rating request."""
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         if chat.status == ACTIVE:
             ensure(roles.supervisor or roles.responsible, "Only the responsible operator or a supervisor can do this.")
@@ -213,8 +218,9 @@ async def mark_chat_spam(viewer: Viewer, *, chat_id: int) -> Chat:
 async def _close(uow: UnitOfWork, chat: Chat, action: Action, kind: str) -> None:
     before = await audience(uow, chat)
     await transition(uow, chat, action, closed_at=queue.now(), auto_close_at=None)
-    await queue.withdraw_offers(uow, chat)
-    uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_CLOSED", operator_ids=before)
+    withdrawn = await queue.withdraw_offers(uow, chat)  # a queued chat marked as spam: its offers end
+    uow.record(kind, chat=chat, queue_kind=kind, chat_kind="CHAT_CLOSED", operator_ids=before,
+               removed_operator_ids=withdrawn)
     if action is Action.FINISH:
         await request_rating(uow, chat)  # never for spam
     if chat.operator_id is not None:  # a slot is free: waiting chats move
@@ -223,7 +229,7 @@ async def _close(uow: UnitOfWork, chat: Chat, action: Action, kind: str) -> None
 
 async def pin_chat(viewer: Viewer, *, chat_id: int, pinned: bool) -> Chat:
     """Lock the chat as mine: no auto-close while pinned; unpinning restarts the countdown."""
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         ensure(roles.supervisor or roles.responsible, "Only the responsible operator or a supervisor can pin it.")
         if chat.status == ACTIVE and chat.pinned == pinned:
@@ -243,11 +249,12 @@ async def rename_chat(viewer: Viewer, *, chat_id: int, title: str) -> Chat:
         raise InvalidInput("The title cannot be empty.", field=["input", "title"])
     if len(title) > MAX_TITLE_LENGTH:
         raise InvalidInput(f"The title is longer than {MAX_TITLE_LENGTH} characters.", field=["input", "title"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, _ = await operator_chat(viewer, chat_id, uow.tx)
+        old_title = chat.title
         await transition(uow, chat, Action.RENAME, title=title)
         uow.record("CHAT_RENAMED", chat=chat, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
-                   operator_ids=await audience(uow, chat))
+                   operator_ids=await audience(uow, chat), detail={"old_title": old_title})
     return chat
 
 
@@ -255,7 +262,7 @@ async def add_chat_participants(viewer: Viewer, *, chat_id: int, operator_ids: l
     """Bring colleagues into an answered chat: they see it and its whole history."""
     if not operator_ids:
         raise InvalidInput("Name at least one operator.", field=["input", "operatorIds"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         ensure(roles.supervisor or roles.responsible or roles.participant,
                "Only the chat's operators or a supervisor can add colleagues.")
@@ -273,7 +280,7 @@ async def add_chat_participants(viewer: Viewer, *, chat_id: int, operator_ids: l
 async def mark_chat_read(viewer: Viewer, *, chat_id: int) -> Chat:
     """Everything in the chat up to now is read by the caller."""
     operator_id = require_operator(viewer)
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat = await get_visible_chat(viewer, chat_id, using=uow.tx)
         last = cast(list[int | None], await Message.filter(chat_id=chat.id).using_db(uow.tx).annotate(m=Max("id"))
                     .values_list("m", flat=True))

@@ -45,7 +45,7 @@ async def create_open_channel(
 ) -> OpenChannel:
     policy.ensure_may_configure(viewer)
     _validate(name, answer_timeout_seconds, auto_close_after_seconds, max_chats_per_operator)
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         channel = await OpenChannel.create(
             using_db=uow.tx, name=name.strip(), distribution=distribution,
             answer_timeout_seconds=answer_timeout_seconds, auto_close_after_seconds=auto_close_after_seconds,
@@ -69,7 +69,7 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
             raise InvalidInput(f"{required} cannot be null.", field=["input", required])
     if "name" in changes:
         changes["name"] = changes["name"].strip()
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         # Tortoise's QuerySetSingle protocol lacks using_db/select_for_update (the object is a QuerySet that has them)
         channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()  # type: ignore[attr-defined]
         if channel is None:

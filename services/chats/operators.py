@@ -5,11 +5,12 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
-from models import Chat, ChatStatus, Operator, OperatorRole, OperatorStatus
+from models import Chat, ChatStatus, Operator, OperatorConnection, OperatorRole, OperatorStatus
 from services.chats import queue
 from services.identity.auth import hash_password
 from services.common.errors import InvalidInput
-from services.events.events import unit_of_work
+from services.events.events import UnitOfWork, unit_of_work
+from services.events.records import EventKind
 from services.identity.viewer import Viewer
 from services.policies import operators as policy
 from services.common.text_input import text_input, EMAIL_LENGTH, NAME_LENGTH, PASSWORD_LENGTH
@@ -70,15 +71,42 @@ async def get_me(viewer: Viewer) -> Operator:
 
 
 async def set_status(viewer: Viewer, *, status: OperatorStatus) -> Operator:
-    """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their queues."""
+    """AWAY and OFFLINE operators get no offers (theirs pass on); becoming ONLINE moves the chats waiting in their
+    queues. A status set by hand is a choice: the presence rule no longer brings them back ONLINE."""
     operator_id = policy.myself(viewer)
-    async with unit_of_work() as uow:
-        await Operator.filter(id=operator_id).using_db(uow.tx).update(status=status)
-        if status == OperatorStatus.ONLINE:
-            await queue.offer_waiting_chats(uow, operator_id)
-        else:
-            await queue.pass_on_offers_of(uow, operator_id)
+    async with unit_of_work(viewer) as uow:
+        await change_status(uow, operator_id, status)
     return await Operator.get(id=operator_id)
+
+
+def record_presence(uow: UnitOfWork, operator_id: int, status: OperatorStatus, connected: bool) -> None:
+    """The event of a change of an operator's status or connection, in the change's transaction
+    (`operatorsChanged` replays and follows these: services/chats/presence_events.py)."""
+    uow.record(EventKind.OPERATOR_PRESENCE, chat=None, detail={
+        "operator_id": operator_id, "status": OperatorStatus(status).value, "connected": connected})
+
+
+async def change_status(uow: UnitOfWork, operator_id: int, status: OperatorStatus, *, by_presence: bool = False,
+                        connected: bool | None = None) -> bool:
+    """The one way an operator's status changes: by hand (`setStatus`), or by the presence rule
+    (services/chats/presence.py: AWAY after the grace time without a connection, `by_presence`, which
+    marks them `away_by_presence`; ONLINE again on reconnecting, which clears it as a choice does).
+    Offers follow the status: not ONLINE, theirs pass on now; ONLINE, the chats waiting in their
+    queues are offered. A change writes an OPERATOR_PRESENCE event (`connected`: known to the
+    caller; None: read). Returns whether the status changed."""
+    changed = bool(await Operator.filter(id=operator_id).exclude(status=status).using_db(uow.tx)
+                   .update(status=status, away_by_presence=by_presence))
+    if not changed and not by_presence:  # a choice made again: no longer the presence rule's
+        await Operator.filter(id=operator_id, away_by_presence=True).using_db(uow.tx).update(away_by_presence=False)
+    if status == OperatorStatus.ONLINE:
+        await queue.offer_waiting_chats(uow, operator_id)
+    else:
+        await queue.pass_on_offers_of(uow, operator_id)
+    if changed:
+        if connected is None:
+            connected = await OperatorConnection.filter(operator_id=operator_id).using_db(uow.tx).exists()
+        record_presence(uow, operator_id, status, connected)
+    return changed
 
 
 async def update_preferences(viewer: Viewer, *, show_open_channels_separately: bool | None = None,

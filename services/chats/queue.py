@@ -155,7 +155,8 @@ async def pass_on_offers_of(uow: UnitOfWork, operator_id: int) -> int:
                      .select_for_update(skip_locked=True).order_by("id"))
     for chat in offered:
         await ChatOffer.filter(chat_id=chat.id, operator_id=operator_id).using_db(uow.tx).delete()
-        uow.record("CHAT_OFFER_WITHDRAWN", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[operator_id])
+        uow.record("CHAT_OFFER_WITHDRAWN", chat=chat, chat_kind="CHAT_UPDATED", operator_ids=[operator_id],
+                   removed_operator_ids=[operator_id])
         if chat.open_channel_id is not None and not await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
             await offer_chat(uow, chat, await OpenChannel.get(id=chat.open_channel_id, using_db=uow.tx))
     return len(offered)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import (
-    Chat, ChatKind, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
+    Chat, ChatKind, ChatPriority, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
     OperatorStatus, QueueDistribution,
 )
 from services.common.read_models import read_model
@@ -33,6 +33,7 @@ class ChatRow:
     client_id: int | None
     operator_id: int | None
     parent_chat_id: int | None
+    priority: ChatPriority
 
 
 @read_model(Client)

@@ -176,7 +176,7 @@ async def start_conversation(viewer: Viewer, *, client_id: int, open_channel_id:
     caller a member of the channel's queue (supervisors and admins: any)."""
     me = require_operator(viewer)
     body = clean_text(text, ["input", "text"]) if text is not None else None
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         if not await client_policy.can_read(viewer, client_id, uow.tx) and not (
             viewer.is_supervisor and await Client.filter(id=client_id).using_db(uow.tx).exists()
         ):

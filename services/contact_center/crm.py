@@ -70,7 +70,7 @@ async def save_chat_to_crm(viewer: Viewer, *, chat_id: int) -> SavedToCrm:
 
 
 async def _save(viewer: Viewer, chat_id: int) -> SavedToCrm:
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, _ = await operator_chat(viewer, chat_id, uow.tx)
         if chat.client_id is None:
             raise InvalidState("This chat has no client to save.", field=["input", "chatId"])

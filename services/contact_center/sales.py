@@ -101,7 +101,7 @@ async def create_chat_order(
     for line in lines:
         if not 1 <= line.quantity <= MAX_QUANTITY:
             raise InvalidInput(f"A quantity is between 1 and {MAX_QUANTITY}.", field=["input", "items"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, roles = await operator_chat(viewer, chat_id, uow.tx)
         order_policy.ensure_may_place(roles)
         if chat.status != ChatStatus.ACTIVE:

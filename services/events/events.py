@@ -19,52 +19,74 @@ from tortoise.transactions import in_transaction
 from models import Chat, Event
 from infrastructure.broker import broker_in_use
 from services.common import raw_sql
+from services.events.records import (
+    ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
+)
+from services.identity.viewer import Viewer
 
 EVENT_ORDER_LOCK = 7_311_000_001
 
 
 @dataclass
 class PendingEvent:
-    kind: str
-    queue_kind: str | None
-    chat_kind: str | None
+    """An event recorded in a unit of work, written at its end: everything but the id and the time."""
+
+    kind: EventKind
+    queue_kind: QueueEventKind | None
+    chat_kind: ChatEventKind | None
     chat_id: int | None
     open_channel_id: int | None
     message_id: int | None
-    operator_ids: list[int]
+    operator_ids: tuple[int, ...]
+    removed_operator_ids: tuple[int, ...]
+    actor_id: int | None
+    state: ChatStateRecord | None
+    detail: dict[str, Any] | None
     visitor_visible: bool
 
 
 @dataclass
 class UnitOfWork:
-    """One transaction and the events it will write and then publish."""
+    """One transaction and the events it will write and then publish, on behalf of `actor_id`
+    (the operator who acts; None: the client, a connector or the system)."""
 
     tx: BaseDBAsyncClient
+    actor_id: int | None = None
     pending: list[PendingEvent] = field(default_factory=list)
-    #: the events written, in the broker's wire form (event_to_dict)
-    written: list[dict[str, Any]] = field(default_factory=list)
+    #: the events written, in order
+    written: list[EventRecord] = field(default_factory=list)
 
     def record(
         self,
-        kind: str,
+        kind: EventKind | str,
         *,
         chat: Chat | None,
-        queue_kind: str | None = None,
-        chat_kind: str | None = None,
+        queue_kind: QueueEventKind | str | None = None,
+        chat_kind: ChatEventKind | str | None = None,
         message_id: int | None = None,
         operator_ids: Iterable[int | None] = (),
+        removed_operator_ids: Iterable[int | None] = (),
         visitor_visible: bool = True,
         open_channel_id: int | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
+        """An event of this unit of work. The chat's state is taken from `chat` NOW (in memory, no
+        query): record after the chat object reflects the change. `removed_operator_ids`: whom the
+        chat leaves with it (they receive it too: they are added to `operator_ids`)."""
+        removed = {i for i in removed_operator_ids if i is not None}
         self.pending.append(
             PendingEvent(
-                kind=kind,
-                queue_kind=queue_kind,
-                chat_kind=chat_kind,
+                kind=EventKind(kind),
+                queue_kind=QueueEventKind(queue_kind) if queue_kind is not None else None,
+                chat_kind=ChatEventKind(chat_kind) if chat_kind is not None else None,
                 chat_id=chat.id if chat else None,
                 open_channel_id=open_channel_id if open_channel_id is not None else (chat.open_channel_id if chat else None),
                 message_id=message_id,
-                operator_ids=sorted({i for i in operator_ids if i is not None}),
+                operator_ids=tuple(sorted({i for i in operator_ids if i is not None} | removed)),
+                removed_operator_ids=tuple(sorted(removed)),
+                actor_id=self.actor_id,
+                state=ChatStateRecord.of(chat) if chat is not None else None,
+                detail=detail,
                 visitor_visible=visitor_visible,
             )
         )
@@ -80,62 +102,66 @@ class UnitOfWork:
 
 
 _EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
-                  "visitor_visible", "created_at")
-_INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                 "RETURNING id")
+                  "visitor_visible", "created_at", "removed_operator_ids", "actor_id", "state", "detail")
+_INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
+                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) RETURNING id")
 # The lock and the first event in one round trip (the lock is held until commit, so every
 # statement saved inside it counts). The MATERIALIZED CTE runs, and so takes the lock,
 # before the INSERT draws the id from the sequence.
 _LOCK_AND_INSERT_EVENT = (
-    "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($10)) "
+    "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) "
     f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) SELECT $1::varchar, $2::varchar, $3::varchar, $4::int, "
-    "$5::int, $6::int, $7::jsonb, $8::boolean, $9::timestamptz FROM event_order RETURNING id"
+    "$5::int, $6::int, $7::jsonb, $8::boolean, $9::timestamptz, $10::jsonb, $11::int, $12::jsonb, $13::jsonb "
+    "FROM event_order RETURNING id"
 )
-_OPERATOR_IDS = Event._meta.fields_map["operator_ids"]
+_JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
 
 
-async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> dict[str, Any]:
-    """Write one event (a short statement: Tortoise's query building cost more than the INSERT);
-    the event in the broker's wire form, as event_to_dict makes it of a row."""
-    values = {**pending.__dict__, "created_at": datetime.now(timezone.utc)}
-    params = [values[c] for c in _EVENT_COLUMNS]
-    params[6] = _OPERATOR_IDS.to_db_value(values["operator_ids"], Event)
+async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> EventRecord:
+    """Write one event (a short statement: Tortoise's query building cost more than the INSERT)."""
+    created_at = datetime.now(timezone.utc)
+    state = pending.state.to_wire() if pending.state is not None else None
+    values: dict[str, Any] = {
+        "kind": pending.kind.value, "queue_kind": kind_value(pending.queue_kind), "chat_kind": kind_value(pending.chat_kind),
+        "chat_id": pending.chat_id, "open_channel_id": pending.open_channel_id, "message_id": pending.message_id,
+        "operator_ids": list(pending.operator_ids), "visitor_visible": pending.visitor_visible,
+        "created_at": created_at, "removed_operator_ids": list(pending.removed_operator_ids),
+        "actor_id": pending.actor_id, "state": state, "detail": pending.detail,
+    }
+    params = [_JSON[c].to_db_value(values[c], Event) if c in _JSON and values[c] is not None else values[c]
+              for c in _EVENT_COLUMNS]
     if take_order_lock:
         rows = await raw_sql.rows(tx, _LOCK_AND_INSERT_EVENT, *params, EVENT_ORDER_LOCK)
     else:
         rows = await raw_sql.rows(tx, _INSERT_EVENT, *params)
-    values["created_at"] = values["created_at"].isoformat()
-    return {"id": rows[0]["id"], **values}
+    return EventRecord(
+        id=rows[0]["id"], kind=pending.kind, queue_kind=pending.queue_kind, chat_kind=pending.chat_kind,
+        chat_id=pending.chat_id, open_channel_id=pending.open_channel_id, message_id=pending.message_id,
+        operator_ids=pending.operator_ids, removed_operator_ids=pending.removed_operator_ids,
+        actor_id=pending.actor_id, state=pending.state, detail=pending.detail,
+        visitor_visible=pending.visitor_visible, created_at=created_at,
+    )
+
+
+def actor_of(viewer: Viewer | None) -> int | None:
+    """Who an event names as its actor: the operator acting; None for a visitor, a connector, the system."""
+    return viewer.operator_id if viewer is not None and viewer.is_operator else None
 
 
 @asynccontextmanager
-async def unit_of_work() -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(actor: Viewer | None = None) -> AsyncIterator[UnitOfWork]:
     """Run a use case in one transaction; its events are written at the end, published after commit
-    to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only)."""
+    to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only).
+    `actor`: the viewer the use case acts for (its events name the operator; see `actor_of`)."""
     async with in_transaction() as tx:
-        uow = UnitOfWork(tx)
+        uow = UnitOfWork(tx, actor_id=actor_of(actor))
         yield uow
         await uow.flush()
     broker = broker_in_use()
     if uow.written and broker is not None:
-        await broker.publish(uow.written)
+        await broker.publish([record.to_wire() for record in uow.written])
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """The broker's wire form of an event (JSON-safe)."""
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "queue_kind": event.queue_kind,
-        "chat_kind": event.chat_kind,
-        "chat_id": event.chat_id,
-        "open_channel_id": event.open_channel_id,
-        "message_id": event.message_id,
-        "operator_ids": list(event.operator_ids or []),
-        "visitor_visible": event.visitor_visible,
-        "created_at": event.created_at.isoformat(),
-    }
-
-
-def event_created_at(event: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(event["created_at"])
+    """The broker's wire form of an event row (JSON-safe): services/events/records.py makes it."""
+    return record_of_row(event).to_wire()

@@ -9,12 +9,12 @@ later read meets them again.
 """
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, cast
+from typing import AsyncIterator, cast
 
 from tortoise.queryset import QuerySet
 
 from models import Event
-from services.events.events import event_to_dict
+from services.events.records import EventRecord, record_of_row
 
 BACKLOG_BATCH = 500
 #: how many already-sent ids to remember for de-duplication
@@ -37,15 +37,14 @@ class StreamPosition:
         self.seen: set[int] = set()
         self._skip_live_below_floor = skip_live_below_floor
 
-    def take_live(self, event: dict[str, Any]) -> bool:
-        """Whether a live event is new to this subscription (it is then remembered)."""
-        event_id = event["id"]
+    def take_live(self, event_id: int) -> bool:
+        """Whether a live event (its id) is new to this subscription (it is then remembered)."""
         if event_id in self.seen or (self._skip_live_below_floor and event_id <= self.floor):
             return False
         self._remember(event_id)
         return True
 
-    async def read(self, backlog: QuerySet[Event], from_id: int | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def read(self, backlog: QuerySet[Event], from_id: int | None = None) -> AsyncIterator[EventRecord]:
         """The events of `backlog` after the checkpoint (or from `from_id`, if lower), in id order,
         except those already sent."""
         cursor = self.checkpoint if from_id is None else max(self.floor, min(self.checkpoint, from_id - 1))
@@ -57,7 +56,7 @@ class StreamPosition:
                 if row.id in self.seen:
                     continue
                 self._remember(row.id)
-                yield event_to_dict(row)
+                yield record_of_row(row)
             if len(batch) < BACKLOG_BATCH:
                 return
 

@@ -25,7 +25,7 @@ async def discuss_message_in_chat(viewer: Viewer, *, message_id: int, operator_i
     """An INTERNAL chat of the caller and the chosen colleagues, opening with the message quoted."""
     me = require_operator(viewer)
     colleagues = sorted(set(operator_ids or []) - {me})
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         source, chat = await get_visible_message(viewer, message_id, using=uow.tx)
         if source.deleted:
             raise InvalidState("A deleted message cannot be discussed.", field=["input", "messageId"])
@@ -54,7 +54,7 @@ async def start_conversation_from_message(viewer: Viewer, *, message_id: int) ->
     The client's next messages go to their newest open chat: this one.
     """
     me = require_operator(viewer)
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         source, chat = await get_visible_message(viewer, message_id, using=uow.tx)
         if chat.kind != ChatKind.CUSTOMER or chat.client_id is None:
             raise InvalidInput("Only a message of a client's chat starts a new conversation.",

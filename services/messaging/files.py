@@ -132,7 +132,7 @@ async def upload_file(viewer: Viewer, settings: FileSettings, *, chat_id: int, n
     await content.seek(0)
     check_type(name, content_type)
     key = uuid.uuid4().hex
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat = await _chat_to_upload_into(uow, viewer, chat_id)
         attachment = await Attachment.create(
             using_db=uow.tx, chat_id=chat.id, uploaded_by_id=viewer.operator_id,

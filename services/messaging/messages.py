@@ -32,7 +32,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     (services/messaging/messaging.py, services/messaging/files.py): the mentioned are notified on their chat list.
     """
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
         me, at = viewer.operator_id, queue.now()
         assert me is not None  # _lock_chat admits operators only
@@ -249,7 +249,7 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
     """
     require_visitor(viewer)
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         # Lock the client first: FOR UPDATE on "their open chat" locks nothing when there is
         # none, and two first messages at once would each open a chat.
         await Client.filter(id=viewer.client_id).using_db(uow.tx).select_for_update().first()

@@ -66,7 +66,7 @@ async def _change_own_message(uow: UnitOfWork, viewer: Viewer, message_id: int, 
 async def edit_message(viewer: Viewer, *, message_id: int, text: str) -> Message:
     """The author rewrites their message; `editedAt` tells readers it changed."""
     text = clean_text(text, ["input", "text"])
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text=text, edited_at=queue.now())
         uow.record("MESSAGE_EDITED", chat=chat, chat_kind="MESSAGE_EDITED", message_id=message.id,
                    operator_ids=await audience(uow, chat), visitor_visible=not message.silent)
@@ -79,7 +79,7 @@ async def delete_message(viewer: Viewer, *, message_id: int, storage: FileStorag
     Deleting twice (a double click, two tabs) deletes once: the later one is INVALID_STATE and
     records no second MESSAGE_DELETED.
     """
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         message, chat = await _change_own_message(uow, viewer, message_id, text="", deleted=True,
                                                   edited_at=queue.now())
         stored = list(cast(list[str], await Attachment.filter(message_id=message.id).using_db(uow.tx)
@@ -94,7 +94,7 @@ async def delete_message(viewer: Viewer, *, message_id: int, storage: FileStorag
 async def mark_message_unread(viewer: Viewer, *, message_id: int) -> Chat:
     """Move the caller's read marker of the chat back to just before this message."""
     me = require_operator(viewer)
-    async with unit_of_work() as uow:
+    async with unit_of_work(viewer) as uow:
         message, chat = await get_visible_message(viewer, message_id, using=uow.tx)
         before = cast(list[int], await Message.filter(chat_id=chat.id, id__lt=message.id).using_db(uow.tx)
                       .order_by("-id").values_list("id", flat=True))

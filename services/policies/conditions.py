@@ -101,6 +101,28 @@ class InRows(Condition):
 
 
 @dataclass(frozen=True)
+class SharesGroup(Condition):
+    """`column IN (SELECT key FROM t WHERE group IN (SELECT group FROM t WHERE key = value))`, t the model's
+    table: the rows that share a group with one (the operators who share a queue with one operator)."""
+
+    column: str
+    model: type[Model]
+    key: str
+    group: str
+    value: Any
+
+    def q(self) -> Q:
+        groups = Subquery(self.model.filter(**{self.key: self.value}).values(self.group))
+        return Q(**cast(dict[str, Any], {
+            f"{self.column}__in": Subquery(self.model.filter(**{f"{self.group}__in": groups}).values(self.key))}))
+
+    def sql(self, alias: str, param: Param) -> str:
+        table = self.model._meta.db_table
+        return (f"{alias}.{self.column} IN (SELECT {self.key} FROM {table} WHERE {self.group} IN "
+                f"(SELECT {self.group} FROM {table} WHERE {self.key} = {param(self.value)}))")
+
+
+@dataclass(frozen=True)
 class Within(Condition):
     """`column IN (SELECT id FROM model's table WHERE condition)`: rows hanging off rows another policy
     decides on (an order off its chat). Make it with `within`, which drops it for `EVERYTHING`."""

@@ -4,6 +4,9 @@
   operator named by what they read (their chat's responsible, a message's author), never the
   staff's details (e-mail, load, queues): `ensure_staff_details`.
 - Each operator changes their own status and preferences; only an admin creates operators.
+- Presence (who is connected, status changes as they happen: the `presence` query and
+  `operatorsChanged`): supervisors and admins follow every operator, an operator themselves and the
+  colleagues who share one of their queues (`presence_followed`).
 """
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from collections.abc import Iterable
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
-from models import Operator
+from models import Operator, QueueMember
 from services.common.errors import Forbidden
 from services.identity.viewer import Viewer, require_admin, require_operator
-from services.policies.conditions import EVERYTHING, Condition, apply
+from services.policies.conditions import EVERYTHING, AnyOf, Condition, Equals, SharesGroup, apply
 
 
 def listed(viewer: Viewer) -> Condition:
@@ -39,6 +42,26 @@ def named(viewer: Viewer) -> Condition:
 def named_operators(viewer: Viewer, ids: Iterable[int]) -> QuerySet[Operator]:
     """The operators these ids name, as an object the viewer reads names them."""
     return apply(Operator.filter(id__in=list(ids)), named(viewer))
+
+
+def presence_followed(viewer: Viewer) -> Condition:
+    """The operators whose presence the viewer follows: every one for supervisors and admins; for an
+    operator, themselves and those who share one of their queues."""
+    me = require_operator(viewer)
+    if viewer.is_supervisor:
+        return EVERYTHING
+    return AnyOf((Equals("id", me), SharesGroup("id", QueueMember, "operator_id", "open_channel_id", me)))
+
+
+def presence_operators(viewer: Viewer) -> QuerySet[Operator]:
+    return apply(Operator.all(), presence_followed(viewer))
+
+
+async def follows_presence_of(viewer: Viewer, operator_id: int) -> bool:
+    """Whether a change of this operator's presence reaches the viewer (`operatorsChanged`)."""
+    if viewer.is_supervisor:
+        return True
+    return await presence_operators(viewer).filter(id=operator_id).exists()
 
 
 def can_read(viewer: Viewer, operator: Operator | None) -> bool:

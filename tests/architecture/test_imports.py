@@ -40,21 +40,6 @@ OPTIONAL_EXTRAS = {
 # longer exists.
 GRAPHQL_LAYER_TODO: frozenset[tuple[str, str]] = frozenset()
 
-# Imports inside functions between the GraphQL types of one graph (Chat.client / Client.chats,
-# Chat.messages / Message.chat, ...): each side names the other with `strawberry.lazy` in its
-# annotation, and imports the other's class where it builds one. They go with the GraphQL
-# layer's rework on the other branch (types built from read models); until that merge they are
-# known here (importer module, imported module), and an entry that no longer exists fails the test.
-GRAPHQL_TYPE_IMPORTS_TODO: frozenset[tuple[str, str]] = frozenset({
-    ("schema.chats.client", "schema.chats.chat"),
-    ("schema.chats.client", "schema.chats.message"),
-    ("schema.chats.message", "schema.chats.chat"),
-    ("schema.chats.open_channel", "schema.chats.chat"),
-    ("schema.chats.operator", "schema.chats.open_channel"),
-    ("schema.contact_center.sales", "schema.chats.chat"),
-})
-
-
 @dataclass(frozen=True)
 class Import:
     importer: str  # module name
@@ -272,12 +257,8 @@ def test_no_import_inside_a_function():
     """An import inside a function hides a dependency (often a cycle) from the module's head; only
     an optional extra is imported where it is used, and says so."""
     problems = []
-    known = set()
     for imp in IMPORTS:
         if not imp.in_function:
-            continue
-        if (imp.importer, imp.imported) in GRAPHQL_TYPE_IMPORTS_TODO:
-            known.add((imp.importer, imp.imported))
             continue
         extra = next((name for name in OPTIONAL_EXTRAS if imp.imported == name or imp.imported.startswith(name + ".")),
                      None)
@@ -288,7 +269,4 @@ def test_no_import_inside_a_function():
         elif "extra" not in imp.comment:
             problems.append(f"{imp.where()}: {imp.imported} is an optional extra ({OPTIONAL_EXTRAS[extra]}): "
                             "say so in a comment (`# optional extra: ...`)")
-    gone = sorted(GRAPHQL_TYPE_IMPORTS_TODO - known)
-    problems += [f"GRAPHQL_TYPE_IMPORTS_TODO lists {a} -> {b}, no longer imported inside a function: remove it"
-                 for a, b in gone]
     assert not problems, "imports inside functions:\n" + "\n".join(problems)

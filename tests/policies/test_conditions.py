@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from tortoise import connections
 
-from models import Chat, ChatOffer, ChatParticipant, Message, MessageAuthorKind, OperatorRole
+from models import Chat, ChatOffer, ChatParticipant, Message, MessageAuthorKind, Operator, OperatorRole
 from services.chats.chat_relations import numbered
 from services.common import raw_sql
 from services.common.errors import Unauthenticated
 from services.identity.viewer import ANONYMOUS
-from services.policies import chats as chat_policy, messages as message_policy
+from services.policies import chats as chat_policy, messages as message_policy, operators as operator_policy
 from services.policies.conditions import EVERYTHING, AllOf, Equals, render
 from tests.factories import make_open_channel, make_operator, start_chat
 
@@ -208,3 +208,26 @@ async def test_the_rules_of_canned_responses_tasks_and_orders_read_the_same_rows
             assert await orders.can_read(viewer, order) == (order.id in by_orm), (name, order.id)
     assert not await OrderItem.filter(NOTHING.q()).exists()
     assert await _ids_by_sql("order_item", NOTHING, "i") == set()
+
+
+async def test_the_presence_rule_selects_the_same_operators_as_q_and_as_sql_for_every_viewer(db):
+    """Whose presence a viewer follows: supervisors every operator, an operator themselves and those who
+    share one of their queues (services/policies/operators.py `presence_followed`)."""
+    a, a_v = await make_operator()
+    b, b_v = await make_operator()
+    c, c_v = await make_operator()
+    loner, loner_v = await make_operator()
+    supervisor, supervisor_v = await make_operator(role=OperatorRole.SUPERVISOR)
+    await make_open_channel([a, b])
+    await make_open_channel([b, c])
+    everyone = set(await Operator.all().values_list("id", flat=True))  # (and the admin who made the channels)
+    expected = {"a": ({a_v}, {a.id, b.id}), "b": ({b_v}, {a.id, b.id, c.id}), "c": ({c_v}, {b.id, c.id}),
+                "loner": ({loner_v}, {loner.id}), "supervisor": ({supervisor_v}, everyone)}
+    for name, (viewers, operators) in expected.items():
+        viewer = next(iter(viewers))
+        rule = operator_policy.presence_followed(viewer)
+        by_orm = set(await Operator.filter(rule.q()).values_list("id", flat=True))
+        assert by_orm == operators, name
+        assert await _ids_by_sql("operator", rule, "o") == by_orm, name
+        for other in everyone:
+            assert await operator_policy.follows_presence_of(viewer, other) == (other in by_orm), (name, other)

@@ -84,6 +84,13 @@ EXCEPTIONS: dict[str, str] = {
     "services.chats.chats:_transfer_target": "the channel a chat the caller may act on is transferred to "
                                              "(any channel may be named)",
     "services.chats.operators:register_operator": "the e-mail's uniqueness (admin mutation and CLI)",
+    "services.chats.operators:change_status": "the status of the operator set_status's caller is (policy.myself) "
+                                              "or the presence rule changes (system)",
+    "services.chats.presence:_lock_operator": "the presence rule locks the row of the operator whose connection "
+                                              "or status it changes (system)",
+    "services.chats.presence:_drop_connections": "the last-seen time of the operator whose connection closed (system)",
+    "services.chats.presence:connection_opened": "the last-seen time of the operator whose connection opened (system)",
+    "services.chats.presence:sweep": "the presence rule's ONLINE operators gone past the grace time (system read)",
     "services.chats.queue:channel_of": "the channel of a chat being distributed (system read)",
     "services.chats.queue:offer_chat": "the queue's distribution updates its members' turns (system)",
     "services.chats.visitors:open_customer_chat": "the channel of the chat this visitor or connector opens",

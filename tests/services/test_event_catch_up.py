@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from models import Event
 from infrastructure.broker import Broker, EventHub, RedisBroker, Resync, Subscriber, broker_in_use, publishing_to
 from services.events.events import event_to_dict, unit_of_work
+from services.events.records import EventRecord
 from services.events.subscriptions import follow
 from tests.resources import TEST_REDIS_URL
 from tests.e2e.server import free_port
@@ -31,26 +32,28 @@ async def published(message_id: int) -> int:
     async with unit_of_work() as uow:
         uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=message_id)
         uow.pending[-1].chat_id = CHAT
-    return uow.written[0]["id"]
+    return uow.written[0].id
 
 
 async def test_the_event_published_is_the_one_a_replay_reads(db):
     """What subscribers get live is exactly what they get when they read the row back (`after`)."""
     live: list[dict[str, Any]] = []
 
-    class Capture:
+    class Capture:  # the broker's wire form
         async def publish(self, events: list[dict[str, Any]]) -> None:
             live.extend(events)
 
     with publishing_to(Capture()):  # type: ignore[arg-type]
         async with unit_of_work() as uow:
-            uow.record("CHAT_UPDATED", chat=None, queue_kind="CHAT_UPDATED", chat_kind="CHAT_UPDATED", message_id=7,
-                       operator_ids=[5, None, 3, 5], visitor_visible=False, open_channel_id=2)
+            uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED", message_id=7,
+                       operator_ids=[5, None, 3, 5], removed_operator_ids=[9], visitor_visible=False,
+                       open_channel_id=2, detail={"old_title": "x"})
             uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED")
 
     rows = await Event.filter(id__in=[e["id"] for e in live]).order_by("id")
     assert live == [event_to_dict(row) for row in rows]
-    assert live[0]["operator_ids"] == [3, 5] and live[1]["id"] == live[0]["id"] + 1
+    assert live[0]["operator_ids"] == [3, 5, 9] and live[0]["removed_operator_ids"] == [9]
+    assert live[1]["id"] == live[0]["id"] + 1
 
 
 def _broker() -> Broker:
@@ -60,12 +63,12 @@ def _broker() -> Broker:
     return broker
 
 
-async def next_id(stream: AsyncIterator[dict[str, Any]]) -> int:
-    return (await asyncio.wait_for(stream.__anext__(), 5))["id"]
+async def next_id(stream: AsyncIterator[EventRecord]) -> int:
+    return (await asyncio.wait_for(stream.__anext__(), 5)).id
 
 
 async def test_a_resync_sends_the_events_live_delivery_missed_in_order_and_once(db):
-    stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
+    stream = follow(Event.filter(chat_id=CHAT), lambda e: e.chat_id == CHAT, None)
     first = asyncio.create_task(next_id(stream))
     while _broker().hub.subscriber_count == 0:  # the generator subscribed
         await asyncio.sleep(0.01)
@@ -86,7 +89,7 @@ async def test_a_resync_sends_the_events_live_delivery_missed_in_order_and_once(
 
 async def test_a_subscription_resuming_after_an_id_catches_up_past_its_replay(db):
     replayed = await committed_without_publishing(2)
-    stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, str(replayed[0].id - 1))
+    stream = follow(Event.filter(chat_id=CHAT), lambda e: e.chat_id == CHAT, str(replayed[0].id - 1))
     assert [await next_id(stream), await next_id(stream)] == [e.id for e in replayed]
     lost = await committed_without_publishing(2)
     _broker().hub.resync(from_id=replayed[0].id)  # from an id already sent: nothing twice
@@ -164,7 +167,7 @@ async def test_the_periodic_catch_up_delivers_an_event_that_was_never_published(
     await broker.start()
     try:
         with publishing_to(broker):
-            stream = follow(Event.filter(chat_id=CHAT), lambda e: e["chat_id"] == CHAT, None)
+            stream = follow(Event.filter(chat_id=CHAT), lambda e: e.chat_id == CHAT, None)
             first = asyncio.create_task(next_id(stream))
             while broker.hub.subscriber_count == 0:
                 await asyncio.sleep(0.01)

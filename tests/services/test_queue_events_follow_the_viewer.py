@@ -19,15 +19,15 @@ async def test_a_supervisor_demoted_mid_stream_gets_only_their_own_queues_from_t
     stream = subscriptions.queue_events(as_supervisor, None, "0", lambda: viewer_now[0])
     before, _, _ = await start_chat(other)
 
-    first = await asyncio.wait_for(stream.__anext__(), 5)
+    first = (await asyncio.wait_for(stream.__anext__(), 5)).event
     viewer_now[0] = Viewer(operator_id=supervisor.id, role=OperatorRole.OPERATOR)  # demoted
     hidden, _, _ = await start_chat(other)
     mine, _, _ = await start_chat(own)
-    following = [await asyncio.wait_for(stream.__anext__(), 5)]
-    while following[-1]["chat_id"] != mine.id:
-        following.append(await asyncio.wait_for(stream.__anext__(), 5))
+    following = [(await asyncio.wait_for(stream.__anext__(), 5)).event]
+    while following[-1].chat_id != mine.id:
+        following.append((await asyncio.wait_for(stream.__anext__(), 5)).event)
     await stream.aclose()
 
-    assert (first["open_channel_id"], first["chat_id"]) == (other.id, before.id)  # a supervisor's view
-    assert hidden.id not in [event["chat_id"] for event in following]
-    assert {event["open_channel_id"] for event in following} == {own.id}
+    assert (first.open_channel_id, first.chat_id) == (other.id, before.id)  # a supervisor's view
+    assert hidden.id not in [event.chat_id for event in following]
+    assert {event.open_channel_id for event in following} == {own.id}

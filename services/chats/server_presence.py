@@ -1,0 +1,100 @@
+"""This server process in the presence tables (services/chats/presence.py): its id, its heartbeat,
+and the operators' WebSockets it holds.
+
+One `ServerPresence` per application, made at start-up (openchannels/app.py): the lifespan
+registers the process and runs the heartbeat (`run`), the WebSocket handler reports each operator's
+connection as it is authenticated and as it closes (`opened`, `closed`), and a clean shutdown
+removes the process's rows at once (`retire`). A close that could not be written (the database
+was unreachable) is written again at the next heartbeat: otherwise the row would live as long as
+the process. After a pause longer than the expiry (the process was declared dead and its rows
+removed), the next heartbeat registers the process and the connections it still holds again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from services.chats import presence
+from services.chats.presence import PresenceTimes
+
+log = logging.getLogger("openchannels.presence")
+
+
+@dataclass(eq=False)
+class HeldConnection:
+    """One operator's WebSocket on this process; `connection_id`: its row (None: not written)."""
+
+    operator_id: int
+    connection_id: int | None = None
+
+
+class ServerPresence:
+    def __init__(self, times: PresenceTimes, process_id: str | None = None) -> None:
+        self.times = times
+        #: unique per process start: host, pid and a random part (a restarted pid is another process)
+        self.process_id = process_id or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._held: set[HeldConnection] = set()
+        #: connections closed whose row could not be deleted yet
+        self._unwritten_closes: list[HeldConnection] = []
+
+    async def start(self) -> None:
+        await presence.renew_process(self.process_id)
+
+    async def opened(self, operator_id: int) -> HeldConnection:
+        held = HeldConnection(operator_id)
+        self._held.add(held)
+        try:
+            held.connection_id = await presence.connection_opened(operator_id, self.process_id)
+        except BaseException:
+            self._held.discard(held)
+            raise
+        return held
+
+    async def closed(self, held: HeldConnection) -> None:
+        self._held.discard(held)
+        if held.connection_id is None:
+            return
+        try:
+            await presence.connection_closed(held.connection_id, held.operator_id)
+        except Exception:  # noqa: BLE001 - e.g. the database is unreachable: written at the next heartbeat
+            log.warning("the close of operator %s's connection is not written yet", held.operator_id, exc_info=True)
+            self._unwritten_closes.append(held)
+
+    async def beat(self) -> None:
+        """Renew the heartbeat; write the closes left over; register again if declared dead."""
+        alive = await presence.renew_process(self.process_id)
+        while self._unwritten_closes:
+            held = self._unwritten_closes[0]
+            assert held.connection_id is not None
+            await presence.connection_closed(held.connection_id, held.operator_id)
+            self._unwritten_closes.pop(0)
+        if not alive:
+            log.warning("process %s had been declared dead: registering its %d connections again",
+                        self.process_id, len(self._held))
+            await presence.drop_process_connections(self.process_id)
+            for held in list(self._held):
+                held.connection_id = await presence.connection_opened(held.operator_id, self.process_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat every PRESENCE_HEARTBEAT_SECONDS until `stop` is set; a failure is logged and retried."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.times.heartbeat_seconds)
+            except asyncio.TimeoutError:
+                pass
+            if stop.is_set():
+                return
+            try:
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                log.warning("presence heartbeat failed", exc_info=True)
+
+    async def retire(self) -> None:
+        """A clean shutdown: this process's connections and row go now."""
+        await presence.retire_process(self.process_id)
