@@ -66,7 +66,7 @@ def event_cursor(info: Info) -> str | Awaitable[str]:
     if isinstance(root, OperationRoot):
         return root.event_cursor
     if isinstance(root, Message):  # messageAdded: the event that added it
-        return rm.event_id(info, root.pk)
+        return rm.event_id(info, root.pk, root.chat_pk)
     event_id = getattr(root, "event_id", None)
     if isinstance(event_id, str):  # a ChatEvent or QueueEvent
         return event_id

@@ -44,10 +44,10 @@ class MessagingLoaders:
             groups[message_id].append(operator_id)
         return [groups.get(i, []) for i in message_ids]
 
-    async def _event_id(self, message_ids: list[int]) -> list[int]:
-        """The MESSAGE_ADDED event of each message (services/events/cursors.py)."""
-        found = await message_event_ids(message_ids)
-        return [found[i] for i in message_ids]
+    async def _event_id(self, keys: list[tuple[int, int]]) -> list[int]:
+        """The MESSAGE_ADDED event of each (message id, chat id) (services/events/cursors.py)."""
+        found = await message_event_ids(keys)
+        return [found[message_id] for message_id, _ in keys]
 
     async def _readable_message(self, message_ids: list[int]) -> list[Message | None]:
         """Messages the viewer may read (a chat they see, no silent note for a visitor), else None."""

@@ -59,9 +59,9 @@ async def quote(info: Info, message_pk: int) -> models.MessageReference | None:
     return reference
 
 
-async def event_id(info: Info, message_pk: int) -> str:
-    """The id of the event that added the message, as `after` takes it."""
-    return str(await info.context.loaders.messaging.event_id.load(message_pk))
+async def event_id(info: Info, message_pk: int, chat_pk: int) -> str:
+    """The id of the event that added the message (of that chat), as `after` takes it."""
+    return str(await info.context.loaders.messaging.event_id.load((message_pk, chat_pk)))
 
 
 async def mentions(info: Info, message_pk: int) -> list[models.Operator]:

@@ -80,7 +80,7 @@ class Message(Node):
                                   "message written without an event of its own, such as a transfer's comment: the "
                                   "event of the message before it).")
     async def event_id(self, info: Info) -> str:
-        return await rm.event_id(info, self.pk)
+        return await rm.event_id(info, self.pk, self.chat_pk)
 
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
     async def author(self, info: Info) -> Operator | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from models import Event, Message
+from models import Event
 from services.events.stream_position import latest_event_id
 
 MESSAGE_ADDED = "MESSAGE_ADDED"
@@ -23,8 +23,9 @@ async def newest_event_id() -> int:
     return await latest_event_id()
 
 
-async def message_event_ids(message_ids: list[int]) -> dict[int, int]:
-    """The id of the event that added each message.
+async def message_event_ids(messages: list[tuple[int, int]]) -> dict[int, int]:
+    """The id of the event that added each message, by message id; `messages`: (message id,
+    its chat's id) of messages the caller may read (nothing of them is read here).
 
     A message written without its own event (a transfer's comment, a silent system note) gets
     the event of the message before it in its chat, 0 if none: resuming `after` it then
@@ -34,15 +35,13 @@ async def message_event_ids(message_ids: list[int]) -> dict[int, int]:
     """
     found: dict[int, int] = {}
     # newest first, so that the first event of a message (should there be two) is the one kept
-    rows = await Event.filter(message_id__in=message_ids, kind=MESSAGE_ADDED).order_by("-id") \
+    rows = await Event.filter(message_id__in=[m for m, _ in messages], kind=MESSAGE_ADDED).order_by("-id") \
         .values_list("message_id", "id")
     for message_id, event_id in cast(list[tuple[int, int]], rows):
         found[message_id] = event_id
-    missing = [i for i in message_ids if i not in found]
-    if missing:
-        chats = cast(list[tuple[int, int]], await Message.filter(id__in=missing).values_list("id", "chat_id"))
-        for message_id, chat_id in chats:  # rare: one small indexed read each
+    for message_id, chat_id in messages:
+        if message_id not in found:  # rare: one small indexed read each
             earlier = cast(list[int], await Event.filter(chat_id=chat_id, kind=MESSAGE_ADDED, message_id__lt=message_id)
                            .order_by("-id").limit(1).values_list("id", flat=True))
             found[message_id] = earlier[0] if earlier else 0
-    return {i: found.get(i, 0) for i in message_ids}
+    return found
