@@ -12,6 +12,7 @@ from strawberry.types.graphql import OperationType
 from schema.chats.chat import Chat, ChatConnection
 from schema.chats.client import Client
 from schema.error_policy import ErrorPolicy, FastErrorPolicy
+from schema.event_cursor import EventCursor
 from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
 from schema.chats.message import Message
@@ -48,6 +49,12 @@ class _Schema(strawberry.Schema):
     #: (schema/plain_execution.py, schema/input_values.py, resolvers/prefetch.py, the shared
     #: subscriptions of openchannels/websocket_handlers.py; tests/engine lists them)
     plain_execution = True
+
+    def get_extensions(self, sync: bool = False) -> list:
+        """The extensions of one operation; an asynchronous one also reads its `eventCursor`
+        before it runs (schema/event_cursor.py), last, right before execution."""
+        extensions = super().get_extensions(sync)
+        return extensions if sync else [*extensions, EventCursor()]
 
     def process_errors(self, errors, execution_context=None) -> None:
         """ErrorPolicy logs what is unexpected; expected errors are not noise in the log."""

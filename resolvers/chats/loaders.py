@@ -9,7 +9,7 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
-from strawberry.dataloader import DataLoader
+from resolvers.dataloader import DataLoader
 from tortoise.functions import Max
 
 from models import Chat, ChatOffer, ChatParticipant, Client, Message, OpenChannel

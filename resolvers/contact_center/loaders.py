@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-from strawberry.dataloader import DataLoader
+from resolvers.dataloader import DataLoader
 
 from services.contact_center import crm
 from services.contact_center import sales

@@ -1,5 +1,5 @@
-"""Per-request loaders of what hangs off a message: attachments, reply and quote, mentions,
-and messages reachable from tasks and feed posts (as far as the viewer may read them).
+"""Per-request loaders of what hangs off a message: attachments, reply and quote, mentions, the
+event that added it, and messages reachable from tasks and feed posts (as far as the viewer may read them).
 
 They hang off the core `Loaders` of the request (`loaders.messaging`), with its lifetime:
 one request, or one subscription event.
@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from strawberry.dataloader import DataLoader
+from resolvers.dataloader import DataLoader
 
 from models import Attachment, Message, MessageMention, MessageReference
 from services.chats.reads import visible_chat_ids
+from services.events.cursors import message_event_ids
 from services.policies import messages as message_policy
 
 
@@ -24,6 +25,7 @@ class MessagingLoaders:
         self.reference = DataLoader(self._reference)
         self.mention_ids = DataLoader(self._mention_ids)
         self.readable_message = DataLoader(self._readable_message)
+        self.event_id = DataLoader(self._event_id)
 
     async def _attachments(self, message_ids: list[int]) -> list[list[Attachment]]:
         groups: dict[int | None, list[Attachment]] = defaultdict(list)
@@ -41,6 +43,11 @@ class MessagingLoaders:
                 .values_list("message_id", "operator_id"):
             groups[message_id].append(operator_id)
         return [groups.get(i, []) for i in message_ids]
+
+    async def _event_id(self, keys: list[tuple[int, int]]) -> list[int]:
+        """The MESSAGE_ADDED event of each (message id, chat id) (services/events/cursors.py)."""
+        found = await message_event_ids(keys)
+        return [found[message_id] for message_id, _ in keys]
 
     async def _readable_message(self, message_ids: list[int]) -> list[Message | None]:
         """Messages the viewer may read (a chat they see, no silent note for a visitor), else None."""

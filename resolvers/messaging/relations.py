@@ -59,5 +59,10 @@ async def quote(info: Info, message_pk: int) -> models.MessageReference | None:
     return reference
 
 
+async def event_id(info: Info, message_pk: int, chat_pk: int) -> str:
+    """The id of the event that added the message (of that chat), as `after` takes it."""
+    return str(await info.context.loaders.messaging.event_id.load((message_pk, chat_pk)))
+
+
 async def mentions(info: Info, message_pk: int) -> list[models.Operator]:
     return await operators(info, await info.context.loaders.messaging.mention_ids.load(message_pk))

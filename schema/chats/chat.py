@@ -15,6 +15,7 @@ from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
 from schema.chats.open_channel import OpenChannel
+from schema.event_cursor import event_cursor
 from schema.plain_execution import prefetched_field
 from schema.chats.operator import Operator
 from schema.contact_center.sales import Order, orders_of_chat
@@ -62,6 +63,10 @@ class Chat(Node):
     # The relations below are sync resolvers: a prefetched value is returned as is (no await);
     # otherwise they return the awaitable that loads it through the request's DataLoader.
     # `prefetched_field` lets schema/plain_execution.py read the prefetched value without them.
+
+    @strawberry.field(description="The newest event this chat's answer reflects: pass it as `after` to chatEvents.")
+    def event_cursor(self, info: Info) -> str:
+        return event_cursor(info)  # type: ignore[return-value]  # an awaitable in messageAdded: graphql-core awaits it
 
     @strawberry.field(metadata=prefetched_field("open_channel"))
     def open_channel(self, info: Info) -> OpenChannel | None:
@@ -169,6 +174,10 @@ class ChatConnection:
     #: the total was left out
     page: strawberry.Private[Page]
 
+    @strawberry.field(description="The newest event this page reflects (pass it as `after` to queueChanged).")
+    def event_cursor(self, info: Info) -> str:
+        return event_cursor(info)  # type: ignore[return-value]  # an awaitable in messageAdded: graphql-core awaits it
+
     @strawberry.field
     def total_count(self) -> int:
         """Counted with the page, or, for a page read without it (conversations), only when asked for."""
@@ -192,6 +201,11 @@ class MyChats:
     )
     active: list[Chat] = strawberry.field(description="My other active customer chats.")
     internal: list[Chat] = strawberry.field(description="Colleague chats I take part in.")
+
+    @strawberry.field(description="The newest event this answer reflects: pass it as `after` to myChatsChanged "
+                                  "and nothing between the query and the subscription is missed.")
+    def event_cursor(self, info: Info) -> str:
+        return event_cursor(info)  # type: ignore[return-value]  # an awaitable in messageAdded: graphql-core awaits it
 
 
 provides("Chat", Chat.from_model)

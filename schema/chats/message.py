@@ -76,6 +76,12 @@ class Message(Node):
         assert chat is not None  # the foreign key cascades: a message's chat exists
         return build("Chat", chat)
 
+    @strawberry.field(description="The event that added this message: pass it as `after` to messageAdded (a "
+                                  "message written without an event of its own, such as a transfer's comment: the "
+                                  "event of the message before it).")
+    async def event_id(self, info: Info) -> str:
+        return await rm.event_id(info, self.pk, self.chat_pk)
+
     @strawberry.field(description="The operator who wrote it, when authorKind is OPERATOR.")
     async def author(self, info: Info) -> Operator | None:
         if self.author_pk is None:

@@ -10,6 +10,7 @@ from schema.common import Node, build, provides
 from schema.enums import QueueDistribution
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
+from schema.event_cursor import event_cursor
 from resolvers.chats import relations as r
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ class OpenChannel(Node):
     welcome_message: str | None
     max_chats_per_operator: int | None
     pk: strawberry.Private[int]
+
+    @strawberry.field(description="The newest event this queue's answer reflects (pass it as `after` to queueChanged).")
+    def event_cursor(self, info: Info) -> str:
+        return event_cursor(info)  # type: ignore[return-value]  # an awaitable in messageAdded: graphql-core awaits it
 
     @strawberry.field(description="Queue members, in queue order. Operators only.")
     async def operators(self, info: Info) -> list[Operator]:
