@@ -11,6 +11,7 @@ from models.enums import (
     OperatorRole,
     OperatorStatus,
     QueueDistribution,
+    Weekday,
 )
 from models.canned_responses import CannedResponse
 from models.connectors import Connector, ConnectorClient, ConnectorCursor, ConnectorInbound, ConnectorOutbox
@@ -43,4 +44,6 @@ __all__ = [
     "PersistedOperation",
     # live views (issue 16)
     "ChatPriority", "OperatorConnection", "ServerProcess",
+    # working hours, identity (issue 19)
+    "Weekday",
 ]

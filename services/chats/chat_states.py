@@ -4,6 +4,7 @@
     QUEUED --skip / transfer--> QUEUED          ACTIVE --transfer--> QUEUED
     ACTIVE --intercept / pin / add participants / send message--> ACTIVE
     QUEUED, ACTIVE --spam--> SPAM               any --rename--> same
+    QUEUED, ACTIVE --the client finishes--> CLOSED
     QUEUED --offer expires--> QUEUED            ACTIVE --auto-close (idle, not pinned)--> CLOSED
     CLOSED --rate--> CLOSED
 
@@ -36,6 +37,7 @@ class Action(str, Enum):
     EXPIRE_OFFER = "let the offer expire on"
     AUTO_CLOSE = "auto-close"
     RATE = "rate"
+    VISITOR_FINISH = "finish"
 
 
 #: action -> (statuses it may start from, status it leaves; None keeps the status)
@@ -54,6 +56,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[ChatStatus], ChatStatus | None]] = {
     Action.EXPIRE_OFFER: (frozenset({QUEUED}), QUEUED),
     Action.AUTO_CLOSE: (frozenset({ACTIVE}), CLOSED),
     Action.RATE: (frozenset({CLOSED}), None),
+    Action.VISITOR_FINISH: (frozenset({QUEUED, ACTIVE}), CLOSED),
 }
 
 
