@@ -21,7 +21,7 @@ class OpenChannel(Model):
     welcome_message = fields.TextField(null=True)
     max_chats_per_operator = fields.IntField(null=True)
     #: when operators work (services/chats/working_hours.py to_json), null: always
-    working_hours = fields.JSONField(null=True)
+    working_hours: fields.JSONField[dict | None] = fields.JSONField(null=True)
     #: sent once per chat to a client who writes outside working hours (null: the default text)
     after_hours_message = fields.TextField(null=True)
     #: IETF tag of the system texts (services/chats/system_texts.py)

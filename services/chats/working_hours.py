@@ -100,7 +100,7 @@ def parse_working_hours(
                 f"{weekday.value} and 00:00-{hhmm(closes)} on {_WEEKDAYS[(_WEEKDAYS.index(weekday) + 1) % 7].value}.",
                 field=where + ["closes"])
         parsed.append(WorkingPeriod(weekday, opens, closes))
-    days = set()
+    days: set[date] = set()
     for text in holidays or ():
         if len(days) >= MAX_HOLIDAYS:
             raise InvalidInput(f"At most {MAX_HOLIDAYS} holidays.", field=at + ["holidays"])

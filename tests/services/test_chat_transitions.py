@@ -11,7 +11,7 @@ import pytest
 from models import (
     Chat, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
 )
-from services.chats import chats
+from services.chats import chats, visitors
 from services.messaging import messages
 from services.automation import rating
 from services.policies.chats import visible_chats
@@ -351,6 +351,7 @@ PERFORM = {
     Action.SEND_MESSAGE: lambda s: messages.send_message(s.actor, chat_id=s.chat.id, text="Hello"),
     Action.VISITOR_MESSAGE: lambda s: messages.send_visitor_message(s.visitor, text="Hello?"),
     Action.RATE: lambda s: rating.rate_chat(s.visitor, vote="LIKE"),
+    Action.VISITOR_FINISH: lambda s: visitors.finish_visitor_chat(s.visitor),
 }
 
 #: fired by the scheduler when a due time passes: their edges are in tests/automation/test_timeouts.py
@@ -370,6 +371,7 @@ EFFECT = {
     Action.SEND_MESSAGE: lambda chat, s: True,
     Action.VISITOR_MESSAGE: lambda chat, s: True,
     Action.RATE: lambda chat, s: True,
+    Action.VISITOR_FINISH: lambda chat, s: chat.closed_at is not None,
 }
 
 EDGES = [(action, status) for action in Action if action not in CLOCK_DRIVEN for status in ChatStatus]
@@ -398,6 +400,7 @@ def test_the_state_machine_is_the_one_specified():
         Action.EXPIRE_OFFER: ({QUEUED}, QUEUED),
         Action.AUTO_CLOSE: ({ACTIVE}, CLOSED),
         Action.RATE: ({CLOSED}, None),
+        Action.VISITOR_FINISH: ({QUEUED, ACTIVE}, CLOSED),
     }
 
 
