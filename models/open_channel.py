@@ -20,8 +20,8 @@ class OpenChannel(Model):
     rating_enabled = fields.BooleanField(default=True)
     welcome_message = fields.TextField(null=True)
     max_chats_per_operator = fields.IntField(null=True)
-    #: when operators work (services/chats/working_hours.py to_json), null: always
-    working_hours: fields.JSONField[dict | None] = fields.JSONField(null=True)
+    #: when operators work, as JSON text (services/chats/working_hours.py to_stored), null: always
+    working_hours = fields.TextField(null=True)
     #: sent once per chat to a client who writes outside working hours (null: the default text)
     after_hours_message = fields.TextField(null=True)
     #: IETF tag of the system texts (services/chats/system_texts.py)

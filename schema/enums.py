@@ -9,7 +9,9 @@ import strawberry
 import models
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
-    from models import ChatKind, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution
+    from models import (
+        ChatKind, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution, Weekday,
+    )
 else:
     OperatorRole = strawberry.enum(models.OperatorRole, description="What an operator may do.")
     OperatorStatus = strawberry.enum(models.OperatorStatus, description="Presence: only ONLINE operators get offers.")
@@ -20,6 +22,7 @@ else:
     ChatKind = strawberry.enum(models.ChatKind)
     ChatStatus = strawberry.enum(models.ChatStatus)
     MessageAuthorKind = strawberry.enum(models.MessageAuthorKind)
+    Weekday = strawberry.enum(models.Weekday)
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time

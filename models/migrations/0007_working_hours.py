@@ -1,8 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from orjson import loads
 from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
 
@@ -49,6 +47,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OpenChannel',
             name='working_hours',
-            field=fields.JSONField(null=True, description='when operators work (services/chats/working_hours.py to_json), null: always', encoder=JSON_DUMPS, decoder=loads),
+            field=fields.TextField(null=True, description='when operators work, as JSON text (services/chats/working_hours.py to_stored), null: always', unique=False),
         ),
     ]

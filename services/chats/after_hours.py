@@ -25,7 +25,7 @@ async def tell_if_closed(uow: UnitOfWork, chat: Chat, channel: OpenChannel | Non
     if channel is None or chat.status != ChatStatus.QUEUED:
         return None
     at = queue.now()
-    if working_hours.is_open(working_hours.from_json(channel.working_hours), at):
+    if working_hours.is_open(working_hours.from_stored(channel.working_hours), at):
         return None
     told = await Chat.filter(id=chat.id, after_hours_message_at__isnull=True).using_db(uow.tx) \
         .update(after_hours_message_at=at)

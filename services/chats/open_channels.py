@@ -47,7 +47,7 @@ async def _set_members(tx: Any, channel: OpenChannel, operator_ids: list[int]) -
 def _time_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """Working hours in their stored form, the language normalized, an empty after-hours text as none."""
     if "working_hours" in changes:
-        changes["working_hours"] = hours_of.to_json(changes["working_hours"])
+        changes["working_hours"] = hours_of.to_stored(changes["working_hours"])
     if "language" in changes:
         if changes["language"] is None:
             raise InvalidInput("language cannot be null.", field=["input", "language"])
@@ -133,6 +133,16 @@ async def rotate_identity_secret(viewer: Viewer, *, open_channel_id: int) -> str
         if not await OpenChannel.filter(id=open_channel_id).using_db(uow.tx).update(identity_secret=secret):
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
     return secret
+
+
+def working_hours_of(stored: str | None) -> WorkingHours | None:
+    """A channel's working hours from its stored column (None: always open)."""
+    return hours_of.from_stored(stored)
+
+
+def is_open_now(stored: str | None) -> bool:
+    """Whether a channel with these stored working hours is open now (the services' clock)."""
+    return hours_of.is_open(hours_of.from_stored(stored), queue.now())
 
 
 async def list_open_channels(viewer: Viewer) -> list[OpenChannel]:

@@ -96,7 +96,7 @@ async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[
 async def wait_for_opening(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> bool:
     """Whether the channel is closed now; if so the chat's offers wait for the next opening (a timer,
     none when the channel never opens: changing its hours re-evaluates the chat)."""
-    hours = working_hours.from_json(channel.working_hours)
+    hours = working_hours.from_stored(channel.working_hours)
     at = now()
     if working_hours.is_open(hours, at):
         return False

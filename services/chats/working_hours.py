@@ -16,11 +16,11 @@ What holds:
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models import Weekday
@@ -45,6 +45,14 @@ class WorkingPeriod:
     #: minutes after local midnight: 0 <= opens < closes <= 1440
     opens: int
     closes: int
+
+    @property
+    def opens_hhmm(self) -> str:
+        return hhmm(self.opens)
+
+    @property
+    def closes_hhmm(self) -> str:
+        return hhmm(self.closes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +123,29 @@ def parse_working_hours(
                         frozenset(days))
 
 
-def to_json(hours: WorkingHours | None) -> dict[str, Any] | None:
-    """The stored form (the channel's `working_hours` column)."""
+def to_stored(hours: WorkingHours | None) -> str | None:
+    """The stored form (the channel's `working_hours` column): JSON text, the same on every backend
+    and in raw rows (read models)."""
     if hours is None:
         return None
-    return {
+    return json.dumps({
         "timeZone": hours.time_zone,
         "periods": [{"weekday": p.weekday.value, "opens": hhmm(p.opens), "closes": hhmm(p.closes)}
                     for p in hours.periods],
         "holidays": sorted(d.isoformat() for d in hours.holidays),
-    }
+    }, separators=(",", ":"))
 
 
-def from_json(stored: Mapping[str, Any] | None) -> WorkingHours | None:
-    if not stored:
+def from_stored(text: str | None) -> WorkingHours | None:
+    if not text:
         return None
+    return _from_json(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _from_json(text: str) -> WorkingHours:
+    """Parsed once per distinct stored text (the queue asks on every offer)."""
+    stored = json.loads(text)
     return parse_working_hours(
         time_zone=stored["timeZone"],
         periods=[(Weekday(p["weekday"]), p["opens"], p["closes"]) for p in stored["periods"]],
