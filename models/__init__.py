@@ -11,6 +11,7 @@ from models.enums import (
     OperatorRole,
     OperatorStatus,
     QueueDistribution,
+    Weekday,
 )
 from models.canned_responses import CannedResponse
 from models.connectors import Connector, ConnectorClient, ConnectorCursor, ConnectorInbound, ConnectorOutbox
@@ -46,4 +47,6 @@ __all__ = [
     "ChatPriority", "OperatorConnection", "ServerProcess",
     # labels, client attributes (issue 20)
     "ChatLabel", "ClientAttribute", "Label",
+    # working hours, identity (issue 19)
+    "Weekday",
 ]

@@ -35,6 +35,8 @@ class Chat(Model):
     closed_at = fields.DatetimeField(null=True)
     auto_close_at = fields.DatetimeField(null=True)
     last_activity_at = fields.DatetimeField(null=True)
+    #: when the client was told the channel is closed (at most once per chat)
+    after_hours_message_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "chat"

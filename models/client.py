@@ -15,9 +15,15 @@ class Client(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    #: the website's own id of this visitor, verified with the identity secret of identity_channel
+    external_id = fields.CharField(max_length=255, null=True)
+    identity_channel: fields.ForeignKeyNullableRelation["OpenChannel"] = fields.ForeignKeyField("models.OpenChannel", related_name="identified_clients", null=True, on_delete=fields.SET_NULL)
+    identity_channel_id: int | None
 
     class Meta:
         table = "client"
+        #: an external id names one client per channel (each channel signs with its own secret)
+        unique_together = (("identity_channel", "external_id"),)
 
 
 class VisitorSession(Model):

@@ -20,6 +20,14 @@ class OpenChannel(Model):
     rating_enabled = fields.BooleanField(default=True)
     welcome_message = fields.TextField(null=True)
     max_chats_per_operator = fields.IntField(null=True)
+    #: when operators work, as JSON text (services/chats/working_hours.py to_stored), null: always
+    working_hours = fields.TextField(null=True)
+    #: sent once per chat to a client who writes outside working hours (null: the default text)
+    after_hours_message = fields.TextField(null=True)
+    #: IETF tag of the system texts (services/chats/system_texts.py)
+    language = fields.CharField(max_length=35, default="en", db_default="en")
+    #: the key of visitor identity hashes (HMAC-SHA256 of the website's user id), null: none yet
+    identity_secret = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from resolvers.chats import event_kinds
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
     from models import (
         ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution,
+        Weekday,
     )
     from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
 else:
@@ -31,6 +32,7 @@ else:
     # the kinds events are stored and delivered with (resolvers/chats/event_kinds.py)
     QueueEventKind = strawberry.enum(event_kinds.QueueEventKind, description="What happened in a queue.")
     ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
+    Weekday = strawberry.enum(models.Weekday)
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import ChatPriority, OperatorRole, OperatorStatus, QueueDistribution
+from schema.enums import ChatPriority, OperatorRole, OperatorStatus, QueueDistribution, Weekday
 
 
 @strawberry.input
@@ -97,7 +97,33 @@ class CreateOpenChannelInput:
 
 
 @strawberry.input
+class WorkingPeriodInput:
+    weekday: Weekday
+    opens: str = strawberry.field(description="HH:MM, 00:00 to 23:59.")
+    closes: str = strawberry.field(description="HH:MM, after opens, up to 24:00: a period never crosses midnight "
+                                               "(split 22:00-02:00 into 22:00-24:00 and 00:00-02:00 the next day).")
+
+
+@strawberry.input
+class WorkingHoursInput:
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. Europe/Madrid.")
+    periods: list[WorkingPeriodInput] = strawberry.field(description="No periods: closed until changed.")
+    holidays: list[str] | None = strawberry.field(default=None, description="Closed days (local), ISO dates.")
+
+
+@strawberry.input
+class OpenChannelInput:
+    open_channel_id: strawberry.ID
+
+
+@strawberry.input
 class UpdateOpenChannelInput:
+    working_hours: WorkingHoursInput | None = strawberry.field(
+        default=strawberry.UNSET, description="null clears them (always open).")
+    after_hours_message: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null or empty: the default text in the channel's language.")
+    language: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An IETF tag of a language with system texts: es, en, pt (pt-BR...).")
     open_channel_id: strawberry.ID
     name: str | None = strawberry.UNSET
     distribution: QueueDistribution | None = strawberry.UNSET
@@ -118,6 +144,12 @@ class StartVisitorChatInput:
     email: str | None = None
     phone: str | None = None
     text: str | None = strawberry.field(default=None, description="The first message; without it the chat starts with the visitor's first sendVisitorMessage.")
+    external_id: str | None = strawberry.field(
+        default=None, description="The website's own id of a signed-in visitor; with identityHash, a returning "
+                                  "visitor is the same client (without it, a new client that does not keep it).")
+    identity_hash: str | None = strawberry.field(
+        default=None, description="hex HMAC-SHA256 of externalId keyed with the channel's identity secret "
+                                  "(computed by the website's server). A wrong one is refused (INVALID_INPUT).")
 
 
 @strawberry.input

@@ -73,6 +73,12 @@ class StartVisitorChatPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type
+class IdentitySecretPayload:
+    secret: str | None = strawberry.field(description="shown once")
+    user_errors: list[UserError]
+
+
 T = TypeVar("T")
 
 

@@ -21,6 +21,7 @@ from services.identity import token_revocation
 from services.chats import visitors
 from services.common.errors import DomainError
 from services.chats.open_channels import _UNSET as SERVICE_UNSET
+from services.chats.working_hours import WorkingHours, parse_working_hours
 
 if TYPE_CHECKING:
     from schema import inputs
@@ -120,6 +121,7 @@ async def start_visitor_chat(info: Info, input: inputs.StartVisitorChatInput
         return await visitors.start_visitor_chat(
             open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             name=input.name, email=input.email, phone=input.phone, text=input.text,
+            external_id=input.external_id, identity_hash=input.identity_hash,
         )
 
     return await outcome(run())
@@ -210,18 +212,44 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+def _working_hours(given: inputs.WorkingHoursInput | None) -> WorkingHours | None:
+    if given is None:
+        return None
+    return parse_working_hours(time_zone=given.time_zone, holidays=given.holidays,
+                               periods=[(p.weekday, p.opens, p.closes) for p in given.periods])
+
+
 async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) -> Outcome[models.OpenChannel]:
     async def run():
         changes = {
             name: SERVICE_UNSET if getattr(input, name) is strawberry.UNSET else getattr(input, name)
             for name in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds",
-                         "rating_enabled", "welcome_message", "max_chats_per_operator")
+                         "rating_enabled", "welcome_message", "max_chats_per_operator", "after_hours_message",
+                         "language")
         }
+        if input.working_hours is not strawberry.UNSET:
+            changes["working_hours"] = _working_hours(input.working_hours)
         operator_ids = None if input.operator_ids in (strawberry.UNSET, None) else \
             decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"])
         return await open_channels.update_open_channel(
             _viewer(info), open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]),
             operator_ids=operator_ids, **changes,
         )
+
+    return await outcome(run())
+
+
+async def finish_visitor_chat(info: Info) -> Outcome[models.Chat]:
+    async def run():
+        return await visitors.finish_visitor_chat(_viewer(info))
+
+    return await outcome(run())
+
+
+async def rotate_identity_secret(info: Info, input: inputs.OpenChannelInput) -> Outcome[str]:
+    """The new secret (shown once)."""
+    async def run():
+        return await open_channels.rotate_identity_secret(
+            _viewer(info), open_channel_id=decode_id(input.open_channel_id, "OpenChannel", ["input", "openChannelId"]))
 
     return await outcome(run())

@@ -12,7 +12,8 @@ from strawberry.types import Info
 
 import models
 from resolvers.pages import with_cursors
-from services.chats import reads
+from services.chats import open_channels, reads
+from services.chats.working_hours import WorkingHours
 from services.common.pagination import Page
 from services.policies import operators as operator_policy
 
@@ -28,6 +29,14 @@ def operator(info: Info, pk: int) -> Awaitable[models.Operator | None]:
 
 def open_channel(info: Info, pk: int) -> Awaitable[models.OpenChannel | None]:
     return info.context.loaders.open_channel.load(pk)
+
+
+def working_hours(stored: str | None) -> WorkingHours | None:
+    return open_channels.working_hours_of(stored)
+
+
+def is_open_now(stored: str | None) -> bool:
+    return open_channels.is_open_now(stored)
 
 
 def client(info: Info, pk: int) -> Awaitable[models.Client | None]:

@@ -34,6 +34,8 @@ class Client(Node):
     name: str
     email: str | None
     phone: str | None
+    external_id: str | None = strawberry.field(
+        description="The website's own id of this visitor (verified with the channel's identity secret), if any.")
     pk: strawberry.Private[int]
 
     @strawberry.field(description="The CRM contact this client is linked to (operators only).")
@@ -78,4 +80,4 @@ class Client(Node):
     def from_model(cls, client: ClientRow | models.Client) -> "Client":
         """From the read model (services/chats/read_models.py), or a model: the same attributes."""
         return cls(id=strawberry.ID(to_global_id("Client", client.id)), pk=client.id, name=client.name,
-                   email=client.email, phone=client.phone)
+                   email=client.email, phone=client.phone, external_id=client.external_id)

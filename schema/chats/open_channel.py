@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 import models
 from schema.common import Node, build, provides
-from schema.enums import QueueDistribution
+from schema.enums import QueueDistribution, Weekday
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
 from schema.event_cursor import event_cursor
@@ -15,7 +15,29 @@ from resolvers.chats import relations as r
 
 if TYPE_CHECKING:
     from services.chats.read_models import OpenChannelRow
+    from services.chats.working_hours import WorkingHours as WorkingHoursValue
     from schema.chats.chat import Chat
+
+
+@strawberry.type(description="Opening hours of one weekday, in the channel's time zone.")
+class WorkingPeriod:
+    weekday: Weekday
+    opens: str = strawberry.field(description="HH:MM")
+    closes: str = strawberry.field(description="HH:MM; 24:00 allowed")
+
+
+@strawberry.type(description="When a channel's operators work. Outside these hours a client who writes gets the "
+                             "after-hours message and the chat waits: offers start when the channel opens.")
+class WorkingHours:
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. Europe/Madrid.")
+    periods: list[WorkingPeriod]
+    holidays: list[str] = strawberry.field(description="Closed days, ISO dates.")
+
+    @classmethod
+    def from_value(cls, hours: WorkingHoursValue) -> "WorkingHours":
+        return cls(time_zone=hours.time_zone, holidays=sorted(d.isoformat() for d in hours.holidays),
+                   periods=[WorkingPeriod(weekday=p.weekday, opens=p.opens_hhmm, closes=p.closes_hhmm)
+                            for p in hours.periods])
 
 
 @strawberry.type
@@ -32,7 +54,23 @@ class OpenChannel(Node):
     rating_enabled: bool
     welcome_message: str | None
     max_chats_per_operator: int | None
+    after_hours_message: str | None = strawberry.field(
+        description="Sent to a client who writes outside working hours (once per chat); null: the default text "
+                    "in the channel's language.")
+    language: str = strawberry.field(
+        description="Language of the system messages (welcome, rating request, after-hours and no-answer "
+                    "defaults): an IETF tag such as es, en, pt-BR.")
     pk: strawberry.Private[int]
+    stored_working_hours: strawberry.Private[str | None]
+
+    @strawberry.field(description="When operators work; null: always.")
+    def working_hours(self) -> WorkingHours | None:
+        hours = r.working_hours(self.stored_working_hours)
+        return WorkingHours.from_value(hours) if hours is not None else None
+
+    @strawberry.field(description="Within working hours now.")
+    def is_open_now(self) -> bool:
+        return r.is_open_now(self.stored_working_hours)
 
     @strawberry.field(description="The newest event this queue's answer reflects (pass it as `after` to queueChanged).")
     def event_cursor(self, info: Info) -> str:
@@ -58,6 +96,8 @@ class OpenChannel(Node):
             distribution=channel.distribution, answer_timeout_seconds=channel.answer_timeout_seconds,
             auto_close_after_seconds=channel.auto_close_after_seconds, rating_enabled=channel.rating_enabled,
             welcome_message=channel.welcome_message, max_chats_per_operator=channel.max_chats_per_operator,
+            after_hours_message=channel.after_hours_message, language=channel.language,
+            stored_working_hours=channel.working_hours,
         )
 
 

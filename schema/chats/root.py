@@ -30,8 +30,8 @@ from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
 from schema.contact_center.sales import Order, Product
 from schema.messaging.messaging import CannedResponse, FeedPost, Task
 from schema.payloads import (
-    ChatPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload, OperatorPayload, PreferencesPayload,
-    RevokeOperatorTokensPayload, StartVisitorChatPayload, chat_payload, message_payload, payload, user_errors,
+    ChatPayload, IdentitySecretPayload, LoginPayload, LogoutPayload, MessagePayload, OpenChannelPayload,
+    OperatorPayload, PreferencesPayload, RevokeOperatorTokensPayload, StartVisitorChatPayload, chat_payload, message_payload, payload, user_errors,
 )
 
 #: type name -> its type made of what resolvers/chats/queries.py's node() found
@@ -239,6 +239,17 @@ class CoreMutation:
     @strawberry.mutation
     async def send_visitor_message(self, info: Info, input: inputs.SendVisitorMessageInput) -> MessagePayload:
         return message_payload(await m.send_visitor_message(info, input))
+
+    @strawberry.mutation(description="The visitor ends their own chat (visitor token): a queued chat leaves the "
+                                     "queue, an answered one closes; no rating request. INVALID_STATE without an "
+                                     "open chat.")
+    async def finish_visitor_chat(self, info: Info) -> ChatPayload:
+        return chat_payload(await m.finish_visitor_chat(info))
+
+    @strawberry.mutation(description="Admins: a new identity secret for visitor identity hashes, shown once "
+                                     "(hashes made with the previous one stop verifying).")
+    async def rotate_identity_secret(self, info: Info, input: inputs.OpenChannelInput) -> IdentitySecretPayload:
+        return payload(IdentitySecretPayload, "secret", await m.rotate_identity_secret(info, input), str)
 
     # typing: live only, never stored (the `typing` subscription)
     @strawberry.mutation(

@@ -39,6 +39,8 @@ async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
         fired += await operator_presence.sweep(presence, now=queue.now(), batch=batch)
     for timer_id, chat_id in await timers.due(timers.OFFER_TIMEOUT, queue.now(), batch):
         fired += await timeouts.expire_offer(timer_id=timer_id, chat_id=chat_id)
+    for timer_id, chat_id in await timers.due(timers.CHANNEL_OPENS, queue.now(), batch):
+        fired += await timeouts.offer_at_opening(timer_id=timer_id, chat_id=chat_id)
     for chat_id in await timeouts.due_auto_closes(batch):
         fired += await timeouts.auto_close_chat(chat_id=chat_id)
     fired += await connector_outbox.relay()

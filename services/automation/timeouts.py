@@ -1,4 +1,5 @@
-"""What happens when time passes: an unanswered offer expires, an idle chat closes.
+"""What happens when time passes: an unanswered offer expires, an idle chat closes, a channel opens
+for the chats that waited after hours.
 
 Each is one use case, one transaction, run by the scheduler (services/automation/scheduler.py) for one
 due item. Claiming is part of the transaction: the chat row is taken with SKIP LOCKED (a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from models import Chat, ChatSkip, ChatStatus
+from models import Chat, ChatOffer, ChatSkip, ChatStatus
 from services.chats import queue
 from services.chats.greeting import request_rating
 from services.events import timers
@@ -41,6 +42,23 @@ async def expire_offer(*, timer_id: int, chat_id: int) -> bool:
             await ChatSkip.get_or_create(chat_id=chat.id, operator_id=operator_id, using_db=uow.tx)
         uow.record("CHAT_OFFER_EXPIRED", chat=chat, queue_kind="CHAT_SKIPPED", chat_kind="CHAT_UPDATED",
                    operator_ids=expired, removed_operator_ids=expired)
+        channel = await queue.channel_of(uow, chat)
+        if channel is not None:
+            await queue.offer_chat(uow, chat, channel)
+    return True
+
+
+async def offer_at_opening(*, timer_id: int, chat_id: int) -> bool:
+    """The channel of a chat that waited while it was closed opens: the offers start, per its
+    distribution. If the hours changed and it is closed again, the chat waits for the new next
+    opening (offer_chat moves the timer). Returns whether this call fired the timer."""
+    at = queue.now()
+    async with unit_of_work() as uow:
+        chat = await Chat.filter(id=chat_id).using_db(uow.tx).select_for_update(skip_locked=True).first()
+        if chat is None or not await timers.claim(uow, timer_id, at):
+            return False
+        if chat.status != ChatStatus.QUEUED or await ChatOffer.filter(chat_id=chat.id).using_db(uow.tx).exists():
+            return True  # answered, finished or offered meanwhile: nothing waits any more
         channel = await queue.channel_of(uow, chat)
         if channel is not None:
             await queue.offer_chat(uow, chat, channel)

@@ -4,6 +4,7 @@
     QUEUED --skip / transfer--> QUEUED          ACTIVE --transfer--> QUEUED
     ACTIVE --intercept / pin / add participants / send message--> ACTIVE
     QUEUED, ACTIVE --spam--> SPAM               any --rename--> same
+    QUEUED, ACTIVE --the client finishes--> CLOSED
     QUEUED --offer expires--> QUEUED            ACTIVE --auto-close (idle, not pinned)--> CLOSED
     CLOSED --rate--> CLOSED
     QUEUED, ACTIVE --set priority--> same      any --label--> same
@@ -39,6 +40,7 @@ class Action(str, Enum):
     RATE = "rate"
     SET_PRIORITY = "change the priority of"
     LABEL = "label"
+    VISITOR_FINISH = "finish"
 
 
 #: action -> (statuses it may start from, status it leaves; None keeps the status)
@@ -59,6 +61,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[ChatStatus], ChatStatus | None]] = {
     Action.RATE: (frozenset({CLOSED}), None),
     Action.SET_PRIORITY: (frozenset({QUEUED, ACTIVE}), None),
     Action.LABEL: (frozenset({QUEUED, ACTIVE, CLOSED, SPAM}), None),
+    Action.VISITOR_FINISH: (frozenset({QUEUED, ACTIVE}), CLOSED),
 }
 
 

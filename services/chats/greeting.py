@@ -1,13 +1,17 @@
 """Messages the system writes to the client: the channel's greeting when a chat is created, and the
-request to rate a chat just closed (the rating itself: services/automation/rating.py)."""
+request to rate a chat just closed (the rating itself: services/automation/rating.py), in the
+channel's language (services/chats/system_texts.py). The greeting is the channel's own
+welcomeMessage only: a channel without one greets nobody."""
 from __future__ import annotations
 
 from models import Chat, ChatRating, Message, MessageAuthorKind, OpenChannel
 from services.chats import queue
 from services.chats.audience import audience
+from services.chats.system_texts import DEFAULT_LANGUAGE, SystemText, default_text, text_for
 from services.events.events import UnitOfWork
 
-RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
+#: the rating request of a channel in the default language (English)
+RATING_REQUEST_TEXT = default_text(SystemText.RATING_REQUEST, DEFAULT_LANGUAGE)
 
 
 async def add_system_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
@@ -36,5 +40,5 @@ async def request_rating(uow: UnitOfWork, chat: Chat, channel: OpenChannel | Non
     _, created = await ChatRating.get_or_create(chat_id=chat.id, defaults={"requested_at": queue.now()},
                                                 using_db=uow.tx)
     if created:
-        await add_system_message(uow, chat, RATING_REQUEST_TEXT)
+        await add_system_message(uow, chat, text_for(SystemText.RATING_REQUEST, channel.language))
     return created

@@ -4,6 +4,8 @@
 - STRICT: the first eligible member in queue order;
 - ALL: every eligible member at once (the first to answer takes it).
 Eligible: ONLINE, has not skipped this chat, and below the channel's chat limit.
+Nobody is offered a chat while its channel is closed (services/chats/working_hours.py): the chat
+waits for a timer at the next opening (services/automation/timeouts.py `offer_at_opening`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from models import (
     Chat, ChatOffer, ChatPriority, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
 )
 from services.chats.priorities import RANK
+from services.chats import working_hours
 from services.events import timers
 from services.events.events import UnitOfWork
 
@@ -75,8 +78,11 @@ def choose(distribution: QueueDistribution, members: list[QueueMember]) -> list[
 async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[int]:
     """Offer a QUEUED chat that has no offers to the next operator(s); returns their ids.
 
-    When nobody is eligible the chat stays QUEUED, visible in the channel's queue.
+    When nobody is eligible the chat stays QUEUED, visible in the channel's queue; while the channel
+    is closed it stays QUEUED too, with a timer at the next opening.
     """
+    if await wait_for_opening(uow, chat, channel):
+        return []
     chosen = choose(channel.distribution, await eligible_members(uow, chat, channel))
     if not chosen:
         await timers.cancel(uow, timers.OFFER_TIMEOUT, chat.id)
@@ -86,6 +92,20 @@ async def offer_chat(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> list[
     await QueueMember.filter(id__in=[m.id for m in chosen]).using_db(uow.tx).update(last_offered_at=at)
     await add_offers(uow, chat, operator_ids, channel=channel)
     return operator_ids
+
+
+async def wait_for_opening(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> bool:
+    """Whether the channel is closed now; if so the chat's offers wait for the next opening (a timer,
+    none when the channel never opens: changing its hours re-evaluates the chat)."""
+    hours = working_hours.from_stored(channel.working_hours)
+    at = now()
+    if working_hours.is_open(hours, at):
+        return False
+    await timers.cancel(uow, timers.OFFER_TIMEOUT, chat.id)
+    opening = working_hours.next_opening(hours, at)
+    if opening is not None:
+        await timers.schedule(uow, timers.CHANNEL_OPENS, chat.id, opening)
+    return True
 
 
 async def add_offers(

@@ -43,6 +43,7 @@ class ClientRow:
     name: str
     email: str | None
     phone: str | None
+    external_id: str | None
 
 
 @read_model(Operator)
@@ -70,6 +71,9 @@ class OpenChannelRow:
     rating_enabled: bool
     welcome_message: str | None
     max_chats_per_operator: int | None
+    working_hours: str | None
+    after_hours_message: str | None
+    language: str
 
 
 @read_model(Message)

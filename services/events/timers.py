@@ -14,6 +14,8 @@ from models import Timer
 from services.events.events import UnitOfWork
 
 OFFER_TIMEOUT = "OFFER_TIMEOUT"
+#: a chat waiting while its channel is closed: offers start at the next opening
+CHANNEL_OPENS = "CHANNEL_OPENS"
 
 
 async def schedule(uow: UnitOfWork, kind: str, chat_id: int, due_at: datetime) -> None:

@@ -18,6 +18,7 @@ from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFou
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_forward_sql, move_read_marker
 from services.chats import visitors
+from services.chats.after_hours import tell_if_closed
 from services.chats.visitors import open_customer_chat
 from services.identity.viewer import Viewer, require_visitor
 from services.common.text_input import MAX_TEXT_LENGTH, clean_text, text_input  # noqa: F401 (MAX_TEXT_LENGTH: for callers)
@@ -263,11 +264,14 @@ async def send_visitor_message(viewer: Viewer, *, text: str, attachment_ids: Seq
             assert viewer.client_id is not None and viewer.visitor_channel_id is not None  # a visitor has both
             return await open_customer_chat(uow, client_id=viewer.client_id, channel_id=viewer.visitor_channel_id,
                                             text=text)
+        channel = await queue.channel_of(uow, chat)
         changes: dict[str, Any] = {"last_activity_at": queue.now()}
         if chat.status == ACTIVE:
-            changes["auto_close_at"] = auto_close_deadline(chat, await queue.channel_of(uow, chat))
+            changes["auto_close_at"] = auto_close_deadline(chat, channel)
         await transition(uow, chat, Action.VISITOR_MESSAGE, **changes)
-        return await add_client_message(uow, chat, text, viewer=viewer, attachment_ids=list(attachment_ids))
+        message = await add_client_message(uow, chat, text, viewer=viewer, attachment_ids=list(attachment_ids))
+        await tell_if_closed(uow, chat, channel)  # a queued chat of a closed channel: once per chat
+        return message
 
 
 async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, viewer: Viewer | None = None,

@@ -5,7 +5,8 @@
 - A channel named by what the viewer reads (a chat's channel, a shared canned response's channel,
   a statistics row) is shown to them (`named`); its members only to operators
   (services/policies/operators.py's `ensure_staff_details`).
-- Only admins create and configure channels.
+- Only admins create and configure channels: their queue, working hours, language, system texts
+  and visitor identity secret.
 """
 from __future__ import annotations
 

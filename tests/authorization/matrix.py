@@ -145,6 +145,10 @@ def _message_in_own_chat(data: Any, world: World, caller: str) -> bool:
     return message.get("chat", {}).get("id") == world.gid("Chat", world.own_chat_ids[caller])
 
 
+def _chat_in_own_chats(data: Any, world: World, caller: str) -> bool:
+    return (data.get("chat") or {}).get("id") == world.gid("Chat", world.own_chat_ids[caller])
+
+
 def _events_about_x(events: list[Any], world: World, caller: str) -> bool:
     return any((event.get("chat") or {}).get("id") == world.chat for event in events)
 
@@ -291,6 +295,12 @@ MUTATION_ROWS = [
     row("Mutation.sendVisitorMessage", _mutation("sendVisitorMessage", "SendVisitorMessageInput", MESSAGE),
         "UNA ok  ok  FOR FOR FOR FOR FOR", variables=lambda w, c: {"input": {"text": "Any news?"}},
         sees=_message_in_own_chat),
+    # the visitor ends their own open chat (no input): the other visitor ends chat Y, never X
+    row("Mutation.finishVisitorChat", "mutation { finishVisitorChat { chat { id status } userErrors { code message } } }",
+        "UNA ok  ok  FOR FOR FOR FOR FOR", sees=_chat_in_own_chats),
+    row("Mutation.rotateIdentitySecret", _mutation("rotateIdentitySecret", "OpenChannelInput", "secret"),
+        "UNA FOR FOR FOR FOR FOR FOR ok",
+        variables=lambda w, c: {"input": {"openChannelId": w.gid("OpenChannel", w.channel_id)}}),
     row("Mutation.startConversation", _mutation("startConversation", "StartConversationInput", CHAT),
         "UNA FOR FOR ok  NF  FOR ok  ok",
         variables=lambda w, c: {"input": {"clientId": w.gid("Client", w.client_id),

@@ -63,11 +63,19 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.timeouts:auto_close_chat": "the scheduler closes a chat by id (system read)",
     "services.automation.timeouts:due_auto_closes": "the scheduler's due chats (system read)",
     "services.automation.timeouts:expire_offer": "the scheduler expires an offer by chat id (system read)",
+    "services.automation.timeouts:offer_at_opening": "the scheduler offers a chat by id when its channel opens "
+                                                     "(system read)",
+    "services.chats.after_hours:tell_if_closed": "marks the after-hours message sent on the chat the client "
+                                                 "writes in (a conditional write, system)",
     "services.chats.chat_states:transition": "the conditional UPDATE of a chat the caller already read through the policy",
     "services.chats.operators:active_chat_counts": "a count per operator (load), no chat is shown",
     "services.chats.queue:eligible_members": "the queue's distribution counts active chats (system read)",
     "services.chats.queue:offer_waiting_chats": "the queue's distribution offers waiting chats (system read)",
     "services.chats.queue:pass_on_offers_of": "the queue's distribution passes offers on (system read)",
+    "services.chats.open_channels:_look_again_at_waiting_chats": "an admin changed a channel's hours: its "
+                                                                 "waiting chats' timers (system)",
+    "services.chats.visitors:_open_chat_of": "the open chat of the client a visitor's identity hash proves "
+                                             "(no viewer yet: the visitor token is being made)",
     "services.chats.visitors:start_visitor_chat": "the chat this visitor's first message just opened",
     "services.contact_center.sales:handle_payment_notification": "a signed payment webhook: no viewer",
     "services.demo:seed_demo": "the demo's seed data (CLI, no viewer)",

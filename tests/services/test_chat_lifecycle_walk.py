@@ -11,7 +11,7 @@ import random
 import pytest
 
 from models import Chat, ChatOffer, ChatParticipant, ChatStatus, Event, OperatorRole, QueueDistribution
-from services.chats import chats
+from services.chats import chats, visitors
 from services.messaging import messages
 from services.chats.chat_states import TRANSITIONS, Action
 from services.common.errors import AlreadyTaken, InvalidState
@@ -81,6 +81,8 @@ async def test_random_walk_agrees_with_the_transition_table(db, seed):
             call = chats.add_chat_participants(s, chat_id=chat_id, operator_ids=[outsider.id])
         elif action is Action.SEND_MESSAGE:
             call = messages.send_message(s, chat_id=chat_id, text=f"step {step}", silent=rng.random() < 0.3)
+        elif action is Action.VISITOR_FINISH:
+            call = visitors.finish_visitor_chat(visitor)
         else:
             call = messages.send_visitor_message(visitor, text=f"step {step}")
 

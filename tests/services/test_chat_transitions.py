@@ -11,7 +11,7 @@ import pytest
 from models import (
     Chat, ChatPriority, ChatStatus, Event, Message, OpenChannel, Operator, OperatorRole, OperatorStatus, QueueDistribution,
 )
-from services.chats import chats, labels, priorities
+from services.chats import chats, labels, priorities, visitors
 from services.messaging import messages
 from services.automation import rating
 from services.policies.chats import visible_chats
@@ -360,6 +360,7 @@ PERFORM = {
     Action.RATE: lambda s: rating.rate_chat(s.visitor, vote="LIKE"),
     Action.SET_PRIORITY: lambda s: priorities.set_chat_priority(s.actor, chat_id=s.chat.id, priority=ChatPriority.HIGH),
     Action.LABEL: lambda s: _label(s),
+    Action.VISITOR_FINISH: lambda s: visitors.finish_visitor_chat(s.visitor),
 }
 
 #: fired by the scheduler when a due time passes: their edges are in tests/automation/test_timeouts.py
@@ -381,6 +382,7 @@ EFFECT = {
     Action.RATE: lambda chat, s: True,
     Action.SET_PRIORITY: lambda chat, s: chat.priority == ChatPriority.HIGH,
     Action.LABEL: lambda chat, s: True,
+    Action.VISITOR_FINISH: lambda chat, s: chat.closed_at is not None,
 }
 
 EDGES = [(action, status) for action in Action if action not in CLOCK_DRIVEN for status in ChatStatus]
@@ -411,6 +413,7 @@ def test_the_state_machine_is_the_one_specified():
         Action.RATE: ({CLOSED}, None),
         Action.SET_PRIORITY: ({QUEUED, ACTIVE}, None),
         Action.LABEL: (every, None),
+        Action.VISITOR_FINISH: ({QUEUED, ACTIVE}, CLOSED),
     }
 
 
