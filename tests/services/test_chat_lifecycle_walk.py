@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from models import Chat, ChatOffer, ChatParticipant, ChatStatus, Event, OperatorRole, QueueDistribution
-from services.chats import chats, visitors
+from models import Chat, ChatOffer, ChatParticipant, ChatPriority, ChatStatus, Event, OperatorRole, QueueDistribution
+from services.chats import chats, priorities, visitors
 from services.messaging import messages
 from services.chats.chat_states import TRANSITIONS, Action
 from services.common.errors import AlreadyTaken, InvalidState
@@ -59,6 +59,8 @@ async def test_random_walk_agrees_with_the_transition_table(db, seed):
             continue  # nobody may skip a chat offered to nobody
         if action in (Action.EXPIRE_OFFER, Action.AUTO_CLOSE, Action.RATE):
             continue  # driven by the clock and the visitor: walked in tests/automation/
+        if action is Action.LABEL:
+            continue  # allowed in every status: its edges are in tests/services/test_chat_transitions.py
         if action is Action.ANSWER:
             call = chats.answer_chat(members[rng.choice(sorted(members))], chat_id=chat_id)
         elif action is Action.SKIP:
@@ -83,6 +85,8 @@ async def test_random_walk_agrees_with_the_transition_table(db, seed):
             call = messages.send_message(s, chat_id=chat_id, text=f"step {step}", silent=rng.random() < 0.3)
         elif action is Action.VISITOR_FINISH:
             call = visitors.finish_visitor_chat(visitor)
+        elif action is Action.SET_PRIORITY:
+            call = priorities.set_chat_priority(s, chat_id=chat_id, priority=rng.choice(list(ChatPriority)))
         else:
             call = messages.send_visitor_message(visitor, text=f"step {step}")
 
