@@ -59,11 +59,11 @@ async def typing(info: Info, chat_id: strawberry.ID | None) -> AsyncGenerator[Ty
                                               broker=info.context.platform.broker, current_viewer=current)
         async with aclosing(follow) as signals:
             async for signal in signals:
-                operator_id = signal["operator_id"]
+                operator_id = signal.operator_id
                 if operator_id is not None and operator_id not in operators:
                     operators[operator_id] = (await operators_by_id(current(), [operator_id])).get(operator_id)
-                yield TypingFound(chat_id=signal["chat_id"], author_kind=signal["author_kind"],
+                yield TypingFound(chat_id=signal.chat_id, author_kind=signal.author_kind.value,
                                   operator=None if operator_id is None else operators[operator_id],
-                                  typing=signal["typing"], at=datetime.fromisoformat(signal["at"]))
+                                  typing=signal.typing, at=signal.at)
     except DomainError as error:
         raise top_level(error)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from infrastructure.broker import Broker
@@ -30,6 +32,30 @@ TYPING_PER_SECOND = 3.0
 TYPING_BURST = 3
 #: how long a subscription trusts its check that the viewer may see the chat
 RECHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TypingSignal:
+    """One typing signal, typed: the broker carries its JSON wire form (`to_wire`, `of_wire`)."""
+
+    chat_id: int
+    author_kind: MessageAuthorKind
+    #: the operator typing; None when it is the client
+    operator_id: int | None
+    typing: bool
+    #: typing a silent note: operators only
+    silent: bool
+    at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"chat_id": self.chat_id, "author_kind": self.author_kind.value, "operator_id": self.operator_id,
+                "typing": self.typing, "silent": self.silent, "at": self.at.isoformat()}
+
+    @classmethod
+    def of_wire(cls, wire: dict[str, Any]) -> TypingSignal:
+        return cls(chat_id=int(wire["chat_id"]), author_kind=MessageAuthorKind(wire["author_kind"]),
+                   operator_id=wire["operator_id"], typing=bool(wire["typing"]), silent=bool(wire["silent"]),
+                   at=datetime.fromisoformat(wire["at"]))
 
 
 def topic(chat_id: int) -> str:
@@ -63,10 +89,9 @@ async def _send(chat: Chat, broker: Broker, budget: SignalBudget, *, author_kind
     sender = ("operator", operator_id) if operator_id is not None else ("client", chat.client_id)
     if not budget.take((*sender, chat.id), per_second=TYPING_PER_SECOND, burst=TYPING_BURST):
         return False
-    return await broker.publish_signal(topic(chat.id), {
-        "chat_id": chat.id, "author_kind": author_kind.value, "operator_id": operator_id,
-        "typing": typing, "silent": silent, "at": queue.now().isoformat(),
-    })
+    return await broker.publish_signal(topic(chat.id), TypingSignal(
+        chat_id=chat.id, author_kind=author_kind, operator_id=operator_id, typing=typing, silent=silent,
+        at=queue.now()).to_wire())
 
 
 async def followed_chat(viewer: Viewer, chat_id: int | None) -> Chat:
@@ -85,7 +110,7 @@ async def followed_chat(viewer: Viewer, chat_id: int | None) -> Chat:
 
 async def follow_typing(viewer: Viewer, chat_id: int | None, *, broker: Broker,
                         current_viewer: Callable[[], Viewer] | None = None,
-                        clock: Callable[[], float] = time.monotonic) -> AsyncGenerator[dict[str, Any], None]:
+                        clock: Callable[[], float] = time.monotonic) -> AsyncGenerator[TypingSignal, None]:
     """Typing signals of one chat that the viewer receives, live (nothing from before).
 
     The chat is checked at subscribe time; then at most every RECHECK_SECONDS, and whenever
@@ -96,12 +121,12 @@ async def follow_typing(viewer: Viewer, chat_id: int | None, *, broker: Broker,
     checked, may_see, checked_at = viewer, True, clock()
     try:
         while True:
-            signal = await subscriber.get()
+            signal = TypingSignal.of_wire(await subscriber.get())
             now = current_viewer() if current_viewer is not None else viewer
             if now != checked or clock() - checked_at >= RECHECK_SECONDS:
                 checked, may_see, checked_at = now, await chat_policy.can_read(now, chat.id), clock()
-            if may_see and policy.can_receive(now, author_kind=signal["author_kind"],
-                                              operator_id=signal["operator_id"], silent=signal["silent"]):
+            if may_see and policy.can_receive(now, author_kind=signal.author_kind.value,
+                                              operator_id=signal.operator_id, silent=signal.silent):
                 yield signal
     finally:
         broker.signals.unsubscribe(subscriber)

@@ -89,21 +89,21 @@ async def test_typing_reaches_the_other_side_and_nothing_is_stored(db, platform,
                                                    broker=platform.broker, budget=platform.signal_budget)
             assert sent is True
             signal = await at_visitor.next()
-            assert (signal["chat_id"], signal["author_kind"], signal["operator_id"], signal["typing"]) == (
+            assert (signal.chat_id, signal.author_kind, signal.operator_id, signal.typing) == (
                 chat.id, "OPERATOR", operator.operator_id, True)
-            assert (await at_supervisor.next())["operator_id"] == operator.operator_id
+            assert (await at_supervisor.next()).operator_id == operator.operator_id
 
             assert await typing_signals.set_visitor_typing(visitor, typing=True, broker=platform.broker,
                                                            budget=platform.signal_budget)
             from_visitor = await at_operator.next()  # the operator's own signal did not come back first
-            assert (from_visitor["author_kind"], from_visitor["operator_id"]) == ("CLIENT", None)
-            assert (await at_supervisor.next())["author_kind"] == "CLIENT"
+            assert (from_visitor.author_kind, from_visitor.operator_id) == ("CLIENT", None)
+            assert (await at_supervisor.next()).author_kind == "CLIENT"
         writes = [s for s in counter.statements if not s.lstrip().upper().startswith("SELECT")]
         assert writes == []
         assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=False, broker=platform.broker,
                                                budget=platform.signal_budget)
         marker = await at_visitor.next()  # the visitor's own signal did not come back before it
-        assert (marker["author_kind"], marker["typing"]) == ("OPERATOR", False)
+        assert (marker.author_kind, marker.typing) == ("OPERATOR", False)
         assert await _row_counts() == rows  # no table got a row: the event table included
     finally:
         for follower in (at_visitor, at_operator, at_supervisor):
@@ -118,12 +118,12 @@ async def test_a_silent_note_typing_reaches_operators_only(db, platform):
         assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=True, silent=True,
                                                broker=platform.broker, budget=platform.signal_budget)
         silent = await at_supervisor.next()
-        assert (silent["silent"], silent["operator_id"]) == (True, operator.operator_id)
+        assert (silent.silent, silent.operator_id) == (True, operator.operator_id)
         # then a visible one: the visitor's first signal is that one, the silent one never came
         assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=False,
                                                broker=platform.broker, budget=platform.signal_budget)
         first_seen = await at_visitor.next()
-        assert (first_seen["silent"], first_seen["typing"]) == (False, False)
+        assert (first_seen.silent, first_seen.typing) == (False, False)
     finally:
         await at_visitor.close()
         await at_supervisor.close()
@@ -193,8 +193,8 @@ async def test_a_follower_who_lost_the_chat_receives_nothing_more(db, platform):
     signal = {"broker": platform.broker, "budget": SignalBudget(clock=lambda: now[0])}
     try:
         assert await typing_signals.set_visitor_typing(visitor, typing=True, **signal)
-        assert (await by_supervisor.next())["typing"] is True
-        assert (await by_member.next())["typing"] is True
+        assert (await by_supervisor.next()).typing is True
+        assert (await by_member.next()).typing is True
 
         follower_is[0] = demoted  # checked at once: the viewer changed
         assert chat.open_channel_id is not None
@@ -202,17 +202,17 @@ async def test_a_follower_who_lost_the_chat_receives_nothing_more(db, platform):
         await open_channels.update_open_channel(admin, open_channel_id=chat.open_channel_id,
                                                 operator_ids=[operator.operator_id])  # the member leaves the queue
         assert await typing_signals.set_visitor_typing(visitor, typing=False, **signal)
-        assert (await by_member.next())["typing"] is False  # within RECHECK_SECONDS: still trusted
+        assert (await by_member.next()).typing is False  # within RECHECK_SECONDS: still trusted
 
         now[0] += typing_signals.RECHECK_SECONDS
         assert await typing_signals.set_visitor_typing(visitor, typing=True, **signal)
-        assert [(await by_operator.next())["typing"] for _ in range(3)] == [True, False, True]  # arrived here
+        assert [(await by_operator.next()).typing for _ in range(3)] == [True, False, True]  # arrived here
         await _handled_everything(platform, chat.id)  # and skipped it: neither yielded
         assert not by_supervisor.pending.done() and not by_member.pending.done()  # type: ignore[union-attr]
         follower_is[0] = supervisor  # may see the chat again: the next signal reaches them
         assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=True, **signal)
         marker = await by_supervisor.next()
-        assert (marker["author_kind"], marker["typing"]) == ("OPERATOR", True)
+        assert (marker.author_kind, marker.typing) == ("OPERATOR", True)
     finally:
         await by_supervisor.close()
         await by_member.close()
