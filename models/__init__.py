@@ -10,6 +10,7 @@ from models.enums import (
     MessageAuthorKind,
     OperatorRole,
     OperatorStatus,
+    NoAnswerRule,
     QueueDistribution,
     Weekday,
 )
@@ -33,7 +34,7 @@ from models.labels import ChatLabel, ClientAttribute, Label
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
     "Client", "Event", "Message", "MessageAuthorKind", "OpenChannel", "Operator", "OperatorRole",
-    "OperatorStatus", "QueueDistribution", "QueueMember", "ReadMarker", "VisitorSession",
+    "OperatorStatus", "NoAnswerRule", "QueueDistribution", "QueueMember", "ReadMarker", "VisitorSession",
     # messaging (issue 3)
     "Attachment", "CannedResponse", "CatalogGif", "FeedPost", "MessageMention", "MessageReference", "Task",
     "TaskStatus",

@@ -37,6 +37,10 @@ class Chat(Model):
     last_activity_at = fields.DatetimeField(null=True)
     #: when the client was told the channel is closed (at most once per chat)
     after_hours_message_at = fields.DatetimeField(null=True)
+    #: when its channel no-answer rule last fired for it (null: never)
+    no_answer_at = fields.DatetimeField(null=True)
+    #: moved by a no-answer rule once: no rule moves it again (no loops between channels)
+    no_answer_moved = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "chat"

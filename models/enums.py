@@ -57,3 +57,12 @@ class Weekday(str, Enum):
     FRIDAY = "FRIDAY"
     SATURDAY = "SATURDAY"
     SUNDAY = "SUNDAY"
+
+
+class NoAnswerRule(str, Enum):
+    """What happens to a queued chat nobody answers within its channel's no-answer timeout."""
+
+    KEEP_WAITING = "KEEP_WAITING"
+    SEND_MESSAGE = "SEND_MESSAGE"
+    TRANSFER = "TRANSFER"
+    CLOSE = "CLOSE"

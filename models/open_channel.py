@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import QueueDistribution
+from models.enums import NoAnswerRule, QueueDistribution
 
 if TYPE_CHECKING:
     from models.operator import Operator
@@ -28,6 +28,17 @@ class OpenChannel(Model):
     language = fields.CharField(max_length=35, default="en", db_default="en")
     #: the key of visitor identity hashes (HMAC-SHA256 of the website's user id), null: none yet
     identity_secret = fields.CharField(max_length=128, null=True)
+    #: what happens to a queued chat nobody answers within no_answer_timeout_seconds (working seconds)
+    no_answer_rule = fields.CharEnumField(NoAnswerRule, max_length=16, default=NoAnswerRule.KEEP_WAITING,
+                                          db_default="KEEP_WAITING")
+    #: null: the rule never fires
+    no_answer_timeout_seconds = fields.IntField(null=True)
+    #: sent by SEND_MESSAGE and CLOSE (null: the default text in the channel language)
+    no_answer_message = fields.TextField(null=True)
+    #: where TRANSFER moves the chat
+    no_answer_transfer_to: fields.ForeignKeyNullableRelation["OpenChannel"] = fields.ForeignKeyField(
+        "models.OpenChannel", related_name="no_answer_sources", null=True, on_delete=fields.SET_NULL)
+    no_answer_transfer_to_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,8 @@ from resolvers.chats import event_kinds
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
     from models import (
-        ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, OperatorRole, OperatorStatus, QueueDistribution,
-        Weekday,
+        ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, NoAnswerRule, OperatorRole, OperatorStatus,
+        QueueDistribution, Weekday,
     )
     from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
 else:
@@ -33,6 +33,7 @@ else:
     QueueEventKind = strawberry.enum(event_kinds.QueueEventKind, description="What happened in a queue.")
     ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
     Weekday = strawberry.enum(models.Weekday)
+    NoAnswerRule = strawberry.enum(models.NoAnswerRule)
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time
@@ -58,6 +59,13 @@ _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawber
     },
     QueueEventKind: {
         "PRIORITY_CHANGED": "The chat's priority changed.",
+        "CHAT_NO_ANSWER": "Nobody answered within the channel's no-answer time and its rule was applied.",
+    },
+    NoAnswerRule: {
+        "KEEP_WAITING": "Keep waiting in the queue (the default).",
+        "SEND_MESSAGE": "Send noAnswerMessage to the client and keep waiting.",
+        "TRANSFER": "Re-queue in noAnswerTransferTo.",
+        "CLOSE": "Send noAnswerMessage and close the chat.",
     },
 }
 for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():

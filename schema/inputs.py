@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import ChatPriority, OperatorRole, OperatorStatus, QueueDistribution, Weekday
+from schema.enums import ChatPriority, NoAnswerRule, OperatorRole, OperatorStatus, QueueDistribution, Weekday
 
 
 @strawberry.input
@@ -124,6 +124,15 @@ class UpdateOpenChannelInput:
         default=strawberry.UNSET, description="null or empty: the default text in the channel's language.")
     language: str | None = strawberry.field(
         default=strawberry.UNSET, description="An IETF tag of a language with system texts: es, en, pt (pt-BR...).")
+    no_answer_rule: NoAnswerRule | None = strawberry.field(
+        default=strawberry.UNSET, description="What happens to a chat nobody answers in time (TRANSFER needs "
+                                              "noAnswerTransferToId).")
+    no_answer_timeout_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="At least 1: seconds of working time; null: the rule never fires.")
+    no_answer_message: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null or empty: the default text in the channel's language.")
+    no_answer_transfer_to_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Another open channel (TRANSFER).")
     open_channel_id: strawberry.ID
     name: str | None = strawberry.UNSET
     distribution: QueueDistribution | None = strawberry.UNSET

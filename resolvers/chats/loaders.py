@@ -15,7 +15,7 @@ from tortoise.functions import Max
 from models import Chat, ChatOffer, ChatParticipant, Client, Message, OpenChannel
 from resolvers.contact_center.loaders import CrmLoaders, SalesLoaders
 from resolvers.messaging.loaders import MessagingLoaders
-from services.chats import reads
+from services.chats import reads, waiting
 from services.policies import messages as message_policy
 from services.chats import open_channels
 from services.chats.operators import active_chat_counts, operators_by_id
@@ -72,6 +72,8 @@ class Loaders:
     participants = _loader(lambda self: self._participants)
     members = _loader(lambda self: self._members)
     queued_chats = _loader(lambda self: self._queued_chats)
+    queue_position = _loader(lambda self: self._queue_positions)
+    median_wait = _loader(lambda self: self._median_waits)
     operator_channels = _loader(lambda self: self._operator_channels)
     active_chats_count = _loader(lambda self: self._active_chats_count)
     operator_presence = _loader(lambda self: _keyed(self.viewer, presence_of))
@@ -113,6 +115,15 @@ class Loaders:
         for chat in chats:
             self.chat.prime(chat.id, chat)
         return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)
+
+    async def _queue_positions(self, chat_ids: list[int]) -> list[int | None]:
+        """Positions of chats the viewer reads (a count, nothing of the chats ahead)."""
+        found = await waiting.queue_positions(chat_ids)
+        return [found.get(i) for i in chat_ids]
+
+    async def _median_waits(self, channel_ids: list[int]) -> list[float | None]:
+        found = await waiting.median_waits(channel_ids)
+        return [found.get(i) for i in channel_ids]
 
     async def _operator_channels(self, operator_ids: list[int]) -> list[list[OpenChannel]]:
         memberships = await open_channels.channel_ids_of_operators(self.viewer, operator_ids)

@@ -225,10 +225,13 @@ async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) 
             name: SERVICE_UNSET if getattr(input, name) is strawberry.UNSET else getattr(input, name)
             for name in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds",
                          "rating_enabled", "welcome_message", "max_chats_per_operator", "after_hours_message",
-                         "language")
+                         "language", "no_answer_rule", "no_answer_timeout_seconds", "no_answer_message")
         }
         if input.working_hours is not strawberry.UNSET:
             changes["working_hours"] = _working_hours(input.working_hours)
+        if input.no_answer_transfer_to_id is not strawberry.UNSET:
+            changes["no_answer_transfer_to_id"] = decode_optional_id(
+                input.no_answer_transfer_to_id, "OpenChannel", ["input", "noAnswerTransferToId"])
         operator_ids = None if input.operator_ids in (strawberry.UNSET, None) else \
             decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"])
         return await open_channels.update_open_channel(

@@ -6,13 +6,14 @@ own): the schema's field awaits it and builds its type (schema/chats/).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Awaitable
 
 from strawberry.types import Info
 
 import models
 from resolvers.pages import with_cursors
-from services.chats import open_channels, reads
+from services.chats import open_channels, reads, waiting
 from services.chats.working_hours import WorkingHours
 from services.common.pagination import Page
 from services.policies import operators as operator_policy
@@ -83,6 +84,14 @@ def visible_chat_or_none(info: Info, pk: int) -> Awaitable[models.Chat | None]:
 def visible_chat(info: Info, pk: int) -> Awaitable[models.Chat]:
     """The chat, or NOT_FOUND if the viewer may not see it."""
     return reads.read_chat(info.context.viewer, pk)
+
+
+def queue_position(info: Info, chat_pk: int) -> Awaitable[int | None]:
+    return info.context.loaders.queue_position.load(chat_pk)
+
+
+async def estimated_wait_seconds(info: Info, channel_pk: int, waiting_since: datetime) -> int | None:
+    return waiting.remaining_wait(await info.context.loaders.median_wait.load(channel_pk), waiting_since)
 
 
 def labels(info: Info, chat_pk: int) -> Awaitable[list[models.Label]]:

@@ -143,6 +143,21 @@ class Chat(Node):
     async def labels(self, info: Info) -> list[Label]:
         return [Label.from_model(label) for label in await r.labels(info, self.pk)]
 
+    @strawberry.field(description="Position in its queue (1 = next, in the order the queue offers chats: priority, "
+                                  "then the oldest), null unless QUEUED.")
+    async def queue_position(self, info: Info) -> int | None:
+        if self.status != models.ChatStatus.QUEUED or self.channel_pk is None:
+            return None
+        return await r.queue_position(info, self.pk)
+
+    @strawberry.field(description="Estimated seconds until an operator answers, from recent answer times (the median "
+                                  "wait of the channel's latest answered chats, less the time already waited); null "
+                                  "unless QUEUED or unknown.")
+    async def estimated_wait_seconds(self, info: Info) -> int | None:
+        if self.status != models.ChatStatus.QUEUED or self.channel_pk is None:
+            return None
+        return await r.estimated_wait_seconds(info, self.channel_pk, self.created_at)
+
     @strawberry.field(description="Orders placed in this chat, oldest first.")
     async def orders(self, info: Info) -> list[Order]:
         return await orders_of_chat(info, self.pk)

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 import models
 from schema.common import Node, build, provides
-from schema.enums import QueueDistribution, Weekday
+from schema.enums import NoAnswerRule, QueueDistribution, Weekday
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
 from schema.event_cursor import event_cursor
@@ -60,8 +60,23 @@ class OpenChannel(Node):
     language: str = strawberry.field(
         description="Language of the system messages (welcome, rating request, after-hours and no-answer "
                     "defaults): an IETF tag such as es, en, pt-BR.")
+    no_answer_rule: NoAnswerRule = strawberry.field(
+        description="What happens to a chat nobody answers within noAnswerTimeoutSeconds.")
+    no_answer_timeout_seconds: int | None = strawberry.field(
+        description="Seconds of working time a waiting chat may go unanswered before the rule applies; "
+                    "null: never.")
+    no_answer_message: str | None = strawberry.field(
+        description="Sent by SEND_MESSAGE and CLOSE; null: the default text in the channel's language.")
     pk: strawberry.Private[int]
     stored_working_hours: strawberry.Private[str | None]
+    no_answer_transfer_to_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="Where TRANSFER moves an unanswered chat (once: never moved by a rule again).")
+    async def no_answer_transfer_to(self, info: Info) -> "OpenChannel | None":
+        if self.no_answer_transfer_to_pk is None:
+            return None
+        channel = await r.open_channel(info, self.no_answer_transfer_to_pk)
+        return OpenChannel.from_model(channel) if channel else None
 
     @strawberry.field(description="When operators work; null: always.")
     def working_hours(self) -> WorkingHours | None:
@@ -97,7 +112,9 @@ class OpenChannel(Node):
             auto_close_after_seconds=channel.auto_close_after_seconds, rating_enabled=channel.rating_enabled,
             welcome_message=channel.welcome_message, max_chats_per_operator=channel.max_chats_per_operator,
             after_hours_message=channel.after_hours_message, language=channel.language,
-            stored_working_hours=channel.working_hours,
+            stored_working_hours=channel.working_hours, no_answer_rule=channel.no_answer_rule,
+            no_answer_timeout_seconds=channel.no_answer_timeout_seconds, no_answer_message=channel.no_answer_message,
+            no_answer_transfer_to_pk=channel.no_answer_transfer_to_id,
         )
 
 

@@ -50,6 +50,7 @@ class ConversationStats:
     operator_messages: int = strawberry.field(
         description="Visible messages operators wrote (silent notes and deleted messages excluded)."
     )
+    unanswered: int = strawberry.field(description="Chats whose no-answer rule fired.")
 
     @classmethod
     def from_service(cls, stats: service.ConversationStats) -> "ConversationStats":

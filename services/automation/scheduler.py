@@ -41,6 +41,8 @@ async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
         fired += await timeouts.expire_offer(timer_id=timer_id, chat_id=chat_id)
     for timer_id, chat_id in await timers.due(timers.CHANNEL_OPENS, queue.now(), batch):
         fired += await timeouts.offer_at_opening(timer_id=timer_id, chat_id=chat_id)
+    for timer_id, chat_id in await timers.due(timers.NO_ANSWER, queue.now(), batch):
+        fired += await timeouts.no_answer(timer_id=timer_id, chat_id=chat_id)
     for chat_id in await timeouts.due_auto_closes(batch):
         fired += await timeouts.auto_close_chat(chat_id=chat_id)
     fired += await connector_outbox.relay()

@@ -1,5 +1,5 @@
 """What happens when time passes: an unanswered offer expires, an idle chat closes, a channel opens
-for the chats that waited after hours.
+for the chats that waited after hours, a chat nobody answered gets its channel's no-answer rule.
 
 Each is one use case, one transaction, run by the scheduler (services/automation/scheduler.py) for one
 due item. Claiming is part of the transaction: the chat row is taken with SKIP LOCKED (a
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 from models import Chat, ChatOffer, ChatSkip, ChatStatus
-from services.chats import queue
+from services.chats import no_answer as no_answer_rule, queue
 from services.chats.greeting import request_rating
 from services.events import timers
 from services.chats.chat_states import Action, transition
@@ -62,6 +62,22 @@ async def offer_at_opening(*, timer_id: int, chat_id: int) -> bool:
         channel = await queue.channel_of(uow, chat)
         if channel is not None:
             await queue.offer_chat(uow, chat, channel)
+    return True
+
+
+async def no_answer(*, timer_id: int, chat_id: int) -> bool:
+    """Nobody answered the waiting chat within its channel's no-answer time: the channel's rule
+    (services/chats/no_answer.py). Returns whether this call fired the timer."""
+    at = queue.now()
+    async with unit_of_work() as uow:
+        chat = await Chat.filter(id=chat_id).using_db(uow.tx).select_for_update(skip_locked=True).first()
+        if chat is None or not await timers.claim(uow, timer_id, at):
+            return False
+        if chat.status != ChatStatus.QUEUED or chat.answered_at is not None:
+            return True  # answered or finished meanwhile: the claimed timer was stale
+        channel = await queue.channel_of(uow, chat)
+        if channel is not None and channel.no_answer_timeout_seconds is not None:
+            await no_answer_rule.apply_rule(uow, chat, channel)
     return True
 
 

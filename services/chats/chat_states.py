@@ -8,6 +8,8 @@
     QUEUED --offer expires--> QUEUED            ACTIVE --auto-close (idle, not pinned)--> CLOSED
     CLOSED --rate--> CLOSED
     QUEUED, ACTIVE --set priority--> same      any --label--> same
+    QUEUED --no answer in time (keep waiting, message, transfer)--> QUEUED
+    QUEUED --no answer in time (close)--> CLOSED
 
 Every transition is one conditional UPDATE (`WHERE id = ? AND status IN (...)`): the row
 count says whether this caller won. There is no read-then-write without it.
@@ -41,6 +43,8 @@ class Action(str, Enum):
     SET_PRIORITY = "change the priority of"
     LABEL = "label"
     VISITOR_FINISH = "finish"
+    NO_ANSWER = "apply the no-answer rule to"
+    NO_ANSWER_CLOSE = "close by the no-answer rule"
 
 
 #: action -> (statuses it may start from, status it leaves; None keeps the status)
@@ -62,6 +66,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[ChatStatus], ChatStatus | None]] = {
     Action.SET_PRIORITY: (frozenset({QUEUED, ACTIVE}), None),
     Action.LABEL: (frozenset({QUEUED, ACTIVE, CLOSED, SPAM}), None),
     Action.VISITOR_FINISH: (frozenset({QUEUED, ACTIVE}), CLOSED),
+    Action.NO_ANSWER: (frozenset({QUEUED}), None),
+    Action.NO_ANSWER_CLOSE: (frozenset({QUEUED}), CLOSED),
 }
 
 

@@ -10,7 +10,7 @@ from tortoise.functions import Max
 from models import (
     Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator,
 )
-from services.chats import queue
+from services.chats import no_answer, queue
 from services.chats.audience import audience
 from services.chats.greeting import request_rating
 from services.policies import operators as operator_policy
@@ -153,6 +153,7 @@ async def transfer_chat(
             uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
             assert target_channel is not None  # no operator given: _transfer_target found the channel
             await queue.offer_chat(uow, chat, target_channel)
+            await no_answer.start_waiting(uow, chat, target_channel)  # never answered: the new queue's rule
         if previous_operator is not None:  # their slot is free: waiting chats move
             await queue.offer_waiting_chats(uow, previous_operator)
     return chat

@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 
 from models import Chat, ChatOffer, ChatStatus, OpenChannel, QueueDistribution, QueueMember, Timer
-from services.chats import queue, working_hours as hours_of
+from services.chats import no_answer, queue, working_hours as hours_of
 from services.chats.system_texts import DEFAULT_LANGUAGE, normalize_language
 from services.chats.visitor_identity import new_identity_secret
 from services.chats.working_hours import WorkingHours
@@ -80,7 +80,8 @@ async def create_open_channel(
     return channel
 
 
-@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH, after_hours_message=LONG_TEXT_LENGTH)
+@text_input(name=NAME_LENGTH, welcome_message=LONG_TEXT_LENGTH, after_hours_message=LONG_TEXT_LENGTH,
+            no_answer_message=LONG_TEXT_LENGTH)
 async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_ids: list[int] | None = None,
                               **changes: Any) -> OpenChannel:
     """Change the given settings; `operator_ids` replaces the queue members, in that order.
@@ -97,12 +98,13 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
             raise InvalidInput(f"{required} cannot be null.", field=["input", required])
     if "name" in changes:
         changes["name"] = changes["name"].strip()
-    changes = _time_settings(changes)
+    changes = no_answer.settings_changes(_time_settings(changes))
     async with unit_of_work(viewer) as uow:
         # Tortoise's QuerySetSingle protocol lacks using_db/select_for_update (the object is a QuerySet that has them)
         channel = await OpenChannel.get_or_none(id=open_channel_id).using_db(uow.tx).select_for_update()  # type: ignore[attr-defined]
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
+        await no_answer.check_settings(uow, channel, changes)  # the no-answer rule (services/chats/no_answer.py)
         if changes:
             await OpenChannel.filter(id=channel.id).using_db(uow.tx).update(**changes)
         if operator_ids is not None:

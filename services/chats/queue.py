@@ -14,6 +14,7 @@ from typing import cast
 
 from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from models import (
     Chat, ChatOffer, ChatPriority, ChatSkip, ChatStatus, OpenChannel, Operator, OperatorStatus, QueueDistribution, QueueMember,
@@ -142,6 +143,12 @@ def priority_rank() -> RawSQL:
     return RawSQL(f"CASE priority {cases} ELSE {RANK[ChatPriority.NORMAL]} END")
 
 
+def in_queue_order(chats: QuerySet[Chat]) -> QuerySet[Chat]:
+    """Waiting chats in the order the queue offers them: highest priority first, then the oldest
+    (the one definition: offers and queue positions both use it)."""
+    return chats.annotate(rank=priority_rank()).order_by("-rank", "created_at", "id")
+
+
 #: how many waiting chats one freed operator can set in motion at once
 WAITING_BATCH = 50
 
@@ -155,10 +162,9 @@ async def offer_waiting_chats(uow: UnitOfWork, operator_id: int) -> int:
     """
     channel_ids = Subquery(QueueMember.filter(operator_id=operator_id).values("open_channel_id"))
     waiting = (
-        await Chat.filter(status=ChatStatus.QUEUED, open_channel_id__in=channel_ids)
-        .exclude(id__in=Subquery(ChatOffer.all().values("chat_id")))
-        .annotate(rank=priority_rank()).using_db(uow.tx).select_for_update(skip_locked=True)
-        .order_by("-rank", "created_at", "id").limit(WAITING_BATCH)
+        await in_queue_order(Chat.filter(status=ChatStatus.QUEUED, open_channel_id__in=channel_ids)
+                             .exclude(id__in=Subquery(ChatOffer.all().values("chat_id"))))
+        .using_db(uow.tx).select_for_update(skip_locked=True).limit(WAITING_BATCH)
     )
     channels: dict[int, OpenChannel] = {}
     offered = 0

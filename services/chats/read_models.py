@@ -9,7 +9,7 @@ from datetime import datetime
 
 from models import (
     Chat, ChatKind, ChatPriority, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
-    OperatorStatus, QueueDistribution,
+    NoAnswerRule, OperatorStatus, QueueDistribution,
 )
 from services.common.read_models import read_model
 
@@ -74,6 +74,10 @@ class OpenChannelRow:
     working_hours: str | None
     after_hours_message: str | None
     language: str
+    no_answer_rule: NoAnswerRule
+    no_answer_timeout_seconds: int | None
+    no_answer_message: str | None
+    no_answer_transfer_to_id: int | None
 
 
 @read_model(Message)

@@ -35,8 +35,8 @@ async def read_chat(viewer: Viewer, chat_id: int) -> Chat:
 async def visible_queued_chats(viewer: Viewer, channel_ids: list[int]) -> list[Chat]:
     """The queued chats of these open channels the viewer may see, in the order the queue offers
     them: highest priority first, then oldest first."""
-    return await chat_policy.visible_chats(viewer).filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED) \
-        .annotate(rank=queue.priority_rank()).order_by("-rank", "created_at", "id")
+    return await queue.in_queue_order(chat_policy.visible_chats(viewer)
+                                      .filter(open_channel_id__in=channel_ids, status=ChatStatus.QUEUED))
 
 
 async def my_open_chat_ids(viewer: Viewer) -> list[int]:

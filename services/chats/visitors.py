@@ -10,7 +10,7 @@ from typing import Any
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, VisitorSession
 from services.policies.chats import visible_chats
-from services.chats import queue
+from services.chats import no_answer, queue
 from services.chats.after_hours import tell_if_closed
 from services.chats.audience import audience
 from services.chats.chat_states import Action, transition
@@ -97,6 +97,7 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
     uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
     message = await add_client_message(uow, chat, text)
     await queue.offer_chat(uow, chat, channel)
+    await no_answer.start_waiting(uow, chat, channel)
     await greet(uow, chat, channel)
     await tell_if_closed(uow, chat, channel)
     return message

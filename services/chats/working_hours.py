@@ -2,7 +2,8 @@
 
 Pure functions of a schedule and instants (aware datetimes), no database and no clock: the queue
 asks `is_open`, the after-hours timer `next_opening`, and service-level targets may count
-`working_seconds_between`. A schedule of `None` means always open.
+`working_seconds_between`, the no-answer timer `after_working_seconds`. A schedule of `None` means
+always open.
 
 What holds:
 - A period is local wall-clock time on one weekday, `opens < closes <= 24:00`: a period never
@@ -259,3 +260,22 @@ def working_seconds_between(hours: WorkingHours | None, start: datetime, end: da
                 total += overlap
         day += timedelta(days=1)
     return total
+
+
+def after_working_seconds(hours: WorkingHours | None, start: datetime, seconds: float) -> datetime | None:
+    """The instant at which `seconds` of working time have passed since `start` (the inverse of
+    `working_seconds_between`); None: never (closed for longer than HORIZON_DAYS)."""
+    left = timedelta(seconds=max(seconds, 0))
+    if hours is None:
+        return start + left
+    day = _local_date(hours, start)
+    for _ in range(HORIZON_DAYS):
+        for lo, hi in open_intervals(hours, day):
+            lo = max(lo, start)
+            if hi <= lo:
+                continue
+            if lo + left <= hi:
+                return lo + left
+            left -= hi - lo
+        day += timedelta(days=1)
+    return None

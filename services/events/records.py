@@ -45,6 +45,9 @@ class EventKind(str, Enum):
     MESSAGE_DELETED = "MESSAGE_DELETED"
     PRIORITY_CHANGED = "PRIORITY_CHANGED"
     LABELS_CHANGED = "LABELS_CHANGED"
+    #: nobody answered the waiting chat in time: its channel's no-answer rule was applied,
+    #: `detail` = {"rule": the rule applied, "to_open_channel_id": where TRANSFER moved it}
+    CHAT_NO_ANSWER = "CHAT_NO_ANSWER"
     #: an operator's presence (no chat): `detail` = {"operator_id", "status", "connected"}
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
 
@@ -72,6 +75,7 @@ class QueueEventKind(str, Enum):
     CHAT_RENAMED = "CHAT_RENAMED"
     CHAT_AUTO_CLOSED = "CHAT_AUTO_CLOSED"
     PRIORITY_CHANGED = "PRIORITY_CHANGED"
+    CHAT_NO_ANSWER = "CHAT_NO_ANSWER"
 
 
 class ChatEventKind(str, Enum):

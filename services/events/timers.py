@@ -16,6 +16,8 @@ from services.events.events import UnitOfWork
 OFFER_TIMEOUT = "OFFER_TIMEOUT"
 #: a chat waiting while its channel is closed: offers start at the next opening
 CHANNEL_OPENS = "CHANNEL_OPENS"
+#: a chat waiting unanswered: its channel's no-answer rule is due (services/chats/no_answer.py)
+NO_ANSWER = "NO_ANSWER"
 
 
 async def schedule(uow: UnitOfWork, kind: str, chat_id: int, due_at: datetime) -> None:

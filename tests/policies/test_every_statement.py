@@ -65,6 +65,14 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.timeouts:expire_offer": "the scheduler expires an offer by chat id (system read)",
     "services.automation.timeouts:offer_at_opening": "the scheduler offers a chat by id when its channel opens "
                                                      "(system read)",
+    "services.automation.timeouts:no_answer": "the scheduler applies the no-answer rule to a chat by id (system read)",
+    "services.chats.no_answer:apply_rule": "the no-answer rule moves a chat to its channel's configured target "
+                                           "(system read)",
+    "services.chats.no_answer:check_settings": "the target channel an admin names in a channel's no-answer rule "
+                                               "exists (admins configure every channel)",
+    "services.chats.waiting:queue_positions": "a chat's place in its queue: a count, nothing of the chats ahead "
+                                              "is shown (the chat itself was read through the policy)",
+    "services.chats.waiting:median_waits": "a channel's median answer wait: a figure, no chat is shown",
     "services.chats.after_hours:tell_if_closed": "marks the after-hours message sent on the chat the client "
                                                  "writes in (a conditional write, system)",
     "services.chats.chat_states:transition": "the conditional UPDATE of a chat the caller already read through the policy",

@@ -57,7 +57,7 @@ async def test_random_walk_agrees_with_the_transition_table(db, seed):
         action = rng.choice(list(Action))
         if action is Action.SKIP and chat.status == QUEUED and not offered:
             continue  # nobody may skip a chat offered to nobody
-        if action in (Action.EXPIRE_OFFER, Action.AUTO_CLOSE, Action.RATE):
+        if action in (Action.EXPIRE_OFFER, Action.AUTO_CLOSE, Action.RATE, Action.NO_ANSWER, Action.NO_ANSWER_CLOSE):
             continue  # driven by the clock and the visitor: walked in tests/automation/
         if action is Action.LABEL:
             continue  # allowed in every status: its edges are in tests/services/test_chat_transitions.py

@@ -364,7 +364,8 @@ PERFORM = {
 }
 
 #: fired by the scheduler when a due time passes: their edges are in tests/automation/test_timeouts.py
-CLOCK_DRIVEN = {Action.EXPIRE_OFFER, Action.AUTO_CLOSE}
+#: and tests/automation/test_no_answer.py
+CLOCK_DRIVEN = {Action.EXPIRE_OFFER, Action.AUTO_CLOSE, Action.NO_ANSWER, Action.NO_ANSWER_CLOSE}
 
 #: what a successful action shows on the chat row, beyond its status
 EFFECT = {
@@ -414,6 +415,8 @@ def test_the_state_machine_is_the_one_specified():
         Action.SET_PRIORITY: ({QUEUED, ACTIVE}, None),
         Action.LABEL: (every, None),
         Action.VISITOR_FINISH: ({QUEUED, ACTIVE}, CLOSED),
+        Action.NO_ANSWER: ({QUEUED}, None),
+        Action.NO_ANSWER_CLOSE: ({QUEUED}, CLOSED),
     }
 
 
