@@ -24,7 +24,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from models import ChatPriority, ChatStatus
 from resolvers.ids import decode_id, to_global_id
-from services.common.errors import DomainError, InvalidInput
+from services.common.errors import DomainError, InvalidInput, NotFound
+from services.common.numerals import MAX_PK
 from services.contact_center import exports, gdpr
 from services.contact_center.conversations import ConversationFilter, ConversationOrder
 from services.contact_center.statistics import StatisticsFilter
@@ -180,6 +181,8 @@ async def export_client(request: Request) -> Response:
     try:
         viewer = await _viewer(request)
         client_id = int(raw) if raw.isdigit() else decode_id(raw, "Client", ["clientId"])
+        if client_id > MAX_PK:
+            raise NotFound("No such client.", field=["clientId"])
         found: dict[str, Any] = await gdpr.client_export(viewer, client_id=client_id)
     except DomainError as error:
         return error_response(error)

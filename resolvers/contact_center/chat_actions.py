@@ -41,7 +41,8 @@ async def set_client_attributes(info: Info, input: SetClientAttributesInput) -> 
 async def erase_client(info: Info, input: ClientInput) -> Outcome[models.Client]:
     async def run():
         erasure = await gdpr.erase_client(_viewer(info), client_id=decode_id(input.client_id, "Client", ["input", "clientId"]),
-                                          storage=info.context.platform.files.storage)
+                                          storage=info.context.platform.files.storage,
+                                          trusted=info.context.platform.tokens)
         return erasure.client
 
     return await outcome(run())

@@ -15,17 +15,17 @@ client run one after the other, and the second finds nothing left to erase):
   triggers replace the entry), so no search finds the old words;
 - copies of those texts: quotes of them (`message_reference.quoted_text`), feed posts and tasks
   made from them, the rating comments of their chats;
-- chat titles: a chat of theirs, or one made from it (a discussion, a conversation started from
-  a message), whose title holds their name, e-mail, phone or external id is renamed
-  `ERASED_NAME`; the same words are blanked out of the texts of the chats made from theirs and
-  out of the stored events of all those chats (`state.title`, `detail`);
+- chat titles: a chat of theirs whose title holds their name, e-mail, phone or external id is
+  renamed `ERASED_NAME`; a chat made from one of theirs (a discussion, a conversation started
+  from a message) keeps its title and texts without those words; so do the stored events of all
+  those chats (`state.title`, `detail`);
 - files: the attachment rows of their chats are deleted in the transaction, the stored bytes
   right after the commit (a storage failure leaves an orphan object, logged, never undoes the
   erasure: services/messaging/files.py `remove_stored`).
 
 A CLIENT_ERASED event (actor: the admin) is written in the transaction, plus one per renamed
-chat (`chat_kind` CHAT_UPDATED, so open consoles show the new title). Erasing twice is fine:
-the second run finds the same rows and leaves them as they are.
+chat (`queue_kind` CHAT_RENAMED, `chat_kind` CHAT_UPDATED: open consoles show the new title).
+Erasing twice is fine: the second run finds the same rows and leaves them as they are.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from enum import Enum
 from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from infrastructure.file_storage import FileStorage
 from models import (
@@ -47,6 +47,7 @@ from models import (
 from services.chats.audience import audience
 from services.events.events import unit_of_work
 from services.events.records import EventKind
+from services.identity.auth import ValidTokens, forget_tokens
 from services.identity.viewer import Viewer
 from services.messaging.files import remove_stored
 from services.policies import clients as policy
@@ -94,52 +95,61 @@ def _blanked(value: Any, pattern: re.Pattern[str] | None) -> Any:
     return value
 
 
-async def erase_client(viewer: Viewer, *, client_id: int, storage: FileStorage | None) -> Erasure:
+async def erase_client(viewer: Viewer, *, client_id: int, storage: FileStorage | None,
+                       trusted: ValidTokens | None = None) -> Erasure:
     """Erase the client's personal data (see the module's docstring); `storage`: where the files'
-    bytes are (None: rows only, for a caller without file storage)."""
+    bytes are (None: rows only, for a caller without file storage); `trusted`: this process's token
+    cache, which forgets the client's visitor tokens at once (other processes: within
+    TOKEN_CACHE_SECONDS, as for a revoked operator token)."""
     async with unit_of_work(viewer) as uow:
         client = await policy.ensure_may_erase(viewer, client_id, uow.tx)
         tx = uow.tx
-        words = _blanker([client.name, client.email, client.phone, client.external_id])
+        # (erasing again: the name given by the first erasure is not theirs)
+        words = _blanker([client.name if client.name != ERASED_NAME else None, client.email, client.phone,
+                          client.external_id])
         chats_query, attributes = policy.everything_of(viewer, client.id)
         own = cast(list[int], await chats_query.using_db(tx).values_list("id", flat=True))
         made_from = cast(list[int], await visible_chats(viewer).filter(parent_chat_id__in=own).exclude(id__in=own)
                          .using_db(tx).values_list("id", flat=True)) if own else []
-        # the texts, before they go: their copies are found by the message they came from
-        erased_ids = cast(list[int], await message_policy.of_chats(viewer, own).using_db(tx)
-                          .values_list("id", flat=True)) if own else []
-        if own:
+
+        def erased() -> Subquery:
+            """Their messages (a subquery: a client may have more messages than a statement takes parameters)."""
+            return Subquery(message_policy.of_chats(viewer, own).values("id"))
+
+        messages = await message_policy.of_chats(viewer, own).using_db(tx).count() if own else 0
+        if messages:
             await message_policy.of_chats(viewer, own).using_db(tx).update(text=ERASED_TEXT)
-            await MessageReference.filter(Q(quoted_message_id__in=erased_ids) | Q(quoted_chat_id__in=own)) \
+            # copies of their texts: quotes, feed posts and tasks made from them
+            await MessageReference.filter(Q(quoted_message_id__in=erased()) | Q(quoted_chat_id__in=own)) \
                 .using_db(tx).update(quoted_text=ERASED_TEXT)
-            await ChatRating.filter(chat_id__in=own).using_db(tx).update(comment=None)
-        if erased_ids:  # their replies not yet relayed to a messenger are not sent (their text is gone)
-            await apply(ConnectorOutbox.filter(message_id__in=erased_ids, delivered_at=None),
-                        connector_policy.readable(viewer)).using_db(tx).delete()
-            await feed_policy.visible(viewer).filter(source_message_id__in=erased_ids).using_db(tx) \
+            await feed_policy.visible(viewer).filter(source_message_id__in=erased()).using_db(tx) \
                 .update(text=ERASED_TEXT)
+            # their replies not yet relayed to a messenger are not sent (their text is gone)
+            await apply(ConnectorOutbox.filter(message_id__in=erased(), delivered_at=None),
+                        connector_policy.readable(viewer)).using_db(tx).delete()
         if own:
-            await task_policy.visible(viewer).filter(Q(source_message_id__in=erased_ids) | Q(chat_id__in=own)) \
+            await task_policy.visible(viewer).filter(Q(source_message_id__in=erased()) | Q(chat_id__in=own)) \
                 .using_db(tx).update(title=ERASED_TEXT, description="")
+            await ChatRating.filter(chat_id__in=own).using_db(tx).update(comment=None)
         await _blank_chats_made_from(viewer, tx, made_from, words)
-        renamed = await _rename_chats(viewer, tx, own + made_from, words)
+        renamed = await _rename_chats(viewer, tx, own, made_from, words)
         await _blank_events(tx, own + made_from, words)
         files = await Attachment.filter(Q(chat_id__in=own) | Q(uploaded_by_client_id=client.id)).using_db(tx) \
             .values_list("storage_key", flat=True)
         await Attachment.filter(Q(chat_id__in=own) | Q(uploaded_by_client_id=client.id)).using_db(tx).delete()
-        await _erase_identity(viewer, tx, client)
+        sessions = await _erase_identity(viewer, tx, client)
         await attributes.using_db(tx).delete()
         await Client.filter(id=client.id).using_db(tx).update(
             name=ERASED_NAME, email=None, phone=None, external_id=None, identity_channel_id=None)
         for chat in renamed:
-            uow.record(EventKind.CLIENT_ERASED, chat=chat, chat_kind="CHAT_UPDATED",
+            uow.record(EventKind.CLIENT_ERASED, chat=chat, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
                        operator_ids=await audience(uow, chat))
         uow.record(EventKind.CLIENT_ERASED, chat=None, detail={
-            "client_id": client.id, "chat_ids": own, "messages": len(erased_ids), "files": len(files)})
+            "client_id": client.id, "chat_ids": own, "messages": messages, "files": len(files)})
+    forget_tokens(trusted, sessions)
     if storage is not None and files:
         await remove_stored(storage, cast(list[str], list(files)))
-    erased = await Client.get(id=client.id)
-    return Erasure(erased, own, len(erased_ids), len(files))
+    return Erasure(await Client.get(id=client.id), own, messages, len(files))
 
 
 async def _blank_chats_made_from(viewer: Viewer, tx: BaseDBAsyncClient, chat_ids: list[int],
@@ -153,17 +163,20 @@ async def _blank_chats_made_from(viewer: Viewer, tx: BaseDBAsyncClient, chat_ids
             await Message.filter(id=message_id).using_db(tx).update(text=_blanked(text, words))
 
 
-async def _rename_chats(viewer: Viewer, tx: BaseDBAsyncClient, chat_ids: list[int],
+async def _rename_chats(viewer: Viewer, tx: BaseDBAsyncClient, own: list[int], made_from: list[int],
                         words: re.Pattern[str] | None) -> list[Chat]:
-    """The chats whose title holds an identifying word, renamed ERASED_NAME (the chats as changed)."""
-    if not chat_ids or words is None:
+    """The chats whose title holds an identifying word, renamed: the client's own ERASED_NAME, a chat
+    made from theirs ("Discussion: <their name>") keeps its title without the words. The chats as changed."""
+    if not (own or made_from) or words is None:
         return []
     renamed = []
-    for chat in await visible_chats(viewer).filter(id__in=chat_ids).using_db(tx).order_by("id"):
-        if words.search(chat.title):
-            await Chat.filter(id=chat.id, title=chat.title).using_db(tx).update(title=ERASED_NAME)
-            chat.title = ERASED_NAME
-            renamed.append(chat)
+    for chat in await visible_chats(viewer).filter(id__in=own + made_from).using_db(tx).order_by("id"):
+        if not words.search(chat.title):
+            continue
+        title = ERASED_NAME if chat.id in own else _blanked(chat.title, words)
+        await Chat.filter(id=chat.id, title=chat.title).using_db(tx).update(title=title)
+        chat.title = title
+        renamed.append(chat)
     return renamed
 
 
@@ -179,14 +192,17 @@ async def _blank_events(tx: BaseDBAsyncClient, chat_ids: list[int], words: re.Pa
             await Event.filter(id=event_id).using_db(tx).update(state=new_state, detail=new_detail)
 
 
-async def _erase_identity(viewer: Viewer, tx: BaseDBAsyncClient, client: Client) -> None:
-    """Visitor sessions, the connector identity, the CRM link and the CRM records made from the client."""
+async def _erase_identity(viewer: Viewer, tx: BaseDBAsyncClient, client: Client) -> list[str]:
+    """Visitor sessions, the connector identity, the CRM link and the CRM records made from the client;
+    the token hashes of the sessions deleted."""
+    sessions = cast(list[str], await VisitorSession.filter(client_id=client.id).using_db(tx)
+                    .values_list("token_hash", flat=True))
     await VisitorSession.filter(client_id=client.id).using_db(tx).delete()
     identities = apply(ConnectorClient.filter(client_id=client.id), connector_policy.readable(viewer))
     await identities.using_db(tx).delete()
     link = await crm_policy.records(viewer, CrmClientLink, client_id=client.id).using_db(tx).first()
     if link is None:
-        return
+        return sessions
     if link.contact_id is not None:
         await crm_policy.records(viewer, CrmContact, id=link.contact_id).using_db(tx).update(
             name=ERASED_NAME, email=None, phone=None)
@@ -198,6 +214,7 @@ async def _erase_identity(viewer: Viewer, tx: BaseDBAsyncClient, client: Client)
         await crm_policy.records(viewer, CrmLead, id__in=leads).using_db(tx).update(
             title=ERASED_NAME, name=ERASED_NAME, email=None, phone=None)
     await crm_policy.records(viewer, CrmClientLink, id=link.id).using_db(tx).delete()
+    return sessions
 
 
 # --------------------------------------------------------------------------- export

@@ -49,7 +49,7 @@ class EventKind(str, Enum):
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
     #: an admin erased a client's personal data (GDPR). Written once with no chat (`detail` =
     #: {"client_id", "chat_ids", "messages", "files"}), and once per chat of theirs whose title changed
-    #: (`chat_kind` CHAT_UPDATED: open consoles show the new title)
+    #: (`queue_kind` CHAT_RENAMED, `chat_kind` CHAT_UPDATED: open consoles show the new title)
     CLIENT_ERASED = "CLIENT_ERASED"
 
 

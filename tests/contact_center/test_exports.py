@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from models import Chat, ChatKind, ChatStatus, Client
+from models import Chat, ChatKind, ChatStatus, Client, Operator, OperatorRole
 from openchannels.app import create_app
 from openchannels.exports import global_id
 from resolvers.ids import to_global_id
@@ -51,7 +51,7 @@ async def _api_ids(viewer, filter: dict) -> list[str]:
 async def test_the_export_has_the_rows_of_the_conversations_query_for_each_viewer(db, platform):
     admin_op, admin = await make_admin()
     member, member_viewer = await make_operator()
-    supervisor, supervisor_viewer = await make_operator(role=__import__("models").OperatorRole.SUPERVISOR)
+    supervisor, supervisor_viewer = await make_operator(role=OperatorRole.SUPERVISOR)
     mine = await make_open_channel([member], admin=admin)
     theirs = await make_open_channel([], admin=admin)
     for i in range(12):
@@ -84,7 +84,7 @@ async def test_cells_are_escaped_and_formulas_neutralised(db, platform):
     for title in titles:
         chat, _, _ = await start_chat(channel, "hi", name="x")
         await Chat.filter(id=chat.id).update(title=title)
-    admin_op = await __import__("models").Operator.get(id=admin.operator_id)
+    admin_op = await Operator.get(id=admin.operator_id)
     async with _client(platform) as client:
         response = await client.get("/exports/conversations.csv", params={"orderBy": "OLDEST"},
                                     headers=_bearer(await auth.issue_token(admin_op.id)))
