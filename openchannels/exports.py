@@ -79,11 +79,11 @@ class _Parameters:
             raise InvalidInput(f"{name}: not a valid value in {', '.join(raw)}.", field=[name]) from None
 
     def ids(self, name: str, type_name: str) -> list[int] | None:
-        return self.values(name, lambda item: _id(item, type_name, name))
+        return self.values(name, lambda item: _decoded_id(item, type_name, name))
 
     def id(self, name: str, type_name: str) -> int | None:
         value = self._one(name)
-        return _id(value, type_name, name) if value is not None else None
+        return _decoded_id(value, type_name, name) if value is not None else None
 
     def moment(self, name: str) -> datetime | None:
         value = self._one(name)
@@ -107,7 +107,7 @@ class _Parameters:
         return self._one(name)
 
 
-def _id(value: str, type_name: str, name: str) -> int:
+def _decoded_id(value: str, type_name: str, name: str) -> int:
     return decode_id(value.strip(), type_name, [name])
 
 

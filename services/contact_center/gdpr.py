@@ -228,7 +228,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _plain_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
@@ -257,15 +257,15 @@ async def client_export(viewer: Viewer, *, client_id: int) -> dict[str, Any]:
         "client": {"id": client.id, "name": client.name, "email": client.email, "phone": client.phone,
                    "external_id": client.external_id, "identity_channel_id": client.identity_channel_id,
                    "created_at": _plain(client.created_at)},
-        "attributes": _rows(await attributes.order_by("key").values("key", "value", "updated_at")),
-        "chats": _rows(chats),
-        "messages": _rows(messages),
-        "ratings": _rows(await ChatRating.filter(chat_id__in=chat_ids).order_by("chat_id")
+        "attributes": _plain_rows(await attributes.order_by("key").values("key", "value", "updated_at")),
+        "chats": _plain_rows(chats),
+        "messages": _plain_rows(messages),
+        "ratings": _plain_rows(await ChatRating.filter(chat_id__in=chat_ids).order_by("chat_id")
                          .values("chat_id", "vote", "comment", "requested_at", "rated_at")),
-        "files": [{**row, "download_path": f"/files/{row['id']}"} for row in _rows(files)],
-        "visitor_sessions": _rows(await VisitorSession.filter(client_id=client.id).order_by("id")
+        "files": [{**row, "download_path": f"/files/{row['id']}"} for row in _plain_rows(files)],
+        "visitor_sessions": _plain_rows(await VisitorSession.filter(client_id=client.id).order_by("id")
                                   .values("open_channel_id", "created_at")),
-        "connector_identities": _rows(await apply(ConnectorClient.filter(client_id=client.id),
+        "connector_identities": _plain_rows(await apply(ConnectorClient.filter(client_id=client.id),
                                                   connector_policy.readable(viewer)).values("connector_id", "external_id")),
         "crm": {
             "contact": await _first(crm_policy.records(viewer, CrmContact, id=link.contact_id)
