@@ -25,6 +25,7 @@ from openchannels.connector_endpoint import connector_events
 from openchannels.cors import cors_middleware
 from infrastructure.database import close_database, init_database
 from openchannels.downloads import download_file
+from openchannels.exports import export_client, export_conversations, export_statistics
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.http_compliance import GraphQLOverHTTP
@@ -341,6 +342,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             Route("/connectors/{connector_id:int}/events", connector_events, methods=["POST"]),
             Route("/payments/webhook", payments_webhook(settings.payment_webhook_secret), methods=["POST"]),
             Route("/files/{attachment_id:int}", download_file, methods=["GET"]),
+            Route("/exports/conversations.csv", export_conversations, methods=["GET"]),
+            Route("/exports/statistics.csv", export_statistics, methods=["GET"]),
+            Route("/exports/clients/{client_id}.json", export_client, methods=["GET"]),
             *([graphiql_static_route()] if graphql.graphql_ide else []),
             *metrics_route,
         ],

@@ -1,4 +1,5 @@
-"""Entry points of bulk chat actions and client attributes: parse, call one service, return its outcome."""
+"""Entry points of bulk chat actions, client attributes and the GDPR erasure: parse, call one service, return
+its outcome."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,10 +9,10 @@ from strawberry.types import Info
 import models
 from resolvers.errors import Outcome, outcome, viewer_of as _viewer
 from resolvers.ids import decode_id, decode_ids, decode_optional_id
-from services.contact_center import bulk_actions, client_attributes
+from services.contact_center import bulk_actions, client_attributes, gdpr
 
 if TYPE_CHECKING:
-    from schema.contact_center.chat_actions import BulkChatActionInput, SetClientAttributesInput
+    from schema.contact_center.chat_actions import BulkChatActionInput, ClientInput, SetClientAttributesInput
 
 
 async def bulk_chat_action(info: Info, input: BulkChatActionInput) -> Outcome[list[bulk_actions.BulkChatResult]]:
@@ -33,5 +34,15 @@ async def set_client_attributes(info: Info, input: SetClientAttributesInput) -> 
         return await client_attributes.set_client_attributes(
             _viewer(info), client_id=decode_id(input.client_id, "Client", ["input", "clientId"]),
             attributes=[(a.key, a.value) for a in input.attributes])
+
+    return await outcome(run())
+
+
+async def erase_client(info: Info, input: ClientInput) -> Outcome[models.Client]:
+    async def run():
+        erasure = await gdpr.erase_client(_viewer(info), client_id=decode_id(input.client_id, "Client", ["input", "clientId"]),
+                                          storage=info.context.platform.files.storage,
+                                          trusted=info.context.platform.tokens)
+        return erasure.client
 
     return await outcome(run())

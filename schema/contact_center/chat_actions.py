@@ -1,4 +1,4 @@
-"""Contact center actions on many chats and on a client: bulk chat actions, client attributes."""
+"""Contact center actions on many chats and on a client: bulk chat actions, client attributes, GDPR erasure."""
 from __future__ import annotations
 
 from enum import Enum
@@ -72,6 +72,11 @@ class ClientAttributeInput:
 class SetClientAttributesInput:
     client_id: strawberry.ID
     attributes: list[ClientAttributeInput]
+
+
+@strawberry.input(description="A client.")
+class ClientInput:
+    client_id: strawberry.ID
 
 
 @strawberry.type

@@ -17,7 +17,7 @@ from schema.chats.message import Message, MessageConnection, MessageEdge
 from schema.chats.prefetched import attach_relations
 from schema.common import page_info_of
 from schema.contact_center.chat_actions import (
-    BulkChatActionInput, BulkChatActionPayload, ClientPayload, SetClientAttributesInput,
+    BulkChatActionInput, BulkChatActionPayload, ClientInput, ClientPayload, SetClientAttributesInput,
 )
 from schema.contact_center.conversations import (
     ConversationFilter, ConversationOrder, MessageSearchFilter, StartConversationInput,
@@ -116,6 +116,14 @@ class ContactCenterMutation:
                     "supervisors.")
     async def set_client_attributes(self, info: Info, input: SetClientAttributesInput) -> ClientPayload:
         return payload(ClientPayload, "client", await a.set_client_attributes(info, input), Client.from_model)
+
+    @strawberry.mutation(
+        description="Admins: the client's personal data and message texts erased for good (GDPR); statistics keep "
+                    "their counts. Name, e-mail, phone, external id, attributes, message texts (the messages stay, "
+                    "their text replaced), titles made from the name and files, in one transaction; the search "
+                    "index follows. Others: FORBIDDEN; an unknown client: NOT_FOUND. Erasing twice is harmless.")
+    async def erase_client(self, info: Info, input: ClientInput) -> ClientPayload:
+        return payload(ClientPayload, "client", await a.erase_client(info, input), Client.from_model)
 
     @strawberry.mutation(description="Add a product to the catalog (ADMIN).")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:

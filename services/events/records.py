@@ -50,6 +50,10 @@ class EventKind(str, Enum):
     CHAT_NO_ANSWER = "CHAT_NO_ANSWER"
     #: an operator's presence (no chat): `detail` = {"operator_id", "status", "connected"}
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
+    #: an admin erased a client's personal data (GDPR). Written once with no chat (`detail` =
+    #: {"client_id", "chat_ids", "messages", "files"}), and once per chat of theirs whose title changed
+    #: (`queue_kind` CHAT_RENAMED, `chat_kind` CHAT_UPDATED: open consoles show the new title)
+    CLIENT_ERASED = "CLIENT_ERASED"
 
 
 #: the kinds whose `operator_ids` name only the operators they concern, not every operator of the chat

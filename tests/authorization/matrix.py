@@ -369,6 +369,10 @@ MUTATION_ROWS = [
         "UNA FOR FOR ok  NF  ok  ok  ok",
         variables=lambda w, c: {"input": {"clientId": w.gid("Client", w.client_id),
                                           "attributes": [{"key": "plan", "value": "gold"}]}}),
+    # GDPR: admins only; anyone else FORBIDDEN whether or not the client exists
+    row("Mutation.eraseClient", _mutation("eraseClient", "ClientInput", "client { id name }"),
+        "UNA FOR FOR FOR FOR FOR FOR ok",
+        variables=lambda w, c: {"input": {"clientId": w.gid("Client", w.client_id)}}),
     row("Mutation.bulkChatAction", _mutation("bulkChatAction", "BulkChatActionInput",
                                              "results { chatId chat { id } userErrors { code message } }"),
         "UNA FOR FOR ok  NF  ok  ok  ok",
