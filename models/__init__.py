@@ -29,6 +29,7 @@ from models.rating import ChatRating
 from models.timers import Timer
 from models.tasks import Task, TaskStatus
 from models.labels import ChatLabel, ClientAttribute, Label
+from models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
@@ -49,4 +50,6 @@ __all__ = [
     "ChatLabel", "ClientAttribute", "Label",
     # working hours, identity (issue 19)
     "Weekday",
+    # outbound webhooks (issue 20)
+    "Webhook", "WebhookDelivery",
 ]
