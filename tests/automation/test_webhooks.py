@@ -8,14 +8,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from infrastructure.webhook_targets import WebhookTargets
 from models import ChatStatus, Event, QueueDistribution, Webhook
@@ -25,7 +20,7 @@ from services.automation.connector_adapters import sign
 from services.chats import chats
 from services.common.errors import Forbidden, InvalidInput
 from services.messaging import messages
-from tests.automation.receivers import LocalServer, Received
+from tests.automation.receivers import HookReceiver, hook_receiver
 from tests.factories import make_admin, make_open_channel, make_operator, start_chat
 from tests.graphql.helpers import execute, execute_raw
 
@@ -34,40 +29,9 @@ LOOPBACK = WebhookTargets(allow_private=True)
 SILENT = "internal: the client was rude last time"
 
 
-@dataclass
-class Answered:
-    request: Received
-    status: int
-
-
-class Receiver(LocalServer):
-    """Records every POST /hook with the status it answered: the next of `failures` (503 or 500...)
-    while there are some, then 200."""
-
-    failures: list[int]
-    answered: list[Answered]
-
-    def acknowledged(self) -> list[dict]:
-        return [a.request.json for a in self.answered if 200 <= a.status < 300]
-
-
-def make_receiver() -> Receiver:
-    server: Receiver
-
-    async def hook(request: Request) -> JSONResponse:
-        received = Received(request.url.path, dict(request.headers), await request.body())
-        status = server.failures.pop(0) if server.failures else 200
-        server.answered.append(Answered(received, status))
-        return JSONResponse({"ok": status == 200}, status_code=status)
-
-    server = Receiver(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
-    server.failures, server.answered = [], []
-    return server
-
-
 @pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = make_receiver()
+async def receiver() -> AsyncIterator[HookReceiver]:
+    server = hook_receiver()
     await server.start()
     yield server
     await server.stop()
@@ -77,7 +41,7 @@ async def tick() -> int:
     return await scheduler.tick(webhooks=LOOPBACK)
 
 
-async def scene(receiver: Receiver, **options):
+async def scene(receiver: HookReceiver, **options):
     """An admin's webhook on the receiver, a channel with one operator; returns (webhook, operator viewer,
     admin viewer, channel)."""
     operator, op = await make_operator("Olga")
