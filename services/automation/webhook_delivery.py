@@ -22,6 +22,7 @@ import logging
 from datetime import datetime
 from typing import Any, cast
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
 from infrastructure.connector_transport import ConnectorTransport, status_of
@@ -53,11 +54,15 @@ def kind_for(webhook: Webhook, event: EventRecord) -> str | None:
     return kinds[0] if kinds and event.chat_id is not None else None
 
 
-async def payload(event: EventRecord, kind: str) -> dict[str, Any]:
+async def payload(webhook: Webhook, event: EventRecord, kind: str) -> dict[str, Any] | None:
     """{"eventId", "kind", "chatId", "occurredAt", "actor", "state", "message"}: ids as decimal strings;
-    the message as it is now (null when the event has none)."""
+    the message as it is now (null when the event has none). None: the message is a silent note the
+    webhook does not receive (the events policy, asked again with the message loaded)."""
     actor = await Operator.get_or_none(id=event.actor_id) if event.actor_id is not None else None
     message = await Message.get_or_none(id=event.message_id) if event.message_id is not None else None
+    if not event_policy.webhook_receives(event, include_silent_notes=webhook.include_silent_notes,
+                                         silent_message=message is not None and message.silent):
+        return None
     state = event.state
     return {
         "eventId": str(event.id),
@@ -124,7 +129,11 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
                         await _failed(webhook, event, None, str(refused))
                         return delivered
                     checked = True
-                body = json.dumps(await payload(event, kind), separators=(",", ":")).encode()
+                content = await payload(webhook, event, kind)
+                if content is None:
+                    read = event.id
+                    continue
+                body = json.dumps(content, separators=(",", ":")).encode()
                 try:
                     status = await _post(webhook, event, body, transport)
                 except Exception as error:  # the receiver is down or refused: retry later
@@ -154,8 +163,11 @@ async def _post(webhook: Webhook, event: EventRecord, body: bytes, transport: Co
 
 
 async def _attempt_row(webhook: Webhook, event: EventRecord) -> None:
-    await WebhookDelivery.bulk_create([WebhookDelivery(webhook_id=webhook.id, event_id=event.id)],
-                                      ignore_conflicts=True)
+    try:
+        await WebhookDelivery.bulk_create([WebhookDelivery(webhook_id=webhook.id, event_id=event.id)],
+                                          ignore_conflicts=True)
+    except IntegrityError:  # the webhook was deleted during the round: nothing to record
+        pass
 
 
 async def _failed(webhook: Webhook, event: EventRecord, status: int | None, error: str) -> None:

@@ -63,11 +63,12 @@ def may_receive(viewer: Viewer, event: EventFacts) -> bool:
     return viewer.is_visitor and event.visitor_visible
 
 
-def webhook_receives(event: EventFacts, *, include_silent_notes: bool) -> bool:
+def webhook_receives(event: EventFacts, *, include_silent_notes: bool, silent_message: bool = False) -> bool:
     """Whether an outbound webhook receives the event: what the client could read, and what stays
     operator-side (silent notes, their files) only when the webhook was made to receive it
-    (`includeSilentNotes`, an admin's choice)."""
-    return event.visitor_visible or include_silent_notes
+    (`includeSilentNotes`, an admin's choice). `silent_message`: the event's message, once loaded,
+    is a silent note (asked again, whatever the event says)."""
+    return (event.visitor_visible and not silent_message) or include_silent_notes
 
 
 def timeline_events(viewer: Viewer) -> Condition:

@@ -5,6 +5,7 @@ the clock is injected, so the backoff is walked by moving it.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -196,6 +197,23 @@ async def test_a_receiver_down_then_up_and_a_restart_lose_nothing(db, clock, rec
     assert [int(b["eventId"]) for b in receiver.acknowledged()] == await matching_event_ids(webhook)
     texts = [b["message"]["text"] for b in receiver.acknowledged() if b["message"]]
     assert texts == ["before the outage", "during the outage", "after the outage"]
+
+
+@pytest.mark.postgres_only
+async def test_four_loops_at_once_deliver_each_event_once(db, clock, receiver):
+    """One loop at a time per webhook (the lease on its row): the others pass it by."""
+    webhook, op, admin, channel = await scene(receiver)
+    chat, _, _ = await start_chat(channel, "Hello?")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for n in range(10):
+        await messages.send_message(op, chat_id=chat.id, text=f"reply {n}")
+    expected = await matching_event_ids(webhook)
+
+    await asyncio.gather(*(tick() for _ in range(4)))
+    await asyncio.gather(*(tick() for _ in range(4)))
+
+    assert [int(a.request.json["eventId"]) for a in receiver.answered] == expected
 
 
 async def test_replay_redelivers_every_matching_event_after_the_one_given(db, clock, receiver):
