@@ -63,6 +63,12 @@ class HttpConnectorTransport:
             return _answer(await client.post(url, content=content, json=json, headers=headers))
 
 
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of a POST that raised because it was answered with no 2xx; None when it was not
+    answered at all (refused, timed out, no such host)."""
+    return error.response.status_code if isinstance(error, httpx.HTTPStatusError) else None
+
+
 def _answer(response: httpx.Response) -> Answer:
     response.raise_for_status()
     return Answer(response.status_code, response.content)

@@ -30,6 +30,7 @@ from infrastructure.gif_providers import GifProvider, GiphyProvider
 from infrastructure.settings import Settings
 from infrastructure.signals import SignalBudget
 from infrastructure.token_cache import TokenCache
+from infrastructure.webhook_targets import WebhookTargets
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Platform:
     gifs: GifProvider | None = None
     #: how connector replies are sent to the messengers
     connectors: ConnectorTransport = field(default_factory=HttpConnectorTransport)
+    #: where outbound webhooks may POST (WEBHOOK_ALLOW_PRIVATE)
+    webhooks: WebhookTargets = field(default_factory=WebhookTargets)
     #: tokens trusted without reading the database (TOKEN_CACHE_SECONDS; 0 by default: none)
     tokens: TokenCache[Any] = field(default_factory=TokenCache)
     #: what each sender may still send of ephemeral signals (typing), counted in this process
@@ -106,4 +109,5 @@ async def open_platform(settings: Settings, files: FileSettings,
         await broker.start()
         resources.push_async_callback(broker.stop)
         yield Platform(broker=broker, files=files, gifs=gif_provider(settings),
-                       connectors=connectors, tokens=tokens if tokens is not None else TokenCache(settings.token_cache_seconds))
+                       connectors=connectors, webhooks=WebhookTargets(settings.webhook_allow_private),
+                       tokens=tokens if tokens is not None else TokenCache(settings.token_cache_seconds))

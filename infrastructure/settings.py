@@ -60,7 +60,7 @@ ENVIRONMENT = [
     ("GIPHY_API_URL", "https://api.giphy.com/v1/gifs/search", "Giphy search endpoint"),
     ("GIF_SEARCH_TIMEOUT_SECONDS", "3", "how long `searchGifs` waits for Giphy before answering with no GIFs"),
     ("SCHEDULER_INTERVAL_SECONDS", "1", "seconds between two rounds of the scheduler of each server process "
-     "(offer timeouts, auto-close, connector deliveries); 0: no scheduler"),
+     "(offer timeouts, auto-close, connector deliveries, webhooks); 0: no scheduler"),
     ("PRESENCE_GRACE_SECONDS", "60", "an ONLINE operator whose last WebSocket closed and who does not reconnect "
      "within this time becomes AWAY (their offers pass on); ONLINE again when they reconnect"),
     ("PRESENCE_HEARTBEAT_SECONDS", "10", "how often each server process renews its heartbeat in the database (the "
@@ -76,6 +76,9 @@ ENVIRONMENT = [
     ("QUERY_MAX_TOKENS", "2000", "most tokens in one GraphQL document"),
     ("PERSISTED_OPERATIONS_ONLY", "false", "true: callers other than admins may run only the operations registered "
      "with `openchannels operations register` (by id); any other document is refused with PERSISTED_QUERY_REQUIRED"),
+    ("WEBHOOK_ALLOW_PRIVATE", "false", "true: outbound webhooks may POST to hosts that resolve to loopback, "
+     "link-local or private addresses (a receiver on this server's own network); checked when a webhook is made "
+     "and before every delivery"),
     ("EVENT_CATCHUP_SECONDS", "30", "with Redis: seconds between two re-reads of the database by every live "
      "subscription, the safety net for an event whose publish was lost; 0: only when Redis reconnects or a publish fails"),
     ("RATE_LIMIT_LOGIN_PER_MINUTE", "10", "`login` calls per client IP per minute; 0: no limit"),
@@ -176,6 +179,8 @@ class Settings:
     persisted_operations_only: bool = field(
         default_factory=lambda: _env("PERSISTED_OPERATIONS_ONLY").strip().lower() in ("1", "true", "yes", "on"))
     event_catchup_seconds: float = field(default_factory=lambda: float(_env("EVENT_CATCHUP_SECONDS")))
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _env("WEBHOOK_ALLOW_PRIVATE").strip().lower() in ("1", "true", "yes", "on"))
     rate_limit_login_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_LOGIN_PER_MINUTE")))
     rate_limit_start_visitor_chat_per_minute: int = field(
         default_factory=lambda: int(_env("RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE")))

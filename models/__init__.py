@@ -30,6 +30,7 @@ from models.rating import ChatRating
 from models.timers import Timer
 from models.tasks import Task, TaskStatus
 from models.labels import ChatLabel, ClientAttribute, Label
+from models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
@@ -50,4 +51,6 @@ __all__ = [
     "ChatLabel", "ClientAttribute", "Label",
     # working hours, identity (issue 19)
     "Weekday",
+    # outbound webhooks (issue 20)
+    "Webhook", "WebhookDelivery",
 ]

@@ -109,6 +109,8 @@ PAGINATED_FIELDS: dict[str, PageBounds] = {
     "Chat.messages": _CONNECTION,
     "Client.chats": _CONNECTION,
     "Client.messages": _CONNECTION,
+    "Chat.timeline": PageBounds(default=50, maximum=MAX_PAGE_SIZE, arguments=("first",)),
+    "Query.webhookDeliveries": PageBounds(default=50, maximum=MAX_PAGE_SIZE, arguments=("first",)),
     "Query.feed": PageBounds(default=20, maximum=MAX_FEED_PAGE, arguments=("first",)),
     "Query.searchGifs": PageBounds(default=20, maximum=MAX_GIFS, minimum=1, arguments=("limit",)),
 }

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
+from resolvers.automation.webhooks import NODE_RESOLVERS as WEBHOOK_NODE_RESOLVERS
 from resolvers.chats.labels import NODE_RESOLVERS as LABEL_NODE_RESOLVERS
 from resolvers.contact_center.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
@@ -111,4 +112,5 @@ _NODE_RESOLVERS = {
     **SALES_NODE_RESOLVERS,
     **MESSAGING_NODE_RESOLVERS,
     **LABEL_NODE_RESOLVERS,
+    **WEBHOOK_NODE_RESOLVERS,
 }

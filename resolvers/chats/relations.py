@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 import models
 from resolvers.pages import with_cursors
-from services.chats import open_channels, reads, waiting
+from services.chats import open_channels, reads, timeline, waiting
 from services.chats.working_hours import WorkingHours
 from services.common.pagination import Page
 from services.policies import operators as operator_policy
@@ -75,6 +75,10 @@ async def chat_messages(info: Info, chat_pk: int, first: int | None = None, afte
                         last: int | None = None, before: str | None = None) -> Page:
     return with_cursors(await reads.chat_messages(info.context.viewer, chat_id=chat_pk, first=first, after=after,
                                                   last=last, before=before))
+
+
+async def chat_timeline(info: Info, chat_pk: int, first: int | None = None, after: str | None = None) -> Page:
+    return with_cursors(await timeline.chat_timeline(info.context.viewer, chat_id=chat_pk, first=first, after=after))
 
 
 def visible_chat_or_none(info: Info, pk: int) -> Awaitable[models.Chat | None]:

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 import models
 from schema.chats.client import Client
-from schema.common import Node, PageInfo, page_info_of, provides
+from schema.common import Node, PageInfo, build, page_info_of, provides
 from schema.chats.labels import Label
 from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
@@ -23,6 +23,7 @@ from resolvers.chats import relations as r
 from resolvers.pages import Page
 
 if TYPE_CHECKING:
+    from schema.chats.timeline import ChatTimelineConnection
     from services.chats.read_models import ChatRow
 
 
@@ -157,6 +158,12 @@ class Chat(Node):
         if self.status != models.ChatStatus.QUEUED or self.channel_pk is None:
             return None
         return await r.estimated_wait_seconds(info, self.channel_pk, self.created_at)
+
+    @strawberry.field(description="What happened in this chat, oldest first, with who did it: the audit trail "
+                                  "(operators; a visitor's is empty).")
+    async def timeline(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Annotated["ChatTimelineConnection", strawberry.lazy("schema.chats.timeline")]:
+        return build("ChatTimelineConnection", await r.chat_timeline(info, self.pk, first=first, after=after))
 
     @strawberry.field(description="Orders placed in this chat, oldest first.")
     async def orders(self, info: Info) -> list[Order]:

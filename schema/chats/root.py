@@ -27,6 +27,7 @@ from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Me, Operator, OperatorPreferences
 from schema.chats.typing_signals import SetTypingInput, SetVisitorTypingInput, TypingEvent
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
+from schema.automation.webhooks import Webhook
 from schema.contact_center.sales import Order, Product
 from schema.messaging.messaging import CannedResponse, FeedPost, Task
 from schema.payloads import (
@@ -52,6 +53,7 @@ _NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
     "Task": lambda info, found: Task.from_model(found),
     "FeedPost": lambda info, found: FeedPost.from_model(found),
     "Label": lambda info, found: Label.from_model(found),
+    "Webhook": lambda info, found: Webhook.from_model(found),
 }
 
 

@@ -17,7 +17,8 @@ import time
 from infrastructure.connector_transport import ConnectorTransport, HttpConnectorTransport
 from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_ROUND_SECONDS
 from infrastructure.platform import Platform
-from services.automation import connector_outbox
+from infrastructure.webhook_targets import WebhookTargets
+from services.automation import connector_outbox, webhook_delivery
 from services.chats import presence as operator_presence, queue
 from services.chats.presence import PresenceTimes
 from services.automation import timeouts
@@ -30,10 +31,11 @@ BATCH = 100
 
 
 async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
-               presence: PresenceTimes | None = None) -> int:
+               presence: PresenceTimes | None = None, webhooks: WebhookTargets | None = None) -> int:
     """Fire every due item (up to `batch` of each kind); returns how many this call fired.
-    Connector replies go out through `connectors` (the platform's; None: a transport of its own);
-    `presence`: sweep presence with these times (None: not in this tick)."""
+    Connector replies and outbound webhooks go out through `connectors` (the platform's; None: a
+    transport of its own); `presence`: sweep presence with these times (None: not in this tick);
+    `webhooks`: where webhooks may POST (the platform's; None: the default, no private addresses)."""
     fired = 0
     if presence is not None:
         fired += await operator_presence.sweep(presence, now=queue.now(), batch=batch)
@@ -46,7 +48,9 @@ async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
     for chat_id in await timeouts.due_auto_closes(batch):
         fired += await timeouts.auto_close_chat(chat_id=chat_id)
     fired += await connector_outbox.relay()
-    fired += await connector_outbox.deliver(connectors or HttpConnectorTransport())
+    transport = connectors or HttpConnectorTransport()
+    fired += await connector_outbox.deliver(transport)
+    fired += await webhook_delivery.deliver(transport, webhooks or WebhookTargets(), batch)
     return fired
 
 
@@ -69,7 +73,8 @@ async def _tick_until_stopped(platform: Platform, interval_seconds: float, stop:
         if planned is not None:
             SCHEDULER_LAG.observe(max(0.0, started - planned))
         try:
-            while await tick(platform.connectors, presence=presence) and not stop.is_set():
+            while await tick(platform.connectors, presence=presence, webhooks=platform.webhooks) \
+                    and not stop.is_set():
                 pass  # a full batch may leave more due: go on at once
         except asyncio.CancelledError:
             raise

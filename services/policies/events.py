@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from services.identity.viewer import Viewer
 from services.policies import open_channels as open_channel_policy
+from services.policies.conditions import EVERYTHING, NOTHING, Condition
 
 
 class ChatStateFacts(Protocol):
@@ -60,6 +61,27 @@ def may_receive(viewer: Viewer, event: EventFacts) -> bool:
     if viewer.is_operator:
         return True
     return viewer.is_visitor and event.visitor_visible
+
+
+def webhook_receives(event: EventFacts, *, include_silent_notes: bool, silent_message: bool = False) -> bool:
+    """Whether an outbound webhook receives the event: what the client could read, and what stays
+    operator-side (silent notes, their files) only when the webhook was made to receive it
+    (`includeSilentNotes`, an admin's choice). `silent_message`: the event's message, once loaded,
+    is a silent note (asked again, whatever the event says)."""
+    return (event.visitor_visible and not silent_message) or include_silent_notes
+
+
+def timeline_events(viewer: Viewer) -> Condition:
+    """Which events of a chat the viewer may read (services/policies/chats.py) its timeline shows:
+    every one for an operator (silent notes and transfer comments are operator-side, and the
+    timeline is the operator side's audit trail); none for a visitor."""
+    return EVERYTHING if viewer.is_operator else NOTHING
+
+
+def reads_event_detail(viewer: Viewer) -> bool:
+    """Whether the viewer reads what an event says besides its kind and state (a transfer's comment,
+    a chat's old title, a rule's name): operator-side only."""
+    return viewer.is_operator
 
 
 def related_after(viewer: Viewer, event: EventFacts, related_before: bool = False) -> bool:

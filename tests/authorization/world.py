@@ -23,7 +23,8 @@ from resolvers.ids import to_global_id
 from services.identity import auth
 from services.messaging import canned_responses
 from services.chats import chats
-from services.automation import connectors
+from infrastructure.webhook_targets import WebhookTargets
+from services.automation import connectors, webhooks
 from services.messaging import feed
 from services.messaging import gifs
 from services.messaging import messages
@@ -61,6 +62,7 @@ VARIANTS = {
 
 LOGIN_EMAIL = "channel.operator@matrix.test"
 LOGIN_PASSWORD = "channel-operator-pass"
+WEBHOOK_URL = "https://93.184.216.34/hooks/open-channels"
 SILENT_TEXT = "whisper-note: internal remark about the refund"
 SILENT_TRANSFER_COMMENT = "whisper-transfer: passing this on"
 
@@ -87,6 +89,7 @@ class World:
     connector_id: int
     #: the chat each visitor caller writes into (their own)
     own_chat_ids: dict[str, int] = field(default_factory=dict)
+    webhook_id: int = 0
 
     def gid(self, type_name: str, pk: int) -> str:
         return to_global_id(type_name, pk)
@@ -171,6 +174,8 @@ async def build_world(variant: str = "answered") -> World:
     connector = await connectors.create_connector(admin, name="Website hook", kind="WEBHOOK", open_channel_id=c1.id,
                                                   callback_url="https://hooks.example.test/out")
     label = await labels.create_label(admin, name="VIP", color="#FFD700")
+    # a public address written as one (no name to resolve)
+    webhook = await webhooks.create_webhook(admin, url=WEBHOOK_URL, targets=WebhookTargets())
     await search.ensure_ready()  # the search index exists before the first snapshot
 
     x = await Chat.get(id=x.id)
@@ -179,5 +184,5 @@ async def build_world(variant: str = "answered") -> World:
         chat_id=x.id, other_chat_id=y.id, client_id=x.client_id, visitor_message_id=visitor_message.id,
         operator_message_id=reply.id, silent_note_id=note.id, canned_response_id=canned.id, product_id=product.id,
         task_id=task.id, label_id=label.id, feed_post_id=post.id, connector_id=connector.id,
-        own_chat_ids={"visitor": x.id, "other_visitor": y.id},
+        own_chat_ids={"visitor": x.id, "other_visitor": y.id}, webhook_id=webhook.id,
     )

@@ -71,6 +71,39 @@ def webhook_receiver() -> LocalServer:
     return server
 
 
+@dataclass
+class Answered:
+    request: Received
+    status: int
+
+
+@dataclass
+class HookReceiver(LocalServer):
+    """An outbound webhook's receiver: `failures`, the statuses of the next answers (then 200)."""
+
+    failures: list[int] = field(default_factory=list)
+    #: every request, with the status it was answered
+    answered: list[Answered] = field(default_factory=list)
+
+    def acknowledged(self) -> list[Any]:
+        """The JSON bodies of the requests answered with a 2xx, in the order they came."""
+        return [a.request.json for a in self.answered if 200 <= a.status < 300]
+
+
+def hook_receiver() -> HookReceiver:
+    """Records every POST /hook; answers the next of its `failures`, or 200."""
+    server: HookReceiver
+
+    async def hook(request: Request) -> JSONResponse:
+        received = Received(request.url.path, dict(request.headers), await request.body())
+        status = server.failures.pop(0) if server.failures else 200
+        server.answered.append(Answered(received, status))
+        return JSONResponse({"ok": status == 200}, status_code=status)
+
+    server = HookReceiver(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+    return server
+
+
 def fake_telegram(bot_token: str) -> LocalServer:
     """The Bot API's sendMessage for one bot: records calls, answers {"ok": true, "result": ...}."""
     server: LocalServer

@@ -138,6 +138,7 @@ class Deployment:
                if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_CHANNEL", "OPENCHANNELS_ALLOWED_ORIGINS")}
         env.update(DATABASE_URL=self.database_url, LOG_LEVEL="warning", PYTHONUNBUFFERED="1",
                    FILES_DIR=str(self.workdir / "files"), PAYMENT_WEBHOOK_SECRET=PAYMENT_WEBHOOK_SECRET)
+        env.setdefault("WEBHOOK_ALLOW_PRIVATE", "true")  # the tests' webhook receivers listen on loopback
         if self.redis_url:
             env.update(REDIS_URL=self.redis_url, REDIS_CHANNEL=self.redis_channel,
                        RATE_LIMIT_REDIS_PREFIX=f"{self.redis_prefix}:rate")

@@ -55,9 +55,10 @@ async def test_a_page_over_the_maximum_is_refused_before_any_sql(db, count_queri
     bounds = PAGINATED_FIELDS[coordinate]
     type_name, field_name = coordinate.split(".")
     argument = bounds.arguments[0]
-    leaf = "__typename" if not get_named_type(
-        schema._schema.type_map[type_name].fields[field_name].type).name.endswith("Connection") else "totalCount"
-    required = {"searchMessages": '(query: "x", ', "searchGifs": '(query: "x", '}.get(field_name, "(")
+    returned = get_named_type(schema._schema.type_map[type_name].fields[field_name].type)
+    leaf = "totalCount" if "totalCount" in getattr(returned, "fields", {}) else "__typename"
+    required = {"searchMessages": '(query: "x", ', "searchGifs": '(query: "x", ',
+                "webhookDeliveries": '(webhookId: "V2ViaG9vazox", '}.get(field_name, "(")
     inner = f"{field_name}{required}{argument}: $n) {{ {leaf} }}"
     query = {
         "Query": f"query($n: Int) {{ {inner} }}",

@@ -1,0 +1,197 @@
+"""Delivery of outbound webhooks from the event log: at least once, in event order, signed.
+
+- Each webhook reads the event log past its own cursor (`Webhook.delivered_event_id`). Event ids
+  commit in id order (services/events/events.py), so reading past the cursor skips nothing, and
+  the cursor lives in the database: a restart, a crash or another process goes on where it stood.
+- One loop at a time per webhook: a lease on its row (a conditional UPDATE, as the connector
+  outbox does); the others pass it by.
+- Events are POSTed one by one in id order (so in order per chat); the cursor moves past an event
+  once the receiver acknowledged it with a 2xx (or when the webhook does not take it: another
+  kind, a silent note). The first failure stops the webhook's round and the same event is tried
+  again after the connector outbox's backoff (1 s, 2 s, 4 s ... at most 5 min): nothing after it
+  is sent before it. A crash between the POST and the cursor's move sends that event again: the
+  receiver tells a repeat by `X-OpenChannels-Event-Id`.
+- The cursor only moves with a conditional UPDATE from where the round read it: a replay
+  (services/automation/webhooks.py) that moved it back meanwhile wins.
+- The URL's addresses are checked before each round's first POST (infrastructure/webhook_targets.py).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any, cast
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+
+from infrastructure.connector_transport import ConnectorTransport, status_of
+from infrastructure.webhook_targets import RefusedTarget, WebhookTargets
+from models import Event, Message, Operator, Webhook, WebhookDelivery
+from services.automation.connector_adapters import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from services.automation.connector_outbox import LEASE, backoff
+from services.chats import queue
+from services.events.records import EventRecord, record_of_row
+from services.events.stream_position import latest_event_id
+from services.policies import events as event_policy
+
+log = logging.getLogger("openchannels.webhooks")
+
+EVENT_ID_HEADER = "x-openchannels-event-id"
+#: events read per webhook and round (the next round takes the rest)
+BATCH = 100
+
+
+def kind_for(webhook: Webhook, event: EventRecord) -> str | None:
+    """The kind the webhook receives the event as (its QueueEventKind, else its ChatEventKind, the
+    first the webhook asked for), or None when it does not receive it (another kind, a silent note
+    for a webhook without includeSilentNotes, an event of no chat)."""
+    if not event_policy.webhook_receives(event, include_silent_notes=webhook.include_silent_notes):
+        return None
+    kinds = [k.value for k in (event.queue_kind, event.chat_kind) if k is not None]
+    if webhook.event_kinds:
+        kinds = [k for k in kinds if k in webhook.event_kinds]
+    return kinds[0] if kinds and event.chat_id is not None else None
+
+
+async def payload(webhook: Webhook, event: EventRecord, kind: str) -> dict[str, Any] | None:
+    """{"eventId", "kind", "chatId", "occurredAt", "actor", "state", "message"}: ids as decimal strings;
+    the message as it is now (null when the event has none). None: the message is a silent note the
+    webhook does not receive (the events policy, asked again with the message loaded)."""
+    actor = await Operator.get_or_none(id=event.actor_id) if event.actor_id is not None else None
+    message = await Message.get_or_none(id=event.message_id) if event.message_id is not None else None
+    if not event_policy.webhook_receives(event, include_silent_notes=webhook.include_silent_notes,
+                                         silent_message=message is not None and message.silent):
+        return None
+    state = event.state
+    return {
+        "eventId": str(event.id),
+        "kind": kind,
+        "chatId": str(event.chat_id),
+        "occurredAt": event.created_at.isoformat(),
+        "actor": {"id": str(actor.id), "name": actor.name} if actor is not None else None,
+        "state": None if state is None else {
+            "status": state.status.value, "title": state.title, "pinned": state.pinned,
+            "priority": state.priority.value,
+            "operatorId": str(state.operator_id) if state.operator_id is not None else None,
+            "openChannelId": str(state.open_channel_id) if state.open_channel_id is not None else None,
+        },
+        "message": None if message is None else {
+            "id": str(message.id), "text": "" if message.deleted else message.text,
+            "authorKind": str(getattr(message.author_kind, "value", message.author_kind)),
+            "authorId": str(message.author_id) if message.author_id is not None else None,
+            "silent": message.silent, "deleted": message.deleted, "createdAt": message.created_at.isoformat(),
+        },
+    }
+
+
+async def deliver(transport: ConnectorTransport, targets: WebhookTargets, batch: int = BATCH) -> int:
+    """Deliver what is due to every active webhook; returns how many events were acknowledged."""
+    now = queue.now()
+    rows = await Webhook.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now), active=True) \
+        .order_by("id").values_list("id", "delivered_event_id")
+    due = cast(list[tuple[int, int]], rows)
+    if not due:
+        return 0
+    newest = await latest_event_id()
+    delivered = 0
+    for webhook_id, cursor in due:
+        if cursor < newest:
+            delivered += await _deliver_webhook(webhook_id, transport, targets, batch)
+    return delivered
+
+
+async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targets: WebhookTargets,
+                           batch: int) -> int:
+    now = queue.now()
+    leased = await Webhook.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
+                                  id=webhook_id).update(delivering_until=now + LEASE)
+    if not leased:
+        return 0  # another loop is delivering this webhook
+    delivered = 0
+    try:
+        webhook = await Webhook.get_or_none(id=webhook_id)
+        if webhook is None or not webhook.active or (webhook.retry_at is not None and webhook.retry_at > now):
+            return 0
+        cursor = read = webhook.delivered_event_id  # as stored, and how far this round has read
+        checked = False
+        for row in await Event.filter(id__gt=cursor).order_by("id").limit(batch):
+            event = record_of_row(row)
+            kind = kind_for(webhook, event)
+            if kind is not None:
+                if not await _advance(webhook, cursor, read):  # the events passed over before it
+                    return delivered  # replayed meanwhile: the next round starts from the new cursor
+                cursor = read
+                if not checked:
+                    try:
+                        await targets.check(webhook.url)
+                    except RefusedTarget as refused:
+                        await _failed(webhook, event, None, str(refused))
+                        return delivered
+                    checked = True
+                content = await payload(webhook, event, kind)
+                if content is None:
+                    read = event.id
+                    continue
+                body = json.dumps(content, separators=(",", ":")).encode()
+                try:
+                    status = await _post(webhook, event, body, transport)
+                except Exception as error:  # the receiver is down or refused: retry later
+                    await _failed(webhook, event, status_of(error), str(error))
+                    return delivered
+                await _acknowledged(webhook, event, status)
+                delivered += 1
+            read = event.id
+            if kind is not None:
+                if not await _advance(webhook, cursor, read):
+                    return delivered
+                cursor = read
+        await _advance(webhook, cursor, read)
+    finally:
+        await Webhook.filter(id=webhook_id).update(delivering_until=None)
+    return delivered
+
+
+async def _post(webhook: Webhook, event: EventRecord, body: bytes, transport: ConnectorTransport) -> int:
+    """POST one event; returns the receiver's 2xx status, raises for anything else."""
+    timestamp = str(int(queue.now().timestamp()))
+    answer = await transport.post(webhook.url, content=body, headers={
+        "content-type": "application/json", TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(webhook.secret, timestamp, body), EVENT_ID_HEADER: str(event.id),
+    })
+    return answer.status
+
+
+async def _attempt_row(webhook: Webhook, event: EventRecord) -> None:
+    try:
+        await WebhookDelivery.bulk_create([WebhookDelivery(webhook_id=webhook.id, event_id=event.id)],
+                                          ignore_conflicts=True)
+    except IntegrityError:  # the webhook was deleted during the round: nothing to record
+        pass
+
+
+async def _failed(webhook: Webhook, event: EventRecord, status: int | None, error: str) -> None:
+    await _attempt_row(webhook, event)
+    attempts = cast(list[int], await WebhookDelivery.filter(webhook_id=webhook.id, event_id=event.id)
+                    .values_list("attempts", flat=True))
+    now = queue.now()
+    retry_at: datetime = now + backoff((attempts[0] if attempts else 0) + 1)
+    await WebhookDelivery.filter(webhook_id=webhook.id, event_id=event.id).update(
+        attempts=F("attempts") + 1, last_status=status, last_error=error[:500], next_attempt_at=retry_at)
+    await Webhook.filter(id=webhook.id).update(failing=True, retry_at=retry_at)
+    log.warning("webhook %s: delivery of event %s failed: %s", webhook.id, event.id, error)
+
+
+async def _acknowledged(webhook: Webhook, event: EventRecord, status: int) -> None:
+    await _attempt_row(webhook, event)
+    await WebhookDelivery.filter(webhook_id=webhook.id, event_id=event.id).update(
+        attempts=F("attempts") + 1, last_status=status, last_error=None, delivered_at=queue.now(),
+        next_attempt_at=None)
+
+
+async def _advance(webhook: Webhook, cursor: int, event_id: int) -> bool:
+    """Move the cursor past `event_id` unless it moved since `cursor` was read (a replay)."""
+    if event_id == cursor:
+        return True
+    return bool(await Webhook.filter(id=webhook.id, delivered_event_id=cursor).update(
+        delivered_event_id=event_id, failing=False, retry_at=None))

@@ -1,0 +1,309 @@
+"""Outbound webhooks: the event log POSTed, signed, in order, to a real local HTTP receiver.
+
+Deliveries run through the scheduler's tick over real HTTP (uvicorn on a free loopback port);
+the clock is injected, so the backoff is walked by moving it.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from infrastructure.webhook_targets import WebhookTargets
+from models import ChatStatus, Event, QueueDistribution, Webhook
+from resolvers.ids import to_global_id
+from services.automation import scheduler, webhooks
+from services.automation.connector_adapters import sign
+from services.chats import chats
+from services.common.errors import Forbidden, InvalidInput
+from services.messaging import messages
+from tests.automation.receivers import HookReceiver, hook_receiver
+from tests.factories import make_admin, make_open_channel, make_operator, start_chat
+from tests.graphql.helpers import execute, execute_raw
+
+#: the tests' receivers listen on loopback (WEBHOOK_ALLOW_PRIVATE=true)
+LOOPBACK = WebhookTargets(allow_private=True)
+SILENT = "internal: the client was rude last time"
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[HookReceiver]:
+    server = hook_receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def tick() -> int:
+    return await scheduler.tick(webhooks=LOOPBACK)
+
+
+async def scene(receiver: HookReceiver, **options):
+    """An admin's webhook on the receiver, a channel with one operator; returns (webhook, operator viewer,
+    admin viewer, channel)."""
+    operator, op = await make_operator("Olga")
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    webhook = await webhooks.create_webhook(admin, url=f"{receiver.url}/hook", targets=LOOPBACK, **options)
+    return webhook, op, admin, channel
+
+
+async def matching_event_ids(webhook: Webhook) -> list[int]:
+    """Ground truth: the events after the webhook's start that carry a queue or chat kind, visible to the client."""
+    rows = await Event.filter(id__gt=webhook.delivered_event_id, visitor_visible=True).order_by("id") \
+        .values_list("id", "queue_kind", "chat_kind")
+    return [i for i, q, c in rows if q or c]
+
+
+async def kinds_of(chat_id: int, webhook: Webhook) -> list[str]:
+    """Ground truth: the kinds of the chat's events the webhook receives, in the order they happened."""
+    rows = await Event.filter(chat_id=chat_id, id__gt=webhook.delivered_event_id, visitor_visible=True) \
+        .order_by("id").values_list("queue_kind", "chat_kind")
+    return [q or c for q, c in rows if q or c]
+
+
+async def test_events_arrive_signed_in_order_per_chat_and_without_silent_notes(db, clock, receiver):
+    before_operator, _ = await make_operator("Before")
+    early_channel = await make_open_channel([before_operator])
+    await start_chat(early_channel, "written before the webhook existed")
+    webhook, op, admin, channel = await scene(receiver)
+    first, _, _ = await start_chat(channel, "Hello, is my order shipped?")
+    second, _, _ = await start_chat(channel, "Another question")
+    assert first is not None and second is not None
+    await chats.answer_chat(op, chat_id=first.id)
+    await messages.send_message(op, chat_id=first.id, text="Yes, yesterday.")
+    await messages.send_message(op, chat_id=first.id, text=SILENT, silent=True)
+    await chats.answer_chat(op, chat_id=second.id)
+    await chats.finish_chat(op, chat_id=first.id)
+    expected = await matching_event_ids(webhook)
+
+    assert await tick() == len(expected)
+
+    bodies = receiver.acknowledged()
+    assert [int(b["eventId"]) for b in bodies] == expected  # every event once, in the log's order
+    for answered in receiver.answered:
+        request = answered.request
+        timestamp = request.headers["x-openchannels-timestamp"]
+        assert request.headers["x-openchannels-signature"] == sign(webhook.secret, timestamp, request.body)
+        assert request.headers["x-openchannels-event-id"] == request.json["eventId"]
+        assert set(request.json) == {"eventId", "kind", "chatId", "occurredAt", "actor", "state", "message"}
+        assert SILENT.encode() not in request.body
+    for chat in (first, second):  # each chat's events in the order they happened
+        of_chat = [b for b in bodies if b["chatId"] == str(chat.id)]
+        assert [b["kind"] for b in of_chat] == await kinds_of(chat.id, webhook)
+    of_first = [b for b in bodies if b["chatId"] == str(first.id)]
+    texts = [b["message"]["text"] for b in of_first if b["message"]]
+    assert texts[:2] == ["Hello, is my order shipped?", "Yes, yesterday."]  # (then the system's rating request)
+    assert {"CHAT_QUEUED", "CHAT_ANSWERED", "CHAT_FINISHED"} <= {b["kind"] for b in of_first}
+    answered = next(b for b in bodies if b["kind"] == "CHAT_ANSWERED" and b["chatId"] == str(first.id))
+    assert answered["actor"] == {"id": str(op.operator_id), "name": "Olga"}
+    assert answered["state"]["status"] == "ACTIVE" and answered["state"]["operatorId"] == str(op.operator_id)
+    assert next(b for b in bodies if b["kind"] == "CHAT_QUEUED")["actor"] is None
+    finished = next(b for b in of_first if b["kind"] == "CHAT_FINISHED")
+    assert finished["state"]["status"] == ChatStatus.CLOSED.value and finished["actor"]["id"] == str(op.operator_id)
+    assert "written before the webhook existed" not in json.dumps(bodies)
+    assert (await Webhook.get(id=webhook.id)).delivered_event_id == expected[-1]
+
+    assert await tick() == 0
+    assert len(receiver.answered) == len(expected)  # acknowledged: never again
+
+
+async def test_silent_notes_go_only_to_a_webhook_made_to_receive_them_and_kinds_filter(db, clock, receiver):
+    webhook, op, admin, channel = await scene(receiver)
+    notes = await webhooks.create_webhook(admin, url=f"{receiver.url}/hook", targets=LOOPBACK,
+                                          event_kinds=["MESSAGE_ADDED"], include_silent_notes=True)
+    chat, _, _ = await start_chat(channel, "Hi")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    await messages.send_message(op, chat_id=chat.id, text=SILENT, silent=True)
+
+    await tick()
+
+    signed_by_notes = [a.request.json for a in receiver.answered if a.request.headers["x-openchannels-signature"]
+                       == sign(notes.secret, a.request.headers["x-openchannels-timestamp"], a.request.body)]
+    assert [(b["kind"], b["message"]["text"], b["message"]["silent"]) for b in signed_by_notes] == [
+        ("MESSAGE_ADDED", "Hi", False), ("MESSAGE_ADDED", SILENT, True)]
+    others = [a.request for a in receiver.answered if a.request.json not in signed_by_notes]
+    assert others and all(SILENT.encode() not in r.body for r in others)
+    assert webhook.secret != notes.secret
+
+
+async def test_a_receiver_that_fails_then_recovers_gets_every_event_once_acknowledged(db, clock, receiver):
+    webhook, op, admin, channel = await scene(receiver)
+    chat, _, _ = await start_chat(channel, "one")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for text in ("two", "three"):
+        await messages.send_message(op, chat_id=chat.id, text=text)
+    expected = await matching_event_ids(webhook)
+    receiver.failures = [503, 500, 503]
+
+    assert await tick() == 0  # the first event refused: nothing after it goes out
+    first_try = await execute(DELIVERIES, admin, id=gid(webhook))
+    assert first_try["webhooks"][0]["failing"] is True
+    [edge] = first_try["webhookDeliveries"]["edges"]
+    assert edge["node"]["eventId"] == str(expected[0]) and edge["node"]["attempts"] == 1
+    assert edge["node"]["lastStatus"] == 503 and edge["node"]["deliveredAt"] is None
+    assert edge["node"]["nextAttemptAt"].startswith("2030-01-01T00:00:01")  # 1 s, then 2 s, then 4 s
+
+    assert await tick() == 0 and len(receiver.answered) == 1  # not before its time
+    clock.advance(1)
+    assert await tick() == 0  # 500
+    clock.advance(1)
+    assert await tick() == 0 and len(receiver.answered) == 2  # waits 2 s now
+    clock.advance(1)
+    assert await tick() == 0  # 503 again: 4 s
+    clock.advance(4)
+    assert await tick() == len(expected)
+
+    assert [int(b["eventId"]) for b in receiver.acknowledged()] == expected
+    assert [a.status for a in receiver.answered[:4]] == [503, 500, 503, 200]
+    assert [a.request.json["eventId"] for a in receiver.answered[:4]] == [str(expected[0])] * 4
+    after = await execute(DELIVERIES, admin, id=gid(webhook))
+    assert after["webhooks"][0]["failing"] is False
+    assert after["webhooks"][0]["deliveredEventId"] == str(expected[-1])
+    newest_first = [e["node"] for e in after["webhookDeliveries"]["edges"]]
+    assert [int(n["eventId"]) for n in newest_first] == list(reversed(expected))
+    assert newest_first[-1]["attempts"] == 4 and newest_first[-1]["lastStatus"] == 200
+    assert all(n["deliveredAt"] and n["nextAttemptAt"] is None for n in newest_first)
+
+
+async def test_a_receiver_down_then_up_and_a_restart_lose_nothing(db, clock, receiver):
+    """The cursor is in the database: the receiver down (connection refused), the server 'restarted'
+    (nothing but the database carries over: a new tick with a new transport), every event arrives."""
+    webhook, op, admin, channel = await scene(receiver)
+    chat, _, _ = await start_chat(channel, "before the outage")
+    assert chat is not None
+    await tick()
+    delivered_before = receiver.acknowledged()
+    await receiver.stop()
+    await chats.answer_chat(op, chat_id=chat.id)
+    await messages.send_message(op, chat_id=chat.id, text="during the outage")
+    assert await tick() == 0
+    stored = await Webhook.get(id=webhook.id)
+    assert stored.failing and stored.delivered_event_id == int(delivered_before[-1]["eventId"])
+    [attempt] = (await execute(DELIVERIES, admin, id=gid(webhook)))["webhookDeliveries"]["edges"][:1]
+    assert attempt["node"]["lastStatus"] is None  # it did not answer
+
+    await receiver.start()
+    await messages.send_message(op, chat_id=chat.id, text="after the outage")
+    clock.advance(1)
+    await tick()
+
+    assert [int(b["eventId"]) for b in receiver.acknowledged()] == await matching_event_ids(webhook)
+    texts = [b["message"]["text"] for b in receiver.acknowledged() if b["message"]]
+    assert texts == ["before the outage", "during the outage", "after the outage"]
+
+
+@pytest.mark.postgres_only
+async def test_four_loops_at_once_deliver_each_event_once(db, clock, receiver):
+    """One loop at a time per webhook (the lease on its row): the others pass it by."""
+    webhook, op, admin, channel = await scene(receiver)
+    chat, _, _ = await start_chat(channel, "Hello?")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for n in range(10):
+        await messages.send_message(op, chat_id=chat.id, text=f"reply {n}")
+    expected = await matching_event_ids(webhook)
+
+    await asyncio.gather(*(tick() for _ in range(4)))
+    await asyncio.gather(*(tick() for _ in range(4)))
+
+    assert [int(a.request.json["eventId"]) for a in receiver.answered] == expected
+
+
+async def test_replay_redelivers_every_matching_event_after_the_one_given(db, clock, receiver):
+    webhook, op, admin, channel = await scene(receiver, event_kinds=["MESSAGE_ADDED"])
+    chat, _, _ = await start_chat(channel, "first")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for text in ("second", "third"):
+        await messages.send_message(op, chat_id=chat.id, text=text)
+    await tick()
+    bodies = receiver.acknowledged()
+    assert [b["message"]["text"] for b in bodies] == ["first", "second", "third"]
+
+    replayed = await execute(REPLAY, admin, input={"webhookId": gid(webhook), "after": bodies[0]["eventId"]})
+    assert replayed["replayWebhook"]["userErrors"] == []
+    assert replayed["replayWebhook"]["webhook"]["deliveredEventId"] == bodies[0]["eventId"]
+    await tick()
+
+    again = receiver.acknowledged()[3:]
+    assert [b["eventId"] for b in again] == [b["eventId"] for b in bodies[1:]]  # the same ids: the receiver dedups
+    bad = await execute(REPLAY, admin, input={"webhookId": gid(webhook), "after": "yesterday"})
+    assert bad["replayWebhook"]["userErrors"][0]["code"] == "INVALID_INPUT"
+
+
+async def test_private_addresses_are_refused_without_the_setting(db, clock, receiver, platform):
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    for url in (f"{receiver.url}/hook", "http://localhost:9/hook", "http://10.1.2.3/hook", "http://[::1]/hook",
+                "http://169.254.169.254/latest/meta-data", "ftp://93.184.216.34/hook", "not a url"):
+        with pytest.raises(InvalidInput) as refused:
+            await webhooks.create_webhook(admin, url=url, targets=WebhookTargets())
+        assert refused.value.field == ["input", "url"], url
+    with pytest.raises(Forbidden):
+        await webhooks.create_webhook(op, url=f"{receiver.url}/hook", targets=LOOPBACK)
+    created = await execute(CREATE, admin, platform=platform, input={"url": f"{receiver.url}/hook"})
+    assert created["createWebhook"]["webhook"] is None and created["createWebhook"]["secret"] is None
+    assert created["createWebhook"]["userErrors"][0]["code"] == "INVALID_INPUT"
+    assert await Webhook.all().count() == 0
+
+    # made where it was allowed, delivered where it is not: checked at delivery time too
+    webhook = await webhooks.create_webhook(admin, url=f"{receiver.url}/hook", targets=LOOPBACK)
+    await start_chat(channel, "Hello")
+    assert await scheduler.tick() == 0  # the default: no private addresses
+    assert receiver.answered == []
+    stored = await Webhook.get(id=webhook.id)
+    assert stored.failing and stored.delivered_event_id == webhook.delivered_event_id
+
+
+async def test_the_registry_through_graphql_is_for_admins_and_shows_the_secret_once(db, receiver, platform):
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    loopback = dataclasses.replace(platform, webhooks=LOOPBACK)
+    created = await execute(CREATE, admin, platform=loopback, input={
+        "url": f"{receiver.url}/hook", "eventKinds": ["chat_finished", "MESSAGE_ADDED"], "includeSilentNotes": False})
+    payload = created["createWebhook"]
+    assert payload["userErrors"] == [] and len(payload["secret"]) >= 32
+    assert payload["webhook"]["eventKinds"] == ["CHAT_FINISHED", "MESSAGE_ADDED"]
+    assert payload["webhook"]["failing"] is False and payload["webhook"]["active"] is True
+    listed = await execute("{ webhooks { id url } }", admin)
+    assert listed["webhooks"] == [{"id": payload["webhook"]["id"], "url": f"{receiver.url}/hook"}]
+    assert "secret" not in json.dumps(listed)
+    unknown = await execute(CREATE, admin, platform=loopback, input={"url": f"{receiver.url}/hook",
+                                                                     "eventKinds": ["NOT_A_KIND"]})
+    assert unknown["createWebhook"]["userErrors"][0]["field"] == ["input", "eventKinds"]
+
+    refused = await execute_raw("{ webhooks { id } }", op)
+    assert refused.errors[0].extensions["code"] == "FORBIDDEN"
+
+    deleted = await execute(DELETE, admin, input={"webhookId": payload["webhook"]["id"]})
+    assert deleted["deleteWebhook"]["webhook"]["id"] == payload["webhook"]["id"]
+    assert deleted["deleteWebhook"]["secret"] is None
+    assert (await execute("{ webhooks { id } }", admin))["webhooks"] == []
+    again = await execute(DELETE, admin, input={"webhookId": payload["webhook"]["id"]})
+    assert again["deleteWebhook"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+def gid(webhook: Webhook) -> str:
+    return to_global_id("Webhook", webhook.id)
+
+
+DELIVERIES = """query($id: ID!) {
+  webhooks { id failing deliveredEventId }
+  webhookDeliveries(webhookId: $id, first: 50) {
+    edges { cursor node { eventId attempts lastStatus deliveredAt nextAttemptAt } } pageInfo { hasNextPage } }
+}"""
+CREATE = """mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {
+  webhook { id url eventKinds includeSilentNotes active failing deliveredEventId createdAt } secret
+  userErrors { code field message } } }"""
+DELETE = """mutation($input: WebhookInput!) { deleteWebhook(input: $input) {
+  webhook { id } secret userErrors { code field message } } }"""
+REPLAY = """mutation($input: ReplayWebhookInput!) { replayWebhook(input: $input) {
+  webhook { id deliveredEventId } userErrors { code field message } } }"""
