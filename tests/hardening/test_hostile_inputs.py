@@ -413,7 +413,10 @@ def _document(operation: str, field_name: str, field: graphql.GraphQLField, argu
     result = graphql.get_named_type(field.type)
     if isinstance(result, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType, graphql.GraphQLUnionType)):
         selection = "{ __typename " + (USER_ERRORS if isinstance(result, graphql.GraphQLObjectType)
-                                       and "userErrors" in result.fields else "") + " }"
+                                       and "userErrors" in result.fields else "")
+        if isinstance(result, graphql.GraphQLObjectType) and "results" in result.fields:
+            selection += f" results {{ {USER_ERRORS} }}"  # a bulk action: each chat's own result
+        selection += " }"
     else:
         selection = ""
     head = f"{operation} ({declared})" if declared else operation
@@ -449,6 +452,7 @@ async def test_invalid_ids_of_every_id_argument_get_clean_answers(world: World,
             result = (body.get("data") or {}).get(field_name)
             if operation == "mutation" and not errors:
                 codes = [e["code"] for e in (result or {}).get("userErrors", [])]
+                codes += [e["code"] for r in (result or {}).get("results") or [] for e in r.get("userErrors", [])]
                 if field_name == "uploadFile":
                     continue  # refused for want of a file (the multipart part is tested in test_file_upload)
                 if not codes:
