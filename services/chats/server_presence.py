@@ -42,7 +42,13 @@ class ServerPresence:
         self._unwritten_closes: list[HeldConnection] = []
 
     async def start(self) -> None:
-        await presence.renew_process(self.process_id)
+        """Register the process. The server starts even when that cannot be written now (the
+        database is unreachable or not migrated yet): the heartbeat registers it later."""
+        try:
+            await presence.renew_process(self.process_id)
+        except Exception:  # noqa: BLE001 - presence is not worth a server that does not start
+            log.warning("presence: process %s not registered yet (the heartbeat tries again)", self.process_id,
+                        exc_info=True)
 
     async def opened(self, operator_id: int) -> HeldConnection:
         held = HeldConnection(operator_id)
