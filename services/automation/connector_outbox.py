@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from infrastructure.connector_transport import ConnectorTransport
 from models import (
@@ -24,6 +23,7 @@ from models import (
 )
 from services.chats import queue
 from services.automation.connector_adapters import ADAPTERS
+from services.common.transactions import transaction
 
 log = logging.getLogger("openchannels.connectors")
 
@@ -42,7 +42,7 @@ async def relay() -> int:
     if not await Connector.exists():
         return 0
     await ConnectorCursor.bulk_create([ConnectorCursor(id=1, last_event_id=0)], ignore_conflicts=True)
-    async with in_transaction() as tx:
+    async with transaction() as tx:
         cursor = await ConnectorCursor.filter(id=1).using_db(tx).select_for_update().get()
         events = await (Event.filter(id__gt=cursor.last_event_id, kind="MESSAGE_ADDED", visitor_visible=True)
                         .using_db(tx).order_by("id").limit(RELAY_BATCH).values_list("id", "message_id", "chat_id"))

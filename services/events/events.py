@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Iterable
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from models import Chat, Event
 from infrastructure.broker import broker_in_use
@@ -23,6 +22,7 @@ from services.events.records import (
     ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
 )
 from services.identity.viewer import Viewer
+from services.common.transactions import transaction
 
 EVENT_ORDER_LOCK = 7_311_000_001
 
@@ -153,7 +153,7 @@ async def unit_of_work(actor: Viewer | None = None) -> AsyncIterator[UnitOfWork]
     """Run a use case in one transaction; its events are written at the end, published after commit
     to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only).
     `actor`: the viewer the use case acts for (its events name the operator; see `actor_of`)."""
-    async with in_transaction() as tx:
+    async with transaction() as tx:
         uow = UnitOfWork(tx, actor_id=actor_of(actor))
         yield uow
         await uow.flush()

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import PersistedOperation
 from services.common.errors import InvalidInput, NotFound
+from services.common.transactions import transaction
 
 #: the GraphQL-over-HTTP prefix of a SHA-256 document id; ids are stored and looked up without it
 SHA256_PREFIX = "sha256:"
@@ -41,7 +41,7 @@ def canonical_id(document_id: str) -> str:
 async def register_operations(entries: list[OperationEntry]) -> Registration:
     """Every entry registered, or none (InvalidInput naming the ids whose body differs)."""
     by_id = {entry.id: entry for entry in entries}
-    async with in_transaction() as tx:
+    async with transaction() as tx:
         existing = {row.id: row for row in await PersistedOperation.filter(id__in=list(by_id)).using_db(tx)}
         changed = sorted(i for i, row in existing.items() if row.body != by_id[i].body)
         if changed:
@@ -72,7 +72,7 @@ async def list_operations() -> list[PersistedOperation]:
 
 async def remove_operations(ids: list[str] | None) -> int:
     """Remove these ids (None: every operation); an unknown id is NotFound and nothing is removed."""
-    async with in_transaction() as tx:
+    async with transaction() as tx:
         if ids is None:
             return await PersistedOperation.all().using_db(tx).delete()
         wanted = sorted({canonical_id(i) for i in ids})

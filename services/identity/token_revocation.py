@@ -8,13 +8,13 @@ re-check of live connections (services/identity/live_tokens.py), in every proces
 """
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
 
 from models import Operator
 from services.common import raw_sql
 from services.identity.auth import ValidTokens, bearer_token, forget_tokens, hash_token
 from services.common.errors import Forbidden, NotFound
 from services.identity.viewer import Viewer, require_operator
+from services.common.transactions import transaction
 
 _REVOKE_ONE = "DELETE FROM api_token WHERE operator_id = $1 AND token_hash = $2 RETURNING token_hash"
 _REVOKE_ALL = "DELETE FROM api_token WHERE operator_id = $1 RETURNING token_hash"
@@ -45,7 +45,7 @@ async def revoke_operator_tokens(viewer: Viewer, *, operator_id: int,
 
 
 async def _revoke(trusted: ValidTokens | None, statement: str, *values: object) -> int:
-    async with in_transaction() as tx:
+    async with transaction() as tx:
         revoked = [row["token_hash"] for row in await raw_sql.rows(tx, statement, *values)]
     forget_tokens(trusted, revoked)  # after commit: a request in between may still have found them valid
     return len(revoked)
