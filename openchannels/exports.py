@@ -3,7 +3,7 @@
 - GET /exports/conversations.csv: the conversations list (the `conversations` query's filter as
   query parameters, `orderBy`), streamed one page at a time;
 - GET /exports/statistics.csv: the statistics (`from` and `to` required, `openChannelIds`,
-  `operatorIds`);
+  `operatorIds`, `timeZone`, `labelIds`, `priorities`);
 - GET /exports/clients/{id}.json (admins): everything stored about a client.
 
 Query parameters mirror the GraphQL inputs (ConversationFilter, StatisticsFilter): list
@@ -42,7 +42,7 @@ CONVERSATION_PARAMETERS = frozenset({
     "statuses", "openChannelIds", "operatorIds", "clientId", "from", "to", "search", "pinned",
     "waitingFirstResponse", "labelIds", "priorities", "orderBy",
 })
-STATISTICS_PARAMETERS = frozenset({"from", "to", "openChannelIds", "operatorIds"})
+STATISTICS_PARAMETERS = frozenset({"from", "to", "openChannelIds", "operatorIds", "timeZone", "labelIds", "priorities"})
 
 
 def error_response(error: DomainError) -> JSONResponse:
@@ -136,7 +136,8 @@ def statistics_filter(request: Request) -> StatisticsFilter:
             raise InvalidInput(f"{name} is required (ISO 8601).", field=[name])
     assert created_from is not None and created_to is not None
     return StatisticsFilter(created_from, created_to, p.ids("openChannelIds", "OpenChannel"),
-                            p.ids("operatorIds", "Operator"))
+                            p.ids("operatorIds", "Operator"), time_zone=p.text("timeZone") or "UTC",
+                            label_ids=p.ids("labelIds", "Label"), priorities=p.values("priorities", ChatPriority))
 
 
 async def _encoded(chunks: AsyncIterator[str]) -> AsyncIterator[bytes]:

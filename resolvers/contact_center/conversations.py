@@ -100,6 +100,9 @@ async def statistics(info: Info, filter: StatisticsFilter) -> statistics_service
             created_from=filter.from_, created_to=filter.to,
             open_channel_ids=decode_ids(filter.open_channel_ids, "OpenChannel", ["filter", "openChannelIds"]),
             operator_ids=decode_ids(filter.operator_ids, "Operator", ["filter", "operatorIds"]),
+            time_zone=filter.time_zone if filter.time_zone is not None else "UTC",
+            label_ids=decode_ids(filter.label_ids, "Label", ["filter", "labelIds"]),
+            priorities=list(filter.priorities) if filter.priorities is not None else None,
         ), message_counts=asks_for_message_counts(info))
 
     return await _call(run())

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 import models
 from resolvers.pages import with_cursors
+from services.chats import labels
 from services.common.pagination import Page
 from services.contact_center import conversations
 
@@ -69,3 +70,8 @@ def items_of_order(info: Info, order_pk: int) -> Awaitable[list[Any]]:
 
 def orders_of_chat(info: Info, chat_pk: int) -> Awaitable[list[models.Order]]:
     return info.context.loaders.sales.orders_of_chat.load(chat_pk)
+
+
+async def statistics_label(info: Info, label_pk: int) -> models.Label | None:
+    """A label a statistics group names (labels are readable by every operator: services/policies/labels.py)."""
+    return await labels.visible_label(info.context.viewer, label_pk)

@@ -7,22 +7,36 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.types import Info
 
+from schema.chats.labels import Label
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Operator
+from schema.enums import ChatPriority
 from resolvers.chats import relations as r
+from resolvers.contact_center import relations as cr
 
 if TYPE_CHECKING:
     from services.contact_center import statistics as service
 
 
-@strawberry.input(description="Conversations created in [from, to), optionally of these open channels and "
-                  "responsible operators. An operator gets only their own numbers whatever is asked.")
+@strawberry.input(description="Conversations created in [from, to), optionally of these open channels, "
+                  "responsible operators, labels and priorities. An operator gets only their own numbers "
+                  "whatever is asked.")
 class StatisticsFilter:
     from_: datetime = strawberry.field(name="from", description="Created at or after (inclusive).")
     to: datetime = strawberry.field(description="Created before (exclusive).")
     open_channel_ids: list[strawberry.ID] | None = None
     operator_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Responsible operators."
+    )
+    time_zone: str | None = strawberry.field(
+        default=None, description="IANA time zone for byDay and byHour (default UTC), e.g. Europe/Madrid. "
+        "An unknown zone is an INVALID_INPUT error."
+    )
+    label_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Conversations with any of these labels."
+    )
+    priorities: list[ChatPriority] | None = strawberry.field(
+        default=None, description="Conversations with one of these priorities (now)."
     )
 
 
@@ -51,6 +65,20 @@ class ConversationStats:
         description="Visible messages operators wrote (silent notes and deleted messages excluded)."
     )
     unanswered: int = strawberry.field(description="Chats whose no-answer rule fired.")
+    average_queue_wait_seconds: float | None = strawberry.field(
+        description="Queue wait: creation (or re-queue) to answer. Mean over every wait of these conversations "
+        "in a queue, from entering it (creation, a transfer, a no-answer move) to an operator taking the chat; "
+        "null when none was answered."
+    )
+    median_queue_wait_seconds: float | None = strawberry.field(description="Median of the same waits.")
+    p90_first_response_seconds: float | None = strawberry.field(
+        description="90th percentile of the first response time (nearest rank: the value at rank ceil(0.9 n))."
+    )
+    average_handle_seconds: float | None = strawberry.field(
+        description="Answer to close, over closed chats: mean of (closing - first answer) over CLOSED "
+        "conversations that were answered."
+    )
+    transfers: int = strawberry.field(description="Transfers of these conversations (to an operator or a channel).")
 
     @classmethod
     def from_service(cls, stats: service.ConversationStats) -> "ConversationStats":
@@ -83,7 +111,31 @@ class OpenChannelStats:
 
 @strawberry.type
 class DayStats:
-    day: str = strawberry.field(description="Calendar day (UTC) in ISO format, e.g. 2026-11-24.")
+    day: str = strawberry.field(description="Calendar day (in the filter's time zone) in ISO format, e.g. 2026-11-24.")
+    stats: ConversationStats
+
+
+@strawberry.type
+class HourStats:
+    hour: int = strawberry.field(description="Hour of the day (0-23) in the filter's time zone.")
+    stats: ConversationStats
+
+
+@strawberry.type
+class LabelStats:
+    label_pk: strawberry.Private[int]
+    stats: ConversationStats
+
+    @strawberry.field
+    async def label(self, info: Info) -> Label:
+        found = await cr.statistics_label(info, self.label_pk)
+        assert found is not None  # the statistics' own labels (every operator reads labels): the label exists
+        return Label.from_model(found)
+
+
+@strawberry.type
+class PriorityStats:
+    priority: ChatPriority
     stats: ConversationStats
 
 
@@ -93,7 +145,13 @@ class Statistics:
     totals: ConversationStats
     by_operator: list[OperatorStats]
     by_open_channel: list[OpenChannelStats]
-    by_day: list[DayStats] = strawberry.field(description="By UTC day of creation, oldest first.")
+    by_day: list[DayStats] = strawberry.field(
+        description="By day of creation in the filter's time zone, oldest first.")
+    by_hour: list[HourStats] = strawberry.field(
+        description="Hour of the day (0-23) of creation in the filter's time zone, whatever the day; 0 first.")
+    by_label: list[LabelStats] = strawberry.field(
+        description="By each label the conversations have now (one with two labels counts in both).")
+    by_priority: list[PriorityStats] = strawberry.field(description="By priority now, LOW first.")
 
     @classmethod
     def from_service(cls, result: service.Statistics) -> "Statistics":
@@ -104,5 +162,9 @@ class Statistics:
             by_open_channel=[OpenChannelStats(open_channel_pk=k, stats=ConversationStats.from_service(s))
                              for k, s in result.by_open_channel],
             by_day=[DayStats(day=k, stats=ConversationStats.from_service(s)) for k, s in result.by_day],
+            by_hour=[HourStats(hour=k, stats=ConversationStats.from_service(s)) for k, s in result.by_hour],
+            by_label=[LabelStats(label_pk=k, stats=ConversationStats.from_service(s)) for k, s in result.by_label],
+            by_priority=[PriorityStats(priority=k, stats=ConversationStats.from_service(s))
+                         for k, s in result.by_priority],
         )
 

@@ -9,7 +9,7 @@
   last page costs what the first does.
 - Statistics: the figures of services/contact_center/statistics.py (an operator: only their own,
   services/policies/statistics.py), one row per grouping: the totals, each operator, each open
-  channel, each day.
+  channel, each day and hour (in the filter's time zone), each label, each priority.
 
 The first page (or the statistics) is read when the export is asked for, before a byte is sent:
 a bad filter or a refused viewer is an error the HTTP endpoint can still answer with a status
@@ -122,8 +122,9 @@ def _figures(stats: ConversationStats) -> list[Any]:
 
 
 async def statistics_csv(viewer: Viewer, *, filter: StatisticsFilter, id_of: IdOf) -> AsyncIterator[str]:
-    """The statistics of the filter as CSV: `group` total / operator / open_channel / day and its
-    `key` (none, the operator's or channel's ID, the UTC day). Computed now (errors raise here)."""
+    """The statistics of the filter as CSV: `group` total / operator / open_channel / day / hour / label /
+    priority and its `key` (none, the operator's, channel's or label's ID, the day, the hour 0-23,
+    the priority). Computed now (errors raise here)."""
     found = await statistics_service.statistics(viewer, filter=filter)
 
     async def chunks() -> AsyncIterator[str]:
@@ -132,5 +133,8 @@ async def statistics_csv(viewer: Viewer, *, filter: StatisticsFilter, id_of: IdO
         yield csv_text(["open_channel", id_of("OpenChannel", key), *_figures(stats)]
                        for key, stats in found.by_open_channel)
         yield csv_text(["day", key, *_figures(stats)] for key, stats in found.by_day)
+        yield csv_text(["hour", key, *_figures(stats)] for key, stats in found.by_hour)
+        yield csv_text(["label", id_of("Label", key), *_figures(stats)] for key, stats in found.by_label)
+        yield csv_text(["priority", key, *_figures(stats)] for key, stats in found.by_priority)
 
     return chunks()

@@ -15,21 +15,39 @@ Definitions (the same words are in the schema's descriptions and the README):
   notes and deleted messages are not counted).
 - unanswered: conversations whose channel's no-answer rule fired (services/chats/no_answer.py:
   nobody answered them within the channel's noAnswerTimeoutSeconds), whatever the rule did.
+- p90 first response: the 90th percentile of the same first responses, nearest rank: the value
+  at rank ceil(0.9 n) of the n first responses in ascending order.
+- queue wait: each stretch a conversation waited in a queue until an operator took it, read
+  from the event log: from its first CHAT_QUEUED or CHAT_TRANSFERRED event after the previous
+  answer (its creation, a transfer, a no-answer move) to the CHAT_ANSWERED (or
+  CHAT_INTERCEPTED) event that ended it. A conversation answered, transferred and answered
+  again waited twice; one never answered has no wait. Average and median over those waits.
+- handle: closing minus the first answer (the event log's, else the chat's `answered_at`: a
+  conversation an operator started), over CLOSED conversations that were answered.
+- transfers: CHAT_TRANSFERRED events of these conversations (to an operator or a channel).
 - byOperator: grouped by the responsible operator (conversations with none are only in the
-  totals), byOpenChannel: by the conversation's open channel, byDay: by the UTC calendar day
-  of creation. Groups with no conversation are left out.
+  totals), byOpenChannel: by the conversation's open channel, byDay / byHour: by the calendar
+  day / hour (0-23) of creation in the filter's time zone (an IANA name, UTC by default),
+  byLabel: by each label the conversation has now (a conversation with two labels is in both
+  groups), byPriority: by its priority now. Groups with no conversation are left out.
+
+Time zones: PostgreSQL converts with `AT TIME ZONE`; SQLite has no time zone data, so the
+zone's UTC offsets over the window (and the instants they change, from Python's zoneinfo) are
+written into the statement as a CASE over the creation time: both backends bucket in SQL.
 
 Supervisors and admins see every channel; an operator sees only their own numbers (the
 conversations they are responsible for), whatever the filter asks.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise import connections
 
+from models import ChatPriority
 from services.common.errors import InvalidInput
 from services.identity.viewer import Viewer, require_operator
 from services.policies import statistics as statistics_policy
@@ -37,7 +55,8 @@ from services.policies import statistics as statistics_policy
 #: the figures of one group, in the order the SELECT returns them
 FIGURES = ["conversations", "queued", "active", "closed", "spam", "missed", "average_first_response_seconds",
            "median_first_response_seconds", "average_resolution_seconds", "likes", "dislikes", "client_messages",
-           "operator_messages", "unanswered"]
+           "operator_messages", "unanswered", "average_queue_wait_seconds", "median_queue_wait_seconds",
+           "p90_first_response_seconds", "average_handle_seconds", "transfers"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,11 @@ class StatisticsFilter:
     created_to: datetime
     open_channel_ids: list[int] | None = None
     operator_ids: list[int] | None = None
+    #: an IANA name (byDay and byHour are in it)
+    time_zone: str = "UTC"
+    #: conversations with any of these labels
+    label_ids: list[int] | None = None
+    priorities: list[ChatPriority] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +88,11 @@ class ConversationStats:
     client_messages: int = 0
     operator_messages: int = 0
     unanswered: int = 0
+    average_queue_wait_seconds: float | None = None
+    median_queue_wait_seconds: float | None = None
+    p90_first_response_seconds: float | None = None
+    average_handle_seconds: float | None = None
+    transfers: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,14 +101,53 @@ class Statistics:
     by_operator: list[tuple[int, ConversationStats]]
     by_open_channel: list[tuple[int, ConversationStats]]
     by_day: list[tuple[str, ConversationStats]]
+    by_hour: list[tuple[int, ConversationStats]]
+    by_label: list[tuple[int, ConversationStats]]
+    by_priority: list[tuple[ChatPriority, ConversationStats]]
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA zone of that name; INVALID_INPUT for anything else (offsets like +02:00 included)."""
+    try:
+        if not name or name != name.strip():
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"Unknown time zone {name!r}: give an IANA name such as Europe/Madrid.",
+                           field=["filter", "timeZone"]) from None
+
+
+def utc_offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offset (seconds) over [start, end): (from this instant on, offset) in order,
+    the first from `start`. Looked at day by day, each change then found to the second by
+    bisection (zones change at most once a day, on a whole second)."""
+    def offset(at: datetime) -> int:
+        found = at.astimezone(zone).utcoffset()
+        return int(found.total_seconds()) if found is not None else 0
+
+    at = start.astimezone(timezone.utc).replace(microsecond=0)
+    changes = [(at, offset(at))]
+    while at < end:
+        later = min(at + timedelta(days=1), end)
+        if offset(later) != changes[-1][1]:
+            low, high = 0, int((later - at).total_seconds())  # old offset at low, new at high
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(at + timedelta(seconds=middle)) == changes[-1][1] else (low, middle)
+            changes.append((at + timedelta(seconds=high), offset(at + timedelta(seconds=high))))
+        at = later
+    return changes
 
 
 class _Sql:
-    """Dialect differences: placeholders, seconds between two timestamps, the UTC day, ratings."""
+    """Dialect differences: placeholders, seconds between two timestamps, local days and hours, ratings."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, zone: str = "UTC", start: datetime | None = None,
+                 end: datetime | None = None) -> None:
         self.postgres = dialect == "postgres"
         self.params: list[Any] = []
+        self.zone = zone
+        self.window = (start, end)
 
     def param(self, value: Any) -> str:
         if isinstance(value, datetime) and not self.postgres:
@@ -96,14 +164,40 @@ class _Sql:
         """The same as `seconds` for ordering, cheaper to sort on PostgreSQL (an interval, not a numeric)."""
         return f"({later} - {earlier})" if self.postgres else self.seconds(later, earlier)
 
-    def day(self, column: str) -> str:
+    def _local(self, column: str, pg_format: str, sqlite_format: str) -> str:
         if self.postgres:
-            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        return f"strftime('%Y-%m-%d', {column})"
+            return f"to_char({column} AT TIME ZONE {self.param(self.zone)}, '{pg_format}')"
+        return f"strftime('{sqlite_format}', {column}, {self._sqlite_offset(column)} || ' seconds')"
+
+    def _sqlite_offset(self, column: str) -> str:
+        """The zone's offset at `column`, in seconds: a CASE over the instants it changes in the window."""
+        start, end = self.window
+        if self.zone == "UTC" or start is None or end is None:
+            return "0"
+        changes = utc_offsets(ZoneInfo(self.zone), start, end)
+        if len(changes) == 1:
+            return str(changes[0][1])
+        branches = " ".join(f"WHEN {column} < {self.param(at)} THEN {before}"
+                            for (_, before), (at, _) in zip(changes, changes[1:]))
+        return f"(CASE {branches} ELSE {changes[-1][1]} END)"
+
+    def day(self, column: str) -> str:
+        """The calendar day of `column` in the zone, as YYYY-MM-DD."""
+        return self._local(column, "YYYY-MM-DD", "%Y-%m-%d")
+
+    def hour(self, column: str) -> str:
+        """The hour (0-23) of `column` in the zone."""
+        return f"CAST({self._local(column, 'HH24', '%H')} AS INTEGER)"
 
 
-#: the groupings, all in one statement: (number, integer key, text key), columns of `c`
-GROUPINGS = [(0, "zero", "blank"), (1, "op", "blank"), (2, "oc", "blank"), (3, "zero", "d")]
+#: the groupings, all in one statement: (number, integer key, text key, join), over `c`
+GROUPINGS = [(0, "c.zero", "c.blank", ""), (1, "c.op", "c.blank", ""), (2, "c.oc", "c.blank", ""),
+             (3, "c.zero", "c.d", ""), (4, "c.hr", "c.blank", ""),
+             (5, "cl.label_id", "c.blank", "JOIN chat_label cl ON cl.chat_id = c.chat_id"),
+             (6, "c.zero", "c.pr", "")]
+BY_DAY, BY_HOUR, BY_LABEL, BY_PRIORITY = 3, 4, 5, 6
+#: the events that end a wait in a queue (an operator took the chat)
+TAKEN = "('CHAT_ANSWERED', 'CHAT_INTERCEPTED')"
 
 
 def _window(sql: _Sql, f: StatisticsFilter, ch: str) -> str:
@@ -114,21 +208,30 @@ def _window(sql: _Sql, f: StatisticsFilter, ch: str) -> str:
         where.append(f"{ch}.open_channel_id IN ({', '.join(sql.param(i) for i in f.open_channel_ids) or 'NULL'})")
     if f.operator_ids is not None:
         where.append(f"{ch}.operator_id IN ({', '.join(sql.param(i) for i in f.operator_ids) or 'NULL'})")
+    if f.priorities is not None:
+        where.append(f"{ch}.priority IN ({', '.join(sql.param(p.value) for p in f.priorities) or 'NULL'})")
+    if f.label_ids is not None:
+        labels = ", ".join(sql.param(i) for i in f.label_ids) or "NULL"
+        where.append(f"EXISTS (SELECT 1 FROM chat_label fl WHERE fl.chat_id = {ch}.id AND fl.label_id IN ({labels}))")
     return " AND ".join(where)
 
 
 def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
-    """One SELECT of every figure for the totals (group 0) and per operator (1), open channel (2) and
-    day (3): `c` is one row per conversation with its own figures, `keyed` repeats it once per
-    grouping it belongs to, the median is the middle of the ROW_NUMBER over each group's first
-    responses.
+    """One SELECT of every figure for the totals (group 0) and per operator (1), open channel (2),
+    day (3), hour (4), label (5) and priority (6): `c` is one row per conversation with its own
+    figures, each grouping a branch of a UNION ALL over it (the label's through chat_label);
+    medians and the p90 are read off the ROW_NUMBER over each group's ordered values, so nothing
+    but one row per group leaves the database. `w` is one row per wait in a queue, from the event
+    log (see the module's definitions).
 
     The chat filter is written out (not a CTE) where the message counts are joined, so that the
     planner estimates that join from real statistics: over a CTE it guesses millions of rows and
     PostgreSQL then spends most of the time JIT-compiling the statement."""
     first_response = sql.seconds("ch.first_response_at", "ch.created_at")
     resolution = sql.seconds("ch.closed_at", "ch.created_at")
-    agg = _union(f"""SELECT {{g}} AS g, {{ki}} AS ki, {{kd}} AS kd,
+    first_answer = "COALESCE(ev.first_answer, ch.answered_at)"
+    handle = sql.seconds("ch.closed_at", first_answer)
+    agg = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd,
     COUNT(*) AS conversations,
     SUM(CASE WHEN status = 'QUEUED' THEN 1 ELSE 0 END) AS queued,
     SUM(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END) AS active,
@@ -137,18 +240,26 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
     SUM(CASE WHEN status = 'CLOSED' AND frs IS NULL THEN 1 ELSE 0 END) AS missed,
     AVG(frs) AS average_first_response, AVG(res) AS average_resolution,
     SUM(likes) AS likes, SUM(dislikes) AS dislikes, SUM(cmsg) AS cmsg, SUM(omsg) AS omsg,
-    SUM(una) AS unanswered
-  FROM c WHERE {{ki}} IS NOT NULL AND {{kd}} IS NOT NULL GROUP BY {{ki}}, {{kd}}""")
+    SUM(una) AS unanswered, AVG(hdl) AS average_handle, SUM(trn) AS transfers
+  FROM c {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL GROUP BY {ki}, {kd}""")
     ranked = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
     ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY frk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
-  FROM c WHERE frs IS NOT NULL AND {ki} IS NOT NULL AND {kd} IS NOT NULL""")
+  FROM c {join} WHERE frs IS NOT NULL AND {ki} IS NOT NULL AND {kd} IS NOT NULL""")
+    waits = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
+    ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY w.qwk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
+  FROM w JOIN c ON c.chat_id = w.chat_id {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL""")
+    wait_end = f"MAX(CASE WHEN kind IN {TAKEN} THEN happened END)"
+    wait_start = f"MIN(CASE WHEN kind NOT IN {TAKEN} THEN happened END)"
     return f"""
 WITH c AS (
-  SELECT ch.status, 0 AS zero, '' AS blank, ch.operator_id AS op, ch.open_channel_id AS oc,
-         {sql.day("ch.created_at")} AS d,
+  SELECT ch.id AS chat_id, ch.status, 0 AS zero, '' AS blank, ch.operator_id AS op, ch.open_channel_id AS oc,
+         {sql.day("ch.created_at")} AS d, {sql.hour("ch.created_at")} AS hr, ch.priority AS pr,
          CASE WHEN ch.first_response_at IS NOT NULL THEN {first_response} END AS frs,
          {sql.duration("ch.first_response_at", "ch.created_at")} AS frk,
          CASE WHEN ch.status = 'CLOSED' AND ch.closed_at IS NOT NULL THEN {resolution} END AS res,
+         CASE WHEN ch.status = 'CLOSED' AND ch.closed_at IS NOT NULL AND {first_answer} IS NOT NULL
+              THEN {handle} END AS hdl,
+         COALESCE(ev.transfers, 0) AS trn,
          CASE WHEN cr.vote = 'LIKE' THEN 1 ELSE 0 END AS likes,
          CASE WHEN cr.vote = 'DISLIKE' THEN 1 ELSE 0 END AS dislikes,
          {'COALESCE(m.client_messages, 0)' if message_counts else '0'} AS cmsg,
@@ -157,7 +268,18 @@ WITH c AS (
   FROM chat ch
   LEFT JOIN chat_rating cr ON cr.chat_id = ch.id
 {_message_counts(sql, f) if message_counts else ''}
+{_event_counts(sql, f)}
   WHERE {_window(sql, f, "ch")}
+),
+stretches AS (
+  SELECT e.chat_id, e.kind, e.created_at AS happened, COALESCE(SUM(CASE WHEN e.kind IN {TAKEN} THEN 1 ELSE 0 END)
+         OVER (PARTITION BY e.chat_id ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS stretch
+  FROM c JOIN event e ON e.chat_id = c.chat_id
+  WHERE e.kind IN ('CHAT_QUEUED', 'CHAT_TRANSFERRED', 'CHAT_ANSWERED', 'CHAT_INTERCEPTED')
+),
+w AS (
+  SELECT chat_id, {sql.seconds(wait_end, wait_start)} AS qw, {sql.duration(wait_end, wait_start)} AS qwk
+  FROM stretches GROUP BY chat_id, stretch HAVING {wait_end} IS NOT NULL AND {wait_start} IS NOT NULL
 ),
 agg AS (
 {agg}
@@ -165,11 +287,31 @@ agg AS (
 ranked AS (
 {ranked}
 ),
-med AS (SELECT g, ki, kd, AVG(frs) AS median FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g, ki, kd)
+med AS (SELECT g, ki, kd, AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN frs END) AS median,
+               MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN frs END) AS p90
+        FROM ranked GROUP BY g, ki, kd),
+wranked AS (
+{waits}
+),
+wmed AS (SELECT g, ki, kd, AVG(qw) AS average, AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN qw END) AS median
+         FROM wranked GROUP BY g, ki, kd)
 SELECT agg.g, agg.ki, agg.kd, conversations, queued, active, closed, spam, missed, average_first_response,
-       med.median, average_resolution, likes, dislikes, cmsg, omsg, unanswered
+       med.median, average_resolution, likes, dislikes, cmsg, omsg, unanswered, wmed.average, wmed.median,
+       med.p90, average_handle, transfers
 FROM agg LEFT JOIN med ON med.g = agg.g AND med.ki = agg.ki AND med.kd = agg.kd
+LEFT JOIN wmed ON wmed.g = agg.g AND wmed.ki = agg.ki AND wmed.kd = agg.kd
 ORDER BY agg.g, agg.ki, agg.kd"""
+
+
+def _event_counts(sql: _Sql, f: StatisticsFilter) -> str:
+    """The join of each conversation's transfers and first answer, from the event log."""
+    return f"""LEFT JOIN (
+    SELECT e.chat_id, SUM(CASE WHEN e.kind = 'CHAT_TRANSFERRED' THEN 1 ELSE 0 END) AS transfers,
+           MIN(CASE WHEN e.kind IN {TAKEN} THEN e.created_at END) AS first_answer
+    FROM chat ech JOIN event e ON e.chat_id = ech.id
+    WHERE {_window(sql, f, "ech")} AND e.kind IN ('CHAT_TRANSFERRED', 'CHAT_ANSWERED', 'CHAT_INTERCEPTED')
+    GROUP BY e.chat_id
+  ) ev ON ev.chat_id = ch.id"""
 
 
 def _message_counts(sql: _Sql, f: StatisticsFilter) -> str:
@@ -186,7 +328,8 @@ def _message_counts(sql: _Sql, f: StatisticsFilter) -> str:
 
 def _union(template: str) -> str:
     """The template once per grouping, as a UNION ALL."""
-    return "\n  UNION ALL\n".join("  " + template.format(g=g, ki=ki, kd=kd) for g, ki, kd in GROUPINGS)
+    return "\n  UNION ALL\n".join("  " + template.format(g=g, ki=ki, kd=kd, join=join)
+                                   for g, ki, kd, join in GROUPINGS)
 
 
 def _stats(row: list[Any]) -> ConversationStats:
@@ -202,28 +345,33 @@ def _stats(row: list[Any]) -> ConversationStats:
 
 async def _rows(f: StatisticsFilter, message_counts: bool) -> list[tuple[Any, ...]]:
     connection = connections.get("default")
-    sql = _Sql(connection.capabilities.dialect)
+    sql = _Sql(connection.capabilities.dialect, f.time_zone, f.created_from, f.created_to)
     text = _query(sql, f, message_counts)
     _, rows = await connection.execute_query(text, sql.params)
     return [tuple(r.values()) if hasattr(r, "values") else tuple(r) for r in rows]
 
 
 async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts: bool = True) -> Statistics:
-    """Totals and the three breakdowns: one grouped statement (rows tagged by grouping).
+    """Totals and the six breakdowns: one grouped statement (rows tagged by grouping).
     `message_counts=False` leaves clientMessages and operatorMessages at 0 without reading any
     message, for callers that do not show them."""
     require_operator(viewer)
     if filter.created_from >= filter.created_to:
         raise InvalidInput("`from` must be before `to`.", field=["filter", "from"])
+    time_zone(filter.time_zone)
     # an operator: only the conversations they are responsible for (services/policies/statistics.py)
-    filter = StatisticsFilter(filter.created_from, filter.created_to, filter.open_channel_ids,
-                              statistics_policy.counted_operator_ids(viewer, filter.operator_ids))
-    groups: dict[int, list[tuple[Any, ConversationStats]]] = {0: [], 1: [], 2: [], 3: []}
+    filter = replace(filter, operator_ids=statistics_policy.counted_operator_ids(viewer, filter.operator_ids))
+    groups: dict[int, list[tuple[Any, ConversationStats]]] = {g: [] for g, *_ in GROUPINGS}
     for g, ki, kd, *figures in await _rows(filter, message_counts):
-        groups[g].append((kd if g == 3 else ki, _stats(figures)))
+        groups[g].append((kd if g in (BY_DAY, BY_PRIORITY) else int(ki), _stats(figures)))
+    priority_order = list(ChatPriority)
     return Statistics(
         totals=groups[0][0][1] if groups[0] else ConversationStats(),
         by_operator=groups[1],
         by_open_channel=groups[2],
-        by_day=groups[3],
+        by_day=groups[BY_DAY],
+        by_hour=groups[BY_HOUR],
+        by_label=groups[BY_LABEL],
+        by_priority=sorted(((ChatPriority(k), stats) for k, stats in groups[BY_PRIORITY]),
+                           key=lambda group: priority_order.index(group[0])),
     )
