@@ -7,16 +7,19 @@
   (services/policies/operators.py's `ensure_staff_details`).
 - Only admins create and configure channels: their queue, working hours, language, system texts
   and visitor identity secret.
+- A channel's wallboard (its queue's live figures, the `wallboard` subscription): whoever may list
+  the channel: supervisors and admins any, an operator the channels whose queue they are in.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 
 from models import OpenChannel, QueueMember
+from services.common.errors import InvalidInput, NotFound
 from services.identity.viewer import Viewer, require_admin, require_operator
 from services.policies.conditions import EVERYTHING, Condition, InRows, apply
 from services.policies.operators import ensure_staff_details
@@ -73,3 +76,17 @@ async def can_act(viewer: Viewer, open_channel_id: int, using: BaseDBAsyncClient
         return True
     return await QueueMember.filter(open_channel_id=open_channel_id, operator_id=require_operator(viewer)) \
         .using_db(using).exists()
+
+
+async def wallboard_channel_ids(viewer: Viewer, asked: list[int] | None) -> list[int]:
+    """The channels whose wallboard the viewer watches: those asked (NOT_FOUND for one they may not
+    list: unknown or not theirs), or every channel they may list when none is asked."""
+    listed_ids = listed_channels(viewer)
+    if asked is None:
+        return sorted(cast(list[int], await listed_ids.values_list("id", flat=True)))
+    if not asked:
+        raise InvalidInput("Name at least one open channel, or omit openChannelIds.", field=["openChannelIds"])
+    found = set(cast(list[int], await listed_ids.filter(id__in=asked).values_list("id", flat=True)))
+    if missing := [i for i in asked if i not in found]:
+        raise NotFound(f"No such open channel ({len(missing)} of those asked).", field=["openChannelIds"])
+    return sorted(found)

@@ -445,6 +445,13 @@ SUBSCRIPTION_ROWS = [
         'subscription { operatorsChanged(after: "0") { eventId operator { id } connected } }',
         "UNA FOR FOR ok  hid hid ok  ok ",
         sees=lambda events, w, c: any(e["operator"]["id"] == w.operator("channel_operator") for e in events)),
+    # C1's live figures (chat X is ACTIVE in it): its queue's members, supervisors and admins; a channel the
+    # caller may not watch is not disclosed
+    row("Subscription.wallboard",
+        "subscription($c: [ID!]) { wallboard(openChannelIds: $c) { openChannel { id } active } }",
+        "UNA FOR FOR ok  NF  NF  ok  ok", variables=lambda w, c: {"c": [w.gid("OpenChannel", w.channel_id)]},
+        sees=lambda events, w, c: any(b["openChannel"]["id"] == w.gid("OpenChannel", w.channel_id) and b["active"] >= 1
+                                      for boards in events for b in boards)),
     row("Subscription.visitorChatEvents",
         'subscription { visitorChatEvents(after: "0") { eventId kind chat { id } } }',
         "UNA ok  hid FOR FOR FOR FOR FOR", sees=_events_about_x),
