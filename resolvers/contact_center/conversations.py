@@ -103,20 +103,23 @@ async def statistics(info: Info, filter: StatisticsFilter) -> statistics_service
             time_zone=filter.time_zone if filter.time_zone is not None else "UTC",
             label_ids=decode_ids(filter.label_ids, "Label", ["filter", "labelIds"]),
             priorities=list(filter.priorities) if filter.priorities is not None else None,
-        ), message_counts=asks_for_message_counts(info))
+        ), message_counts=asks_for(info, MESSAGE_FIGURES), event_figures=asks_for(info, EVENT_FIGURES))
 
     return await _call(run())
 
 
 #: the figures that need the messages of the window (the costly part of the statement)
-MESSAGE_FIGURES = {"clientMessages", "operatorMessages"}
+MESSAGE_FIGURES = frozenset({"clientMessages", "operatorMessages"})
+#: the figures that need the window's events (queue waits, first answers, transfers)
+EVENT_FIGURES = frozenset({"averageQueueWaitSeconds", "medianQueueWaitSeconds", "averageHandleSeconds", "transfers"})
 
 
-def asks_for_message_counts(info: Info) -> bool:
-    """Whether the query selects a message count anywhere under `statistics` (fields, fragments,
-    inline fragments), so that the service reads messages only when they are shown."""
+def asks_for(info: Info, figures: frozenset[str]) -> bool:
+    """Whether the query selects one of these figures anywhere under `statistics` (fields,
+    fragments, inline fragments), so that the service reads messages or events only when they
+    are shown."""
     def walk(selections: Iterable[Any]) -> bool:
-        return any(getattr(s, "name", None) in MESSAGE_FIGURES or walk(getattr(s, "selections", None) or [])
+        return any(getattr(s, "name", None) in figures or walk(getattr(s, "selections", None) or [])
                    for s in selections)
 
     return walk(info.selected_fields)

@@ -216,7 +216,7 @@ def _window(sql: _Sql, f: StatisticsFilter, ch: str) -> str:
     return " AND ".join(where)
 
 
-def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
+def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_figures: bool = True) -> str:
     """One SELECT of every figure for the totals (group 0) and per operator (1), open channel (2),
     day (3), hour (4), label (5) and priority (6): `c` is one row per conversation with its own
     figures, each grouping a branch of a UNION ALL over it (the label's through chat_label);
@@ -229,7 +229,7 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
     PostgreSQL then spends most of the time JIT-compiling the statement."""
     first_response = sql.seconds("ch.first_response_at", "ch.created_at")
     resolution = sql.seconds("ch.closed_at", "ch.created_at")
-    first_answer = "COALESCE(ev.first_answer, ch.answered_at)"
+    first_answer = "COALESCE(ev.first_answer, ch.answered_at)" if event_figures else "NULL"
     handle = sql.seconds("ch.closed_at", first_answer)
     agg = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd,
     COUNT(*) AS conversations,
@@ -248,8 +248,6 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
     waits = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
     ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY w.qwk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
   FROM w JOIN c ON c.chat_id = w.chat_id {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL""")
-    wait_end = f"MAX(CASE WHEN kind IN {TAKEN} THEN happened END)"
-    wait_start = f"MIN(CASE WHEN kind NOT IN {TAKEN} THEN happened END)"
     return f"""
 WITH c AS (
   SELECT ch.id AS chat_id, ch.status, 0 AS zero, '' AS blank, ch.operator_id AS op, ch.open_channel_id AS oc,
@@ -259,7 +257,7 @@ WITH c AS (
          CASE WHEN ch.status = 'CLOSED' AND ch.closed_at IS NOT NULL THEN {resolution} END AS res,
          CASE WHEN ch.status = 'CLOSED' AND ch.closed_at IS NOT NULL AND {first_answer} IS NOT NULL
               THEN {handle} END AS hdl,
-         COALESCE(ev.transfers, 0) AS trn,
+         {'COALESCE(ev.transfers, 0)' if event_figures else '0'} AS trn,
          CASE WHEN cr.vote = 'LIKE' THEN 1 ELSE 0 END AS likes,
          CASE WHEN cr.vote = 'DISLIKE' THEN 1 ELSE 0 END AS dislikes,
          {'COALESCE(m.client_messages, 0)' if message_counts else '0'} AS cmsg,
@@ -268,19 +266,10 @@ WITH c AS (
   FROM chat ch
   LEFT JOIN chat_rating cr ON cr.chat_id = ch.id
 {_message_counts(sql, f) if message_counts else ''}
-{_event_counts(sql, f)}
+{_event_counts(sql, f) if event_figures else ''}
   WHERE {_window(sql, f, "ch")}
 ),
-stretches AS (
-  SELECT e.chat_id, e.kind, e.created_at AS happened, COALESCE(SUM(CASE WHEN e.kind IN {TAKEN} THEN 1 ELSE 0 END)
-         OVER (PARTITION BY e.chat_id ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS stretch
-  FROM c JOIN event e ON e.chat_id = c.chat_id
-  WHERE e.kind IN ('CHAT_QUEUED', 'CHAT_TRANSFERRED', 'CHAT_ANSWERED', 'CHAT_INTERCEPTED')
-),
-w AS (
-  SELECT chat_id, {sql.seconds(wait_end, wait_start)} AS qw, {sql.duration(wait_end, wait_start)} AS qwk
-  FROM stretches GROUP BY chat_id, stretch HAVING {wait_end} IS NOT NULL AND {wait_start} IS NOT NULL
-),
+{_waits(sql) if event_figures else NO_WAITS}
 agg AS (
 {agg}
 ),
@@ -301,6 +290,28 @@ SELECT agg.g, agg.ki, agg.kd, conversations, queued, active, closed, spam, misse
 FROM agg LEFT JOIN med ON med.g = agg.g AND med.ki = agg.ki AND med.kd = agg.kd
 LEFT JOIN wmed ON wmed.g = agg.g AND wmed.ki = agg.ki AND wmed.kd = agg.kd
 ORDER BY agg.g, agg.ki, agg.kd"""
+
+
+#: `w` when the queue waits are not asked for: no row, the event log not read
+NO_WAITS = "w AS (SELECT c.chat_id, 0.0 AS qw, 0.0 AS qwk FROM c WHERE 1 = 0),"
+
+
+def _waits(sql: _Sql) -> str:
+    """`w`: one row per wait in a queue (chat_id, seconds, sort key). Each event of the window's
+    chats that puts it in a queue or ends a wait is numbered by the takes before it (`stretch`):
+    a stretch's first queue entry to its take is one wait."""
+    wait_end = f"MAX(CASE WHEN kind IN {TAKEN} THEN happened END)"
+    wait_start = f"MIN(CASE WHEN kind NOT IN {TAKEN} THEN happened END)"
+    return f"""stretches AS (
+  SELECT e.chat_id, e.kind, e.created_at AS happened, COALESCE(SUM(CASE WHEN e.kind IN {TAKEN} THEN 1 ELSE 0 END)
+         OVER (PARTITION BY e.chat_id ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS stretch
+  FROM c JOIN event e ON e.chat_id = c.chat_id
+  WHERE e.kind IN ('CHAT_QUEUED', 'CHAT_TRANSFERRED', 'CHAT_ANSWERED', 'CHAT_INTERCEPTED')
+),
+w AS (
+  SELECT chat_id, {sql.seconds(wait_end, wait_start)} AS qw, {sql.duration(wait_end, wait_start)} AS qwk
+  FROM stretches GROUP BY chat_id, stretch HAVING {wait_end} IS NOT NULL AND {wait_start} IS NOT NULL
+),"""
 
 
 def _event_counts(sql: _Sql, f: StatisticsFilter) -> str:
@@ -343,18 +354,20 @@ def _stats(row: list[Any]) -> ConversationStats:
     return ConversationStats(**values)
 
 
-async def _rows(f: StatisticsFilter, message_counts: bool) -> list[tuple[Any, ...]]:
+async def _rows(f: StatisticsFilter, message_counts: bool, event_figures: bool) -> list[tuple[Any, ...]]:
     connection = connections.get("default")
     sql = _Sql(connection.capabilities.dialect, f.time_zone, f.created_from, f.created_to)
-    text = _query(sql, f, message_counts)
+    text = _query(sql, f, message_counts, event_figures)
     _, rows = await connection.execute_query(text, sql.params)
     return [tuple(r.values()) if hasattr(r, "values") else tuple(r) for r in rows]
 
 
-async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts: bool = True) -> Statistics:
+async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts: bool = True,
+                     event_figures: bool = True) -> Statistics:
     """Totals and the six breakdowns: one grouped statement (rows tagged by grouping).
     `message_counts=False` leaves clientMessages and operatorMessages at 0 without reading any
-    message, for callers that do not show them."""
+    message, `event_figures=False` the queue waits, handle time and transfers null / 0 without
+    reading the event log, for callers that do not show them."""
     require_operator(viewer)
     if filter.created_from >= filter.created_to:
         raise InvalidInput("`from` must be before `to`.", field=["filter", "from"])
@@ -362,7 +375,7 @@ async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts
     # an operator: only the conversations they are responsible for (services/policies/statistics.py)
     filter = replace(filter, operator_ids=statistics_policy.counted_operator_ids(viewer, filter.operator_ids))
     groups: dict[int, list[tuple[Any, ConversationStats]]] = {g: [] for g, *_ in GROUPINGS}
-    for g, ki, kd, *figures in await _rows(filter, message_counts):
+    for g, ki, kd, *figures in await _rows(filter, message_counts, event_figures):
         groups[g].append((kd if g in (BY_DAY, BY_PRIORITY) else int(ki), _stats(figures)))
     priority_order = list(ChatPriority)
     return Statistics(

@@ -206,3 +206,20 @@ async def test_the_statistics_csv_carries_the_new_figures_and_filters(world, pla
     assert [(r["key"], r["conversations"]) for r in rows if r["group"] == "label"] == [
         (to_global_id("Label", world["billing"].id), "2"), (to_global_id("Label", world["vip"].id), "2")]
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "INVALID_INPUT"
+
+
+async def test_the_event_log_is_read_only_when_its_figures_are_asked_for(world, count_queries):
+    """Queue waits, handle time and transfers come from the event log: a query that shows none of
+    them does not read it, and its other figures are the same; one asking inside a fragment gets them."""
+    plain = ("query($f: StatisticsFilter!) { statistics(filter: $f) { totals { conversations "
+             "p90FirstResponseSeconds averageResolutionSeconds } } }")
+    with count_queries() as counter:
+        data = (await execute(plain, world["admin"], f=WINDOW))["statistics"]
+    assert data["totals"] == {"conversations": 4, "p90FirstResponseSeconds": 150.0, "averageResolutionSeconds": 1025.0}
+    assert counter.count == 1 and "JOIN event" not in str(counter.statements[0]).replace("\n", " ").replace("  ", " ")
+    fragment = ("query($f: StatisticsFilter!) { statistics(filter: $f) { byLabel { stats { ... on ConversationStats "
+                "{ transfers } } } totals { ...W } } } fragment W on ConversationStats { averageHandleSeconds "
+                "medianQueueWaitSeconds }")
+    data = (await execute(fragment, world["admin"], f=WINDOW))["statistics"]
+    assert [g["stats"]["transfers"] for g in data["byLabel"]] == [0, 1]
+    assert data["totals"] == {"averageHandleSeconds": 950.0, "medianQueueWaitSeconds": 80.0}
