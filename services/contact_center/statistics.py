@@ -174,7 +174,8 @@ class _Sql:
         start, end = self.window
         if self.zone == "UTC" or start is None or end is None:
             return "0"
-        changes = utc_offsets(ZoneInfo(self.zone), start, end)
+        # a window of centuries would be scanned day by day: the years a conversation can be from
+        changes = utc_offsets(ZoneInfo(self.zone), max(start, ZONE_SCAN[0]), min(end, ZONE_SCAN[1]))
         if len(changes) == 1:
             return str(changes[0][1])
         branches = " ".join(f"WHEN {column} < {self.param(at)} THEN {before}"
@@ -189,6 +190,10 @@ class _Sql:
         """The hour (0-23) of `column` in the zone."""
         return f"CAST({self._local(column, 'HH24', '%H')} AS INTEGER)"
 
+
+#: the instants between which SQLite's statement follows a zone's changes of offset (before: the
+#: 1970 offset, after: the last one)
+ZONE_SCAN = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc))
 
 #: the groupings, all in one statement: (number, integer key, text key, join), over `c`
 GROUPINGS = [(0, "c.zero", "c.blank", ""), (1, "c.op", "c.blank", ""), (2, "c.oc", "c.blank", ""),
