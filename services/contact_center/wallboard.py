@@ -8,7 +8,8 @@ queue's members ONLINE and AWAY, its unfinished chats that missed a service-leve
 
 Computed once per process however many watch: `Wallboards` (one per event hub, `wallboards()`)
 keeps one `ChannelFeed` per watched channel, a task that computes the channel's figures and hands
-them to every watcher's bounded queue. The task recomputes when the broker delivers a queue event
+them to every watcher (`Watcher`: the newest figures of each channel not yet sent, so a slow
+watcher skips figures, never a channel's newest, and holds no more than one per channel). The task recomputes when the broker delivers a queue event
 of its channel (an OPERATOR_PRESENCE event or a resync: every channel), every second while a chat
 waits (its wait grows), and every `refresh_seconds` for what no event announces (SLA breaches);
 never twice within `throttle_seconds`: an event inside that second is folded into one computation
@@ -40,8 +41,6 @@ from services.policies import open_channels as open_channel_policy
 
 log = logging.getLogger("openchannels.wallboard")
 
-#: figures pushed per watcher and not yet read: a watcher that cannot keep up gets the newest only
-WATCHER_QUEUE_SIZE = 16
 THROTTLE_SECONDS = 1.0
 REFRESH_SECONDS = 10.0
 
@@ -116,7 +115,7 @@ class ChannelFeed:
 
     channel_id: int
     board: Wallboards
-    watchers: set[asyncio.Queue[QueueFigures]] = field(default_factory=set)
+    watchers: set[Watcher] = field(default_factory=set)
     latest: QueueFigures | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -141,7 +140,7 @@ class ChannelFeed:
             if not figures.same_as(self.latest):
                 self.latest = figures
                 for watcher in list(self.watchers):
-                    _offer(watcher, figures)
+                    watcher.offer(figures)
             self.ready.set()
 
     async def _until_something_changes(self) -> None:
@@ -157,11 +156,24 @@ class ChannelFeed:
                 waiting.cancel()
 
 
-def _offer(watcher: asyncio.Queue[QueueFigures], figures: QueueFigures) -> None:
-    """Hand the figures on; a full queue drops its oldest (the newest figures are what counts)."""
-    if watcher.full():
-        watcher.get_nowait()
-    watcher.put_nowait(figures)
+@dataclass(eq=False)
+class Watcher:
+    """One watcher's figures not yet sent: the newest of each channel (bounded by its channels: a
+    watcher that cannot keep up skips figures, never a channel's newest)."""
+
+    pending: dict[int, QueueFigures] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, figures: QueueFigures) -> None:
+        self.pending[figures.open_channel_id] = figures
+        self.wake.set()
+
+    async def take(self) -> dict[int, QueueFigures]:
+        while not self.pending:
+            self.wake.clear()
+            await self.wake.wait()
+        taken, self.pending = self.pending, {}
+        return taken
 
 
 class Wallboards:
@@ -188,20 +200,15 @@ class Wallboards:
         its token): a viewer who may no longer watch a channel gets the policy's error instead of
         the next figures."""
         channel_ids = await open_channel_policy.wallboard_channel_ids(viewer, open_channel_ids)
-        watcher: asyncio.Queue[QueueFigures] = asyncio.Queue(maxsize=max(WATCHER_QUEUE_SIZE, 2 * len(channel_ids)))
+        watcher = Watcher()
         feeds = [self._join(channel_id, watcher) for channel_id in channel_ids]
         try:
             for feed in feeds:
                 await feed.ready.wait()
-            while not watcher.empty():  # what the feeds pushed meanwhile is in `latest` too
-                watcher.get_nowait()
+            watcher.pending.clear()  # what the feeds pushed meanwhile is in `latest` too
             yield [feed.latest for feed in feeds if feed.latest is not None]
             while True:
-                first = await watcher.get()
-                changed = {first.open_channel_id: first}
-                while not watcher.empty():
-                    figures = watcher.get_nowait()
-                    changed[figures.open_channel_id] = figures
+                changed = await watcher.take()
                 now = current_viewer() if current_viewer is not None else viewer
                 if now != viewer:
                     viewer = now
@@ -211,7 +218,7 @@ class Wallboards:
             for feed in feeds:
                 self._leave(feed, watcher)
 
-    def _join(self, channel_id: int, watcher: asyncio.Queue[QueueFigures]) -> ChannelFeed:
+    def _join(self, channel_id: int, watcher: Watcher) -> ChannelFeed:
         feed = self.feeds.get(channel_id)
         if feed is None:
             feed = self.feeds[channel_id] = ChannelFeed(channel_id, self)
@@ -221,7 +228,7 @@ class Wallboards:
             self._listener = asyncio.get_running_loop().create_task(self._listen(), name="wallboard-events")
         return feed
 
-    def _leave(self, feed: ChannelFeed, watcher: asyncio.Queue[QueueFigures]) -> None:
+    def _leave(self, feed: ChannelFeed, watcher: Watcher) -> None:
         feed.watchers.discard(watcher)
         if not feed.watchers and self.feeds.get(feed.channel_id) is feed:
             del self.feeds[feed.channel_id]
