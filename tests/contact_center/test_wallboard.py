@@ -16,7 +16,7 @@ from services.chats import chats
 from services.common.errors import NotFound
 from services.contact_center import wallboard
 from services.contact_center.wallboard import QueueFigures, Wallboards
-from tests.factories import make_admin, make_open_channel, make_operator, start_chat
+from tests.factories import make_admin, make_open_channel, make_operator, start_chat, viewer_of
 
 #: how long a test waits for the feed's task to get somewhere (never reached when it works)
 SETTLE = 10.0
@@ -176,3 +176,23 @@ async def test_who_may_watch_which_channel(board):
         async with aclosing(boards.watch(visitor, None)) as stream:
             await _next(stream)
     assert getattr(refused.value, "code", None) in ("FORBIDDEN", "UNAUTHENTICATED")
+
+
+async def test_a_supervisor_demoted_while_watching_gets_the_policy_error(board):
+    """A WebSocket's viewer follows its token: once the watcher may no longer watch the channel,
+    the next figures are the open channel policy's refusal instead."""
+    boards, time, _ = board
+    ann, _ = await make_operator("Ann")
+    channel = await make_open_channel([ann], name="A")
+    sue, sue_v = await make_operator("Sue", role=OperatorRole.SUPERVISOR)
+    current = [sue_v]
+    async with aclosing(boards.watch(sue_v, [channel.id], lambda: current[0])) as stream:
+        await _next(stream)
+        sue.role = OperatorRole.OPERATOR
+        await sue.save()
+        current[0] = viewer_of(sue)
+        await start_chat(channel, "hello")
+        await time.sleeping_until(1)
+        time.advance(1)
+        with pytest.raises(NotFound):
+            await _next(stream)
