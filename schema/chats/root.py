@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from resolvers.chats import labels as lb
 from resolvers.chats import mutations as m
+from resolvers.chats import sla as sl
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
 from resolvers.chats import typing_signals as t
@@ -20,6 +21,7 @@ from schema.chats.chat import Chat, MyChats
 from schema.chats.client import Client
 from schema.chats.labels import CreateLabelInput, Label, LabelPayload, SetChatLabelsInput
 from schema.chats.prefetched import attach_relations
+from schema.chats.sla import SlaPolicy, SlaPolicyInput, SlaPolicyPayload, UpdateSlaPolicyInput
 from schema.common import Node
 from schema.chats.events import ChatEvent, QueueEvent
 from schema.chats.message import Attachment, Message
@@ -53,6 +55,7 @@ _NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
     "Task": lambda info, found: Task.from_model(found),
     "FeedPost": lambda info, found: FeedPost.from_model(found),
     "Label": lambda info, found: Label.from_model(found),
+    "SlaPolicy": lambda info, found: SlaPolicy.from_model(found),
     "Webhook": lambda info, found: Webhook.from_model(found),
 }
 
@@ -100,6 +103,10 @@ class CoreQuery:
     @strawberry.field(description="Every label, by name (operators).")
     async def labels(self, info: Info) -> list[Label]:
         return [Label.from_model(label) for label in await lb.labels_list(info)]
+
+    @strawberry.field(description="Every SLA policy, by name (operators).")
+    async def sla_policies(self, info: Info) -> list[SlaPolicy]:
+        return [SlaPolicy.from_model(p) for p in await sl.sla_policies_list(info)]
 
     @strawberry.field(description="The visitor's own chat (visitor token only).")
     async def visitor_chat(self, info: Info) -> Chat | None:
@@ -204,6 +211,16 @@ class CoreMutation:
     @strawberry.mutation(description="Set the chat's labels: its operators and supervisors.")
     async def set_chat_labels(self, info: Info, input: SetChatLabelsInput) -> ChatPayload:
         return chat_payload(await lb.set_chat_labels(info, input))
+
+    # service levels
+    @strawberry.mutation(description="Admins: define an SLA policy (attach it to channels with updateOpenChannel's "
+                                     "slaPolicyId).")
+    async def create_sla_policy(self, info: Info, input: SlaPolicyInput) -> SlaPolicyPayload:
+        return payload(SlaPolicyPayload, "sla_policy", await sl.create_sla_policy(info, input), SlaPolicy.from_model)
+
+    @strawberry.mutation(description="Admins: change an SLA policy (clocks that start afterwards use it).")
+    async def update_sla_policy(self, info: Info, input: UpdateSlaPolicyInput) -> SlaPolicyPayload:
+        return payload(SlaPolicyPayload, "sla_policy", await sl.update_sla_policy(info, input), SlaPolicy.from_model)
 
     # me
     @strawberry.mutation

@@ -46,6 +46,8 @@ POLICIES: dict[str, frozenset[str]] = {
     "ChatLabel": frozenset({"labels"}),
     "ClientAttribute": frozenset({"clients"}),
     **{model: frozenset({"webhooks"}) for model in ("Webhook", "WebhookDelivery")},
+    # SLA policies are every operator's; a chat's service levels are read through its chat (sla_policies too)
+    "SlaPolicy": frozenset({"sla_policies"}),
 }
 MODELS = set(POLICIES)
 #: table -> model, for the hand-written SQL (the keywords upper case, as every statement here is written)
@@ -75,6 +77,8 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.timeouts:offer_at_opening": "the scheduler offers a chat by id when its channel opens "
                                                      "(system read)",
     "services.automation.timeouts:no_answer": "the scheduler applies the no-answer rule to a chat by id (system read)",
+    "services.automation.timeouts:sla_due": "the scheduler fires a chat's service-level timer by chat id (system read)",
+    "services.chats.sla:start": "the SLA policy of the channel a new chat starts in (system read)",
     "services.chats.no_answer:apply_rule": "the no-answer rule moves a chat to its channel's configured target "
                                            "(system read)",
     "services.chats.no_answer:check_settings": "the target channel an admin names in a channel's no-answer rule "
