@@ -29,7 +29,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -150,15 +150,27 @@ class QueueWatch:
         self.computations = 0
         #: queue events taken that may move a position
         self.taken = 0
+        #: subscriptions reading their chat (the events are followed for them already)
+        self._reading = 0
 
     # ------------------------------------------------------------------ subscribers
 
-    async def watch(self, chat: Chat) -> StandingWatcher:
-        """Follow the chat; its current standing is the watcher's first."""
+    async def watch(self, read_chat: Callable[[], Awaitable[Chat]]) -> StandingWatcher:
+        """Follow the chat `read_chat` reads (through the viewer's policy); its current standing is
+        the watcher's first. The events are followed BEFORE the chat is read, so none after the read
+        is missed (a transfer or a close in between)."""
         if self._follower is None:
-            # subscribed now, before the first standing is read: no event after it is missed
             self._subscriber = self._hub.subscribe()
             self._follower = asyncio.create_task(self._follow(self._subscriber), name="queue-standing")
+        self._reading += 1
+        try:
+            chat = await read_chat()
+        except BaseException:
+            self._reading -= 1
+            if self._idle:  # refused (not a visitor, no chat): nobody else follows anything here
+                self.stop()
+            raise
+        self._reading -= 1
         watcher = StandingWatcher(chat.id, chat.open_channel_id)
         self._by_chat.setdefault(chat.id, set()).add(watcher)
         if chat.status in ENDED:
@@ -169,8 +181,12 @@ class QueueWatch:
             return watcher
         channel = self._channels.setdefault(chat.open_channel_id, _Channel())
         channel.watchers.add(watcher)
-        async with channel.lock:
-            watcher.offer(QueueStanding.of(chat.id, await waiting.channel_queue(chat.open_channel_id)))
+        try:
+            async with channel.lock:
+                watcher.offer(QueueStanding.of(chat.id, await waiting.channel_queue(chat.open_channel_id)))
+        except BaseException:  # e.g. the database is unreachable: the subscription fails, and leaves nothing here
+            self.unwatch(watcher)
+            raise
         return watcher
 
     def unwatch(self, watcher: StandingWatcher) -> None:
@@ -180,8 +196,12 @@ class QueueWatch:
             if not watchers:
                 del self._by_chat[watcher.chat_id]
         self._leave_channel(watcher)
-        if not self._by_chat:
+        if self._idle:
             self.stop()
+
+    @property
+    def _idle(self) -> bool:
+        return not self._by_chat and not self._reading
 
     def stop(self) -> None:
         """Nobody follows a chat here any more: the hub subscription and the timers go."""
@@ -262,12 +282,12 @@ class QueueWatch:
         channel.due = True
         wait = 0.0 if channel.computed_at is None else channel.computed_at + self.throttle_seconds - self._clock()
         if wait <= 0:
-            self._start(channel_id)
+            self._compute_now(channel_id)
         else:
             call_later = self._call_later or asyncio.get_running_loop().call_later
-            channel.timer = call_later(wait, lambda: self._start(channel_id))
+            channel.timer = call_later(wait, lambda: self._compute_now(channel_id))
 
-    def _start(self, channel_id: int) -> None:
+    def _compute_now(self, channel_id: int) -> None:
         task = asyncio.create_task(self._compute(channel_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -326,8 +346,7 @@ async def follow_queue_standing(viewer: Viewer, *, watch: QueueWatch,
     """The standing of the visitor's chat: the current one first, then each change; it ends after
     the chat's last standing (closed). A viewer who may no longer see the chat (checked at most every
     RECHECK_SECONDS, and whenever the WebSocket's viewer changed) receives nothing more."""
-    chat = await followed_chat(viewer)
-    watcher = await watch.watch(chat)
+    watcher = await watch.watch(lambda: followed_chat(viewer))
     checked, may_see, checked_at = viewer, True, clock()
     sent: tuple[int | None, int | None, bool] | None = None
     try:
@@ -335,7 +354,7 @@ async def follow_queue_standing(viewer: Viewer, *, watch: QueueWatch,
             standing = await watcher.next()
             now = current_viewer() if current_viewer is not None else viewer
             if now != checked or clock() - checked_at >= RECHECK_SECONDS:
-                checked, may_see, checked_at = now, await chat_policy.can_read(now, chat.id), clock()
+                checked, may_see, checked_at = now, await chat_policy.can_read(now, watcher.chat_id), clock()
             if not may_see:
                 return
             if standing.figures != sent:

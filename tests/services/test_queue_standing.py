@@ -205,12 +205,14 @@ async def test_only_the_visitor_s_own_chat_and_only_with_a_visitor_token(db, clo
     other_chat, other_visitor, _ = await start_chat(channel)
     assert chat is not None and other_chat is not None
     watch = QueueWatch(broker.hub, throttle_seconds=0)
+    hub_subscribers = broker.hub.subscriber_count
 
     with pytest.raises(Forbidden, match="visitor token"):
         await anext(follow_queue_standing(a_viewer, watch=watch))
     _, no_chat_yet, _ = await start_chat(channel, text=None)
     with pytest.raises(NotFound):
         await anext(follow_queue_standing(no_chat_yet, watch=watch))
+    assert broker.hub.subscriber_count == hub_subscribers  # a refusal leaves nothing behind
 
     mine, theirs = follow(visitor, watch), follow(other_visitor, watch)
     try:
@@ -232,3 +234,4 @@ async def test_only_the_visitor_s_own_chat_and_only_with_a_visitor_token(db, clo
         assert await closed.next() == ENDED
     finally:
         await closed.close()
+    assert watch.watcher_count == 0 and broker.hub.subscriber_count == hub_subscribers
