@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from resolvers.chats import labels as lb
 from resolvers.chats import mutations as m
+from resolvers.chats import queue_standing as qs
 from resolvers.chats import sla as sl
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
@@ -27,6 +28,7 @@ from schema.chats.events import ChatEvent, QueueEvent
 from schema.chats.message import Attachment, Message
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Me, Operator, OperatorPreferences
+from schema.chats.queue_standing import VisitorQueueStatus
 from schema.chats.typing_signals import SetTypingInput, SetVisitorTypingInput, TypingEvent
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
 from schema.automation.webhooks import Webhook
@@ -333,3 +335,13 @@ class CoreSubscription:
         async with aclosing(s.visitor_chat_events(info, after)) as events:
             async for event in events:
                 yield ChatEvent.from_found(event)
+
+    @strawberry.subscription(
+        description="Visitor token: where my chat stands in its queue, live. First the current standing, then each "
+                    "change of `queuePosition` or `estimatedWaitSeconds` (at most every "
+                    "QUEUE_POSITION_THROTTLE_SECONDS); both null while the chat is not waiting (answered); it "
+                    "completes after a last null standing when the chat is closed. Not stored, not replayed.")
+    async def visitor_queue(self, info: Info) -> AsyncGenerator[VisitorQueueStatus, None]:
+        async with aclosing(qs.visitor_queue(info)) as standings:
+            async for standing in standings:
+                yield VisitorQueueStatus.from_standing(standing)

@@ -153,6 +153,10 @@ def _events_about_x(events: list[Any], world: World, caller: str) -> bool:
     return any((event.get("chat") or {}).get("id") == world.chat for event in events)
 
 
+def _x_waits_in_line(events: list[Any], world: World, caller: str) -> bool:
+    return any(event["chatId"] == world.chat and event["queuePosition"] is not None for event in events)
+
+
 def _non_empty(data: Any, world: World, caller: str) -> bool:
     return bool(data)
 
@@ -457,6 +461,9 @@ SUBSCRIPTION_ROWS = [
     row("Subscription.visitorChatEvents",
         'subscription { visitorChatEvents(after: "0") { eventId kind chat { id } } }',
         "UNA ok  hid FOR FOR FOR FOR FOR", sees=_events_about_x),
+    # a visitor's own chat only (the other visitor follows chat Y); operators read Chat.queuePosition instead
+    row("Subscription.visitorQueue", "subscription { visitorQueue { chatId queuePosition estimatedWaitSeconds at } }",
+        "UNA ok  hid FOR FOR FOR FOR FOR", sees=_x_waits_in_line, variant="offered"),
 ]
 
 ROWS = QUERY_ROWS + MUTATION_ROWS + SUBSCRIPTION_ROWS

@@ -86,6 +86,9 @@ EXCEPTIONS: dict[str, str] = {
     "services.chats.waiting:queue_positions": "a chat's place in its queue: a count, nothing of the chats ahead "
                                               "is shown (the chat itself was read through the policy)",
     "services.chats.waiting:median_waits": "a channel's median answer wait: a figure, no chat is shown",
+    "services.chats.waiting:channel_queue": "the places of a channel's waiting chats: each visitor is sent "
+                                            "their own chat's place only (queue_standing: the chat read "
+                                            "through the policy)",
     "services.chats.after_hours:tell_if_closed": "marks the after-hours message sent on the chat the client "
                                                  "writes in (a conditional write, system)",
     "services.chats.chat_states:transition": "the conditional UPDATE of a chat the caller already read through the policy",
