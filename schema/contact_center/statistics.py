@@ -65,6 +65,7 @@ class ConversationStats:
         description="Visible messages operators wrote (silent notes and deleted messages excluded)."
     )
     unanswered: int = strawberry.field(description="Chats whose no-answer rule fired.")
+    sla_breached: int = strawberry.field(description="Chats that missed any service-level target.")
     average_queue_wait_seconds: float | None = strawberry.field(
         description="Queue wait: creation (or re-queue) to answer. Mean over every wait of these conversations "
         "in a queue, from entering it (creation, a transfer, a no-answer move) to an operator taking the chat; "
