@@ -12,7 +12,8 @@ import pytest
 
 from infrastructure.broker import broker_in_use
 from models import Event, OperatorRole, OperatorStatus
-from services.chats import chats
+from services.automation import scheduler
+from services.chats import chats, open_channels, sla_policies
 from services.common.errors import NotFound
 from services.contact_center import wallboard
 from services.contact_center.wallboard import QueueFigures, Wallboards
@@ -196,3 +197,22 @@ async def test_a_supervisor_demoted_while_watching_gets_the_policy_error(board):
         time.advance(1)
         with pytest.raises(NotFound):
             await _next(stream)
+
+
+async def test_sla_breached_counts_the_queues_unfinished_chats_that_missed_a_target(board):
+    """slaBreached is the SLA module's count (services/chats/sla.py): a waiting chat past its
+    channel's first-response target shows on the next figures."""
+    boards, time, _ = board
+    operator, _ = await make_operator("Olga", status=OperatorStatus.OFFLINE)  # nobody answers
+    _, admin = await make_admin()
+    policy = await sla_policies.create_sla_policy(admin, name="Fast", first_response_seconds=60)
+    channel = await make_open_channel([operator], name="A")
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, sla_policy_id=policy.id)
+    await start_chat(channel, "hello")
+    async with aclosing(boards.watch(admin, [channel.id])) as stream:
+        assert [(f.queued, f.sla_breached) for f in await _next(stream)] == [(1, 0)]
+        time.advance(61)  # the wait grows: recomputed, no breach recorded yet
+        assert [(f.queued, f.sla_breached) for f in await _next(stream)] == [(1, 0)]
+        await scheduler.tick()  # the first-response target fires
+        time.advance(1)
+        assert [(f.queued, f.sla_breached) for f in await _next(stream)] == [(1, 1)]
