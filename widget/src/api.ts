@@ -1,0 +1,134 @@
+// The visitor's side of the Open Channels GraphQL API: queries and mutations over HTTP (fetch),
+// subscriptions over graphql-transport-ws (the graphql-ws package's client).
+import { createClient, type Client } from "graphql-ws";
+
+export interface Attachment { id: string; name: string; size: number; url: string }
+export interface Message {
+  id: string;
+  authorKind: "CLIENT" | "OPERATOR" | "SYSTEM";
+  text: string;
+  html: string;
+  deleted: boolean;
+  createdAt: string;
+  author: { name: string } | null;
+  attachments: Attachment[];
+}
+export interface Chat {
+  id: string;
+  status: "QUEUED" | "ACTIVE" | "CLOSED";
+  eventCursor: string;
+  queuePosition: number | null;
+  estimatedWaitSeconds: number | null;
+  rating: { vote: string } | null;
+  operator: { name: string } | null;
+  openChannel: { name: string; language: string; ratingEnabled: boolean } | null;
+  messages: { edges: { node: Message }[] };
+}
+export interface ChatEvent { eventId: string; kind: string; chatId: string; message: Message | null }
+export interface TypingEvent { authorKind: string; typing: boolean; operator: { name: string } | null }
+export interface UserError { code: string; message: string }
+
+const MESSAGE = "id authorKind text html deleted createdAt author { name } attachments { id name size url }";
+const ERRORS = "userErrors { code message }";
+
+export const VISITOR_CHAT = `query WidgetChat { visitorChat { id status eventCursor queuePosition estimatedWaitSeconds
+  rating { vote } operator { name } openChannel { name language ratingEnabled }
+  messages(last: 100) { edges { node { ${MESSAGE} } } } } }`;
+export const START = `mutation WidgetStart($input: StartVisitorChatInput!) {
+  startVisitorChat(input: $input) { visitorToken chat { id } ${ERRORS} } }`;
+export const SEND = `mutation WidgetSend($input: SendVisitorMessageInput!) {
+  sendVisitorMessage(input: $input) { message { ${MESSAGE} } ${ERRORS} } }`;
+export const FINISH = `mutation WidgetFinish { finishVisitorChat { chat { id status } ${ERRORS} } }`;
+export const RATE = `mutation WidgetRate($input: RateChatInput!) { rateChat(input: $input) { chat { id } ${ERRORS} } }`;
+export const TYPING = `mutation WidgetTyping($input: SetVisitorTypingInput!) { setVisitorTyping(input: $input) }`;
+const EVENTS = `subscription WidgetEvents($after: String) { visitorChatEvents(after: $after) {
+  eventId kind chatId message { ${MESSAGE} } } }`;
+const TYPING_EVENTS = `subscription WidgetTypingEvents($chatId: ID) { typing(chatId: $chatId) {
+  authorKind typing operator { name } } }`;
+const UPLOAD = `mutation WidgetUpload($chatId: ID!, $file: Upload!) {
+  uploadFile(input: {chatId: $chatId, file: $file}) { attachment { id } ${ERRORS} } }`;
+
+export interface Answer<T> { data?: T; errors?: { message: string; extensions?: { code?: string } }[] }
+
+export class Api {
+  token: string | null = null;
+  private socket: Client | null = null;
+
+  constructor(readonly httpUrl: string, readonly wsUrl: string) {}
+
+  private headers(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** One operation over HTTP; the whole answer (data and top-level errors). */
+  async call<T>(query: string, variables: Record<string, unknown> = {}): Promise<Answer<T>> {
+    const response = await fetch(this.httpUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...this.headers() },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as Answer<T>;
+  }
+
+  /** A GraphQL multipart request (uploadFile): the id of the uploaded file, or the error's code. */
+  async upload(chatId: string, file: File): Promise<{ id?: string; error?: string }> {
+    const form = new FormData();
+    form.append("operations", JSON.stringify({ query: UPLOAD, variables: { chatId, file: null } }));
+    form.append("map", JSON.stringify({ 0: ["variables.file"] }));
+    form.append("0", file, file.name);
+    const response = await fetch(this.httpUrl, {
+      method: "POST", body: form, headers: { "Apollo-Require-Preflight": "true", ...this.headers() },
+    });
+    const answer = (await response.json().catch(() => ({}))) as Answer<{
+      uploadFile: { attachment: { id: string } | null; userErrors: UserError[] } }>;
+    const payload = answer.data?.uploadFile;
+    if (payload?.attachment) return { id: payload.attachment.id };
+    return { error: payload?.userErrors[0]?.message || answer.errors?.[0]?.message || String(response.status) };
+  }
+
+  private client(onState: (connected: boolean) => void): Client {
+    if (!this.socket) {
+      this.socket = createClient({
+        url: this.wsUrl,
+        connectionParams: () => ({ Authorization: `Bearer ${this.token}` }),
+        lazy: true,
+        keepAlive: 20_000,
+        retryAttempts: Number.MAX_SAFE_INTEGER, // a visitor's tab stays open: keep coming back
+        shouldRetry: () => true,
+        on: { connected: () => onState(true), closed: () => onState(false) },
+      });
+    }
+    return this.socket;
+  }
+
+  /**
+   * The visitor's chat events from `after` on. After a dropped connection graphql-ws subscribes
+   * again with these same variables, whose `after` follows every event received: the server
+   * replays what was missed, nothing twice.
+   */
+  events(after: string | null, onEvent: (event: ChatEvent) => void, onState: (connected: boolean) => void): () => void {
+    const variables: { after: string | null } = { after };
+    return this.client(onState).subscribe<{ visitorChatEvents: ChatEvent }>({ query: EVENTS, variables }, {
+      next: ({ data }) => {
+        if (!data) return;
+        variables.after = data.visitorChatEvents.eventId;
+        onEvent(data.visitorChatEvents);
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    });
+  }
+
+  typing(chatId: string, onTyping: (event: TypingEvent) => void): () => void {
+    return this.client(() => undefined).subscribe<{ typing: TypingEvent }>({ query: TYPING_EVENTS, variables: { chatId } }, {
+      next: ({ data }) => data && onTyping(data.typing),
+      error: () => undefined,
+      complete: () => undefined,
+    });
+  }
+
+  close(): void {
+    this.socket?.dispose();
+    this.socket = null;
+  }
+}
