@@ -10,13 +10,18 @@ visitor only through the widget, as a person would: clicks, keys, what is on the
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import html
+import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import httpx
 import pytest
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
@@ -39,14 +44,17 @@ def _csp(api: str) -> str:
 
 
 class _EmbeddingPage(BaseHTTPRequestHandler):
-    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..]: a site's page with the widget's tag."""
+    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&external-id=..&identity-hash=..]: a site's
+    page with the widget's tag."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         query = {key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()}
         api, channel = query["api"], query["channel"]
+        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash")
+                           if name in query)  # what the site's server signs for its signed-in user
         body = (f'<!doctype html><html lang="{html.escape(query.get("lang", "en"))}"><meta charset="utf-8">'
                 f"<title>A shop</title><h1>A shop on another origin</h1>"
-                f'<script src="{html.escape(api)}/widget.js" data-open-channel="{html.escape(channel)}" async>'
+                f'<script src="{html.escape(api)}/widget.js" data-open-channel="{html.escape(channel)}"{identity} async>'
                 f"</script>").encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -91,8 +99,8 @@ class Watched:
 
 
 async def _open_site(context: BrowserContext, site: str, deployment: Deployment, channel: str,
-                     **params: str) -> tuple[Page, Watched]:
-    page = await context.new_page()
+                     page: Page | None = None, **params: str) -> tuple[Page, Watched]:
+    page = page or await context.new_page()
     watched = Watched(page)
     await page.goto(f"{site}/?{urlencode({'api': deployment.server.base_url, 'channel': channel, **params})}")
     await expect(page.locator(".launcher")).to_be_visible(timeout=TIMEOUT_MS)
@@ -118,6 +126,18 @@ async def _queued_chat(operator: Operator, channel: str) -> str:
             return queued[0]["id"]
         await asyncio.sleep(0.2)
     raise AssertionError("the widget's chat never reached the queue")
+
+
+async def _upload(deployment: Deployment, operator: Operator, chat_id: str, name: str, content: bytes) -> str:
+    """The operator uploads a file (a GraphQL multipart request); its attachment id."""
+    operations = {"query": "mutation ($c: ID!, $f: Upload!) { uploadFile(input: {chatId: $c, file: $f}) "
+                           "{ attachment { id } userErrors { code } } }", "variables": {"c": chat_id, "f": None}}
+    async with httpx.AsyncClient(timeout=15) as client:
+        answer = await client.post(deployment.server.graphql_url, headers={
+            "Authorization": f"Bearer {operator.token}", "Apollo-Require-Preflight": "true"},
+            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+            files={"0": (name, content, "text/plain")})
+    return answer.json()["data"]["uploadFile"]["attachment"]["id"]
 
 
 async def _channel(admin: Admin, *, language: str = "en", welcome: str | None = None) -> tuple[Operator, str]:  # noqa: F811
@@ -255,3 +275,95 @@ async def test_markup_in_messages_shows_as_text_and_runs_nothing_then_the_visito
     assert (await operator.data(CHAT, id=chat_id))["chat"]["status"] == "CLOSED"
     await expect(page.get_by_role("button", name="End chat")).to_be_hidden()
     assert await page.locator("form.rating").is_hidden()
+
+
+async def test_after_a_dropped_connection_the_widget_resumes_with_nothing_lost_or_twice_and_files_go_both_ways(
+        deployment, site, page_context, admin, tmp_path):  # noqa: F811
+    operator, channel = await _channel(admin)
+    page = await page_context.new_page()
+    # the page's WebSockets pass through the test, which can cut them and refuse new ones for a while
+    cut = {"now": False}
+
+    async def through(socket: Any) -> None:
+        if cut["now"]:
+            await socket.close(code=1012)  # "service restart": a client comes back
+            return
+        socket.connect_to_server()
+
+    await page.route_web_socket(re.compile(r".*/graphql$"), through)
+    await page.add_init_script("""(() => {  // the page's WebSockets, for the test to cut
+        const Native = window.WebSocket;
+        window.sockets = [];
+        window.WebSocket = class extends Native {
+            constructor(...args) { super(...args); window.sockets.push(this); }
+        };
+    })()""")
+    frames: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(str(frame))))
+    page, _ = await _open_site(page_context, site, deployment, channel, page=page)
+    await page.locator(".launcher").click()
+    await page.get_by_role("textbox", name="Your message").fill("Before the cut")
+    await page.keyboard.press("Enter")
+    chat_id = await _queued_chat(operator, channel)
+    await operator.answer(chat_id)
+    await operator.send(chat_id, "Reply one")
+    await expect(_log(page)).to_contain_text("Reply one", timeout=TIMEOUT_MS)
+
+    # files: the visitor sends one through the widget, the operator one back (a signed link)
+    upload = tmp_path / "order.txt"
+    upload.write_text("order 42")
+    await page.locator("input[type=file]").set_input_files(str(upload))
+    await expect(page.locator("[role=log] .msg.CLIENT a")).to_contain_text("order.txt", timeout=TIMEOUT_MS)
+    sent = (await operator.data("query ($id: ID!) { chat(id: $id) { messages(last: 1) { edges { node { "
+                                "attachments { name } } } } } }", id=chat_id))["chat"]["messages"]["edges"]
+    assert sent[0]["node"]["attachments"] == [{"name": "order.txt"}]
+    invoice = await _upload(deployment, operator, chat_id, "invoice.txt", b"invoice 42")
+    await operator.mutate("sendMessage", "message { id }", {"chatId": chat_id, "text": "Your invoice",
+                                                            "attachmentIds": [invoice]}, "SendMessageInput")
+    link = page.locator("[role=log] .msg.OPERATOR a").filter(has_text="invoice.txt")
+    await expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    href = await link.get_attribute("href")
+    assert href.startswith(f"{deployment.server.base_url}/files/") and "signature=" in href
+    downloaded = await page.evaluate("url => fetch(url).then(answer => answer.text())", href)
+    assert downloaded == "invoice 42"
+
+    # the connection drops and stays down while the operator writes
+    cut["now"] = True
+    await page.evaluate("() => window.sockets.forEach(socket => socket.close(3000, 'the network is gone'))")
+    await expect(page.get_by_role("status")).to_have_text("Reconnecting…", timeout=TIMEOUT_MS)
+    await operator.send(chat_id, "While you were away (1)")
+    await operator.send(chat_id, "While you were away (2)")
+    await asyncio.sleep(1)
+    assert "While you were away" not in await _log(page).inner_text()  # nothing reaches the page
+    frames_before = len(frames)
+
+    cut["now"] = False  # back: graphql-ws reconnects and subscribes again after the last event seen
+    await expect(_log(page)).to_contain_text("While you were away (2)", timeout=TIMEOUT_MS)
+    await expect(page.get_by_role("status")).to_be_hidden(timeout=TIMEOUT_MS)
+    await asyncio.sleep(0.5)
+    shown = await _ids_shown(page)
+    assert len(shown) == len(set(shown)) == 6  # nothing twice
+    texts = await _messages(page).locator(".text").all_inner_texts()
+    assert texts[-2:] == ["While you were away (1)", "While you were away (2)"]
+    # the replay came over the new connection, once each (the events after the last one seen)
+    replayed = [frame for frame in frames[frames_before:] if "While you were away" in frame]
+    assert len(replayed) == 2, replayed
+    await operator.send(chat_id, "And live again")
+    await expect(_log(page)).to_contain_text("And live again", timeout=TIMEOUT_MS)
+
+
+async def test_a_signed_in_visitor_is_the_client_the_site_signed_for(deployment, site, page_context, admin):  # noqa: F811
+    """data-external-id and data-identity-hash on the tag go to startVisitorChat."""
+    operator, channel = await _channel(admin)
+    secret = (await admin.mutate("rotateIdentitySecret", "secret", {"openChannelId": channel},
+                                 "OpenChannelInput"))["secret"]
+    signed = hmac.new(secret.encode(), b"shop-user-42", hashlib.sha256).hexdigest()
+    page, _ = await _open_site(page_context, site, deployment, channel,
+                               **{"external-id": "shop-user-42", "identity-hash": signed})
+    await page.locator(".launcher").click()
+    await page.get_by_role("textbox", name="Your message").fill("It's me")
+    await page.keyboard.press("Enter")
+    chat_id = await _queued_chat(operator, channel)
+    client = (await operator.data("query ($id: ID!) { chat(id: $id) { client { externalId } } }",
+                                  id=chat_id))["chat"]["client"]
+    assert client == {"externalId": "shop-user-42"}

@@ -28,6 +28,7 @@ export interface ChatEvent { eventId: string; kind: string; chatId: string; mess
 export interface TypingEvent { authorKind: string; typing: boolean; operator: { name: string } | null }
 export interface UserError { code: string; message: string }
 
+const RESUBSCRIBE_MS = 5000;
 const MESSAGE = "id authorKind text html deleted createdAt author { name } attachments { id name size url }";
 const ERRORS = "userErrors { code message }";
 
@@ -86,7 +87,7 @@ export class Api {
     return { error: payload?.userErrors[0]?.message || answer.errors?.[0]?.message || String(response.status) };
   }
 
-  private client(onState: (connected: boolean) => void): Client {
+  private client(): Client {
     if (!this.socket) {
       this.socket = createClient({
         url: this.wsUrl,
@@ -95,7 +96,6 @@ export class Api {
         keepAlive: 20_000,
         retryAttempts: Number.MAX_SAFE_INTEGER, // a visitor's tab stays open: keep coming back
         shouldRetry: () => true,
-        on: { connected: () => onState(true), closed: () => onState(false) },
       });
     }
     return this.socket;
@@ -104,23 +104,39 @@ export class Api {
   /**
    * The visitor's chat events from `after` on. After a dropped connection graphql-ws subscribes
    * again with these same variables, whose `after` follows every event received: the server
-   * replays what was missed, nothing twice.
+   * replays what was missed, nothing twice. A close graphql-ws does not retry (a close code it
+   * deems fatal, a server error) ends the subscription: it starts again a moment later, from there.
    */
   events(after: string | null, onEvent: (event: ChatEvent) => void, onState: (connected: boolean) => void): () => void {
     const variables: { after: string | null } = { after };
-    return this.client(onState).subscribe<{ visitorChatEvents: ChatEvent }>({ query: EVENTS, variables }, {
-      next: ({ data }) => {
-        if (!data) return;
-        variables.after = data.visitorChatEvents.eventId;
-        onEvent(data.visitorChatEvents);
-      },
-      error: () => undefined,
-      complete: () => undefined,
-    });
+    let stop: (() => void) | null = null, stopped = false, timer = 0;
+    const listening = [this.client().on("connected", () => onState(true)),
+                       this.client().on("closed", () => onState(false))];
+    const again = () => {
+      if (!stopped) timer = window.setTimeout(start, RESUBSCRIBE_MS);
+    };
+    const start = () => {
+      stop = this.client().subscribe<{ visitorChatEvents: ChatEvent }>({ query: EVENTS, variables }, {
+        next: ({ data }) => {
+          if (!data) return;
+          variables.after = data.visitorChatEvents.eventId;
+          onEvent(data.visitorChatEvents);
+        },
+        error: again,
+        complete: again,
+      });
+    };
+    start();
+    return () => {
+      stopped = true;
+      listening.forEach((unlisten) => unlisten());
+      window.clearTimeout(timer);
+      stop?.();
+    };
   }
 
   typing(chatId: string, onTyping: (event: TypingEvent) => void): () => void {
-    return this.client(() => undefined).subscribe<{ typing: TypingEvent }>({ query: TYPING_EVENTS, variables: { chatId } }, {
+    return this.client().subscribe<{ typing: TypingEvent }>({ query: TYPING_EVENTS, variables: { chatId } }, {
       next: ({ data }) => data && onTyping(data.typing),
       error: () => undefined,
       complete: () => undefined,
