@@ -22,7 +22,9 @@ export interface Chat {
   rating: { vote: string } | null;
   operator: { name: string } | null;
   openChannel: { name: string; language: string; ratingEnabled: boolean } | null;
-  messages: { edges: { node: Message }[] };
+  lastMessage: { authorKind: string } | null;
+  /** only in the full read (VISITOR_CHAT) */
+  messages?: { edges: { node: Message }[] };
 }
 export interface ChatEvent { eventId: string; kind: string; chatId: string; message: Message | null }
 export interface TypingEvent { authorKind: string; typing: boolean; operator: { name: string } | null }
@@ -32,9 +34,12 @@ const RESUBSCRIBE_MS = 5000;
 const MESSAGE = "id authorKind text html deleted createdAt author { name } attachments { id name size url }";
 const ERRORS = "userErrors { code message }";
 
-export const VISITOR_CHAT = `query WidgetChat { visitorChat { id status eventCursor queuePosition estimatedWaitSeconds
-  rating { vote } operator { name } openChannel { name language ratingEnabled }
-  messages(last: 100) { edges { node { ${MESSAGE} } } } } }`;
+const CHAT = `id status eventCursor queuePosition estimatedWaitSeconds rating { vote } operator { name }
+  openChannel { name language ratingEnabled } lastMessage { authorKind }`;
+/** The chat and its latest messages: on arrival, after a reconnection, for a new conversation. */
+export const VISITOR_CHAT = `query WidgetChat { visitorChat { ${CHAT} messages(last: 100) { edges { node { ${MESSAGE} } } } } }`;
+/** The chat's state only (status, queue, rating): after each event, whose message comes with it. */
+export const CHAT_STATE = `query WidgetChatState { visitorChat { ${CHAT} } }`;
 export const START = `mutation WidgetStart($input: StartVisitorChatInput!) {
   startVisitorChat(input: $input) { visitorToken chat { id } ${ERRORS} } }`;
 export const SEND = `mutation WidgetSend($input: SendVisitorMessageInput!) {

@@ -1,6 +1,6 @@
 // The Open Channels chat widget: <script src="https://HOST/widget.js" data-open-channel="ID" async>.
 // Reads its settings from its own tag, talks to the server the script came from.
-import { Api, FINISH, RATE, SEND, START, TYPING, VISITOR_CHAT } from "./api";
+import { Api, CHAT_STATE, FINISH, RATE, SEND, START, TYPING, VISITOR_CHAT } from "./api";
 import type { Chat, ChatEvent, Message, TypingEvent, UserError } from "./api";
 import { renderMessage, safeUrl } from "./safe_html";
 import { load, save, type Saved } from "./storage";
@@ -55,6 +55,7 @@ class Widget {
   private queuePoll = 0;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
+  private refreshFull = false;
   private vote: string | null = null;
   private busy = false;
 
@@ -246,7 +247,7 @@ class Widget {
 
   /** The chat as it is now, then its events from there on (once per page). */
   private async resume(): Promise<void> {
-    await this.refresh();
+    await this.refresh(true);
     if (!this.stopEvents && this.api.token) {
       this.stopEvents = this.api.events(this.chat?.eventCursor || null, (event) => this.onEvent(event),
                                         (connected) => this.connection(connected));
@@ -261,15 +262,19 @@ class Widget {
   private connection(connected: boolean): void {
     if (connected) {
       if (this.view.status.textContent === this.texts.reconnecting) this.view.status.hidden = true;
-      void this.refresh();
+      void this.refresh(); // the missed events come again over the new connection (after)
     } else if (this.chat && OPEN.has(this.chat.status)) {
       this.view.status.textContent = this.texts.reconnecting;
       this.view.status.hidden = false;
     }
   }
 
-  /** Re-read the visitor's chat (status, queue position, wait, rating, messages); one read at a time. */
-  private refresh(): Promise<void> {
+  /**
+   * Re-read the visitor's chat: its state (status, queue position, wait, rating), and with `full`
+   * its latest messages too (shown once each). One read at a time; calls meanwhile make one more.
+   */
+  private refresh(full = false): Promise<void> {
+    this.refreshFull ||= full;
     if (this.refreshing) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -277,9 +282,17 @@ class Widget {
     this.refreshing = (async () => {
       do {
         this.refreshAgain = false;
-        const answer = await this.api.call<{ visitorChat: Chat | null }>(VISITOR_CHAT).catch(() => null);
+        const withMessages = this.refreshFull;
+        this.refreshFull = false;
+        const answer = await this.api.call<{ visitorChat: Chat | null }>(withMessages ? VISITOR_CHAT : CHAT_STATE)
+          .catch(() => null);
         if (answer && this.forgotten(answer)) return;
-        if (answer?.data) this.apply(answer.data.visitorChat);
+        const chat = answer?.data?.visitorChat;
+        if (chat && !withMessages && chat.id !== this.chat?.id) {
+          this.refreshFull = this.refreshAgain = true; // a new conversation: its messages too
+        } else if (answer?.data) {
+          this.apply(chat || null);
+        }
       } while (this.refreshAgain);
     })().finally(() => {
       this.refreshing = null;
@@ -310,7 +323,7 @@ class Widget {
       v.label(this.texts);
     }
     if (!chat) return;
-    for (const edge of chat.messages.edges) this.show(edge.node);
+    for (const edge of chat.messages?.edges || []) this.show(edge.node);
     const open = OPEN.has(chat.status);
     v.endButton.hidden = !open;
     v.attach.hidden = !open;
@@ -326,9 +339,8 @@ class Widget {
     }
     if (open) this.followTyping(chat.id);
     else this.showTyping(null);
-    const last = chat.messages.edges[chat.messages.edges.length - 1]?.node;
     v.rating.hidden = !(chat.status === "CLOSED" && chat.openChannel?.ratingEnabled && !chat.rating
-                        && this.saved?.endedChatId !== chat.id && last?.authorKind === "SYSTEM");
+                        && this.saved?.endedChatId !== chat.id && chat.lastMessage?.authorKind === "SYSTEM");
     if (chat.status === "CLOSED" && !this.shown.has(`ended:${chat.id}`)) {
       this.shown.set(`ended:${chat.id}`, this.note(this.texts.ended));
     }
