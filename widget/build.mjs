@@ -20,7 +20,7 @@ await build({
   charset: "utf8",
   banner: {
     js: "/*! Open Channels chat widget, built from widget/ (npm --prefix widget ci && npm --prefix widget run build)."
-      + " Includes graphql-ws (MIT, Denis Badurina). */",
+      + " Includes graphql-ws (MIT, Denis Badurina) and paths of Material Icons (Apache-2.0, Google). */",
   },
   logLevel: "warning",
 });

@@ -5,7 +5,7 @@ import type { Chat, ChatEvent, Message, TypingEvent, UserError } from "./api";
 import { renderMessage, safeUrl } from "./safe_html";
 import { load, save, type Saved } from "./storage";
 import { fill, spoken, textsFor, type Texts } from "./texts";
-import { el, View } from "./view";
+import { el, icon, View } from "./view";
 
 const OPEN = new Set(["QUEUED", "ACTIVE"]);
 const TYPING_SHOWN_MS = 6000;
@@ -323,6 +323,7 @@ class Widget {
       v.label(this.texts);
     }
     if (!chat) return;
+    if (chat.openChannel?.name) v.title.textContent = chat.openChannel.name;
     for (const edge of chat.messages?.edges || []) this.show(edge.node);
     const open = OPEN.has(chat.status);
     v.endButton.hidden = !open;
@@ -397,7 +398,7 @@ class Widget {
       for (const file of message.attachments) {
         const href = safeUrl(file.url);
         const link = el("a", { download: file.name, target: "_blank", rel: "noopener noreferrer" },
-                        `📎 ${file.name} (${Math.ceil(file.size / 1024)} KB)`);
+                        icon("attach", 14), `${file.name} (${Math.ceil(file.size / 1024)} KB)`);
         if (href) link.href = href;
         files.append(link, " ");
       }

@@ -6,13 +6,18 @@ import type { Texts } from "./texts";
 
 const CSS = `
 :host { all: initial; }
-* { box-sizing: border-box; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+* { box-sizing: border-box; }
+.launcher, .panel { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+input, textarea, button { font: inherit; }
+b, strong { font-weight: 700; }
 [hidden] { display: none !important; }
 .launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
   border-radius: 50%; border: 0; background: #1f6feb; color: #fff; cursor: pointer; font-size: 24px;
   box-shadow: 0 4px 14px rgba(0,0,0,.25); }
 .launcher:focus-visible, button:focus-visible, textarea:focus-visible, input:focus-visible, a:focus-visible {
   outline: 3px solid #f59e0b; outline-offset: 2px; }
+.launcher svg { display: block; margin: auto; }
+button svg { vertical-align: middle; }
 .launcher .dot { position: absolute; top: 6px; right: 6px; width: 12px; height: 12px; border-radius: 50%;
   background: #e5534b; border: 2px solid #fff; }
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: min(360px, calc(100vw - 40px));
@@ -61,6 +66,31 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return made;
 }
 
+// Icons as SVG built in the DOM (no font or image to load; Material Icons' paths, Apache-2.0)
+const ICONS = {
+  chat: "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z",
+  attach: "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 "
+    + "0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z",
+  like: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 "
+    + "7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
+  dislike: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 "
+    + ".41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z",
+};
+
+export function icon(name: keyof typeof ICONS, size = 20): SVGSVGElement {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
 export class View {
   readonly host = el("div", { "data-open-channels-widget": "" });
   readonly root: ShadowRoot;
@@ -88,7 +118,7 @@ export class View {
   readonly form = el("form", { class: "composer" });
   readonly input = el("textarea", { rows: "2", maxlength: "10000" });
   readonly fileInput = el("input", { type: "file", hidden: "", tabindex: "-1", "aria-hidden": "true" });
-  readonly attach = el("button", { type: "button", class: "attach", hidden: "" }, "📎");
+  readonly attach = el("button", { type: "button", class: "attach", hidden: "" }, icon("attach"));
   readonly send = el("button", { type: "submit" });
 
   constructor(requireContact: boolean) {
@@ -100,7 +130,7 @@ export class View {
       this.name.required = true;
       this.email.required = true;
     }
-    this.launcher.append(el("span", { "aria-hidden": "true" }, "💬"), this.dot);
+    this.launcher.append(icon("chat", 26), this.dot);
     this.log.append(this.intro);
     this.contact.append(this.name, this.email);
     this.form.append(this.contact, this.input, this.fileInput, this.attach, this.send);
@@ -116,7 +146,7 @@ export class View {
 
   label(t: Texts): void {
     this.launcher.setAttribute("aria-label", this.dot.hidden ? t.open : t.openUnread);
-    this.title.textContent = t.title;
+    if (!this.title.textContent) this.title.textContent = t.title; // the channel's name once known
     this.closeButton.setAttribute("aria-label", t.close);
     this.endButton.textContent = t.endChat;
     this.intro.textContent = t.intro;
@@ -130,8 +160,8 @@ export class View {
     this.attach.setAttribute("aria-label", t.attach);
     this.attach.title = t.attach;
     this.rateQuestion.textContent = t.rate;
-    this.like.textContent = `👍 ${t.like}`;
-    this.dislike.textContent = `👎 ${t.dislike}`;
+    this.like.replaceChildren(icon("like", 16), ` ${t.like}`);
+    this.dislike.replaceChildren(icon("dislike", 16), ` ${t.dislike}`);
     this.comment.placeholder = t.comment;
     this.comment.setAttribute("aria-label", t.comment);
     this.rateButton.textContent = t.sendRating;
