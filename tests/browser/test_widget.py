@@ -44,13 +44,13 @@ def _csp(api: str) -> str:
 
 
 class _EmbeddingPage(BaseHTTPRequestHandler):
-    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&external-id=..&identity-hash=..]: a site's
+    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&external-id=..&identity-hash=..][&require-contact=true]: a site's
     page with the widget's tag."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         query = {key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()}
         api, channel = query["api"], query["channel"]
-        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash")
+        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash", "require-contact")
                            if name in query)  # what the site's server signs for its signed-in user
         body = (f'<!doctype html><html lang="{html.escape(query.get("lang", "en"))}"><meta charset="utf-8">'
                 f"<title>A shop</title><h1>A shop on another origin</h1>"
@@ -367,3 +367,31 @@ async def test_a_signed_in_visitor_is_the_client_the_site_signed_for(deployment,
     client = (await operator.data("query ($id: ID!) { chat(id: $id) { client { externalId } } }",
                                   id=chat_id))["chat"]["client"]
     assert client == {"externalId": "shop-user-42"}
+
+
+async def test_with_data_require_contact_the_first_message_waits_for_a_name_and_an_email(
+        deployment, site, page_context, admin):  # noqa: F811
+    operator, channel = await _channel(admin)
+    page, _ = await _open_site(page_context, site, deployment, channel, **{"require-contact": "true"})
+    await page.locator(".launcher").click()
+    message = page.get_by_role("textbox", name="Your message")
+    await message.fill("Hello?")
+    await page.keyboard.press("Enter")
+    assert await page.get_by_role("textbox", name="Name").evaluate("input => input.validity.valueMissing")
+    await asyncio.sleep(0.5)
+    assert await _messages(page).count() == 0  # not sent
+    await page.get_by_role("textbox", name="Name").fill("Lucy")
+    await page.get_by_role("textbox", name="E-mail").fill("lucy@example.com")
+    await message.press("Enter")
+    await expect(_log(page)).to_contain_text("Hello?", timeout=TIMEOUT_MS)
+    chat_id = await _queued_chat(operator, channel)
+    client = (await operator.data("query ($id: ID!) { chat(id: $id) { client { name email } } }",
+                                  id=chat_id))["chat"]["client"]
+    assert client == {"name": "Lucy", "email": "lucy@example.com"}
+    # after a reload the contact fields are gone and block nothing
+    await page.reload()
+    await page.locator(".launcher").click()
+    await expect(page.get_by_role("textbox", name="Name")).to_be_hidden()
+    await page.get_by_role("textbox", name="Your message").fill("Still there?")
+    await page.keyboard.press("Enter")
+    await expect(_log(page)).to_contain_text("Still there?", timeout=TIMEOUT_MS)

@@ -68,7 +68,7 @@ class Widget {
     this.api.token = this.saved?.token || null;
     this.wire();
     this.view.label(this.texts);
-    this.view.contact.hidden = !!this.saved;
+    this.view.showContact(!this.saved);
     document.body.appendChild(this.view.host);
     if (this.saved) void this.resume();
   }
@@ -156,7 +156,7 @@ class Widget {
     this.api.token = payload.visitorToken;
     this.saved = { token: payload.visitorToken, externalId: s.externalId };
     save(s.channelId, this.saved);
-    v.contact.hidden = true;
+    v.showContact(false);
     await this.resume();
   }
 
@@ -308,7 +308,7 @@ class Widget {
     this.api.token = null;
     this.saved = null;
     save(this.settings.channelId, null);
-    this.view.contact.hidden = false;
+    this.view.showContact(true);
     return true;
   }
 

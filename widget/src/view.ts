@@ -144,6 +144,12 @@ export class View {
     this.root.append(this.launcher, this.panel);
   }
 
+  /** Name and e-mail before the first message only (hidden, they are disabled: no check blocks sending). */
+  showContact(shown: boolean): void {
+    this.contact.hidden = !shown;
+    this.name.disabled = this.email.disabled = !shown;
+  }
+
   label(t: Texts): void {
     this.launcher.setAttribute("aria-label", this.dot.hidden ? t.open : t.openUnread);
     if (!this.title.textContent) this.title.textContent = t.title; // the channel's name once known
