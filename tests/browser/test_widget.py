@@ -395,3 +395,18 @@ async def test_with_data_require_contact_the_first_message_waits_for_a_name_and_
     await page.get_by_role("textbox", name="Your message").fill("Still there?")
     await page.keyboard.press("Enter")
     await expect(_log(page)).to_contain_text("Still there?", timeout=TIMEOUT_MS)
+
+
+async def test_a_visitor_who_writes_while_the_channel_is_closed_reads_its_after_hours_text(
+        deployment, site, page_context, admin):  # noqa: F811
+    operator, channel = await _channel(admin, language="pt")
+    await admin.mutate("updateOpenChannel", "openChannel { isOpenNow }", {
+        "openChannelId": channel, "workingHours": {"timeZone": "Europe/Lisbon", "periods": []},
+        "afterHoursMessage": "Estamos fechados: respondemos a partir das 9h."}, "UpdateOpenChannelInput")
+    page, _ = await _open_site(page_context, site, deployment, channel, lang="pt-BR")
+    await page.locator(".launcher").click()
+    await page.get_by_role("textbox", name="Sua mensagem").fill("Olá, alguém aí?")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[role=log] .msg.SYSTEM")).to_contain_text(
+        "Estamos fechados: respondemos a partir das 9h.", timeout=TIMEOUT_MS)
+    await expect(page.get_by_role("status")).to_contain_text("Você é o número 1 na fila", timeout=TIMEOUT_MS)
