@@ -276,6 +276,15 @@ async def test_markup_in_messages_shows_as_text_and_runs_nothing_then_the_visito
     await expect(page.get_by_role("button", name="End chat")).to_be_hidden()
     assert await page.locator("form.rating").is_hidden()
 
+    # writing again starts a new conversation, shown on its own
+    await page.get_by_role("textbox", name="Your message").fill("One more question")
+    await page.keyboard.press("Enter")
+    second = await _queued_chat(operator, channel)
+    assert second != chat_id
+    await expect(_messages(page)).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(_log(page)).to_contain_text("One more question")
+    await expect(page.get_by_role("button", name="End chat")).to_be_visible()
+
 
 async def test_after_a_dropped_connection_the_widget_resumes_with_nothing_lost_or_twice_and_files_go_both_ways(
         deployment, site, page_context, admin, tmp_path):  # noqa: F811

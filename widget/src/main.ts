@@ -254,8 +254,10 @@ class Widget {
     }
   }
 
+  /** An event of the chat shown brings its message; one of another chat (a new conversation) makes
+   * the state read find that chat, and a full read show it. */
   private onEvent(event: ChatEvent): void {
-    if (event.message && (!this.chat || event.chatId === this.chat.id)) this.show(event.message);
+    if (event.message && event.chatId === this.chat?.id) this.show(event.message);
     void this.refresh();
   }
 
