@@ -49,6 +49,8 @@ class Platform:
     tokens: TokenCache[Any] = field(default_factory=TokenCache)
     #: what each sender may still send of ephemeral signals (typing), counted in this process
     signal_budget: SignalBudget = field(default_factory=SignalBudget)
+    #: a waiting visitor's queue position is sent at most this often (QUEUE_POSITION_THROTTLE_SECONDS)
+    queue_position_throttle_seconds: float = 2.0
 
     @classmethod
     def local(cls, files_dir: str | Path, *, max_upload_bytes: int = 25 * 1024 * 1024, url_secret: bytes = b"local",
@@ -110,4 +112,5 @@ async def open_platform(settings: Settings, files: FileSettings,
         resources.push_async_callback(broker.stop)
         yield Platform(broker=broker, files=files, gifs=gif_provider(settings),
                        connectors=connectors, webhooks=WebhookTargets(settings.webhook_allow_private),
-                       tokens=tokens if tokens is not None else TokenCache(settings.token_cache_seconds))
+                       tokens=tokens if tokens is not None else TokenCache(settings.token_cache_seconds),
+                       queue_position_throttle_seconds=settings.queue_position_throttle_seconds)

@@ -81,6 +81,9 @@ ENVIRONMENT = [
      "and before every delivery"),
     ("EVENT_CATCHUP_SECONDS", "30", "with Redis: seconds between two re-reads of the database by every live "
      "subscription, the safety net for an event whose publish was lost; 0: only when Redis reconnects or a publish fails"),
+    ("QUEUE_POSITION_THROTTLE_SECONDS", "2", "a waiting visitor's `visitorQueue` subscription is sent a new "
+     "position or estimate at most this often: each server process reads a channel's queue at most once per this "
+     "time, whatever the number of queue events and subscribers (README: the visitor's side)"),
     ("RATE_LIMIT_LOGIN_PER_MINUTE", "10", "`login` calls per client IP per minute; 0: no limit"),
     ("RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE", "20",
      "`startVisitorChat` calls per client IP per minute; 0: no limit"),
@@ -179,6 +182,8 @@ class Settings:
     persisted_operations_only: bool = field(
         default_factory=lambda: _env("PERSISTED_OPERATIONS_ONLY").strip().lower() in ("1", "true", "yes", "on"))
     event_catchup_seconds: float = field(default_factory=lambda: float(_env("EVENT_CATCHUP_SECONDS")))
+    queue_position_throttle_seconds: float = field(
+        default_factory=lambda: float(_env("QUEUE_POSITION_THROTTLE_SECONDS")))
     webhook_allow_private: bool = field(
         default_factory=lambda: _env("WEBHOOK_ALLOW_PRIVATE").strip().lower() in ("1", "true", "yes", "on"))
     rate_limit_login_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_LOGIN_PER_MINUTE")))

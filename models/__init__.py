@@ -12,6 +12,7 @@ from models.enums import (
     OperatorStatus,
     NoAnswerRule,
     QueueDistribution,
+    SlaTarget,
     Weekday,
 )
 from models.canned_responses import CannedResponse
@@ -31,6 +32,7 @@ from models.timers import Timer
 from models.tasks import Task, TaskStatus
 from models.labels import ChatLabel, ClientAttribute, Label
 from models.webhooks import Webhook, WebhookDelivery
+from models.sla import ChatSla, SlaPolicy
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
@@ -53,4 +55,6 @@ __all__ = [
     "Weekday",
     # outbound webhooks (issue 20)
     "Webhook", "WebhookDelivery",
+    # service levels (issue 19)
+    "ChatSla", "SlaPolicy", "SlaTarget",
 ]

@@ -66,3 +66,11 @@ class NoAnswerRule(str, Enum):
     SEND_MESSAGE = "SEND_MESSAGE"
     TRANSFER = "TRANSFER"
     CLOSE = "CLOSE"
+
+
+class SlaTarget(str, Enum):
+    """A service-level target of a chat (services/chats/sla.py)."""
+
+    FIRST_RESPONSE = "FIRST_RESPONSE"
+    NEXT_RESPONSE = "NEXT_RESPONSE"
+    RESOLUTION = "RESOLUTION"

@@ -7,6 +7,7 @@ from models.enums import NoAnswerRule, QueueDistribution
 
 if TYPE_CHECKING:
     from models.operator import Operator
+    from models.sla import SlaPolicy
 
 
 class OpenChannel(Model):
@@ -39,6 +40,10 @@ class OpenChannel(Model):
     no_answer_transfer_to: fields.ForeignKeyNullableRelation["OpenChannel"] = fields.ForeignKeyField(
         "models.OpenChannel", related_name="no_answer_sources", null=True, on_delete=fields.SET_NULL)
     no_answer_transfer_to_id: int | None
+    #: the service-level targets of its chats (services/chats/sla.py), null: none
+    sla_policy: fields.ForeignKeyNullableRelation["SlaPolicy"] = fields.ForeignKeyField(
+        "models.SlaPolicy", related_name="open_channels", null=True, on_delete=fields.SET_NULL)
+    sla_policy_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -20,6 +20,8 @@ them all, a role change reaches them all: services/identity/live_tokens.py).
 
 Not shared (each runs alone, as before):
 - a document that mentions `after`: resuming replays a backlog from a position of its own;
+- a subscription whose first result is the state now, computed for it (`STARTS_WITH_STATE`:
+  `visitorQueue`): a member joining a running group would never get it;
 - a connection with a root value, or a document or variables that cannot be keyed.
 
 What a member that joins a running group sees: the events the group delivers from then on.
@@ -66,10 +68,15 @@ class Member:
             self.handler.websocket.send_encoded(self.prefix + payload + "}")
 
 
+#: subscriptions whose first result is the state at subscribe time (not only what happens from then on)
+STARTS_WITH_STATE = ("visitorQueue",)
+
+
 def share_key(handler: Any, operation: Any) -> Hashable | None:
     """The group an operation belongs to, or None when it must run alone."""
     query = operation.query
-    if handler.root_value is not None or not _only_a_subscription(query) or "after" in query:
+    if handler.root_value is not None or not _only_a_subscription(query) or "after" in query \
+            or any(name in query for name in STARTS_WITH_STATE):
         return None
     try:
         variables = json.dumps(operation.variables, sort_keys=True, separators=(",", ":"))

@@ -12,7 +12,7 @@ from resolvers.chats import event_kinds
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
     from models import (
         ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, NoAnswerRule, OperatorRole, OperatorStatus,
-        QueueDistribution, Weekday,
+        QueueDistribution, SlaTarget, Weekday,
     )
     from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
 else:
@@ -34,6 +34,7 @@ else:
     ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
     Weekday = strawberry.enum(models.Weekday)
     NoAnswerRule = strawberry.enum(models.NoAnswerRule)
+    SlaTarget = strawberry.enum(models.SlaTarget)
 
 # descriptions of enum values, as the contract words them
 _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawberry_definition__ is set at run time
@@ -56,10 +57,18 @@ _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawber
         "CHAT_REMOVED": "The chat left this viewer's view or list (transferred to someone else, taken over, "
                         "the viewer removed); `chat` is null when they may no longer read it.",
         "LABELS_CHANGED": "The chat's labels changed.",
+        "SLA_BREACHED": "A service-level target of the chat was missed.",
     },
     QueueEventKind: {
         "PRIORITY_CHANGED": "The chat's priority changed.",
         "CHAT_NO_ANSWER": "Nobody answered within the channel's no-answer time and its rule was applied.",
+        "SLA_BREACHED": "A service-level target of the chat was missed.",
+        "SLA_WARNING": "A service-level target of the chat is due within the policy's warnBeforeSeconds.",
+    },
+    SlaTarget: {
+        "FIRST_RESPONSE": "From the chat's start until an operator answers it.",
+        "NEXT_RESPONSE": "While a client message waits for an operator's visible reply (in an answered chat).",
+        "RESOLUTION": "From the chat's start until it is closed.",
     },
     NoAnswerRule: {
         "KEEP_WAITING": "Keep waiting in the queue (the default).",

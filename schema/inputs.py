@@ -133,6 +133,8 @@ class UpdateOpenChannelInput:
         default=strawberry.UNSET, description="null or empty: the default text in the channel's language.")
     no_answer_transfer_to_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="Another open channel (TRANSFER).")
+    sla_policy_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The service-level policy of its new chats; null: none.")
     open_channel_id: strawberry.ID
     name: str | None = strawberry.UNSET
     distribution: QueueDistribution | None = strawberry.UNSET

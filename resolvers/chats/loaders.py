@@ -23,6 +23,8 @@ from services.chats.presence import presence_of
 from services.automation.rating import ratings_of
 from services.chats.reads import unread_counts
 from services.chats.labels import labels_of_chats
+from services.chats.sla import slas_of_chats
+from services.chats.sla_policies import policies_by_id
 from services.contact_center.client_attributes import attributes_of_clients
 from services.identity.viewer import Viewer
 
@@ -81,6 +83,8 @@ class Loaders:
     unread_count = _loader(lambda self: self._unread_count)
     chat_rating = _loader(lambda self: ratings_of)
     labels = _loader(lambda self: _keyed(self.viewer, labels_of_chats))
+    sla_policy = _loader(lambda self: _keyed(self.viewer, policies_by_id))
+    chat_sla = _loader(lambda self: _keyed(self.viewer, slas_of_chats))
     client_attributes = _loader(lambda self: _keyed(self.viewer, attributes_of_clients))
 
     @cached_property

@@ -232,6 +232,8 @@ async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) 
         if input.no_answer_transfer_to_id is not strawberry.UNSET:
             changes["no_answer_transfer_to_id"] = decode_optional_id(
                 input.no_answer_transfer_to_id, "OpenChannel", ["input", "noAnswerTransferToId"])
+        if input.sla_policy_id is not strawberry.UNSET:
+            changes["sla_policy_id"] = decode_optional_id(input.sla_policy_id, "SlaPolicy", ["input", "slaPolicyId"])
         operator_ids = None if input.operator_ids in (strawberry.UNSET, None) else \
             decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"])
         return await open_channels.update_open_channel(

@@ -9,6 +9,7 @@ from strawberry.types import Info
 import models
 from resolvers.automation.webhooks import NODE_RESOLVERS as WEBHOOK_NODE_RESOLVERS
 from resolvers.chats.labels import NODE_RESOLVERS as LABEL_NODE_RESOLVERS
+from resolvers.chats.sla import NODE_RESOLVERS as SLA_NODE_RESOLVERS
 from resolvers.contact_center.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.ids import parse_global_id
@@ -112,5 +113,6 @@ _NODE_RESOLVERS = {
     **SALES_NODE_RESOLVERS,
     **MESSAGING_NODE_RESOLVERS,
     **LABEL_NODE_RESOLVERS,
+    **SLA_NODE_RESOLVERS,
     **WEBHOOK_NODE_RESOLVERS,
 }

@@ -98,6 +98,15 @@ async def estimated_wait_seconds(info: Info, channel_pk: int, waiting_since: dat
     return waiting.remaining_wait(await info.context.loaders.median_wait.load(channel_pk), waiting_since)
 
 
+def sla_policy(info: Info, pk: int) -> Awaitable[models.SlaPolicy | None]:
+    return info.context.loaders.sla_policy.load(pk)
+
+
+def chat_sla(info: Info, chat_pk: int) -> Awaitable[models.ChatSla | None]:
+    """The chat's service levels, for whoever reads the chat on the operator side (a visitor: None)."""
+    return info.context.loaders.chat_sla.load(chat_pk)
+
+
 def labels(info: Info, chat_pk: int) -> Awaitable[list[models.Label]]:
     return info.context.loaders.labels.load(chat_pk)
 

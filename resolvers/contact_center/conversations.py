@@ -34,6 +34,7 @@ def _filter(f: ConversationFilter | None) -> service.ConversationFilter | None:
         waiting_first_response=f.waiting_first_response,
         label_ids=decode_ids(f.label_ids, "Label", ["filter", "labelIds"]),
         priorities=[models.ChatPriority(p.value) for p in f.priorities] if f.priorities is not None else None,
+        sla_breached=f.sla_breached,
     )
 
 

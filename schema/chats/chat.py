@@ -11,6 +11,7 @@ import models
 from schema.chats.client import Client
 from schema.common import Node, PageInfo, build, page_info_of, provides
 from schema.chats.labels import Label
+from schema.chats.sla import ChatSla
 from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
 from resolvers.ids import to_global_id
 from schema.chats.message import Message, MessageConnection
@@ -143,6 +144,12 @@ class Chat(Node):
     @strawberry.field(description="The chat's labels, by name (operators only: a visitor sees none).")
     async def labels(self, info: Info) -> list[Label]:
         return [Label.from_model(label) for label in await r.labels(info, self.pk)]
+
+    @strawberry.field(description="Service-level targets and their due times; null when the chat has none (its "
+                                  "channel had no policy when it started) and for a visitor.")
+    async def sla(self, info: Info) -> ChatSla | None:
+        row = await r.chat_sla(info, self.pk)
+        return ChatSla.from_model(row) if row is not None else None
 
     @strawberry.field(description="Position in its queue (1 = next, in the order the queue offers chats: priority, "
                                   "then the oldest), null unless QUEUED.")

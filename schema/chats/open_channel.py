@@ -10,6 +10,7 @@ from schema.common import Node, build, provides
 from schema.enums import NoAnswerRule, QueueDistribution, Weekday
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
+from schema.chats.sla import SlaPolicy
 from schema.event_cursor import event_cursor
 from resolvers.chats import relations as r
 
@@ -70,6 +71,14 @@ class OpenChannel(Node):
     pk: strawberry.Private[int]
     stored_working_hours: strawberry.Private[str | None]
     no_answer_transfer_to_pk: strawberry.Private[int | None]
+    sla_policy_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="The service-level targets of its new chats; null: none (and for a visitor).")
+    async def sla_policy(self, info: Info) -> SlaPolicy | None:
+        if self.sla_policy_pk is None:
+            return None
+        found = await r.sla_policy(info, self.sla_policy_pk)
+        return SlaPolicy.from_model(found) if found else None
 
     @strawberry.field(description="Where TRANSFER moves an unanswered chat (once: never moved by a rule again).")
     async def no_answer_transfer_to(self, info: Info) -> "OpenChannel | None":
@@ -114,7 +123,7 @@ class OpenChannel(Node):
             after_hours_message=channel.after_hours_message, language=channel.language,
             stored_working_hours=channel.working_hours, no_answer_rule=channel.no_answer_rule,
             no_answer_timeout_seconds=channel.no_answer_timeout_seconds, no_answer_message=channel.no_answer_message,
-            no_answer_transfer_to_pk=channel.no_answer_transfer_to_id,
+            no_answer_transfer_to_pk=channel.no_answer_transfer_to_id, sla_policy_pk=channel.sla_policy_id,
         )
 
 

@@ -12,6 +12,8 @@ from strawberry.types import Info
 
 from resolvers.chats import labels as lb
 from resolvers.chats import mutations as m
+from resolvers.chats import queue_standing as qs
+from resolvers.chats import sla as sl
 from resolvers.chats import queries as q
 from resolvers.chats import subscriptions as s
 from resolvers.chats import typing_signals as t
@@ -20,11 +22,13 @@ from schema.chats.chat import Chat, MyChats
 from schema.chats.client import Client
 from schema.chats.labels import CreateLabelInput, Label, LabelPayload, SetChatLabelsInput
 from schema.chats.prefetched import attach_relations
+from schema.chats.sla import SlaPolicy, SlaPolicyInput, SlaPolicyPayload, UpdateSlaPolicyInput
 from schema.common import Node
 from schema.chats.events import ChatEvent, QueueEvent
 from schema.chats.message import Attachment, Message
 from schema.chats.open_channel import OpenChannel
 from schema.chats.operator import Me, Operator, OperatorPreferences
+from schema.chats.queue_standing import VisitorQueueStatus
 from schema.chats.typing_signals import SetTypingInput, SetVisitorTypingInput, TypingEvent
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead
 from schema.automation.webhooks import Webhook
@@ -53,6 +57,7 @@ _NODE_TYPES: dict[str, Callable[[Info, Any], Node]] = {
     "Task": lambda info, found: Task.from_model(found),
     "FeedPost": lambda info, found: FeedPost.from_model(found),
     "Label": lambda info, found: Label.from_model(found),
+    "SlaPolicy": lambda info, found: SlaPolicy.from_model(found),
     "Webhook": lambda info, found: Webhook.from_model(found),
 }
 
@@ -100,6 +105,10 @@ class CoreQuery:
     @strawberry.field(description="Every label, by name (operators).")
     async def labels(self, info: Info) -> list[Label]:
         return [Label.from_model(label) for label in await lb.labels_list(info)]
+
+    @strawberry.field(description="Every SLA policy, by name (operators).")
+    async def sla_policies(self, info: Info) -> list[SlaPolicy]:
+        return [SlaPolicy.from_model(p) for p in await sl.sla_policies_list(info)]
 
     @strawberry.field(description="The visitor's own chat (visitor token only).")
     async def visitor_chat(self, info: Info) -> Chat | None:
@@ -204,6 +213,16 @@ class CoreMutation:
     @strawberry.mutation(description="Set the chat's labels: its operators and supervisors.")
     async def set_chat_labels(self, info: Info, input: SetChatLabelsInput) -> ChatPayload:
         return chat_payload(await lb.set_chat_labels(info, input))
+
+    # service levels
+    @strawberry.mutation(description="Admins: define an SLA policy (attach it to channels with updateOpenChannel's "
+                                     "slaPolicyId).")
+    async def create_sla_policy(self, info: Info, input: SlaPolicyInput) -> SlaPolicyPayload:
+        return payload(SlaPolicyPayload, "sla_policy", await sl.create_sla_policy(info, input), SlaPolicy.from_model)
+
+    @strawberry.mutation(description="Admins: change an SLA policy (clocks that start afterwards use it).")
+    async def update_sla_policy(self, info: Info, input: UpdateSlaPolicyInput) -> SlaPolicyPayload:
+        return payload(SlaPolicyPayload, "sla_policy", await sl.update_sla_policy(info, input), SlaPolicy.from_model)
 
     # me
     @strawberry.mutation
@@ -316,3 +335,13 @@ class CoreSubscription:
         async with aclosing(s.visitor_chat_events(info, after)) as events:
             async for event in events:
                 yield ChatEvent.from_found(event)
+
+    @strawberry.subscription(
+        description="Visitor token: where my chat stands in its queue, live. First the current standing, then each "
+                    "change of `queuePosition` or `estimatedWaitSeconds` (at most every "
+                    "QUEUE_POSITION_THROTTLE_SECONDS); both null while the chat is not waiting (answered); it "
+                    "completes after a last null standing when the chat is closed. Not stored, not replayed.")
+    async def visitor_queue(self, info: Info) -> AsyncGenerator[VisitorQueueStatus, None]:
+        async with aclosing(qs.visitor_queue(info)) as standings:
+            async for standing in standings:
+                yield VisitorQueueStatus.from_standing(standing)

@@ -38,6 +38,9 @@ class ConversationFilter:
     )
     label_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Chats with any of these labels.")
     priorities: list[ChatPriority] | None = None
+    sla_breached: bool | None = strawberry.field(
+        default=None, description="Chats that missed (true) or kept (false) every service-level target (false also "
+                                  "matches chats without service levels).")
 
 
 @strawberry.input

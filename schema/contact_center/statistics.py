@@ -51,6 +51,7 @@ class ConversationStats:
         description="Visible messages operators wrote (silent notes and deleted messages excluded)."
     )
     unanswered: int = strawberry.field(description="Chats whose no-answer rule fired.")
+    sla_breached: int = strawberry.field(description="Chats that missed any service-level target.")
 
     @classmethod
     def from_service(cls, stats: service.ConversationStats) -> "ConversationStats":

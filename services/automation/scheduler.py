@@ -19,7 +19,7 @@ from infrastructure.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG, SCHEDULER_
 from infrastructure.platform import Platform
 from infrastructure.webhook_targets import WebhookTargets
 from services.automation import connector_outbox, webhook_delivery
-from services.chats import presence as operator_presence, queue
+from services.chats import presence as operator_presence, queue, sla
 from services.chats.presence import PresenceTimes
 from services.automation import timeouts
 from services.events import timers
@@ -45,6 +45,9 @@ async def tick(connectors: ConnectorTransport | None = None, batch: int = BATCH,
         fired += await timeouts.offer_at_opening(timer_id=timer_id, chat_id=chat_id)
     for timer_id, chat_id in await timers.due(timers.NO_ANSWER, queue.now(), batch):
         fired += await timeouts.no_answer(timer_id=timer_id, chat_id=chat_id)
+    for kind, target in sla.TARGET_OF_TIMER.items():
+        for timer_id, chat_id in await timers.due(kind, queue.now(), batch):
+            fired += await timeouts.sla_due(timer_id=timer_id, chat_id=chat_id, target=target)
     for chat_id in await timeouts.due_auto_closes(batch):
         fired += await timeouts.auto_close_chat(chat_id=chat_id)
     fired += await connector_outbox.relay()

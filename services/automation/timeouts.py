@@ -1,5 +1,6 @@
 """What happens when time passes: an unanswered offer expires, an idle chat closes, a channel opens
-for the chats that waited after hours, a chat nobody answered gets its channel's no-answer rule.
+for the chats that waited after hours, a chat nobody answered gets its channel's no-answer rule, a
+service-level target is near or missed.
 
 Each is one use case, one transaction, run by the scheduler (services/automation/scheduler.py) for one
 due item. Claiming is part of the transaction: the chat row is taken with SKIP LOCKED (a
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from models import Chat, ChatOffer, ChatSkip, ChatStatus
-from services.chats import no_answer as no_answer_rule, queue
+from models import Chat, ChatOffer, ChatSkip, ChatStatus, SlaTarget
+from services.chats import no_answer as no_answer_rule, queue, sla
 from services.chats.greeting import request_rating
 from services.events import timers
 from services.chats.chat_states import Action, transition
@@ -78,6 +79,18 @@ async def no_answer(*, timer_id: int, chat_id: int) -> bool:
         channel = await queue.channel_of(uow, chat)
         if channel is not None and channel.no_answer_timeout_seconds is not None:
             await no_answer_rule.apply_rule(uow, chat, channel)
+    return True
+
+
+async def sla_due(*, timer_id: int, chat_id: int, target: SlaTarget) -> bool:
+    """A service-level target's timer is due: its warning or its breach (services/chats/sla.py `fire`).
+    Returns whether this call fired the timer."""
+    at = queue.now()
+    async with unit_of_work() as uow:
+        chat = await Chat.filter(id=chat_id).using_db(uow.tx).select_for_update(skip_locked=True).first()
+        if chat is None or not await timers.claim(uow, timer_id, at):
+            return False
+        await sla.fire(uow, chat, target)
     return True
 
 

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from models import Chat, ChatStatus
+from services.chats.sla import stop_clocks
 from services.common.errors import AlreadyTaken, InvalidState
 
 QUEUED, ACTIVE, CLOSED, SPAM = ChatStatus.QUEUED, ChatStatus.ACTIVE, ChatStatus.CLOSED, ChatStatus.SPAM
@@ -106,3 +107,5 @@ async def transition(uow: Any, chat: Chat, action: Action, *, expect: dict[str, 
         raise InvalidState(f"The chat changed meanwhile; cannot {action.value} it now.", field=["input", "chatId"])
     for name, value in changes.items():
         setattr(chat, name, value)
+    if result in (CLOSED, SPAM):
+        await stop_clocks(uow, chat.id)  # a finished chat's service-level clocks stop (services/chats/sla.py)

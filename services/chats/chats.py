@@ -10,7 +10,7 @@ from tortoise.functions import Max
 from models import (
     Chat, ChatOffer, ChatParticipant, ChatSkip, Event, Message, MessageAuthorKind, OpenChannel, Operator,
 )
-from services.chats import no_answer, queue
+from services.chats import no_answer, queue, sla
 from services.chats.audience import audience
 from services.chats.greeting import request_rating
 from services.policies import operators as operator_policy
@@ -57,6 +57,7 @@ async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:
             operator_id=viewer.operator_id, answered_at=at, last_activity_at=at,
             auto_close_at=auto_close_deadline(chat, channel),
         )
+        await sla.answered(uow, chat, channel)  # FIRST_RESPONSE met
         withdrawn = await queue.withdraw_offers(uow, chat)
         await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
         await add_participant(uow, chat, viewer.operator_id)
@@ -127,12 +128,17 @@ async def transfer_chat(
         target_channel = await _transfer_target(uow, chat, operator_id, open_channel_id)
         before = await audience(uow, chat)
         previous_operator, previous_channel = chat.operator_id, chat.open_channel_id
+        # another channel: the service-level clocks go on in its working hours
+        moved_from = await queue.channel_of(uow, chat) \
+            if target_channel is not None and target_channel.id != previous_channel else None
         await transition(
             uow, chat, Action.TRANSFER, expect={"operator_id": previous_operator},
             operator_id=None, open_channel_id=target_channel.id if target_channel else chat.open_channel_id,
             auto_close_at=None, pinned=False,
         )
         withdrawn = await queue.withdraw_offers(uow, chat)
+        if target_channel is not None and target_channel.id != previous_channel:
+            await sla.transferred(uow, chat, moved_from.working_hours if moved_from else None, target_channel)
         if previous_operator is not None:
             await ChatParticipant.filter(chat_id=chat.id, operator_id=previous_operator).using_db(uow.tx).delete()
         if comment and comment.strip():

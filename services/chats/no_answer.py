@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from models import Chat, ChatSkip, NoAnswerRule, OpenChannel
-from services.chats import queue, working_hours
+from services.chats import queue, sla, working_hours
 from services.chats.audience import audience
 from services.chats.chat_states import Action, transition
 from services.chats.greeting import add_system_message
@@ -81,6 +81,7 @@ async def apply_rule(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> NoAns
                          open_channel_id=target.id)
         withdrawn = await queue.withdraw_offers(uow, chat)
         await ChatSkip.filter(chat_id=chat.id).using_db(uow.tx).delete()
+        await sla.transferred(uow, chat, channel.working_hours, target)  # the clocks go on
         detail["to_open_channel_id"] = target.id
         # in the queue it left; whoever was offered it loses it
         uow.record("CHAT_NO_ANSWER", chat=chat, queue_kind="CHAT_NO_ANSWER", chat_kind="CHAT_UPDATED",

@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 
 from models import Chat, ChatOffer, ChatStatus, OpenChannel, QueueDistribution, QueueMember, Timer
-from services.chats import no_answer, queue, working_hours as hours_of
+from services.chats import no_answer, queue, sla_policies, working_hours as hours_of
 from services.chats.system_texts import DEFAULT_LANGUAGE, normalize_language
 from services.chats.visitor_identity import new_identity_secret
 from services.chats.working_hours import WorkingHours
@@ -105,6 +105,7 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
         await no_answer.check_settings(uow, channel, changes)  # the no-answer rule (services/chats/no_answer.py)
+        await sla_policies.check_channel_setting(uow, viewer, channel, changes)  # the SLA policy exists
         if changes:
             await OpenChannel.filter(id=channel.id).using_db(uow.tx).update(**changes)
         if operator_ids is not None:

@@ -78,6 +78,7 @@ class OpenChannelRow:
     no_answer_timeout_seconds: int | None
     no_answer_message: str | None
     no_answer_transfer_to_id: int | None
+    sla_policy_id: int | None
 
 
 @read_model(Message)

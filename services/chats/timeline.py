@@ -21,8 +21,8 @@ from services.policies import chats as chat_policy, events as event_policy, mess
 from services.policies.conditions import apply
 
 #: what `detail` shows of an event, by the key it was recorded with: a transfer's comment, a
-#: rename's old title, the name of the rule that acted
-DETAIL_KEYS = ("comment", "old_title", "rule")
+#: rename's old title, the name of the rule that acted, the service-level target warned of or missed
+DETAIL_KEYS = ("comment", "old_title", "rule", "target")
 
 
 @dataclass(frozen=True)

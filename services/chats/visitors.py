@@ -10,7 +10,7 @@ from typing import Any
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, VisitorSession
 from services.policies.chats import visible_chats
-from services.chats import no_answer, queue
+from services.chats import no_answer, queue, sla
 from services.chats.after_hours import tell_if_closed
 from services.chats.audience import audience
 from services.chats.chat_states import Action, transition
@@ -95,7 +95,8 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
     chat = await Chat.create(using_db=uow.tx, title=client.name, status=ChatStatus.QUEUED,
                              open_channel_id=channel.id, client_id=client.id, last_activity_at=at)
     uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
-    message = await add_client_message(uow, chat, text)
+    await sla.start(uow, chat, channel)  # the channel's service-level clocks, if it has a policy
+    message = await add_client_message(uow, chat, text, first=True)
     await queue.offer_chat(uow, chat, channel)
     await no_answer.start_waiting(uow, chat, channel)
     await greet(uow, chat, channel)
@@ -116,10 +117,13 @@ async def write_in_open_chat(uow: UnitOfWork, chat: Chat, text: str) -> Message:
     return message
 
 
-async def add_client_message(uow: UnitOfWork, chat: Chat, text: str) -> Message:
+async def add_client_message(uow: UnitOfWork, chat: Chat, text: str, *, first: bool = False) -> Message:
     """The client's message in their chat: its operators are told (files, if any, are attached by
-    services/messaging/messages.py, in the same transaction)."""
+    services/messaging/messages.py, in the same transaction). `first`: the message that opens the
+    chat (its service levels, started with it, know it waits already)."""
     message = await Message.create(using_db=uow.tx, chat_id=chat.id, author_kind=MessageAuthorKind.CLIENT, text=text)
+    if not first:
+        await sla.client_wrote(uow, chat)  # it waits for a reply (NEXT_RESPONSE)
     uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
                operator_ids=await audience(uow, chat))
     return message

@@ -11,6 +11,7 @@ chats).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -37,6 +38,35 @@ async def queue_positions(chat_ids: list[int]) -> dict[int, int]:
         places[chat.open_channel_id] += 1
         positions[chat.id] = places[chat.open_channel_id]
     return {i: positions[i] for i in chat_ids if i in positions}
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelQueue:
+    """A channel's waiting chats as the queue offers them (what a queue position counts) and its
+    median wait: everything the standings of all its waiting chats are made of."""
+
+    #: {waiting chat id: its position, 1 = next}
+    positions: dict[int, int]
+    #: {waiting chat id: when it started waiting} (the estimate's `waiting_since`)
+    waiting_since: dict[int, datetime]
+    median_wait: float | None
+
+    def position_of(self, chat_id: int) -> int | None:
+        """None: the chat does not wait in this queue."""
+        return self.positions.get(chat_id)
+
+    def estimate_of(self, chat_id: int) -> int | None:
+        since = self.waiting_since.get(chat_id)
+        return remaining_wait(self.median_wait, since) if since is not None else None
+
+
+async def channel_queue(channel_id: int) -> ChannelQueue:
+    """The standing of every chat waiting in the channel's queue, in two statements whatever their number."""
+    waiting = await queue.in_queue_order(Chat.filter(status=ChatStatus.QUEUED, open_channel_id=channel_id)) \
+        .values_list("id", "created_at")
+    median_wait = (await median_waits([channel_id]))[channel_id] if waiting else None
+    return ChannelQueue(positions={chat_id: place for place, (chat_id, _) in enumerate(waiting, start=1)},
+                        waiting_since=dict(waiting), median_wait=median_wait)
 
 
 async def median_waits(channel_ids: list[int]) -> dict[int, float | None]:

@@ -72,6 +72,8 @@ class ConversationFilter:
     #: chats with any of these labels
     label_ids: list[int] | None = None
     priorities: list[ChatPriority] | None = None
+    #: missed a service-level target (true) or not (false)
+    sla_breached: bool | None = None
 
 
 def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], str]) -> list[str]:
@@ -102,7 +104,7 @@ def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], st
         conditions.append(f"c.first_response_at IS {'' if f.waiting_first_response else 'NOT '}NULL")
     if f.search is not None and f.search.strip():
         conditions.append(search.chats_matching_sql(f.search, param))
-    narrowed = render(conversation_filters.narrowing(f.label_ids, f.priorities), "c", param)
+    narrowed = render(conversation_filters.narrowing(f.label_ids, f.priorities, f.sla_breached), "c", param)
     if narrowed is not None:
         conditions.append(narrowed)
     return conditions

@@ -15,6 +15,7 @@ Definitions (the same words are in the schema's descriptions and the README):
   notes and deleted messages are not counted).
 - unanswered: conversations whose channel's no-answer rule fired (services/chats/no_answer.py:
   nobody answered them within the channel's noAnswerTimeoutSeconds), whatever the rule did.
+- slaBreached: conversations that missed at least one service-level target (services/chats/sla.py).
 - byOperator: grouped by the responsible operator (conversations with none are only in the
   totals), byOpenChannel: by the conversation's open channel, byDay: by the UTC calendar day
   of creation. Groups with no conversation are left out.
@@ -37,7 +38,7 @@ from services.policies import statistics as statistics_policy
 #: the figures of one group, in the order the SELECT returns them
 FIGURES = ["conversations", "queued", "active", "closed", "spam", "missed", "average_first_response_seconds",
            "median_first_response_seconds", "average_resolution_seconds", "likes", "dislikes", "client_messages",
-           "operator_messages", "unanswered"]
+           "operator_messages", "unanswered", "sla_breached"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class ConversationStats:
     client_messages: int = 0
     operator_messages: int = 0
     unanswered: int = 0
+    sla_breached: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True) -> str:
     SUM(CASE WHEN status = 'CLOSED' AND frs IS NULL THEN 1 ELSE 0 END) AS missed,
     AVG(frs) AS average_first_response, AVG(res) AS average_resolution,
     SUM(likes) AS likes, SUM(dislikes) AS dislikes, SUM(cmsg) AS cmsg, SUM(omsg) AS omsg,
-    SUM(una) AS unanswered
+    SUM(una) AS unanswered, SUM(slab) AS sla_breached
   FROM c WHERE {{ki}} IS NOT NULL AND {{kd}} IS NOT NULL GROUP BY {{ki}}, {{kd}}""")
     ranked = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
     ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY frk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
@@ -153,9 +155,11 @@ WITH c AS (
          CASE WHEN cr.vote = 'DISLIKE' THEN 1 ELSE 0 END AS dislikes,
          {'COALESCE(m.client_messages, 0)' if message_counts else '0'} AS cmsg,
          {'COALESCE(m.operator_messages, 0)' if message_counts else '0'} AS omsg,
-         CASE WHEN ch.no_answer_at IS NOT NULL THEN 1 ELSE 0 END AS una
+         CASE WHEN ch.no_answer_at IS NOT NULL THEN 1 ELSE 0 END AS una,
+         CASE WHEN sla.breached THEN 1 ELSE 0 END AS slab
   FROM chat ch
   LEFT JOIN chat_rating cr ON cr.chat_id = ch.id
+  LEFT JOIN chat_sla sla ON sla.chat_id = ch.id
 {_message_counts(sql, f) if message_counts else ''}
   WHERE {_window(sql, f, "ch")}
 ),
@@ -167,7 +171,7 @@ ranked AS (
 ),
 med AS (SELECT g, ki, kd, AVG(frs) AS median FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g, ki, kd)
 SELECT agg.g, agg.ki, agg.kd, conversations, queued, active, closed, spam, missed, average_first_response,
-       med.median, average_resolution, likes, dislikes, cmsg, omsg, unanswered
+       med.median, average_resolution, likes, dislikes, cmsg, omsg, unanswered, sla_breached
 FROM agg LEFT JOIN med ON med.g = agg.g AND med.ki = agg.ki AND med.kd = agg.kd
 ORDER BY agg.g, agg.ki, agg.kd"""
 

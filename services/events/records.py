@@ -48,6 +48,10 @@ class EventKind(str, Enum):
     #: nobody answered the waiting chat in time: its channel's no-answer rule was applied,
     #: `detail` = {"rule": the rule applied, "to_open_channel_id": where TRANSFER moved it}
     CHAT_NO_ANSWER = "CHAT_NO_ANSWER"
+    #: a service-level target of the chat was missed (services/chats/sla.py), `detail` = {"target": its name}
+    SLA_BREACHED = "SLA_BREACHED"
+    #: a service-level target of the chat is due within its policy's warnBeforeSeconds, `detail` = {"target"}
+    SLA_WARNING = "SLA_WARNING"
     #: an operator's presence (no chat): `detail` = {"operator_id", "status", "connected"}
     OPERATOR_PRESENCE = "OPERATOR_PRESENCE"
     #: an admin erased a client's personal data (GDPR). Written once with no chat (`detail` =
@@ -80,6 +84,8 @@ class QueueEventKind(str, Enum):
     CHAT_AUTO_CLOSED = "CHAT_AUTO_CLOSED"
     PRIORITY_CHANGED = "PRIORITY_CHANGED"
     CHAT_NO_ANSWER = "CHAT_NO_ANSWER"
+    SLA_BREACHED = "SLA_BREACHED"
+    SLA_WARNING = "SLA_WARNING"
 
 
 class ChatEventKind(str, Enum):
@@ -94,6 +100,7 @@ class ChatEventKind(str, Enum):
     CHAT_CLOSED = "CHAT_CLOSED"
     CHAT_REMOVED = "CHAT_REMOVED"
     LABELS_CHANGED = "LABELS_CHANGED"
+    SLA_BREACHED = "SLA_BREACHED"
 
 
 @dataclass(frozen=True, slots=True)

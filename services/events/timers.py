@@ -18,6 +18,8 @@ OFFER_TIMEOUT = "OFFER_TIMEOUT"
 CHANNEL_OPENS = "CHANNEL_OPENS"
 #: a chat waiting unanswered: its channel's no-answer rule is due (services/chats/no_answer.py)
 NO_ANSWER = "NO_ANSWER"
+#: SLA_FIRST_RESPONSE, SLA_NEXT_RESPONSE, SLA_RESOLUTION: a service-level target's warning or due
+#: time (services/chats/sla.py TIMER_KINDS)
 
 
 async def schedule(uow: UnitOfWork, kind: str, chat_id: int, due_at: datetime) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
 from services.messaging import files
 from services.messaging import messaging
-from services.chats import queue
+from services.chats import queue, sla
 from services.common import raw_sql
 from services.policies import chats as chat_policy
 from services.policies.chats import ChatRoles, ensure
@@ -56,6 +56,8 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
         if not target.roles.participant:
             await add_participant(uow, chat, me)
         message = await _insert_message_and_read(uow, draft, written=target.written)
+        if not silent and not (touched and raw_sql.is_postgres(uow.tx)):  # else met in the roles' statement
+            await sla.replied(uow, chat.id)  # a visible reply: no client message waits (NEXT_RESPONSE met)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
         uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
@@ -179,9 +181,12 @@ def _touch_roles_and_write_sql(touch: _Touch) -> str:
     """One statement after the lock: the SEND_MESSAGE transition ($4, $5), the roles ($1-$3), and
     the message ($6-$8) with its writer's read marker moved to it, when the transition was made
     and the writer ($3) is a participant (one snapshot: the roles it returns are the ones the
-    INSERT was decided on). The UPDATE and the INSERT are CTEs: each runs exactly once."""
+    INSERT was decided on), and a visible message's reply to the client (services/chats/sla.py:
+    NEXT_RESPONSE met; a refusal rolls it back with the rest). The UPDATEs and the INSERT are
+    CTEs: each runs exactly once."""
     return (
         f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id), "
+        f"replied AS ({sla.replied_sql('$1')} AND NOT $8::boolean AND EXISTS (SELECT 1 FROM touched)), "
         f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
         "SELECT $1::int, $6::varchar, $3::int, $7::text, $8::boolean, $4::timestamptz, false "
         "WHERE EXISTS (SELECT 1 FROM touched) "

@@ -206,6 +206,19 @@ class AllOf(Condition):
         return " AND ".join(part.sql(alias, param) for part in self.parts)
 
 
+@dataclass(frozen=True)
+class Not(Condition):
+    """The rows `part` does not select (`part` must never be unknown: no nullable column compared)."""
+
+    part: Condition
+
+    def q(self) -> Q:
+        return ~self.part.q()
+
+    def sql(self, alias: str, param: Param) -> str:
+        return f"NOT ({self.part.sql(alias, param)})"
+
+
 def render(condition: Condition, alias: str, param: Param) -> str | None:
     """The condition on rows aliased `alias`, its values added with `param` (one placeholder per
     distinct value); None for `EVERYTHING`, so that a statement adds no `WHERE 1 = 1`."""

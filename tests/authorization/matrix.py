@@ -153,6 +153,10 @@ def _events_about_x(events: list[Any], world: World, caller: str) -> bool:
     return any((event.get("chat") or {}).get("id") == world.chat for event in events)
 
 
+def _x_waits_in_line(events: list[Any], world: World, caller: str) -> bool:
+    return any(event["chatId"] == world.chat and event["queuePosition"] is not None for event in events)
+
+
 def _non_empty(data: Any, world: World, caller: str) -> bool:
     return bool(data)
 
@@ -232,6 +236,8 @@ QUERY_ROWS = [
         "UNA FOR FOR ok  hid hid hid hid", sees=_lists_id(lambda w: w.gid("Task", w.task_id))),
     row("Query.labels", "{ labels { id name } }",
         "UNA FOR FOR ok  ok  ok  ok  ok", sees=_lists_id(lambda w: w.gid("Label", w.label_id))),
+    row("Query.slaPolicies", "{ slaPolicies { id name } }",
+        "UNA FOR FOR ok  ok  ok  ok  ok", sees=_lists_id(lambda w: w.gid("SlaPolicy", w.sla_policy_id))),
     row("Query.feed", "{ feed { id } }",
         "UNA FOR FOR ok  ok  ok  ok  ok", sees=_lists_id(lambda w: w.gid("FeedPost", w.feed_post_id))),
 ]
@@ -364,6 +370,13 @@ MUTATION_ROWS = [
         variables=lambda w, c: {"input": {"taskId": w.gid("Task", w.task_id), "status": "DONE"}}),
     row("Mutation.createLabel", _mutation("createLabel", "CreateLabelInput", "label { id }"),
         "UNA FOR FOR FOR FOR FOR FOR ok", variables=lambda w, c: {"input": {"name": "Billing", "color": "#00AA00"}}),
+    row("Mutation.createSlaPolicy", _mutation("createSlaPolicy", "SlaPolicyInput", "slaPolicy { id }"),
+        "UNA FOR FOR FOR FOR FOR FOR ok",
+        variables=lambda w, c: {"input": {"name": "Gold", "firstResponseSeconds": 60}}),
+    row("Mutation.updateSlaPolicy", _mutation("updateSlaPolicy", "UpdateSlaPolicyInput", "slaPolicy { id }"),
+        "UNA FOR FOR FOR FOR FOR FOR ok",
+        variables=lambda w, c: {"input": {"slaPolicyId": w.gid("SlaPolicy", w.sla_policy_id),
+                                          "resolutionSeconds": 3600}}),
     row("Mutation.setChatLabels", _mutation("setChatLabels", "SetChatLabelsInput", CHAT),
         "UNA FOR FOR ok  NF  ok  ok  ok",
         variables=lambda w, c: {"input": {"chatId": w.chat, "labelIds": [w.gid("Label", w.label_id)]}},
@@ -448,6 +461,9 @@ SUBSCRIPTION_ROWS = [
     row("Subscription.visitorChatEvents",
         'subscription { visitorChatEvents(after: "0") { eventId kind chat { id } } }',
         "UNA ok  hid FOR FOR FOR FOR FOR", sees=_events_about_x),
+    # a visitor's own chat only (the other visitor follows chat Y); operators read Chat.queuePosition instead
+    row("Subscription.visitorQueue", "subscription { visitorQueue { chatId queuePosition estimatedWaitSeconds at } }",
+        "UNA ok  hid FOR FOR FOR FOR FOR", sees=_x_waits_in_line, variant="offered"),
 ]
 
 ROWS = QUERY_ROWS + MUTATION_ROWS + SUBSCRIPTION_ROWS

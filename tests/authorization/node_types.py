@@ -44,6 +44,7 @@ NODE_ROWS: dict[str, tuple[str, str]] = {
     "node(Task)": ("Task", "UNA hid hid ok  hid hid ok  ok"),
     "node(FeedPost)": ("FeedPost", "UNA hid hid ok  ok  ok  ok  ok"),
     "node(Label)": ("Label", "UNA hid hid ok  ok  ok  ok  ok"),
+    "node(SlaPolicy)": ("SlaPolicy", "UNA hid hid ok  ok  ok  ok  ok"),
     "node(Webhook)": ("Webhook", "UNA hid hid hid hid hid hid ok"),
 }
 
@@ -73,6 +74,7 @@ async def node_objects(world: World, platform: Platform) -> dict[str, str]:
         "Attachment": gid("Attachment", sent.id), "Attachment:unsent": gid("Attachment", unsent.id),
         "CannedResponse": gid("CannedResponse", world.canned_response_id), "Task": gid("Task", world.task_id),
         "FeedPost": gid("FeedPost", world.feed_post_id), "Label": gid("Label", world.label_id),
+        "SlaPolicy": gid("SlaPolicy", world.sla_policy_id),
         "Webhook": gid("Webhook", world.webhook_id),
     }
 

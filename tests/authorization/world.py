@@ -11,7 +11,7 @@ Built through the services (the paths the API takes), on an empty database:
   message is a silent note;
 - chat Y in C2, started by the other visitor (queued, offered to C2's queue);
 - a canned response of C1 (made by the supervisor), a product, a catalog GIF, a task and a
-  feed post of the channel operator, a webhook connector of C1, a label.
+  feed post of the channel operator, a webhook connector of C1, a label, an SLA policy.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from services.contact_center import search
 from services.contact_center import sales
 from services.messaging import tasks
 from services.chats import labels
+from services.chats import sla_policies
 from services.chats import visitors
 from services.identity.viewer import ANONYMOUS, Viewer
 
@@ -90,6 +91,7 @@ class World:
     #: the chat each visitor caller writes into (their own)
     own_chat_ids: dict[str, int] = field(default_factory=dict)
     webhook_id: int = 0
+    sla_policy_id: int = 0
 
     def gid(self, type_name: str, pk: int) -> str:
         return to_global_id(type_name, pk)
@@ -174,6 +176,7 @@ async def build_world(variant: str = "answered") -> World:
     connector = await connectors.create_connector(admin, name="Website hook", kind="WEBHOOK", open_channel_id=c1.id,
                                                   callback_url="https://hooks.example.test/out")
     label = await labels.create_label(admin, name="VIP", color="#FFD700")
+    sla_policy = await sla_policies.create_sla_policy(admin, name="Standard", first_response_seconds=300)
     # a public address written as one (no name to resolve)
     webhook = await webhooks.create_webhook(admin, url=WEBHOOK_URL, targets=WebhookTargets())
     await search.ensure_ready()  # the search index exists before the first snapshot
@@ -185,4 +188,5 @@ async def build_world(variant: str = "answered") -> World:
         operator_message_id=reply.id, silent_note_id=note.id, canned_response_id=canned.id, product_id=product.id,
         task_id=task.id, label_id=label.id, feed_post_id=post.id, connector_id=connector.id,
         own_chat_ids={"visitor": x.id, "other_visitor": y.id}, webhook_id=webhook.id,
+        sla_policy_id=sla_policy.id,
     )

@@ -49,10 +49,10 @@ class _Socket:
         return [m for m in self.sent if m["type"] == "next"]
 
 
-def _connection(viewer) -> tuple[LimitedTransportWSHandler, _Socket]:
+def _connection(viewer, platform=None) -> tuple[LimitedTransportWSHandler, _Socket]:
     socket = _Socket()
-    handler = LimitedTransportWSHandler(_View(), socket, Context(viewer=viewer), None, schema, timedelta(seconds=10),
-                                        20)
+    handler = LimitedTransportWSHandler(_View(), socket, Context(viewer=viewer, platform=platform), None, schema,
+                                        timedelta(seconds=10), 20)
     handler.connection_acknowledged = True
     handler._visitor_subject = None  # set by handle(), which these tests do not run (no socket to read)
     return handler, socket
@@ -156,6 +156,24 @@ async def test_resumed_subscriptions_run_alone(db):
 
     await messages.send_message(me, chat_id=chat.id, text="each alone")
     await _until(lambda: all(socket.nexts() for _, socket in connections))
+    await _stop(*(handler for handler, _ in connections))
+
+
+@fast_path_only
+async def test_a_subscription_that_starts_with_the_state_now_runs_alone(db, platform):
+    """visitorQueue's first result is the chat's standing now: a second tab gets it too (joining a
+    running group, it would wait for the next change)."""
+    operator, _ = await make_operator()
+    channel = await make_open_channel([operator])
+    chat, visitor, _ = await start_chat(channel)
+    connections = [_connection(visitor, platform) for _ in range(2)]
+    for handler, _ in connections:
+        await _subscribe(handler, "1", "subscription { visitorQueue { chatId queuePosition } }", {})
+    await _until(lambda: all(socket.nexts() for _, socket in connections))
+    assert len(shared_subscriptions) == 0
+    for _, socket in connections:
+        assert socket.nexts()[0]["payload"]["data"]["visitorQueue"] == {
+            "chatId": to_global_id("Chat", chat.id), "queuePosition": 1}
     await _stop(*(handler for handler, _ in connections))
 
 

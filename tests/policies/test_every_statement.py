@@ -46,6 +46,8 @@ POLICIES: dict[str, frozenset[str]] = {
     "ChatLabel": frozenset({"labels"}),
     "ClientAttribute": frozenset({"clients"}),
     **{model: frozenset({"webhooks"}) for model in ("Webhook", "WebhookDelivery")},
+    # SLA policies are every operator's; a chat's service levels are read through its chat (sla_policies too)
+    "SlaPolicy": frozenset({"sla_policies"}),
 }
 MODELS = set(POLICIES)
 #: table -> model, for the hand-written SQL (the keywords upper case, as every statement here is written)
@@ -75,6 +77,8 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.timeouts:offer_at_opening": "the scheduler offers a chat by id when its channel opens "
                                                      "(system read)",
     "services.automation.timeouts:no_answer": "the scheduler applies the no-answer rule to a chat by id (system read)",
+    "services.automation.timeouts:sla_due": "the scheduler fires a chat's service-level timer by chat id (system read)",
+    "services.chats.sla:start": "the SLA policy of the channel a new chat starts in (system read)",
     "services.chats.no_answer:apply_rule": "the no-answer rule moves a chat to its channel's configured target "
                                            "(system read)",
     "services.chats.no_answer:check_settings": "the target channel an admin names in a channel's no-answer rule "
@@ -82,6 +86,9 @@ EXCEPTIONS: dict[str, str] = {
     "services.chats.waiting:queue_positions": "a chat's place in its queue: a count, nothing of the chats ahead "
                                               "is shown (the chat itself was read through the policy)",
     "services.chats.waiting:median_waits": "a channel's median answer wait: a figure, no chat is shown",
+    "services.chats.waiting:channel_queue": "the places of a channel's waiting chats: each visitor is sent "
+                                            "their own chat's place only (queue_standing: the chat read "
+                                            "through the policy)",
     "services.chats.after_hours:tell_if_closed": "marks the after-hours message sent on the chat the client "
                                                  "writes in (a conditional write, system)",
     "services.chats.chat_states:transition": "the conditional UPDATE of a chat the caller already read through the policy",
