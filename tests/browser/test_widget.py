@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
-from tests.e2e.actors import Admin, Operator
+from tests.e2e.actors import Admin, Operator, start_visitor_chat
 from tests.e2e.conftest import admin, deployment, e2e_deployments, http, http_client  # noqa: F401 - the e2e fixtures
 from tests.e2e.live import LiveConnection
 from tests.e2e.server import Deployment
@@ -422,3 +422,31 @@ async def test_a_visitor_who_writes_while_the_channel_is_closed_reads_its_after_
     await expect(page.locator("[role=log] .msg.SYSTEM")).to_contain_text(
         "Estamos fechados: respondemos a partir das 9h.", timeout=TIMEOUT_MS)
     await expect(page.get_by_role("status")).to_contain_text("Você é o número 1 na fila", timeout=TIMEOUT_MS)
+
+
+async def test_the_place_in_the_queue_moves_live_when_a_chat_ahead_is_answered(
+        deployment, site, page_context, admin, http):  # noqa: F811
+    """visitorQueue: no event of the visitor's own chat says that a chat ahead was answered."""
+    operator, channel = await _channel(admin)
+    ahead = await start_visitor_chat(http, channel, text="I was here first")
+    page = await page_context.new_page()
+    standings: list[str] = []
+    page.on("websocket", lambda socket: socket.on(
+        "framereceived", lambda frame: standings.append(str(frame)) if '"visitorQueue"' in str(frame) else None))
+    page, _ = await _open_site(page_context, site, deployment, channel, page=page)
+    await page.locator(".launcher").click()
+    await page.get_by_role("textbox", name="Your message").fill("Me too")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("You are number 2 in the queue.", timeout=TIMEOUT_MS)
+    for _ in range(50):  # the widget's visitorQueue is up: its first result (the standing now) came
+        if standings:
+            break
+        await asyncio.sleep(0.1)
+    assert '"queuePosition":2' in standings[0], standings
+    await operator.answer(ahead.chat_id)
+    await expect(page.get_by_role("status")).to_contain_text("You are number 1 in the queue.", timeout=TIMEOUT_MS)
+    # the channel has answered a chat now: an estimate too (its median wait less the time waited)
+    await page.reload()
+    await page.locator(".launcher").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "You are number 1 in the queue. Estimated wait: about 1 min.", timeout=TIMEOUT_MS)

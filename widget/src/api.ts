@@ -28,6 +28,7 @@ export interface Chat {
 }
 export interface ChatEvent { eventId: string; kind: string; chatId: string; message: Message | null }
 export interface TypingEvent { authorKind: string; typing: boolean; operator: { name: string } | null }
+export interface QueueStatus { chatId: string; queuePosition: number | null; estimatedWaitSeconds: number | null }
 export interface UserError { code: string; message: string }
 
 const RESUBSCRIBE_MS = 5000;
@@ -51,6 +52,7 @@ const EVENTS = `subscription WidgetEvents($after: String) { visitorChatEvents(af
   eventId kind chatId message { ${MESSAGE} } } }`;
 const TYPING_EVENTS = `subscription WidgetTypingEvents($chatId: ID) { typing(chatId: $chatId) {
   authorKind typing operator { name } } }`;
+const QUEUE_EVENTS = `subscription WidgetQueue { visitorQueue { chatId queuePosition estimatedWaitSeconds } }`;
 const UPLOAD = `mutation WidgetUpload($chatId: ID!, $file: Upload!) {
   uploadFile(input: {chatId: $chatId, file: $file}) { attachment { id } ${ERRORS} } }`;
 
@@ -143,6 +145,15 @@ export class Api {
   typing(chatId: string, onTyping: (event: TypingEvent) => void): () => void {
     return this.client().subscribe<{ typing: TypingEvent }>({ query: TYPING_EVENTS, variables: { chatId } }, {
       next: ({ data }) => data && onTyping(data.typing),
+      error: () => undefined,
+      complete: () => undefined,
+    });
+  }
+
+  /** The visitor's place in the queue, live: now, then each change; it completes when the chat closes. */
+  queue(onStatus: (status: QueueStatus) => void): () => void {
+    return this.client().subscribe<{ visitorQueue: QueueStatus }>({ query: QUEUE_EVENTS }, {
+      next: ({ data }) => data && onStatus(data.visitorQueue),
       error: () => undefined,
       complete: () => undefined,
     });

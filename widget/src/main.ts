@@ -1,7 +1,7 @@
 // The Open Channels chat widget: <script src="https://HOST/widget.js" data-open-channel="ID" async>.
 // Reads its settings from its own tag, talks to the server the script came from.
 import { Api, CHAT_STATE, FINISH, RATE, SEND, START, TYPING, VISITOR_CHAT } from "./api";
-import type { Chat, ChatEvent, Message, TypingEvent, UserError } from "./api";
+import type { Chat, ChatEvent, Message, QueueStatus, TypingEvent, UserError } from "./api";
 import { renderMessage, safeUrl } from "./safe_html";
 import { load, save, type Saved } from "./storage";
 import { fill, spoken, textsFor, type Texts } from "./texts";
@@ -11,7 +11,6 @@ const OPEN = new Set(["QUEUED", "ACTIVE"]);
 const TYPING_SHOWN_MS = 6000;
 const TYPING_REPEAT_MS = 2500;
 const TYPING_IDLE_MS = 4000;
-const QUEUE_POLL_MS = 20000;
 
 interface Settings {
   channelId: string;
@@ -52,7 +51,8 @@ class Widget {
   private typingHide = 0;
   private typingSentAt = 0;
   private typingIdle = 0;
-  private queuePoll = 0;
+  private stopQueue: (() => void) | null = null;
+  private queueChatId: string | null = null;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private refreshFull = false;
@@ -119,7 +119,6 @@ class Widget {
       v.label(this.texts);
       (v.contact.hidden ? v.input : v.name).focus();
       v.log.scrollTop = v.log.scrollHeight;
-      this.pollQueue();
     } else {
       v.launcher.focus();
     }
@@ -330,32 +329,46 @@ class Widget {
     const open = OPEN.has(chat.status);
     v.endButton.hidden = !open;
     v.attach.hidden = !open;
-    if (chat.status === "QUEUED") {
-      const parts = [chat.queuePosition ? fill(this.texts.queued, { n: chat.queuePosition }) : this.texts.waiting];
-      if (chat.estimatedWaitSeconds !== null) {
-        parts.push(fill(this.texts.wait, { m: Math.max(1, Math.round(chat.estimatedWaitSeconds / 60)) }));
-      }
-      v.status.textContent = parts.join(" ");
-      v.status.hidden = false;
-    } else if (v.status.textContent !== this.texts.reconnecting) {
-      v.status.hidden = true;
+    this.showQueue(chat.status === "QUEUED", chat.queuePosition, chat.estimatedWaitSeconds);
+    if (open) {
+      this.followTyping(chat.id);
+      this.followQueue(chat.id);
+    } else {
+      this.showTyping(null);
     }
-    if (open) this.followTyping(chat.id);
-    else this.showTyping(null);
     v.rating.hidden = !(chat.status === "CLOSED" && chat.openChannel?.ratingEnabled && !chat.rating
                         && this.saved?.endedChatId !== chat.id && chat.lastMessage?.authorKind === "SYSTEM");
     if (chat.status === "CLOSED" && !this.shown.has(`ended:${chat.id}`)) {
       this.shown.set(`ended:${chat.id}`, this.note(this.texts.ended));
     }
-    this.pollQueue();
   }
 
-  /** While the chat waits and the panel is open, its place in the queue is re-read now and then. */
-  private pollQueue(): void {
-    window.clearTimeout(this.queuePoll);
-    if (this.chat?.status === "QUEUED" && !this.view.panel.hidden) {
-      this.queuePoll = window.setTimeout(() => void this.refresh(), QUEUE_POLL_MS);
+  /** The place in the queue and the estimated wait while the chat waits (else the line goes). */
+  private showQueue(waiting: boolean, position: number | null, wait: number | null): void {
+    const v = this.view;
+    if (waiting) {
+      const parts = [position ? fill(this.texts.queued, { n: position }) : this.texts.waiting];
+      if (wait !== null) parts.push(fill(this.texts.wait, { m: Math.max(1, Math.round(wait / 60)) }));
+      v.status.textContent = parts.join(" ");
+      v.status.hidden = false;
+    } else if (v.status.textContent !== this.texts.reconnecting) {
+      v.status.hidden = true;
     }
+  }
+
+  /** visitorQueue: the chat's standing as the queue moves (chats ahead answered, transfers,
+   * priorities), which no event of the visitor's own chat tells. */
+  private followQueue(chatId: string): void {
+    if (this.queueChatId === chatId) return;
+    this.stopQueue?.();
+    this.queueChatId = chatId;
+    this.stopQueue = this.api.queue((status: QueueStatus) => {
+      if (status.chatId === this.chat?.id && this.chat.status === "QUEUED") {
+        this.chat.queuePosition = status.queuePosition;
+        this.chat.estimatedWaitSeconds = status.estimatedWaitSeconds;
+        this.showQueue(status.queuePosition !== null, status.queuePosition, status.estimatedWaitSeconds);
+      }
+    });
   }
 
   private followTyping(chatId: string): void {
@@ -382,6 +395,9 @@ class Widget {
     this.stopTyping?.();
     this.stopTyping = null;
     this.typingChatId = null;
+    this.stopQueue?.();
+    this.stopQueue = null;
+    this.queueChatId = null;
   }
 
   /** A message in the log, once: shown again (edited, deleted) it is replaced in place. */
