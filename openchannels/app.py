@@ -28,6 +28,7 @@ from openchannels.downloads import download_file
 from openchannels.exports import export_client, export_conversations, export_statistics
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
+from openchannels.widget import widget_routes
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
 from openchannels.log_format import configure_logging
@@ -346,6 +347,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             Route("/exports/statistics.csv", export_statistics, methods=["GET"]),
             Route("/exports/clients/{client_id}.json", export_client, methods=["GET"]),
             *([graphiql_static_route()] if graphql.graphql_ide else []),
+            *widget_routes(),  # the website chat widget (openchannels/widget/)
             *metrics_route,
         ],
         middleware=[Middleware(RequestIds),  # a request id for the logs (infrastructure/request_ids.py)
