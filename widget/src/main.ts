@@ -53,6 +53,9 @@ class Widget {
   private typingIdle = 0;
   private stopQueue: (() => void) | null = null;
   private queueChatId: string | null = null;
+  /** The latest visitorQueue standing. Once one came it wins over a query's figures: a chat read
+   * before a chat ahead was answered may arrive after the standing that says so. */
+  private standing: QueueStatus | null = null;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private refreshFull = false;
@@ -329,7 +332,13 @@ class Widget {
     const open = OPEN.has(chat.status);
     v.endButton.hidden = !open;
     v.attach.hidden = !open;
-    this.showQueue(chat.status === "QUEUED", chat.queuePosition, chat.estimatedWaitSeconds);
+    const standing = this.standing?.chatId === chat.id ? this.standing : null;
+    if (standing) {
+      this.showQueue(chat.status === "QUEUED" && standing.queuePosition !== null,
+                     standing.queuePosition, standing.estimatedWaitSeconds);
+    } else {
+      this.showQueue(chat.status === "QUEUED", chat.queuePosition, chat.estimatedWaitSeconds);
+    }
     if (open) {
       this.followTyping(chat.id);
       this.followQueue(chat.id);
@@ -362,7 +371,9 @@ class Widget {
     if (this.queueChatId === chatId) return;
     this.stopQueue?.();
     this.queueChatId = chatId;
+    this.standing = null;
     this.stopQueue = this.api.queue((status: QueueStatus) => {
+      this.standing = status;
       if (status.chatId === this.chat?.id && this.chat.status === "QUEUED") {
         this.chat.queuePosition = status.queuePosition;
         this.chat.estimatedWaitSeconds = status.estimatedWaitSeconds;
@@ -398,6 +409,7 @@ class Widget {
     this.stopQueue?.();
     this.stopQueue = null;
     this.queueChatId = null;
+    this.standing = null;
   }
 
   /** A message in the log, once: shown again (edited, deleted) it is replaced in place. */
