@@ -77,8 +77,17 @@ async def _set_timers(uow: UnitOfWork, chat_id: int, values: dict[str, Any], tar
             await timers.schedule(uow, TIMER_KINDS[target], chat_id, moment)
 
 
-def _values(row: ChatSla) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in row._meta.db_fields if name not in ("id", "chat_id", "policy_id")}
+#: a chat's clocks: the columns of chat_sla but its keys (tests/automation/test_sla.py checks the list)
+CLOCK_COLUMNS = (
+    "breached", "client_waiting_since",
+    "first_response_due_at", "first_response_warn_at", "first_response_breached_at",
+    "next_response_due_at", "next_response_warn_at", "next_response_breached_at",
+    "resolution_due_at", "resolution_warn_at", "resolution_breached_at",
+)
+
+
+def clock_values(row: ChatSla) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in CLOCK_COLUMNS}
 
 
 async def start(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> None:
@@ -121,7 +130,7 @@ async def _start_next_response(uow: UnitOfWork, chat: Chat, at: datetime,
     if row.next_response_breached_at is not None:
         values["next_response_warn_at"] = None  # missed once already: shown, never warned or missed again
     await ChatSla.filter(chat_id=chat.id).using_db(uow.tx).update(**values)
-    await _set_timers(uow, chat.id, {**_values(row), **values}, [SlaTarget.NEXT_RESPONSE])
+    await _set_timers(uow, chat.id, {**clock_values(row), **values}, [SlaTarget.NEXT_RESPONSE])
 
 
 async def answered(uow: UnitOfWork, chat: Chat, channel: OpenChannel | None) -> None:
@@ -169,7 +178,7 @@ async def transferred(uow: UnitOfWork, chat: Chat, from_hours: str | None, to_ch
     if row is None:
         return
     old, new, at = working_hours.from_stored(from_hours), working_hours.from_stored(to_channel.working_hours), queue.now()
-    values = _values(row)
+    values = clock_values(row)
     changes: dict[str, Any] = {}
     for p in PREFIX.values():
         for column in (f"{p}_due_at", f"{p}_warn_at"):
@@ -202,7 +211,7 @@ async def fire(uow: UnitOfWork, chat: Chat, target: SlaTarget) -> None:
                    operator_ids=await audience(uow, chat), visitor_visible=False, detail=detail)
     row = await ChatSla.get_or_none(chat_id=chat.id, using_db=uow.tx)
     if row is not None:
-        await _set_timers(uow, chat.id, _values(row), [target])
+        await _set_timers(uow, chat.id, clock_values(row), [target])
 
 
 # ----------------------------------------------------------------------------- reads

@@ -254,3 +254,7 @@ async def test_racing_scheduler_loops_breach_each_target_exactly_once(db, clock)
         assert sorted(warned) == sorted([first_or_next, "RESOLUTION"]), (chat_id, events)
     assert await Event.filter(kind="SLA_BREACHED").count() == 12 * 2
     assert await Chat.filter(id__in=waiting[:6], status=ChatStatus.ACTIVE).count() == 6
+
+
+def test_the_clock_columns_are_every_column_of_chat_sla_but_its_keys():
+    assert set(sla.CLOCK_COLUMNS) == set(ChatSla._meta.db_fields) - {"id", "chat_id", "policy_id"}

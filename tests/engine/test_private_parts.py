@@ -87,6 +87,7 @@ OURS = {
     ("schema/limits.py", "_fragments"), ("services/identity/auth.py", "_entries"), ("services/chats/chats.py", "_close"),
     ("services/chats/open_channels.py", "_validate"), ("services/common/raw_sql.py", "_dialect"), ("services/contact_center/search.py", "_dialect"),
     ("services/contact_center/statistics.py", "_query"), ("services/contact_center/statistics.py", "_rows"),
+    ("services/contact_center/wallboard.py", "_now"),
 }
 
 
