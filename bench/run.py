@@ -100,7 +100,7 @@ def schema_has_conversations() -> bool:
 
 async def prepare(scale: float, reseed: bool, with_b6: bool, writers: int = 8,
                   database: str = "") -> tuple[str, dict[int, str], list[Row], Targets]:
-    """Seed, issue a token per bench operator (and for B2-B5), and (B6) count statements in-process."""
+    """Seed, issue a token per bench operator (and for B2-B5, B7), and (B6) count statements in-process."""
     from bench import search, statistics
     from infrastructure.database import close_database, init_database
     from infrastructure.settings import Settings
