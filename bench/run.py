@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import queries
+from bench.exports import run_b7
 from bench.fanout import raise_file_limit, run_b2
 from bench.ingest import run_b3
 from bench.load import LoadResult, drive
@@ -33,7 +34,7 @@ from bench.targets import Targets, find_targets
 
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "latest.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
-KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6")
+KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
 #: the bench server measures speed, not refusals: every rate limit off (0). And no scheduler: the
 #: seeded ACTIVE chats' auto-close times are past, so it would close them (and B1's lists) at start
 SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE": "0",
@@ -99,7 +100,7 @@ def schema_has_conversations() -> bool:
 
 async def prepare(scale: float, reseed: bool, with_b6: bool, writers: int = 8,
                   database: str = "") -> tuple[str, dict[int, str], list[Row], Targets]:
-    """Seed, issue a token per bench operator (and for B2-B5), and (B6) count statements in-process."""
+    """Seed, issue a token per bench operator (and for B2-B5, B7), and (B6) count statements in-process."""
     from bench import search, statistics
     from infrastructure.database import close_database, init_database
     from infrastructure.settings import Settings
@@ -282,11 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url, tokens, b6_rows, targets = asyncio.run(
             prepare(args.scale, args.reseed, "B6" in only, args.writers, args.database))
-        if only & {"B1", "B2", "B3", "B4", "B5"}:
+        server_env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
+                      "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT}
+        if only & {"B1", "B2", "B3", "B4", "B5", "B7"}:
             log_dir = Path(tempfile.mkdtemp(prefix="openchannels-bench-"))
-            print(f"[bench] starting the GraphQL server and the baseline (logs in {log_dir})", flush=True)
-            server_env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
-                          "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT}
+            print(f"[bench] starting the servers (logs in {log_dir})", flush=True)
+        if only & {"B1", "B2", "B3", "B4", "B5"}:
             graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env=server_env)
             servers.append(graphql)
         if "B1" in only:
@@ -308,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             rows += run_b4(graphql, targets.supervisor_token, args)
         if "B5" in only:
             rows += run_b5(graphql, targets.supervisor_token, args)
+        if "B7" in only:  # on a server of its own: its memory is measured (B2 idle's reason)
+            export_server = start_uvicorn("graphql-export", "openchannels.app:create_app", log_dir=log_dir,
+                                          env=server_env)
+            servers.append(export_server)
+            rows += run_b7(export_server, url, targets.supervisor_token, args)
+            export_server.stop()
         if "B3" in only:  # last: it adds messages (and raw-loop events no server published)
             rows += run_b3(graphql, url, REDIS_URL, targets, args)
         rows += b6_rows

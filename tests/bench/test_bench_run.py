@@ -1,4 +1,4 @@
-"""`python -m bench` end to end at a tiny scale: seed, both servers, every benchmark B1-B6 driven
+"""`python -m bench` end to end at a tiny scale: seed, both servers, every benchmark B1-B7 driven
 over real HTTP/WebSocket from separate processes, the JSON table written. This checks the
 harness (every figure there, plausible, no failed request), not the speed: CI's numbers are no
 targets. Half a second of load per measurement (after the bench's own warm-up) still gives every
@@ -89,6 +89,21 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert value(benchmark, small) >= 1
         assert value(benchmark, small) == value(benchmark, large), benchmark
         assert rows[benchmark, "constant in page size"]["verdict"] == "pass"
+
+    # B7: every conversation exported once over HTTP (the seed's 480 at this scale and B2's visitor chats),
+    # the baseline a tenth; the server's memory measured for both; statistics.csv's total = the count
+    [export] = {benchmark for benchmark, _ in rows if benchmark.startswith("B7 conversations.csv")}
+    exported, counted = map(int, rows[export, "rows = totalCount"]["value"].split("/"))
+    assert exported == counted >= 480 and export == f"B7 conversations.csv ({exported} rows)"
+    baseline_rows, baseline_counted = map(int, rows[export, "rows = totalCount"]["baseline"].split("/"))
+    assert baseline_rows == baseline_counted == exported // 10
+    assert value(export, "rows/s") > 0 and value(export, "seconds") > 0
+    assert value(export, "server peak RSS growth MiB") >= 0
+    assert value(export, "server peak RSS growth MiB, again") >= 0
+    assert rows[export, "server peak RSS growth MiB"]["verdict"] in ("pass", "FAIL")
+    assert "peak" in rows[export, "server peak RSS growth MiB"]["note"]
+    assert rows["B7 statistics.csv (400 days)", "total = totalCount"]["value"] == f"{exported}/{exported}"
+    assert value("B7 statistics.csv (400 days)", "seconds") > 0
 
     assert "not yet" not in {row["figure"] for row in table["rows"]}
     assert "Open Channels bench" in done.stdout and "verdict" in done.stdout
