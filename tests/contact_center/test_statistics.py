@@ -142,11 +142,15 @@ async def _bob_id(world) -> int:
     return world["bob"].operator_id
 
 
-async def test_statistics_take_a_fixed_number_of_statements(world, count_queries):
+async def test_statistics_take_a_fixed_number_of_statements(world, count_queries, backend):
     with count_queries() as counter:
         await execute("query($f: StatisticsFilter!) { statistics(filter: $f) { totals { conversations } "
                       "byOperator { stats { missed } } byDay { day } } }", world["admin"], f=WINDOW)
-    assert counter.count == 1, counter.statements  # one statement for totals and every breakdown
+    statements = counter.statements
+    if backend == "postgres":  # JIT off for the statement alone: it compiled for longer than it ran
+        assert statements[0] == "SET LOCAL jit = off", statements
+        statements = statements[1:]
+    assert len(statements) == 1, statements  # one statement for totals and every breakdown
 
 
 async def test_an_empty_window_and_a_reversed_one(world):

@@ -216,7 +216,9 @@ async def test_the_event_log_is_read_only_when_its_figures_are_asked_for(world, 
     with count_queries() as counter:
         data = (await execute(plain, world["admin"], f=WINDOW))["statistics"]
     assert data["totals"] == {"conversations": 4, "p90FirstResponseSeconds": 150.0, "averageResolutionSeconds": 1025.0}
-    assert counter.count == 1 and "JOIN event" not in str(counter.statements[0]).replace("\n", " ").replace("  ", " ")
+    # on PostgreSQL a `SET LOCAL jit = off` goes first (services/contact_center/statistics.py)
+    statements = [s for s in counter.statements if s != "SET LOCAL jit = off"]
+    assert len(statements) == 1 and "JOIN event" not in str(statements[0]).replace("\n", " ").replace("  ", " ")
     fragment = ("query($f: StatisticsFilter!) { statistics(filter: $f) { byLabel { stats { ... on ConversationStats "
                 "{ transfers } } } totals { ...W } } } fragment W on ConversationStats { averageHandleSeconds "
                 "medianQueueWaitSeconds }")
