@@ -116,12 +116,12 @@ export class ChatPane {
   }
 
   private render(chat: Chat): void {
-    const open = chat.status !== "CLOSED";
+    const open = chat.status === "QUEUED" || chat.status === "ACTIVE";
     const mine = chat.operator?.id === this.directory().me?.id;
     this.title.textContent = `#${chat.number} ${chat.title}`;
     this.title.tabIndex = -1;
     this.meta.textContent = [
-      { QUEUED: "Waiting in the queue", ACTIVE: "Active", CLOSED: "Finished" }[chat.status],
+      { QUEUED: "Waiting in the queue", ACTIVE: "Active", CLOSED: "Finished", SPAM: "Finished as spam" }[chat.status],
       chat.openChannel ? `Channel: ${chat.openChannel.name}` : "Colleague chat",
       chat.operator ? `Operator: ${chat.operator.name}` : "",
       chat.pinned ? "Pinned" : "",
@@ -252,7 +252,7 @@ export class ChatPane {
     const { cannedResponses } = await this.api.call<{ cannedResponses: CannedResponse[] }>(CANNED, { openChannelId });
     this.cannedTexts = new Map(cannedResponses.map((canned) => [canned.id, canned.text]));
     this.canned.replaceChildren(...cannedResponses.map((canned) => el("option", { value: canned.id, text: canned.title })));
-    this.canned.disabled = this.insertButton.disabled = !cannedResponses.length || this.chat?.status === "CLOSED";
+    this.canned.disabled = this.insertButton.disabled = !cannedResponses.length || !(this.chat?.status === "QUEUED" || this.chat?.status === "ACTIVE");
   }
 
   /** The canned response's text into the composer at the caret (as written: its placeholders stay as they are). */

@@ -7,7 +7,7 @@ export interface Message {
   deleted: boolean; createdAt: string; author: Person | null; attachments: Attachment[];
 }
 export interface ChatSummary {
-  id: string; number: number; title: string; status: "QUEUED" | "ACTIVE" | "CLOSED"; pinned: boolean;
+  id: string; number: number; title: string; status: "QUEUED" | "ACTIVE" | "CLOSED" | "SPAM"; pinned: boolean;
   unreadCount: number; openChannel: { id: string; name: string } | null; client: { name: string } | null;
   lastMessage: { text: string; silent: boolean } | null;
 }

@@ -13,10 +13,11 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.browser.test_widget import TIMEOUT_MS, Watched, _log, _open_site, site  # noqa: F401 - the embedding site
-from tests.e2e.actors import Actor, Admin, Operator, unique
+from tests.e2e.actors import Actor, Admin, Operator, start_visitor_chat, unique
 from tests.e2e.conftest import admin, deployment, e2e_deployments, http, http_client  # noqa: F401 - the e2e fixtures
 from tests.e2e.server import Deployment
 
+OFFERED = "query ($id: ID!) { chat(id: $id) { status operator { id } offeredTo { id } } }"
 CHAT = "query ($id: ID!) { chat(id: $id) { status pinned operator { id } rating { vote comment } } }"
 
 
@@ -193,3 +194,73 @@ async def test_an_operator_answers_a_widget_visitor_from_the_console(
         assert watched_console.dialogs == []
     finally:
         await context.close()
+
+
+async def test_markup_shows_as_text_and_the_operator_skips_transfers_and_marks_spam(
+        browser, deployment, admin, http):  # noqa: F811
+    operator, email, password = await _operator(admin)
+    colleague = await admin.create_operator("Bob " + uuid.uuid4().hex[:6])
+    channel = await admin.create_open_channel([operator, colleague])
+    context, console, watched = await _console(browser, deployment, email, password)
+    try:
+        offered = _group(console, "Offered to me")
+        hostile = "<img src=x onerror=alert(1)> [url=javascript:alert(2)]click me[/url] <script>alert(3)</script>"
+        first = await start_visitor_chat(http, channel, text=hostile)
+        item = offered.get_by_role("button").filter(has_text="#")
+        await expect(item).to_have_count(1, timeout=TIMEOUT_MS)
+        await item.click()
+        log = _console_log(console)
+        await expect(log).to_contain_text("<img src=x onerror=alert(1)>", timeout=TIMEOUT_MS)
+        await expect(log).to_contain_text("<script>alert(3)</script>")
+        await expect(console.locator(".lists")).to_contain_text("<img src=x onerror=alert(1)>")  # the last message, as text
+        assert await console.locator("img, .log script, .lists script").count() == 0
+        links = await log.locator("a").evaluate_all("links => links.map(link => link.href)")
+        assert not [link for link in links if not link.startswith("http")], links
+        await asyncio.sleep(0.5)
+        assert watched.dialogs == []
+        assert not [url for url in watched.requests if url.endswith("/x")], watched.requests
+
+        # skip: the offer leaves my list (the colleague may still take it)
+        await console.get_by_role("button", name="Skip").click()
+        await expect(offered.get_by_role("button")).to_have_count(0, timeout=TIMEOUT_MS)
+        assert (await colleague.data(CHAT, id=first.chat_id))["chat"]["status"] == "QUEUED"
+
+        # transfer an answered chat to the colleague: it leaves my list live and is offered to them
+        second = await start_visitor_chat(http, channel, text="I need an invoice")
+        await offered.get_by_role("button").filter(has_text="#").click()
+        await expect(log).to_contain_text("I need an invoice", timeout=TIMEOUT_MS)
+        await console.get_by_role("button", name="Answer").click()
+        await expect(_group(console, "Waiting for the first response").get_by_role("button")).to_have_count(
+            1, timeout=TIMEOUT_MS)
+        await console.get_by_label("Transfer to").select_option(label=(await _name(colleague)))
+        await console.get_by_role("button", name="Transfer", exact=True).click()
+        await expect(_group(console, "Waiting for the first response").get_by_role("button")).to_have_count(
+            0, timeout=TIMEOUT_MS)
+        transferred = (await colleague.data(OFFERED, id=second.chat_id))["chat"]
+        assert transferred == {"status": "QUEUED", "operator": None, "offeredTo": [{"id": colleague.id}]}
+
+        # spam: the chat is finished at once
+        third = await start_visitor_chat(http, channel, text="Buy cheap watches")
+        await offered.get_by_role("button").filter(has_text="Buy cheap watches").click()
+        await expect(log).to_contain_text("Buy cheap watches", timeout=TIMEOUT_MS)
+        await console.get_by_role("button", name="Spam").click()
+        await expect(console.locator(".chat .meta")).to_contain_text("Finished as spam", timeout=TIMEOUT_MS)
+        await expect(console.get_by_role("textbox", name="Message")).to_be_disabled()
+        assert (await operator.data(CHAT, id=third.chat_id))["chat"]["status"] == "SPAM"
+
+        # sign out: the sign-in form again, and no token left in the tab
+        await console.get_by_role("button", name="Sign out").click()
+        await expect(console.get_by_label("Password")).to_be_visible()
+        assert await console.evaluate("() => sessionStorage.length") == 0
+        await console.get_by_label("E-mail").fill(email)
+        await console.get_by_label("Password").fill("wrong")
+        await console.get_by_role("button", name="Sign in").click()
+        await expect(console.locator(".announce")).not_to_be_empty(timeout=TIMEOUT_MS)
+        assert await console.get_by_role("navigation", name="Chats").is_hidden()
+        assert watched.violations == [], watched.violations
+    finally:
+        await context.close()
+
+
+async def _name(operator: Operator) -> str:
+    return (await operator.data("query { me { operator { name } } }"))["me"]["operator"]["name"]
