@@ -9,6 +9,7 @@ import {
 } from "./operations";
 
 const REFRESH_MS = 150;
+const ANNOUNCED_MS = 6000;
 
 class Console {
   private readonly api: Api;
@@ -23,6 +24,7 @@ class Console {
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private refreshTimer = 0;
+  private sayTimer = 0;
 
   constructor(root: HTMLElement, graphqlUrl: string) {
     this.api = new Api(graphqlUrl, graphqlUrl.replace(/^http/, "ws"));
@@ -140,8 +142,7 @@ class Console {
     groups.push(["Active", active]);
     const sections = [this.section(separately ? "Open channels" : "My chats", "my", groups)];
     if (separately) sections.push(this.section("Colleague chats", "internal", [["Colleague chats", myChats.internal]], false));
-    sections.push(this.section("Queue", "queue", data.openChannels.map((channel) => [
-      `${channel.name} (${channel.queuedChats.length} waiting)`, channel.queuedChats])));
+    sections.push(this.section("Queue", "queue", data.openChannels.map((channel) => [channel.name, channel.queuedChats])));
     const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.chatId : undefined;
     this.lists.replaceChildren(...sections);
     if (focused) this.lists.querySelector<HTMLElement>(`[data-chat-id="${CSS.escape(focused)}"]`)?.focus();
@@ -181,8 +182,11 @@ class Console {
     });
   }
 
+  /** A short announcement (a status: read by screen readers), gone after a while. */
   private say(text: string): void {
+    window.clearTimeout(this.sayTimer);
     this.status.textContent = text;
+    if (text) this.sayTimer = window.setTimeout(() => (this.status.textContent = ""), ANNOUNCED_MS);
   }
 }
 

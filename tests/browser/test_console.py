@@ -81,7 +81,7 @@ async def test_an_operator_answers_a_widget_visitor_from_the_console(
         # the offer reaches the console live (myChatsChanged), and the channel's queue too (queueChanged)
         item = offered.get_by_role("button").filter(has_text="Lucy")
         await expect(item).to_be_visible(timeout=TIMEOUT_MS)
-        await expect(console.locator(".list.queue")).to_contain_text("(1 waiting)")
+        await expect(console.locator(".list.queue").get_by_role("button").filter(has_text="Lucy")).to_be_visible()
         chat_id = await item.get_attribute("data-chat-id")
         await item.focus()
         await console.keyboard.press("Enter")  # keyboard: every chat is a button
@@ -94,6 +94,7 @@ async def test_an_operator_answers_a_widget_visitor_from_the_console(
         await expect(_group(console, "Waiting for the first response").get_by_role("button").filter(has_text="Lucy")) \
             .to_be_visible(timeout=TIMEOUT_MS)
         await expect(offered).to_contain_text("None")
+        await expect(console.locator(".list.queue").get_by_role("button")).to_have_count(0)  # the queue, live
         await expect(shop.get_by_role("status")).to_be_hidden(timeout=TIMEOUT_MS)  # no longer in the queue
 
         # typing, operator -> visitor: the console reports typing (setTyping) and the widget shows it
