@@ -47,6 +47,8 @@ export class ChatPane {
   private typingHide = 0;
   private typingSentAt = 0;
   private typingIdle = 0;
+  /** Counts open() calls: only the latest one shows its chat. */
+  private opening = 0;
 
   constructor(private readonly api: Api, private readonly directory: () => Directory,
               private readonly say: (text: string) => void, private readonly changed: () => void) {
@@ -78,7 +80,9 @@ export class ChatPane {
 
   async open(chatId: string): Promise<void> {
     this.close();
+    const ticket = ++this.opening;
     const { chat } = await this.api.call<{ chat: Chat | null }>(CHAT, { id: chatId });
+    if (ticket !== this.opening) return; // another chat was opened meanwhile
     if (!chat) return this.say("This chat is no longer visible to you.");
     this.chat = chat;
     this.root.hidden = false;
