@@ -7,7 +7,9 @@ acts only through what is on their screen; the test reads the server over the AP
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
@@ -34,10 +36,13 @@ async def _operator(admin: Admin) -> tuple[Operator, str, str]:  # noqa: F811
     return operator, email, password
 
 
-async def _console(browser: Browser, deployment: Deployment, email: str, password: str) -> tuple[BrowserContext, Page, Watched]:
+async def _console(browser: Browser, deployment: Deployment, email: str, password: str,
+                   prepare: Callable[[Page], Awaitable[None]] | None = None) -> tuple[BrowserContext, Page, Watched]:
     """The operator's own browser context (a second profile): the console, signed in from the keyboard."""
     context = await browser.new_context()
     page = await context.new_page()
+    if prepare is not None:
+        await prepare(page)
     watched = Watched(page)
     await page.goto(f"{deployment.server.base_url}/console")
     await page.get_by_label("E-mail").fill(email)
@@ -259,6 +264,60 @@ async def test_markup_shows_as_text_and_the_operator_skips_transfers_and_marks_s
         await expect(console.locator(".announce")).not_to_be_empty(timeout=TIMEOUT_MS)
         assert await console.get_by_role("navigation", name="Chats").is_hidden()
         assert watched.violations == [], watched.violations
+    finally:
+        await context.close()
+
+
+async def test_after_a_dropped_connection_the_console_catches_up_with_nothing_lost_or_twice(
+        browser, deployment, admin, http):  # noqa: F811
+    operator, email, password = await _operator(admin)
+    channel = await admin.create_open_channel([operator])
+    cut = {"now": False}
+
+    async def through(socket: Any) -> None:
+        if cut["now"]:
+            await socket.close(code=1012)  # "service restart": graphql-ws comes back
+            return
+        socket.connect_to_server()
+
+    async def prepare(page: Page) -> None:  # the page's WebSockets pass through the test, which can cut them
+        await page.route_web_socket(re.compile(r".*/graphql$"), through)
+        await page.add_init_script("""(() => {
+            const Native = window.WebSocket;
+            window.sockets = [];
+            window.WebSocket = class extends Native {
+                constructor(...args) { super(...args); window.sockets.push(this); }
+            };
+        })()""")
+
+    context, console, _ = await _console(browser, deployment, email, password, prepare)
+    try:
+        visitor = await start_visitor_chat(http, channel, text="First question")
+        offered = _group(console, "Offered to me")
+        await offered.get_by_role("button").filter(has_text="#").click()
+        log = _console_log(console)
+        await expect(log).to_contain_text("First question", timeout=TIMEOUT_MS)
+        await console.get_by_role("button", name="Answer").click()
+        await expect(_group(console, "Waiting for the first response").get_by_role("button")).to_have_count(
+            1, timeout=TIMEOUT_MS)
+
+        # the connection drops and stays down while the visitor writes and another visitor arrives
+        cut["now"] = True
+        await console.evaluate("() => window.sockets.forEach(socket => socket.close(3000, 'the network is gone'))")
+        await visitor.send("While you were away (1)")
+        await visitor.send("While you were away (2)")
+        await start_visitor_chat(http, channel, text="A newcomer", name="Newcomer")
+        await asyncio.sleep(1)
+        assert "While you were away" not in await log.inner_text()  # nothing reached the page
+
+        cut["now"] = False  # back: graphql-ws reconnects and each subscription resumes after its last event
+        await expect(log).to_contain_text("While you were away (2)", timeout=TIMEOUT_MS)
+        await expect(offered.get_by_role("button").filter(has_text="Newcomer")).to_be_visible(timeout=TIMEOUT_MS)
+        await asyncio.sleep(0.5)
+        shown = await _ids(log)
+        assert len(shown) == len(set(shown)) == 3  # nothing twice
+        texts = await log.locator(".msg .text").all_inner_texts()
+        assert texts == ["First question", "While you were away (1)", "While you were away (2)"]
     finally:
         await context.close()
 
