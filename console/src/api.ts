@@ -102,6 +102,12 @@ export class Api {
     };
   }
 
+  /** Called with true when the WebSocket (re)connects, false when it drops. */
+  onConnection(listener: (connected: boolean) => void): () => void {
+    const offs = [this.client().on("connected", () => listener(true)), this.client().on("closed", () => listener(false))];
+    return () => offs.forEach((off) => off());
+  }
+
   /** A live-only subscription (typing): nothing is replayed. */
   live<T>(query: string, field: string, variables: Record<string, unknown>, onNext: (value: T) => void): () => void {
     return this.client().subscribe<Record<string, T>>({ query, variables }, {

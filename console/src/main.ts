@@ -5,7 +5,7 @@ import { Api, Unauthenticated } from "./api";
 import { ChatPane, type Directory } from "./chat";
 import { button, el } from "./dom";
 import {
-  LOGIN, LOGOUT, MY_CHATS_CHANGED, QUEUE_CHANGED, WORKPLACE, type ChatEvent, type ChatSummary, type Workplace,
+  LOGIN, LOGOUT, MY_CHATS_CHANGED, QUEUE_CHANGED, SET_STATUS, WORKPLACE, type ChatEvent, type ChatSummary, type Workplace,
 } from "./operations";
 
 const REFRESH_MS = 150;
@@ -17,6 +17,9 @@ class Console {
   private readonly loginForm = el("form", { class: "login", "aria-labelledby": "login-title" });
   private readonly workplace = el("div", { class: "workplace", hidden: "" });
   private readonly who = el("span", { class: "who" });
+  private readonly connection = el("span", { class: "connection", role: "status" });
+  private readonly presence = el("select", { id: "presence", "aria-label": "My status" },
+    ...["ONLINE", "AWAY", "OFFLINE"].map((status) => el("option", { value: status, text: status.toLowerCase() })));
   private readonly lists = el("nav", { class: "lists", "aria-label": "Chats" });
   private readonly pane: ChatPane;
   private data: Workplace | null = null;
@@ -31,9 +34,10 @@ class Console {
     this.api.onSignedOut = () => this.showLogin("Your session has ended: sign in again.");
     this.pane = new ChatPane(this.api, () => this.directory(), (text) => this.say(text), () => this.scheduleRefresh());
     this.buildLogin();
+    this.presence.addEventListener("change", () => void this.setStatus(this.presence.value));
     this.workplace.append(
-      el("header", { class: "top" }, el("h1", { text: "Open Channels console" }), this.who,
-         button("Sign out", () => void this.signOut())),
+      el("header", { class: "top" }, el("h1", { text: "Open Channels console" }), this.connection, this.who,
+         this.presence, button("Sign out", () => void this.signOut())),
       el("div", { class: "columns" }, this.lists, el("main", { class: "main" }, this.pane.root)));
     root.append(this.status, this.loginForm, this.workplace);
     if (this.api.token) void this.start();
@@ -69,6 +73,7 @@ class Console {
     this.stops = [];
     this.pane.close();
     this.data = null;
+    this.connection.textContent = "";
     this.workplace.hidden = true;
     this.loginForm.hidden = false;
     this.say(message);
@@ -93,6 +98,9 @@ class Console {
     this.loginForm.hidden = true;
     this.workplace.hidden = false;
     this.say("");
+    this.stops.push(this.api.onConnection((connected) => {
+      this.connection.textContent = connected ? "" : "Reconnecting…";
+    }));
     const after = this.data?.myChats.eventCursor || null;
     const onEvent = (event: ChatEvent) => {
       this.scheduleRefresh();
@@ -100,6 +108,17 @@ class Console {
     };
     this.stops.push(this.api.events(MY_CHATS_CHANGED, "myChatsChanged", { after }, onEvent),
                     this.api.events(QUEUE_CHANGED, "queueChanged", { after }, onEvent));
+  }
+
+  /** ONLINE: chats are offered to me; AWAY: not (my offers pass on); OFFLINE: signed off work. */
+  private async setStatus(status: string): Promise<void> {
+    try {
+      await this.api.mutate("setStatus", SET_STATUS, { input: { status } });
+      this.say(`Status: ${status.toLowerCase()}.`);
+    } catch (error) {
+      this.say((error as Error).message);
+    }
+    this.scheduleRefresh();
   }
 
   private scheduleRefresh(): void {
@@ -135,6 +154,7 @@ class Console {
   private renderLists(data: Workplace): void {
     const { myChats, me } = data;
     this.who.textContent = me.operator.name;
+    if (document.activeElement !== this.presence) this.presence.value = me.operator.status;
     const separately = me.preferences.showOpenChannelsSeparately;
     const active = separately ? myChats.active : [...myChats.active, ...myChats.internal];
     const groups: [string, ChatSummary[]][] = [["Offered to me", myChats.offered]];

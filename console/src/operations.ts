@@ -1,6 +1,7 @@
 // Every GraphQL operation the console sends, in one place: what a partner's console needs to ask.
 
 export interface Person { id: string; name: string }
+export interface Me extends Person { status: "ONLINE" | "AWAY" | "OFFLINE" }
 export interface Attachment { id: string; name: string; url: string }
 export interface Message {
   id: string; authorKind: "CLIENT" | "OPERATOR" | "SYSTEM"; text: string; html: string; silent: boolean;
@@ -21,7 +22,7 @@ export interface MyChats {
 }
 export interface Channel { id: string; name: string; queuedChats: ChatSummary[] }
 export interface Workplace {
-  me: { operator: Person; preferences: { showOpenChannelsSeparately: boolean; groupWaitingFirstResponse: boolean } };
+  me: { operator: Me; preferences: { showOpenChannelsSeparately: boolean; groupWaitingFirstResponse: boolean } };
   myChats: MyChats; openChannels: Channel[]; operators: Person[];
 }
 export interface ChatEvent { eventId: string; kind: string; chatId: string; message: Message | null }
@@ -36,7 +37,7 @@ const MESSAGE = "id authorKind text html silent deleted createdAt author { id na
 export const LOGIN = `mutation ConsoleLogin($input: LoginInput!) { login(input: $input) { token ${ERRORS} } }`;
 export const LOGOUT = "mutation ConsoleLogout { logout { revokedTokens } }";
 /** The whole left side at once; myChats.eventCursor is where both subscriptions start. */
-export const WORKPLACE = `query ConsoleWorkplace { me { operator { id name } preferences { showOpenChannelsSeparately
+export const WORKPLACE = `query ConsoleWorkplace { me { operator { id name status } preferences { showOpenChannelsSeparately
   groupWaitingFirstResponse } } myChats { offered { ${SUMMARY} } waitingFirstResponse { ${SUMMARY} }
   active { ${SUMMARY} } internal { ${SUMMARY} } eventCursor }
   openChannels { id name queuedChats { ${SUMMARY} } } operators { id name } }`;
@@ -53,6 +54,8 @@ export const TYPING_EVENTS = `subscription ConsoleTyping($chatId: ID) { typing(c
 export const SET_TYPING = `mutation ConsoleSetTyping($input: SetTypingInput!) { setTyping(input: $input) }`;
 export const SEND = `mutation ConsoleSend($input: SendMessageInput!) { sendMessage(input: $input) {
   message { ${MESSAGE} } ${ERRORS} } }`;
+export const SET_STATUS = `mutation ConsoleStatus($input: SetStatusInput!) { setStatus(input: $input) {
+  operator { id status } ${ERRORS} } }`;
 export const CANNED = `query ConsoleCanned($openChannelId: ID) { cannedResponses(openChannelId: $openChannelId) {
   id title text } }`;
 

@@ -254,6 +254,15 @@ async def test_markup_shows_as_text_and_the_operator_skips_transfers_and_marks_s
         await expect(console.get_by_role("textbox", name="Message")).to_be_disabled()
         assert (await operator.data(CHAT, id=third.chat_id))["chat"]["status"] == "SPAM"
 
+        # my status: AWAY from the console, and ONLINE again
+        presence = console.get_by_label("My status")
+        await expect(presence).to_have_value("ONLINE")
+        await presence.select_option("AWAY")
+        await expect(console.locator(".announce")).to_have_text("Status: away.", timeout=TIMEOUT_MS)
+        assert (await operator.data("query { me { operator { status } } }"))["me"]["operator"]["status"] == "AWAY"
+        await presence.select_option("ONLINE")
+        await expect(console.locator(".announce")).to_have_text("Status: online.", timeout=TIMEOUT_MS)
+
         # sign out: the sign-in form again, and no token left in the tab
         await console.get_by_role("button", name="Sign out").click()
         await expect(console.get_by_label("Password")).to_be_visible()
@@ -304,6 +313,7 @@ async def test_after_a_dropped_connection_the_console_catches_up_with_nothing_lo
         # the connection drops and stays down while the visitor writes and another visitor arrives
         cut["now"] = True
         await console.evaluate("() => window.sockets.forEach(socket => socket.close(3000, 'the network is gone'))")
+        await expect(console.locator(".top .connection")).to_have_text("Reconnecting…", timeout=TIMEOUT_MS)
         await visitor.send("While you were away (1)")
         await visitor.send("While you were away (2)")
         await start_visitor_chat(http, channel, text="A newcomer", name="Newcomer")
@@ -313,6 +323,7 @@ async def test_after_a_dropped_connection_the_console_catches_up_with_nothing_lo
         cut["now"] = False  # back: graphql-ws reconnects and each subscription resumes after its last event
         await expect(log).to_contain_text("While you were away (2)", timeout=TIMEOUT_MS)
         await expect(offered.get_by_role("button").filter(has_text="Newcomer")).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(console.locator(".top .connection")).to_have_text("")
         await asyncio.sleep(0.5)
         shown = await _ids(log)
         assert len(shown) == len(set(shown)) == 3  # nothing twice
