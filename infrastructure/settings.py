@@ -69,6 +69,8 @@ ENVIRONMENT = [
      "scheduler of another removes its operators' connections (keep it a few heartbeats)"),
     ("OPENCHANNELS_ENV", "development", "development or production: production refuses introspection, "
      "serves no GraphiQL and gives no field suggestions in errors"),
+    ("CONSOLE_ENABLED", "", "true: serve the reference operator console at /console (built from console/); false: "
+     "do not; unset: served when OPENCHANNELS_ENV is development, not in production"),
     ("QUERY_MAX_DEPTH", "15", "deepest nesting of fields in one operation"),
     ("QUERY_MAX_ALIASES", "30", "most aliased fields in one operation"),
     ("QUERY_MAX_ROOT_FIELDS", "20", "most top-level fields in one operation"),
@@ -174,6 +176,8 @@ class Settings:
     presence_process_expiry_seconds: float = field(
         default_factory=lambda: float(_env("PRESENCE_PROCESS_EXPIRY_SECONDS")))
     env: str = field(default_factory=lambda: _env("OPENCHANNELS_ENV").strip().lower())
+    #: as configured: True, False, or None (unset: `serves_console` follows the environment)
+    console_enabled: bool | None = field(default_factory=lambda: _flag(_env("CONSOLE_ENABLED")))
     query_max_depth: int = field(default_factory=lambda: int(_env("QUERY_MAX_DEPTH")))
     query_max_aliases: int = field(default_factory=lambda: int(_env("QUERY_MAX_ALIASES")))
     query_max_root_fields: int = field(default_factory=lambda: int(_env("QUERY_MAX_ROOT_FIELDS")))
@@ -216,6 +220,11 @@ class Settings:
         return ("*",) if self.env == "development" else ()
 
     @property
+    def serves_console(self) -> bool:
+        """The operator console at /console: CONSOLE_ENABLED, or by default in development only."""
+        return self.env == "development" if self.console_enabled is None else self.console_enabled
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -223,6 +232,14 @@ class Settings:
     def uses_redis(self) -> bool:
         """Events, rate limits and readiness go through Redis (infrastructure/redis_client.py)."""
         return bool(self.redis_url or self.redis_sentinels)
+
+
+def _flag(value: str) -> bool | None:
+    """A yes/no setting that may be left unset: None when empty."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    return value in ("1", "true", "yes", "on")
 
 
 def plain_execution_enabled(value: str | None = None) -> bool:

@@ -28,6 +28,7 @@ from openchannels.downloads import download_file
 from openchannels.exports import export_client, export_conversations, export_statistics
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
+from openchannels.console import console_routes
 from openchannels.widget import widget_routes
 from openchannels.http_compliance import GraphQLOverHTTP
 from openchannels.health import healthz, readyz
@@ -348,6 +349,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             Route("/exports/clients/{client_id}.json", export_client, methods=["GET"]),
             *([graphiql_static_route()] if graphql.graphql_ide else []),
             *widget_routes(),  # the website chat widget (openchannels/widget/)
+            *(console_routes() if settings.serves_console else []),  # the operator console (openchannels/console/)
             *metrics_route,
         ],
         middleware=[Middleware(RequestIds),  # a request id for the logs (infrastructure/request_ids.py)
