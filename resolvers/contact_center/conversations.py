@@ -104,11 +104,16 @@ async def statistics(info: Info, filter: StatisticsFilter) -> statistics_service
             time_zone=filter.time_zone if filter.time_zone is not None else "UTC",
             label_ids=decode_ids(filter.label_ids, "Label", ["filter", "labelIds"]),
             priorities=list(filter.priorities) if filter.priorities is not None else None,
-        ), message_counts=asks_for(info, MESSAGE_FIGURES), event_figures=asks_for(info, EVENT_FIGURES))
+        ), message_counts=asks_for(info, MESSAGE_FIGURES), event_figures=asks_for(info, EVENT_FIGURES),
+            groupings=frozenset(g for field, g in BREAKDOWNS.items() if asks_for(info, frozenset({field}))))
 
     return await _call(run())
 
 
+#: the breakdowns, each computed only when the query selects it
+BREAKDOWNS = {"byOperator": statistics_service.BY_OPERATOR, "byOpenChannel": statistics_service.BY_OPEN_CHANNEL,
+              "byDay": statistics_service.BY_DAY, "byHour": statistics_service.BY_HOUR,
+              "byLabel": statistics_service.BY_LABEL, "byPriority": statistics_service.BY_PRIORITY}
 #: the figures that need the messages of the window (the costly part of the statement)
 MESSAGE_FIGURES = frozenset({"clientMessages", "operatorMessages"})
 #: the figures that need the window's events (queue waits, first answers, transfers)

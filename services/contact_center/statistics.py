@@ -203,7 +203,7 @@ GROUPINGS = [(0, "c.zero", "c.blank", ""), (1, "c.op", "c.blank", ""), (2, "c.oc
              (3, "c.zero", "c.d", ""), (4, "c.hr", "c.blank", ""),
              (5, "cl.label_id", "c.blank", "JOIN chat_label cl ON cl.chat_id = c.chat_id"),
              (6, "c.zero", "c.pr", "")]
-BY_DAY, BY_HOUR, BY_LABEL, BY_PRIORITY = 3, 4, 5, 6
+TOTALS, BY_OPERATOR, BY_OPEN_CHANNEL, BY_DAY, BY_HOUR, BY_LABEL, BY_PRIORITY = 0, 1, 2, 3, 4, 5, 6
 #: the events that end a wait in a queue (an operator took the chat)
 TAKEN = "('CHAT_ANSWERED', 'CHAT_INTERCEPTED')"
 
@@ -224,7 +224,8 @@ def _window(sql: _Sql, f: StatisticsFilter, ch: str) -> str:
     return " AND ".join(where)
 
 
-def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_figures: bool = True) -> str:
+def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_figures: bool = True,
+           groupings: frozenset[int] | None = None) -> str:
     """One SELECT of every figure for the totals (group 0) and per operator (1), open channel (2),
     day (3), hour (4), label (5) and priority (6): `c` is one row per conversation with its own
     figures, each grouping a branch of a UNION ALL over it (the label's through chat_label);
@@ -239,7 +240,7 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_fi
     resolution = sql.seconds("ch.closed_at", "ch.created_at")
     first_answer = "COALESCE(ev.first_answer, ch.answered_at)" if event_figures else "NULL"
     handle = sql.seconds("ch.closed_at", first_answer)
-    agg = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd,
+    agg = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd,
     COUNT(*) AS conversations,
     SUM(CASE WHEN status = 'QUEUED' THEN 1 ELSE 0 END) AS queued,
     SUM(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END) AS active,
@@ -250,10 +251,10 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_fi
     SUM(likes) AS likes, SUM(dislikes) AS dislikes, SUM(cmsg) AS cmsg, SUM(omsg) AS omsg,
     SUM(una) AS unanswered, SUM(slab) AS sla_breached, AVG(hdl) AS average_handle, SUM(trn) AS transfers
   FROM c {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL GROUP BY {ki}, {kd}""")
-    ranked = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
+    ranked = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
     ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY frk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
   FROM c {join} WHERE frs IS NOT NULL AND {ki} IS NOT NULL AND {kd} IS NOT NULL""")
-    waits = _union("""SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
+    waits = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
     ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY w.qwk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
   FROM w JOIN c ON c.chat_id = w.chat_id {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL""")
     return f"""
@@ -347,10 +348,11 @@ def _message_counts(sql: _Sql, f: StatisticsFilter) -> str:
   ) m ON m.chat_id = ch.id"""
 
 
-def _union(template: str) -> str:
-    """The template once per grouping, as a UNION ALL."""
+def _union(groupings: frozenset[int] | None, template: str) -> str:
+    """The template once per grouping asked for (None: all; the totals always), as a UNION ALL."""
     return "\n  UNION ALL\n".join("  " + template.format(g=g, ki=ki, kd=kd, join=join)
-                                   for g, ki, kd, join in GROUPINGS)
+                                   for g, ki, kd, join in GROUPINGS
+                                   if groupings is None or g == TOTALS or g in groupings)
 
 
 def _stats(row: list[Any]) -> ConversationStats:
@@ -368,10 +370,11 @@ def _stats(row: list[Any]) -> ConversationStats:
 NO_JIT = "SET LOCAL jit = off"
 
 
-async def _rows(f: StatisticsFilter, message_counts: bool, event_figures: bool) -> list[tuple[Any, ...]]:
+async def _rows(f: StatisticsFilter, message_counts: bool, event_figures: bool,
+                groupings: frozenset[int] | None) -> list[tuple[Any, ...]]:
     connection = connections.get("default")
     sql = _Sql(connection.capabilities.dialect, f.time_zone, f.created_from, f.created_to)
-    text = _query(sql, f, message_counts, event_figures)
+    text = _query(sql, f, message_counts, event_figures, groupings)
     if sql.postgres:
         # PostgreSQL's JIT compiles this statement's many expressions for longer than it runs: at
         # the bench's full size, 30 days took 1.0-1.8 s with JIT and 0.56-0.65 s without (2 busy
@@ -385,11 +388,12 @@ async def _rows(f: StatisticsFilter, message_counts: bool, event_figures: bool) 
 
 
 async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts: bool = True,
-                     event_figures: bool = True) -> Statistics:
+                     event_figures: bool = True, groupings: frozenset[int] | None = None) -> Statistics:
     """Totals and the six breakdowns: one grouped statement (rows tagged by grouping).
     `message_counts=False` leaves clientMessages and operatorMessages at 0 without reading any
     message, `event_figures=False` the queue waits, handle time and transfers null / 0 without
-    reading the event log, for callers that do not show them."""
+    reading the event log, for callers that do not show them; `groupings` (BY_OPERATOR ... BY_PRIORITY;
+    None: all) computes only those breakdowns, the others are empty."""
     require_operator(viewer)
     if filter.created_from >= filter.created_to:
         raise InvalidInput("`from` must be before `to`.", field=["filter", "from"])
@@ -397,7 +401,7 @@ async def statistics(viewer: Viewer, *, filter: StatisticsFilter, message_counts
     # an operator: only the conversations they are responsible for (services/policies/statistics.py)
     filter = replace(filter, operator_ids=statistics_policy.counted_operator_ids(viewer, filter.operator_ids))
     groups: dict[int, list[tuple[Any, ConversationStats]]] = {g: [] for g, *_ in GROUPINGS}
-    for g, ki, kd, *figures in await _rows(filter, message_counts, event_figures):
+    for g, ki, kd, *figures in await _rows(filter, message_counts, event_figures, groupings):
         groups[g].append((kd if g in (BY_DAY, BY_PRIORITY) else int(ki), _stats(figures)))
     priority_order = list(ChatPriority)
     return Statistics(

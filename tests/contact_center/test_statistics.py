@@ -175,3 +175,20 @@ async def test_message_counts_are_read_only_when_asked_for_but_always_right(worl
     data = (await execute(inline, world["admin"], f=WINDOW))["statistics"]
     assert [g["stats"]["clientMessages"] for g in data["byOperator"]] == [4, 2]
     assert data["totals"]["operatorMessages"] == 4
+
+
+async def test_only_the_breakdowns_asked_for_are_computed(world, count_queries):
+    """Each breakdown is a branch of the one statement: a breakdown the query does not select is
+    not computed (no label join, no hour branch), and what it selects is what a query of everything
+    gets."""
+    everything = ("query($f: StatisticsFilter!) { statistics(filter: $f) { totals { conversations missed } "
+                  "byDay { day stats { conversations } } byHour { hour stats { conversations } } "
+                  "byLabel { stats { conversations } } byPriority { priority stats { conversations } } } }")
+    full = (await execute(everything, world["admin"], f=WINDOW))["statistics"]
+    with count_queries() as counter:
+        some = (await execute("query($f: StatisticsFilter!) { statistics(filter: $f) { totals { conversations missed } "
+                              "...D } } fragment D on Statistics { byDay { day stats { conversations } } }",
+                              world["admin"], f=WINDOW))["statistics"]
+    assert some == {"totals": full["totals"], "byDay": full["byDay"]}
+    statement = " ".join(s for s in counter.statements if s != "SET LOCAL jit = off")
+    assert "chat_label cl" not in statement and "c.hr" not in statement and "c.d" in statement
