@@ -7,7 +7,7 @@ import {
   ANSWER, CANNED, CHAT, CHAT_EVENTS, FINISH, PIN, READ, SEND, SET_TYPING, SKIP, SPAM, TRANSFER, TYPING_EVENTS,
   type CannedResponse, type Chat, type ChatEvent, type Message, type Person, type TypingEvent,
 } from "./operations";
-import { renderMessage } from "./safe_html";
+import { renderMessage } from "../../widget/src/safe_html"; // the widget's renderer: one rule for what of a message may become HTML
 
 const TYPING_SHOWN_MS = 6000;
 const TYPING_REPEAT_MS = 2500;

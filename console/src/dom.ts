@@ -1,5 +1,5 @@
 // Elements built with textContent only: nothing from the server is ever parsed as HTML here
-// (a message's formatting goes through safe_html.ts).
+// (a message's formatting goes through the widget's safe_html.ts).
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {},
                                                           ...children: (Node | string)[]): HTMLElementTagNameMap[K] {

@@ -1,3 +1,4 @@
+// (The widget and the operator console both render with this module.)
 // A message's formatting from the server's safe HTML (Message.html), rebuilt element by element:
 // only the tags the server's renderer writes, links only to http(s), no attribute copied but
 // href. The HTML is parsed in an inert document (DOMParser: nothing runs, nothing loads); a page
