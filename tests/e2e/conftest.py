@@ -20,7 +20,10 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.actors import Admin, GraphQLHttp
-from tests.e2e.server import Deployment, prepare
+from tests.e2e.server import Deployment, ServerProcess, prepare
+
+#: the end of each server's log shown under a failed e2e test
+FAILURE_LOG_CHARS = 4000
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -31,6 +34,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if item.get_closest_marker("postgres_only") and callspec and callspec.params.get("deployment") == "sqlite":
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed e2e test shows the end of the log of every server it talked to (a masked error's
+    request id is only useful beside the server's record of it)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    servers: list[ServerProcess] = []
+    for value in getattr(item, "funcargs", {}).values():
+        candidates = value.servers if isinstance(value, Deployment) else [value]
+        servers += [s for s in candidates if isinstance(s, ServerProcess) and s not in servers]
+    for server in servers:
+        try:
+            tail = server.log()[-FAILURE_LOG_CHARS:]
+        except OSError as error:
+            tail = f"(no log: {error})"
+        report.sections.append((f"server log {server.base_url} ({report.when})", tail))
 
 
 @pytest_asyncio.fixture(scope="session")

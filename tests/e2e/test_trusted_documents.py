@@ -66,6 +66,7 @@ async def test_over_http_only_registered_operations_run_for_non_admins(
     anonymous = await _post(http_client, trusted, {"query": "{ __typename }"})
     admins = await _post(http_client, trusted, {"query": ME + " # the admin's own"}, admin.token)
 
+    assert "errors" not in by_document_id, by_document_id
     assert by_document_id["data"]["me"]["operator"]["role"] == "OPERATOR", by_document_id
     assert by_apq_hash == by_document_id
     assert over_get.status_code == 200 and over_get.json() == by_document_id
