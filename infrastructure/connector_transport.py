@@ -35,8 +35,9 @@ class Answer:
 
 class ConnectorTransport(Protocol):
     async def post(self, url: str, *, content: bytes | None = None, json: Any = None,
-                   headers: Mapping[str, str] | None = None) -> Answer:
-        """POST to the messenger; raises unless it answered with a 2xx (the reply is then retried)."""
+                   headers: Mapping[str, str] | None = None, extensions: Mapping[str, Any] | None = None) -> Answer:
+        """POST to the messenger; raises unless it answered with a 2xx (the reply is then retried).
+        `extensions`: httpx's request extensions (a webhook's `sni_hostname`)."""
         ...
 
 
@@ -56,11 +57,12 @@ class HttpConnectorTransport:
             yield cls(client, timeout_seconds)
 
     async def post(self, url: str, *, content: bytes | None = None, json: Any = None,
-                   headers: Mapping[str, str] | None = None) -> Answer:
+                   headers: Mapping[str, str] | None = None, extensions: Mapping[str, Any] | None = None) -> Answer:
+        extra = dict(extensions or {})
         if self._client is not None:
-            return _answer(await self._client.post(url, content=content, json=json, headers=headers))
+            return _answer(await self._client.post(url, content=content, json=json, headers=headers, extensions=extra))
         async with httpx.AsyncClient(timeout=self._timeout) as client:
-            return _answer(await client.post(url, content=content, json=json, headers=headers))
+            return _answer(await client.post(url, content=content, json=json, headers=headers, extensions=extra))
 
 
 def status_of(error: BaseException) -> int | None:

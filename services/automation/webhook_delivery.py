@@ -13,7 +13,8 @@
   receiver tells a repeat by `X-OpenChannels-Event-Id`.
 - The cursor only moves with a conditional UPDATE from where the round read it: a replay
   (services/automation/webhooks.py) that moved it back meanwhile wins.
-- The URL's addresses are checked before each round's first POST (infrastructure/webhook_targets.py).
+- The URL's addresses are checked before each round's first POST, and the round POSTs to the
+  address that was checked, never resolving the name again (infrastructure/webhook_targets.py).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
 from infrastructure.connector_transport import ConnectorTransport, status_of
-from infrastructure.webhook_targets import RefusedTarget, WebhookTargets
+from infrastructure.webhook_targets import Destination, RefusedTarget, WebhookTargets
 from models import Event, Message, Operator, Webhook, WebhookDelivery
 from services.automation.connector_adapters import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from services.automation.connector_outbox import LEASE, backoff
@@ -114,7 +115,7 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
         if webhook is None or not webhook.active or (webhook.retry_at is not None and webhook.retry_at > now):
             return 0
         cursor = read = webhook.delivered_event_id  # as stored, and how far this round has read
-        checked = False
+        destination: Destination | None = None
         for row in await Event.filter(id__gt=cursor).order_by("id").limit(batch):
             event = record_of_row(row)
             kind = kind_for(webhook, event)
@@ -122,20 +123,19 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
                 if not await _advance(webhook, cursor, read):  # the events passed over before it
                     return delivered  # replayed meanwhile: the next round starts from the new cursor
                 cursor = read
-                if not checked:
+                if destination is None:
                     try:
-                        await targets.check(webhook.url)
+                        destination = await targets.check(webhook.url)
                     except RefusedTarget as refused:
                         await _failed(webhook, event, None, str(refused))
                         return delivered
-                    checked = True
                 content = await payload(webhook, event, kind)
                 if content is None:
                     read = event.id
                     continue
                 body = json.dumps(content, separators=(",", ":")).encode()
                 try:
-                    status = await _post(webhook, event, body, transport)
+                    status = await _post(webhook, destination, event, body, transport)
                 except Exception as error:  # the receiver is down or refused: retry later
                     await _failed(webhook, event, status_of(error), str(error))
                     return delivered
@@ -152,11 +152,12 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
     return delivered
 
 
-async def _post(webhook: Webhook, event: EventRecord, body: bytes, transport: ConnectorTransport) -> int:
-    """POST one event; returns the receiver's 2xx status, raises for anything else."""
+async def _post(webhook: Webhook, destination: Destination, event: EventRecord, body: bytes,
+                transport: ConnectorTransport) -> int:
+    """POST one event to the checked address; returns the receiver's 2xx status, raises for anything else."""
     timestamp = str(int(queue.now().timestamp()))
-    answer = await transport.post(webhook.url, content=body, headers={
-        "content-type": "application/json", TIMESTAMP_HEADER: timestamp,
+    answer = await transport.post(destination.url, content=body, extensions=destination.extensions, headers={
+        **destination.headers, "content-type": "application/json", TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(webhook.secret, timestamp, body), EVENT_ID_HEADER: str(event.id),
     })
     return answer.status

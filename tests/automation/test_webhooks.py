@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from infrastructure.connector_transport import Answer
 from infrastructure.webhook_targets import WebhookTargets
 from models import ChatStatus, Event, QueueDistribution, Webhook
 from resolvers.ids import to_global_id
@@ -261,6 +262,85 @@ async def test_private_addresses_are_refused_without_the_setting(db, clock, rece
     assert receiver.answered == []
     stored = await Webhook.get(id=webhook.id)
     assert stored.failing and stored.delivered_event_id == webhook.delivered_event_id
+
+
+class Rebinding:
+    """A name's resolver for the tests: answers `first` to the first question, then `later` (DNS rebinding)."""
+
+    def __init__(self, first: list[str], later: list[str]) -> None:
+        self.answers = [first, later]
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str) -> list[str]:
+        self.asked.append(host)
+        return self.answers[min(len(self.asked), len(self.answers)) - 1]
+
+
+class RecordingTransport:
+    """Records each POST's URL, headers and extensions and answers 200 (no network)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict, dict]] = []
+
+    async def post(self, url, *, content=None, json=None, headers=None, extensions=None):
+        self.posts.append((url, dict(headers or {}), dict(extensions or {})))
+        return Answer(200, b"{}")
+
+
+async def test_a_name_is_checked_once_per_round_and_the_post_goes_to_the_checked_address(db, clock):
+    """DNS rebinding: the name answers a public address to the check, then loopback. The POSTs go to
+    the checked address with the name as Host and TLS server name; nothing resolves the name again."""
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    resolver = Rebinding(first=["93.184.216.34"], later=["127.0.0.1"])
+    targets = WebhookTargets(resolve=resolver)
+    webhook = await webhooks.create_webhook(admin, url="https://hooks.example/in?x=1", targets=targets)
+    resolver.asked.clear()
+    resolver.answers = [["93.184.216.34"], ["127.0.0.1"]]
+    await start_chat(channel, "Hello")
+    await start_chat(channel, "Hello again")
+    transport = RecordingTransport()
+
+    delivered = await scheduler.tick(connectors=transport, webhooks=targets)
+
+    assert delivered == len(transport.posts) >= 2 and resolver.asked == ["hooks.example"]
+    assert {url for url, _, _ in transport.posts} == {"https://93.184.216.34/in?x=1"}
+    assert all(headers["host"] == "hooks.example" for _, headers, _ in transport.posts)
+    assert all(extensions == {"sni_hostname": "hooks.example"} for _, _, extensions in transport.posts)
+
+    await start_chat(channel, "The next round")  # the next round asks again: now loopback, refused
+    assert await scheduler.tick(connectors=transport, webhooks=targets) == 0
+    assert resolver.asked == ["hooks.example", "hooks.example"] and len(transport.posts) == delivered
+    assert (await Webhook.get(id=webhook.id)).failing
+
+
+async def test_a_delivery_reaches_the_checked_address_over_real_http(db, clock, receiver):
+    """A name only the check's resolver knows (.example never resolves) reaches the real receiver
+    on the address it gave, with the name (and port) as the Host header."""
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    targets = WebhookTargets(allow_private=True, resolve=Rebinding(first=["127.0.0.1"], later=["127.0.0.1"]))
+    port = receiver.url.rsplit(":", 1)[1]
+    await webhooks.create_webhook(admin, url=f"http://hooks.example:{port}/hook", targets=targets)
+    await start_chat(channel, "Hello")
+
+    assert await scheduler.tick(webhooks=targets) >= 1
+
+    assert receiver.acknowledged() and receiver.acknowledged()[0]["kind"] == "CHAT_QUEUED"
+    assert {a.request.headers["host"] for a in receiver.answered} == {f"hooks.example:{port}"}
+
+
+def test_destinations_keep_port_path_and_credentials_and_bracket_ipv6():
+    from infrastructure.webhook_targets import _pinned
+    import ipaddress
+    v6 = _pinned("https://user:pw@hooks.example:8443/a/b?c=d#f", ipaddress.ip_address("2606:2800:220:1::1"))
+    assert v6.url == "https://user:pw@[2606:2800:220:1::1]:8443/a/b?c=d#f"
+    assert v6.host_header == "hooks.example:8443" and v6.server_name == "hooks.example"
+    literal = _pinned("http://[2606:2800:220:1::1]/x", ipaddress.ip_address("2606:2800:220:1::1"))
+    assert literal.url == "http://[2606:2800:220:1::1]/x" and literal.host_header == "[2606:2800:220:1::1]"
+    assert literal.server_name is None and literal.extensions == {}
 
 
 async def test_the_registry_through_graphql_is_for_admins_and_shows_the_secret_once(db, receiver, platform):
