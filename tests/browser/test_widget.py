@@ -44,13 +44,13 @@ def _csp(api: str) -> str:
 
 
 class _EmbeddingPage(BaseHTTPRequestHandler):
-    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&external-id=..&identity-hash=..]: a site's page
-    with the widget's tag."""
+    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&language=..][&external-id=..&identity-hash=..]: a
+    site's page with the widget's tag."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         query = {key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()}
         api, channel = query["api"], query["channel"]
-        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash")
+        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash", "language")
                            if name in query)  # what the site's server signs for its signed-in user
         body = (f'<!doctype html><html lang="{html.escape(query.get("lang", "en"))}"><meta charset="utf-8">'
                 f"<title>A shop</title><h1>A shop on another origin</h1>"
@@ -457,6 +457,41 @@ async def test_a_spanish_channel_speaks_spanish_from_the_first_paint_on_an_engli
     chat_id = await _queued_chat(operator, channel)
     assert chat_id
     assert watched.violations == [], watched.violations
+
+
+async def test_without_widget_settings_the_tag_decides_the_language_and_a_refusal_the_form(
+        deployment, site, page_context, admin):  # noqa: F811
+    """widgetSettings fails (the network): data-language stands in, the form is optional until the
+    REQUIRED channel's startVisitorChat refuses the start; then it asks for both, and nothing was sent."""
+    operator, channel = await _channel(admin, language="es", contact_fields="REQUIRED")
+    page = await page_context.new_page()
+
+    async def no_settings(route: Any) -> None:
+        if route.request.method == "POST" and "widgetSettings" in (route.request.post_data or ""):
+            await route.abort()
+        else:
+            await route.continue_()
+
+    await page.route(re.compile(r".*/graphql$"), no_settings)
+    page, _ = await _open_site(page_context, site, deployment, channel, page=page, language="pt")
+    await page.locator(".launcher").click()
+    name = page.get_by_role("textbox", name="Nome (opcional)")
+    await expect(name).to_be_visible()
+    await page.get_by_role("textbox", name="Sua mensagem").fill("Olá")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("alert")).to_have_text("Informe seu nome e e-mail.", timeout=TIMEOUT_MS)
+    name = page.get_by_role("textbox", name="Nome", exact=True)
+    assert await name.evaluate("input => input.required")
+    assert await page.get_by_role("textbox", name="E-mail", exact=True).evaluate("input => input.required")
+    assert await _messages(page).count() == 0
+    await name.fill("Rita")
+    await page.get_by_role("textbox", name="E-mail", exact=True).fill("rita@example.com")
+    await page.get_by_role("textbox", name="Sua mensagem").press("Enter")
+    await expect(_log(page)).to_contain_text("Olá", timeout=TIMEOUT_MS)
+    chat_id = await _queued_chat(operator, channel)
+    client = (await operator.data("query ($id: ID!) { chat(id: $id) { client { name email } } }",
+                                  id=chat_id))["chat"]["client"]
+    assert client == {"name": "Rita", "email": "rita@example.com"}
 
 
 async def test_a_visitor_who_writes_while_the_channel_is_closed_reads_its_after_hours_text(
