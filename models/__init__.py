@@ -7,6 +7,7 @@ from models.enums import (
     ChatKind,
     ChatPriority,
     ChatStatus,
+    ContactFields,
     MessageAuthorKind,
     OperatorRole,
     OperatorStatus,
@@ -36,7 +37,7 @@ from models.sla import ChatSla, SlaPolicy
 
 __all__ = [
     "ApiToken", "Chat", "ChatKind", "ChatOffer", "ChatParticipant", "ChatSkip", "ChatStatus",
-    "Client", "Event", "Message", "MessageAuthorKind", "OpenChannel", "Operator", "OperatorRole",
+    "Client", "ContactFields", "Event", "Message", "MessageAuthorKind", "OpenChannel", "Operator", "OperatorRole",
     "OperatorStatus", "NoAnswerRule", "QueueDistribution", "QueueMember", "ReadMarker", "VisitorSession",
     # messaging (issue 3)
     "Attachment", "CannedResponse", "CatalogGif", "FeedPost", "MessageMention", "MessageReference", "Task",

@@ -68,6 +68,15 @@ class NoAnswerRule(str, Enum):
     CLOSE = "CLOSE"
 
 
+class ContactFields(str, Enum):
+    """What a visitor is asked before their first message: their name and e-mail (the widget's form;
+    startVisitorChat refuses a start without both when REQUIRED)."""
+
+    NONE = "NONE"
+    OPTIONAL = "OPTIONAL"
+    REQUIRED = "REQUIRED"
+
+
 class SlaTarget(str, Enum):
     """A service-level target of a chat (services/chats/sla.py)."""
 

@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import NoAnswerRule, QueueDistribution
+from models.enums import ContactFields, NoAnswerRule, QueueDistribution
 
 if TYPE_CHECKING:
     from models.operator import Operator
@@ -27,6 +27,9 @@ class OpenChannel(Model):
     after_hours_message = fields.TextField(null=True)
     #: IETF tag of the system texts (services/chats/system_texts.py)
     language = fields.CharField(max_length=35, default="en", db_default="en")
+    #: whether a visitor is asked their name and e-mail before the first message (REQUIRED: startVisitorChat needs both)
+    contact_fields = fields.CharEnumField(ContactFields, max_length=16, default=ContactFields.OPTIONAL,
+                                          db_default="OPTIONAL")
     #: the key of visitor identity hashes (HMAC-SHA256 of the website's user id), null: none yet
     identity_secret = fields.CharField(max_length=128, null=True)
     #: what happens to a queued chat nobody answers within no_answer_timeout_seconds (working seconds)

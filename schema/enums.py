@@ -11,7 +11,7 @@ from resolvers.chats import event_kinds
 
 if TYPE_CHECKING:  # strawberry.enum returns the model enum itself: for mypy, the same classes (usable as types)
     from models import (
-        ChatKind, ChatPriority, ChatStatus, MessageAuthorKind, NoAnswerRule, OperatorRole, OperatorStatus,
+        ChatKind, ChatPriority, ChatStatus, ContactFields, MessageAuthorKind, NoAnswerRule, OperatorRole, OperatorStatus,
         QueueDistribution, SlaTarget, Weekday,
     )
     from resolvers.chats.event_kinds import ChatEventKind, QueueEventKind
@@ -34,6 +34,8 @@ else:
     ChatEventKind = strawberry.enum(event_kinds.ChatEventKind, description="What happened in a chat.")
     Weekday = strawberry.enum(models.Weekday)
     NoAnswerRule = strawberry.enum(models.NoAnswerRule)
+    ContactFields = strawberry.enum(
+        models.ContactFields, description="What a visitor is asked before their first message: name and e-mail.")
     SlaTarget = strawberry.enum(models.SlaTarget)
 
 # descriptions of enum values, as the contract words them
@@ -75,6 +77,11 @@ _VALUE_DESCRIPTIONS: dict[Any, dict[str, str]] = {  # Any: the enums' __strawber
         "SEND_MESSAGE": "Send noAnswerMessage to the client and keep waiting.",
         "TRANSFER": "Re-queue in noAnswerTransferTo.",
         "CLOSE": "Send noAnswerMessage and close the chat.",
+    },
+    ContactFields: {
+        "NONE": "Not asked: the widget shows no contact fields.",
+        "OPTIONAL": "Asked, may be left empty (the default).",
+        "REQUIRED": "Both required: startVisitorChat refuses a start without a name and an e-mail (INVALID_INPUT).",
     },
 }
 for _enum, _descriptions in _VALUE_DESCRIPTIONS.items():

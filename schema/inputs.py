@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import ChatPriority, NoAnswerRule, OperatorRole, OperatorStatus, QueueDistribution, Weekday
+from schema.enums import ChatPriority, ContactFields, NoAnswerRule, OperatorRole, OperatorStatus, QueueDistribution, Weekday
 
 
 @strawberry.input
@@ -94,6 +94,9 @@ class CreateOpenChannelInput:
     welcome_message: str | None = None
     max_chats_per_operator: int | None = None
     operator_ids: list[strawberry.ID] | None = None
+    contact_fields: ContactFields | None = strawberry.field(
+        default=ContactFields.OPTIONAL, description="Whether the widget asks the visitor's name and e-mail before "
+                                                    "the first message (REQUIRED: startVisitorChat needs both).")
 
 
 @strawberry.input
@@ -135,6 +138,9 @@ class UpdateOpenChannelInput:
         default=strawberry.UNSET, description="Another open channel (TRANSFER).")
     sla_policy_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="The service-level policy of its new chats; null: none.")
+    contact_fields: ContactFields | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether the widget asks the visitor's name and e-mail before the "
+                                              "first message (REQUIRED: startVisitorChat needs both).")
     open_channel_id: strawberry.ID
     name: str | None = strawberry.UNSET
     distribution: QueueDistribution | None = strawberry.UNSET

@@ -202,6 +202,7 @@ async def create_open_channel(info: Info, input: inputs.CreateOpenChannelInput) 
             auto_close_after_seconds=_or(input.auto_close_after_seconds, defaults.auto_close_after_seconds),
             rating_enabled=_or(input.rating_enabled, defaults.rating_enabled),
             welcome_message=input.welcome_message, max_chats_per_operator=input.max_chats_per_operator,
+            contact_fields=_or(input.contact_fields, defaults.contact_fields),
             operator_ids=decode_ids(input.operator_ids, "Operator", ["input", "operatorIds"]) or [],
         )
 
@@ -225,7 +226,8 @@ async def update_open_channel(info: Info, input: inputs.UpdateOpenChannelInput) 
             name: SERVICE_UNSET if getattr(input, name) is strawberry.UNSET else getattr(input, name)
             for name in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds",
                          "rating_enabled", "welcome_message", "max_chats_per_operator", "after_hours_message",
-                         "language", "no_answer_rule", "no_answer_timeout_seconds", "no_answer_message")
+                         "language", "no_answer_rule", "no_answer_timeout_seconds", "no_answer_message",
+                         "contact_fields")
         }
         if input.working_hours is not strawberry.UNSET:
             changes["working_hours"] = _working_hours(input.working_hours)

@@ -20,6 +20,7 @@ from services.chats import open_channels
 from services.chats import operators
 from services.chats import reads
 from services.chats import visitors
+from services.chats import widget_settings as widget
 from services.policies import clients as client_policy, messages as message_policy
 from services.common.errors import DomainError, NotFound, Unauthenticated
 from services.identity.viewer import Viewer, require_signed_in
@@ -35,6 +36,11 @@ async def operators_list(info: Info) -> list[models.Operator]:
 
 async def open_channels_list(info: Info) -> list[models.OpenChannel]:
     return await _call(open_channels.list_open_channels(_viewer(info)))
+
+
+async def widget_settings(info: Info, open_channel_id: strawberry.ID) -> widget.WidgetSettings | None:
+    pk = id_argument(open_channel_id, "OpenChannel", "openChannelId")
+    return await _call(widget.widget_settings(_viewer(info), open_channel_id=pk))
 
 
 async def chat(info: Info, id: strawberry.ID) -> models.Chat | None:

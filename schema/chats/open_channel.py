@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 import models
 from schema.common import Node, build, provides
-from schema.enums import NoAnswerRule, QueueDistribution, Weekday
+from schema.enums import ContactFields, NoAnswerRule, QueueDistribution, Weekday
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
 from schema.chats.sla import SlaPolicy
@@ -16,6 +16,7 @@ from resolvers.chats import relations as r
 
 if TYPE_CHECKING:
     from services.chats.read_models import OpenChannelRow
+    from services.chats.widget_settings import WidgetSettings as WidgetSettingsValue
     from services.chats.working_hours import WorkingHours as WorkingHoursValue
     from schema.chats.chat import Chat
 
@@ -68,6 +69,9 @@ class OpenChannel(Node):
                     "null: never.")
     no_answer_message: str | None = strawberry.field(
         description="Sent by SEND_MESSAGE and CLOSE; null: the default text in the channel's language.")
+    contact_fields: ContactFields = strawberry.field(
+        description="Whether the widget asks the visitor's name and e-mail before the first message "
+                    "(REQUIRED: startVisitorChat needs both).")
     pk: strawberry.Private[int]
     stored_working_hours: strawberry.Private[str | None]
     no_answer_transfer_to_pk: strawberry.Private[int | None]
@@ -124,7 +128,27 @@ class OpenChannel(Node):
             stored_working_hours=channel.working_hours, no_answer_rule=channel.no_answer_rule,
             no_answer_timeout_seconds=channel.no_answer_timeout_seconds, no_answer_message=channel.no_answer_message,
             no_answer_transfer_to_pk=channel.no_answer_transfer_to_id, sla_policy_pk=channel.sla_policy_id,
+            contact_fields=channel.contact_fields,
         )
 
 
 provides("OpenChannel", OpenChannel.from_model)
+
+
+@strawberry.type(description="What the website widget shows before the visitor's first message (public: no token "
+                             "needed). Nothing else of the channel.")
+class WidgetSettings:
+    open_channel_id: strawberry.ID
+    name: str = strawberry.field(description="The channel's name (the panel's title).")
+    language: str = strawberry.field(description="The IETF tag of the channel's language (es, en, pt-BR...): the "
+                                                 "widget's texts from the first paint.")
+    rating_enabled: bool = strawberry.field(description="The visitor is asked to rate a finished chat.")
+    is_open_now: bool = strawberry.field(description="Within working hours now.")
+    contact_fields: ContactFields = strawberry.field(
+        description="Whether the form asks the visitor's name and e-mail before the first message.")
+
+    @classmethod
+    def from_value(cls, found: WidgetSettingsValue) -> "WidgetSettings":
+        return cls(open_channel_id=strawberry.ID(to_global_id("OpenChannel", found.open_channel_id)),
+                   name=found.name, language=found.language, rating_enabled=found.rating_enabled,
+                   is_open_now=found.is_open_now, contact_fields=found.contact_fields)

@@ -26,7 +26,7 @@ from schema.chats.sla import SlaPolicy, SlaPolicyInput, SlaPolicyPayload, Update
 from schema.common import Node
 from schema.chats.events import ChatEvent, QueueEvent
 from schema.chats.message import Attachment, Message
-from schema.chats.open_channel import OpenChannel
+from schema.chats.open_channel import OpenChannel, WidgetSettings
 from schema.chats.operator import Me, Operator, OperatorPreferences
 from schema.chats.queue_standing import VisitorQueueStatus
 from schema.chats.typing_signals import SetTypingInput, SetVisitorTypingInput, TypingEvent
@@ -82,6 +82,14 @@ class CoreQuery:
     @strawberry.field(description="Open channels I am a queue member of (supervisors and admins: all).")
     async def open_channels(self, info: Info) -> list[OpenChannel]:
         return [OpenChannel.from_model(c) for c in await q.open_channels_list(info)]
+
+    @strawberry.field(description="Public (no token needed): what the website widget shows before the visitor's "
+                                  "first message: the channel's name, language, rating, hours and contact fields. "
+                                  "null for an unknown channel. An ID that is not an OpenChannel's is an "
+                                  "INVALID_INPUT error.")
+    async def widget_settings(self, info: Info, open_channel_id: strawberry.ID) -> WidgetSettings | None:
+        found = await q.widget_settings(info, open_channel_id)
+        return WidgetSettings.from_value(found) if found else None
 
     @strawberry.field(description="A chat by ID; null if you may not see it. An ID that is not a Chat's is an "
                                   "INVALID_INPUT error.")

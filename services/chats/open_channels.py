@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.expressions import Subquery
 
-from models import Chat, ChatOffer, ChatStatus, OpenChannel, QueueDistribution, QueueMember, Timer
+from models import Chat, ChatOffer, ChatStatus, ContactFields, OpenChannel, QueueDistribution, QueueMember, Timer
 from services.chats import no_answer, queue, sla_policies, working_hours as hours_of
 from services.chats.system_texts import DEFAULT_LANGUAGE, normalize_language
 from services.chats.visitor_identity import new_identity_secret
@@ -64,6 +64,7 @@ async def create_open_channel(
     welcome_message: str | None = None, max_chats_per_operator: int | None = None,
     operator_ids: list[int] | None = None, working_hours: WorkingHours | None = None,
     after_hours_message: str | None = None, language: str = DEFAULT_LANGUAGE,
+    contact_fields: ContactFields = ContactFields.OPTIONAL,
 ) -> OpenChannel:
     policy.ensure_may_configure(viewer)
     _validate(name, answer_timeout_seconds, auto_close_after_seconds, max_chats_per_operator)
@@ -74,7 +75,7 @@ async def create_open_channel(
             using_db=uow.tx, name=name.strip(), distribution=distribution,
             answer_timeout_seconds=answer_timeout_seconds, auto_close_after_seconds=auto_close_after_seconds,
             rating_enabled=rating_enabled, welcome_message=welcome_message,
-            max_chats_per_operator=max_chats_per_operator, **time_settings,
+            max_chats_per_operator=max_chats_per_operator, contact_fields=contact_fields, **time_settings,
         )
         await _set_members(uow.tx, channel, operator_ids or [])
     return channel
@@ -93,7 +94,8 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
     changes = {k: v for k, v in changes.items() if v is not _UNSET}
     _validate(changes.get("name", _UNSET), changes.get("answer_timeout_seconds", _UNSET),
               changes.get("auto_close_after_seconds", _UNSET), changes.get("max_chats_per_operator", _UNSET))
-    for required in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled"):
+    for required in ("name", "distribution", "answer_timeout_seconds", "auto_close_after_seconds", "rating_enabled",
+                     "contact_fields"):
         if required in changes and changes[required] is None:
             raise InvalidInput(f"{required} cannot be null.", field=["input", required])
     if "name" in changes:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import (
-    Chat, ChatKind, ChatPriority, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
+    Chat, ChatKind, ChatPriority, ChatStatus, Client, ContactFields, Message, MessageAuthorKind, OpenChannel, Operator, OperatorRole,
     NoAnswerRule, OperatorStatus, QueueDistribution,
 )
 from services.common.read_models import read_model
@@ -79,6 +79,7 @@ class OpenChannelRow:
     no_answer_message: str | None
     no_answer_transfer_to_id: int | None
     sla_policy_id: int | None
+    contact_fields: ContactFields
 
 
 @read_model(Message)

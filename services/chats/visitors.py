@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Chat, ChatStatus, Client, Message, MessageAuthorKind, OpenChannel, VisitorSession
+from models import Chat, ChatStatus, Client, ContactFields, Message, MessageAuthorKind, OpenChannel, VisitorSession
 from services.policies.chats import visible_chats
 from services.chats import no_answer, queue, sla
 from services.chats.after_hours import tell_if_closed
@@ -40,7 +40,8 @@ async def start_visitor_chat(
 
     Without `text` no chat exists yet: the visitor's first message creates it. A wrong identity hash
     is INVALID_INPUT and nothing is created; an `external_id` without a hash makes a new client that
-    does not keep it (an unverified id names nobody).
+    does not keep it (an unverified id names nobody). A channel whose contact fields are REQUIRED
+    refuses a start without a name and an e-mail (INVALID_INPUT, nothing created).
     """
     name = (name or "").strip()[:200]
     email = (email or "").strip() or None
@@ -56,6 +57,7 @@ async def start_visitor_chat(
         channel = await OpenChannel.get_or_none(id=open_channel_id, using_db=uow.tx)
         if channel is None:
             raise NotFound("No such open channel.", field=["input", "openChannelId"])
+        _check_contact(channel, name, email)
         verified = verified_external_id(channel, external_id, identity_hash)
         if verified is None:
             client, created = await Client.create(using_db=uow.tx, name=name or "Guest", email=email,
@@ -78,6 +80,17 @@ async def start_visitor_chat(
             else:
                 await write_in_open_chat(uow, chat, text)
     return chat, token
+
+
+def _check_contact(channel: OpenChannel, name: str, email: str | None) -> None:
+    """The channel's contact fields (OpenChannel.contact_fields): REQUIRED needs both."""
+    if channel.contact_fields != ContactFields.REQUIRED:
+        return
+    if not name:
+        raise InvalidInput("This channel asks for your name before the first message.", field=["input", "name"])
+    if email is None:
+        raise InvalidInput("This channel asks for your e-mail address before the first message.",
+                           field=["input", "email"])
 
 
 async def _open_chat_of(uow: UnitOfWork, client_id: int) -> Chat | None:

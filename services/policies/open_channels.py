@@ -7,6 +7,10 @@
   (services/policies/operators.py's `ensure_staff_details`).
 - Only admins create and configure channels: their queue, working hours, language, system texts
   and visitor identity secret.
+- What a website's visitor may know of a channel before they write (`widget_readable`): its
+  name, language, whether it asks for ratings, whether it is open now and which contact fields it
+  asks for: anyone, no token needed (the widget reads them before there is a visitor token).
+  Nothing else of the channel (its queue, timeouts, system texts, secret) is in them.
 - A channel's wallboard (its queue's live figures, the `wallboard` subscription): whoever may list
   the channel: supervisors and admins any, an operator the channels whose queue they are in.
 """
@@ -44,6 +48,17 @@ def named(viewer: Viewer) -> Condition:
 
 def named_channels(viewer: Viewer, ids: Iterable[int]) -> QuerySet[OpenChannel]:
     return apply(OpenChannel.filter(id__in=list(ids)), named(viewer))
+
+
+def widget_readable(viewer: Viewer) -> Condition:
+    """The channels whose widget settings the viewer may read: every one, whoever asks (a visitor
+    reads them before their first message, so before any token). The settings are only what the
+    widget shows a visitor anyway (services/chats/widget_settings.py)."""
+    return EVERYTHING
+
+
+def widget_readable_channels(viewer: Viewer) -> QuerySet[OpenChannel]:
+    return apply(OpenChannel.all(), widget_readable(viewer))
 
 
 def members_of(viewer: Viewer, channel_ids: Iterable[int]) -> QuerySet[QueueMember]:

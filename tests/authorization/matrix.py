@@ -230,6 +230,12 @@ QUERY_ROWS = [
         "ok  ok  ok  ok  ok  ok  ok  ok", sees=_non_empty),
     row("Query.smileys", "{ smileys { code emoji } }",
         "ok  ok  ok  ok  ok  ok  ok  ok", sees=_non_empty),
+    # public: the website widget reads its channel's name, language and form before any token
+    # (services/policies/open_channels.py widget_readable); nothing of the queue or the chats
+    row("Query.widgetSettings",
+        "query($id: ID!) { widgetSettings(openChannelId: $id) { openChannelId name language contactFields } }",
+        "ok  ok  ok  ok  ok  ok  ok  ok", variables=lambda w, c: {"id": w.gid("OpenChannel", w.channel_id)},
+        sees=lambda d, w, c: d is not None and d["openChannelId"] == w.gid("OpenChannel", w.channel_id)),
     row("Query.searchGifs", '{ searchGifs(query: "cat") { id title } }',
         "UNA FOR FOR ok  ok  ok  ok  ok", sees=lambda d, w, c: any(g["title"] == "Happy cat" for g in d)),
     row("Query.myTasks", "{ myTasks { id } }",

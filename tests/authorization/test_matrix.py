@@ -26,7 +26,8 @@ def test_every_root_field_has_a_row():
     # every kind of caller is in every row, and every row refuses someone or is public on purpose
     assert all(set(r.expected) == set(CALLERS) for r in matrix.ROWS)
     public = sorted(r.field for r in matrix.ROWS if r.expected["anonymous"] != matrix.UNAUTHENTICATED)
-    assert public == ["Mutation.login", "Mutation.startVisitorChat", "Query.messageCommands", "Query.smileys"]
+    assert public == ["Mutation.login", "Mutation.startVisitorChat", "Query.messageCommands", "Query.smileys",
+                      "Query.widgetSettings"]
 
 
 async def test_the_authorization_matrix_holds(db, matrix_services):

@@ -44,13 +44,13 @@ def _csp(api: str) -> str:
 
 
 class _EmbeddingPage(BaseHTTPRequestHandler):
-    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&external-id=..&identity-hash=..][&require-contact=true]: a site's
-    page with the widget's tag."""
+    """GET /?api=<API origin>&channel=<id>[&csp=0][&lang=..][&language=..][&external-id=..&identity-hash=..]: a
+    site's page with the widget's tag."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         query = {key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()}
         api, channel = query["api"], query["channel"]
-        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash", "require-contact")
+        identity = "".join(f' data-{name}="{html.escape(query[name])}"' for name in ("external-id", "identity-hash", "language")
                            if name in query)  # what the site's server signs for its signed-in user
         body = (f'<!doctype html><html lang="{html.escape(query.get("lang", "en"))}"><meta charset="utf-8">'
                 f"<title>A shop</title><h1>A shop on another origin</h1>"
@@ -140,13 +140,30 @@ async def _upload(deployment: Deployment, operator: Operator, chat_id: str, name
     return answer.json()["data"]["uploadFile"]["attachment"]["id"]
 
 
-async def _channel(admin: Admin, *, language: str = "en", welcome: str | None = None) -> tuple[Operator, str]:  # noqa: F811
+async def _channel(admin: Admin, *, language: str = "en", welcome: str | None = None,  # noqa: F811
+                   contact_fields: str = "OPTIONAL", name: str | None = None) -> tuple[Operator, str]:
     operator = await admin.create_operator()
-    channel = await admin.create_open_channel([operator])
+    channel = await admin.create_open_channel([operator], name=name)
     await admin.mutate("updateOpenChannel", "openChannel { id }",
-                       {"openChannelId": channel, "language": language, "welcomeMessage": welcome},
-                       "UpdateOpenChannelInput")
+                       {"openChannelId": channel, "language": language, "welcomeMessage": welcome,
+                        "contactFields": contact_fields}, "UpdateOpenChannelInput")
     return operator, channel
+
+
+#: the launcher's label and the panel's title when the widget's host enters the page (before the
+#: browser paints it: a MutationObserver's callback runs before the next rendering)
+FIRST_PAINT = """(() => {
+    new MutationObserver((changes, observer) => {
+        for (const change of changes) for (const node of change.addedNodes) {
+            const root = node.dataset && node.dataset.openChannelsWidget === "" && node.shadowRoot;
+            if (!root) continue;
+            window.firstPaint = {label: root.querySelector(".launcher").getAttribute("aria-label"),
+                                 title: root.querySelector("h2").textContent,
+                                 message: root.querySelector("textarea").placeholder};
+            observer.disconnect();
+        }
+    }).observe(document, {childList: true, subtree: true});
+})()"""
 
 
 async def test_a_visitor_chats_with_an_operator_through_the_widget_on_a_strict_csp_page(
@@ -381,19 +398,25 @@ async def test_a_signed_in_visitor_is_the_client_the_site_signed_for(deployment,
     assert client == {"externalId": "shop-user-42"}
 
 
-async def test_with_data_require_contact_the_first_message_waits_for_a_name_and_an_email(
+async def test_a_required_channel_asks_name_and_email_before_the_first_message(
         deployment, site, page_context, admin):  # noqa: F811
-    operator, channel = await _channel(admin)
-    page, _ = await _open_site(page_context, site, deployment, channel, **{"require-contact": "true"})
+    """The channel's contactFields (widgetSettings), not an attribute of the tag: REQUIRED."""
+    operator, channel = await _channel(admin, contact_fields="REQUIRED")
+    page, _ = await _open_site(page_context, site, deployment, channel)
     await page.locator(".launcher").click()
+    name, email = page.get_by_role("textbox", name="Name", exact=True), page.get_by_role("textbox", name="E-mail",
+                                                                                          exact=True)
+    assert await name.evaluate("input => input.required") and await email.evaluate("input => input.required")
     message = page.get_by_role("textbox", name="Your message")
     await message.fill("Hello?")
     await page.keyboard.press("Enter")
-    assert await page.get_by_role("textbox", name="Name").evaluate("input => input.validity.valueMissing")
+    assert await name.evaluate("input => input.validity.valueMissing")
+    await name.fill("Lucy")
+    await message.press("Enter")
+    assert await email.evaluate("input => input.validity.valueMissing")
     await asyncio.sleep(0.5)
     assert await _messages(page).count() == 0  # not sent
-    await page.get_by_role("textbox", name="Name").fill("Lucy")
-    await page.get_by_role("textbox", name="E-mail").fill("lucy@example.com")
+    await email.fill("lucy@example.com")
     await message.press("Enter")
     await expect(_log(page)).to_contain_text("Hello?", timeout=TIMEOUT_MS)
     chat_id = await _queued_chat(operator, channel)
@@ -403,10 +426,72 @@ async def test_with_data_require_contact_the_first_message_waits_for_a_name_and_
     # after a reload the contact fields are gone and block nothing
     await page.reload()
     await page.locator(".launcher").click()
-    await expect(page.get_by_role("textbox", name="Name")).to_be_hidden()
+    await expect(name).to_be_hidden()
     await page.get_by_role("textbox", name="Your message").fill("Still there?")
     await page.keyboard.press("Enter")
     await expect(_log(page)).to_contain_text("Still there?", timeout=TIMEOUT_MS)
+
+
+async def test_a_spanish_channel_speaks_spanish_from_the_first_paint_on_an_english_page(
+        deployment, site, page_context, admin):  # noqa: F811
+    """widgetSettings before anything is shown: the channel's language and name, not the page's
+    (`<html lang="en">`, an English browser), and a channel that asks no contact fields shows none."""
+    operator, channel = await _channel(admin, language="es", contact_fields="NONE", name="Tienda Sol")
+    page = await page_context.new_page()
+    await page.add_init_script(FIRST_PAINT)
+    page, watched = await _open_site(page_context, site, deployment, channel, page=page, lang="en")
+    assert (await page.evaluate("() => navigator.language")).startswith("en")
+    assert await page.evaluate("() => window.firstPaint") == {
+        "label": "Chatea con nosotros", "title": "Tienda Sol", "message": "Tu mensaje"}
+
+    await page.get_by_role("button", name="Chatea con nosotros").click()
+    panel = page.get_by_role("dialog")
+    await expect(panel.get_by_role("heading")).to_have_text("Tienda Sol")
+    await expect(_log(page)).to_contain_text("Escríbenos: un operador te responderá aquí.")
+    await expect(page.get_by_role("button", name="Enviar", exact=True)).to_be_visible()
+    assert await page.locator("input[autocomplete=name]").is_hidden()  # NONE: no name, no e-mail
+    assert await page.locator("input[autocomplete=email]").is_hidden()
+    await page.get_by_role("textbox", name="Tu mensaje").fill("Hola")
+    await page.keyboard.press("Enter")
+    await expect(_log(page)).to_contain_text("Hola", timeout=TIMEOUT_MS)
+    chat_id = await _queued_chat(operator, channel)
+    assert chat_id
+    assert watched.violations == [], watched.violations
+
+
+async def test_without_widget_settings_the_tag_decides_the_language_and_a_refusal_the_form(
+        deployment, site, page_context, admin):  # noqa: F811
+    """widgetSettings fails (the network): data-language stands in, the form is optional until the
+    REQUIRED channel's startVisitorChat refuses the start; then it asks for both, and nothing was sent."""
+    operator, channel = await _channel(admin, language="es", contact_fields="REQUIRED")
+    page = await page_context.new_page()
+
+    async def no_settings(route: Any) -> None:
+        if route.request.method == "POST" and "widgetSettings" in (route.request.post_data or ""):
+            await route.abort()
+        else:
+            await route.continue_()
+
+    await page.route(re.compile(r".*/graphql$"), no_settings)
+    page, _ = await _open_site(page_context, site, deployment, channel, page=page, language="pt")
+    await page.locator(".launcher").click()
+    name = page.get_by_role("textbox", name="Nome (opcional)")
+    await expect(name).to_be_visible()
+    await page.get_by_role("textbox", name="Sua mensagem").fill("Olá")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("alert")).to_have_text("Informe seu nome e e-mail.", timeout=TIMEOUT_MS)
+    name = page.get_by_role("textbox", name="Nome", exact=True)
+    assert await name.evaluate("input => input.required")
+    assert await page.get_by_role("textbox", name="E-mail", exact=True).evaluate("input => input.required")
+    assert await _messages(page).count() == 0
+    await name.fill("Rita")
+    await page.get_by_role("textbox", name="E-mail", exact=True).fill("rita@example.com")
+    await page.get_by_role("textbox", name="Sua mensagem").press("Enter")
+    await expect(_log(page)).to_contain_text("Olá", timeout=TIMEOUT_MS)
+    chat_id = await _queued_chat(operator, channel)
+    client = (await operator.data("query ($id: ID!) { chat(id: $id) { client { name email } } }",
+                                  id=chat_id))["chat"]["client"]
+    assert client == {"name": "Rita", "email": "rita@example.com"}
 
 
 async def test_a_visitor_who_writes_while_the_channel_is_closed_reads_its_after_hours_text(

@@ -29,14 +29,26 @@ export interface Chat {
 export interface ChatEvent { eventId: string; kind: string; chatId: string; message: Message | null }
 export interface TypingEvent { authorKind: string; typing: boolean; operator: { name: string } | null }
 export interface QueueStatus { chatId: string; queuePosition: number | null; estimatedWaitSeconds: number | null }
-export interface UserError { code: string; message: string }
+export interface UserError { code: string; message: string; field: string[] | null }
+export type ContactFields = "NONE" | "OPTIONAL" | "REQUIRED";
+/** What the widget shows before the first message (public: widgetSettings needs no token). */
+export interface ChannelSettings {
+  name: string;
+  language: string;
+  ratingEnabled: boolean;
+  isOpenNow: boolean;
+  contactFields: ContactFields;
+}
 
 const RESUBSCRIBE_MS = 5000;
 const MESSAGE = "id authorKind text html deleted createdAt author { name } attachments { id name size url }";
-const ERRORS = "userErrors { code message }";
+const ERRORS = "userErrors { code message field }";
 
 const CHAT = `id status eventCursor queuePosition estimatedWaitSeconds rating { vote } operator { name }
   openChannel { name language ratingEnabled } lastMessage { authorKind }`;
+/** The channel's name, language and form before the first message (no token: null for an unknown channel). */
+export const SETTINGS = `query WidgetSettings($id: ID!) { widgetSettings(openChannelId: $id) {
+  name language ratingEnabled isOpenNow contactFields } }`;
 /** The chat and its latest messages: on arrival, after a reconnection, for a new conversation. */
 export const VISITOR_CHAT = `query WidgetChat { visitorChat { ${CHAT} messages(last: 100) { edges { node { ${MESSAGE} } } } } }`;
 /** The chat's state only (status, queue, rating): after each event, whose message comes with it. */

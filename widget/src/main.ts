@@ -1,7 +1,8 @@
 // The Open Channels chat widget: <script src="https://HOST/widget.js" data-open-channel="ID" async>.
-// Reads its settings from its own tag, talks to the server the script came from.
-import { Api, CHAT_STATE, FINISH, RATE, SEND, START, TYPING, VISITOR_CHAT } from "./api";
-import type { Chat, ChatEvent, Message, QueueStatus, TypingEvent, UserError } from "./api";
+// Reads the channel from its own tag, talks to the server the script came from, and shows itself
+// once the channel's settings (widgetSettings: its name, language, form) are known.
+import { Api, CHAT_STATE, FINISH, RATE, SEND, SETTINGS, START, TYPING, VISITOR_CHAT } from "./api";
+import type { ChannelSettings, Chat, ChatEvent, Message, QueueStatus, TypingEvent, UserError } from "./api";
 import { renderMessage, safeUrl } from "./safe_html";
 import { load, save, type Saved } from "./storage";
 import { fill, spoken, textsFor, type Texts } from "./texts";
@@ -17,7 +18,6 @@ interface Settings {
   language: string | null;
   externalId: string | null;
   identityHash: string | null;
-  requireContact: boolean;
   httpUrl: string;
   wsUrl: string;
 }
@@ -31,7 +31,6 @@ function settingsOf(script: HTMLScriptElement): Settings | null {
     language: script.dataset.language || null,
     externalId: script.dataset.externalId || null,
     identityHash: script.dataset.identityHash || null,
-    requireContact: script.dataset.requireContact === "true",
     httpUrl,
     wsUrl: httpUrl.replace(/^http/, "ws"),
   };
@@ -62,11 +61,19 @@ class Widget {
   private vote: string | null = null;
   private busy = false;
 
-  constructor(private readonly settings: Settings) {
-    this.api = new Api(settings.httpUrl, settings.wsUrl);
-    this.language = spoken(settings.language) || spoken(document.documentElement.lang) || spoken(navigator.language) || "en";
+  /** `channel`: the channel's widgetSettings; null when they could not be read (the server is
+   * unreachable for now): the tag's data-language (else the page's, the browser's) and an optional
+   * form until the chat tells more (startVisitorChat refuses a start the channel requires more of). */
+  constructor(private readonly settings: Settings, api: Api, channel: ChannelSettings | null) {
+    this.api = api;
+    this.language = spoken(channel?.language) || spoken(settings.language) || spoken(document.documentElement.lang)
+      || spoken(navigator.language) || "en";
     this.texts = textsFor(this.language);
-    this.view = new View(settings.requireContact);
+    this.view = new View(channel?.contactFields || "OPTIONAL");
+    if (channel) {
+      this.view.title.textContent = channel.name;
+      this.view.closedNow = !channel.isOpenNow;
+    }
     this.saved = load(settings.channelId, settings.externalId);
     this.api.token = this.saved?.token || null;
     this.wire();
@@ -151,7 +158,15 @@ class Widget {
                         email: v.email.value.trim() || null, externalId: s.externalId, identityHash: s.identityHash } });
     const payload = answer.data?.startVisitorChat;
     if (!payload?.visitorToken) {
-      this.fail(payload?.userErrors[0]?.message || this.texts.failed);
+      const problem = payload?.userErrors[0];
+      if (problem && isContactField(problem.field)) { // the channel asks for both (settings not read at load)
+        this.view.contactFields("REQUIRED");
+        this.view.label(this.texts);
+        this.fail(this.texts.contactRequired);
+        (problem.field?.[1] === "email" ? v.email : v.name).focus();
+        return;
+      }
+      this.fail(problem?.message || this.texts.failed);
       return;
     }
     v.input.value = "";
@@ -466,6 +481,22 @@ class Widget {
   }
 }
 
+function isContactField(field: string[] | null): boolean {
+  return field?.[0] === "input" && (field[1] === "name" || field[1] === "email");
+}
+
+/** The channel's widget settings; null when they cannot be read now (the widget then falls back on
+ * the tag and the page); "unknown" for a channel the server does not have. */
+async function channelSettings(api: Api, channelId: string): Promise<ChannelSettings | null | "unknown"> {
+  try {
+    const answer = await api.call<{ widgetSettings: ChannelSettings | null }>(SETTINGS, { id: channelId });
+    if (answer.data && answer.data.widgetSettings === null) return "unknown";
+    return answer.data?.widgetSettings || null;
+  } catch {
+    return null;
+  }
+}
+
 function boot(): void {
   const script = (document.currentScript as HTMLScriptElement | null)
     || document.querySelector<HTMLScriptElement>("script[data-open-channel]");
@@ -475,9 +506,18 @@ function boot(): void {
   const registry = window as unknown as Record<string, unknown>;
   if (registry[marker]) return; // the tag twice on one page: one widget
   registry[marker] = true;
-  const start = () => new Widget(settings);
-  if (document.body) start();
-  else document.addEventListener("DOMContentLoaded", start, { once: true });
+  const api = new Api(settings.httpUrl, settings.wsUrl);
+  const channel = channelSettings(api, settings.channelId); // while the page loads
+  const start = async () => {
+    const found = await channel;
+    if (found === "unknown") {
+      console.warn(`Open Channels widget: no open channel ${settings.channelId} (data-open-channel)`);
+      return;
+    }
+    new Widget(settings, api, found);
+  };
+  if (document.body) void start();
+  else document.addEventListener("DOMContentLoaded", () => void start(), { once: true });
 }
 
 boot();

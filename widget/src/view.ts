@@ -2,6 +2,7 @@
 // widget's does not leak out). Styles go in through a constructed stylesheet
 // (adoptedStyleSheets), which a Content-Security-Policy without 'unsafe-inline' allows: the
 // page needs no style-src entry for the widget.
+import type { ContactFields } from "./api";
 import type { Texts } from "./texts";
 
 const CSS = `
@@ -120,16 +121,16 @@ export class View {
   readonly fileInput = el("input", { type: "file", hidden: "", tabindex: "-1", "aria-hidden": "true" });
   readonly attach = el("button", { type: "button", class: "attach", hidden: "" }, icon("attach"));
   readonly send = el("button", { type: "submit" });
+  /** the channel is outside its working hours (the intro says so) */
+  closedNow = false;
+  private asked: ContactFields = "OPTIONAL";
 
-  constructor(requireContact: boolean) {
+  constructor(contact: ContactFields) {
     this.root = this.host.attachShadow({ mode: "open" });
     const sheet = styleSheet();
     if (sheet) this.root.adoptedStyleSheets = [sheet];
     else this.root.append(el("style", {}, CSS)); // browsers without constructed stylesheets (Safari < 16.4)
-    if (requireContact) {
-      this.name.required = true;
-      this.email.required = true;
-    }
+    this.contactFields(contact);
     this.launcher.append(icon("chat", 26), this.dot);
     this.log.append(this.intro);
     this.contact.append(this.name, this.email);
@@ -144,10 +145,19 @@ export class View {
     this.root.append(this.launcher, this.panel);
   }
 
-  /** Name and e-mail before the first message only (hidden, they are disabled: no check blocks sending). */
+  /** What the channel asks before the first message: nothing, or name and e-mail (optional or required). */
+  contactFields(asked: ContactFields): void {
+    this.asked = asked;
+    this.name.required = this.email.required = asked === "REQUIRED";
+    if (asked === "NONE") this.showContact(false);
+  }
+
+  /** Name and e-mail before the first message only, if the channel asks (hidden, they are disabled: no
+   * check blocks sending). */
   showContact(shown: boolean): void {
-    this.contact.hidden = !shown;
-    this.name.disabled = this.email.disabled = !shown;
+    const asked = shown && this.asked !== "NONE";
+    this.contact.hidden = !asked;
+    this.name.disabled = this.email.disabled = !asked;
   }
 
   label(t: Texts): void {
@@ -155,7 +165,7 @@ export class View {
     if (!this.title.textContent) this.title.textContent = t.title; // the channel's name once known
     this.closeButton.setAttribute("aria-label", t.close);
     this.endButton.textContent = t.endChat;
-    this.intro.textContent = t.intro;
+    this.intro.textContent = this.closedNow ? `${t.intro} ${t.closedNow}` : t.intro;
     this.name.placeholder = this.name.required ? t.nameRequired : t.name;
     this.name.setAttribute("aria-label", this.name.placeholder);
     this.email.placeholder = this.email.required ? t.emailRequired : t.email;
