@@ -12,7 +12,7 @@ from resolvers.pages import Page, with_cursors
 from services.automation import webhooks
 
 if TYPE_CHECKING:
-    from schema.automation.webhooks import CreateWebhookInput, ReplayWebhookInput, WebhookInput
+    from schema.automation.webhooks import CreateWebhookInput, ReplayWebhookInput, UpdateWebhookInput, WebhookInput
 
 
 async def create_webhook(info: Info, input: CreateWebhookInput) -> Outcome[Any]:
@@ -21,6 +21,16 @@ async def create_webhook(info: Info, input: CreateWebhookInput) -> Outcome[Any]:
         return await webhooks.create_webhook(
             viewer_of(info), url=input.url, event_kinds=input.event_kinds,
             include_silent_notes=bool(input.include_silent_notes), targets=info.context.platform.webhooks)
+
+    return await outcome(run())
+
+
+async def update_webhook(info: Info, input: UpdateWebhookInput) -> Outcome[Any]:
+    async def run():
+        return await webhooks.update_webhook(
+            viewer_of(info), webhook_id=decode_id(input.webhook_id, "Webhook", ["input", "webhookId"]),
+            url=input.url, event_kinds=input.event_kinds, include_silent_notes=input.include_silent_notes,
+            active=input.active, targets=info.context.platform.webhooks)
 
     return await outcome(run())
 

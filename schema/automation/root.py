@@ -15,7 +15,8 @@ from resolvers.automation import webhooks as w
 from schema.automation.connectors import Connector, ConnectorPayload, CreateConnectorInput, RotateConnectorSecretInput
 from schema.automation.rating import RateChatInput
 from schema.automation.webhooks import (
-    CreateWebhookInput, ReplayWebhookInput, Webhook, WebhookDeliveryConnection, WebhookInput, WebhookPayload,
+    CreateWebhookInput, ReplayWebhookInput, UpdateWebhookInput, Webhook, WebhookDeliveryConnection, WebhookInput,
+    WebhookPayload,
 )
 from schema.payloads import ChatPayload, chat_payload, user_errors
 
@@ -70,6 +71,11 @@ class AutomationMutation:
                                      "signing secret is in this payload only.")
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> WebhookPayload:
         return _webhook(await w.create_webhook(info, input), with_secret=True)
+
+    @strawberry.mutation(description="Change a webhook's URL, event kinds or silent notes, or pause and resume it "
+                                     "(ADMIN); it keeps its cursor, so a resumed webhook misses nothing.")
+    async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> WebhookPayload:
+        return _webhook(await w.update_webhook(info, input))
 
     @strawberry.mutation(description="Remove a webhook: nothing more is sent to it (ADMIN).")
     async def delete_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:

@@ -74,6 +74,18 @@ class CreateWebhookInput:
     include_silent_notes: bool | None = False
 
 
+@strawberry.input(description="Admins: change what is given (null or absent: unchanged). The webhook keeps its "
+                              "cursor: paused (`active: false`), it receives nothing; resumed, it gets every "
+                              "matching event it missed, in order.")
+class UpdateWebhookInput:
+    webhook_id: strawberry.ID
+    url: str | None = strawberry.field(default=None, description="Checked as at creation.")
+    event_kinds: list[str] | None = strawberry.field(
+        default=None, description="QueueEventKind and ChatEventKind names; empty: all (for events not delivered yet).")
+    include_silent_notes: bool | None = None
+    active: bool | None = strawberry.field(default=None, description="false: paused; true: delivering again.")
+
+
 @strawberry.input
 class WebhookInput:
     webhook_id: strawberry.ID

@@ -59,6 +59,41 @@ async def create_webhook(viewer: Viewer, *, url: str, targets: WebhookTargets, e
                                 secret=new_secret(), delivered_event_id=await newest_event_id())
 
 
+@text_input(url=URL_LENGTH, event_kinds=64)
+async def update_webhook(viewer: Viewer, *, webhook_id: int, targets: WebhookTargets, url: str | None = None,
+                         event_kinds: list[str] | None = None, include_silent_notes: bool | None = None,
+                         active: bool | None = None) -> Webhook:
+    """Change what is given (None: unchanged). The cursor stays: a paused webhook (`active` false)
+    receives nothing, and once active again it gets every matching event it missed, in order, from
+    where it stood (a round already under way may deliver one more event). A new URL is checked as
+    at creation; new kinds and `include_silent_notes` apply to the events not delivered yet.
+    Resuming or changing the URL lifts a failure's backoff, so delivery starts at the next round."""
+    policy.ensure_may_configure(viewer)
+    changes: dict[str, object] = {}
+    if url is not None:
+        url = url.strip()
+        try:
+            await targets.check(url)
+        except RefusedTarget as refused:
+            raise InvalidInput(str(refused), field=["input", "url"])
+        changes.update(url=url, retry_at=None)
+    if event_kinds is not None:
+        changes["event_kinds"] = _event_kinds(event_kinds)
+    if include_silent_notes is not None:
+        changes["include_silent_notes"] = bool(include_silent_notes)
+    if active is not None:
+        changes["active"] = bool(active)
+        if active:
+            changes["retry_at"] = None
+    found = policy.registry(viewer).filter(id=webhook_id)
+    if not (await found.update(**changes) if changes else await found.exists()):
+        raise NotFound("No such webhook.", field=["input", "webhookId"])
+    webhook = await policy.registry(viewer).get_or_none(id=webhook_id)
+    if webhook is None:  # deleted meanwhile
+        raise NotFound("No such webhook.", field=["input", "webhookId"])
+    return webhook
+
+
 async def list_webhooks(viewer: Viewer) -> list[Webhook]:
     return await policy.registry(viewer).order_by("id")
 

@@ -387,3 +387,62 @@ DELETE = """mutation($input: WebhookInput!) { deleteWebhook(input: $input) {
   webhook { id } secret userErrors { code field message } } }"""
 REPLAY = """mutation($input: ReplayWebhookInput!) { replayWebhook(input: $input) {
   webhook { id deliveredEventId } userErrors { code field message } } }"""
+
+
+UPDATE = """mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) {
+  webhook { id url eventKinds includeSilentNotes active failing } secret userErrors { code field message } } }"""
+
+
+async def test_a_paused_webhook_gets_nothing_and_once_resumed_every_event_it_missed_in_order(
+        db, clock, receiver, platform):
+    webhook, op, admin, channel = await scene(receiver)
+    loopback = dataclasses.replace(platform, webhooks=LOOPBACK)
+    paused = await execute(UPDATE, admin, platform=loopback, input={"webhookId": gid(webhook), "active": False})
+    assert paused["updateWebhook"]["webhook"]["active"] is False and paused["updateWebhook"]["secret"] is None
+    chat, _, _ = await start_chat(channel, "Written while the webhook was paused")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    expected = await matching_event_ids(webhook)
+
+    assert await tick() == 0 and receiver.answered == []
+    assert (await Webhook.get(id=webhook.id)).delivered_event_id == webhook.delivered_event_id
+
+    resumed = await execute(UPDATE, admin, platform=loopback, input={"webhookId": gid(webhook), "active": True})
+    assert resumed["updateWebhook"]["webhook"]["active"] is True
+    assert await tick() == len(expected) >= 2
+    assert [int(b["eventId"]) for b in receiver.acknowledged()] == expected
+    assert "Written while the webhook was paused" in json.dumps(receiver.acknowledged())
+
+
+async def test_changed_kinds_apply_to_what_is_not_delivered_yet_and_a_bad_change_changes_nothing(
+        db, clock, receiver, platform):
+    webhook, op, admin, channel = await scene(receiver)
+    loopback = dataclasses.replace(platform, webhooks=LOOPBACK)
+    changed = await execute(UPDATE, admin, platform=loopback, input={
+        "webhookId": gid(webhook), "eventKinds": ["chat_answered"], "includeSilentNotes": True})
+    assert changed["updateWebhook"]["webhook"]["eventKinds"] == ["CHAT_ANSWERED"]
+    assert changed["updateWebhook"]["webhook"]["includeSilentNotes"] is True
+
+    refused = await execute(UPDATE, admin, platform=platform, input={  # the default: no private addresses
+        "webhookId": gid(webhook), "url": "http://10.1.2.3/hook", "active": False})
+    assert refused["updateWebhook"]["webhook"] is None
+    assert refused["updateWebhook"]["userErrors"][0]["code"] == "INVALID_INPUT"
+    assert refused["updateWebhook"]["userErrors"][0]["field"] == ["input", "url"]
+    unknown_kind = await execute(UPDATE, admin, platform=loopback, input={
+        "webhookId": gid(webhook), "eventKinds": ["NOT_A_KIND"], "active": False})
+    assert unknown_kind["updateWebhook"]["userErrors"][0]["field"] == ["input", "eventKinds"]
+    stored = await Webhook.get(id=webhook.id)
+    assert (stored.url, stored.event_kinds, stored.active) == (webhook.url, ["CHAT_ANSWERED"], True)
+
+    chat, _, _ = await start_chat(channel, "Hello")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    assert await tick() == 1
+    assert [b["kind"] for b in receiver.acknowledged()] == ["CHAT_ANSWERED"]
+
+    gone = await execute(UPDATE, admin, platform=loopback, input={"webhookId": to_global_id("Webhook", 10 ** 6),
+                                                                  "active": True})
+    assert gone["updateWebhook"]["userErrors"][0]["code"] == "NOT_FOUND"
+    not_admin = await execute(UPDATE, op, platform=loopback, input={"webhookId": gid(webhook), "active": False})
+    assert not_admin["updateWebhook"]["userErrors"][0]["code"] == "FORBIDDEN"
+    assert (await Webhook.get(id=webhook.id)).active is True
