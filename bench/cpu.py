@@ -50,6 +50,8 @@ class CpuMeter:
     database: str
     server_seconds: float = 0.0
     database_seconds: float = 0.0
+    #: backends of the database seen at any stop (none: PostgreSQL runs elsewhere, its CPU is not counted)
+    backends_seen: int = 0
 
     def start(self) -> None:
         self._server = process_seconds(self.pid)
@@ -58,4 +60,5 @@ class CpuMeter:
     def stop(self) -> None:
         self.server_seconds += process_seconds(self.pid) - self._server
         after = backend_seconds(self.database)
+        self.backends_seen = max(self.backends_seen, len(after))
         self.database_seconds += sum(seconds - self._backends.get(pid, 0.0) for pid, seconds in after.items())

@@ -137,6 +137,9 @@ def rows_for(benchmark: str, ours: Contender, peer: Contender, hand: Contender |
             Row(benchmark, "failed requests, hand-written beside", f"{mine.failures}/{mine.requests}",
                 f"{floor.failures}/{floor.requests}"),
         ]
+    if not (ours.meter.backends_seen and peer.meter.backends_seen):
+        rows[2].note += " (NO PostgreSQL backend of the bench database in /proc: PostgreSQL runs elsewhere, " \
+                        "its CPU is not counted)"
     for contender in (ours, peer, hand):
         if contender is not None and contender.result.first_failure:
             rows[0].note += f" {contender.name} first failure: {contender.result.first_failure[:160]}"

@@ -102,3 +102,17 @@ def test_peers_are_named_and_need_b1() -> None:
     with pytest.raises(SystemExit) as without_b1:
         main(["--only", "B6", "--peers", "postgraphile"])
     assert unknown.value.code == without_b1.value.code == 2
+
+
+def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:
+    import os
+    import time
+
+    from bench.cpu import process_seconds
+
+    before = process_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert process_seconds(os.getpid()) - before >= 0.15
+    assert process_seconds(2 ** 22 + 1) == 0.0  # no such process (above the kernel's pid limit)
