@@ -17,10 +17,10 @@ query fields and computed columns:
 The functions are LANGUAGE sql, STABLE, not STRICT and without SET clauses, so that PostgreSQL
 inlines them into PostGraphile's statement (its LIMIT then reaches the index scan).
 
-PostGraphile is installed with npm into a cache folder (reused when there) and runs from
-bench/postgraphile_server.js: its library behind node's http server, production-like options
-(no GraphiQL, no query log, no watch mode, no default mutations), a pool as large as the
-project's.
+PostGraphile is installed with `npm ci` from bench/node/package-lock.json into a cache folder
+(reused while it holds that lock) and runs from bench/node/postgraphile_server.js: its library
+behind node's http server, production-like options (no GraphiQL, no query log, no watch mode, no
+default mutations), a pool as large as the project's.
 """
 from __future__ import annotations
 
@@ -44,12 +44,13 @@ from services.identity.viewer import Viewer
 from services.policies.chats import visible_chats_sql
 
 SCHEMA = "postgraphile_bench"
-#: npm's spec of the version measured
-PACKAGE = "postgraphile@4"
+#: what bench/node/package.json asks for (its package-lock.json pins it and every dependency)
+PACKAGE = "postgraphile@4.14.1"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openchannels-bench" / "postgraphile"
 #: as the project's (Tortoise's asyncpg default) and the hand-written endpoint's (bench/baseline.py)
 POOL_SIZE = 5
-SERVER_JS = REPO_ROOT / "bench" / "postgraphile_server.js"
+NODE_DIR = REPO_ROOT / "bench" / "node"
+SERVER_JS = NODE_DIR / "postgraphile_server.js"
 STARTUP_SECONDS = 60
 
 #: the viewer inside the functions (PostGraphile sets `jwt.claims.<claim>` for the request's transaction)
@@ -205,14 +206,17 @@ def jwt(secret: str, operator_id: int, lifetime: int = 24 * 3600) -> str:
 
 
 def installed_version() -> str | None:
+    """The version in the cache folder when it holds what bench/node/package-lock.json pins."""
     package = CACHE / "node_modules" / "postgraphile" / "package.json"
-    if not package.exists():
+    lock = CACHE / "package-lock.json"
+    if not package.exists() or not lock.exists() or lock.read_bytes() != (NODE_DIR / "package-lock.json").read_bytes():
         return None
     return str(json.loads(package.read_text())["version"])
 
 
 def ensure_installed() -> str:
-    """PostGraphile 4 in the cache folder (npm install when absent); its version."""
+    """PostGraphile as bench/node/package-lock.json pins it, in the cache folder (`npm ci` when it is
+    not there yet or the lock changed); its version."""
     version = installed_version()
     if version is not None:
         print(f"[bench] PostGraphile {version} (installed in {CACHE})", flush=True)
@@ -221,18 +225,21 @@ def ensure_installed() -> str:
         if shutil.which(tool) is None:
             raise RuntimeError(f"--peers postgraphile needs {tool} on PATH (Node.js 18 or later)")
     CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"[bench] installing {PACKAGE} with npm into {CACHE}", flush=True)
-    done = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--loglevel=error",
-                           PACKAGE], capture_output=True, text=True, timeout=600)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(NODE_DIR / name, CACHE / name)
+    print(f"[bench] installing {PACKAGE} (bench/node/package-lock.json) with npm ci into {CACHE}", flush=True)
+    done = subprocess.run(["npm", "ci", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--loglevel=error"],
+                          capture_output=True, text=True, timeout=600)
     version = installed_version()
     if done.returncode != 0 or version is None:
-        raise RuntimeError(f"npm install {PACKAGE} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        (CACHE / "package-lock.json").unlink(missing_ok=True)  # not reused as if complete
+        raise RuntimeError(f"npm ci of {PACKAGE} into {CACHE} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     print(f"[bench] PostGraphile {version} installed", flush=True)
     return version
 
 
 def start(url: str, jwt_secret: str, *, log_dir: Path) -> Server:
-    """bench/postgraphile_server.js on a free loopback port; waits until the schema is built."""
+    """bench/node/postgraphile_server.js on a free loopback port; waits until the schema is built."""
     port = free_port()
     log_path = log_dir / f"postgraphile-{port}.log"
     env = {**os.environ, "NODE_ENV": "production", "NODE_PATH": str(CACHE / "node_modules"), "DATABASE_URL": url,
