@@ -66,18 +66,23 @@ def _theirs(answer: dict, root: str) -> list[list[dict]]:
 
 
 def check_same_chats(ours: Contender, peer: Contender, root: str) -> str:
-    """Ask both once; raise unless they list the same chats (ids, in order). Says whether every other
-    field is equal too."""
+    """Ask both once; raise unless they list the same chats (ids, in order)."""
     with httpx.Client(timeout=30) as client:
         mine = client.post(ours.url, json=ours.body, headers=ours.headers).json()
         theirs = client.post(peer.url, json=peer.body, headers=peer.headers).json()
+    return compare_answers(mine, theirs, root, peer.name)
+
+
+def compare_answers(mine: dict, theirs: dict, root: str, peer_name: str) -> str:
+    """Raise unless the project's answer and the peer's list the same chats (ids, in order); say
+    whether every other field is equal too."""
     if mine.get("errors") or theirs.get("errors"):
         raise RuntimeError(f"{root}: an error in the comparison request: {mine.get('errors') or theirs.get('errors')}")
     left, right = _ours(mine, root), _theirs(theirs, root)
     ids = [[chat["id"] for chat in group] for group in left]
     if ids != [[chat["id"] for chat in group] for group in right]:
-        raise RuntimeError(f"{root}: the project and {peer.name} list different chats for the same viewer:\n"
-                           f"  project  {ids}\n  {peer.name} {[[c['id'] for c in g] for g in right]}")
+        raise RuntimeError(f"{root}: the project and {peer_name} list different chats for the same viewer:\n"
+                           f"  project  {ids}\n  {peer_name} {[[c['id'] for c in g] for g in right]}")
     count = sum(len(group) for group in ids)
     if count == 0:
         raise RuntimeError(f"{root}: both list no chat (the viewer is not the one the bench expects)")

@@ -116,3 +116,33 @@ def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:
         pass
     assert process_seconds(os.getpid()) - before >= 0.15
     assert process_seconds(2 ** 22 + 1) == 0.0  # no such process (above the kernel's pid limit)
+
+
+def test_the_bench_stops_when_postgraphile_lists_other_chats() -> None:
+    import pytest
+
+    from bench.peers import compare_answers
+    from resolvers.ids import to_global_id
+
+    def chat(pk: int, global_id: bool, unread: int = 0) -> dict:
+        return {"id": to_global_id("Chat", pk) if global_id else pk, "title": f"chat {pk}", "client": None,
+                "operator": None, "lastMessage": None, "unreadCount": unread}
+
+    def ours(*pks: int) -> dict:
+        return {"data": {"conversations": {"edges": [{"node": chat(pk, True)} for pk in pks]}}}
+
+    def theirs(*pks: int, unread: int = 0) -> dict:
+        return {"data": {"conversations": {"edges": [{"node": chat(pk, False, unread)} for pk in pks]}}}
+
+    assert compare_answers(ours(3, 2, 1), theirs(3, 2, 1), "conversations", "PG") == \
+        "same 3 chats in the same order, same fields"
+    assert compare_answers(ours(3, 2), theirs(3, 2, unread=1), "conversations", "PG").endswith("other fields differ")
+    for other in (theirs(3, 1, 2), theirs(3, 2), theirs(3, 2, 1, 0)):
+        with pytest.raises(RuntimeError, match="different chats"):
+            compare_answers(ours(3, 2, 1), other, "conversations", "PG")
+    with pytest.raises(RuntimeError, match="no chat"):
+        compare_answers(ours(), theirs(), "conversations", "PG")
+    my_chats = {"data": {"myChats": {"waitingFirstResponse": [chat(5, True)], "active": [chat(4, True)]}}}
+    swapped = {"data": {"waitingFirstResponse": {"nodes": [chat(4, False)]}, "active": {"nodes": [chat(5, False)]}}}
+    with pytest.raises(RuntimeError, match="different chats"):
+        compare_answers(my_chats, swapped, "myChats", "PG")
