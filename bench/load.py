@@ -30,6 +30,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     first_failure: str | None = None
+    #: every response received, in the warm-up and after the measured window too (CPU per request divides by it)
+    completed: int = 0
     #: every successful request's latency in ms (to merge slices of one measurement)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
 
@@ -43,7 +45,7 @@ class LoadResult:
             seconds=seconds, requests_per_second=len(latencies) / seconds if seconds else 0.0,
             p50_ms=percentile(latencies, 0.50), p99_ms=percentile(latencies, 0.99),
             first_failure=next((part.first_failure for part in slices if part.first_failure), None),
-            latencies_ms=latencies,
+            completed=sum(part.completed for part in slices), latencies_ms=latencies,
         )
 
 
@@ -123,6 +125,7 @@ async def run_load(url: str, body: bytes | None, headers: dict[str, str], *, dur
                    concurrency: int, warmup: float, graphql: bool = True, client: str = "raw") -> LoadResult:
     latencies: list[float] = []
     failures = 0
+    completed = 0
     first_failure: str | None = None
     start = time.perf_counter()
     measure_from = start + warmup
@@ -130,7 +133,7 @@ async def run_load(url: str, body: bytes | None, headers: dict[str, str], *, dur
 
     async def worker() -> None:
         """One keep-alive connection, requests back to back."""
-        nonlocal failures, first_failure
+        nonlocal failures, first_failure, completed
         if client == "raw":
             connection = RawConnection(url, "GET" if body is None else "POST", body, headers)
             send, close = connection.send, connection.close
@@ -155,6 +158,7 @@ async def run_load(url: str, body: bytes | None, headers: dict[str, str], *, dur
                     if client == "raw":
                         await close()  # a broken connection: the next request opens a new one
                 done = time.perf_counter()
+                completed += 1
                 if done < measure_from or done > stop_at:
                     continue
                 if problem is None:
@@ -171,7 +175,7 @@ async def run_load(url: str, body: bytes | None, headers: dict[str, str], *, dur
     return LoadResult(
         requests=requests, failures=failures, seconds=duration, requests_per_second=len(latencies) / duration,
         p50_ms=percentile(latencies, 0.50) * 1000, p99_ms=percentile(latencies, 0.99) * 1000,
-        first_failure=first_failure, latencies_ms=[round(x * 1000, 3) for x in latencies],
+        first_failure=first_failure, completed=completed, latencies_ms=[round(x * 1000, 3) for x in latencies],
     )
 
 

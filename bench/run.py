@@ -35,6 +35,8 @@ from bench.targets import Targets, find_targets
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "latest.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
 KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+#: servers `--peers` measures beside B1's (bench/peers.py)
+PEERS = ("postgraphile",)
 #: the bench server measures speed, not refusals: every rate limit off (0). And no scheduler: the
 #: seeded ACTIVE chats' auto-close times are past, so it would close them (and B1's lists) at start
 SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE": "0",
@@ -260,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=8, help="B3: operators sending messages at once (default 8)")
     parser.add_argument("--latency-concurrency", type=int, default=1,
                         help="B4, B5: requests at a time while measuring latency (default 1)")
+    parser.add_argument("--peers", default="",
+                        help="other servers to measure B1's lists beside, comma-separated: postgraphile (installs "
+                        "PostGraphile 4 with npm into ~/.cache/openchannels-bench; bench/peers.py)")
     parser.add_argument("--reseed", action="store_true", help="rebuild the dataset even when it is there")
     parser.add_argument("--database", default="", help="the bench database's name (default openchannels_bench_<scale>)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the table (default "
@@ -269,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - set(KNOWN)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))} (known: {', '.join(KNOWN)})")
+    peers = {p.strip().lower() for p in args.peers.split(",") if p.strip()}
+    if peers - set(PEERS):
+        parser.error(f"unknown peer(s): {', '.join(sorted(peers - set(PEERS)))} (known: {', '.join(PEERS)})")
+    if peers and "B1" not in only:
+        parser.error("--peers measures B1's lists: include B1 in --only")
     if args.subscribers is None:
         args.subscribers = max(5, round(1000 * args.scale))
     if args.idle_connections is None:
@@ -296,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
                                      env={"DATABASE_URL": url})
             servers.append(baseline)
             rows += run_b1(graphql, baseline, tokens, args)
+            if "postgraphile" in peers:
+                from bench.peers import run_postgraphile
+
+                operators = asyncio.run(bench_operator_ids(url))
+                rows += run_postgraphile(graphql, baseline, url, operators, tokens, targets, args, log_dir)
             baseline.stop()
         if "B2" in only:
             # idle memory on a server of its own, started for it: the fan-out's connections (and
@@ -328,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps({
         "run": {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
                 "scale": args.scale, "duration": args.duration, "concurrency": args.concurrency,
-                "client": args.client, "rounds": args.rounds, "subscribers": args.subscribers,
+                "client": args.client, "rounds": args.rounds, "peers": sorted(peers), "subscribers": args.subscribers,
                 "idle_connections": args.idle_connections, "events": args.events, "writers": args.writers,
                 "latency_concurrency": args.latency_concurrency,
                 "database": url.rsplit("/", 1)[-1], "cpus": os.cpu_count(),

@@ -30,6 +30,8 @@ ORDER BY c.operator_id, c.id DESC
 @dataclass
 class Targets:
     supervisor_token: str
+    #: the same supervisor's operator id (a peer's token for the same viewer: bench/peers.py)
+    supervisor_id: int
     channel_id: str
     fanout_chat_id: str
     fanout_operator_token: str
@@ -57,6 +59,7 @@ async def find_targets(url: str, writers: int) -> Targets:
     tokens = {operator: await issue_token(operator) for operator in {o for _, o in [chats[0], *ingest]}}
     return Targets(
         supervisor_token=await issue_token(admin),
+        supervisor_id=admin,
         channel_id=to_global_id("OpenChannel", channel),
         fanout_chat_id=to_global_id("Chat", fanout_chat),
         fanout_operator_token=tokens[fanout_operator],

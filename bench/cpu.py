@@ -1,0 +1,64 @@
+"""CPU time of a server process and of the PostgreSQL backends serving it, from /proc (Linux).
+
+A figure per request is the CPU a slice of load cost (user + system, every thread of the
+process) divided by the requests answered in it, warm-up included (the driver counts those too:
+`LoadResult.completed`). PostgreSQL's share is the CPU of the client backends connected to the
+bench database (their process titles name it): only the server under load works during its
+slice, the others' backends sit idle. Backends that end during a slice are not counted (the
+servers' pools keep theirs).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name: field 3 (state) onwards
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # fields 14 (utime) and 15 (stime)
+
+
+def backend_seconds(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL client backend connected to `database`."""
+    found: dict[int, float] = {}
+    marker = f" {database} ".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and marker in title:
+            found[int(entry.name)] = process_seconds(int(entry.name))
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """The CPU one server process and the database's backends spend between `start` and `stop`."""
+
+    pid: int
+    database: str
+    server_seconds: float = 0.0
+    database_seconds: float = 0.0
+    #: backends of the database seen at any stop (none: PostgreSQL runs elsewhere, its CPU is not counted)
+    backends_seen: int = 0
+
+    def start(self) -> None:
+        self._server = process_seconds(self.pid)
+        self._backends = backend_seconds(self.database)
+
+    def stop(self) -> None:
+        self.server_seconds += process_seconds(self.pid) - self._server
+        after = backend_seconds(self.database)
+        self.backends_seen = max(self.backends_seen, len(after))
+        self.database_seconds += sum(seconds - self._backends.get(pid, 0.0) for pid, seconds in after.items())
