@@ -247,8 +247,8 @@ def compare_processes(servers: dict[int, Any], drive: Callable[[Any, float, floa
                       args: argparse.Namespace) -> dict[int, Measured]:
     """One unmeasured slice on each server, then alternating measured slices (1, N, N, 1, ...)."""
     for server in servers.values():
-        drive(server, 1.0, 0.5)
-    rounds = max(2, min(args.rounds, int(args.duration)))
+        drive(server, min(1.0, args.duration), 0.5)
+    rounds = max(1, min(args.rounds, int(args.duration)))
     measured = {workers: Measured() for workers in servers}
     order = sorted(servers)
     for round_ in range(rounds):
