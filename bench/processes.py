@@ -96,7 +96,8 @@ def wait_for_workers(root: int, workers: int, timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         time.sleep(0.5)
         after = tree_cpu(root)
-        if len(after) > workers and sum(cpu_spent(before, after).values()) < 0.05:
+        started = [pid for pid in after if pid != root and role(pid, root) == "worker"]
+        if len(started) >= workers and sum(cpu_spent(before, after).values()) < 0.05:
             return
         before = after
     raise RuntimeError(f"the server's {workers} workers did not settle in {timeout:g}s: {tree_cpu(root)}")
