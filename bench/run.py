@@ -26,7 +26,10 @@ from bench.exports import run_b7
 from bench.fanout import raise_file_limit, run_b2
 from bench.ingest import run_b3
 from bench.load import LoadResult, drive
+from bench.processes import add_arguments as add_process_arguments, check_arguments as check_process_arguments
+from bench.processes import run_b8, wait_for_workers
 from bench.search import run_b4
+from bench.search_writes import run_b4w
 from bench.seed import bench_operator_ids, ensure_seeded
 from bench.servers import REPO_ROOT, Server, start_uvicorn
 from bench.statistics import run_b5
@@ -35,6 +38,8 @@ from bench.targets import Targets, find_targets
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "latest.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/0"
 KNOWN = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+#: B4W: B4 under B3's writes; B8: B1b's and B3's server CPU per request at --workers N against 1
+KNOWN += ("B4W", "B8")
 #: servers `--peers` measures beside B1's (bench/peers.py)
 PEERS = ("postgraphile",)
 #: the bench server measures speed, not refusals: every rate limit off (0). And no scheduler: the
@@ -253,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="load driver's HTTP client: raw keep-alive HTTP/1.1 (default, ~0.04 ms CPU per "
                         "request) or httpx.AsyncClient (~1 ms, it then caps every figure near 850 req/s)")
-    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B6 (default all)")
+    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B6 (default all: "
+                        f"{', '.join(KNOWN)}; B4W is B4 under B3's writes, B8 the server's CPU per request at "
+                        "--workers N against one process)")
     parser.add_argument("--subscribers", type=int, default=None,
                         help="B2: subscribers on queueChanged and on chatEvents each (default 1,000 x scale, at least 5)")
     parser.add_argument("--idle-connections", type=int, default=None,
@@ -269,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="", help="the bench database's name (default openchannels_bench_<scale>)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the table (default "
                         f"{DEFAULT_JSON.relative_to(REPO_ROOT)})")
+    add_process_arguments(parser)
     args = parser.parse_args(argv)
     only = {b.strip().upper() for b in args.only.split(",") if b.strip()} or set(KNOWN)
     unknown = only - set(KNOWN)
@@ -279,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown peer(s): {', '.join(sorted(peers - set(PEERS)))} (known: {', '.join(PEERS)})")
     if peers and "B1" not in only:
         parser.error("--peers measures B1's lists: include B1 in --only")
+    check_process_arguments(parser, args)
     if args.subscribers is None:
         args.subscribers = max(5, round(1000 * args.scale))
     if args.idle_connections is None:
@@ -295,12 +304,14 @@ def main(argv: list[str] | None = None) -> int:
             prepare(args.scale, args.reseed, "B6" in only, args.writers, args.database))
         server_env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning",
                       "REDIS_CHANNEL": f"openchannels-bench:{os.getpid()}", **SERVER_ENVIRONMENT}
-        if only & {"B1", "B2", "B3", "B4", "B5", "B7"}:
+        if only & {"B1", "B2", "B3", "B4", "B5", "B7", "B4W", "B8"}:
             log_dir = Path(tempfile.mkdtemp(prefix="openchannels-bench-"))
             print(f"[bench] starting the servers (logs in {log_dir})", flush=True)
-        if only & {"B1", "B2", "B3", "B4", "B5"}:
-            graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env=server_env)
+        if only & {"B1", "B2", "B3", "B4", "B5", "B4W"}:
+            graphql = start_uvicorn("graphql", "openchannels.app:create_app", log_dir=log_dir, env=server_env,
+                                    workers=args.workers)
             servers.append(graphql)
+            wait_for_workers(graphql.process.pid, args.workers)
         if "B1" in only:
             baseline = start_uvicorn("baseline", "bench.baseline:create_app", log_dir=log_dir,
                                      env={"DATABASE_URL": url})
@@ -331,6 +342,15 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(export_server)
             rows += run_b7(export_server, url, targets.supervisor_token, args)
             export_server.stop()
+        if "B4W" in only:  # it adds messages, as B3 does
+            rows += run_b4w(graphql, targets, args)
+        if "B8" in only:  # servers of its own, at 1 and N processes; it adds messages, as B3 does
+            def b8_server(name: str, env: dict[str, str], workers: int) -> Server:
+                server = start_uvicorn(name, "openchannels.app:create_app", log_dir=log_dir, env=env, workers=workers)
+                servers.append(server)
+                return server
+
+            rows += run_b8(b8_server, server_env, tokens, targets, args)
         if "B3" in only:  # last: it adds messages (and raw-loop events no server published)
             rows += run_b3(graphql, url, REDIS_URL, targets, args)
         rows += b6_rows
@@ -345,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 "scale": args.scale, "duration": args.duration, "concurrency": args.concurrency,
                 "client": args.client, "rounds": args.rounds, "peers": sorted(peers), "subscribers": args.subscribers,
                 "idle_connections": args.idle_connections, "events": args.events, "writers": args.writers,
-                "latency_concurrency": args.latency_concurrency,
+                "latency_concurrency": args.latency_concurrency, "workers": args.workers,
                 "database": url.rsplit("/", 1)[-1], "cpus": os.cpu_count(),
                 "seconds": round(time.monotonic() - started, 1)},
         "rows": [asdict(r) for r in rows],

@@ -38,31 +38,45 @@ async def statement_rows(execute: Any, token: str) -> list:
                        target="constant", verdict=verdict(counts[10] == counts[100]))]
 
 
-def run_b4(graphql: Any, token: str, args: argparse.Namespace) -> list:
+def first_search(graphql: Any, headers: dict[str, str]) -> None:
+    """One search, untimed: the first may build the search index."""
     import httpx
 
-    from bench.load import LoadResult, drive
-    from bench.run import Row, verdict
-
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(timeout=600, headers=headers) as client:  # untimed: may build the search index
+    with httpx.Client(timeout=600, headers=headers) as client:
         answer = client.post(f"{graphql.base_url}/graphql", json={"query": SEARCH, "variables": {"q": "order",
                                                                                                   "first": 20}})
         if answer.status_code != 200 or answer.json().get("errors"):
             raise RuntimeError(f"searchMessages failed: {answer.text[:500]}")
+
+
+def measure_searches(graphql: Any, token: str, args: argparse.Namespace, label: str = "B4 searchMessages"
+                     ) -> tuple[list, Any]:
+    """The first search (untimed), then each term for `--duration` / 5 s: a row per term, and
+    every term's requests merged."""
+    from bench.load import LoadResult, drive
+    from bench.run import Row
+
+    headers = {"Authorization": f"Bearer {token}"}
+    first_search(graphql, headers)
     seconds = max(1.0, args.duration / len(TERMS))
-    print(f"[bench] B4 searchMessages: {len(TERMS)} terms, {seconds:g}s each", flush=True)
+    print(f"[bench] {label}: {len(TERMS)} terms, {seconds:g}s each", flush=True)
     rows, results = [], []
     for term in TERMS:
         result = drive(f"{graphql.base_url}/graphql", body={"query": SEARCH, "variables": {"q": term, "first": 20}},
                        headers=headers, duration=seconds, concurrency=args.latency_concurrency, client=args.client,
                        warmup=0.3)
         results.append(result)
-        rows.append(Row(f"B4 searchMessages '{term}'", "p50 / p99 ms",
+        rows.append(Row(f"{label} '{term}'", "p50 / p99 ms",
                         f"{result.p50_ms:.2f} / {result.p99_ms:.2f}",
                         note=f"{result.requests} requests, {result.failures} failed"
                         + (f": {result.first_failure[:160]}" if result.first_failure else "")))
-    merged = LoadResult.merged(results)
+    return rows, LoadResult.merged(results)
+
+
+def run_b4(graphql: Any, token: str, args: argparse.Namespace) -> list:
+    from bench.run import Row, verdict
+
+    rows, merged = measure_searches(graphql, token, args)
     p99 = round(merged.p99_ms, 2)
     return rows + [
         Row("B4 searchMessages (all terms)", "p50 ms", round(merged.p50_ms, 2)),

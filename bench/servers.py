@@ -1,5 +1,6 @@
-"""Server processes for the benchmarks: uvicorn, one worker, uvloop + httptools, on a free
-loopback port, each in a session of its own (a Ctrl-C reaches the bench, which stops them)."""
+"""Server processes for the benchmarks: uvicorn, one worker (or `workers`: uvicorn's supervisor
+and N worker processes on one port), uvloop + httptools, on a free loopback port, each in a
+session of its own (a Ctrl-C reaches the bench, which stops them)."""
 from __future__ import annotations
 
 import os
@@ -70,14 +71,20 @@ def _http_protocol(factory: str) -> str:
     return "httptools"
 
 
-def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path) -> Server:
-    """`uvicorn --factory <factory>` with the given environment added to ours; waits for /healthz."""
+def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
+    """`uvicorn --factory <factory>` with the given environment added to ours; waits for /healthz.
+    More than one worker: each keeps its metrics in a fresh PROMETHEUS_MULTIPROC_DIR, as under
+    `openchannels serve --workers N` (the app needs REDIS_URL then: the caller's env gives it)."""
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in env:
+        metrics = log_dir / f"{name}-{port}-metrics"
+        metrics.mkdir()
+        env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--loop", "uvloop", "--http", _http_protocol(factory), "--log-level", "warning",
+             "--workers", str(workers), "--loop", "uvloop", "--http", _http_protocol(factory), "--log-level", "warning",
              "--no-access-log",
              # as `openchannels serve` runs it (WS_PER_MESSAGE_DEFLATE, off by default)
              "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false")],

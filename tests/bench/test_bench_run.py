@@ -1,4 +1,4 @@
-"""`python -m bench` end to end at a tiny scale: seed, both servers, every benchmark B1-B7 driven
+"""`python -m bench` end to end at a tiny scale: seed, both servers, every benchmark B1-B8 and B4w driven
 over real HTTP/WebSocket from separate processes, the JSON table written. This checks the
 harness (every figure there, plausible, no failed request), not the speed: CI's numbers are no
 targets. Half a second of load per measurement (after the bench's own warm-up) still gives every
@@ -80,6 +80,27 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert rows[benchmark, "p99 ms"]["verdict"] in ("pass", "FAIL")
         failed = rows[benchmark, "failed requests"]["value"]
         assert failed.startswith("0/") and not failed.endswith("/0"), failed
+
+    # B4w: the searches measured while the writers wrote (their figures of the same window); nothing failed
+    search, writers = "B4w searchMessages under writes (3 writers)", "B4w sendMessage writers (3)"
+    assert 0 < value(search, "p50 ms") <= value(search, "p99 ms")
+    assert rows[search, "p99 ms"]["verdict"] in ("pass", "FAIL") and rows[search, "p99 ms"]["target"] == "<= 50 ms"
+    assert value(writers, "requests/s") > 0 and 0 < value(writers, "p50 ms") <= value(writers, "p99 ms")
+    for benchmark in (search, writers):
+        failed = rows[benchmark, "failed requests"]["value"]
+        assert failed.startswith("0/") and not failed.endswith("/0"), failed
+
+    # B8: the server's CPU per request at 2 processes and at 1, every process counted; nothing failed
+    assert table["run"]["workers"] == 1
+    for workload in ("B1b conversations(first: 50)", "B3 sendMessage (3 operators)"):
+        benchmark = f"B8 {workload}, 2 processes vs 1"
+        cpu = rows[benchmark, "server CPU ms/request"]
+        assert cpu["value"] > 0 and cpu["baseline"] > 0 and cpu["ratio"] == round(cpu["value"] / cpu["baseline"], 3)
+        assert cpu["verdict"] in ("pass", "FAIL") and cpu["target"] == "<= 1.10 x 1 process"
+        assert "supervisor" in cpu["note"] and cpu["note"].count("worker ") == 3, cpu["note"]  # 2 + the 1 of one
+        assert value(benchmark, "requests/s") > 0 and rows[benchmark, "requests/s"]["baseline"] > 0
+        assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
+        assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")
 
     # B6: statements counted at both page sizes, equal
     for benchmark, small, large in (("B6 myChats", "SQL statements, 10 chats", "SQL statements, 100 chats"),

@@ -1,0 +1,309 @@
+"""B8 processes that add up: the server's CPU per request at N worker processes against one.
+
+`--workers N` runs the project's server as uvicorn's supervisor and N worker processes on one
+port (as `openchannels serve --workers N` does: events cross processes through Redis, which the
+bench server always uses, and each worker keeps its metrics in PROMETHEUS_MULTIPROC_DIR). Every
+row is then measured against it.
+
+B8 starts two servers of its own beside each other, one process and N (`--workers` when above
+1, else 2), each on a Redis channel of its own (neither receives the other's events), and
+drives B1b's list (`conversations(first: 50)` as the 50-chat operator, `--concurrency`
+connections) and B3's writers (`sendMessage` by `--writers` operators) at each in alternating
+slices (one, N, N, one, ...), after an unmeasured slice on each. The server's CPU is the sum of
+user + system time, from /proc/<pid>/stat, of every process of the server (the supervisor and
+each worker), read by the driver itself at the start and the end of its measured window (after
+the warm-up), and divided by the requests answered in that window. PostgreSQL's and Redis's CPU
+is not counted: they are the parts the processes share.
+
+The driver runs in a process of its own (`python -m bench.processes load|ingest`), bench/load.py's
+and bench/ingest.py's loops with the CPU reads beside them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from bench.load import LoadResult
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: CPU per request at N processes within 10 % of one process's (issue 18, item 4)
+CPU_TARGET = 1.10
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------------- CPU of a process tree
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces: split after the last ')'
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[0] is the state (field 3 of proc(5)); ppid is field 4, utime 14, stime 15
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (root first), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                children.setdefault(stat[0], []).append(int(entry.name))
+    tree, queue = [], [root]
+    while queue:
+        pid = queue.pop(0)
+        tree.append(pid)
+        queue += sorted(children.get(pid, []))
+    return tree
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds so far of each live process of the tree under `root` (root included)."""
+    seconds = {}
+    for pid in process_tree(root):
+        stat = _stat(pid)
+        if stat is not None:
+            seconds[pid] = stat[1]
+    return seconds
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    """CPU seconds each process spent between two reads; a process born in between counts whole,
+    one gone in between is lost (its last ticks are unknown)."""
+    return {pid: round(seconds - before.get(pid, 0.0), 3) for pid, seconds in after.items()}
+
+
+def wait_for_workers(root: int, workers: int, timeout: float = 120.0) -> None:
+    """Wait until the server under `root` has its worker processes and none of them burns CPU any
+    more (each finished starting: /healthz is answered by the first worker up)."""
+    if workers <= 1:
+        return
+    deadline = time.monotonic() + timeout
+    before = tree_cpu(root)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = tree_cpu(root)
+        started = [pid for pid in after if pid != root and role(pid, root) == "worker"]
+        if len(started) >= workers and sum(cpu_spent(before, after).values()) < 0.05:
+            return
+        before = after
+    raise RuntimeError(f"the server's {workers} workers did not settle in {timeout:g}s: {tree_cpu(root)}")
+
+
+# ---------------------------------------------------------------------------- the driver process
+
+
+async def _with_cpu(work: Awaitable[LoadResult], root: int, warmup: float, duration: float) -> dict:
+    """Run `work` (a measurement that starts now, warms up for `warmup` s and measures for
+    `duration` s) and read the server's CPU at the edges of its measured window."""
+    reads: list[dict[int, float]] = []
+
+    async def read_at_edges() -> None:
+        await asyncio.sleep(warmup)
+        reads.append(tree_cpu(root))
+        await asyncio.sleep(duration)
+        reads.append(tree_cpu(root))
+
+    result, _ = await asyncio.gather(work, read_at_edges())
+    return {"result": asdict(result), "cpu": cpu_spent(*reads), "root": root}
+
+
+async def _run(args: argparse.Namespace) -> dict:
+    if args.mode == "load":
+        from bench.load import run_load
+
+        headers = {"content-type": "application/json", **json.loads(args.headers)}
+        work = run_load(args.url, args.body.encode(), headers, duration=args.duration,
+                        concurrency=args.concurrency, warmup=args.warmup)
+        return await _with_cpu(work, args.server_pid, args.warmup, args.duration)
+    from bench.ingest import _timed, graphql_writers
+
+    senders, close = await graphql_writers(args.url, json.loads(args.writers))
+    try:
+        return await _with_cpu(_timed(senders, args.duration, args.warmup), args.server_pid, args.warmup,
+                               args.duration)
+    finally:
+        await close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.processes", description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("load", "ingest"))
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--server-pid", type=int, required=True, help="the server's first process (uvicorn's)")
+    parser.add_argument("--body", default="{}", help="load: the JSON to POST")
+    parser.add_argument("--headers", default="{}", help="load: JSON object of request headers")
+    parser.add_argument("--concurrency", type=int, default=16, help="load: connections")
+    parser.add_argument("--writers", default="[]", help="ingest: JSON list of {token, chat}")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    try:
+        from uvloop import run
+    except ImportError:
+        run = asyncio.run
+    print(json.dumps(run(_run(args))))
+    return 0
+
+
+# ---------------------------------------------------------------------------- in the bench process
+
+
+@dataclass
+class Measured:
+    """One server's slices of one workload: what the driver saw, and the server's CPU meanwhile."""
+    slices: list[LoadResult] = field(default_factory=list)
+    #: CPU seconds per process, over every slice (the root first: the supervisor at N > 1)
+    cpu: dict[int, float] = field(default_factory=dict)
+
+    #: each process's role (`role()`), read while it lives
+    roles: dict[int, str] = field(default_factory=dict)
+
+    def add(self, answer: dict) -> None:
+        self.slices.append(LoadResult(**answer["result"]))
+        for pid, seconds in answer["cpu"].items():
+            self.cpu[int(pid)] = round(self.cpu.get(int(pid), 0.0) + seconds, 3)
+            if int(pid) not in self.roles:
+                self.roles[int(pid)] = role(int(pid), answer["root"])
+
+    @property
+    def result(self) -> LoadResult:
+        return LoadResult.merged(self.slices)
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        requests = sum(part.requests for part in self.slices)
+        return round(1000 * sum(self.cpu.values()) / requests, 3) if requests else None
+
+
+def drive_with_cpu(mode: str, server: Any, *, duration: float, warmup: float, concurrency: int = 16,
+                   body: dict | None = None, headers: dict | None = None, writers: list | None = None) -> dict:
+    command = [sys.executable, "-m", "bench.processes", mode, "--url", f"{server.base_url}/graphql",
+               "--server-pid", str(server.process.pid), "--duration", str(duration), "--warmup", str(warmup),
+               "--concurrency", str(concurrency), "--body", json.dumps(body or {}),
+               "--headers", json.dumps(headers or {}), "--writers", json.dumps(writers or [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120, cwd=REPO_ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.processes {mode} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    answer: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def role(pid: int, root: int) -> str:
+    """What a server process is: uvicorn's supervisor (the root at N > 1), multiprocessing's
+    resource tracker, or a worker (the root itself at N = 1)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+    except OSError:
+        command = []
+    if any("resource_tracker" in part for part in command):
+        return "resource tracker"
+    workers = command[command.index("--workers") + 1] if "--workers" in command[:-1] else "1"
+    return "supervisor" if pid == root and workers != "1" else "worker"
+
+
+def cpu_note(measured: Measured) -> str:
+    """The CPU seconds of each process over the slices, by role."""
+    return "CPU s by process: " + ", ".join(f"{measured.roles.get(pid, 'gone')} {seconds:.2f}"
+                                            for pid, seconds in measured.cpu.items())
+
+
+def process_rows(workload: str, one: Measured, many: Measured, workers: int) -> list:
+    """B8's rows for one workload: CPU per request at N processes against one (the target), the
+    throughput beside it, and the failed requests of both."""
+    from bench.run import Row, ratio, verdict
+
+    benchmark = f"B8 {workload}, {workers} processes vs 1"
+    cpu_ratio = ratio(many.cpu_ms_per_request, one.cpu_ms_per_request)
+    ours, base = many.result, one.result
+    rows = [
+        Row(benchmark, "server CPU ms/request", many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
+            f"{cpu_note(many)}; at 1: {cpu_note(one)}", target=f"<= {CPU_TARGET:.2f} x 1 process",
+            verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET)),
+        Row(benchmark, "requests/s", round(ours.requests_per_second, 1), round(base.requests_per_second, 1),
+            ratio(ours.requests_per_second, base.requests_per_second)),
+        Row(benchmark, "p99 ms", round(ours.p99_ms, 2), round(base.p99_ms, 2), ratio(ours.p99_ms, base.p99_ms)),
+        Row(benchmark, "failed requests", f"{ours.failures}/{ours.requests}", f"{base.failures}/{base.requests}"),
+    ]
+    for name, result in ((f"{workers} processes", ours), ("1 process", base)):
+        if result.first_failure:
+            rows[-1].note += f"{name} first failure: {result.first_failure[:160]} "
+    return rows
+
+
+def compare_processes(servers: dict[int, Any], drive: Callable[[Any, float, float], dict],
+                      args: argparse.Namespace) -> dict[int, Measured]:
+    """One unmeasured slice on each server, then alternating measured slices (1, N, N, 1, ...)."""
+    for server in servers.values():
+        drive(server, min(1.0, args.duration), 0.5)
+    rounds = max(1, min(args.rounds, int(args.duration)))
+    measured = {workers: Measured() for workers in servers}
+    order = sorted(servers)
+    for round_ in range(rounds):
+        for workers in (order if round_ % 2 == 0 else order[::-1]):
+            measured[workers].add(drive(servers[workers], args.duration / rounds, 0.5))
+    return measured
+
+
+def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[str, str], tokens: dict[int, str],
+           targets: Any, args: argparse.Namespace) -> list:
+    """`start(name, env, workers)` starts a server (the bench keeps it to stop it at the end)."""
+    from bench import queries
+    from bench.run import Row, schema_has_conversations
+
+    workers = args.workers if args.workers > 1 else 2
+    servers = {}
+    for count in (1, workers):
+        env = {**server_env, "REDIS_CHANNEL": f"{server_env.get('REDIS_CHANNEL', 'openchannels-bench')}:b8-{count}"}
+        servers[count] = start(f"graphql-b8-{count}", env, count)
+        wait_for_workers(servers[count].process.pid, count)
+    print(f"[bench] B8 processes: {workers} against 1, {args.duration:g}s each side per workload", flush=True)
+    rows = []
+    if schema_has_conversations():
+        headers = {"Authorization": f"Bearer {tokens[50]}"}
+        body = {"query": queries.CONVERSATIONS}
+        measured = compare_processes(servers, lambda server, duration, warmup: drive_with_cpu(
+            "load", server, duration=duration, warmup=warmup, concurrency=args.concurrency, body=body,
+            headers=headers), args)
+        rows += process_rows("B1b conversations(first: 50)", measured[1], measured[workers], workers)
+    else:
+        rows.append(Row(f"B8 B1b conversations(first: 50), {workers} processes vs 1", "server CPU ms/request",
+                        "skipped", note="Query.conversations is not in schema.graphql yet"))
+    writers = [{"token": token, "chat": chat} for token, chat in targets.ingest]
+    measured = compare_processes(servers, lambda server, duration, warmup: drive_with_cpu(
+        "ingest", server, duration=duration, warmup=warmup, writers=writers), args)
+    rows += process_rows(f"B3 sendMessage ({len(writers)} operators)", measured[1], measured[workers], workers)
+    for server in servers.values():
+        server.stop()
+    return rows
+
+
+# ---------------------------------------------------------------------------- flags
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1,
+                        help="the project's server as N processes on one port (uvicorn --workers N, events through "
+                        "Redis), for every row (default 1); B8 compares N (2 when 1) against one process")
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: at least one process is needed")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

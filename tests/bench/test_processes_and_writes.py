@@ -1,0 +1,150 @@
+"""The parts of B4w (search under writes) and B8 (processes that add up) that need no bench run:
+the flags, the server's CPU summed over its processes from /proc, the writers' window, and the
+rows with their targets and verdicts. tests/bench/test_bench_run.py runs the bench itself."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from typing import Awaitable, Callable
+
+import pytest
+
+from bench.load import LoadResult
+from bench.processes import CPU_TARGET, Measured, cpu_spent, process_rows, process_tree, tree_cpu
+from bench.run import main
+from bench.search_writes import search_writes_rows, write_until_stopped
+
+#: a process that burns 0.3 s of CPU, then says so and sleeps; its child does the same under a
+#: command name with a space and parentheses (/proc/<pid>/stat's second field is parsed around it)
+BURN = "import time\nwhile time.process_time() < 0.3: pass\nprint('burnt', flush=True)\ntime.sleep(60)\n"
+PARENT = f"""
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "open('/proc/self/comm', 'w').write('b) u (rn')\\n" + {BURN!r}],
+                         stdout=sys.stdout)
+print(child.pid, flush=True)
+exec({BURN!r})
+"""
+
+
+def test_an_unknown_benchmark_is_refused_and_b4w_b8_are_known(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--only", "B4,B9"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert "unknown benchmark(s): B9" in error and "B4W" in error and "B8" in error
+
+    # known (in any case), so the parser goes on to the next check: --workers below 1 is refused
+    with pytest.raises(SystemExit) as exit_:
+        main(["--only", "b4w,B8", "--workers", "0"])
+    assert exit_.value.code == 2
+    assert "--workers 0: at least one process is needed" in capsys.readouterr().err
+
+
+def test_help_names_the_new_rows_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "B4W is B4 under B3's writes" in text and "--workers WORKERS" in text and "uvicorn --workers N" in text
+
+
+def test_the_cpu_of_a_process_tree_adds_up_every_process() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    child = 0
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert {parent.stdout.readline().strip() for _ in range(2)} == {"burnt"}  # both burnt their 0.3 s
+
+        assert process_tree(parent.pid) == [parent.pid, child]
+        since_birth = tree_cpu(parent.pid)
+        assert set(since_birth) == {parent.pid, child}
+        assert since_birth[parent.pid] >= 0.28 and since_birth[child] >= 0.28  # the odd name parsed
+        assert sum(cpu_spent({}, since_birth).values()) >= 0.56
+
+        time.sleep(0.2)  # both asleep: nothing more spent
+        assert sum(cpu_spent(since_birth, tree_cpu(parent.pid)).values()) < 0.05
+    finally:
+        if child:
+            subprocess.run(["kill", str(child)])
+        parent.kill()
+        parent.wait()
+    assert tree_cpu(parent.pid) == {}  # a process gone is not counted (nor its orphaned child: not its tree)
+
+
+def slice_answer(requests: int, cpu: dict[int, float], rps: float, root: int = 1) -> dict:
+    result = LoadResult(requests=requests, failures=0, seconds=requests / rps, requests_per_second=rps, p50_ms=5.0,
+                        p99_ms=20.0, latencies_ms=[5.0] * requests)
+    return {"result": asdict(result), "cpu": {str(pid): seconds for pid, seconds in cpu.items()}, "root": root}
+
+
+def test_b8_rows_divide_every_process_cpu_by_the_requests_and_judge_against_one_process() -> None:
+    one = Measured(roles={10: "worker"})
+    for _ in range(2):  # two slices: 2,000 requests, 4 s of CPU: 2 ms per request
+        one.add(slice_answer(1000, {10: 2.0}, 1000))
+    within = Measured(roles={20: "supervisor", 21: "worker", 22: "worker"})
+    within.add(slice_answer(1000, {20: 0.01, 21: 1.09, 22: 1.0}, 1100))  # 2.1 ms per request
+    rows = {row.figure: row for row in process_rows("B3 sendMessage (8 operators)", one, within, 2)}
+
+    cpu = rows["server CPU ms/request"]
+    assert cpu.benchmark == "B8 B3 sendMessage (8 operators), 2 processes vs 1"
+    assert (cpu.value, cpu.baseline, cpu.ratio) == (2.1, 2.0, 1.05)
+    assert cpu.target == f"<= {CPU_TARGET:.2f} x 1 process" and cpu.verdict == "pass"
+    assert cpu.note == ("CPU s by process: supervisor 0.01, worker 1.09, worker 1.00; "
+                        "at 1: CPU s by process: worker 4.00")
+    assert (rows["requests/s"].value, rows["requests/s"].baseline, rows["requests/s"].ratio) == (1100.0, 1000.0, 1.1)
+    assert (rows["failed requests"].value, rows["failed requests"].baseline) == ("0/1000", "0/2000")
+
+    beyond = Measured(roles={20: "supervisor", 21: "worker", 22: "worker"})
+    beyond.add(slice_answer(1000, {20: 0.01, 21: 1.2, 22: 1.0}, 900))  # 2.21 ms: 1.105 x
+    cpu = process_rows("B3 sendMessage (8 operators)", one, beyond, 2)[0]
+    assert cpu.ratio == 1.105 and cpu.verdict == "FAIL"
+
+
+def test_b4w_rows_judge_the_searches_p99_and_show_the_writers_of_the_same_window() -> None:
+    def result(p99: float, requests: int, failures: int = 0, first_failure: str | None = None) -> LoadResult:
+        return LoadResult(requests=requests, failures=failures, seconds=9.5, requests_per_second=requests / 9.5,
+                          p50_ms=p99 / 4, p99_ms=p99, first_failure=first_failure)
+
+    rows = search_writes_rows(result(49.99, 200), result(80.0, 1900), writers=8, latency_concurrency=1)
+    by = {(row.benchmark, row.figure): row for row in rows}
+    p99 = by["B4w searchMessages under writes (8 writers)", "p99 ms"]
+    assert (p99.value, p99.target, p99.verdict) == (49.99, "<= 50 ms", "pass")
+    assert "while 8 operators send messages" in p99.note
+    assert by["B4w searchMessages under writes (8 writers)", "failed requests"].value == "0/200"
+    assert by["B4w sendMessage writers (8)", "requests/s"].value == 200.0
+    assert "9.5s, the searches' window" in by["B4w sendMessage writers (8)", "requests/s"].note
+    assert by["B4w sendMessage writers (8)", "p99 ms"].value == 80.0
+
+    rows = search_writes_rows(result(50.01, 200), result(80.0, 1900, 3, "HTTP 500: boom"), 8, 1)
+    by = {(row.benchmark, row.figure): row for row in rows}
+    assert by["B4w searchMessages under writes (8 writers)", "p99 ms"].verdict == "FAIL"
+    failed = by["B4w sendMessage writers (8)", "failed requests"]
+    assert failed.value == "3/1900" and "HTTP 500: boom" in failed.note
+
+
+async def test_the_writers_count_only_what_ends_between_ready_and_stop() -> None:
+    sent = {"count": 0}
+    opened = asyncio.Event()
+
+    def writer(fails_every: int = 0) -> Callable[[], Awaitable[str | None]]:
+        async def send() -> str | None:
+            await asyncio.sleep(0.002)
+            sent["count"] += 1
+            return "refused" if fails_every and sent["count"] % fails_every == 0 else None
+        return send
+
+    async def stop() -> None:
+        await asyncio.sleep(0.2)
+
+    result = await write_until_stopped([writer(), writer(fails_every=10)], warmup=0.1, stop=stop,
+                                       ready=opened.set)
+    assert opened.is_set()
+    assert 0.19 <= result.seconds <= 0.5
+    # the warm-up's requests are not counted: fewer than all sent, and more than none
+    assert 0 < result.requests < sent["count"]
+    assert 0 < result.failures < result.requests and result.first_failure == "refused"
+    assert result.requests_per_second == pytest.approx((result.requests - result.failures) / result.seconds, rel=0.01)
+    assert result.p50_ms >= 2.0
