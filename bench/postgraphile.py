@@ -249,25 +249,8 @@ def start(url: str, jwt_secret: str, *, log_dir: Path) -> Server:
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(name="postgraphile", port=port, process=process, log_path=log_path)
     try:
-        _wait_until_ready(server)
+        server.wait_until_healthy(timeout=STARTUP_SECONDS)
     except BaseException:
         server.stop()
         raise
     return server
-
-
-def _wait_until_ready(server: Server) -> None:
-    import httpx
-
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"PostGraphile exited with {server.process.returncode}:\n{server.log_tail()}")
-            try:
-                if client.get(f"{server.base_url}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-    raise RuntimeError(f"PostGraphile: not ready in {STARTUP_SECONDS}s:\n{server.log_tail()}")

@@ -38,8 +38,9 @@ class Server:
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
 
-    def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
+    def wait_until_healthy(self, timeout: float = STARTUP_SECONDS) -> None:
+        """GET /healthz answers 200 (RuntimeError with the log's end if the process exits or `timeout` passes)."""
+        deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
@@ -50,7 +51,7 @@ class Server:
                 except httpx.TransportError:
                     pass
                 time.sleep(0.1)
-        raise RuntimeError(f"{self.name}: no answer on {self.base_url}/healthz in {STARTUP_SECONDS}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name}: no answer on {self.base_url}/healthz in {timeout:g}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         if self.process.poll() is not None:
