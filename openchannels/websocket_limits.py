@@ -47,6 +47,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from infrastructure.availability import is_database_unavailable
+from infrastructure.lru import LRU
 from services.chats.server_presence import ServerPresence
 from services.identity.live_tokens import LiveToken, LiveTokens
 from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
@@ -95,6 +96,28 @@ def init_authorization(payload: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: documents of subscriptions now open, one string each however many connections sent it (a
+#: dashboard's few documents arrive on thousands of sockets; each kept its own copy: ~1 KiB an
+#: idle subscriber of three subscriptions)
+_DOCUMENTS: LRU[str, str] = LRU(512)
+_SHARED_DOCUMENT_CHARS = 16 * 1024
+
+
+def share_document(message: Any) -> Any:
+    """The message, its payload's `query` replaced by an equal string already held, if there is one."""
+    if type(message) is dict:
+        payload = message.get("payload")
+        if type(payload) is dict:
+            query = payload.get("query")
+            if type(query) is str and len(query) <= _SHARED_DOCUMENT_CHARS:
+                held = _DOCUMENTS.get(query)
+                if held is None:
+                    _DOCUMENTS.put(query, query)
+                else:
+                    payload["query"] = held
+    return message
+
+
 class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
     """The connection as Strawberry's handlers see it, with a bounded send queue."""
 
@@ -102,9 +125,8 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
         super().__init__(view, request, response)
         self.limits: WebSocketLimits = getattr(view, "websocket_limits", None) or WebSocketLimits()
         self._outbox: deque[str | bytes] = deque()
-        self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        #: sends what is queued, then ends (an idle connection holds no task and no event: a
+        #: waiting writer with its two Events cost ~2.5 KiB per idle subscriber)
         self._writer: asyncio.Task | None = None
         #: the writer has taken a message and is sending it
         self._in_flight = False
@@ -134,19 +156,12 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")
             return
         self._outbox.append(text)
-        self._idle.clear()
-        self._wakeup.set()
         if self._writer is None:
             self._writer = asyncio.create_task(self._write(), name="websocket-writer")
 
     async def _write(self) -> None:
         try:
-            while True:
-                if not self._outbox:
-                    self._idle.set()
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    continue
+            while self._outbox:
                 self._in_flight = True
                 await self._send(self._outbox.popleft())
                 self._in_flight = False
@@ -156,8 +171,12 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self._closing = self._closing or (1006, "")
             self._close_sent = True
             self._outbox.clear()
-            self._idle.set()
             self._stopping()
+        finally:
+            # nothing awaited between the empty outbox and here: a message queued from now on
+            # starts a new writer
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     async def _send(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
@@ -201,8 +220,9 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self._closing = (code, reason)
             with suppress(Exception):
                 async with asyncio.timeout(FLUSH_SECONDS):
-                    if self._in_flight:
-                        await self._idle.wait()
+                    writer = self._writer
+                    if writer is not None and self._in_flight:  # let it finish (wait does not cancel it)
+                        await asyncio.wait((writer,))
                     self._cancel_writer()
                     while self._outbox:
                         await self._send(self._outbox.popleft())
@@ -248,7 +268,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
                     yield NOT_JSON
                     continue
                 raise NonJsonMessageReceived() from error
-            yield decoded
+            yield share_document(decoded)
 
     async def _receive_or_stop(self) -> dict[str, Any] | None:
         receive: asyncio.Future[Any] = asyncio.ensure_future(self.ws.receive())
