@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+#: `../shared` beside the project; from a git worktree deeper down (e.g. /work/wt/<name>), the nearest
+#: `shared` folder above it that holds the contract
+SHARED = next((folder / "shared" for folder in ROOT.parents if (folder / "shared" / "contract-next.graphql").is_file()),
+              ROOT.parent / "shared")
 CHECKER = SHARED / "tools" / "check_contract.py"
 CONTRACT = SHARED / "contract-next.graphql"
 PREVIOUS = SHARED / "contract.graphql"

@@ -36,6 +36,7 @@ from tortoise import connections
 from infrastructure.broker import EventHub, Resync, SubscriberOverflow, broker_in_use
 from services.chats import queue, sla
 from services.common import raw_sql
+from services.events.records import EventKind, record_of_wire
 from services.identity.viewer import Viewer
 from services.policies import open_channels as open_channel_policy
 
@@ -246,11 +247,12 @@ class Wallboards:
             try:
                 while True:
                     item = await subscriber.get()
-                    if isinstance(item, Resync) or item.get("kind") == "OPERATOR_PRESENCE":
+                    event = None if isinstance(item, Resync) else record_of_wire(item)
+                    if event is None or event.kind is EventKind.OPERATOR_PRESENCE:
                         for feed in list(self.feeds.values()):
                             feed.changed.set()
-                    elif item.get("queue_kind") is not None:
-                        if (changed := self.feeds.get(item.get("open_channel_id") or 0)) is not None:
+                    elif event.queue_kind is not None:
+                        if (changed := self.feeds.get(event.open_channel_id or 0)) is not None:
                             changed.changed.set()
             except SubscriberOverflow:  # fell behind: recompute everything, then listen again
                 for feed in list(self.feeds.values()):

@@ -58,6 +58,14 @@ async def until_message(stream: LiveSubscription, field: str, text: str) -> list
     return events
 
 
+async def until_id(stream: LiveSubscription, field: str, event_id: int) -> list[dict[str, Any]]:
+    """The events of `stream` up to and including the first whose id is `event_id` or later."""
+    events = [await next_of(stream, field)]
+    while int(events[-1]["eventId"]) < event_id:
+        events.append(await next_of(stream, field))
+    return events
+
+
 async def sales_and_support(admin: Admin) -> tuple[Operator, Operator, Operator, str, str]:
     """Two Sales members (`seller` acts, `colleague` watches) and a Support member; the two channels."""
     seller, colleague, supporter = [await admin.create_operator() for _ in range(3)]
@@ -235,31 +243,61 @@ async def test_a_visitor_never_receives_a_silent_note_on_any_subscription(admin:
     assert received["visitorChatEvents"][-1]["actor"] == {"id": seller.id}
 
 
+def what_happened(events: list[dict[str, Any]]) -> list[tuple]:
+    """An event but its `chat` (the chat as it is at delivery, see the replay test above)."""
+    return [(e["eventId"], e["kind"], e["chatId"], e["actor"], e["state"]) for e in events]
+
+
 @pytest.mark.postgres_only
 async def test_two_processes_deliver_the_transfer_and_the_removal_and_replay_them_alike(
         deployment: Deployment, admin: Admin, http, http_client):
-    """Subscribers on process A, the operators acting through process B (PostgreSQL and Redis)."""
+    """Subscribers on process A, the operators acting through process B (PostgreSQL and Redis); the
+    replay is asked of process B: the same sequences, event for event, `state` and `actor` included."""
     process_b = await deployment.start_server()
     try:
         on_b = GraphQLHttp(http_client, process_b.graphql_url)
         seller, colleague, _, sales, support = await sales_and_support(admin)
         visitor = await start_visitor_chat(http, sales)
+        taken = await start_visitor_chat(http, sales)
         seller_on_b = Operator(on_b, seller.token, id=seller.id)
+        colleague_on_b = Operator(on_b, colleague.token, id=colleague.id)
         await seller_on_b.answer(visitor.chat_id)
+        await seller_on_b.answer(taken.chat_id)
         async with LiveConnection(deployment.server.ws_url, protocol=TRANSPORT_WS, token=colleague.token) as watcher, \
                 LiveConnection(deployment.server.ws_url, protocol=TRANSPORT_WS, token=seller.token) as former:
             queue = await watcher.subscribe(QUEUE_CHANGED, {"ids": [sales], "after": "0"})
             mine = await former.subscribe(MY_CHATS_CHANGED, {"after": "0"})
-            answered = (await until(queue, "queueChanged", "CHAT_ANSWERED"))[-1]  # following live from here
+            # following live from here: both answers delivered (replayed from the log) on both streams
+            answered = [e for e in await until(queue, "queueChanged", "CHAT_ANSWERED") if e["kind"] == "CHAT_ANSWERED"]
+            if len(answered) < 2:
+                answered.append((await until(queue, "queueChanged", "CHAT_ANSWERED"))[-1])
+            live_mine = await until_id(mine, "myChatsChanged", int(answered[-1]["eventId"]))
+            from_id = int(answered[-1]["eventId"])  # compared from the second answer on
             await transfer(seller_on_b, visitor.chat_id, openChannelId=support)
-            moved = (await until(queue, "queueChanged", "CHAT_TRANSFERRED"))[-1]
-            removed = (await until(mine, "myChatsChanged", "CHAT_REMOVED"))[-1]
-            replay = await watcher.subscribe(QUEUE_CHANGED, {"ids": [sales], "after": answered["eventId"]})
-            replayed = await next_of(replay, "queueChanged")
+            await intercept(colleague_on_b, taken.chat_id)
+            live_queue = [answered[-1], *await until(queue, "queueChanged", "CHAT_TRANSFERRED")]
+            live_queue += await until(queue, "queueChanged", "CHAT_INTERCEPTED")
+            live_mine = [e for e in live_mine if int(e["eventId"]) >= from_id]
+            live_mine += await until(mine, "myChatsChanged", "CHAT_REMOVED")
+            live_mine += await until(mine, "myChatsChanged", "CHAT_REMOVED")
+        after = str(from_id - 1)
+        async with LiveConnection(process_b.ws_url, protocol=TRANSPORT_WS, token=colleague.token) as watcher_b, \
+                LiveConnection(process_b.ws_url, protocol=TRANSPORT_WS, token=seller.token) as former_b:
+            replay_queue = await watcher_b.subscribe(QUEUE_CHANGED, {"ids": [sales], "after": after})
+            replay_mine = await former_b.subscribe(MY_CHATS_CHANGED, {"after": after})
+            replayed_queue = [await next_of(replay_queue, "queueChanged") for _ in live_queue]
+            replayed_mine = [await next_of(replay_mine, "myChatsChanged") for _ in live_mine]
     finally:
         deployment.stop_server(process_b)
 
+    moved = next(e for e in live_queue if e["kind"] == "CHAT_TRANSFERRED")
     assert (moved["chatId"], moved["chat"], moved["actor"]) == (visitor.chat_id, None, {"id": seller.id})
     assert moved["state"]["openChannel"] == {"id": support} and moved["state"]["status"] == "QUEUED"
-    assert (removed["eventId"], removed["chat"]) == (moved["eventId"], None)
-    assert replayed == moved
+    removed = [e for e in live_mine if e["kind"] == "CHAT_REMOVED"]
+    assert [(e["chatId"], e["actor"]) for e in removed] == [
+        (visitor.chat_id, {"id": seller.id}), (taken.chat_id, {"id": colleague.id})]
+    assert (removed[0]["eventId"], removed[0]["chat"]) == (moved["eventId"], None)  # in Support: not theirs to read
+    assert removed[1]["chat"] == {"id": taken.chat_id, "status": "ACTIVE"}  # still in their queue
+    assert removed[1]["state"]["operator"] == {"id": colleague.id}
+    assert what_happened(replayed_queue) == what_happened(live_queue)
+    assert what_happened(replayed_mine) == what_happened(live_mine)

@@ -70,6 +70,15 @@ async def live(send: Callable[[], Any], subscriptions: Iterable[LiveSubscription
             pass
 
 
+STORED = "query ($id: ID!) { chat(id: $id) { messages(first: 1) { totalCount } timeline(first: 1) { totalCount } } }"
+
+
+async def stored_of(operator: Operator, chat_id: str) -> tuple[int, int]:
+    """How many messages and timeline events the chat holds."""
+    chat = (await operator.data(STORED, id=chat_id))["chat"]
+    return chat["messages"]["totalCount"], chat["timeline"]["totalCount"]
+
+
 def is_stop_by(author_kind: str) -> Callable[[dict], bool]:
     return lambda event: event["authorKind"] == author_kind and event["typing"] is False
 
@@ -183,6 +192,7 @@ async def test_typing_set_through_one_process_reaches_a_subscriber_on_another(
 ):
     operator, _, visitor, _ = await answered_chat(admin, http)
     operator_on_b = Operator(GraphQLHttp(http_client, process_b.graphql_url), operator.token, id=operator.id)
+    stored_before = await stored_of(operator, visitor.chat_id)
     async with LiveConnection(deployment.server.ws_url, protocol=TRANSPORT_WS, token=visitor.token) as on_a, \
             LiveConnection(process_b.ws_url, protocol=LEGACY_WS, token=operator.token) as on_b:
         at_visitor = await on_a.subscribe(TYPING, {"chatId": visitor.chat_id})
@@ -197,3 +207,5 @@ async def test_typing_set_through_one_process_reaches_a_subscriber_on_another(
                    lambda: set_visitor_typing(visitor, False))
         await sent(lambda: set_visitor_typing(visitor, True))
         assert (await at_operator.next())["typing"]["authorKind"] == "CLIENT"
+    # never stored, through either process: the chat's messages and its event log are as before
+    assert await stored_of(operator_on_b, visitor.chat_id) == stored_before == (1, stored_before[1])

@@ -217,3 +217,21 @@ async def test_a_follower_who_lost_the_chat_receives_nothing_more(db, platform):
         await by_supervisor.close()
         await by_member.close()
         await by_operator.close()
+
+
+async def test_a_signal_sent_before_a_subscription_never_reaches_it(db, platform):
+    """Not replayed: a subscription started after a signal was delivered gets the next one first."""
+    chat, visitor, operator, _, supervisor = await _answered_chat()
+    kwargs = {"broker": platform.broker, "budget": platform.signal_budget}
+    early = await Follower(platform, supervisor, chat.id).start()
+    late = None
+    try:
+        assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=True, **kwargs)
+        assert (await early.next()).typing is True  # through the broker (Redis on postgres): delivered
+        late = await Follower(platform, visitor, None).start()
+        assert await typing_signals.set_typing(operator, chat_id=chat.id, typing=False, **kwargs)
+        assert (await late.next()).typing is False
+    finally:
+        for follower in (early, late):
+            if follower is not None:
+                await follower.close()
