@@ -4,7 +4,10 @@
   commit in id order (services/events/events.py), so reading past the cursor skips nothing, and
   the cursor lives in the database: a restart, a crash or another process goes on where it stood.
 - One loop at a time per webhook: a lease on its row (a conditional UPDATE, as the connector
-  outbox does); the others pass it by.
+  outbox does); the others pass it by. The lease is renewed before each POST (a POST is bounded by
+  the transport's timeout, well under the lease), only by the loop that holds it (the expiry it
+  wrote is its token): a round longer than the lease keeps it, and a loop that lost it (paused
+  past the expiry, another loop took over) stops before its next POST and never clears the other's.
 - Events are POSTed one by one in id order (so in order per chat); the cursor moves past an event
   once the receiver acknowledged it with a 2xx (or when the webhook does not take it: another
   kind, a silent note). The first failure stops the webhook's round and the same event is tried
@@ -105,8 +108,9 @@ async def deliver(transport: ConnectorTransport, targets: WebhookTargets, batch:
 async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targets: WebhookTargets,
                            batch: int) -> int:
     now = queue.now()
+    lease = Lease(webhook_id, now + LEASE)
     leased = await Webhook.filter(Q(delivering_until__isnull=True) | Q(delivering_until__lt=now),
-                                  id=webhook_id).update(delivering_until=now + LEASE)
+                                  id=webhook_id).update(delivering_until=lease.until)
     if not leased:
         return 0  # another loop is delivering this webhook
     delivered = 0
@@ -134,6 +138,8 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
                     read = event.id
                     continue
                 body = json.dumps(content, separators=(",", ":")).encode()
+                if not await lease.renew():
+                    return delivered  # another loop took the webhook over: it goes on from the cursor
                 try:
                     status = await _post(webhook, destination, event, body, transport)
                 except Exception as error:  # the receiver is down or refused: retry later
@@ -148,8 +154,27 @@ async def _deliver_webhook(webhook_id: int, transport: ConnectorTransport, targe
                 cursor = read
         await _advance(webhook, cursor, read)
     finally:
-        await Webhook.filter(id=webhook_id).update(delivering_until=None)
+        await lease.release()
     return delivered
+
+
+class Lease:
+    """A loop's lease on a webhook's row: `until`, the expiry it wrote, is its token."""
+
+    def __init__(self, webhook_id: int, until: datetime) -> None:
+        self.webhook_id = webhook_id
+        self.until = until
+
+    async def renew(self) -> bool:
+        """Extend the lease by LEASE from now if this loop still holds it; False when it lost it."""
+        until = max(queue.now() + LEASE, self.until)
+        if not await Webhook.filter(id=self.webhook_id, delivering_until=self.until).update(delivering_until=until):
+            return False
+        self.until = until
+        return True
+
+    async def release(self) -> None:
+        await Webhook.filter(id=self.webhook_id, delivering_until=self.until).update(delivering_until=None)
 
 
 async def _post(webhook: Webhook, destination: Destination, event: EventRecord, body: bytes,

@@ -17,7 +17,7 @@ from infrastructure.connector_transport import Answer
 from infrastructure.webhook_targets import WebhookTargets
 from models import ChatStatus, Event, QueueDistribution, Webhook
 from resolvers.ids import to_global_id
-from services.automation import scheduler, webhooks
+from services.automation import scheduler, webhook_delivery, webhooks
 from services.automation.connector_adapters import sign
 from services.chats import chats
 from services.common.errors import Forbidden, InvalidInput
@@ -446,3 +446,46 @@ async def test_changed_kinds_apply_to_what_is_not_delivered_yet_and_a_bad_change
     not_admin = await execute(UPDATE, op, platform=loopback, input={"webhookId": gid(webhook), "active": False})
     assert not_admin["updateWebhook"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert (await Webhook.get(id=webhook.id)).active is True
+
+
+class SlowTransport:
+    """Answers 200, each POST taking `seconds` of the services' clock; `during(n)` runs inside the n-th POST."""
+
+    def __init__(self, clock, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+        self.posts: list[int] = []
+        self.during: dict[int, object] = {}
+
+    async def post(self, url, *, content=None, json=None, headers=None, extensions=None):
+        self.posts.append(int((headers or {})["x-openchannels-event-id"]))
+        self.clock.advance(self.seconds)
+        inside = self.during.pop(len(self.posts), None)
+        if inside is not None:
+            await inside()  # type: ignore[operator]
+        return Answer(200, b"{}")
+
+
+async def test_a_round_longer_than_the_lease_keeps_it_and_no_other_loop_sends_meanwhile(db, clock):
+    """Each POST takes 40 s, so the round outlasts the 60 s lease: it is renewed before each POST by
+    the loop that holds it, so a second loop starting in the middle of the round passes the webhook by."""
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    webhook = await webhooks.create_webhook(admin, url="http://127.0.0.1:9/hook", targets=LOOPBACK)
+    chat, _, _ = await start_chat(channel, "Hello?")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for n in range(3):
+        await messages.send_message(op, chat_id=chat.id, text=f"reply {n}")
+    expected = await matching_event_ids(webhook)
+    slow, other = SlowTransport(clock, 40), SlowTransport(clock, 0)
+
+    async def second_loop() -> None:  # 80 s into the round: past the first lease's expiry
+        assert await webhook_delivery.deliver(other, LOOPBACK) == 0
+
+    slow.during[2] = second_loop
+
+    assert await webhook_delivery.deliver(slow, LOOPBACK) == len(expected) >= 4
+    assert other.posts == [] and slow.posts == expected  # every event once, in order
+    stored = await Webhook.get(id=webhook.id)
+    assert stored.delivering_until is None and stored.delivered_event_id == expected[-1]
