@@ -489,3 +489,50 @@ async def test_a_round_longer_than_the_lease_keeps_it_and_no_other_loop_sends_me
     assert other.posts == [] and slow.posts == expected  # every event once, in order
     stored = await Webhook.get(id=webhook.id)
     assert stored.delivering_until is None and stored.delivered_event_id == expected[-1]
+
+
+async def test_an_event_refused_holds_back_only_its_own_chat_the_others_go_on(db, clock, receiver, platform):
+    """The receiver refuses every event of one chat: that chat's later events wait behind the refused
+    one (never sent before it), while another chat's events are delivered meanwhile; once the receiver
+    takes the held chat again its events arrive in order, each acknowledged once."""
+    webhook, op, admin, channel = await scene(receiver)
+    held, _, _ = await start_chat(channel, "held 1")
+    other, _, _ = await start_chat(channel, "other 1")
+    assert held is not None and other is not None
+    receiver.refused_chats[str(held.id)] = 422
+    await chats.answer_chat(op, chat_id=held.id)
+    await messages.send_message(op, chat_id=held.id, text="held 2")
+    await chats.answer_chat(op, chat_id=other.id)
+    await messages.send_message(op, chat_id=other.id, text="other 2")
+
+    await tick()
+
+    assert [b["chatId"] for b in receiver.acknowledged()] == [str(other.id)] * len(await kinds_of(other.id, webhook))
+    assert [b["kind"] for b in receiver.acknowledged()] == await kinds_of(other.id, webhook)
+    refused = [a.request.json for a in receiver.answered if a.status == 422]
+    assert [b["kind"] for b in refused] == ["CHAT_QUEUED"]  # the held chat's first event only
+    state = await execute(DELIVERIES, admin, id=gid(webhook))
+    assert state["webhooks"][0]["failing"] is True
+    assert [e["node"]["lastStatus"] for e in state["webhookDeliveries"]["edges"]].count(422) == 1
+
+    await messages.send_message(op, chat_id=other.id, text="other 3")  # the other chat goes on
+    await messages.send_message(op, chat_id=held.id, text="held 3")  # this one waits its turn
+    clock.advance(1)
+    await tick()
+    assert "other 3" in json.dumps(receiver.acknowledged())
+    assert [b["kind"] for b in (a.request.json for a in receiver.answered if a.status == 422)] == ["CHAT_QUEUED"] * 2
+    assert all(b["chatId"] != str(held.id) for b in receiver.acknowledged())
+
+    del receiver.refused_chats[str(held.id)]
+    assert await tick() == 0  # its next attempt is not due yet (2 s after the second refusal)
+    clock.advance(2)
+    await tick()
+
+    of_held = [b for b in receiver.acknowledged() if b["chatId"] == str(held.id)]
+    assert [b["kind"] for b in of_held] == await kinds_of(held.id, webhook)  # every one, once, in order
+    assert [b["message"]["text"] for b in of_held if b["message"] and b["message"]["authorKind"] != "SYSTEM"][:3] \
+        == ["held 1", "held 2", "held 3"]
+    of_other = [b for b in receiver.acknowledged() if b["chatId"] == str(other.id)]
+    assert [b["kind"] for b in of_other] == await kinds_of(other.id, webhook)
+    assert (await execute(DELIVERIES, admin, id=gid(webhook)))["webhooks"][0]["failing"] is False
+    assert await tick() == 0 and len(receiver.acknowledged()) == len(await matching_event_ids(webhook))
