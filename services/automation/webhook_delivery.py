@@ -37,7 +37,7 @@ from tortoise.queryset import QuerySet
 
 from infrastructure.connector_transport import ConnectorTransport, status_of
 from infrastructure.webhook_targets import Destination, RefusedTarget, WebhookTargets
-from models import Event, Message, Operator, Webhook, WebhookDelivery
+from models import Chat, ChatLabel, ClientAttribute, Event, Message, Operator, Webhook, WebhookDelivery
 from services.automation.connector_adapters import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from services.automation.connector_outbox import LEASE, backoff
 from services.chats import queue
@@ -66,14 +66,21 @@ def kind_for(webhook: Webhook, event: EventRecord) -> str | None:
 
 async def payload(webhook: Webhook, event: EventRecord, kind: str) -> dict[str, Any] | None:
     """{"eventId", "kind", "chatId", "occurredAt", "actor", "state", "message"}: ids as decimal strings;
-    the message as it is now (null when the event has none). None: the message is a silent note the
-    webhook does not receive (the events policy, asked again with the message loaded)."""
+    the message as it is now (null when the event has none); `state` the chat right after the event,
+    with its labels' names and its client's attributes as they are now (the delivery's time). None:
+    the message is a silent note the webhook does not receive (the events policy, asked again with
+    the message loaded)."""
     actor = await Operator.get_or_none(id=event.actor_id) if event.actor_id is not None else None
     message = await Message.get_or_none(id=event.message_id) if event.message_id is not None else None
     if not event_policy.webhook_receives(event, include_silent_notes=webhook.include_silent_notes,
                                          silent_message=message is not None and message.silent):
         return None
     state = event.state
+    labels = cast(list[str], await ChatLabel.filter(chat_id=event.chat_id).order_by("label__name")
+                  .values_list("label__name", flat=True))
+    client_id = await Chat.filter(id=event.chat_id).values_list("client_id", flat=True)
+    attributes = cast(list[tuple[str, str]], await ClientAttribute.filter(client_id=client_id[0]).order_by("key")
+                      .values_list("key", "value")) if client_id and client_id[0] is not None else []
     return {
         "eventId": str(event.id),
         "kind": kind,
@@ -85,6 +92,7 @@ async def payload(webhook: Webhook, event: EventRecord, kind: str) -> dict[str, 
             "priority": state.priority.value,
             "operatorId": str(state.operator_id) if state.operator_id is not None else None,
             "openChannelId": str(state.open_channel_id) if state.open_channel_id is not None else None,
+            "labels": labels, "clientAttributes": dict(attributes),
         },
         "message": None if message is None else {
             "id": str(message.id), "text": "" if message.deleted else message.text,

@@ -536,3 +536,57 @@ async def test_an_event_refused_holds_back_only_its_own_chat_the_others_go_on(db
     assert [b["kind"] for b in of_other] == await kinds_of(other.id, webhook)
     assert (await execute(DELIVERIES, admin, id=gid(webhook)))["webhooks"][0]["failing"] is False
     assert await tick() == 0 and len(receiver.acknowledged()) == len(await matching_event_ids(webhook))
+
+
+async def test_the_payload_carries_the_chats_labels_and_its_clients_attributes(db, clock, receiver):
+    from services.chats import labels
+    from services.contact_center import client_attributes
+
+    webhook, op, admin, channel = await scene(receiver, event_kinds=["LABELS_CHANGED", "MESSAGE_ADDED"])
+    chat, _, _ = await start_chat(channel, "Hello")
+    assert chat is not None and chat.client_id is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    vip = await labels.create_label(admin, name="VIP", color="#aa0000")
+    billing = await labels.create_label(admin, name="Billing", color="#00aa00")
+    await labels.set_chat_labels(op, chat_id=chat.id, label_ids=[vip.id, billing.id])
+    await client_attributes.set_client_attributes(op, client_id=chat.client_id,
+                                                  attributes=[("plan", "gold"), ("customer_id", "42")])
+    await messages.send_message(op, chat_id=chat.id, text="Noted.")
+
+    await tick()
+
+    bodies = receiver.acknowledged()
+    assert [b["kind"] for b in bodies] == ["MESSAGE_ADDED", "LABELS_CHANGED", "MESSAGE_ADDED"]
+    for body in bodies:  # as they are at the delivery
+        assert body["state"]["labels"] == ["Billing", "VIP"]
+        assert body["state"]["clientAttributes"] == {"customer_id": "42", "plan": "gold"}
+
+
+async def test_resuming_or_replaying_tries_a_held_chat_again_at_once(db, clock, receiver, platform):
+    webhook, op, admin, channel = await scene(receiver)
+    loopback = dataclasses.replace(platform, webhooks=LOOPBACK)
+    chat, _, _ = await start_chat(channel, "refused for now")
+    assert chat is not None
+    receiver.refused_chats[str(chat.id)] = 500
+    await tick()
+    clock.advance(1)
+    await tick()  # refused twice: its next attempt 2 s away
+    del receiver.refused_chats[str(chat.id)]
+    assert await tick() == 0
+
+    resumed = await execute(UPDATE, admin, platform=loopback, input={"webhookId": gid(webhook), "active": True})
+    assert resumed["updateWebhook"]["userErrors"] == []
+    assert await tick() == len(await matching_event_ids(webhook)) >= 1  # at once, not 2 s later
+    assert [b["message"]["text"] for b in receiver.acknowledged() if b["message"]][:1] == ["refused for now"]
+
+    receiver.refused_chats[str(chat.id)] = 500
+    await chats.answer_chat(op, chat_id=chat.id)
+    await messages.send_message(op, chat_id=chat.id, text="refused again")
+    await tick()
+    del receiver.refused_chats[str(chat.id)]
+    first = receiver.acknowledged()[0]["eventId"]
+    replayed = await execute(REPLAY, admin, input={"webhookId": gid(webhook), "after": first})
+    assert replayed["replayWebhook"]["userErrors"] == []
+    assert await tick() >= 1
+    assert "refused again" in json.dumps(receiver.acknowledged())
+    assert (await execute(DELIVERIES, admin, id=gid(webhook)))["webhooks"][0]["failing"] is False

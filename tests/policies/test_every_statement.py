@@ -62,9 +62,10 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.connector_outbox:_deliver_connector": "relays one visible client message (checked: silent raises)",
     "services.automation.connector_outbox:backlog": "the relay's backlog age: a system figure",
     "services.automation.connector_outbox:relay": "relays operators' visible messages (silent=False) to connectors",
-    "services.automation.webhook_delivery:payload": "the actor's name and the message of an event the webhook "
-                                                    "receives (events policy webhook_receives: no silent note "
-                                                    "unless includeSilentNotes)",
+    "services.automation.webhook_delivery:payload": "the actor's name, the message, the chat's labels and its "
+                                                    "client's attributes of an event the webhook receives "
+                                                    "(events policy webhook_receives: no silent note unless "
+                                                    "includeSilentNotes)",
     "services.automation.webhook_delivery:deliver": "the scheduler's due webhooks (system read)",
     "services.automation.webhook_delivery:_deliver_webhook": "the scheduler leases and reads one webhook (system)",
     "services.automation.webhook_delivery:_failed": "the scheduler records a failed attempt (system)",
