@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.functions import Min
 from tortoise.queryset import QuerySet
 
 from infrastructure.connector_transport import ConnectorTransport, status_of
@@ -121,13 +122,18 @@ async def deliver(transport: ConnectorTransport, targets: WebhookTargets, batch:
 
 
 async def _held_due(webhook_ids: list[int], now: datetime) -> set[int]:
-    """The webhooks with a held chat whose next attempt is due."""
-    rows = cast(list[tuple[int, int, datetime | None]], await _waiting().filter(webhook_id__in=webhook_ids)
-                .order_by("event_id").values_list("webhook_id", "chat_id", "next_attempt_at"))
-    heads: dict[tuple[int, int], datetime | None] = {}
-    for webhook_id, chat_id, next_attempt_at in rows:
-        heads.setdefault((webhook_id, chat_id), next_attempt_at)
-    return {webhook_id for (webhook_id, _), at in heads.items() if at is None or at <= now}
+    """The webhooks with a held chat whose next attempt is due: each held chat's first waiting event
+    (one row per held chat read, however many events wait behind it)."""
+    firsts = cast(list[dict[str, int]], await _waiting().filter(webhook_id__in=webhook_ids)
+                  .annotate(first=Min("event_id")).group_by("webhook_id", "chat_id").values("webhook_id", "first"))
+    if not firsts:
+        return set()
+    heads = cast(list[tuple[int, int, datetime | None]], await WebhookDelivery.filter(
+        webhook_id__in={row["webhook_id"] for row in firsts}, event_id__in={row["first"] for row in firsts})
+        .values_list("webhook_id", "event_id", "next_attempt_at"))
+    first_of = {(row["webhook_id"], row["first"]) for row in firsts}
+    return {webhook_id for webhook_id, event_id, at in heads
+            if (webhook_id, event_id) in first_of and (at is None or at <= now)}
 
 
 def _waiting() -> QuerySet[WebhookDelivery]:

@@ -72,6 +72,7 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.webhook_delivery:_acknowledged": "the scheduler records an acknowledged attempt (system)",
     "services.automation.webhook_delivery:_advance": "the scheduler moves a webhook's cursor (system)",
     "services.automation.webhook_delivery:_waiting": "the scheduler's events waiting in held chats (system)",
+    "services.automation.webhook_delivery:_held_due": "the scheduler's held chats due (system)",
     "services.automation.webhook_delivery:_wait": "the scheduler puts an event behind its held chat (system)",
     "services.automation.webhook_delivery:_still_failing": "the scheduler recomputes a webhook's failing (system)",
     "services.automation.webhook_delivery:Round.held_chats": "the scheduler sends a held chat's events (system)",
