@@ -39,6 +39,9 @@ class WebhookDelivery(Model):
     webhook: fields.ForeignKeyRelation["Webhook"] = fields.ForeignKeyField("models.Webhook", related_name="deliveries", on_delete=fields.CASCADE)
     webhook_id: int
     event_id = fields.BigIntField()
+    #: the event's chat while the event waits in a held chat (not delivered): the receiver refused it,
+    #: or an earlier event of its chat (services/automation/webhook_delivery.py)
+    chat_id = fields.BigIntField(null=True)
     attempts = fields.IntField(default=0)
     #: HTTP status of the last attempt, null when the receiver did not answer
     last_status = fields.IntField(null=True)
@@ -50,3 +53,4 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_delivery"
         unique_together = (("webhook", "event_id"),)
+        indexes = (("webhook_id", "delivered_at", "event_id"),)

@@ -67,7 +67,8 @@ async def update_webhook(viewer: Viewer, *, webhook_id: int, targets: WebhookTar
     receives nothing, and once active again it gets every matching event it missed, in order, from
     where it stood (a round already under way may deliver one more event). A new URL is checked as
     at creation; new kinds and `include_silent_notes` apply to the events not delivered yet.
-    Resuming or changing the URL lifts a failure's backoff, so delivery starts at the next round."""
+    Resuming or changing the URL lifts a failure's backoff (the webhook's and each held chat's), so
+    delivery starts at the next round."""
     policy.ensure_may_configure(viewer)
     changes: dict[str, object] = {}
     if url is not None:
@@ -88,10 +89,19 @@ async def update_webhook(viewer: Viewer, *, webhook_id: int, targets: WebhookTar
     found = policy.registry(viewer).filter(id=webhook_id)
     if not (await found.update(**changes) if changes else await found.exists()):
         raise NotFound("No such webhook.", field=["input", "webhookId"])
+    if "retry_at" in changes:
+        await _lift_held_backoff(viewer, webhook_id)
     webhook = await policy.registry(viewer).get_or_none(id=webhook_id)
     if webhook is None:  # deleted meanwhile
         raise NotFound("No such webhook.", field=["input", "webhookId"])
     return webhook
+
+
+async def _lift_held_backoff(viewer: Viewer, webhook_id: int) -> None:
+    """The chats held behind a refused event (services/automation/webhook_delivery.py) are tried
+    again at the next round, not after their backoff."""
+    await policy.deliveries(viewer, webhook_id).filter(delivered_at__isnull=True, chat_id__isnull=False) \
+        .update(next_attempt_at=None)
 
 
 async def list_webhooks(viewer: Viewer) -> list[Webhook]:
@@ -121,12 +131,13 @@ def parse_event_id(value: str, field: list[str]) -> int:
 async def replay_webhook(viewer: Viewer, *, webhook_id: int, after: str) -> Webhook:
     """Deliver every matching event after `after` again (from the next round of the scheduler). The
     cursor only moves back: a replay never skips an event not delivered yet. The failure backoff is
-    lifted, so the replay starts at once."""
+    lifted (the webhook's and each held chat's), so the replay starts at once."""
     event_id = parse_event_id(after, ["input", "after"])
     if not await policy.registry(viewer).filter(id=webhook_id).exists():
         raise NotFound("No such webhook.", field=["input", "webhookId"])
     await policy.registry(viewer).filter(id=webhook_id, delivered_event_id__gt=event_id).update(
         delivered_event_id=event_id, retry_at=None)
+    await _lift_held_backoff(viewer, webhook_id)
     webhook = await policy.registry(viewer).get_or_none(id=webhook_id)
     if webhook is None:  # deleted meanwhile
         raise NotFound("No such webhook.", field=["input", "webhookId"])

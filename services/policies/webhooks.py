@@ -21,8 +21,9 @@ def registry(viewer: Viewer) -> QuerySet[Webhook]:
 
 
 def deliveries(viewer: Viewer, webhook_id: int) -> QuerySet[WebhookDelivery]:
-    """The delivery attempts of one webhook, for an admin."""
-    return apply(WebhookDelivery.all(), readable(viewer)).filter(webhook_id=webhook_id)
+    """The delivery attempts of one webhook, for an admin (an event still waiting behind a refused
+    one of its chat, never tried, is no attempt)."""
+    return apply(WebhookDelivery.all(), readable(viewer)).filter(webhook_id=webhook_id, attempts__gt=0)
 
 
 def ensure_may_configure(viewer: Viewer) -> int:

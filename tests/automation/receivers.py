@@ -82,6 +82,8 @@ class HookReceiver(LocalServer):
     """An outbound webhook's receiver: `failures`, the statuses of the next answers (then 200)."""
 
     failures: list[int] = field(default_factory=list)
+    #: the status it answers every event of these chats (by the body's chatId) with, whatever `failures` says
+    refused_chats: dict[str, int] = field(default_factory=dict)
     #: every request, with the status it was answered
     answered: list[Answered] = field(default_factory=list)
 
@@ -97,6 +99,7 @@ def hook_receiver() -> HookReceiver:
     async def hook(request: Request) -> JSONResponse:
         received = Received(request.url.path, dict(request.headers), await request.body())
         status = server.failures.pop(0) if server.failures else 200
+        status = server.refused_chats.get(json.loads(received.body).get("chatId"), status)
         server.answered.append(Answered(received, status))
         return JSONResponse({"ok": status == 200}, status_code=status)
 

@@ -17,7 +17,7 @@ from infrastructure.connector_transport import Answer
 from infrastructure.webhook_targets import WebhookTargets
 from models import ChatStatus, Event, QueueDistribution, Webhook
 from resolvers.ids import to_global_id
-from services.automation import scheduler, webhooks
+from services.automation import scheduler, webhook_delivery, webhooks
 from services.automation.connector_adapters import sign
 from services.chats import chats
 from services.common.errors import Forbidden, InvalidInput
@@ -446,3 +446,147 @@ async def test_changed_kinds_apply_to_what_is_not_delivered_yet_and_a_bad_change
     not_admin = await execute(UPDATE, op, platform=loopback, input={"webhookId": gid(webhook), "active": False})
     assert not_admin["updateWebhook"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert (await Webhook.get(id=webhook.id)).active is True
+
+
+class SlowTransport:
+    """Answers 200, each POST taking `seconds` of the services' clock; `during(n)` runs inside the n-th POST."""
+
+    def __init__(self, clock, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+        self.posts: list[int] = []
+        self.during: dict[int, object] = {}
+
+    async def post(self, url, *, content=None, json=None, headers=None, extensions=None):
+        self.posts.append(int((headers or {})["x-openchannels-event-id"]))
+        self.clock.advance(self.seconds)
+        inside = self.during.pop(len(self.posts), None)
+        if inside is not None:
+            await inside()  # type: ignore[operator]
+        return Answer(200, b"{}")
+
+
+async def test_a_round_longer_than_the_lease_keeps_it_and_no_other_loop_sends_meanwhile(db, clock):
+    """Each POST takes 40 s, so the round outlasts the 60 s lease: it is renewed before each POST by
+    the loop that holds it, so a second loop starting in the middle of the round passes the webhook by."""
+    operator, op = await make_operator()
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], distribution=QueueDistribution.ALL, admin=admin)
+    webhook = await webhooks.create_webhook(admin, url="http://127.0.0.1:9/hook", targets=LOOPBACK)
+    chat, _, _ = await start_chat(channel, "Hello?")
+    assert chat is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    for n in range(3):
+        await messages.send_message(op, chat_id=chat.id, text=f"reply {n}")
+    expected = await matching_event_ids(webhook)
+    slow, other = SlowTransport(clock, 40), SlowTransport(clock, 0)
+
+    async def second_loop() -> None:  # 80 s into the round: past the first lease's expiry
+        assert await webhook_delivery.deliver(other, LOOPBACK) == 0
+
+    slow.during[2] = second_loop
+
+    assert await webhook_delivery.deliver(slow, LOOPBACK) == len(expected) >= 4
+    assert other.posts == [] and slow.posts == expected  # every event once, in order
+    stored = await Webhook.get(id=webhook.id)
+    assert stored.delivering_until is None and stored.delivered_event_id == expected[-1]
+
+
+async def test_an_event_refused_holds_back_only_its_own_chat_the_others_go_on(db, clock, receiver, platform):
+    """The receiver refuses every event of one chat: that chat's later events wait behind the refused
+    one (never sent before it), while another chat's events are delivered meanwhile; once the receiver
+    takes the held chat again its events arrive in order, each acknowledged once."""
+    webhook, op, admin, channel = await scene(receiver)
+    held, _, _ = await start_chat(channel, "held 1")
+    other, _, _ = await start_chat(channel, "other 1")
+    assert held is not None and other is not None
+    receiver.refused_chats[str(held.id)] = 422
+    await chats.answer_chat(op, chat_id=held.id)
+    await messages.send_message(op, chat_id=held.id, text="held 2")
+    await chats.answer_chat(op, chat_id=other.id)
+    await messages.send_message(op, chat_id=other.id, text="other 2")
+
+    await tick()
+
+    assert [b["chatId"] for b in receiver.acknowledged()] == [str(other.id)] * len(await kinds_of(other.id, webhook))
+    assert [b["kind"] for b in receiver.acknowledged()] == await kinds_of(other.id, webhook)
+    refused = [a.request.json for a in receiver.answered if a.status == 422]
+    assert [b["kind"] for b in refused] == ["CHAT_QUEUED"]  # the held chat's first event only
+    state = await execute(DELIVERIES, admin, id=gid(webhook))
+    assert state["webhooks"][0]["failing"] is True
+    assert [e["node"]["lastStatus"] for e in state["webhookDeliveries"]["edges"]].count(422) == 1
+
+    await messages.send_message(op, chat_id=other.id, text="other 3")  # the other chat goes on
+    await messages.send_message(op, chat_id=held.id, text="held 3")  # this one waits its turn
+    clock.advance(1)
+    await tick()
+    assert "other 3" in json.dumps(receiver.acknowledged())
+    assert [b["kind"] for b in (a.request.json for a in receiver.answered if a.status == 422)] == ["CHAT_QUEUED"] * 2
+    assert all(b["chatId"] != str(held.id) for b in receiver.acknowledged())
+
+    del receiver.refused_chats[str(held.id)]
+    assert await tick() == 0  # its next attempt is not due yet (2 s after the second refusal)
+    clock.advance(2)
+    await tick()
+
+    of_held = [b for b in receiver.acknowledged() if b["chatId"] == str(held.id)]
+    assert [b["kind"] for b in of_held] == await kinds_of(held.id, webhook)  # every one, once, in order
+    assert [b["message"]["text"] for b in of_held if b["message"] and b["message"]["authorKind"] != "SYSTEM"][:3] \
+        == ["held 1", "held 2", "held 3"]
+    of_other = [b for b in receiver.acknowledged() if b["chatId"] == str(other.id)]
+    assert [b["kind"] for b in of_other] == await kinds_of(other.id, webhook)
+    assert (await execute(DELIVERIES, admin, id=gid(webhook)))["webhooks"][0]["failing"] is False
+    assert await tick() == 0 and len(receiver.acknowledged()) == len(await matching_event_ids(webhook))
+
+
+async def test_the_payload_carries_the_chats_labels_and_its_clients_attributes(db, clock, receiver):
+    from services.chats import labels
+    from services.contact_center import client_attributes
+
+    webhook, op, admin, channel = await scene(receiver, event_kinds=["LABELS_CHANGED", "MESSAGE_ADDED"])
+    chat, _, _ = await start_chat(channel, "Hello")
+    assert chat is not None and chat.client_id is not None
+    await chats.answer_chat(op, chat_id=chat.id)
+    vip = await labels.create_label(admin, name="VIP", color="#aa0000")
+    billing = await labels.create_label(admin, name="Billing", color="#00aa00")
+    await labels.set_chat_labels(op, chat_id=chat.id, label_ids=[vip.id, billing.id])
+    await client_attributes.set_client_attributes(op, client_id=chat.client_id,
+                                                  attributes=[("plan", "gold"), ("customer_id", "42")])
+    await messages.send_message(op, chat_id=chat.id, text="Noted.")
+
+    await tick()
+
+    bodies = receiver.acknowledged()
+    assert [b["kind"] for b in bodies] == ["MESSAGE_ADDED", "LABELS_CHANGED", "MESSAGE_ADDED"]
+    for body in bodies:  # as they are at the delivery
+        assert body["state"]["labels"] == ["Billing", "VIP"]
+        assert body["state"]["clientAttributes"] == {"customer_id": "42", "plan": "gold"}
+
+
+async def test_resuming_or_replaying_tries_a_held_chat_again_at_once(db, clock, receiver, platform):
+    webhook, op, admin, channel = await scene(receiver)
+    loopback = dataclasses.replace(platform, webhooks=LOOPBACK)
+    chat, _, _ = await start_chat(channel, "refused for now")
+    assert chat is not None
+    receiver.refused_chats[str(chat.id)] = 500
+    await tick()
+    clock.advance(1)
+    await tick()  # refused twice: its next attempt 2 s away
+    del receiver.refused_chats[str(chat.id)]
+    assert await tick() == 0
+
+    resumed = await execute(UPDATE, admin, platform=loopback, input={"webhookId": gid(webhook), "active": True})
+    assert resumed["updateWebhook"]["userErrors"] == []
+    assert await tick() == len(await matching_event_ids(webhook)) >= 1  # at once, not 2 s later
+    assert [b["message"]["text"] for b in receiver.acknowledged() if b["message"]][:1] == ["refused for now"]
+
+    receiver.refused_chats[str(chat.id)] = 500
+    await chats.answer_chat(op, chat_id=chat.id)
+    await messages.send_message(op, chat_id=chat.id, text="refused again")
+    await tick()
+    del receiver.refused_chats[str(chat.id)]
+    first = receiver.acknowledged()[0]["eventId"]
+    replayed = await execute(REPLAY, admin, input={"webhookId": gid(webhook), "after": first})
+    assert replayed["replayWebhook"]["userErrors"] == []
+    assert await tick() >= 1
+    assert "refused again" in json.dumps(receiver.acknowledged())
+    assert (await execute(DELIVERIES, admin, id=gid(webhook)))["webhooks"][0]["failing"] is False

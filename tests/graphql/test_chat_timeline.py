@@ -77,3 +77,33 @@ async def test_the_timeline_of_a_chat_queued_offered_skipped_answered_transferre
     # an operator of another channel: no chat at all
     _, stranger = await make_operator("Stranger")
     assert (await execute(TIMELINE, stranger, id=chat_gid, first=100))["chat"] is None
+
+
+async def test_the_timeline_details_a_renames_old_title_and_the_rule_that_acted(db, clock):
+    from models import NoAnswerRule
+    from services.automation import scheduler
+    from services.chats import open_channels
+    from tests.factories import make_admin, make_open_channel, start_chat
+
+    operator, op = await make_operator("Olga")
+    _, admin = await make_admin()
+    channel = await make_open_channel([operator], answer_timeout_seconds=3600)
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, no_answer_rule=NoAnswerRule.KEEP_WAITING,
+                                            no_answer_timeout_seconds=60)
+    chat, visitor, _ = await start_chat(channel, "Where is my parcel?")
+    assert chat is not None
+    old_title = chat.title
+    await chats.rename_chat(op, chat_id=chat.id, title="Parcel 7 lost")
+    clock.advance(60)
+    assert await scheduler.tick() == 1  # the no-answer rule fires, once
+
+    nodes = [e["node"] for e in (await execute(TIMELINE, admin, id=to_global_id("Chat", chat.id), first=100))
+             ["chat"]["timeline"]["edges"]]
+
+    assert {"CHAT_RENAMED", "CHAT_NO_ANSWER"} <= {n["kind"] for n in nodes}, [n["kind"] for n in nodes]
+    renamed = next(n for n in nodes if n["kind"] == "CHAT_RENAMED")
+    assert old_title != "Parcel 7 lost" and renamed["detail"] == old_title
+    assert renamed["actor"]["id"] == op_id(op)
+    no_answer = next(n for n in nodes if n["kind"] == "CHAT_NO_ANSWER")
+    assert no_answer["detail"] == "KEEP_WAITING" and no_answer["actor"] is None
+    assert no_answer["state"]["status"] == "QUEUED"

@@ -62,14 +62,22 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.connector_outbox:_deliver_connector": "relays one visible client message (checked: silent raises)",
     "services.automation.connector_outbox:backlog": "the relay's backlog age: a system figure",
     "services.automation.connector_outbox:relay": "relays operators' visible messages (silent=False) to connectors",
-    "services.automation.webhook_delivery:payload": "the actor's name and the message of an event the webhook "
-                                                    "receives (events policy webhook_receives: no silent note "
-                                                    "unless includeSilentNotes)",
+    "services.automation.webhook_delivery:payload": "the actor's name, the message, the chat's labels and its "
+                                                    "client's attributes of an event the webhook receives "
+                                                    "(events policy webhook_receives: no silent note unless "
+                                                    "includeSilentNotes)",
     "services.automation.webhook_delivery:deliver": "the scheduler's due webhooks (system read)",
     "services.automation.webhook_delivery:_deliver_webhook": "the scheduler leases and reads one webhook (system)",
     "services.automation.webhook_delivery:_failed": "the scheduler records a failed attempt (system)",
     "services.automation.webhook_delivery:_acknowledged": "the scheduler records an acknowledged attempt (system)",
     "services.automation.webhook_delivery:_advance": "the scheduler moves a webhook's cursor (system)",
+    "services.automation.webhook_delivery:_waiting": "the scheduler's events waiting in held chats (system)",
+    "services.automation.webhook_delivery:_held_due": "the scheduler's held chats due (system)",
+    "services.automation.webhook_delivery:_wait": "the scheduler puts an event behind its held chat (system)",
+    "services.automation.webhook_delivery:_still_failing": "the scheduler recomputes a webhook's failing (system)",
+    "services.automation.webhook_delivery:Round.held_chats": "the scheduler sends a held chat's events (system)",
+    "services.automation.webhook_delivery:Lease.renew": "the scheduler renews its lease on a webhook (system)",
+    "services.automation.webhook_delivery:Lease.release": "the scheduler releases its lease on a webhook (system)",
     "services.automation.connectors:take_in": "an inbound connector message: the chat of the identity's client",
     "services.automation.timeouts:auto_close_chat": "the scheduler closes a chat by id (system read)",
     "services.automation.timeouts:due_auto_closes": "the scheduler's due chats (system read)",
