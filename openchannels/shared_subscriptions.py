@@ -57,12 +57,16 @@ class GroupEnded:
 class Member:
     """One subscription of a group: where its frames go."""
 
-    __slots__ = ("handler", "operation", "prefix")
+    __slots__ = ("handler", "operation", "prefix", "ended")
 
     def __init__(self, handler: Any, operation: Any) -> None:
         self.handler = handler
         self.operation = operation
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        #: how the group ended, for this member: a future of its own, so that a member leaving
+        #: (its task cancelled) never ends it for the others (asyncio.shield on the group's
+        #: future did that at ~0.7 KiB per member)
+        self.ended: asyncio.Future[GroupEnded] = asyncio.get_running_loop().create_future()
 
     def send(self, payload: str) -> None:
         if not self.operation.completed:
@@ -164,6 +168,9 @@ class SharedStream:
     def _end(self, ending: GroupEnded) -> None:
         if not self.ended.done():
             self.ended.set_result(ending)
+        for member in self.members.values():
+            if not member.ended.done():
+                member.ended.set_result(ending)
 
 
 class SharedSubscriptions:

@@ -78,7 +78,7 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
             return
         group, member = self.shared.join(key, self, operation)
         try:
-            ending = await asyncio.shield(group.ended)  # a member leaving never ends it for the others
+            ending = await member.ended  # its own future: a member leaving never ends it for the others
         finally:
             group.leave(member)
         await self._finish_shared(operation, ending)
