@@ -225,6 +225,33 @@ async def test_new_working_hours_move_the_timers_of_the_chats_already_waiting(db
     assert len(await no_answer_events(chat.id)) == 1
 
 
+async def test_the_upgrade_marks_the_chats_waiting_for_their_rule(db, clock):
+    """Migration 0013's backfill: a chat waiting for its rule counts from its creation, or from its
+    move by a rule; one whose rule fired (no timer left) or that was answered is not waiting for it."""
+    from importlib import import_module
+
+    from tortoise import Tortoise
+
+    operator, viewer = await make_operator(status=OperatorStatus.OFFLINE)
+    target = await rule_channel(NoAnswerRule.KEEP_WAITING, 600, members=[operator])
+    moving = await rule_channel(NoAnswerRule.TRANSFER, 60, members=[operator], no_answer_transfer_to_id=target.id)
+    keeping = await rule_channel(NoAnswerRule.KEEP_WAITING, 60, members=[operator])
+    never = await rule_channel(NoAnswerRule.KEEP_WAITING, None, members=[operator])
+    moved, fired, unset, answered = [(await start_chat(c))[0] for c in (moving, keeping, never, keeping)]
+    await chats.answer_chat(viewer, chat_id=answered.id)
+    clock.advance(60)
+    await scheduler.tick()  # moved to the target; kept waiting
+    assert [len(await no_answer_events(c.id)) for c in (moved, fired, unset, answered)] == [1, 1, 0, 0]
+    await Chat.all().update(no_answer_since=None)  # as before the upgrade
+    created = {c.id: (await Chat.get(id=c.id)).created_at for c in (moved, fired, unset)}
+
+    [backfill] = [op for op in import_module("models.migrations.0013_no_answer_since").Migration.operations
+                  if hasattr(op, "reverse_sql")]
+    await Tortoise.get_connection("default").execute_script(backfill.sql)
+    since = {c.id: (await Chat.get(id=c.id)).no_answer_since for c in (moved, fired, unset, answered)}
+    assert since == {moved.id: clock.now, fired.id: None, unset.id: created[unset.id], answered.id: None}
+
+
 @pytest.mark.parametrize("settings, field", [
     ({"no_answer_timeout_seconds": -5}, "noAnswerTimeoutSeconds"),
     ({"no_answer_timeout_seconds": 0}, "noAnswerTimeoutSeconds"),
