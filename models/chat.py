@@ -41,6 +41,8 @@ class Chat(Model):
     no_answer_at = fields.DatetimeField(null=True)
     #: moved by a no-answer rule once: no rule moves it again (no loops between channels)
     no_answer_moved = fields.BooleanField(default=False, db_default=False)
+    #: since when it waits, never answered, in its channel queue for the no-answer rule (null: not waiting for it)
+    no_answer_since = fields.DatetimeField(null=True)
 
     class Meta:
         table = "chat"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models import Chat, ChatSkip, NoAnswerRule, OpenChannel
+from models import Chat, ChatSkip, ChatStatus, NoAnswerRule, OpenChannel
 from services.chats import queue, sla, working_hours
 from services.chats.audience import audience
 from services.chats.chat_states import Action, transition
@@ -41,14 +41,38 @@ def due_at(channel: OpenChannel, since: datetime) -> datetime | None:
                                                channel.no_answer_timeout_seconds)
 
 
-async def start_waiting(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> None:
-    """The chat starts waiting in this channel's queue: its no-answer timer per the channel (none for
-    a chat answered before, or a channel without a timeout)."""
-    due = due_at(channel, queue.now()) if chat.answered_at is None else None
+async def start_waiting(uow: UnitOfWork, chat: Chat, channel: OpenChannel, at: datetime | None = None) -> None:
+    """The chat starts waiting in this channel's queue (at `at`, default now): its no-answer timer per
+    the channel (none for a chat answered before, or a channel without a timeout). `no_answer_since`
+    keeps the start, so that new settings of the channel move the timer (`settings_changed`); a chat
+    created with it set already costs no statement more."""
+    since = (at or queue.now()) if chat.answered_at is None else None
+    if chat.no_answer_since != since:
+        await Chat.filter(id=chat.id).using_db(uow.tx).update(no_answer_since=since)
+        chat.no_answer_since = since
+    await _set_timer(uow, chat.id, due_at(channel, since) if since is not None else None)
+
+
+async def _set_timer(uow: UnitOfWork, chat_id: int, due: datetime | None) -> None:
     if due is None:
-        await timers.cancel(uow, timers.NO_ANSWER, chat.id)
+        await timers.cancel(uow, timers.NO_ANSWER, chat_id)
     else:
-        await timers.schedule(uow, timers.NO_ANSWER, chat.id, due)
+        await timers.schedule(uow, timers.NO_ANSWER, chat_id, due)
+
+
+async def settings_changed(uow: UnitOfWork, channel: OpenChannel) -> int:
+    """The channel's timeout or working hours changed (`channel`: as it is now): every chat waiting in
+    its queue for the rule gets its timer from the new settings, counted from when it started
+    waiting (a due time already past fires at the scheduler's next round; no timeout: no timer).
+    The chats are locked in id order first, so a scheduler round firing one of them either
+    finished before (the chat does not wait for the rule any more) or fires the moved timer.
+    Returns how many chats were looked at."""
+    waiting = await (Chat.filter(open_channel_id=channel.id, status=ChatStatus.QUEUED, answered_at__isnull=True,
+                                 no_answer_since__isnull=False)
+                     .using_db(uow.tx).select_for_update().order_by("id").values_list("id", "no_answer_since"))
+    for chat_id, since in waiting:
+        await _set_timer(uow, chat_id, due_at(channel, since))
+    return len(waiting)
 
 
 def message_text(channel: OpenChannel) -> str:
@@ -71,7 +95,8 @@ async def apply_rule(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> NoAns
     detail: dict[str, Any] = {"rule": rule.value}
     if rule is NoAnswerRule.CLOSE:
         await add_system_message(uow, chat, message_text(channel))
-        await transition(uow, chat, Action.NO_ANSWER_CLOSE, no_answer_at=at, closed_at=at, auto_close_at=None)
+        await transition(uow, chat, Action.NO_ANSWER_CLOSE, no_answer_at=at, no_answer_since=None, closed_at=at,
+                         auto_close_at=None)
         withdrawn = await queue.withdraw_offers(uow, chat)
         uow.record("CHAT_NO_ANSWER", chat=chat, queue_kind="CHAT_NO_ANSWER", chat_kind="CHAT_CLOSED",
                    operator_ids=before, removed_operator_ids=withdrawn, detail=detail)
@@ -90,7 +115,7 @@ async def apply_rule(uow: UnitOfWork, chat: Chat, channel: OpenChannel) -> NoAns
         await queue.offer_chat(uow, chat, target)
         await start_waiting(uow, chat, target)
         return rule
-    await transition(uow, chat, Action.NO_ANSWER, no_answer_at=at)
+    await transition(uow, chat, Action.NO_ANSWER, no_answer_at=at, no_answer_since=None)
     uow.record("CHAT_NO_ANSWER", chat=chat, queue_kind="CHAT_NO_ANSWER", chat_kind="CHAT_UPDATED",
                operator_ids=before, detail=detail)
     if rule is NoAnswerRule.SEND_MESSAGE:

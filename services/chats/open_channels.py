@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 
 from models import Chat, ChatOffer, ChatStatus, ContactFields, OpenChannel, QueueDistribution, QueueMember, Timer
-from services.chats import no_answer, queue, sla_policies, working_hours as hours_of
+from services.chats import no_answer, queue, sla, sla_policies, working_hours as hours_of
 from services.chats.system_texts import DEFAULT_LANGUAGE, normalize_language
 from services.chats.visitor_identity import new_identity_secret
 from services.chats.working_hours import WorkingHours
@@ -89,7 +89,11 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
 
     New working hours (`working_hours`: a WorkingHours, None: always open) apply to the chats
     waiting in the queue at once: each is looked at again by the scheduler's next tick (offered if
-    the channel is open now, else it waits for the new next opening)."""
+    the channel is open now, else it waits for the new next opening). New hours or a new
+    no-answer timeout move the no-answer timers of the chats waiting for the rule
+    (services/chats/no_answer.py `settings_changed`); the rule itself is read when it fires. New
+    hours also carry the working time left on the chats' service-level clocks into them
+    (services/chats/sla.py `hours_changed`)."""
     policy.ensure_may_configure(viewer)
     changes = {k: v for k, v in changes.items() if v is not _UNSET}
     _validate(changes.get("name", _UNSET), changes.get("answer_timeout_seconds", _UNSET),
@@ -114,6 +118,12 @@ async def update_open_channel(viewer: Viewer, *, open_channel_id: int, operator_
             await _set_members(uow.tx, channel, operator_ids)
         if "working_hours" in changes:
             await _look_again_at_waiting_chats(uow, channel.id)
+        if "working_hours" in changes or "no_answer_timeout_seconds" in changes:
+            now_set = await OpenChannel.get(id=channel.id, using_db=uow.tx)
+            # the chats waiting for the no-answer rule: their timers from the new settings
+            await no_answer.settings_changed(uow, now_set)
+            # the service-level clocks running in the channel: the working time left, in the new hours
+            await sla.hours_changed(uow, channel.working_hours, now_set)
     return await OpenChannel.get(id=open_channel_id)
 
 

@@ -13,6 +13,8 @@ working time of the chat's channel (services/chats/working_hours.py `after_worki
   (services/chats/chat_states.py calls `stop_clocks`).
 - A transfer keeps the clocks running: the working time left on each is carried into the new
   channel's working hours (the same hours: the same due times). The chat keeps its policy.
+- New working hours of a channel (`hours_changed`) carry the working time left on the running
+  clocks of its chats into the new hours in the same way.
 
 Each target has one durable timer (services/events/timers.py, kind `SLA_<TARGET>`) at its next
 moment: the warning, then the due time. The scheduler fires it (services/automation/timeouts.py
@@ -25,8 +27,9 @@ timer to fire for nothing (the row says nothing is due), so the busiest writes n
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from models import Chat, ChatSla, ChatStatus, OpenChannel, SlaPolicy, SlaTarget
@@ -172,12 +175,31 @@ async def transferred(uow: UnitOfWork, chat: Chat, from_hours: str | None, to_ch
     """The chat moved from a channel with working hours `from_hours` (stored form) to `to_channel`:
     its clocks keep running. The working time left on each is carried into the new channel's hours
     (the same hours: nothing changes)."""
-    if from_hours == to_channel.working_hours:
+    if from_hours != to_channel.working_hours:
+        await _carry(uow, chat.id, from_hours, to_channel.working_hours)
+
+
+async def hours_changed(uow: UnitOfWork, from_hours: str | None, channel: OpenChannel) -> None:
+    """The channel's working hours changed from `from_hours` (stored form) to its own now: the running
+    clocks of its unfinished chats keep the working time left on them, counted in the new hours (as
+    for a transfer). The chats are locked in id order first, so a scheduler round firing one of
+    their timers finishes before or fires the moved one."""
+    if from_hours == channel.working_hours:
         return
-    row = await _row(uow, chat.id)
+    chat_ids = await (Chat.filter(open_channel_id=channel.id, status__in=list(UNFINISHED),
+                                  id__in=Subquery(ChatSla.all().values("chat_id")))
+                      .using_db(uow.tx).select_for_update().order_by("id").values_list("id", flat=True))
+    for chat_id in cast(list[int], chat_ids):
+        await _carry(uow, chat_id, from_hours, channel.working_hours)
+
+
+async def _carry(uow: UnitOfWork, chat_id: int, from_hours: str | None, to_hours: str | None) -> None:
+    """The working time left on each running clock of the chat, counted in `from_hours` from now, is
+    counted in `to_hours` instead (stored forms): the due and warning times and the timers move."""
+    row = await _row(uow, chat_id)
     if row is None:
         return
-    old, new, at = working_hours.from_stored(from_hours), working_hours.from_stored(to_channel.working_hours), queue.now()
+    old, new, at = working_hours.from_stored(from_hours), working_hours.from_stored(to_hours), queue.now()
     values = clock_values(row)
     changes: dict[str, Any] = {}
     for p in PREFIX.values():
@@ -188,8 +210,8 @@ async def transferred(uow: UnitOfWork, chat: Chat, from_hours: str | None, to_ch
             left = working_hours.working_seconds_between(old, at, moment)
             changes[column] = working_hours.after_working_seconds(new, at, left)
     if changes:
-        await ChatSla.filter(chat_id=chat.id).using_db(uow.tx).update(**changes)
-        await _set_timers(uow, chat.id, {**values, **changes}, list(SlaTarget))
+        await ChatSla.filter(chat_id=chat_id).using_db(uow.tx).update(**changes)
+        await _set_timers(uow, chat_id, {**values, **changes}, list(SlaTarget))
 
 
 async def fire(uow: UnitOfWork, chat: Chat, target: SlaTarget) -> None:

@@ -2,12 +2,16 @@
 
 A channel names its language with an IETF tag (`es`, `en`, `pt-BR`); a regional tag falls back to
 its language (`pt-BR` -> `pt`). Only languages this catalog has may be chosen, so a channel never
-speaks a language its admin did not pick. Adding one: a new entry in CATALOG with every text.
+speaks a language its admin did not pick. The texts are gettext catalogs: English here (the msgids),
+the others in `locale/<language>/LC_MESSAGES/openchannels.po`, compiled to `.mo` when the package is
+built (setup.py). Adding a language: a new .po with every text, then `pip install -e .`.
 """
 from __future__ import annotations
 
+import gettext
 import re
 from enum import Enum
+from pathlib import Path
 
 from services.common.errors import InvalidInput
 
@@ -21,32 +25,37 @@ class SystemText(str, Enum):
     NO_ANSWER = "NO_ANSWER"
 
 
-CATALOG: dict[str, dict[SystemText, str]] = {
-    "en": {
-        SystemText.WELCOME: "Hello! Thank you for writing to us. An operator will answer you shortly.",
-        SystemText.RATING_REQUEST: "How did we do? Please rate this conversation.",
-        SystemText.AFTER_HOURS: "Thank you for your message. We are closed right now: an operator will answer "
-                                "you as soon as we open.",
-        SystemText.NO_ANSWER: "Sorry for the wait: all our operators are busy. We will answer you as soon as "
-                              "possible.",
-    },
-    "es": {
-        SystemText.WELCOME: "¡Hola! Gracias por escribirnos. Un operador te responderá en breve.",
-        SystemText.RATING_REQUEST: "¿Qué tal lo hemos hecho? Por favor, valora esta conversación.",
-        SystemText.AFTER_HOURS: "Gracias por tu mensaje. Ahora mismo estamos cerrados: un operador te responderá "
-                                "en cuanto abramos.",
-        SystemText.NO_ANSWER: "Perdona la espera: todos nuestros operadores están ocupados. Te responderemos lo "
-                              "antes posible.",
-    },
-    "pt": {
-        SystemText.WELCOME: "Olá! Obrigado por nos escrever. Um atendente responderá em breve.",
-        SystemText.RATING_REQUEST: "Como foi o nosso atendimento? Por favor, avalie esta conversa.",
-        SystemText.AFTER_HOURS: "Obrigado pela sua mensagem. Estamos fechados agora: um atendente responderá "
-                                "assim que abrirmos.",
-        SystemText.NO_ANSWER: "Desculpe a espera: todos os nossos atendentes estão ocupados. Responderemos o "
-                              "mais breve possível.",
-    },
+#: the texts in English: the msgids of the gettext catalogs of the other languages
+ENGLISH: dict[SystemText, str] = {
+    SystemText.WELCOME: "Hello! Thank you for writing to us. An operator will answer you shortly.",
+    SystemText.RATING_REQUEST: "How did we do? Please rate this conversation.",
+    SystemText.AFTER_HOURS: "Thank you for your message. We are closed right now: an operator will answer "
+                            "you as soon as we open.",
+    SystemText.NO_ANSWER: "Sorry for the wait: all our operators are busy. We will answer you as soon as "
+                          "possible.",
 }
+#: `<language>/LC_MESSAGES/openchannels.po` per language, compiled to `.mo` at build time
+#: (services/chats/gettext_catalogs.py, run by setup.py)
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "openchannels"
+
+
+def _load_catalog() -> dict[str, dict[SystemText, str]]:
+    """language -> its texts: English, and each language with a .po source, read by gettext from its
+    compiled .mo (a text it does not translate stays English)."""
+    catalog = {DEFAULT_LANGUAGE: dict(ENGLISH)}
+    for source in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        language = source.parent.parent.name
+        try:
+            translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+        except FileNotFoundError as missing:
+            raise RuntimeError(f"The compiled catalog of {language!r} ({source.with_suffix('.mo')}) is missing: "
+                               "install the package (pip install -e .), which compiles the .po files") from missing
+        catalog[language] = {kind: translation.gettext(text) for kind, text in ENGLISH.items()}
+    return catalog
+
+
+CATALOG: dict[str, dict[SystemText, str]] = _load_catalog()
 
 _TAG = re.compile(r"^([A-Za-z]{2,3})(-[A-Za-z0-9]{2,8})*$")
 

@@ -106,12 +106,13 @@ async def open_customer_chat(uow: UnitOfWork, *, client_id: int, channel_id: int
     channel = await OpenChannel.get(id=channel_id, using_db=uow.tx)
     at = queue.now()
     chat = await Chat.create(using_db=uow.tx, title=client.name, status=ChatStatus.QUEUED,
-                             open_channel_id=channel.id, client_id=client.id, last_activity_at=at)
+                             open_channel_id=channel.id, client_id=client.id, last_activity_at=at,
+                             no_answer_since=at)
     uow.record("CHAT_QUEUED", chat=chat, queue_kind="CHAT_QUEUED", chat_kind="CHAT_UPDATED")
     await sla.start(uow, chat, channel)  # the channel's service-level clocks, if it has a policy
     message = await add_client_message(uow, chat, text, first=True)
     await queue.offer_chat(uow, chat, channel)
-    await no_answer.start_waiting(uow, chat, channel)
+    await no_answer.start_waiting(uow, chat, channel, at)
     await greet(uow, chat, channel)
     await tell_if_closed(uow, chat, channel)
     return message

@@ -3,6 +3,7 @@ message once per chat, nobody is offered the chat, and the durable timer at the 
 the offers; with the services' clock moved by hand (also across daylight-saving days)."""
 from __future__ import annotations
 
+import gettext
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +12,8 @@ from models import Chat, ChatStatus, Message, MessageAuthorKind, OperatorStatus,
 from services.automation import scheduler
 from services.chats import chats, open_channels, operators
 from services.chats.greeting import RATING_REQUEST_TEXT
-from services.chats.system_texts import CATALOG, SystemText, default_text
+from services.chats import gettext_catalogs
+from services.chats.system_texts import CATALOG, DOMAIN, ENGLISH, LOCALE_DIR, SystemText, default_text
 from services.chats.working_hours import parse_working_hours
 from services.common.errors import Forbidden, InvalidInput
 from services.events import timers
@@ -191,6 +193,27 @@ def test_every_language_has_every_text():
     for texts in CATALOG.values():
         assert set(texts) == set(SystemText) and all(t.strip() for t in texts.values())
     assert len({texts[SystemText.AFTER_HOURS] for texts in CATALOG.values()}) == len(CATALOG)
+
+
+def test_the_texts_are_gettext_catalogs_compiled_from_their_po_sources(tmp_path):
+    """Spanish and Portuguese are .po files translating every English text; the .mo files gettext
+    reads are compiled from them (by setup.py at build time: a .po changed without a rebuild fails
+    here), and what the compiler writes is what GNU gettext reads."""
+    sources = sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    assert {po.parent.parent.name for po in sources} >= {"es", "pt"}
+    for po in sources:
+        language = po.parent.parent.name
+        translated = gettext_catalogs.parse_po(po.read_text(encoding="utf-8"))
+        for kind, english in ENGLISH.items():
+            assert translated.get(english, "").strip() not in ("", english), (language, kind)
+            assert CATALOG[language][kind] == translated[english]
+        assert po.with_suffix(".mo").read_bytes() == gettext_catalogs.mo_bytes(translated), \
+            f"{po.with_suffix('.mo')} is older than its source: pip install -e . compiles it"
+    [*written] = gettext_catalogs.compile_all(LOCALE_DIR, tmp_path)
+    assert len(written) == len(sources)
+    spanish = gettext.translation(DOMAIN, tmp_path, languages=["es"])
+    assert spanish.gettext(ENGLISH[SystemText.NO_ANSWER]) == default_text(SystemText.NO_ANSWER, "es")
+    assert spanish.gettext("Not in the catalog") == "Not in the catalog"
 
 
 async def test_language_and_hours_are_admin_settings_with_clear_errors(db, clock):

@@ -165,6 +165,93 @@ async def test_the_timeout_counts_working_hours_only(db, clock):
     assert await system_texts(chat.id) == [NO_ANSWER_EN]
 
 
+async def test_new_settings_move_the_timers_of_the_chats_already_waiting(db, clock):
+    """A new timeout or new hours apply to the chats waiting for the rule, counted from when each
+    started waiting; a chat whose rule fired, or that was answered, is left alone."""
+    operator, viewer = await make_operator(status=OperatorStatus.OFFLINE)
+    channel = await rule_channel(NoAnswerRule.SEND_MESSAGE, None, members=[operator])
+    _, admin = await make_admin()
+    first, _, _ = await start_chat(channel)  # waits from t = 0
+    clock.advance(100)
+    second, _, _ = await start_chat(channel)  # from t = 100
+    answered, _, _ = await start_chat(channel)
+    await chats.answer_chat(viewer, chat_id=answered.id)
+    assert not await Timer.filter(kind=timers.NO_ANSWER).exists()  # no timeout: the rule never fires
+
+    clock.advance(100)  # t = 200: a timeout of 300 s
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, no_answer_timeout_seconds=300)
+    start = clock.now - timedelta(seconds=200)
+    assert {t.chat_id: t.due_at for t in await Timer.filter(kind=timers.NO_ANSWER)} == {
+        first.id: start + timedelta(seconds=300), second.id: start + timedelta(seconds=400)}
+    clock.advance(100)  # t = 300
+    assert await scheduler.tick() == 1
+    assert [len(await no_answer_events(c.id)) for c in (first, second)] == [1, 0]
+
+    clock.advance(50)  # t = 350: shorter, 200 s; the second has waited 250 s already: due at once
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, no_answer_timeout_seconds=200)
+    assert (await Timer.get(chat_id=second.id, kind=timers.NO_ANSWER)).due_at == start + timedelta(seconds=300)
+    assert not await Timer.filter(chat_id=first.id, kind=timers.NO_ANSWER).exists()  # fired: not again
+    assert await scheduler.tick() == 1
+    assert [await system_texts(c.id) for c in (first, second, answered)] == [[NO_ANSWER_EN], [NO_ANSWER_EN], []]
+
+    third, _, _ = await start_chat(channel)  # t = 350, due at 550; then no timeout: no timer
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, no_answer_timeout_seconds=None)
+    assert not await Timer.filter(kind=timers.NO_ANSWER).exists()
+    clock.advance(3600)
+    assert await scheduler.tick() == 0
+    assert [len(await no_answer_events(c.id)) for c in (first, second, third, answered)] == [1, 1, 0, 0]
+
+
+async def test_new_working_hours_move_the_timers_of_the_chats_already_waiting(db, clock):
+    """Always open, 120 s: a chat from Friday 17:59 in Madrid is due at 18:01; hours of 09:00-18:00 on
+    weekdays make it one minute on Friday and one on Monday, at 09:01."""
+    week = [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
+    office = parse_working_hours(time_zone="Europe/Madrid", periods=[(d, "09:00", "18:00") for d in week])
+    operator, _ = await make_operator(status=OperatorStatus.OFFLINE)
+    channel = await rule_channel(NoAnswerRule.SEND_MESSAGE, 120, members=[operator])
+    clock.now = datetime(2030, 1, 4, 16, 59, tzinfo=UTC)  # Friday 17:59 CET
+    chat, _, _ = await start_chat(channel)
+    assert (await Timer.get(chat_id=chat.id, kind=timers.NO_ANSWER)).due_at == clock.now + timedelta(seconds=120)
+    clock.advance(30)
+    _, admin = await make_admin()
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, working_hours=office)
+    monday = datetime(2030, 1, 7, 8, 1, tzinfo=UTC)  # Monday 09:01 CET
+    assert (await Timer.get(chat_id=chat.id, kind=timers.NO_ANSWER)).due_at == monday
+    clock.now = monday - timedelta(seconds=1)
+    await scheduler.tick()
+    assert await no_answer_events(chat.id) == []
+    clock.now = monday
+    await scheduler.tick()
+    assert len(await no_answer_events(chat.id)) == 1
+
+
+async def test_the_upgrade_marks_the_chats_waiting_for_their_rule(db, clock):
+    """Migration 0013's backfill: a chat waiting for its rule counts from its creation, or from its
+    move by a rule; one whose rule fired (no timer left) or that was answered is not waiting for it."""
+    from importlib import import_module
+
+    from tortoise import Tortoise
+
+    operator, viewer = await make_operator(status=OperatorStatus.OFFLINE)
+    target = await rule_channel(NoAnswerRule.KEEP_WAITING, 600, members=[operator])
+    moving = await rule_channel(NoAnswerRule.TRANSFER, 60, members=[operator], no_answer_transfer_to_id=target.id)
+    keeping = await rule_channel(NoAnswerRule.KEEP_WAITING, 60, members=[operator])
+    never = await rule_channel(NoAnswerRule.KEEP_WAITING, None, members=[operator])
+    moved, fired, unset, answered = [(await start_chat(c))[0] for c in (moving, keeping, never, keeping)]
+    await chats.answer_chat(viewer, chat_id=answered.id)
+    clock.advance(60)
+    await scheduler.tick()  # moved to the target; kept waiting
+    assert [len(await no_answer_events(c.id)) for c in (moved, fired, unset, answered)] == [1, 1, 0, 0]
+    await Chat.all().update(no_answer_since=None)  # as before the upgrade
+    created = {c.id: (await Chat.get(id=c.id)).created_at for c in (moved, fired, unset)}
+
+    [backfill] = [op for op in import_module("models.migrations.0013_no_answer_since").Migration.operations
+                  if hasattr(op, "reverse_sql")]
+    await Tortoise.get_connection("default").execute_script(backfill.sql)
+    since = {c.id: (await Chat.get(id=c.id)).no_answer_since for c in (moved, fired, unset, answered)}
+    assert since == {moved.id: clock.now, fired.id: None, unset.id: created[unset.id], answered.id: None}
+
+
 @pytest.mark.parametrize("settings, field", [
     ({"no_answer_timeout_seconds": -5}, "noAnswerTimeoutSeconds"),
     ({"no_answer_timeout_seconds": 0}, "noAnswerTimeoutSeconds"),

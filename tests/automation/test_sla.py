@@ -190,6 +190,34 @@ async def test_a_transfer_keeps_the_clocks_running(db, clock):
     assert (await ChatSla.get(chat_id=chat.id)).policy_id == rules.id
 
 
+async def test_new_working_hours_carry_the_time_left_on_running_clocks(db, clock):
+    """Always open, then at 00:10 on Tuesday hours of 09:00-18:00 (UTC): the 20 and 50 minutes left
+    are counted from 09:00; a chat already closed keeps its (stopped) clocks."""
+    operator, me = await make_operator(status=OperatorStatus.OFFLINE)
+    channel = await sla_channel(await policy(first_response_seconds=1800, resolution_seconds=3600), [operator])
+    chat, _, _ = await start_chat(channel)
+    closed, _, _ = await start_chat(channel)
+    await chats.answer_chat(me, chat_id=closed.id)
+    await chats.finish_chat(me, chat_id=closed.id)
+    assert await due_times(chat.id) == (at(1800), None, at(3600))
+    clock.advance(600)
+    weekdays = [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
+    _, admin = await make_admin()
+    await open_channels.update_open_channel(admin, open_channel_id=channel.id, working_hours=parse_working_hours(
+        time_zone="UTC", periods=[(d, "09:00", "18:00") for d in weekdays]))
+    nine = at(9 * 3600)
+    assert await due_times(chat.id) == (nine + timedelta(minutes=20), None, nine + timedelta(minutes=50))
+    assert await due_times(closed.id) == (None, None, None)
+
+    clock.now = nine + timedelta(minutes=20) - timedelta(seconds=1)  # the old due times have passed: nothing
+    await scheduler.tick()
+    assert await sla_events(chat.id) == []
+    clock.advance(1)
+    assert await scheduler.tick() == 1
+    assert [(kind, target) for kind, _, _, target in await sla_events(chat.id)] == [
+        ("SLA_BREACHED", "FIRST_RESPONSE")]
+
+
 async def test_an_answered_chat_transferred_back_to_a_queue_keeps_waiting_for_its_reply(db, clock):
     a, me = await make_operator("A")
     b, other = await make_operator("B")

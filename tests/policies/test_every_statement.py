@@ -87,10 +87,16 @@ EXCEPTIONS: dict[str, str] = {
     "services.automation.timeouts:no_answer": "the scheduler applies the no-answer rule to a chat by id (system read)",
     "services.automation.timeouts:sla_due": "the scheduler fires a chat's service-level timer by chat id (system read)",
     "services.chats.sla:start": "the SLA policy of the channel a new chat starts in (system read)",
+    "services.chats.sla:hours_changed": "an admin's new working hours move the service-level clocks of the "
+                                        "chats of that channel (system read, nothing shown)",
     "services.chats.no_answer:apply_rule": "the no-answer rule moves a chat to its channel's configured target "
                                            "(system read)",
     "services.chats.no_answer:check_settings": "the target channel an admin names in a channel's no-answer rule "
                                                "exists (admins configure every channel)",
+    "services.chats.no_answer:start_waiting": "marks when a chat the use case holds starts waiting for the rule "
+                                              "(system write by id)",
+    "services.chats.no_answer:settings_changed": "an admin's new channel settings move the no-answer timers of "
+                                                 "the chats waiting in that channel (system read, nothing shown)",
     "services.chats.waiting:queue_positions": "a chat's place in its queue: a count, nothing of the chats ahead "
                                               "is shown (the chat itself was read through the policy)",
     "services.chats.waiting:median_waits": "a channel's median answer wait: a figure, no chat is shown",
