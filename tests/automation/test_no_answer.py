@@ -245,7 +245,7 @@ async def test_the_upgrade_marks_the_chats_waiting_for_their_rule(db, clock):
     await Chat.all().update(no_answer_since=None)  # as before the upgrade
     created = {c.id: (await Chat.get(id=c.id)).created_at for c in (moved, fired, unset)}
 
-    [backfill] = [op for op in import_module("models.migrations.0013_no_answer_since").Migration.operations
+    [backfill] = [op for op in import_module("models.migrations.0014_no_answer_since").Migration.operations
                   if hasattr(op, "reverse_sql")]
     await Tortoise.get_connection("default").execute_script(backfill.sql)
     since = {c.id: (await Chat.get(id=c.id)).no_answer_since for c in (moved, fired, unset, answered)}
