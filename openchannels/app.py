@@ -41,6 +41,7 @@ from openchannels.rate_limits import RateLimiter, RequestLimits
 from services.identity.live_tokens import LiveTokens, recheck_period
 from infrastructure.platform import Platform, open_file_storage, open_platform
 from infrastructure.request_ids import RequestIds
+from infrastructure.runtime_metrics import probe_event_loop, unwatch_garbage_collection, watch_garbage_collection
 from infrastructure.token_cache import TokenCache
 from infrastructure.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
@@ -340,9 +341,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         recheck_task = asyncio.create_task(graphql.live_tokens.run(recheck_period(settings.token_cache_seconds),
                                                            stop_scheduler), name="live-tokens")
         metrics_sampler = metrics_endpoint.start_sampling()  # several processes: each samples its pool
+        watch_garbage_collection()  # pauses and loop stalls as metrics: where a tail comes from
+        loop_probe = asyncio.create_task(probe_event_loop(), name="event-loop-probe")
         try:
             yield
         finally:
+            loop_probe.cancel()
+            unwatch_garbage_collection()
             if metrics_sampler is not None:
                 metrics_sampler.cancel()
             metrics_endpoint.forget_process()
