@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import queries
+from bench import queries, runtime
 from bench.exports import run_b7
 from bench.fanout import raise_file_limit, run_b2
 from bench.ingest import run_b3
@@ -52,7 +52,9 @@ SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISI
                       # B2 opens thousands of connections at once: a busy server may take long to ack
                       "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300",
                       # ... all from one address (the per-IP cap is 50 by default)
-                      "WS_MAX_CONNECTIONS_PER_IP": "0"}
+                      "WS_MAX_CONNECTIONS_PER_IP": "0",
+                      # /metrics for the tail's evidence (bench/runtime.py)
+                      "METRICS_TOKEN": runtime.METRICS_TOKEN}
 
 
 @dataclass
@@ -205,9 +207,12 @@ def run_b1(graphql: Server, baseline: Server, tokens: dict[int, str], args: argp
                     duration=min(3.0, args.duration), concurrency=args.concurrency, client=args.client)
     rows = [Row("driver ceiling", "requests/s", round(ceiling.requests_per_second, 1),
                 note=f"GET /healthz of the bare Starlette app, {args.client} client: no figure can exceed this")]
+    before = runtime.read(graphql.base_url)
     ours, base = compare({"url": f"{graphql.base_url}/graphql", "body": body, "headers": headers},
                          {"url": f"{baseline.base_url}/my-chats", "body": body, "headers": headers}, args)
     rows += load_rows("B1 myChats (50 chats)", ours, base, same)
+    rows += tail_rows("B1 myChats (50 chats)", ours, runtime.summary(before, runtime.read(graphql.base_url),
+                                                                    ours.requests))
     if not schema_has_conversations():
         print("[bench] B1b skipped: schema.graphql has no Query.conversations yet", flush=True)
         rows.append(Row("B1b conversations(first: 50)", "requests/s", "skipped",
@@ -220,10 +225,23 @@ def run_b1(graphql: Server, baseline: Server, tokens: dict[int, str], args: argp
     except RuntimeError as error:  # a different order or filter: still measured, flagged in the note
         same = "chats differ from the baseline's: " + str(error).splitlines()[0]
     print(f"[bench] B1b conversations: {same}", flush=True)
+    before = runtime.read(graphql.base_url)
     ours, base = compare({"url": f"{graphql.base_url}/graphql", "body": body, "headers": headers},
                          {"url": f"{baseline.base_url}/conversations?first=50", "body": body, "headers": headers},
                          args)
-    return rows + load_rows("B1b conversations(first: 50)", ours, base, same)
+    return (rows + load_rows("B1b conversations(first: 50)", ours, base, same)
+            + tail_rows("B1b conversations(first: 50)", ours,
+                        runtime.summary(before, runtime.read(graphql.base_url), ours.requests)))
+
+
+def tail_rows(benchmark: str, graphql: LoadResult, found: dict) -> list[Row]:
+    """The tail against the figure's own median (issue #18: p99 <= 2 x p50), and what the server
+    spent outside the requests' own code meanwhile (bench/runtime.py)."""
+    spread = round(graphql.p99_ms / graphql.p50_ms, 2) if graphql.p50_ms else None
+    gc_us = (round(sum(g["ms"] for g in found["gc"].values()) * 1000 / max(1, found["requests"]), 1)
+             if found else None)
+    return [Row(benchmark, "p99 / own p50", spread, target="<= 2", verdict=verdict(spread is not None and spread <= 2)),
+            Row(benchmark, "GC us per request", gc_us, note=runtime.note(found))]
 
 
 # ---------------------------------------------------------------------------- output

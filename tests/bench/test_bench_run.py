@@ -61,6 +61,12 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
         assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")
 
+    # B1, B1b: the tail against the figure's own median, and the server's pauses read from its /metrics
+    for benchmark in ("B1 myChats (50 chats)", "B1b conversations(first: 50)"):
+        assert value(benchmark, "p99 / own p50") >= 1
+        assert value(benchmark, "GC us per request") >= 0
+        assert "loop probes" in rows[benchmark, "GC us per request"]["note"]
+
     # B2: every subscriber received every event; latencies ordered; memory per idle connection measured
     for name in ("queueChanged", "chatEvents"):
         benchmark = f"B2 {name} ({SUBSCRIBERS} subscribers)"

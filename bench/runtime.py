@@ -1,0 +1,59 @@
+"""Where the tail goes: the GraphQL server's own garbage-collection pauses, event-loop stalls and
+pool use over a measurement, read from its /metrics before and after
+(infrastructure/runtime_metrics.py; the bench server runs with METRICS_TOKEN)."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+METRICS_TOKEN = "bench-metrics"
+
+Samples = dict[tuple[str, tuple], float]
+
+
+def read(base_url: str) -> Samples:
+    """Every sample of the server's /metrics ({} when it has none)."""
+    try:
+        answer = httpx.get(f"{base_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+    except httpx.HTTPError:
+        return {}
+    if answer.status_code != 200:
+        return {}
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text) for sample in family.samples}
+
+
+def _delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def summary(before: Samples, after: Samples, requests: int) -> dict[str, Any]:
+    """What the server spent outside the requests' own code between two reads."""
+    if not after:
+        return {}
+    gc = {}
+    for generation in ("0", "1", "2"):
+        count = _delta(before, after, "openchannels_gc_pause_seconds_count", generation=generation)
+        total = _delta(before, after, "openchannels_gc_pause_seconds_sum", generation=generation)
+        gc[generation] = {"count": int(count), "ms": round(total * 1000, 1)}
+    probes = _delta(before, after, "openchannels_event_loop_lag_seconds_count")
+    stalls = {bound: int(probes - _delta(before, after, "openchannels_event_loop_lag_seconds_bucket", le=bound))
+              for bound in ("0.005", "0.01", "0.025", "0.05")}
+    lag_ms = round(_delta(before, after, "openchannels_event_loop_lag_seconds_sum") * 1000, 1)
+    return {"requests": requests, "gc": gc, "probes": int(probes), "probes_later_than": stalls, "lag_ms": lag_ms,
+            "pool_max": after.get(("openchannels_database_pool_max", ()), None)}
+
+
+def note(found: dict[str, Any]) -> str:
+    if not found:
+        return "the server's /metrics could not be read"
+    gc = found["gc"]
+    per_request = sum(g["ms"] for g in gc.values()) / max(1, found["requests"])
+    stalls = found["probes_later_than"]
+    return (f"over {found['requests']} requests: collections gen0 {gc['0']['count']} ({gc['0']['ms']} ms), "
+            f"gen1 {gc['1']['count']} ({gc['1']['ms']} ms), gen2 {gc['2']['count']} ({gc['2']['ms']} ms), "
+            f"{per_request * 1000:.0f} us per request; loop probes {found['probes']}, late by > 5 ms "
+            f"{stalls['0.005']}, > 10 ms {stalls['0.01']}, > 25 ms {stalls['0.025']}, > 50 ms {stalls['0.05']}")
