@@ -14,7 +14,8 @@ log = logging.getLogger("infrastructure.database")
 
 async def init_database(settings: Settings) -> None:
     """Open the connections (inside a server lifespan the global fallback lets request tasks see them)."""
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings.database_url, settings.database_pool_size),
+                        _enable_global_fallback=True)
 
 
 async def close_database() -> None:

@@ -14,6 +14,9 @@ from tortoise.backends.base.config_generator import expand_db_url
 #: (variable, default, meaning) — the single list that `openchannels --help` and the README show.
 ENVIRONMENT = [
     ("DATABASE_URL", "sqlite://openchannels.sqlite3", "sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB"),
+    ("DATABASE_POOL_SIZE", "10", "most PostgreSQL connections each server process keeps (a `maxsize` in "
+     "DATABASE_URL's query wins); Tortoise's own default, 5, made requests wait for a connection at 16 at once: "
+     "p99 3.4-7.5 x p50 against 1.5-1.6 x at 10"),
     ("REDIS_URL", "", "redis://[USER:PASS@]HOST:PORT/N, rediss://... (TLS; redis-py's query options such as "
      "ssl_ca_certs=PATH) or unix:///PATH; with REDIS_SENTINELS, only its options count (password, db, TLS), "
      "not its host; unset and no REDIS_SENTINELS: the in-process event broker (one server process)"),
@@ -129,9 +132,17 @@ def _env(name: str) -> str:
     return os.environ.get(name, default)
 
 
+def _positive(name: str) -> int:
+    value = _env(name)
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
+    database_pool_size: int = field(default_factory=lambda: _positive("DATABASE_POOL_SIZE"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     redis_sentinels: tuple[tuple[str, int], ...] = field(
         default_factory=lambda: parse_sentinels(_env("REDIS_SENTINELS")))
@@ -266,12 +277,18 @@ def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
     return tuple(sentinels)
 
 
-def tortoise_config(database_url: str) -> dict:
-    """The Tortoise configuration: one app, `models`, whose migrations live in `models/migrations`."""
+#: most connections of a process's PostgreSQL pool when no setting says otherwise (DATABASE_POOL_SIZE)
+DEFAULT_POOL_SIZE = 10
+
+
+def tortoise_config(database_url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict:
+    """The Tortoise configuration: one app, `models`, whose migrations live in `models/migrations`;
+    on PostgreSQL a pool of at most `pool_size` connections (unless the URL's `maxsize` says)."""
     connection: str | dict = database_url
     if database_url.startswith(("postgres://", "postgresql://")):
         connection = expand_db_url(database_url)
         connection["credentials"]["reset"] = keep_session
+        connection["credentials"].setdefault("maxsize", pool_size)
     return {
         "connections": {"default": connection},
         "apps": {

@@ -29,3 +29,23 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(db, backend):
             pytest.skip("the pool handed out another connection")
         assert not connection.is_in_transaction()
         assert await connection.fetchval("SELECT count(*) FROM release_probe") == 0  # rolled back
+
+
+def test_the_pool_holds_database_pool_size_connections_unless_the_url_says(monkeypatch):
+    from infrastructure.settings import Settings
+
+    assert tortoise_config("postgres://postgres@127.0.0.1:5432/test")["connections"]["default"][
+        "credentials"]["maxsize"] == 10  # not Tortoise's 5: requests waited for a connection at 16 at once
+    assert tortoise_config("postgres://postgres@127.0.0.1:5432/test", 24)["connections"]["default"][
+        "credentials"]["maxsize"] == 24
+    assert int(tortoise_config("postgres://postgres@127.0.0.1:5432/test?maxsize=3", 24)["connections"]["default"][
+        "credentials"]["maxsize"]) == 3
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValueError, match="DATABASE_POOL_SIZE must be a whole number of at least 1"):
+        Settings()
+
+
+async def test_the_running_pool_has_the_settings_size(db, backend):
+    if backend != "postgres":
+        pytest.skip("asyncpg's pool")
+    assert connections.get("default")._pool._maxsize == 10
