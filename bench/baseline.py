@@ -5,7 +5,7 @@ the bearer token (one statement, which also reads the operator's grouping prefer
 read the list with one statement (joins for client and operator, a lateral subquery for
 the last message, a correlated count for the unread messages, over the page only). The response is the JSON
 the GraphQL query returns, built from plain dicts and written by Starlette's JSONResponse,
-with a pool as large as Tortoise's default (5).
+with a pool as large as the project's (DATABASE_POOL_SIZE's default).
 
     DATABASE_URL=postgres://... uvicorn --factory bench.baseline:create_app
 """
@@ -22,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from infrastructure.settings import DEFAULT_POOL_SIZE
 from resolvers.ids import to_global_id
 
-POOL_SIZE = 5
+POOL_SIZE = DEFAULT_POOL_SIZE
 
 AUTHENTICATE = """
 SELECT t.operator_id, t.expires_at, o.group_waiting_first_response

@@ -38,6 +38,7 @@ from typing import Any
 import asyncpg
 
 from bench.servers import REPO_ROOT, Server, free_port
+from infrastructure.settings import DEFAULT_POOL_SIZE
 from models import ChatKind, ChatStatus, OperatorRole
 from services.chats.chat_relations import relation_sql
 from services.identity.viewer import Viewer
@@ -47,8 +48,8 @@ SCHEMA = "postgraphile_bench"
 #: what bench/node/package.json asks for (its package-lock.json pins it and every dependency)
 PACKAGE = "postgraphile@4.14.1"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openchannels-bench" / "postgraphile"
-#: as the project's (Tortoise's asyncpg default) and the hand-written endpoint's (bench/baseline.py)
-POOL_SIZE = 5
+#: as the project's (DATABASE_POOL_SIZE's default) and the hand-written endpoint's (bench/baseline.py)
+POOL_SIZE = DEFAULT_POOL_SIZE
 NODE_DIR = REPO_ROOT / "bench" / "node"
 SERVER_JS = NODE_DIR / "postgraphile_server.js"
 STARTUP_SECONDS = 60
