@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from bench.processes import cpu_spent, tree_cpu
+
 CONNECT_PARALLEL = 100
 EVENT_TIMEOUT = 60.0
 
@@ -217,8 +219,6 @@ class Mutations:
 async def measure(connections: list[Connection], trigger, events: int, server_pid: int = 0) -> dict:
     """Latency to each subscriber per event, and the CPU the events cost: the server's (its whole
     process, the mutation's own work included) and this driver's (receiving and parsing the frames)."""
-    from bench.processes import cpu_spent, tree_cpu
-
     await prove_live(connections, trigger, timeout=max(EVENT_TIMEOUT, len(connections) / 20))
     every, last, lost = [], [], 0
     server_before, driver_before = tree_cpu(server_pid) if server_pid else {}, time.process_time()

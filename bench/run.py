@@ -238,10 +238,8 @@ def tail_rows(benchmark: str, graphql: LoadResult, found: dict) -> list[Row]:
     """The tail against the figure's own median (issue #18: p99 <= 2 x p50), and what the server
     spent outside the requests' own code meanwhile (bench/runtime.py)."""
     spread = round(graphql.p99_ms / graphql.p50_ms, 2) if graphql.p50_ms else None
-    gc_us = (round(sum(g["ms"] for g in found["gc"].values()) * 1000 / max(1, found["requests"]), 1)
-             if found else None)
     return [Row(benchmark, "p99 / own p50", spread, target="<= 2", verdict=verdict(spread is not None and spread <= 2)),
-            Row(benchmark, "GC us per request", gc_us, note=runtime.note(found))]
+            Row(benchmark, "GC us per request", found.get("gc_us_per_request"), note=runtime.note(found))]
 
 
 # ---------------------------------------------------------------------------- output

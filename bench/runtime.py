@@ -1,5 +1,5 @@
-"""Where the tail goes: the GraphQL server's own garbage-collection pauses, event-loop stalls and
-pool use over a measurement, read from its /metrics before and after
+"""Where the tail goes: the GraphQL server's own garbage-collection pauses and event-loop stalls
+over a measurement, read from its /metrics before and after
 (infrastructure/runtime_metrics.py; the bench server runs with METRICS_TOKEN)."""
 from __future__ import annotations
 
@@ -42,18 +42,17 @@ def summary(before: Samples, after: Samples, requests: int) -> dict[str, Any]:
     probes = _delta(before, after, "openchannels_event_loop_lag_seconds_count")
     stalls = {bound: int(probes - _delta(before, after, "openchannels_event_loop_lag_seconds_bucket", le=bound))
               for bound in ("0.005", "0.01", "0.025", "0.05")}
-    lag_ms = round(_delta(before, after, "openchannels_event_loop_lag_seconds_sum") * 1000, 1)
-    return {"requests": requests, "gc": gc, "probes": int(probes), "probes_later_than": stalls, "lag_ms": lag_ms,
-            "pool_max": after.get(("openchannels_database_pool_max", ()), None)}
+    gc_us = sum(g["ms"] for g in gc.values()) * 1000 / max(1, requests)
+    return {"requests": requests, "gc": gc, "gc_us_per_request": round(gc_us, 1), "probes": int(probes),
+            "probes_later_than": stalls}
 
 
 def note(found: dict[str, Any]) -> str:
     if not found:
         return "the server's /metrics could not be read"
     gc = found["gc"]
-    per_request = sum(g["ms"] for g in gc.values()) / max(1, found["requests"])
     stalls = found["probes_later_than"]
     return (f"over {found['requests']} requests: collections gen0 {gc['0']['count']} ({gc['0']['ms']} ms), "
             f"gen1 {gc['1']['count']} ({gc['1']['ms']} ms), gen2 {gc['2']['count']} ({gc['2']['ms']} ms), "
-            f"{per_request * 1000:.0f} us per request; loop probes {found['probes']}, late by > 5 ms "
+            f"{found['gc_us_per_request']:.0f} us per request; loop probes {found['probes']}, late by > 5 ms "
             f"{stalls['0.005']}, > 10 ms {stalls['0.01']}, > 25 ms {stalls['0.025']}, > 50 ms {stalls['0.05']}")
