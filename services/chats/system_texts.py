@@ -13,6 +13,7 @@ import re
 from enum import Enum
 from pathlib import Path
 
+from services.chats.gettext_catalogs import DOMAIN
 from services.common.errors import InvalidInput
 
 DEFAULT_LANGUAGE = "en"
@@ -37,7 +38,6 @@ ENGLISH: dict[SystemText, str] = {
 #: `<language>/LC_MESSAGES/openchannels.po` per language, compiled to `.mo` at build time
 #: (services/chats/gettext_catalogs.py, run by setup.py)
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-DOMAIN = "openchannels"
 
 
 def _load_catalog() -> dict[str, dict[SystemText, str]]:
