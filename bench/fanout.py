@@ -11,13 +11,18 @@ websockets, graphql-transport-ws), never in the server's:
   by the new chat's / message's id) is recorded. An event that arrives before the response
   counts as 0 ms. Receiving and parsing the N frames in this one process is part of the
   figure (a few ms per 1,000).
-- `idle`: M connections, each with 3 subscriptions (`queueChanged`, `chatEvents`,
-  `myChatsChanged`), stay open; `sendMessage`s prove every connection's `chatEvents`
-  live; the server's VmRSS (/proc/<pid>/status) before and after gives KiB per connection.
-  A warm-up of a few connections is opened and closed first so one-off allocations (code
-  paths run for the first time) are not counted per connection.
+- `hold`: M connections, each with 3 subscriptions (`queueChanged`, `chatEvents`,
+  `myChatsChanged`), are opened; `sendMessage`s prove every connection's `chatEvents` live;
+  a JSON line `{"ready": M}` is printed and the connections are held until stdin closes.
+  B2 idle (`measure_idle`, in the bench process) runs one holder or several at once (each
+  process holds at most `IDLE_PER_DRIVER` sockets: the hard limit on open files is per
+  process) and reads the VmRSS (/proc/<pid>/status) of each of the server's processes before
+  and after: the growth, summed over the processes, per connection gives KiB per
+  connection. A warm-up of a few connections is opened and closed first so one-off
+  allocations (code paths run for the first time) are not counted per connection; at N
+  server processes it is repeated until each process has served some.
 
-Both print one JSON line. Connections offer permessage-deflate, as browsers do.
+`fanout` prints one JSON line. Connections offer permessage-deflate, as browsers do.
 """
 from __future__ import annotations
 
@@ -25,13 +30,14 @@ import argparse
 import asyncio
 import json
 import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from bench.processes import cpu_spent, tree_cpu
+from bench.processes import REPO_ROOT, cpu_spent, tree_cpu
 
 CONNECT_PARALLEL = 100
 EVENT_TIMEOUT = 60.0
@@ -251,34 +257,28 @@ async def fanout(args: argparse.Namespace) -> dict:
     return result
 
 
-async def idle(args: argparse.Namespace) -> dict:
+async def hold(args: argparse.Namespace) -> dict:
+    """Open `--connections` connections with 3 subscriptions each, prove them live, print
+    `{"ready": n}` and hold them until stdin closes (or gives a line); then close them."""
     mutations = Mutations(args.http_url, args.operator_token, args.channel_id, args.chat_id)
     three = [(QUEUE_SUBSCRIPTION, {"ch": [args.channel_id]}), (CHAT_SUBSCRIPTION, {"chat": args.chat_id}),
              (MY_CHATS_SUBSCRIPTION, {})]
-
-    async def open_and_prove(count: int) -> list[Connection]:
-        connections = await open_many(count, args.ws_url, args.token, three)
-        await prove_live(connections, mutations.chat_event, timeout=max(EVENT_TIMEOUT, count / 50))
-        return connections
-
     try:
-        warm = await open_and_prove(min(50, args.connections))
-        await asyncio.gather(*(c.close() for c in warm), return_exceptions=True)
-        await asyncio.sleep(1.0)
-        before = vm_rss_kib(args.server_pid)
-        connections = await open_and_prove(args.connections)
-        await asyncio.sleep(1.0)
-        after = vm_rss_kib(args.server_pid)
+        connections = await open_many(args.connections, args.ws_url, args.token, three)
+        await prove_live(connections, mutations.chat_event, timeout=max(EVENT_TIMEOUT, args.connections / 50))
+        print(json.dumps({"ready": len(connections)}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        # a connection whose reader stopped while held (closed by the server) recorded an error
+        broken = sum(1 for c in connections if c.errors)
         await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
     finally:
         await mutations.http.aclose()
-    return {"connections": args.connections, "rss_before_kib": before, "rss_after_kib": after,
-            "kib_per_connection": (after - before) / args.connections}
+    return {"closed": len(connections), "broken": broken}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=("fanout", "idle"))
+    parser.add_argument("mode", choices=("fanout", "hold"))
     parser.add_argument("--http-url", required=True)
     parser.add_argument("--ws-url", required=True)
     parser.add_argument("--token", required=True, help="the subscribers' token")
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         from uvloop import run
     except ImportError:
         run = asyncio.run
-    result = run(fanout(args) if args.mode == "fanout" else idle(args))
+    result = run(fanout(args) if args.mode == "fanout" else hold(args))
     print(json.dumps(result))
     return 0
 
@@ -307,23 +307,157 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------------- in the bench process
 
 
-def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
-    """Run the subscribers' process and return what it measured."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
+def driver_command(mode: str, graphql: Any, targets: Any, **options: int) -> list[str]:
     command = [sys.executable, "-m", "bench.fanout", mode, "--http-url", f"{graphql.base_url}/graphql",
                "--ws-url", f"ws://127.0.0.1:{graphql.port}/graphql", "--token", targets.supervisor_token,
                "--operator-token", targets.fanout_operator_token, "--channel-id", targets.channel_id,
                "--chat-id", targets.fanout_chat_id, "--server-pid", str(graphql.process.pid)]
     for name, value in options.items():
         command += [f"--{name.replace('_', '-')}", str(value)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                          cwd=Path(__file__).resolve().parents[1])
+    return command
+
+
+def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
+    """Run the subscribers' process and return what it measured."""
+    import subprocess
+
+    done = subprocess.run(driver_command(mode, graphql, targets, **options), capture_output=True, text=True,
+                          timeout=900, cwd=REPO_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"bench.fanout {mode} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- B2 idle
+
+#: idle connections one driver process holds at most (each is an open file; the hard limit is per process)
+IDLE_PER_DRIVER = 10_000
+#: open files a server process needs beside its connections (listening socket, database pool, Redis, logs)
+SERVER_SPARE_FILES = 200
+#: warm-up connections per server process
+WARM_PER_PROCESS = 50
+
+
+def idle_capacity(workers: int) -> int:
+    """The most idle connections a server of `workers` processes can hold under this process's
+    open-file limit (which the servers inherit), were the kernel to spread them evenly."""
+    return workers * (raise_file_limit() - SERVER_SPARE_FILES)
+
+
+def socket_count(pid: int) -> int:
+    """Sockets the process has open (/proc/<pid>/fd)."""
+    import os
+
+    count = 0
+    try:
+        for entry in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(entry.path).startswith("socket:"):
+                    count += 1
+            except OSError:
+                pass
+    except OSError:
+        return 0
+    return count
+
+
+@dataclass
+class Holder:
+    """A `python -m bench.fanout hold` process."""
+
+    process: Any
+    connections: int
+    stderr: Any
+
+    def line(self, timeout: float) -> dict:
+        import select
+
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        text = self.process.stdout.readline() if ready else ""
+        if not text:
+            self.process.kill()
+            self.stderr.seek(0)
+            raise RuntimeError(f"bench.fanout hold of {self.connections} connections: no answer in {timeout:g}s "
+                               f"(exit {self.process.poll()}):\n{self.stderr.read()[-3000:]}")
+        return json.loads(text)
+
+    def release(self) -> dict:
+        self.process.stdin.close()
+        answer = self.line(300)
+        self.process.wait(60)
+        self.stderr.close()
+        return answer
+
+
+def start_holders(graphql: Any, targets: Any, count: int) -> list[Holder]:
+    """Holders of `count` connections in all, split evenly over as few processes as the limit allows."""
+    import subprocess
+    import tempfile
+
+    per_driver = min(IDLE_PER_DRIVER, raise_file_limit() - SERVER_SPARE_FILES)
+    drivers = -(-count // per_driver)
+    holders = []
+    for index in range(drivers):
+        share = count // drivers + (1 if index < count % drivers else 0)
+        stderr = tempfile.TemporaryFile("w+")
+        process = subprocess.Popen(driver_command("hold", graphql, targets, connections=share), cwd=REPO_ROOT,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        holders.append(Holder(process, share, stderr))
+    return holders
+
+
+def hold_all(holders: list[Holder]) -> None:
+    """Wait until every holder's connections are open and live."""
+    for holder in holders:
+        # each proves its own live within max(60, n / 50) s of opening them (bench.fanout.hold); opening
+        # 10,000 took 8 minutes on a busy machine
+        holder.line(300 + max(EVENT_TIMEOUT, holder.connections / 50) + holder.connections / 5)
+
+
+def server_processes(root: int) -> dict[int, str]:
+    """The server's processes and their roles (bench/processes.py: supervisor, worker, resource tracker)."""
+    from bench.processes import process_tree, role
+
+    return {pid: role(pid, root) for pid in process_tree(root)}
+
+
+def measure_idle(graphql: Any, targets: Any, connections: int) -> dict:
+    """B2 idle on `graphql` (one process or several): warm up each worker, read every server process's
+    VmRSS and sockets, open and prove `connections` connections from as many driver processes as
+    needed, read them again, close them."""
+    import time as clock
+
+    root = graphql.process.pid
+    processes = server_processes(root)
+    workers = [pid for pid, kind in processes.items() if kind == "worker"]
+    warm_rounds = 0
+    served: set[int] = set()
+    while warm_rounds < 5 and not served >= set(workers):
+        # a few connections opened and closed: one-off allocations are not counted per connection;
+        # again until each worker has accepted some (the kernel picks the worker of each connection)
+        sockets = {pid: socket_count(pid) for pid in workers}
+        warm = start_holders(graphql, targets, min(WARM_PER_PROCESS * len(workers), connections))
+        hold_all(warm)
+        served |= {pid for pid in workers if socket_count(pid) > sockets[pid]}
+        for holder in warm:
+            holder.release()
+        warm_rounds += 1
+    clock.sleep(1.0)
+    before = {pid: (vm_rss_kib(pid), socket_count(pid)) for pid in processes}
+    holders = start_holders(graphql, targets, connections)
+    try:
+        hold_all(holders)
+        clock.sleep(1.0)
+        after = {pid: (vm_rss_kib(pid), socket_count(pid)) for pid in processes}
+    finally:
+        released = [holder.release() for holder in holders if holder.process.poll() is None]
+    growth = sum(after[pid][0] - before[pid][0] for pid in processes)
+    return {"connections": connections, "drivers": len(holders), "warm_rounds": warm_rounds,
+            "warmed": sorted(served), "broken": sum(answer.get("broken", 0) for answer in released),
+            "processes": [{"pid": pid, "role": kind, "rss_before_kib": before[pid][0], "rss_after_kib": after[pid][0],
+                           "sockets_before": before[pid][1], "sockets_after": after[pid][1]}
+                          for pid, kind in processes.items()],
+            "kib_per_connection": growth / connections}
 
 
 CLOSE_AND_AGE = """
@@ -391,12 +525,42 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
     print(f"[bench] B2 idle: {args.idle_connections} connections with 3 subscriptions each", flush=True)
     idle_server = fresh_server() if fresh_server is not None else graphql
     try:
-        idle_result = drive_fanout("idle", idle_server, targets, connections=args.idle_connections)
+        idle_result = measure_idle(idle_server, targets, args.idle_connections)
     finally:
         if idle_server is not graphql:
             idle_server.stop()
-    per_connection = round(idle_result["kib_per_connection"], 1)
-    rows.append(Row(f"B2 idle ({idle_result['connections']} connections x 3 subscriptions)", "KiB per connection",
-                    per_connection, target="<= 40 KiB", verdict=verdict(per_connection <= 40),
-                    note=f"server VmRSS {idle_result['rss_before_kib']} -> {idle_result['rss_after_kib']} KiB"))
+    return rows + idle_rows(idle_result)
+
+
+def idle_rows(result: dict) -> list:
+    """B2 idle's rows: KiB per connection (the VmRSS growth of every server process, summed, over the
+    connections), and at N processes how the kernel spread the connections over the workers."""
+    from bench.run import Row, verdict
+
+    workers = [p for p in result["processes"] if p["role"] == "worker"]
+    label = f"B2 idle ({result['connections']} connections x 3 subscriptions"
+    label += f", {len(workers)} server processes)" if len(workers) > 1 else ")"
+    per_connection = round(result["kib_per_connection"], 1)
+    drivers = f"; held by {result['drivers']} driver processes" if result["drivers"] > 1 else ""
+    if len(workers) == 1:
+        [only] = workers
+        note = f"server VmRSS {only['rss_before_kib']} -> {only['rss_after_kib']} KiB{drivers}"
+    else:
+        note = ("VmRSS growth summed over the server's processes: " + ", ".join(
+            f"{p['role']} {p['rss_before_kib']} -> {p['rss_after_kib']} KiB"
+            + (f" ({p['sockets_after'] - p['sockets_before']} connections, "
+               f"{(p['rss_after_kib'] - p['rss_before_kib']) / max(1, p['sockets_after'] - p['sockets_before']):.1f}"
+               " KiB each)" if p["role"] == "worker" else "")
+            for p in result["processes"]) + drivers)
+    if len(result["warmed"]) < len(workers):
+        note += f"; the warm-up reached {len(result['warmed'])} of {len(workers)} workers in {result['warm_rounds']} rounds"
+    if result["broken"]:
+        note += f"; {result['broken']} connections closed while held"
+    rows = [Row(label, "KiB per connection", per_connection, target="<= 40 KiB", verdict=verdict(per_connection <= 40),
+                note=note)]
+    if len(workers) > 1:
+        spread = [p["sockets_after"] - p["sockets_before"] for p in workers]
+        rows.append(Row(label, "connections per process", " / ".join(str(n) for n in spread),
+                        note=f"sockets each worker holds beyond before (/proc/<pid>/fd); the kernel hands each "
+                             f"connection to one worker: the most loaded holds {max(spread) / max(1, sum(spread)):.0%}"))
     return rows

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import queries, runtime
 from bench.exports import run_b7
-from bench.fanout import raise_file_limit, run_b2
+from bench.fanout import idle_capacity, raise_file_limit, run_b2
 from bench.ingest import run_b3
 from bench.load import LoadResult, drive
 from bench.processes import add_arguments as add_process_arguments, check_arguments as check_process_arguments
@@ -309,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.idle_connections is None:
         args.idle_connections = max(20, round(10_000 * args.scale))
     raise_file_limit()  # the servers started below inherit it (B2 holds thousands of sockets)
+    if "B2" in only and args.idle_connections > idle_capacity(args.workers):
+        parser.error(f"--idle-connections {args.idle_connections}: {args.workers} server process(es) hold at most "
+                     f"{idle_capacity(args.workers)} here (the open-file limit, {raise_file_limit()}, is per process); "
+                     f"--workers {-(-args.idle_connections // idle_capacity(1))} spreads them")
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on SIGTERM too
     started = time.monotonic()
@@ -340,11 +344,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows += run_postgraphile(graphql, baseline, url, operators, tokens, targets, args, log_dir)
             baseline.stop()
         if "B2" in only:
-            # idle memory on a server of its own, started for it: the fan-out's connections (and
-            # B1's load) would already have grown the measured server's heap
+            # idle memory on a server of its own (at --workers N, as every row), started for it: the
+            # fan-out's connections (and B1's load) would already have grown the measured server's heap
             def fresh_server() -> Any:
-                server = start_uvicorn("graphql-idle", "openchannels.app:create_app", log_dir=log_dir, env=server_env)
+                server = start_uvicorn("graphql-idle", "openchannels.app:create_app", log_dir=log_dir, env=server_env,
+                                       workers=args.workers)
                 servers.append(server)
+                wait_for_workers(server.process.pid, args.workers)
                 return server
 
             rows += run_b2(graphql, url, targets, args, fresh_server=fresh_server)
