@@ -13,7 +13,7 @@ ranking every match of a frequent word would read every matching row (time in pr
 the matches: hundreds of ms at two million messages), while the newest matches are found by
 walking back from the newest message or from the indexes. The first page pins the id of the
 oldest ranked match (the "floor") in its cursors, so later pages keep the same order when
-messages arrive meanwhile. The first page is one statement (after one reading the newest id)
+messages arrive meanwhile. The first page is one statement (which finds the newest id itself)
 when the newest messages hold `RANKED_NEWEST` matches (`_first_page`): it finds them, ranks
 them and tells their floor.
 
@@ -230,38 +230,48 @@ async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: 
     GIN bitmap with it for a rarer one; when the first window held no match at all, they start below it."""
     if _dialect() != "postgres":
         return (await _ranked_page(hits, hits, words, first=first, with_total=with_total))[0]
+    walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
+    page, found = await _ranked_page(walked, hits, words, first=first, with_total=with_total,
+                                     above=f'(SELECT MAX("id") FROM "message") - {FLOOR_WINDOWS[0]}')
+    if page is not None:
+        return page
     newest = cast(int | None, await Message.all().order_by("-id").first().values_list("id", flat=True))
     if newest is None:
         return None
-    walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
-    page, found = await _ranked_page(walked, hits, words, first=first, with_total=with_total,
-                                     above=newest - FLOOR_WINDOWS[0])
     for window in FLOOR_WINDOWS[1:]:
-        if page is not None:
-            return page
         page, _ = await _ranked_page(hits, hits, words, first=first, with_total=with_total, above=newest - window,
                                      upto=None if found else newest - FLOOR_WINDOWS[0])
+        if page is not None:
+            return page
     return page
 
 
 async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], words: list[str], *,
-                       first: int | None, with_total: bool, above: int | None = None,
+                       first: int | None, with_total: bool, above: int | str | None = None,
                        upto: int | None = None) -> tuple[Page[Message] | None, bool]:
     """The first page in one statement: the RANKED_NEWEST newest `candidates` (the matches) with an id above `above`
-    (and at most `upto`), ranked, with their count and their oldest id (the floor) as window functions. The page is
-    None when that cannot tell it (older messages are left out, and fewer than RANKED_NEWEST matches are in); the
-    flag tells whether any match was found. Only those matches are read again (by primary key) and ranked, instead of
-    a second search for every match above the floor. The total is the count of `hits`."""
+    (a number, or an SQL expression worked out by the statement itself; and at most `upto`), ranked, with their count
+    and their oldest id (the floor) as window functions. The page is None when that cannot tell it (older messages
+    are left out, and fewer than RANKED_NEWEST matches are in); the flag tells whether any match was found. Only
+    those matches are read again (by primary key) and ranked, instead of a second search for every match above the
+    floor. The total is the count of `hits`."""
     newest, whole = candidates, "TRUE"
     if above is not None:
-        newest, whole = candidates.filter(id__gt=int(above)), f'(SELECT MIN("id") FROM "message") > {int(above)}'
+        bound = f"({above})" if isinstance(above, str) else str(int(above))
+        newest = candidates.filter(id__gt=RawSQL(bound) if isinstance(above, str) else int(above))
+        whole = f'(SELECT MIN("id") FROM "message") > {bound}'
     if upto is not None:
         newest = newest.filter(id__lte=int(upto))
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    page: Page[Any] = await (_read_serially(ranked, first) if _dialect() == "postgres" else
-                  paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
+    if _dialect() == "postgres" and isinstance(above, str):
+        # the bound is the statement's own: SERIAL keeps parallel workers away, without a transaction
+        ranked, serially = ranked.annotate(serial=RawSQL(SERIAL)), False
+    else:
+        serially = _dialect() == "postgres"
+    page: Page[Any] = await (_read_serially(ranked, first) if serially else
+                             paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
         return (await _counted(page, hits, with_total=with_total) if complete else None), bool(page.has_next_page)
@@ -271,6 +281,16 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     floor = row.ranked_floor if row.ranked_count >= RANKED_NEWEST else 0
     page.cursors = [encode_keyset_cursor(_keyset(floor), row.rank, row.id) for row in page.rows]
     return await _counted(page, hits, with_total=with_total), True
+
+
+#: a column that keeps PostgreSQL from planning parallel workers for the statement that reads it: `current_schema()`
+#: is marked PARALLEL UNSAFE, and "if a query contains anything marked PARALLEL UNSAFE, parallel query is disabled
+#: entirely for that query" (PostgreSQL's manual, "Parallel Labeling for Functions and Aggregates"). Computed once
+#: (a sub-select: an InitPlan). The first page's statement, which learns the newest id itself, needs it: the planner
+#: takes an unknown bound for a third of the table and, for a word it thinks rare, plans a Gather over the walk
+#: (`zzzqqq`, 2M messages: Gather Merge over a Parallel Index Scan Backward); the transaction with `SET LOCAL`
+#: that `_read_serially` needs instead costs three more round trips (BEGIN, SET, COMMIT).
+SERIAL = "(SELECT current_schema())"
 
 
 async def _read_serially(ranked: QuerySet[Message], first: int | None) -> Page[Message]:
