@@ -37,7 +37,6 @@ from tortoise.exceptions import OperationalError
 from tortoise.filters import escape_like
 from tortoise.expressions import RawSQL, Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models import Chat, Message
 from services.policies.chats import visible_chats
@@ -286,14 +285,11 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    ranked = ranked.annotate(chat_row=RawSQL(CHAT_ROW)) if _dialect() == "postgres" else ranked.select_related("chat")
-    if _dialect() == "postgres" and isinstance(above, str):
-        # the bound is the statement's own: SERIAL keeps parallel workers away, without a transaction
-        ranked, serially = ranked.annotate(serial=RawSQL(SERIAL)), False
+    if _dialect() == "postgres":  # SERIAL: no parallel workers, without a transaction for `SET LOCAL`
+        ranked = ranked.annotate(chat_row=RawSQL(CHAT_ROW), serial=RawSQL(SERIAL))
     else:
-        serially = _dialect() == "postgres"
-    page: Page[Any] = await (_read_serially(ranked, first) if serially else
-                             paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
+        ranked = ranked.select_related("chat")
+    page: Page[Any] = await paginate_keyset(ranked, _keyset(0), first=first, with_total=False)
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
         return (await _counted(page, hits, with_total=with_total) if complete else None), bool(page.has_next_page)
@@ -308,21 +304,13 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
 #: a column that keeps PostgreSQL from planning parallel workers for the statement that reads it: `current_schema()`
 #: is marked PARALLEL UNSAFE, and "if a query contains anything marked PARALLEL UNSAFE, parallel query is disabled
 #: entirely for that query" (PostgreSQL's manual, "Parallel Labeling for Functions and Aggregates"). Computed once
-#: (a sub-select: an InitPlan). The first page's statement, which learns the newest id itself, needs it: the planner
-#: takes an unknown bound for a third of the table and, for a word it thinks rare, plans a Gather over the walk
-#: (`zzzqqq`, 2M messages: Gather Merge over a Parallel Index Scan Backward); the transaction with `SET LOCAL`
-#: that `_read_serially` needs instead costs three more round trips (BEGIN, SET, COMMIT).
+#: (a sub-select: an InitPlan). The windows' statements read at most their window, and starting workers took longer
+#: than the walk they share (10-20 ms against 5-10 ms on two busy cores); the planner would start them when it cannot
+#: tell how far back the walk goes: the first window's statement learns the newest id itself, and the planner takes
+#: that unknown bound for a third of the table and, for a word it thinks rare, plans a Gather over the walk
+#: (`zzzqqq`, 2M messages: Gather Merge over a Parallel Index Scan Backward). It replaces `SET LOCAL
+#: max_parallel_workers_per_gather = 0` in a transaction of its own: three round trips (BEGIN, SET, COMMIT).
 SERIAL = "(SELECT current_schema())"
-
-
-async def _read_serially(ranked: QuerySet[Message], first: int | None) -> Page[Message]:
-    """The page of `_first_page` without parallel workers (PostgreSQL): the statement reads at most the window, and
-    starting workers took longer than the walk they share (10-20 ms against 5-10 ms on two busy cores); the planner,
-    which cannot know how far back the walk goes (the window's bound is a subquery), would start them. `SET LOCAL`
-    ends with the transaction: the connection goes back to the pool as it came."""
-    async with in_transaction() as connection:
-        await connection.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
-        return await paginate_keyset(ranked.using_db(connection), _keyset(0), first=first, with_total=False)
 
 
 async def _counted(page: Page[Message], hits: QuerySet[Message], *, with_total: bool) -> Page[Message]:
