@@ -76,7 +76,11 @@ async def search_messages(info: Info, query: str, filter: MessageSearchFilter | 
         return await search.search_messages(_viewer(info), query=query, filter=_message_filter(filter), first=first,
                                             after=after, last=last, before=before, with_total=with_total)
 
-    return await _call(run())
+    page = await _call(run())
+    chats = {found["chat"].id: found["chat"] for found in page.relations.values()}
+    if chats:  # read with the page: `chat { ... }` of the results needs no statement of its own
+        info.context.loaders.chat.prime_many(chats)
+    return page
 
 
 async def client(info: Info, id: strawberry.ID) -> models.Client | None:

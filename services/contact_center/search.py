@@ -13,7 +13,7 @@ ranking every match of a frequent word would read every matching row (time in pr
 the matches: hundreds of ms at two million messages), while the newest matches are found by
 walking back from the newest message or from the indexes. The first page pins the id of the
 oldest ranked match (the "floor") in its cursors, so later pages keep the same order when
-messages arrive meanwhile. The first page is one statement (after one reading the newest id)
+messages arrive meanwhile. The first page is one statement (which finds the newest id itself)
 when the newest messages hold `RANKED_NEWEST` matches (`_first_page`): it finds them, ranks
 them and tells their floor.
 
@@ -37,7 +37,6 @@ from tortoise.exceptions import OperationalError
 from tortoise.filters import escape_like
 from tortoise.expressions import RawSQL, Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models import Chat, Message
 from services.policies.chats import visible_chats
@@ -206,9 +205,30 @@ async def search_messages(
                                           count=hits, with_total=with_total))
 
 
+#: the message's chat, a column of the page's statement on PostgreSQL (a row of `chat`, which asyncpg decodes with the
+#: column types): PostgreSQL evaluates a sub-select of the select list after the sort and LIMIT, once per row of the
+#: page (21 index lookups for `first: 20`), where a join (`select_related`) looked up the chat of each of the 1,000
+#: ranked matches before ranking them (about 3,000 more buffer reads than the page itself needs)
+CHAT_ROW = '(SELECT c FROM "chat" c WHERE c."id" = "message"."chat_id")'
+
+
+def _chat_of(message: Message) -> Chat | None:
+    """The chat the page's statement read with the message (`CHAT_ROW`, or `select_related` on SQLite), if it did."""
+    row = message.__dict__.get("chat_row")
+    if row is not None:
+        return Chat._init_from_db(**dict(row.items()))
+    if _dialect() == "postgres":
+        return None
+    chat = message.chat  # the related chat once fetched (else a query, not run here)
+    return chat if isinstance(chat, Chat) else None
+
+
 def _as_rows(page: Page[Message]) -> Page[MessageRow]:
-    """The page with its messages as read models (its cursors, made from their ranks, are kept)."""
-    return dataclasses.replace(page, rows=[_read_message(message) for message in page.rows])  # type: ignore[return-value]  # the same page, other rows
+    """The page with its messages as read models (its cursors, made from their ranks, are kept), and the chat of each
+    when the statement read it (`Page.relations`: message id -> {"chat": the chat})."""
+    relations = {message.id: {"chat": chat} for message in page.rows if (chat := _chat_of(message)) is not None}
+    return dataclasses.replace(page, rows=[_read_message(message) for message in page.rows],  # type: ignore[return-value]  # the same page, other rows
+                               relations=relations)
 
 
 _read_message = model_reader(MessageRow)
@@ -230,38 +250,46 @@ async def _first_page(scope: QuerySet[Message], hits: QuerySet[Message], words: 
     GIN bitmap with it for a rarer one; when the first window held no match at all, they start below it."""
     if _dialect() != "postgres":
         return (await _ranked_page(hits, hits, words, first=first, with_total=with_total))[0]
+    walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
+    page, found = await _ranked_page(walked, hits, words, first=first, with_total=with_total,
+                                     above=f'(SELECT MAX("id") FROM "message") - {FLOOR_WINDOWS[0]}')
+    if page is not None:
+        return page
     newest = cast(int | None, await Message.all().order_by("-id").first().values_list("id", flat=True))
     if newest is None:
         return None
-    walked = scope.annotate(hit=RawSQL(f"({match_sql(words)}) IS TRUE")).filter(hit=RawSQL("TRUE"))
-    page, found = await _ranked_page(walked, hits, words, first=first, with_total=with_total,
-                                     above=newest - FLOOR_WINDOWS[0])
     for window in FLOOR_WINDOWS[1:]:
-        if page is not None:
-            return page
         page, _ = await _ranked_page(hits, hits, words, first=first, with_total=with_total, above=newest - window,
                                      upto=None if found else newest - FLOOR_WINDOWS[0])
+        if page is not None:
+            return page
     return page
 
 
 async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], words: list[str], *,
-                       first: int | None, with_total: bool, above: int | None = None,
+                       first: int | None, with_total: bool, above: int | str | None = None,
                        upto: int | None = None) -> tuple[Page[Message] | None, bool]:
     """The first page in one statement: the RANKED_NEWEST newest `candidates` (the matches) with an id above `above`
-    (and at most `upto`), ranked, with their count and their oldest id (the floor) as window functions. The page is
-    None when that cannot tell it (older messages are left out, and fewer than RANKED_NEWEST matches are in); the
-    flag tells whether any match was found. Only those matches are read again (by primary key) and ranked, instead of
-    a second search for every match above the floor. The total is the count of `hits`."""
+    (a number, or an SQL expression worked out by the statement itself; and at most `upto`), ranked, with their count
+    and their oldest id (the floor) as window functions. The page is None when that cannot tell it (older messages
+    are left out, and fewer than RANKED_NEWEST matches are in); the flag tells whether any match was found. Only
+    those matches are read again (by primary key) and ranked, instead of a second search for every match above the
+    floor. The total is the count of `hits`."""
     newest, whole = candidates, "TRUE"
     if above is not None:
-        newest, whole = candidates.filter(id__gt=int(above)), f'(SELECT MIN("id") FROM "message") > {int(above)}'
+        bound = f"({above})" if isinstance(above, str) else str(int(above))
+        newest = candidates.filter(id__gt=RawSQL(bound) if isinstance(above, str) else int(above))
+        whole = f'(SELECT MIN("id") FROM "message") > {bound}'
     if upto is not None:
         newest = newest.filter(id__lte=int(upto))
     ranked = Message.filter(id__in=Subquery(newest.order_by("-id").limit(RANKED_NEWEST).values("id"))).annotate(
         rank=RawSQL(rank_sql(words)), ranked_count=RawSQL("COUNT(*) OVER ()"),
         ranked_floor=RawSQL('MIN("message"."id") OVER ()'), ranked_whole=RawSQL(whole))
-    page: Page[Any] = await (_read_serially(ranked, first) if _dialect() == "postgres" else
-                  paginate_keyset(ranked, _keyset(0), first=first, with_total=False))
+    if _dialect() == "postgres":  # SERIAL: no parallel workers, without a transaction for `SET LOCAL`
+        ranked = ranked.annotate(chat_row=RawSQL(CHAT_ROW), serial=RawSQL(SERIAL))
+    else:
+        ranked = ranked.select_related("chat")
+    page: Page[Any] = await paginate_keyset(ranked, _keyset(0), first=first, with_total=False)
     if not page.rows:  # nothing in the range (or `first: 0`): the floor is unknown, unless every match was seen
         complete = above is None and upto is None
         return (await _counted(page, hits, with_total=with_total) if complete else None), bool(page.has_next_page)
@@ -273,14 +301,16 @@ async def _ranked_page(candidates: QuerySet[Message], hits: QuerySet[Message], w
     return await _counted(page, hits, with_total=with_total), True
 
 
-async def _read_serially(ranked: QuerySet[Message], first: int | None) -> Page[Message]:
-    """The page of `_first_page` without parallel workers (PostgreSQL): the statement reads at most the window, and
-    starting workers took longer than the walk they share (10-20 ms against 5-10 ms on two busy cores); the planner,
-    which cannot know how far back the walk goes (the window's bound is a subquery), would start them. `SET LOCAL`
-    ends with the transaction: the connection goes back to the pool as it came."""
-    async with in_transaction() as connection:
-        await connection.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
-        return await paginate_keyset(ranked.using_db(connection), _keyset(0), first=first, with_total=False)
+#: a column that keeps PostgreSQL from planning parallel workers for the statement that reads it: `current_schema()`
+#: is marked PARALLEL UNSAFE, and "if a query contains anything marked PARALLEL UNSAFE, parallel query is disabled
+#: entirely for that query" (PostgreSQL's manual, "Parallel Labeling for Functions and Aggregates"). Computed once
+#: (a sub-select: an InitPlan). The windows' statements read at most their window, and starting workers took longer
+#: than the walk they share (10-20 ms against 5-10 ms on two busy cores); the planner would start them when it cannot
+#: tell how far back the walk goes: the first window's statement learns the newest id itself, and the planner takes
+#: that unknown bound for a third of the table and, for a word it thinks rare, plans a Gather over the walk
+#: (`zzzqqq`, 2M messages: Gather Merge over a Parallel Index Scan Backward). It replaces `SET LOCAL
+#: max_parallel_workers_per_gather = 0` in a transaction of its own: three round trips (BEGIN, SET, COMMIT).
+SERIAL = "(SELECT current_schema())"
 
 
 async def _counted(page: Page[Message], hits: QuerySet[Message], *, with_total: bool) -> Page[Message]:

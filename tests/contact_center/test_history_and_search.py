@@ -222,3 +222,20 @@ async def test_search_counts_every_match_only_when_totalCount_is_asked_for(db, c
     assert len(rows) == 1 and data["edges"] == rows
     assert data["total"] == 2  # "refund" is in the visitor's first message and in Ann's reply
     assert counted.count == bare.count + 1  # the count of every match, only when asked for
+
+
+async def test_the_chats_of_the_results_are_read_with_them(db, count_queries):
+    """`chat { ... }` of each result costs no statement of its own: the page's statement reads the chats."""
+    ann_v, _, old, new, _ = await _returning_client()
+    texts = "query($q: String!) { searchMessages(query: $q, first: 10) { edges { node { text } } } }"
+    with_chats = ("query($q: String!) { searchMessages(query: $q, first: 10) "
+                  "{ edges { node { text chat { id title status } } } } }")
+    await execute(texts, ann_v, q="warm")  # the first search on a connection checks the index
+    with count_queries() as bare:
+        plain = (await execute(texts, ann_v, q="refund"))["searchMessages"]["edges"]
+    with count_queries() as joined:
+        found = (await execute(with_chats, ann_v, q="refund"))["searchMessages"]["edges"]
+    assert [e["node"]["text"] for e in found] == [e["node"]["text"] for e in plain] and len(found) == 2
+    assert {e["node"]["chat"]["id"] for e in found} == {to_global_id("Chat", old.id)}
+    assert {(e["node"]["chat"]["title"], e["node"]["chat"]["status"]) for e in found} == {(old.title, "CLOSED")}
+    assert joined.count == bare.count

@@ -2,8 +2,13 @@
 of PostgreSQL (services/contact_center/search_index.py)."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from models import QueueDistribution
 from services.contact_center import search
@@ -122,3 +127,55 @@ async def test_words_the_language_drops_are_found_as_they_are(db):
     for query, expected in (("no", ["no match"]), ("no match", ["no match"]), ("parcel", TEXTS[:5])):
         page = await search.search_messages(ann_v, query=query, first=10)
         assert sorted(m.text for m in page.rows) == sorted(expected), query
+
+
+def _plan(rows: list[dict]) -> str:
+    return "\n".join(row["QUERY PLAN"] for row in rows)
+
+
+@pytest.mark.postgres_only
+async def test_the_first_page_is_one_statement_that_plans_no_parallel_workers(db):
+    """The statement finds the newest id itself (no statement before it) and runs outside a transaction (no SET
+    LOCAL): nothing but its `SERIAL` column keeps PostgreSQL from starting parallel workers for the walk, which here
+    it would even when they cost nothing."""
+    ann_v = await _parcels()
+    await search.search_messages(ann_v, query="warm", first=1)  # the first search on a connection checks the index
+    with _statements() as executed:
+        page = await search.search_messages(ann_v, query="parcel", first=2, with_total=False)
+    assert sorted(m.text for m in page.rows) == ["parcel parcel newer", "parcel parcel parcel old"]  # the best two
+    assert len(executed) == 1
+    statement, values = executed[0]
+    assert search.SERIAL in statement
+    async with in_transaction() as tx:
+        for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_index_scan_size",
+                        "min_parallel_table_scan_size"):
+            await tx.execute_script(f"SET LOCAL {setting} = 0")
+        await tx.execute_script("SET LOCAL max_parallel_workers_per_gather = 2")
+        guarded = _plan(await tx.execute_query_dict(f"EXPLAIN {statement}", values))
+        unguarded = _plan(await tx.execute_query_dict(
+            "EXPLAIN " + statement.replace(f',{search.SERIAL} "serial"', ""), values))
+    assert "Gather" not in guarded, guarded
+    assert "Gather" in unguarded, unguarded  # the guard is what keeps the workers away
+
+
+@contextmanager
+def _statements() -> Iterator[list[tuple[str, list]]]:
+    """(SQL, values) of every statement Tortoise executes meanwhile (logged at DEBUG: "<sql>: <values>")."""
+    executed: list[tuple[str, list]] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.msg == "%s: %s" and record.args:
+                executed.append((str(record.args[0]), list(record.args[1] or [])))  # type: ignore[index]
+            elif not record.args and isinstance(record.msg, str):
+                executed.append((record.msg, []))
+
+    logger, handler = logging.getLogger("tortoise.db_client"), Handler(logging.DEBUG)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield executed
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

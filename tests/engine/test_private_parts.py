@@ -53,6 +53,8 @@ PRIVATE_USES = {
     ("services/policies/conditions.py", "_meta"): ("tortoise-orm", "stays: a model's table name in the rendered SQL (services/)"),
     ("services/messaging/messages.py", "_init_from_db"): (
         "tortoise-orm", "stays for now: models built from rows of hand-written statements (services/)"),
+    ("services/contact_center/search.py", "_init_from_db"): (
+        "tortoise-orm", "stays for now: the results' chats built from the row the page's statement read (services/)"),
     ("services/contact_center/search_index.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
     ("services/common/unique_rows.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
 }
