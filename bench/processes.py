@@ -221,9 +221,11 @@ def cpu_note(measured: Measured) -> str:
                                             for pid, seconds in measured.cpu.items())
 
 
-def process_rows(workload: str, one: Measured, many: Measured, workers: int) -> list:
+def process_rows(workload: str, one: Measured, many: Measured, workers: int,
+                 received: dict[int, float | None] | None = None) -> list:
     """B8's rows for one workload: CPU per request at N processes against one (the target), the
-    throughput beside it, and the failed requests of both."""
+    throughput beside it, and the failed requests of both. `received`: the events each server's
+    processes read from Redis per operation (N and 1), for the CPU row's note."""
     from bench.run import Row, ratio, verdict
 
     benchmark = f"B8 {workload}, {workers} processes vs 1"
@@ -231,7 +233,8 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int) -> 
     ours, base = many.result, one.result
     rows = [
         Row(benchmark, "server CPU ms/request", many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
-            f"{cpu_note(many)}; at 1: {cpu_note(one)}", target=f"<= {CPU_TARGET:.2f} x 1 process",
+            f"{cpu_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}",
+            target=f"<= {CPU_TARGET:.2f} x 1 process",
             verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET)),
         Row(benchmark, "requests/s", round(ours.requests_per_second, 1), round(base.requests_per_second, 1),
             ratio(ours.requests_per_second, base.requests_per_second)),
@@ -242,6 +245,13 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int) -> 
         if result.first_failure:
             rows[-1].note += f"{name} first failure: {result.first_failure[:160]} "
     return rows
+
+
+def _received_note(received: dict[int, float | None] | None, workers: int) -> str:
+    if not received or any(received.get(count) is None for count in (1, workers)):
+        return ""
+    return (f"; events read from Redis per request, all processes: {received[workers]:.2f} at {workers}, "
+            f"{received[1]:.2f} at 1")
 
 
 def compare_processes(servers: dict[int, Any], drive: Callable[[Any, float, float], dict],
@@ -261,7 +271,7 @@ def compare_processes(servers: dict[int, Any], drive: Callable[[Any, float, floa
 def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[str, str], tokens: dict[int, str],
            targets: Any, args: argparse.Namespace) -> list:
     """`start(name, env, workers)` starts a server (the bench keeps it to stop it at the end)."""
-    from bench import queries
+    from bench import queries, runtime
     from bench.run import Row, schema_has_conversations
 
     workers = args.workers if args.workers > 1 else 2
@@ -283,9 +293,13 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
         rows.append(Row(f"B8 B1b conversations(first: 50), {workers} processes vs 1", "server CPU ms/request",
                         "skipped", note="Query.conversations is not in schema.graphql yet"))
     writers = [{"token": token, "chat": chat} for token, chat in targets.ingest]
+    before = {count: runtime.read(server.base_url) for count, server in servers.items()}
     measured = compare_processes(servers, lambda server, duration, warmup: drive_with_cpu(
         "ingest", server, duration=duration, warmup=warmup, writers=writers), args)
-    rows += process_rows(f"B3 sendMessage ({len(writers)} operators)", measured[1], measured[workers], workers)
+    received = {count: runtime.events_received_per_operation(before[count], runtime.read(server.base_url))
+                for count, server in servers.items()}
+    rows += process_rows(f"B3 sendMessage ({len(writers)} operators)", measured[1], measured[workers], workers,
+                         received)
     for server in servers.values():
         server.stop()
     return rows

@@ -25,6 +25,22 @@ def read(base_url: str) -> Samples:
             for family in text_string_to_metric_families(answer.text) for sample in family.samples}
 
 
+def total(samples: Samples, name: str) -> float:
+    """The sum of every series of `name` (every label value)."""
+    return sum(value for (sample, _), value in samples.items() if sample == name)
+
+
+def events_received_per_operation(before: Samples, after: Samples) -> float | None:
+    """Messages the server's processes read from the Redis event channel per GraphQL operation
+    between two reads (several processes: /metrics sums them), None without figures."""
+    operations = total(after, "openchannels_graphql_operations_total") - total(before, "openchannels_graphql_operations_total")
+    if not after or operations <= 0:
+        return None
+    received = total(after, "openchannels_broker_events_received_total") - \
+        total(before, "openchannels_broker_events_received_total")
+    return received / operations
+
+
 def _delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     key = (name, tuple(sorted(labels.items())))
     return after.get(key, 0.0) - before.get(key, 0.0)

@@ -41,6 +41,8 @@ ACTIVE_SUBSCRIPTIONS = Gauge("openchannels_subscriptions_active", "GraphQL subsc
                              multiprocess_mode="livesum")
 PUBLISH_FAILURES = Counter("openchannels_broker_publish_failures", "Publishes of committed events to the broker "
                            "that failed (subscribers re-read them from the database)")
+EVENTS_RECEIVED = Counter("openchannels_broker_events_received", "Messages this process received on the Redis event "
+                          "channel (none while it has no subscriber: it is then not subscribed)")
 EVENT_DELIVERY_LAG = Histogram("openchannels_event_delivery_lag_seconds", "From an event's commit to its arrival "
                                "at the subscribers' queues of this process", buckets=_LAG_BUCKETS)
 SCHEDULER_ROUND_SECONDS = Histogram("openchannels_scheduler_round_seconds", "Duration of a scheduler round (every "

@@ -48,12 +48,18 @@ class SignalSubscriber:
 class SignalHub:
     """Fan-out of signals to the subscribers of their topic in this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_demand_changed: Callable[[], None] | None = None) -> None:
         self._topics: dict[str, set[SignalSubscriber]] = {}
+        #: called when the hub gains its first subscriber or loses its last (the Redis broker
+        #: subscribes to the signal channel only while this process has signal subscribers)
+        self._on_demand_changed = on_demand_changed
 
     def subscribe(self, topic: str, maxsize: int = SIGNAL_QUEUE_SIZE) -> SignalSubscriber:
         subscriber = SignalSubscriber(topic, maxsize)
+        first = not self._topics
         self._topics.setdefault(topic, set()).add(subscriber)
+        if first and self._on_demand_changed is not None:
+            self._on_demand_changed()
         return subscriber
 
     def unsubscribe(self, subscriber: SignalSubscriber) -> None:
@@ -63,6 +69,8 @@ class SignalHub:
         subscribers.discard(subscriber)
         if not subscribers:
             del self._topics[subscriber.topic]
+            if not self._topics and self._on_demand_changed is not None:
+                self._on_demand_changed()
 
     def deliver(self, topic: str, signal: dict[str, Any]) -> None:
         """Hand `signal` to the topic's subscribers; a full queue loses it (never blocks, never grows)."""

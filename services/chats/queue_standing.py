@@ -136,8 +136,13 @@ class QueueWatch:
     """This process's computation of the standings of followed chats, from the broker's events."""
 
     def __init__(self, hub: EventHub, *, throttle_seconds: float = THROTTLE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, call_later: CallLater | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, call_later: CallLater | None = None,
+                 live: Callable[[], Awaitable[None]] | None = None) -> None:
         self._hub = hub
+        #: the broker's `live()`: with Redis, the process subscribes to events while the hub has subscribers
+        self._live = live
+        #: done once the hub subscription's events arrive live (the first read of a chat waits for it)
+        self._live_now: asyncio.Future[None] | None = None
         self.throttle_seconds = throttle_seconds
         self._clock = clock
         self._call_later = call_later
@@ -162,8 +167,11 @@ class QueueWatch:
         if self._follower is None:
             self._subscriber = self._hub.subscribe()
             self._follower = asyncio.create_task(self._follow(self._subscriber), name="queue-standing")
+            self._live_now = asyncio.ensure_future(self._become_live(self._subscriber))
         self._reading += 1
         try:
+            if self._live_now is not None:
+                await asyncio.shield(self._live_now)
             chat = await read_chat()
         except BaseException:
             self._reading -= 1
@@ -199,6 +207,12 @@ class QueueWatch:
         if self._idle:
             self.stop()
 
+    async def _become_live(self, subscriber: Subscriber) -> None:
+        if self._live is not None:
+            await self._live()
+        # nothing was read yet (every watcher waits for this): the SUBSCRIBE's re-read is their first read
+        subscriber.discard_resync()
+
     @property
     def _idle(self) -> bool:
         return not self._by_chat and not self._reading
@@ -209,6 +223,9 @@ class QueueWatch:
             if channel.timer is not None:
                 channel.timer.cancel()
         self._channels.clear()
+        if self._live_now is not None:
+            self._live_now.cancel()
+            self._live_now = None
         if self._follower is not None:
             self._follower.cancel()
             self._follower = None
@@ -324,7 +341,7 @@ def watch_of(broker: Broker, *, throttle_seconds: float = THROTTLE_SECONDS) -> Q
     """This process's watch of the broker's events (made on first use)."""
     watch = _WATCHES.get(broker)
     if watch is None:
-        watch = _WATCHES[broker] = QueueWatch(broker.hub, throttle_seconds=throttle_seconds)
+        watch = _WATCHES[broker] = QueueWatch(broker.hub, throttle_seconds=throttle_seconds, live=broker.live)
     return watch
 
 

@@ -120,6 +120,7 @@ async def follow_typing(viewer: Viewer, chat_id: int | None, *, broker: Broker,
     subscriber = broker.signals.subscribe(topic(chat.id))
     checked, may_see, checked_at = viewer, True, clock()
     try:
+        await broker.live(signals=True)  # with Redis: the signal channel is subscribed while someone follows
         while True:
             signal = TypingSignal.of_wire(await subscriber.get())
             now = current_viewer() if current_viewer is not None else viewer

@@ -130,6 +130,8 @@ class ChannelFeed:
                 wait = (last - self.board.now()).total_seconds() + self.board.throttle_seconds
                 if wait > 0:
                     await self.board.sleep(wait)
+            if last is None:  # the first figures are read once the board's events arrive live
+                await self.board.listening.wait()
             self.changed.clear()
             last = self.board.now()
             try:
@@ -182,8 +184,12 @@ class Wallboards:
 
     def __init__(self, hub: EventHub, *, compute: Compute = queue_figures, now: Callable[[], datetime] | None = None,
                  sleep: Sleep = asyncio.sleep, throttle_seconds: float = THROTTLE_SECONDS,
-                 refresh_seconds: float = REFRESH_SECONDS) -> None:
+                 refresh_seconds: float = REFRESH_SECONDS, live: Callable[[], Awaitable[None]] | None = None) -> None:
         self.hub, self.compute, self.sleep = hub, compute, sleep
+        #: the broker's `live()`: with Redis, the process subscribes to events while the hub has subscribers
+        self._live = live
+        #: the listener follows the hub and its events arrive live: a feed's first figures may be read
+        self.listening = asyncio.Event()
         self._now = now
         self.throttle_seconds, self.refresh_seconds = throttle_seconds, refresh_seconds
         self.feeds: dict[int, ChannelFeed] = {}
@@ -238,6 +244,7 @@ class Wallboards:
         if not self.feeds and self._listener is not None:
             self._listener.cancel()
             self._listener = None
+            self.listening = asyncio.Event()
 
     async def _listen(self) -> None:
         """One hub subscription for every feed of the process: a queue event marks its channel's
@@ -245,6 +252,13 @@ class Wallboards:
         while True:
             subscriber = self.hub.subscribe()
             try:
+                if not self.listening.is_set():
+                    if self._live is not None:
+                        await self._live()
+                    # no feed has read its figures yet (they wait for this): the re-read that a
+                    # SUBSCRIBE asks for is what their first read does
+                    subscriber.discard_resync()
+                    self.listening.set()
                 while True:
                     item = await subscriber.get()
                     event = None if isinstance(item, Resync) else record_of_wire(item)
@@ -271,6 +285,7 @@ class Wallboards:
                 await task
         self.feeds.clear()
         self._listener = None
+        self.listening = asyncio.Event()
 
 
 _BOARDS: weakref.WeakKeyDictionary[EventHub, Wallboards] = weakref.WeakKeyDictionary()
@@ -283,7 +298,7 @@ def wallboards() -> Wallboards:
         raise RuntimeError("no broker in use: watch wallboards inside Platform.in_use() (infrastructure/platform.py)")
     board = _BOARDS.get(broker.hub)
     if board is None:
-        board = _BOARDS[broker.hub] = Wallboards(broker.hub)
+        board = _BOARDS[broker.hub] = Wallboards(broker.hub, live=broker.live)
     return board
 
 

@@ -69,6 +69,11 @@ async def follow(backlog: QuerySet[Event], matches: EventFilter, after: str | No
     hub = broker.hub
     subscriber = hub.subscribe()
     try:
+        # with Redis, a process subscribes to the event channel only while it has subscribers:
+        # the database is read once what is committed from now on arrives live; a re-read asked
+        # meanwhile (the SUBSCRIBE's own) is what that first read does
+        await broker.live()
+        subscriber.discard_resync()
         newest = await latest_event_id()
         if after_id is not None and after_id > newest:
             # no client received that id (ids are given in commit order): a typo or a made-up

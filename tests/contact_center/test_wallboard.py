@@ -70,7 +70,8 @@ async def board(db, clock):
     broker = broker_in_use()
     assert broker is not None
     counting = Counting()
-    boards = Wallboards(broker.hub, compute=counting, sleep=time.sleep, refresh_seconds=3600)
+    boards = Wallboards(broker.hub, compute=counting, sleep=time.sleep, refresh_seconds=3600,
+                        live=broker.live)  # as wallboards() makes it: with Redis, subscribed while watched
     yield boards, time, counting
     await boards.close()
 

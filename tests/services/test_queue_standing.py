@@ -112,7 +112,7 @@ async def test_the_visitor_sees_their_place_move_with_answers_priorities_and_tra
         assert chat is not None
         await waiting_since(chat.id, clock, waited)
     assert first is not None and mine is not None and fourth is not None
-    watch = QueueWatch(broker.hub, throttle_seconds=0)
+    watch = QueueWatch(broker.hub, throttle_seconds=0, live=broker.live)
     follower = follow(visitor, watch)
     try:
         first_standing = await follower.next()
@@ -156,7 +156,8 @@ async def test_a_channel_is_read_once_per_throttle_window_for_every_follower(db,
     started = [await start_chat(channel) for _ in range(4)]
     ids = [chat.id for chat, _, _ in started if chat is not None]
     timers = ManualTimers()
-    watch = QueueWatch(broker.hub, throttle_seconds=2, clock=timers.clock, call_later=timers.call_later)
+    watch = QueueWatch(broker.hub, throttle_seconds=2, clock=timers.clock, call_later=timers.call_later,
+                       live=broker.live)
     followers = [follow(visitor, watch) for _, visitor, _ in started[1:]]  # the 2nd, 3rd and 4th in line
     try:
         assert [await f.figures() for f in followers] == [(2, None), (3, None), (4, None)]
@@ -206,7 +207,7 @@ async def test_only_the_visitor_s_own_chat_and_only_with_a_visitor_token(db, clo
     chat, visitor, _ = await start_chat(channel)
     other_chat, other_visitor, _ = await start_chat(channel)
     assert chat is not None and other_chat is not None
-    watch = QueueWatch(broker.hub, throttle_seconds=0)
+    watch = QueueWatch(broker.hub, throttle_seconds=0, live=broker.live)
     hub_subscribers = broker.hub.subscriber_count
 
     with pytest.raises(Forbidden, match="visitor token"):

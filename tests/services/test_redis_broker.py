@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 import redis.asyncio as redis
 from redis.asyncio.sentinel import SentinelManagedSSLConnection
 
@@ -39,6 +40,16 @@ async def next_event(subscriber, timeout: float = 5) -> dict[str, Any] | Resync:
     return await asyncio.wait_for(subscriber.get(), timeout)
 
 
+async def listening(broker: RedisBroker):
+    """A subscriber of the broker's hub, once the broker is subscribed to the event channel (it
+    subscribes while its hub has subscribers) and the re-read that asks for is taken."""
+    subscriber = broker.hub.subscribe()
+    await broker.live()
+    assert broker.listening
+    assert await next_event(subscriber) == Resync()  # subscribed: the subscribers re-read the database
+    return subscriber
+
+
 async def test_concurrent_publishes_reach_redis_in_the_order_they_were_made_and_once() -> None:
     name = channel()
     broker = RedisBroker(redis.Redis.from_url(REDIS_URL), name)
@@ -47,7 +58,7 @@ async def test_concurrent_publishes_reach_redis_in_the_order_they_were_made_and_
     await pubsub.subscribe(name)
     assert (await pubsub.get_message(timeout=5))["type"] == "subscribe"
     await broker.start()
-    subscriber = broker.hub.subscribe()
+    subscriber = await listening(broker)
     events = [{"id": i, "kind": "MESSAGE_ADDED"} for i in range(1, 51)] + [{"id": 51, "text": "x" * 100_000}]
     try:
         # one call with ten events, then one call per event, all at once
@@ -80,7 +91,7 @@ async def test_connections_killed_by_redis_are_made_again_and_subscribers_reread
     broker = RedisBroker(redis.Redis.from_url(own_redis.url), channel())
     admin = redis.Redis.from_url(own_redis.url)
     await broker.start()
-    subscriber = broker.hub.subscribe()
+    subscriber = await listening(broker)
     try:
         await broker.publish([{"id": 1}])
         assert await next_event(subscriber) == {"id": 1}
@@ -147,7 +158,7 @@ async def test_every_url_form_serves_events_and_rate_limits(locked_redis, form: 
     admin = redis.Redis(host="127.0.0.1", port=server.port, password=PASSWORD, db=3)
     try:
         await asyncio.wait_for(broker.start(), 15)
-        subscriber = broker.hub.subscribe()
+        subscriber = await listening(broker)
         await broker.publish([{"id": 7}])
         assert await next_event(subscriber) == {"id": 7}
         await broker.check()
@@ -204,3 +215,50 @@ def test_a_sentinel_that_is_not_host_port_is_refused(value: str) -> None:
 def test_a_unix_socket_url_cannot_go_with_sentinels() -> None:
     with pytest.raises(ValueError, match="unix://"):
         redis_client(Settings(redis_url="unix:///run/redis.sock", redis_sentinels=(("127.0.0.1", 26379),)))
+
+
+async def subscribers_of(client: redis.Redis, name: str) -> int:
+    """How many connections Redis sends the channel's messages to (PUBSUB NUMSUB)."""
+    return dict(await client.pubsub_numsub(name))[name.encode()]
+
+
+def received() -> float:
+    return REGISTRY.get_sample_value("openchannels_broker_events_received_total") or 0.0
+
+
+async def test_a_process_is_subscribed_to_the_event_channel_only_while_its_hub_has_subscribers() -> None:
+    """Issue #18, processes that add up: Redis sends a process no event while nobody there
+    follows events (nothing to parse, decode or hand out), and everything once someone does."""
+    name = channel()
+    broker = RedisBroker(redis.Redis.from_url(REDIS_URL), name, unsubscribe_after_seconds=0.05)
+    other = redis.Redis.from_url(REDIS_URL)  # another process's publishes
+    await broker.start()
+    try:
+        await broker.check()  # ready: connected to Redis ...
+        assert await subscribers_of(other, name) == 0 and not broker.listening  # ... and subscribed to nothing
+        before = received()
+        await other.publish(name, orjson.dumps({"id": 1}))  # nobody here follows events: not received
+
+        subscriber = await listening(broker)
+        assert await subscribers_of(other, name) == 1
+        await other.publish(name, orjson.dumps({"id": 2}))
+        assert await next_event(subscriber) == {"id": 2}
+        assert received() == before + 1  # id 1 never came
+
+        broker.hub.unsubscribe(subscriber)  # the last one: unsubscribed 0.05 s later
+        for _ in range(500):
+            if not broker.listening:
+                break
+            await asyncio.sleep(0.01)
+        assert not broker.listening and await subscribers_of(other, name) == 0
+        await other.publish(name, orjson.dumps({"id": 3}))  # not received
+
+        subscriber = await listening(broker)  # subscribed again, and the hub starts a new sequence:
+        await other.publish(name, orjson.dumps({"id": 4}))  # id 4 is not held waiting for id 3
+        assert await next_event(subscriber) == {"id": 4}
+        assert received() == before + 2
+        assert subscriber.queue.empty()
+        await broker.check()
+    finally:
+        await broker.stop()
+        await other.aclose()

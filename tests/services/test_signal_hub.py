@@ -10,7 +10,7 @@ import uuid
 import pytest
 import redis.asyncio as redis
 
-from infrastructure.broker import LocalBroker, RedisBroker
+from infrastructure.broker import LocalBroker, RedisBroker, Resync
 from infrastructure.signals import SignalBudget, SignalHub
 from tests.resources import TEST_REDIS_URL
 
@@ -98,11 +98,14 @@ async def test_signals_travel_between_processes_apart_from_events(decode_respons
     try:
         events = other.hub.subscribe()
         signals = other.signals.subscribe("typing:1")
+        await other.live()  # subscribed to each channel while its hub has subscribers
+        await other.live(signals=True)
+        assert await asyncio.wait_for(events.get(), 5) == Resync()  # the event channel's SUBSCRIBE
         await noise.publish(f"{channel}:signals", b"not a signal")  # ignored (logged)
         assert await one.publish_signal("typing:1", {"chat_id": 1, "typing": True}) is True
         assert await asyncio.wait_for(signals.get(), 5) == {"chat_id": 1, "typing": True}
         await one.publish([{"id": 1, "kind": "MESSAGE_ADDED"}])
-        assert await asyncio.wait_for(events.get(), 5) == {"id": 1, "kind": "MESSAGE_ADDED"}  # first: no Resync
+        assert await asyncio.wait_for(events.get(), 5) == {"id": 1, "kind": "MESSAGE_ADDED"}  # the signals asked for no re-read
         assert events.queue.empty() and signals.queue.empty()
         await other.check()
     finally:

@@ -38,6 +38,7 @@ class Follower:
             await asyncio.sleep(0.01)
         if self.pending.done():
             self.pending.result()  # raise what refused the subscription
+        await self.platform.broker.live(signals=True)  # with Redis: its SUBSCRIBE to the signal channel is confirmed
         return self
 
     async def next(self, timeout: float = 5) -> dict[str, Any]:
