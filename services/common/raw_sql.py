@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -47,3 +48,23 @@ async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:
     """Run a write without RETURNING; the number of rows it changed."""
     changed, _ = await tx.execute_query(_dialect(tx, sql), list(values))
     return changed
+
+
+def literal(value: Any) -> str:
+    """A value written into a statement that runs without parameters (PostgreSQL's simple
+    protocol: several statements in one round trip): NULL, TRUE/FALSE, an integer, or an escaped
+    string constant (E'...': backslashes and quotes doubled, so standard_conforming_strings does
+    not matter) for a str or a datetime (ISO 8601); the statement casts it to its column's type."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise TypeError(f"no SQL literal for {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError("a NUL character cannot be stored in PostgreSQL text")
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
