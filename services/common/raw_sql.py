@@ -3,7 +3,9 @@
 Building a query with Tortoise (pypika) costs more CPU than PostgreSQL spends running a
 simple statement; on the busiest use case, sendMessage, that was most of the request. The
 statements here are written once with PostgreSQL's `$n` placeholders; SQLite, which runs
-the test suite too, takes the same numbered parameters as `?n`.
+the test suite too, takes the same numbered parameters as `?n`. On a direct PostgreSQL
+transaction (services/common/transactions.py) they go to asyncpg without Tortoise's per-call
+wrappers (its lock and its translation of errors kept).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+from services.common.transactions import DirectTransaction
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -33,6 +37,8 @@ def _dialect(tx: BaseDBAsyncClient, sql: str) -> str:
 
 async def rows(tx: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
     """The rows of a SELECT, or of a write with RETURNING, as dicts."""
+    if type(tx) is DirectTransaction:  # asyncpg's own call, Tortoise's wrappers skipped
+        return [dict(row) for row in await tx.fetch(sql, values)]
     return await tx.execute_query_dict(_dialect(tx, sql), list(values))
 
 
@@ -40,12 +46,17 @@ async def records(tx: BaseDBAsyncClient, sql: str, *values: Any) -> Sequence[Any
     """The rows of a SELECT as the driver gives them (asyncpg's Record, sqlite3.Row), read by
     column name (`row["id"]`): for wide results, copying every row into a dict costs more
     than the statement."""
+    if type(tx) is DirectTransaction:  # asyncpg's own call, Tortoise's wrappers skipped
+        return await tx.fetch(sql, values)
     _, found = await tx.execute_query(_dialect(tx, sql), list(values))
     return found
 
 
 async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:
     """Run a write without RETURNING; the number of rows it changed."""
+    if type(tx) is DirectTransaction:  # asyncpg's own call, Tortoise's wrappers skipped
+        status = await tx.run(sql, values)  # "UPDATE 3", "INSERT 0 1"
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
     changed, _ = await tx.execute_query(_dialect(tx, sql), list(values))
     return changed
 

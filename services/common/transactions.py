@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence, cast
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -54,12 +54,27 @@ class DirectTransaction(TransactionWrapper):
     async def begin(self) -> None:
         await self._connection.execute("BEGIN")
 
+    async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        """asyncpg's rows of one statement (services/common/raw_sql.py's hot path): Tortoise's
+        execute_query_dict without its per-call wrappers, its errors translated the same way."""
+        async with self._lock:
+            self.log.debug("%s: %s", sql, values)  # as Tortoise logs each statement (statement counts read it)
+            return cast(list, await self._translate_exceptions(_fetch, sql, values))  # typed as Exception by Tortoise
+
+    async def run(self, sql: str, values: Sequence[Any]) -> str:
+        """asyncpg's status of one statement without rows (`UPDATE 1`), errors translated as Tortoise does."""
+        async with self._lock:
+            self.log.debug("%s: %s", sql, values)
+            return cast(str, await self._translate_exceptions(_status_of, sql, values))
+
     async def commit_with(self, script: str) -> None:
         """Run `script` (statements without parameters, `;`-separated, in PostgreSQL's simple
         protocol) and COMMIT in the same round trip. A statement that fails leaves the
         transaction aborted (the rest is not run): `transaction()` rolls it back."""
+        sql = f"{script}; COMMIT"
         async with self.acquire_connection() as connection:
-            await connection.execute(f"{script}; COMMIT")
+            self.log.debug(sql)  # as Tortoise's execute_script logs a script
+            await connection.execute(sql)
         self.committed = True
 
     async def commit(self) -> None:
@@ -77,6 +92,14 @@ class DirectTransaction(TransactionWrapper):
 
     def _in_transaction(self) -> Any:
         return _Savepoint(self)
+
+
+async def _fetch(tx: DirectTransaction, sql: str, values: Sequence[Any]) -> list[Any]:
+    return await tx._connection.fetch(sql, *values)
+
+
+async def _status_of(tx: DirectTransaction, sql: str, values: Sequence[Any]) -> str:
+    return await tx._connection.execute(sql, *values)
 
 
 class _Savepoint:

@@ -61,6 +61,11 @@ PRIVATE_USES = {
         "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (the connection of a DirectTransaction)"),
     ("services/common/transactions.py", "_in_transaction"): (
         "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (a DirectTransaction's savepoints)"),
+    ("services/common/transactions.py", "_lock"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (raw_sql's statements on a DirectTransaction take its lock)"),
+    ("services/common/transactions.py", "_translate_exceptions"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (raw_sql's statements on a DirectTransaction: "
+        "asyncpg's errors translated as Tortoise does)"),
 }
 
 #: internals whose names have no underscore: (file, text that must be in it) -> (package, what off does)

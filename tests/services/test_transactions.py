@@ -126,3 +126,23 @@ async def test_a_savepoint_rolls_back_alone_and_the_transaction_commits(db, dire
         await OpenChannel.create(name="after", using_db=tx)
     names = set(await OpenChannel.all().values_list("name", flat=True))
     assert {"kept", "nested", "after"} <= names and not names & {"dropped", "the same id"}
+
+
+async def test_hand_written_statements_count_rows_and_raise_tortoise_errors_on_every_path(db, direct):
+    from services.common import raw_sql
+
+    first = await OpenChannel.create(name="counted")
+    second = await OpenChannel.create(name="counted too")
+    async with transaction() as tx:
+        changed = await raw_sql.execute(tx, "UPDATE open_channel SET name = $1 WHERE name LIKE 'counted%'", "renamed")
+        found = await raw_sql.rows(tx, "SELECT id, name FROM open_channel WHERE name = $1 ORDER BY id", "renamed")
+        records = await raw_sql.records(tx, "SELECT id FROM open_channel WHERE id = $1", first.id)
+        with pytest.raises(IntegrityError):
+            async with tx._in_transaction() as savepoint:
+                # the same row again: its id is taken
+                await raw_sql.execute(savepoint, "INSERT INTO open_channel SELECT * FROM open_channel WHERE id = $1",
+                                      first.id)
+    assert changed == 2
+    assert found == [{"id": first.id, "name": "renamed"}, {"id": second.id, "name": "renamed"}]
+    assert [r["id"] for r in records] == [first.id]
+    assert await OpenChannel.filter(name="renamed").count() == 2  # committed, the savepoint's failure aside
