@@ -10,6 +10,11 @@ Both sides run in a driver process of their own (`python -m bench.ingest`), one 
   transaction with INSERT message, the event-order advisory lock, INSERT event, then a
   Redis PUBLISH of the event after commit (to a channel of its own, which no server reads):
   the floor of what `sendMessage` must do.
+
+Each slice also reads, at the edges of its measured window, the CPU of the side measured (the
+server's process, or the raw loop's own driver process) and of PostgreSQL's backends connected
+to the bench database: B3's "CPU ms per message" rows (another server writing to the same
+database meanwhile would count in the PostgreSQL row).
 """
 from __future__ import annotations
 
@@ -46,19 +51,20 @@ def _graphql_failure(status: int, content: bytes) -> str | None:
 
 async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: float, warmup: float) -> LoadResult:
     latencies: list[float] = []
-    failures = 0
+    failures = completed = 0
     first_failure: str | None = None
     measure_from = time.perf_counter() + warmup
     stop_at = measure_from + duration
 
     async def loop(send: Callable[[], Awaitable[str | None]]) -> None:
-        nonlocal failures, first_failure
+        nonlocal failures, first_failure, completed
         while (sent := time.perf_counter()) < stop_at:
             try:
                 problem = await send()
             except Exception as error:
                 problem = f"{type(error).__name__}: {error}"
             done = time.perf_counter()
+            completed += 1
             if done < measure_from or done > stop_at:
                 continue
             if problem is None:
@@ -71,7 +77,7 @@ async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: f
     latencies.sort()
     return LoadResult(requests=len(latencies) + failures, failures=failures, seconds=duration,
                       requests_per_second=len(latencies) / duration, p50_ms=percentile(latencies, 0.5),
-                      p99_ms=percentile(latencies, 0.99), first_failure=first_failure,
+                      p99_ms=percentile(latencies, 0.99), first_failure=first_failure, completed=completed,
                       latencies_ms=[round(x, 3) for x in latencies])
 
 
@@ -135,35 +141,63 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
     return [sender(w) for w in writers], close
 
 
-async def run(args: argparse.Namespace) -> LoadResult:
+async def _cpu_at_edges(pid: int, database: str, warmup: float, duration: float) -> dict[str, float]:
+    """CPU seconds over the measured window (after the warm-up): of process `pid` (the server, or
+    this driver for the raw loop) and of PostgreSQL's backends connected to `database`."""
+    from bench.cpu import backend_seconds, process_seconds
+
+    await asyncio.sleep(warmup)
+    process, backends = process_seconds(pid), backend_seconds(database)
+    await asyncio.sleep(duration)
+    after = backend_seconds(database)
+    return {"process": process_seconds(pid) - process,
+            "database": sum(seconds - backends.get(b, 0.0) for b, seconds in after.items())}
+
+
+async def run(args: argparse.Namespace) -> tuple[LoadResult, dict[str, float]]:
     writers = json.loads(args.writers)
     if args.mode == "graphql":
         senders, close = await graphql_writers(args.url, writers)
     else:
         senders, close = await raw_writers(args.database_url, args.redis_url, args.redis_channel, writers)
+    pid = args.server_pid if args.mode == "graphql" else os.getpid()
+    database = args.database_url.rsplit("/", 1)[-1].split("?")[0]
     try:
-        return await _timed(senders, args.duration, args.warmup)
+        return await asyncio.gather(_timed(senders, args.duration, args.warmup),
+                                    _cpu_at_edges(pid, database, args.warmup, args.duration))
     finally:
         await close()
 
 
 def drive_ingest(mode: str, *, writers: list[dict], duration: float, warmup: float = 0.5, url: str = "",
-                 database_url: str = "", redis_url: str = "", redis_channel: str = "") -> LoadResult:
+                 database_url: str = "", redis_url: str = "", redis_channel: str = "",
+                 server_pid: int = 0) -> tuple[LoadResult, dict[str, float]]:
+    """One slice; with the CPU seconds spent in its measured window by the side measured (the
+    server's process `server_pid`, or the raw loop's driver) and by PostgreSQL's backends."""
     command = [sys.executable, "-m", "bench.ingest", mode, "--writers", json.dumps(writers), "--duration",
                str(duration), "--warmup", str(warmup), "--url", url, "--database-url", database_url,
-               "--redis-url", redis_url, "--redis-channel", redis_channel]
+               "--redis-url", redis_url, "--redis-channel", redis_channel, "--server-pid", str(server_pid)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120,
                           cwd=Path(__file__).resolve().parents[1])
     if done.returncode != 0:
         raise RuntimeError(f"bench.ingest {mode} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return LoadResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = answer.pop("cpu")
+    return LoadResult(**answer), cpu
+
+
+def _cpu_ms_per_message(slices: list[tuple[LoadResult, dict[str, float]]], part: str) -> float | None:
+    """CPU ms per message answered in the measured windows (successes and failures alike)."""
+    messages = sum(result.requests for result, _ in slices)
+    return round(sum(cpu[part] for _, cpu in slices) * 1000 / messages, 3) if messages else None
 
 
 def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace) -> list:
     """Alternating slices (raw, GraphQL, GraphQL, raw, ...) as B1 does; one row set with the ratio."""
     import asyncpg
 
-    from bench.run import load_rows
+    from bench import runtime
+    from bench.run import Row, load_rows, ratio, tail_rows
 
     async def channels() -> dict[int, int]:
         db = await asyncpg.connect(url, timeout=10)
@@ -181,17 +215,31 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
     print(f"[bench] B3 ingest: {len(graphql_writers_)} operators sending messages, {args.duration:g}s each side",
           flush=True)
     rounds = max(1, min(args.rounds, int(args.duration)))
-    ours, base = [], []
+    ours: list[tuple[LoadResult, dict[str, float]]] = []
+    base: list[tuple[LoadResult, dict[str, float]]] = []
+    before = runtime.read(graphql.base_url)
     for round_ in range(rounds):
         sides = [("raw", base), ("graphql", ours)]
         for mode, slices in (sides if round_ % 2 == 0 else sides[::-1]):
             slices.append(drive_ingest(
                 mode, writers=graphql_writers_ if mode == "graphql" else raw_writers_,
                 duration=args.duration / rounds, url=f"{graphql.base_url}/graphql", database_url=url,
-                redis_url=redis_url, redis_channel=f"openchannels-bench-raw:{os.getpid()}"))
-    rows = load_rows(f"B3 sendMessage ({len(graphql_writers_)} operators)", LoadResult.merged(ours),
-                     LoadResult.merged(base), "baseline: asyncpg + redis.asyncio raw loop")
-    return rows
+                redis_url=redis_url, redis_channel=f"openchannels-bench-raw:{os.getpid()}",
+                server_pid=graphql.process.pid))
+    benchmark = f"B3 sendMessage ({len(graphql_writers_)} operators)"
+    merged = LoadResult.merged([result for result, _ in ours])
+    rows = load_rows(benchmark, merged, LoadResult.merged([result for result, _ in base]),
+                     "baseline: asyncpg + redis.asyncio raw loop")
+    if args.workers == 1:  # the server's process is the one measured (with more, its workers are its children)
+        rows += [Row(benchmark, f"CPU ms per message, {label}", _cpu_ms_per_message(ours, part),
+                     _cpu_ms_per_message(base, part),
+                     ratio(_cpu_ms_per_message(ours, part), _cpu_ms_per_message(base, part)), note)
+                 for label, part, note in (
+                     ("Python", "process", "the server's process against the raw loop's driver process, "
+                      "over the measured windows"),
+                     ("PostgreSQL", "database", "the bench database's backends over the same windows"))]
+    return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),
+                                                               merged.requests))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--redis-channel", default="openchannels-bench-raw")
+    parser.add_argument("--server-pid", type=int, default=0, help="graphql: the server process whose CPU is read")
     args = parser.parse_args(argv)
     try:
         from uvloop import run as run_loop
@@ -212,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         run_loop = asyncio.run
     from dataclasses import asdict
 
-    print(json.dumps(asdict(run_loop(run(args)))))
+    result, cpu = run_loop(run(args))
+    print(json.dumps({**asdict(result), "cpu": cpu}))
     return 0
 
 

@@ -122,6 +122,11 @@ ENVIRONMENT = [
     ("PLAIN_EXECUTION", "on", "on: the fast paths that use private parts of Strawberry and graphql-core (plans for "
      "plain fields, memoised selections, inputs built in one step, shared subscriptions: tests/engine lists them, "
      "each pinned in pyproject.toml); off: only their public APIs, same answers, slower"),
+    ("DIRECT_TRANSACTIONS", "on", "on: a PostgreSQL transaction is a connection of Tortoise's asyncpg pool with "
+     "BEGIN and COMMIT of its own, and a unit of work sends its events and COMMIT in one round trip, so the "
+     "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
+     "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
+     "slower under concurrent writes"),
     ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
@@ -251,6 +256,14 @@ def _flag(value: str) -> bool | None:
     if not value:
         return None
     return value in ("1", "true", "yes", "on")
+
+
+def direct_transactions_enabled(value: str | None = None) -> bool:
+    """DIRECT_TRANSACTIONS (or `value`): `on` or `off`."""
+    value = (_env("DIRECT_TRANSACTIONS") if value is None else value).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"DIRECT_TRANSACTIONS must be on or off, not {value!r}")
+    return value == "on"
 
 
 def plain_execution_enabled(value: str | None = None) -> bool:

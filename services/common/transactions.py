@@ -1,28 +1,162 @@
 """The one way a use case opens a transaction: `transaction()`.
 
-On PostgreSQL it is Tortoise's `in_transaction`. On SQLite it also takes the database's write
-lock with its first statement. SQLite's `BEGIN` is deferred: the transaction reads from a
-snapshot and asks for the write lock at its first write; if another process (a second server on
-the same file, the CLI) committed in between, that write fails at once with "database is locked"
-(SQLite cannot move a snapshot forward, so its busy timeout does not apply). Taking the lock first
-waits for the other writer instead (up to the connection's busy timeout, 5 s), so two processes
-on one SQLite file take turns rather than failing each other's requests.
+On PostgreSQL it is a connection of Tortoise's asyncpg pool with BEGIN and COMMIT of its own
+(`DirectTransaction`, DIRECT_TRANSACTIONS=on, the default), or Tortoise's `in_transaction`
+(off). The direct one lets the unit of work end with its events and the COMMIT in one round
+trip (`DirectTransaction.commit_with`, services/events/events.py): the event-order lock is
+then held for PostgreSQL's own work only, not while the server's event loop comes round to
+sending COMMIT. Either way the client it yields is a Tortoise client (`using_db(tx)`,
+`tx.execute_query`, `tx._in_transaction()` for a savepoint), set as the task's connection for
+the transaction's length, and an exception rolls the transaction back.
+
+On SQLite it is Tortoise's `in_transaction`, which also takes the database's write lock with
+its first statement. SQLite's `BEGIN` is deferred: the transaction reads from a snapshot and
+asks for the write lock at its first write; if another process (a second server on the same
+file, the CLI) committed in between, that write fails at once with "database is locked"
+(SQLite cannot move a snapshot forward, so its busy timeout does not apply). Taking the lock
+first waits for the other writer instead (up to the connection's busy timeout, 5 s), so two
+processes on one SQLite file take turns rather than failing each other's requests.
 """
 from __future__ import annotations
 
+import itertools
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Sequence, cast
 
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connections
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
+
+from infrastructure.settings import direct_transactions_enabled
 
 #: a write that changes nothing: it takes SQLite's write lock (the event table exists in every
 #: database of this application, from its first migration)
 _TAKE_WRITE_LOCK = "UPDATE event SET id = id WHERE 0"
+#: DIRECT_TRANSACTIONS, read once (a test may set this)
+DIRECT = direct_transactions_enabled()
+_savepoint_names = itertools.count(1)
+
+
+class DirectTransaction(TransactionWrapper):
+    """Tortoise's asyncpg transaction client (every query method, exceptions translated as
+    Tortoise does), on a connection `transaction()` took from the pool, with BEGIN, COMMIT and
+    ROLLBACK sent as plain statements, and `commit_with`. Savepoints (`_in_transaction`) are
+    SAVEPOINT statements on the same connection."""
+
+    def __init__(self, parent: AsyncpgDBClient, connection: Any) -> None:
+        super().__init__(parent)
+        self._connection = connection
+        #: COMMIT went out with the last statements (commit_with)
+        self.committed = False
+
+    async def begin(self) -> None:
+        await self._connection.execute("BEGIN")
+
+    async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        """asyncpg's rows of one statement (services/common/raw_sql.py's hot path): Tortoise's
+        execute_query_dict without its per-call wrappers, its errors translated the same way."""
+        async with self._lock:
+            self.log.debug("%s: %s", sql, values)  # as Tortoise logs each statement (statement counts read it)
+            return cast(list, await self._translate_exceptions(_fetch, sql, values))  # typed as Exception by Tortoise
+
+    async def run(self, sql: str, values: Sequence[Any]) -> str:
+        """asyncpg's status of one statement without rows (`UPDATE 1`), errors translated as Tortoise does."""
+        async with self._lock:
+            self.log.debug("%s: %s", sql, values)
+            return cast(str, await self._translate_exceptions(_status_of, sql, values))
+
+    async def commit_with(self, script: str) -> None:
+        """Run `script` (statements without parameters, `;`-separated, in PostgreSQL's simple
+        protocol) and COMMIT in the same round trip. A statement that fails leaves the
+        transaction aborted (the rest is not run): `transaction()` rolls it back."""
+        sql = f"{script}; COMMIT"
+        async with self.acquire_connection() as connection:
+            self.log.debug(sql)  # as Tortoise's execute_script logs a script
+            await connection.execute(sql)
+        self.committed = True
+
+    async def commit(self) -> None:
+        if self.committed:
+            raise TransactionManagementError("Transaction already finalised")
+        await self._connection.execute("COMMIT")
+        self.committed = True
+
+    async def rollback(self) -> None:
+        if self.committed:
+            raise TransactionManagementError("Transaction already finalised")
+        self.committed = True
+        if not self._connection.is_closed():
+            await self._connection.execute("ROLLBACK")
+
+    def _in_transaction(self) -> Any:
+        return _Savepoint(self)
+
+
+async def _fetch(tx: DirectTransaction, sql: str, values: Sequence[Any]) -> list[Any]:
+    return await tx._connection.fetch(sql, *values)
+
+
+async def _status_of(tx: DirectTransaction, sql: str, values: Sequence[Any]) -> str:
+    return await tx._connection.execute(sql, *values)
+
+
+class _Savepoint:
+    """`async with tx._in_transaction() as savepoint`: a SAVEPOINT, released at the end or rolled
+    back to on an exception (the transaction goes on); the client is the transaction's."""
+
+    def __init__(self, tx: DirectTransaction) -> None:
+        self.tx = tx
+        self.name = f"openchannels_{next(_savepoint_names)}"
+
+    async def __aenter__(self) -> DirectTransaction:
+        await self.tx.execute_script(f"SAVEPOINT {self.name}")
+        return self.tx
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            await self.tx.execute_script(f"RELEASE SAVEPOINT {self.name}")
+        elif not self.tx._connection.is_closed():
+            await self.tx.execute_script(f"ROLLBACK TO SAVEPOINT {self.name}")
+
+
+@asynccontextmanager
+async def _direct(root: AsyncpgDBClient) -> AsyncIterator[BaseDBAsyncClient]:
+    pool = root._pool
+    assert pool is not None  # transaction() checked
+    connection = await pool.acquire()
+    try:
+        tx = DirectTransaction(root, connection)
+        # the task's connection is the transaction's while it lasts, as under in_transaction
+        token = get_connections().set(root.connection_name, tx)
+        try:
+            await tx.begin()
+            try:
+                yield tx
+            except BaseException:
+                if not tx.committed:
+                    try:
+                        await tx.rollback()
+                    except Exception:  # noqa: BLE001 - the pool's release rolls back, or drops the connection
+                        pass
+                raise
+            if not tx.committed:
+                await tx.commit()
+        finally:
+            get_connections().reset(token)
+    finally:
+        await pool.release(connection)
 
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    current = get_connections().get("default")
+    # the pool's own client (not a transaction already: a nested one is a savepoint of it), its pool made
+    if DIRECT and type(current) is AsyncpgDBClient and current._pool is not None:
+        async with _direct(current) as tx:
+            yield tx
+        return
     async with in_transaction() as tx:
         if tx.capabilities.dialect == "sqlite":
             await tx.execute_query(_TAKE_WRITE_LOCK)

@@ -22,7 +22,7 @@ from services.events.records import (
     ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
 )
 from services.identity.viewer import Viewer
-from services.common.transactions import transaction
+from services.common.transactions import DirectTransaction, transaction
 
 EVENT_ORDER_LOCK = 7_311_000_001
 
@@ -100,6 +100,27 @@ class UnitOfWork:
             lock = False
         self.pending.clear()
 
+    async def flush_and_commit(self) -> None:
+        """The end of the unit of work. On a direct PostgreSQL transaction (services/common/transactions.py)
+        the event-order lock, the events and COMMIT go in one round trip, so the lock is held for
+        PostgreSQL's work only (not while this process comes round to sending COMMIT); the events'
+        ids, drawn under the lock, are read back after it. Otherwise `flush`, and the transaction
+        commits on its own."""
+        if not self.pending or not isinstance(self.tx, DirectTransaction):
+            await self.flush()
+            return
+        created_at = datetime.now(timezone.utc)
+        rows = ", ".join(f"({', '.join(_literals(pending, created_at))})" for pending in self.pending)
+        await self.tx.commit_with(
+            f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
+            f"WITH written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows} RETURNING id) "
+            f"SELECT set_config('{_WRITTEN_IDS}', string_agg(id::text, ',' ORDER BY id), false) FROM written")
+        found = await raw_sql.rows(self.tx, f"SELECT current_setting('{_WRITTEN_IDS}') AS ids")
+        ids = [int(i) for i in found[0]["ids"].split(",")]
+        assert len(ids) == len(self.pending)  # the rows' ids, drawn in order under the lock
+        self.written += [_record(pending, event_id, created_at) for pending, event_id in zip(self.pending, ids)]
+        self.pending.clear()
+
 
 _EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
                   "visitor_visible", "created_at", "removed_operator_ids", "actor_id", "state", "detail")
@@ -115,11 +136,15 @@ _LOCK_AND_INSERT_EVENT = (
     "FROM event_order RETURNING id"
 )
 _JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
+#: the columns' types, for the literals of `UnitOfWork.flush_and_commit`
+_CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolean", "timestamptz", "jsonb", "int",
+          "jsonb", "jsonb")
+#: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
+_WRITTEN_IDS = "openchannels.written_event_ids"
 
 
-async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> EventRecord:
-    """Write one event (a short statement: Tortoise's query building cost more than the INSERT)."""
-    created_at = datetime.now(timezone.utc)
+def _params(pending: PendingEvent, created_at: datetime) -> list[Any]:
+    """The values of _EVENT_COLUMNS, in order, as the database stores them."""
     state = pending.state.to_wire() if pending.state is not None else None
     values: dict[str, Any] = {
         "kind": pending.kind.value, "queue_kind": kind_value(pending.queue_kind), "chat_kind": kind_value(pending.chat_kind),
@@ -128,19 +153,33 @@ async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_or
         "created_at": created_at, "removed_operator_ids": list(pending.removed_operator_ids),
         "actor_id": pending.actor_id, "state": state, "detail": pending.detail,
     }
-    params = [_JSON[c].to_db_value(values[c], Event) if c in _JSON and values[c] is not None else values[c]
-              for c in _EVENT_COLUMNS]
-    if take_order_lock:
-        rows = await raw_sql.rows(tx, _LOCK_AND_INSERT_EVENT, *params, EVENT_ORDER_LOCK)
-    else:
-        rows = await raw_sql.rows(tx, _INSERT_EVENT, *params)
+    return [_JSON[c].to_db_value(values[c], Event) if c in _JSON and values[c] is not None else values[c]
+            for c in _EVENT_COLUMNS]
+
+
+def _literals(pending: PendingEvent, created_at: datetime) -> list[str]:
+    return [f"{raw_sql.literal(value)}::{cast}" for value, cast in zip(_params(pending, created_at), _CASTS)]
+
+
+def _record(pending: PendingEvent, event_id: int, created_at: datetime) -> EventRecord:
     return EventRecord(
-        id=rows[0]["id"], kind=pending.kind, queue_kind=pending.queue_kind, chat_kind=pending.chat_kind,
+        id=event_id, kind=pending.kind, queue_kind=pending.queue_kind, chat_kind=pending.chat_kind,
         chat_id=pending.chat_id, open_channel_id=pending.open_channel_id, message_id=pending.message_id,
         operator_ids=pending.operator_ids, removed_operator_ids=pending.removed_operator_ids,
         actor_id=pending.actor_id, state=pending.state, detail=pending.detail,
         visitor_visible=pending.visitor_visible, created_at=created_at,
     )
+
+
+async def _insert_event(tx: BaseDBAsyncClient, pending: PendingEvent, *, take_order_lock: bool) -> EventRecord:
+    """Write one event (a short statement: Tortoise's query building cost more than the INSERT)."""
+    created_at = datetime.now(timezone.utc)
+    params = _params(pending, created_at)
+    if take_order_lock:
+        rows = await raw_sql.rows(tx, _LOCK_AND_INSERT_EVENT, *params, EVENT_ORDER_LOCK)
+    else:
+        rows = await raw_sql.rows(tx, _INSERT_EVENT, *params)
+    return _record(pending, rows[0]["id"], created_at)
 
 
 def actor_of(viewer: Viewer | None) -> int | None:
@@ -156,7 +195,7 @@ async def unit_of_work(actor: Viewer | None = None) -> AsyncIterator[UnitOfWork]
     async with transaction() as tx:
         uow = UnitOfWork(tx, actor_id=actor_of(actor))
         yield uow
-        await uow.flush()
+        await uow.flush_and_commit()
     broker = broker_in_use()
     if uow.written and broker is not None:
         await broker.publish([record.to_wire() for record in uow.written])

@@ -57,6 +57,17 @@ PRIVATE_USES = {
         "tortoise-orm", "stays for now: the results' chats built from the row the page's statement read (services/)"),
     ("services/contact_center/search_index.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
     ("services/common/unique_rows.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
+    ("services/common/transactions.py", "_pool"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (Tortoise's in_transaction takes the connection)"),
+    ("services/common/transactions.py", "_connection"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (the connection of a DirectTransaction)"),
+    ("services/common/transactions.py", "_in_transaction"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (a DirectTransaction's savepoints)"),
+    ("services/common/transactions.py", "_lock"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (raw_sql's statements on a DirectTransaction take its lock)"),
+    ("services/common/transactions.py", "_translate_exceptions"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (raw_sql's statements on a DirectTransaction: "
+        "asyncpg's errors translated as Tortoise does)"),
 }
 
 #: internals whose names have no underscore: (file, text that must be in it) -> (package, what off does)
@@ -75,6 +86,9 @@ NAMED_INTERNALS = {
         "strawberry-graphql", "stays: `operations register` validates with Strawberry's two rules, hard-coded"),
     ("openchannels/operation_manifest.py", "from strawberry.schema.validation_rules.maybe_null import"): (
         "strawberry-graphql", "stays: as above"),
+    ("services/common/transactions.py", "from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper"): (
+        "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (DirectTransaction subclasses Tortoise's asyncpg "
+        "transaction client: its query methods and exception translation)"),
 }
 
 #: our own private names that a library happens to define too (not uses of the library)

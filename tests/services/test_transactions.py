@@ -1,0 +1,148 @@
+"""`transaction()` and the unit of work's end on each path: PostgreSQL's direct transaction
+(DIRECT_TRANSACTIONS=on: events and COMMIT in one round trip), Tortoise's in_transaction (off),
+and SQLite. What a caller relies on: everything commits together or nothing does, the events
+are published after the commit with the ids the database gave them, in order, and a savepoint
+inside rolls back alone."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tortoise import connections
+from tortoise.backends.asyncpg.client import TransactionWrapper
+from tortoise.exceptions import IntegrityError
+
+from infrastructure.broker import publishing_to
+from infrastructure.settings import direct_transactions_enabled
+from models import Event, OpenChannel
+from services.common import transactions
+from services.common.transactions import DirectTransaction, transaction
+from services.events.events import event_to_dict, unit_of_work
+
+#: text that must survive being written into a statement (services/common/raw_sql.literal)
+AWKWARD = "it's a \\ back'slash, \"quoted\", é 😀\n\t$1 ?1 E'x' -- ;COMMIT"
+
+
+@pytest.fixture(params=["on", "off"])
+def direct(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    monkeypatch.setattr(transactions, "DIRECT", request.param == "on")
+    return request.param == "on"
+
+
+class Capture:
+    """A broker that keeps what is published, and whether the change was committed by then."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.committed_when_published: list[bool] = []
+
+    async def publish(self, events: list[dict[str, Any]]) -> None:
+        self.events.extend(events)
+        # read on another connection: a change not yet committed is not there
+        found = await Event.filter(id__in=[e["id"] for e in events]).count()
+        self.committed_when_published.append(found == len(events))
+
+
+def test_the_setting_is_on_or_off(monkeypatch):
+    assert direct_transactions_enabled() is True  # the default
+    assert direct_transactions_enabled("off") is False
+    with pytest.raises(ValueError, match="DIRECT_TRANSACTIONS must be on or off"):
+        direct_transactions_enabled("maybe")
+
+
+async def test_the_transaction_is_direct_only_on_postgres_with_the_setting_on(db, backend, direct):
+    async with transaction() as tx:
+        assert connections.get("default") is tx  # the task's connection while it lasts
+        if backend == "postgres" and direct:
+            assert type(tx) is DirectTransaction
+        elif backend == "postgres":
+            assert type(tx) is TransactionWrapper
+        else:
+            assert tx.capabilities.dialect == "sqlite"
+    assert connections.get("default") is not tx
+
+
+async def test_events_are_published_after_the_commit_with_their_ids_in_order(db, direct):
+    capture = Capture()
+    with publishing_to(capture):  # type: ignore[arg-type]
+        async with unit_of_work() as uow:
+            channel = await OpenChannel.create(name=AWKWARD, using_db=uow.tx)
+            uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
+                       operator_ids=[5, 3], removed_operator_ids=[9], visitor_visible=False,
+                       open_channel_id=channel.id, detail={"old_title": AWKWARD, "n": 2 ** 40, "none": None})
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=7)
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=8)
+    assert capture.committed_when_published == [True]
+    ids = [e["id"] for e in capture.events]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    rows = await Event.filter(id__in=ids).order_by("id")
+    assert capture.events == [event_to_dict(row) for row in rows]  # what a replay `after` reads
+    assert rows[0].detail == {"old_title": AWKWARD, "n": 2 ** 40, "none": None}
+    assert [r.message_id for r in rows] == [None, 7, 8]
+    assert (await OpenChannel.get(id=channel.id)).name == AWKWARD
+
+
+async def test_an_exception_rolls_back_everything_and_publishes_nothing(db, direct):
+    capture = Capture()
+    before = await Event.all().count()
+    with publishing_to(capture), pytest.raises(RuntimeError, match="refused"):  # type: ignore[arg-type]
+        async with unit_of_work() as uow:
+            await OpenChannel.create(name="never", using_db=uow.tx)
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=1)
+            raise RuntimeError("refused")
+    assert capture.events == [] and await Event.all().count() == before
+    assert not await OpenChannel.filter(name="never").exists()
+    async with unit_of_work() as uow:  # the connection went back usable
+        uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=2)
+    assert await Event.all().count() == before + 1
+
+
+async def test_an_event_the_database_refuses_rolls_back_the_whole_unit(db, backend, direct):
+    if backend != "postgres":
+        pytest.skip("SQLite stores any integer")
+    capture = Capture()
+    before = await Event.all().count()
+    with publishing_to(capture), pytest.raises(Exception, match="out of range|int32"):  # type: ignore[arg-type]
+        async with unit_of_work() as uow:
+            await OpenChannel.create(name="never either", using_db=uow.tx)
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=1)
+            uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=2 ** 40)  # not an int column's
+    assert capture.events == [] and await Event.all().count() == before
+    assert not await OpenChannel.filter(name="never either").exists()
+    async with unit_of_work() as uow:
+        uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=3)
+    assert await Event.all().count() == before + 1
+
+
+async def test_a_savepoint_rolls_back_alone_and_the_transaction_commits(db, direct):
+    async with transaction() as tx:
+        first = await OpenChannel.create(name="kept", using_db=tx)
+        with pytest.raises(IntegrityError):  # the driver's error, translated as Tortoise does
+            async with tx._in_transaction() as savepoint:
+                await OpenChannel.create(name="dropped", using_db=savepoint)
+                await OpenChannel.create(id=first.id, name="the same id", using_db=savepoint)
+        async with transaction() as inner:  # a nested transaction() is a savepoint too
+            await OpenChannel.create(name="nested", using_db=inner)
+        await OpenChannel.create(name="after", using_db=tx)
+    names = set(await OpenChannel.all().values_list("name", flat=True))
+    assert {"kept", "nested", "after"} <= names and not names & {"dropped", "the same id"}
+
+
+async def test_hand_written_statements_count_rows_and_raise_tortoise_errors_on_every_path(db, direct):
+    from services.common import raw_sql
+
+    first = await OpenChannel.create(name="counted")
+    second = await OpenChannel.create(name="counted too")
+    async with transaction() as tx:
+        changed = await raw_sql.execute(tx, "UPDATE open_channel SET name = $1 WHERE name LIKE 'counted%'", "renamed")
+        found = await raw_sql.rows(tx, "SELECT id, name FROM open_channel WHERE name = $1 ORDER BY id", "renamed")
+        records = await raw_sql.records(tx, "SELECT id FROM open_channel WHERE id = $1", first.id)
+        with pytest.raises(IntegrityError):
+            async with tx._in_transaction() as savepoint:
+                # the same row again: its id is taken
+                await raw_sql.execute(savepoint, "INSERT INTO open_channel SELECT * FROM open_channel WHERE id = $1",
+                                      first.id)
+    assert changed == 2
+    assert found == [{"id": first.id, "name": "renamed"}, {"id": second.id, "name": "renamed"}]
+    assert [r["id"] for r in records] == [first.id]
+    assert await OpenChannel.filter(name="renamed").count() == 2  # committed, the savepoint's failure aside
