@@ -6,10 +6,13 @@ Both sides run in a driver process of their own (`python -m bench.ingest`), one 
 
 - `graphql`: `sendMessage` over keep-alive HTTP (bench/load.py's raw client) to the real
   server; a success is HTTP 200 with a message and no errors or userErrors;
-- `raw`: asyncpg (a pool as large as Tortoise's default, 5) + redis.asyncio, per message one
-  transaction with INSERT message, the event-order advisory lock, INSERT event, then a
-  Redis PUBLISH of the event after commit (to a channel of its own, which no server reads):
-  the floor of what `sendMessage` must do.
+- `raw`: asyncpg (a pool as large as the server's, DATABASE_POOL_SIZE's default) + redis.asyncio,
+  per message the server's round trips: BEGIN, INSERT message, then the event-order advisory
+  lock, INSERT event and COMMIT in one, the event's id read back, then a Redis PUBLISH of the
+  event after commit (to a channel of its own, which no server reads): the floor of what
+  `sendMessage` must do.
+
+Both write the seed's lines in turn (`TEXTS`), as B4w's searches expect.
 
 Each slice also reads, at the edges of its measured window, the CPU of the side measured (the
 server's process, or the raw loop's own driver process) and of PostgreSQL's backends connected
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -30,9 +34,16 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from bench.load import LoadResult, RawConnection, percentile
+from bench.seed import CLIENT_LINES, OPERATOR_LINES
+from infrastructure.settings import DEFAULT_POOL_SIZE
 
-SEND_MESSAGE = ("mutation($chat: ID!) { sendMessage(input: {chatId: $chat, text: \"bench ingest message\"}) "
+SEND_MESSAGE = ("mutation($chat: ID!, $text: String!) { sendMessage(input: {chatId: $chat, text: $text}) "
                 "{ message { id } userErrors { code message } } }")
+#: what every writer (GraphQL and raw) writes, in turn: the seed's client and operator lines, so
+#: B4's search terms are as frequent among the new messages as among the seeded ones (a search
+#: reads the newest messages first: writes of text no search matches would push the matches
+#: out of its first window, and B4 would then measure the database's history, not the search)
+TEXTS = tuple(line for pair in itertools.zip_longest(CLIENT_LINES, OPERATOR_LINES) for line in pair if line)
 EVENT_ORDER_LOCK = 7_311_000_001  # services/events/events.py: serialises event-writing transactions
 
 
@@ -83,13 +94,18 @@ async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: f
 
 async def graphql_writers(url: str, writers: list[dict]) -> tuple[list, Callable]:
     connections = []
-    for writer in writers:
-        body = json.dumps({"query": SEND_MESSAGE, "variables": {"chat": writer["chat"]}}).encode()
-        connections.append(RawConnection(url, "POST", body, {"content-type": "application/json",
-                                                             "Authorization": f"Bearer {writer['token']}"}))
+    requests: dict[RawConnection, itertools.cycle] = {}
+    for index, writer in enumerate(writers):
+        headers = {"content-type": "application/json", "Authorization": f"Bearer {writer['token']}"}
+        bodies = [json.dumps({"query": SEND_MESSAGE, "variables": {"chat": writer["chat"], "text": text}}).encode()
+                  for text in TEXTS[index:] + TEXTS[:index]]  # writers start at different lines
+        connection = RawConnection(url, "POST", bodies[0], headers)
+        requests[connection] = itertools.cycle([RawConnection(url, "POST", body, headers).request for body in bodies])
+        connections.append(connection)
 
     def sender(connection: RawConnection) -> Callable[[], Awaitable[str | None]]:
         async def send() -> str | None:
+            connection.request = next(requests[connection])
             try:
                 return _graphql_failure(*await connection.send())
             except (OSError, asyncio.IncompleteReadError, ValueError):
@@ -108,24 +124,35 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
     import asyncpg
     import redis.asyncio as redis
 
-    pool = await asyncpg.create_pool(database_url, min_size=5, max_size=5)
+    pool = await asyncpg.create_pool(database_url, min_size=DEFAULT_POOL_SIZE, max_size=DEFAULT_POOL_SIZE)
     publisher = redis.Redis.from_url(redis_url)
+    texts = itertools.cycle(TEXTS)
 
     def sender(writer: dict) -> Callable[[], Awaitable[str | None]]:
-        chat_id, operator_id, channel_id = writer["chat_id"], writer["operator_id"], writer["channel_id"]
+        chat_id, operator_id, channel_id = int(writer["chat_id"]), int(writer["operator_id"]), int(writer["channel_id"])
 
         async def send() -> str | None:
             now = datetime.now(timezone.utc)
-            async with pool.acquire() as db, db.transaction():
-                message_id = await db.fetchval(
-                    "INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
-                    "VALUES ($1, 'OPERATOR', $2, 'bench ingest raw', false, $3, false) RETURNING id",
-                    chat_id, operator_id, now)
-                await db.execute("SELECT pg_advisory_xact_lock($1)", EVENT_ORDER_LOCK)
-                event_id = await db.fetchval(
-                    "INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
-                    "visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4::jsonb, "
-                    "true, $5) RETURNING id", chat_id, channel_id, message_id, json.dumps([operator_id]), now)
+            # the server's round trips (services/common/transactions.py, UnitOfWork.flush_and_commit):
+            # BEGIN; the message; the event-order lock, the event and COMMIT in one; the event's id
+            async with pool.acquire() as db:
+                await db.execute("BEGIN")
+                try:
+                    message_id = await db.fetchval(
+                        "INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
+                        "VALUES ($1, 'OPERATOR', $2, $3, false, $4, false) RETURNING id",
+                        chat_id, operator_id, next(texts), now)
+                    await db.execute(
+                        f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
+                        "WITH written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, "
+                        "operator_ids, visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', "
+                        f"{chat_id}, {channel_id}, {int(message_id)}, '[{operator_id}]'::jsonb, true, "
+                        f"'{now.isoformat()}'::timestamptz) RETURNING id) "
+                        "SELECT set_config('bench.written_event_id', id::text, false) FROM written; COMMIT")
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                event_id = int(await db.fetchval("SELECT current_setting('bench.written_event_id')"))
             await publisher.publish(channel, json.dumps({
                 "id": event_id, "kind": "MESSAGE_ADDED", "queue_kind": None, "chat_kind": "MESSAGE_ADDED",
                 "chat_id": chat_id, "open_channel_id": channel_id, "message_id": message_id,
