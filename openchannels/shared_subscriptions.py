@@ -9,7 +9,8 @@ So, on graphql-transport-ws, subscriptions with the same schema, document, varia
 operation name and viewer form a group (`SharedStream`): the first one's operation runs the
 stream (with its connection's context: the viewer is the same for all), and every result is
 encoded once and sent to each member as its own `next` frame (the members differ only in
-their operation id). Each member keeps its own task (Strawberry's bookkeeping: complete,
+their operation id: `Delivery` makes each distinct message once, and the WebSocket frame of it
+is made once too and written straight to each socket that takes it: openchannels/websocket_direct.py). Each member keeps its own task (Strawberry's bookkeeping: complete,
 cancel, the per-connection limits), which only waits for the group to end; a member's
 connection that does not read is closed by its own bounded send queue (4429), never slowing
 the others. The group runs until its last member leaves or its stream ends (then every
