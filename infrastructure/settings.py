@@ -111,6 +111,10 @@ ENVIRONMENT = [
      "with 1000. 0: never"),
     ("WS_PER_MESSAGE_DEFLATE", "false", "compress WebSocket messages (permessage-deflate) when the client offers it: "
      "fewer bytes, but about 40 KiB more server memory per connection and a compression per frame sent"),
+    ("WS_DIRECT_SEND", "on", "on: a WebSocket message with nothing queued before it is framed once and written "
+     "straight to the socket, past the ASGI layers (uvicorn's websockets-sansio protocol, read through its private "
+     "parts: only with the uvicorn release pinned in pyproject.toml, never with permessage-deflate); off: every "
+     "message takes the ASGI path (Starlette's and uvicorn's send), same frames, more CPU per subscriber"),
     ("METRICS_PORT", "", "port of a listener on OPENCHANNELS_HOST that serves only /metrics, without auth (`serve` "
      "opens it); unset: /metrics is on the main port, behind METRICS_TOKEN"),
     ("METRICS_TOKEN", "", "bearer token that /metrics on the main port requires (without METRICS_PORT); "
@@ -224,6 +228,8 @@ class Settings:
     ws_anonymous_idle_seconds: float = field(default_factory=lambda: float(_env("WS_ANONYMOUS_IDLE_SECONDS")))
     ws_per_message_deflate: bool = field(
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
+    ws_direct_send: bool = field(
+        default_factory=lambda: _env("WS_DIRECT_SEND").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
     plain_execution: bool = field(default_factory=lambda: plain_execution_enabled())
 

@@ -47,6 +47,7 @@ from infrastructure.settings import Settings
 from openchannels.trusted_documents import TrustedDocuments, TrustedDocumentsView
 from openchannels.tracing import shutdown_tracing, tracing_extensions
 from openchannels.websocket_admission import ConnectionsPerIP
+from openchannels.websocket_direct import SCOPE_KEY as DIRECT_WRITER, direct_writer
 from openchannels.websocket_handlers import LimitedLegacyWSHandler, LimitedTransportWSHandler
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits, init_authorization
 from resolvers.context import Context
@@ -126,6 +127,14 @@ class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Any) -> Any:
         """GraphiQL from the package's own files (openchannels/graphiql), never from a CDN."""
         return graphiql_page(request)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """A WebSocket's scope gets the writer of its frames past the ASGI layers, when the
+        connection allows one (openchannels/websocket_direct.py)."""
+        limits: WebSocketLimits | None = getattr(self, "websocket_limits", None)
+        if scope["type"] == "websocket" and limits is not None and limits.direct_send:
+            scope[DIRECT_WRITER] = direct_writer(send)
+        await super().__call__(scope, receive, send)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The request's uploads are closed when it ends (Starlette spools them in memory or in

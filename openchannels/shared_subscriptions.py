@@ -9,7 +9,8 @@ So, on graphql-transport-ws, subscriptions with the same schema, document, varia
 operation name and viewer form a group (`SharedStream`): the first one's operation runs the
 stream (with its connection's context: the viewer is the same for all), and every result is
 encoded once and sent to each member as its own `next` frame (the members differ only in
-their operation id). Each member keeps its own task (Strawberry's bookkeeping: complete,
+their operation id: `Delivery` makes each distinct message once, and the WebSocket frame of it
+is made once too and written straight to each socket that takes it: openchannels/websocket_direct.py). Each member keeps its own task (Strawberry's bookkeeping: complete,
 cancel, the per-connection limits), which only waits for the group to end; a member's
 connection that does not read is closed by its own bounded send queue (4429), never slowing
 the others. The group runs until its last member leaves or its stream ends (then every
@@ -54,6 +55,24 @@ class GroupEnded:
         self.error = error
 
 
+class Delivery:
+    """One result of a group, rendered once: each member's message is the same payload with its own
+    prefix (`{"id":<its id>,"type":"next","payload":`) spliced in front, made once per distinct
+    prefix (members with the same operation id, the usual case, share one string)."""
+
+    __slots__ = ("payload", "_texts")
+
+    def __init__(self, payload: str) -> None:
+        self.payload = payload
+        self._texts: dict[str, str] = {}
+
+    def text(self, prefix: str) -> str:
+        text = self._texts.get(prefix)
+        if text is None:
+            text = self._texts[prefix] = prefix + self.payload + "}"
+        return text
+
+
 class Member:
     """One subscription of a group: where its frames go."""
 
@@ -68,9 +87,9 @@ class Member:
         #: future did that at ~0.7 KiB per member)
         self.ended: asyncio.Future[GroupEnded] = asyncio.get_running_loop().create_future()
 
-    def send(self, payload: str) -> None:
+    def send(self, delivery: Delivery) -> None:
         if not self.operation.completed:
-            self.handler.websocket.send_encoded(self.prefix + payload + "}")
+            self.handler.websocket.send_encoded(delivery.text(self.prefix))
 
 
 #: subscriptions whose first result is the state at subscribe time (not only what happens from then on)
@@ -160,10 +179,10 @@ class SharedStream:
             payload["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
-        encoded = view.encode_json_string(payload)
+        delivery = Delivery(view.encode_json_string(payload))
         self.results += 1
         for member in list(self.members.values()):
-            member.send(encoded)
+            member.send(delivery)
 
     def _end(self, ending: GroupEnded) -> None:
         if not self.ended.done():

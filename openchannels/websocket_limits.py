@@ -4,7 +4,10 @@
   writer task sends them in order. A client that stops reading lets the queue fill (the
   writer waits on the socket); when WS_SEND_QUEUE_SIZE messages are waiting, the queue is
   dropped, the subscriptions are stopped and the connection is closed with 4429. Memory per
-  connection is therefore bounded by the queue, whatever the client does.
+  connection is therefore bounded by the queue, whatever the client does. A message with
+  nothing queued before it, on a socket whose transport takes writes, is written at once, past
+  the ASGI layers (openchannels/websocket_direct.py, `WS_DIRECT_SEND`): the queue and its writer
+  are for a socket that does not keep up, and they keep the order (nothing overtakes a queued message).
 - **Message size.** A message larger than WS_MAX_MESSAGE_BYTES closes the connection with
   1009 (`serve` also gives the limit to uvicorn, which refuses it before reading it whole).
 - **connection_init timeout.** graphql-transport-ws closes with 4408 (Strawberry does it with
@@ -54,6 +57,7 @@ from openchannels.rate_limits import VISITOR_TOKEN, visitor_token_subject
 from openchannels.websocket_admission import (
     CLOSE_IDLE, CLOSE_TOO_MANY_FROM_ADDRESS, ConnectionsPerIP, IdleWatch,
 )
+from openchannels.websocket_direct import SCOPE_KEY, DirectWriter, direct_send_available, frame_of
 from openchannels.websocket_messages import NOT_JSON, malformed, masked_message
 
 log = logging.getLogger("openchannels.websocket")
@@ -79,13 +83,16 @@ class WebSocketLimits:
     max_connections_per_ip: int = 50
     #: 0: anonymous connections are never closed for idleness
     anonymous_idle_seconds: float = 60.0
+    #: frames written to the socket's transport past the ASGI layers (openchannels/websocket_direct.py)
+    direct_send: bool = False
 
     @classmethod
     def from_settings(cls, settings: Any) -> WebSocketLimits:
         return cls(send_queue_size=settings.ws_send_queue_size, max_message_bytes=settings.ws_max_message_bytes,
                    connection_init_timeout_seconds=settings.ws_connection_init_timeout_seconds,
                    max_connections_per_ip=settings.ws_max_connections_per_ip,
-                   anonymous_idle_seconds=settings.ws_anonymous_idle_seconds)
+                   anonymous_idle_seconds=settings.ws_anonymous_idle_seconds,
+                   direct_send=settings.ws_direct_send and direct_send_available())
 
 
 def init_authorization(payload: Any) -> str | None:
@@ -125,6 +132,9 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
         super().__init__(view, request, response)
         self.limits: WebSocketLimits = getattr(view, "websocket_limits", None) or WebSocketLimits()
         self._outbox: deque[str | bytes] = deque()
+        #: writes frames past the ASGI layers when the connection allows it (None: always the ASGI
+        #: path: WS_DIRECT_SEND off, another uvicorn, wsproto, permessage-deflate, a wrapped send)
+        self._direct: DirectWriter | None = response.scope.get(SCOPE_KEY) if self.limits.direct_send else None
         #: sends what is queued, then ends (an idle connection holds no task and no event: a
         #: waiting writer with its two Events cost ~2.5 KiB per idle subscriber)
         self._writer: asyncio.Task | None = None
@@ -148,9 +158,20 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self.send_encoded(encoded)
 
     def send_encoded(self, text: str) -> None:
-        """Queue a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py)."""
+        """Send a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py):
+        written to the socket at once when nothing is waiting before it and the socket takes it
+        (openchannels/websocket_direct.py), else queued."""
         if self._closing is not None:
             return
+        direct = self._direct
+        if direct is not None and self._writer is None and not self._outbox and direct.ready():
+            try:
+                frame = frame_of(text)
+            except UnicodeEncodeError:  # (a lone surrogate) the ASGI path fails it as it always did
+                pass
+            else:
+                direct.write(frame)
+                return
         if len(self._outbox) >= self.limits.send_queue_size:
             log.info("closing a WebSocket whose client does not read (%d messages waiting)", len(self._outbox))
             self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")

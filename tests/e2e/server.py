@@ -153,14 +153,18 @@ class Deployment:
         `factory`: another application factory, e.g. one with planted faults)."""
         port = free_port()
         log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
+        environment = {**self.environment(), **(env or {})}
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", factory,
                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
                  "--no-proxy-headers",  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
                  # as `openchannels serve`: request headers limited in time and size
-                 "--http", "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol"],
-                cwd=REPO_ROOT, env={**self.environment(), **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
+                 "--http", "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol",
+                 # as `openchannels serve`: no permessage-deflate unless WS_PER_MESSAGE_DEFLATE (so the
+                 # WebSocket frames take the direct path, WS_DIRECT_SEND: openchannels/websocket_direct.py)
+                 "--ws-per-message-deflate", environment.get("WS_PER_MESSAGE_DEFLATE", "false")],
+                cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT,
             )
         server = ServerProcess(port=port, process=process, log_path=log_path)
