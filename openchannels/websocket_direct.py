@@ -29,6 +29,9 @@ import struct
 from typing import Any
 
 import uvicorn
+# uvicorn[standard] installs websockets, so uvicorn's websockets-sansio protocol is always there
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from openchannels.http_protocol import TESTED_UVICORN
 
@@ -69,21 +72,13 @@ def frame_of(text: str) -> bytes:
     return frame
 
 
-def _sansio_protocol() -> type | None:
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-    except ImportError:  # websockets not installed: uvicorn runs wsproto
-        return None
-    return WebSocketsSansIOProtocol
-
-
 def direct_send_available() -> bool:
     """uvicorn is the release this was written for (else the ASGI path, with a warning)."""
     if uvicorn.__version__ != TESTED_UVICORN:
         log.warning("uvicorn %s is not %s: WebSocket frames take the ASGI path (WS_DIRECT_SEND)",
                     uvicorn.__version__, TESTED_UVICORN)
         return False
-    return _sansio_protocol() is not None
+    return True
 
 
 class DirectWriter:
@@ -105,22 +100,17 @@ class DirectWriter:
         self.protocol.transport.write(frame)
 
 
-try:
-    from websockets.protocol import State as _State
-    _OPEN: Any = _State.OPEN
-except ImportError:  # pragma: no cover - no websockets: no sansio protocol either
-    _OPEN = object()
+_OPEN: Any = State.OPEN
 
 
 def direct_writer(send: Any) -> DirectWriter | None:
     """The DirectWriter of the connection whose ASGI `send` this is: uvicorn's own sansio protocol's
     `send` (not wrapped by a middleware) on a connection without an extension (permessage-deflate);
     None for anything else (the ASGI path)."""
-    protocol_class = _sansio_protocol()
     protocol = getattr(send, "__self__", None)
-    if protocol_class is None or not isinstance(protocol, protocol_class):
+    if not isinstance(protocol, WebSocketsSansIOProtocol):
         return None
-    if getattr(send, "__func__", None) is not protocol_class.send:  # type: ignore[attr-defined]
+    if getattr(send, "__func__", None) is not WebSocketsSansIOProtocol.send:
         return None
     conn = getattr(protocol, "conn", None)
     if conn is None or getattr(conn, "extensions", None):
