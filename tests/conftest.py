@@ -320,6 +320,8 @@ async def db(backend: str, _backend_state: BackendState) -> AsyncIterator[str]:
 @dataclass
 class QueryCounter:
     statements: list[str] = field(default_factory=list)
+    #: each statement's values, in the same order ([] for a script)
+    values: list[list] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -340,8 +342,10 @@ class _StatementHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == "%s: %s" and record.args:
             self.counter.statements.append(str(record.args[0]))
+            self.counter.values.append(list(record.args[1] or []))  # type: ignore[index]
         elif not record.args and isinstance(record.msg, str):
             self.counter.statements.append(record.msg)
+            self.counter.values.append([])
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 of PostgreSQL (services/contact_center/search_index.py)."""
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
@@ -134,17 +130,17 @@ def _plan(rows: list[dict]) -> str:
 
 
 @pytest.mark.postgres_only
-async def test_the_first_page_is_one_statement_that_plans_no_parallel_workers(db):
+async def test_the_first_page_is_one_statement_that_plans_no_parallel_workers(db, count_queries):
     """The statement finds the newest id itself (no statement before it) and runs outside a transaction (no SET
     LOCAL): nothing but its `SERIAL` column keeps PostgreSQL from starting parallel workers for the walk, which here
     it would even when they cost nothing."""
     ann_v = await _parcels()
     await search.search_messages(ann_v, query="warm", first=1)  # the first search on a connection checks the index
-    with _statements() as executed:
+    with count_queries() as counter:
         page = await search.search_messages(ann_v, query="parcel", first=2, with_total=False)
     assert sorted(m.text for m in page.rows) == ["parcel parcel newer", "parcel parcel parcel old"]  # the best two
-    assert len(executed) == 1
-    statement, values = executed[0]
+    assert counter.count == 1
+    statement, values = counter.statements[0], counter.values[0]
     assert search.SERIAL in statement
     async with in_transaction() as tx:
         for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_index_scan_size",
@@ -156,26 +152,3 @@ async def test_the_first_page_is_one_statement_that_plans_no_parallel_workers(db
             "EXPLAIN " + statement.replace(f',{search.SERIAL} "serial"', ""), values))
     assert "Gather" not in guarded, guarded
     assert "Gather" in unguarded, unguarded  # the guard is what keeps the workers away
-
-
-@contextmanager
-def _statements() -> Iterator[list[tuple[str, list]]]:
-    """(SQL, values) of every statement Tortoise executes meanwhile (logged at DEBUG: "<sql>: <values>")."""
-    executed: list[tuple[str, list]] = []
-
-    class Handler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.msg == "%s: %s" and record.args:
-                executed.append((str(record.args[0]), list(record.args[1] or [])))  # type: ignore[index]
-            elif not record.args and isinstance(record.msg, str):
-                executed.append((record.msg, []))
-
-    logger, handler = logging.getLogger("tortoise.db_client"), Handler(logging.DEBUG)
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield executed
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
