@@ -124,6 +124,10 @@ class UnitOfWork:
 
 _EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
                   "visitor_visible", "created_at", "removed_operator_ids", "actor_id", "state", "detail")
+#: the columns' PostgreSQL types, in _EVENT_COLUMNS' order: the casts of the statements that send the values
+#: without a table to take them from (_LOCK_AND_INSERT_EVENT's SELECT, `UnitOfWork.flush_and_commit`'s literals)
+_CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolean", "timestamptz", "jsonb", "int",
+          "jsonb", "jsonb")
 _INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
                  f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) RETURNING id")
 # The lock and the first event in one round trip (the lock is held until commit, so every
@@ -131,14 +135,10 @@ _INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
 # before the INSERT draws the id from the sequence.
 _LOCK_AND_INSERT_EVENT = (
     "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) "
-    f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) SELECT $1::varchar, $2::varchar, $3::varchar, $4::int, "
-    "$5::int, $6::int, $7::jsonb, $8::boolean, $9::timestamptz, $10::jsonb, $11::int, $12::jsonb, $13::jsonb "
-    "FROM event_order RETURNING id"
+    f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
+    f"SELECT {', '.join(f'${i}::{cast}' for i, cast in enumerate(_CASTS, 1))} FROM event_order RETURNING id"
 )
 _JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
-#: the columns' types, for the literals of `UnitOfWork.flush_and_commit`
-_CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolean", "timestamptz", "jsonb", "int",
-          "jsonb", "jsonb")
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
 
