@@ -80,15 +80,20 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     return round(value / baseline, 3)
 
 
+#: issue #18 item 2: p99 at most 1.5 x the baseline's p99 (B1, B1b, B3), beside p99 <= 2 x its own p50
+TAIL_TARGET = 1.5
+
+
 def load_rows(benchmark: str, graphql: LoadResult, baseline: LoadResult, note: str = "") -> list[Row]:
     throughput = ratio(graphql.requests_per_second, baseline.requests_per_second)
+    tail = ratio(graphql.p99_ms, baseline.p99_ms)
     rows = [
         Row(benchmark, "requests/s", round(graphql.requests_per_second, 1), round(baseline.requests_per_second, 1),
             throughput, note, target=">= 0.5 x baseline", verdict=verdict(throughput is not None and throughput >= 0.5)),
         Row(benchmark, "p50 ms", round(graphql.p50_ms, 2), round(baseline.p50_ms, 2),
             ratio(graphql.p50_ms, baseline.p50_ms)),
-        Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2),
-            ratio(graphql.p99_ms, baseline.p99_ms)),
+        Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2), tail,
+            target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET)),
         Row(benchmark, "failed requests", f"{graphql.failures}/{graphql.requests}",
             f"{baseline.failures}/{baseline.requests}"),
     ]
