@@ -2,6 +2,7 @@
 of PostgreSQL (services/contact_center/search_index.py)."""
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
@@ -9,6 +10,8 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import QueueDistribution
+from resolvers.ids import to_global_id
+from schema.contact_center.root import ranked_messages
 from services.contact_center import search
 from services.contact_center.search_index import OBSOLETE_INDEXES, POSTGRES_COLUMNS, ensure_search_index
 from tests.factories import make_open_channel, make_operator, start_chat
@@ -178,3 +181,15 @@ async def test_the_first_page_reads_each_match_once(db, count_queries):
     plan = rows[0]["QUERY PLAN"]
     plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
     assert _scans_of(plan, "message") == 1, plan
+
+
+async def test_a_search_hit_gives_its_chat_without_an_await(db):
+    """The chats read with the page are the hits' `chat` as they are: an awaitable per hit, even of a primed
+    DataLoader, made graphql-core gather a task per hit (two more turns of the event loop for the page)."""
+    ann_v = await _parcels()
+    page = await search.search_messages(ann_v, query="parcel", first=3, with_total=False)
+    nodes = [edge.node for edge in ranked_messages(page).edges]
+    chats = [node.chat(None) for node in nodes]
+    assert not [chat for chat in chats if inspect.isawaitable(chat)]
+    assert [chat.id for chat in chats] == [to_global_id("Chat", node.chat_pk) for node in nodes]
+    assert all(chat.title.startswith("Guest") for chat in chats), [chat.title for chat in chats]  # the visitors' chats
