@@ -61,13 +61,23 @@ class Message(Node):
 
     #: set when this object is the snapshot a quote keeps (not the live message)
     snapshot: strawberry.Private[bool] = False
+    #: the message's chat (a model) when the list resolver read it with the page (a search hit: Page.relations)
+    read_chat: strawberry.Private[Any] = None
 
     @strawberry.field(description="The text rendered to safe HTML (escaped, formatting applied, mentions linked).")
     async def html(self, info: Info) -> str:
         return await rm.html(info, self.text, self.pk, self.author_pk, self.snapshot)
 
     @strawberry.field
-    async def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
+    def chat(self, info: Info) -> Annotated["Chat", strawberry.lazy("schema.chats.chat")]:
+        # a sync resolver: the chat read with the page is returned as is. An awaitable here, even of a primed
+        # DataLoader, made graphql-core gather a task per message: two more turns of the event loop for the page,
+        # each behind every callback ready then (under B3's writers, a few ms each: issue #18's B4w)
+        if self.read_chat is not None and not self.snapshot:
+            return build("Chat", self.read_chat)
+        return self._load_chat(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
+
+    async def _load_chat(self, info: Info) -> Any:
         if self.snapshot:
             # a quote may come from a chat the reader may not see (discussMessageInChat): the quote's
             # text is shared, the chat is not (NOT_FOUND, as for every chat one may not see)
@@ -130,13 +140,13 @@ class Message(Node):
         )
 
     @classmethod
-    def from_model(cls, message: MessageRow | models.Message) -> "Message":
+    def from_model(cls, message: MessageRow | models.Message, chat: models.Chat | None = None) -> "Message":
         """From the read model (a last message, a search hit: services/chats/read_models.py), or a
-        model: the same attributes."""
+        model: the same attributes; `chat`: the message's chat, when read with it."""
         return cls(
             id=strawberry.ID(to_global_id("Message", message.id)), pk=message.id, chat_pk=message.chat_id,
             author_pk=message.author_id, author_kind=message.author_kind, text=message.text, silent=message.silent,
-            created_at=message.created_at, edited_at=message.edited_at, deleted=message.deleted,
+            created_at=message.created_at, edited_at=message.edited_at, deleted=message.deleted, read_chat=chat,
         )
 
 

@@ -33,7 +33,8 @@ from schema.payloads import ChatPayload, chat_payload, payload, user_errors
 
 def ranked_messages(page) -> MessageConnection:
     """A MessageConnection of a keyset page (its cursors carry the rank, not only the id)."""
-    edges = [MessageEdge(cursor=cursor, node=Message.from_model(m)) for cursor, m in zip(page.cursors, page.rows)]
+    edges = [MessageEdge(cursor=cursor, node=Message.from_model(m, page.relations.get(m.id, {}).get("chat")))
+             for cursor, m in zip(page.cursors, page.rows)]
     return MessageConnection(edges=edges, page=page, page_info=page_info_of(page, [e.cursor for e in edges]))
 
 

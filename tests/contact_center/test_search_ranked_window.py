@@ -2,11 +2,16 @@
 of PostgreSQL (services/contact_center/search_index.py)."""
 from __future__ import annotations
 
+import inspect
+import json
+
 import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import QueueDistribution
+from resolvers.ids import to_global_id
+from schema.contact_center.root import ranked_messages
 from services.contact_center import search
 from services.contact_center.search_index import OBSOLETE_INDEXES, POSTGRES_COLUMNS, ensure_search_index
 from tests.factories import make_open_channel, make_operator, start_chat
@@ -152,3 +157,39 @@ async def test_the_first_page_is_one_statement_that_plans_no_parallel_workers(db
             "EXPLAIN " + statement.replace(f',{search.SERIAL} "serial"', ""), values))
     assert "Gather" not in guarded, guarded
     assert "Gather" in unguarded, unguarded  # the guard is what keeps the workers away
+
+
+def _scans_of(plan: dict, table: str) -> int:
+    """How many nodes of the plan read `table`, the sub-selects (InitPlan, SubPlan) aside."""
+    if plan.get("Parent Relationship") in ("InitPlan", "SubPlan"):
+        return 0
+    return (plan.get("Relation Name") == table) + sum(_scans_of(child, table) for child in plan.get("Plans", []))
+
+
+@pytest.mark.postgres_only
+async def test_the_first_page_reads_each_match_once(db, count_queries):
+    """The walk that finds the newest matches hands their rows to the ranking: the statement reads `message` in
+    one place (the newest id and the oldest are sub-selects), not again by primary key for each match found."""
+    ann_v = await _parcels()
+    await search.search_messages(ann_v, query="warm", first=1)  # the first search on a connection checks the index
+    with count_queries() as counter:
+        page = await search.search_messages(ann_v, query="parcel", first=2, with_total=False)
+    assert sorted(m.text for m in page.rows) == ["parcel parcel newer", "parcel parcel parcel old"]  # the best two
+    assert [chat.title for chat in (found["chat"] for found in page.relations.values())]  # read with the page
+    rows = await connections.get("default").execute_query_dict(f"EXPLAIN (FORMAT JSON) {counter.statements[0]}",
+                                                               counter.values[0])
+    plan = rows[0]["QUERY PLAN"]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    assert _scans_of(plan, "message") == 1, plan
+
+
+async def test_a_search_hit_gives_its_chat_without_an_await(db):
+    """The chats read with the page are the hits' `chat` as they are: an awaitable per hit, even of a primed
+    DataLoader, made graphql-core gather a task per hit (two more turns of the event loop for the page)."""
+    ann_v = await _parcels()
+    page = await search.search_messages(ann_v, query="parcel", first=3, with_total=False)
+    nodes = [edge.node for edge in ranked_messages(page).edges]
+    chats = [node.chat(None) for node in nodes]
+    assert not [chat for chat in chats if inspect.isawaitable(chat)]
+    assert [chat.id for chat in chats] == [to_global_id("Chat", node.chat_pk) for node in nodes]
+    assert all(chat.title.startswith("Guest") for chat in chats), [chat.title for chat in chats]  # the visitors' chats
