@@ -1,20 +1,25 @@
 """B2 fan-out: WebSocket subscribers of one channel's queue and of one chat, and idle memory.
 
-The subscribers live in a process of their own (`python -m bench.fanout`, asyncio +
-websockets, graphql-transport-ws), never in the server's:
+The subscribers live in a process of their own (`python -m bench.fanout`, graphql-transport-ws),
+never in the server's:
 
 - `fanout`: N connections subscribe to `queueChanged` of one open channel and N to
   `chatEvents` of one chat (each connection one subscription, the supervisor token).
-  Warm-up events prove every subscription live (`prove_live`); then, event by event, a mutation
-  (`startVisitorChat` into the channel, `sendMessage` into the chat by its operator) is sent
-  and the time from its HTTP response to each subscriber's receipt of that event (matched
-  by the new chat's / message's id) is recorded. An event that arrives before the response
-  counts as 0 ms. Receiving and parsing the N frames in this one process is part of the
-  figure (a few ms per 1,000).
-- `hold`: M connections, each with 3 subscriptions (`queueChanged`, `chatEvents`,
-  `myChatsChanged`), are opened; `sendMessage`s prove every connection's `chatEvents` live;
-  a JSON line `{"ready": M}` is printed and the connections are held until stdin closes.
-  B2 idle (`measure_idle`, in the bench process) runs one holder or several at once (each
+  Warm-up events prove every subscription of both live (`prove_live`) before either is
+  measured; then, event by event, a mutation (`startVisitorChat` into the channel,
+  `sendMessage` into the chat by its operator) is sent and the time from its HTTP response
+  to each subscriber's receipt of that event (matched by the new chat's / message's id) is
+  recorded. An event that arrives before the response counts as 0 ms. Receiving and parsing
+  the N frames in this one process is part of the figure, so the subscribers are picows
+  connections (a Cython WebSocket client): each frame is parsed (orjson) and its receipt time
+  recorded in the listener's callback, with no task per connection, and a count per key wakes
+  the wait for an event's last receipt (`Receipts`). That costs the driver 4-6 x less CPU per
+  receipt than websockets' asyncio client with a reader task per connection did (README,
+  "Issue #18 on 2026-12-03").
+- `hold`: M connections (websockets' asyncio client), each with 3 subscriptions
+  (`queueChanged`, `chatEvents`, `myChatsChanged`), are opened; `sendMessage`s prove every
+  connection's `chatEvents` live; a JSON line `{"ready": M}` is printed and the connections
+  are held until stdin closes. B2 idle (`measure_idle`, in the bench process) runs one holder or several at once (each
   process holds at most `IDLE_PER_DRIVER` sockets: the hard limit on open files is per
   process) and reads the VmRSS (/proc/<pid>/status) of each of the server's processes before
   and after: the growth, summed over the processes, per connection gives KiB per
@@ -22,7 +27,8 @@ websockets, graphql-transport-ws), never in the server's:
   allocations (code paths run for the first time) are not counted per connection; at N
   server processes it is repeated until each process has served some.
 
-`fanout` prints one JSON line. Connections offer permessage-deflate, as browsers do.
+`fanout` prints one JSON line. `hold`'s connections offer permessage-deflate, as browsers do;
+picows has none (the bench server runs without it: `--ws-per-message-deflate false`).
 """
 from __future__ import annotations
 
@@ -36,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench.processes import REPO_ROOT, cpu_spent, tree_cpu
 
@@ -120,6 +128,126 @@ def event_keys(data: dict) -> list[str]:
     return keys
 
 
+class Receipts:
+    """How many subscribers received each key, and the waits for a key's last receipt."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.waits: dict[str, tuple[int, asyncio.Event]] = {}
+        #: `next` messages received in all (an event may bring a subscriber more than one)
+        self.messages = 0
+
+    def received(self, key: str) -> None:
+        count = self.counts.get(key, 0) + 1
+        self.counts[key] = count
+        wait = self.waits.get(key)
+        if wait is not None and count >= wait[0]:
+            wait[1].set()
+
+    async def wait(self, key: str, subscribers: int, timeout: float = EVENT_TIMEOUT) -> int:
+        """Wait until `subscribers` subscribers received `key`; returns how many never did."""
+        if self.counts.get(key, 0) < subscribers:
+            done = asyncio.Event()
+            self.waits[key] = (subscribers, done)
+            try:
+                await asyncio.wait_for(done.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                del self.waits[key]
+        return max(0, subscribers - self.counts.get(key, 0))
+
+
+PONG = orjson.dumps({"type": "pong"})
+
+
+class Subscriber(WSListener):
+    """One picows graphql-transport-ws connection: each frame parsed in picows's callback, the first
+    receipt time of each key recorded there and counted in `Receipts`; no task of its own."""
+
+    def __init__(self, counter: Receipts) -> None:
+        self.counter = counter
+        self.receipts: dict[str, float] = {}
+        self.errors: list[str] = []
+        self.transport: WSTransport | None = None
+        self.acknowledged: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.closing = False
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = time.perf_counter()
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT and frame.fin:
+            message = orjson.loads(frame.get_payload_as_memoryview())
+            type_ = message.get("type")
+            if type_ == "next":
+                self.counter.messages += 1
+                payload = message["payload"]
+                if payload.get("errors"):
+                    self.errors.append(json.dumps(payload["errors"])[:300])
+                for key in event_keys(payload.get("data") or {}):
+                    if key not in self.receipts:
+                        self.receipts[key] = now
+                        self.counter.received(key)
+            elif type_ == "ping":
+                transport.send(WSMsgType.TEXT, PONG)
+            elif type_ == "connection_ack":
+                if not self.acknowledged.done():
+                    self.acknowledged.set_result(None)
+            elif type_ == "error":
+                self.errors.append(json.dumps(message.get("payload"))[:300])
+        elif kind is WSMsgType.CLOSE:
+            self.errors.append(f"closed by the server: {frame.get_close_code()} {frame.get_close_reason()}"[:300])
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        elif kind is not WSMsgType.PONG and kind is not WSMsgType.PING:
+            self.errors.append(f"unexpected frame: {kind.name} fin={frame.fin}")
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.closing:
+            self.errors.append("disconnected")
+        if not self.acknowledged.done():
+            self.acknowledged.set_exception(RuntimeError(f"disconnected before connection_ack: {self.errors}"))
+
+    def send(self, message: dict) -> None:
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, orjson.dumps(message))
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.send_close()
+            self.transport.disconnect()
+            await self.transport.wait_disconnected()
+
+
+async def open_subscriber(ws_url: str, token: str, counter: Receipts,
+                          subscriptions: list[tuple[str, dict]]) -> Subscriber:
+    _, subscriber = await ws_connect(lambda: Subscriber(counter), ws_url, websocket_handshake_timeout=60,
+                                     enable_auto_pong=True, max_frame_size=2 ** 22,
+                                     extra_headers={"Sec-WebSocket-Protocol": "graphql-transport-ws"})
+    assert isinstance(subscriber, Subscriber)
+    subscriber.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    await asyncio.wait_for(subscriber.acknowledged, 60)
+    for index, (query, variables) in enumerate(subscriptions):
+        subscriber.send({"id": str(index + 1), "type": "subscribe",
+                         "payload": {"query": query, "variables": variables}})
+    return subscriber
+
+
+async def open_subscribers(count: int, ws_url: str, token: str, counter: Receipts,
+                           subscriptions: list[tuple[str, dict]]) -> list[Subscriber]:
+    gate = asyncio.Semaphore(CONNECT_PARALLEL)
+
+    async def one() -> Subscriber:
+        async with gate:
+            return await open_subscriber(ws_url, token, counter, subscriptions)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
 async def open_connection(ws_url: str, token: str, subscriptions: list[tuple[str, dict]]) -> Connection:
     from websockets.asyncio.client import connect
 
@@ -146,18 +274,7 @@ async def open_many(count: int, ws_url: str, token: str, subscriptions: list[tup
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-async def wait_for_key(connections: list[Connection], key: str, timeout: float = EVENT_TIMEOUT) -> int:
-    """Wait until every connection received `key`; returns how many never did."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        missing = sum(1 for c in connections if key not in c.receipts)
-        if not missing:
-            return 0
-        await asyncio.sleep(0.002)
-    return sum(1 for c in connections if key not in c.receipts)
-
-
-async def prove_live(connections: list[Connection], trigger, timeout: float = EVENT_TIMEOUT) -> None:
+async def prove_live(connections: list[Any], trigger, timeout: float = EVENT_TIMEOUT) -> None:
     """Trigger events until every connection received one of them: each subscription is then live.
 
     A `subscribe` is answered by nothing in graphql-transport-ws, and a subscription that
@@ -222,34 +339,45 @@ class Mutations:
         return f"message:{payload['message']['id']}", received
 
 
-async def measure(connections: list[Connection], trigger, events: int, server_pid: int = 0) -> dict:
+async def measure(connections: list[Subscriber], counter: Receipts, trigger, events: int,
+                  server_pid: int = 0) -> dict:
     """Latency to each subscriber per event, and the CPU the events cost: the server's (its whole
-    process, the mutation's own work included) and this driver's (receiving and parsing the frames)."""
-    await prove_live(connections, trigger, timeout=max(EVENT_TIMEOUT, len(connections) / 20))
+    process, the mutation's own work included) and this driver's (receiving and parsing the frames).
+    Every subscription of the run is live before (`fanout`): none is still being set up meanwhile."""
     every, last, lost = [], [], 0
+    messages_before = counter.messages
     server_before, driver_before = tree_cpu(server_pid) if server_pid else {}, time.process_time()
     for _ in range(events):
         await asyncio.sleep(0.1)
         key, responded = await trigger()
-        lost += await wait_for_key(connections, key)
+        lost += await counter.wait(key, len(connections))
         times = [max(0.0, c.receipts[key] - responded) * 1000 for c in connections if key in c.receipts]
         every += times
         if times:
             last.append(max(times))
     # every process of the server (uvicorn's workers under --workers N)
     server_cpu = sum(cpu_spent(server_before, tree_cpu(server_pid)).values()) if server_pid else None
+    driver_cpu = time.process_time() - driver_before
     return {"every_ms": every, "last_ms": last, "lost": lost, "subscribers": len(connections), "events": events,
-            "server_cpu_s": server_cpu, "driver_cpu_s": time.process_time() - driver_before}
+            "server_cpu_s": server_cpu, "driver_cpu_s": driver_cpu, "messages": counter.messages - messages_before}
 
 
 async def fanout(args: argparse.Namespace) -> dict:
     mutations = Mutations(args.http_url, args.operator_token, args.channel_id, args.chat_id)
-    queue = await open_many(args.subscribers, args.ws_url, args.token,
-                            [(QUEUE_SUBSCRIPTION, {"ch": [args.channel_id]})])
-    chat = await open_many(args.subscribers, args.ws_url, args.token, [(CHAT_SUBSCRIPTION, {"chat": args.chat_id})])
+    queue_receipts, chat_receipts = Receipts(), Receipts()
+    queue = await open_subscribers(args.subscribers, args.ws_url, args.token, queue_receipts,
+                                   [(QUEUE_SUBSCRIPTION, {"ch": [args.channel_id]})])
+    chat = await open_subscribers(args.subscribers, args.ws_url, args.token, chat_receipts,
+                                  [(CHAT_SUBSCRIPTION, {"chat": args.chat_id})])
     try:
-        result = {"queueChanged": await measure(queue, mutations.queue_event, args.events, args.server_pid),
-                  "chatEvents": await measure(chat, mutations.chat_event, args.events, args.server_pid)}
+        # both groups live before either is measured: the server sets up the chat's subscriptions
+        # after their `subscribe`, which would otherwise cost it CPU during the queue's events
+        for group, trigger in ((queue, mutations.queue_event), (chat, mutations.chat_event)):
+            await prove_live(group, trigger, timeout=max(EVENT_TIMEOUT, len(group) / 20))
+        result = {"queueChanged": await measure(queue, queue_receipts, mutations.queue_event, args.events,
+                                                args.server_pid),
+                  "chatEvents": await measure(chat, chat_receipts, mutations.chat_event, args.events,
+                                              args.server_pid)}
     finally:
         await asyncio.gather(*(c.close() for c in queue + chat), return_exceptions=True)
         await mutations.http.aclose()
@@ -502,8 +630,13 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
         every, last = sorted(measured["every_ms"]), sorted(measured["last_ms"])
         label = f"B2 {name} ({measured['subscribers']} subscribers)"
         last_p99 = round(percentile(last, 0.99), 2)
+        deliveries = measured["events"] * measured["subscribers"]
+        cpu = (f", server {measured['server_cpu_s'] / deliveries * 1e6:.1f} us per delivery, driver "
+               f"{measured['driver_cpu_s'] / deliveries * 1e6:.1f} us per receipt, "
+               f"{measured.get('messages', 0) / deliveries:.2f} messages per receipt"
+               if measured.get("server_cpu_s") is not None and deliveries else "")
         print(f"[bench] {label}: p50 {percentile(every, 0.5):.1f} ms, p99 {percentile(every, 0.99):.1f} ms, "
-              f"last subscriber p99 {last_p99} ms, lost {measured['lost']}", flush=True)
+              f"last subscriber p99 {last_p99} ms, lost {measured['lost']}{cpu}", flush=True)
         rows += [
             Row(label, "p50 ms, every receipt", round(percentile(every, 0.50), 2)),
             Row(label, "p99 ms, every receipt", round(percentile(every, 0.99), 2)),
@@ -513,7 +646,6 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
                 note=f"{measured['events']} events; from the mutation's HTTP response to each receipt"),
             Row(label, "lost receipts", f"{measured['lost']}/{measured['events'] * measured['subscribers']}"),
         ]
-        deliveries = measured["events"] * measured["subscribers"]
         if measured.get("server_cpu_s") is not None and deliveries:
             # what one more subscriber costs: the server's CPU over the measured events, per delivery
             # (the events' own mutations included: a constant per event, small beside N deliveries)
@@ -521,7 +653,7 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
                             note=f"{measured['server_cpu_s']:.2f} s of server CPU for {deliveries} deliveries "
                                  f"(/proc/<pid>/stat, 10 ms ticks); the driver spent "
                                  f"{measured['driver_cpu_s'] / deliveries * 1e6:.1f} us per receipt "
-                                 "on the same cores"))
+                                 "on the same cores" + per_event_messages(measured)))
     print(f"[bench] B2 idle: {args.idle_connections} connections with 3 subscriptions each", flush=True)
     idle_server = fresh_server() if fresh_server is not None else graphql
     try:
@@ -530,6 +662,12 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
         if idle_server is not graphql:
             idle_server.stop()
     return rows + idle_rows(idle_result)
+
+
+def per_event_messages(measured: dict) -> str:
+    """The `next` messages each subscriber got per event, when an event brought more than one."""
+    per_receipt = measured.get("messages", 0) / max(1, measured["events"] * measured["subscribers"])
+    return f"; {per_receipt:.2f} `next` messages per subscriber and event" if per_receipt > 1.005 else ""
 
 
 def idle_rows(result: dict) -> list:

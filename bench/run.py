@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(KNOWN)}; B4W is B4 under B3's writes, B8 the server's CPU per request at "
                         "--workers N against one process)")
     parser.add_argument("--subscribers", type=int, default=None,
-                        help="B2: subscribers on queueChanged and on chatEvents each (default 1,000 x scale, at least 5)")
+                        help="B2: subscribers on queueChanged and on chatEvents each (default 5,000 x scale, at least 5)")
     parser.add_argument("--idle-connections", type=int, default=None,
                         help="B2: idle connections with 3 subscriptions each (default 10,000 x scale, at least 20)")
     parser.add_argument("--events", type=int, default=10, help="B2: events measured per subscription (default 10)")
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--peers measures B1's lists: include B1 in --only")
     check_process_arguments(parser, args)
     if args.subscribers is None:
-        args.subscribers = max(5, round(1000 * args.scale))
+        args.subscribers = max(5, round(5000 * args.scale))
     if args.idle_connections is None:
         args.idle_connections = max(20, round(10_000 * args.scale))
     raise_file_limit()  # the servers started below inherit it (B2 holds thousands of sockets)
