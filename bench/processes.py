@@ -8,8 +8,13 @@ row is then measured against it.
 B8 starts two servers of its own beside each other, one process and N (`--workers` when above
 1, else 2), each on a Redis channel of its own (neither receives the other's events), and
 drives B1b's list (`conversations(first: 50)` as the 50-chat operator, `--concurrency`
-connections) and B3's writers (`sendMessage` by `--writers` operators) at each in alternating
-slices (one, N, N, one, ...), after an unmeasured slice on each. The server's CPU is the sum of
+connections) and B3's writers (`sendMessage` by `--writers` operators) at each, and at a third
+side, the control: the one-process server at one process's share of the load (`--concurrency`/N
+connections, W/N writers, rounded up), which is what each of the N processes carries. A process
+that carries fewer requests at once spends more CPU on each (it sleeps and wakes more often),
+whatever the number of processes (README, issue #18, second pass): the control tells that apart
+from what the second process itself costs. The sides run in alternating slices (one, N, control,
+control, N, one, ...), after an unmeasured slice on each. The server's CPU is the sum of
 user + system time, from /proc/<pid>/stat, of every process of the server (the supervisor and
 each worker), read by the driver itself at the start and the end of its measured window (after
 the warm-up), and divided by the requests answered in that window. PostgreSQL's and Redis's CPU
@@ -254,18 +259,38 @@ def _received_note(received: dict[int, float | None] | None, workers: int) -> st
             f"{received[1]:.2f} at 1")
 
 
-def compare_processes(servers: dict[int, Any], drive: Callable[[Any, float, float], dict],
-                      args: argparse.Namespace) -> dict[int, Measured]:
-    """One unmeasured slice on each server, then alternating measured slices (1, N, N, 1, ...)."""
-    for server in servers.values():
-        drive(server, min(1.0, args.duration), 0.5)
+def compare_processes(sides: dict[Any, Callable[[float, float], dict]],
+                      args: argparse.Namespace) -> dict[Any, Measured]:
+    """One unmeasured slice on each side (`drive(duration, warmup)`), then alternating measured
+    slices (a, b, c, c, b, a, ...)."""
+    for drive in sides.values():
+        drive(min(1.0, args.duration), 0.5)
     rounds = max(1, min(args.rounds, int(args.duration)))
-    measured = {workers: Measured() for workers in servers}
-    order = sorted(servers)
+    measured = {side: Measured() for side in sides}
+    order = list(sides)
     for round_ in range(rounds):
-        for workers in (order if round_ % 2 == 0 else order[::-1]):
-            measured[workers].add(drive(servers[workers], args.duration / rounds, 0.5))
+        for side in (order if round_ % 2 == 0 else order[::-1]):
+            measured[side].add(sides[side](args.duration / rounds, 0.5))
     return measured
+
+
+def share(total: int, workers: int) -> int:
+    """One process's part of `total` connections or writers spread over `workers` processes."""
+    return max(1, -(-total // workers))
+
+
+def control_row(workload: str, one: Measured, many: Measured, workers: int, load: str) -> Any:
+    """The N-process server against the one-process server driven at one process's share of the
+    load (`load`: what that is): whether the process count, rather than the lighter load each
+    process then carries, makes a request cost more."""
+    from bench.run import Row, ratio, verdict
+
+    cpu_ratio = ratio(many.cpu_ms_per_request, one.cpu_ms_per_request)
+    return Row(f"B8 {workload}, {workers} processes vs 1", f"server CPU ms/request, 1 process at {load}",
+               many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
+               f"at 1 process and {load}: {round(one.result.requests_per_second, 1)} requests/s, {cpu_note(one)}",
+               target=f"<= {CPU_TARGET:.2f} x 1 process",
+               verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET))
 
 
 def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[str, str], tokens: dict[int, str],
@@ -285,21 +310,37 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
     if schema_has_conversations():
         headers = {"Authorization": f"Bearer {tokens[50]}"}
         body = {"query": queries.CONVERSATIONS}
-        measured = compare_processes(servers, lambda server, duration, warmup: drive_with_cpu(
-            "load", server, duration=duration, warmup=warmup, concurrency=args.concurrency, body=body,
-            headers=headers), args)
-        rows += process_rows("B1b conversations(first: 50)", measured[1], measured[workers], workers)
+
+        def load(server: Any, concurrency: int) -> Callable[[float, float], dict]:
+            return lambda duration, warmup: drive_with_cpu("load", server, duration=duration, warmup=warmup,
+                                                           concurrency=concurrency, body=body, headers=headers)
+
+        part = share(args.concurrency, workers)
+        measured = compare_processes({1: load(servers[1], args.concurrency),
+                                      workers: load(servers[workers], args.concurrency),
+                                      "share": load(servers[1], part)}, args)
+        workload = "B1b conversations(first: 50)"
+        rows += process_rows(workload, measured[1], measured[workers], workers)
+        rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers,
+                                    f"{part} connections"))
     else:
         rows.append(Row(f"B8 B1b conversations(first: 50), {workers} processes vs 1", "server CPU ms/request",
                         "skipped", note="Query.conversations is not in schema.graphql yet"))
     writers = [{"token": token, "chat": chat} for token, chat in targets.ingest]
     before = {count: runtime.read(server.base_url) for count, server in servers.items()}
-    measured = compare_processes(servers, lambda server, duration, warmup: drive_with_cpu(
-        "ingest", server, duration=duration, warmup=warmup, writers=writers), args)
+
+    def ingest(server: Any, writing: list) -> Callable[[float, float], dict]:
+        return lambda duration, warmup: drive_with_cpu("ingest", server, duration=duration, warmup=warmup,
+                                                       writers=writing)
+
+    part = share(len(writers), workers)
+    measured = compare_processes({1: ingest(servers[1], writers), workers: ingest(servers[workers], writers),
+                                  "share": ingest(servers[1], writers[:part])}, args)
     received = {count: runtime.events_received_per_operation(before[count], runtime.read(server.base_url))
                 for count, server in servers.items()}
-    rows += process_rows(f"B3 sendMessage ({len(writers)} operators)", measured[1], measured[workers], workers,
-                         received)
+    workload = f"B3 sendMessage ({len(writers)} operators)"
+    rows += process_rows(workload, measured[1], measured[workers], workers, received)
+    rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers, f"{part} writers"))
     for server in servers.values():
         server.stop()
     return rows

@@ -25,7 +25,7 @@ def run_bench(json_path: Path, database: str) -> subprocess.CompletedProcess:
                "--concurrency", "4", "--subscribers", str(SUBSCRIBERS), "--idle-connections", str(IDLE_CONNECTIONS),
                "--events", "3", "--writers", "3", "--json", str(json_path), "--database", database]
     env = {**os.environ, "BENCH_POSTGRES_URL": TEST_POSTGRES_URL, "BENCH_REDIS_URL": TEST_REDIS_URL}
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def number(text: str) -> float:
@@ -109,6 +109,11 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert cpu["value"] > 0 and cpu["baseline"] > 0 and cpu["ratio"] == round(cpu["value"] / cpu["baseline"], 3)
         assert cpu["verdict"] in ("pass", "FAIL") and cpu["target"] == "<= 1.10 x 1 process"
         assert "supervisor" in cpu["note"] and cpu["note"].count("worker ") == 3, cpu["note"]  # 2 + the 1 of one
+        # the control: the same N-process figure against one process at its share of the load
+        control = rows[benchmark, "server CPU ms/request, 1 process at "
+                       + ("2 connections" if workload.startswith("B1b") else "2 writers")]
+        assert control["value"] == cpu["value"] and control["baseline"] > 0
+        assert control["verdict"] in ("pass", "FAIL") and control["note"].count("worker ") == 1, control["note"]
         assert value(benchmark, "requests/s") > 0 and rows[benchmark, "requests/s"]["baseline"] > 0
         assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
         assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")

@@ -3,6 +3,7 @@ the flags, the server's CPU summed over its processes from /proc, the writers' w
 rows with their targets and verdicts. tests/bench/test_bench_run.py runs the bench itself."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from typing import Awaitable, Callable
 import pytest
 
 from bench.load import LoadResult
-from bench.processes import CPU_TARGET, Measured, cpu_spent, process_rows, process_tree, tree_cpu
+from bench.processes import (CPU_TARGET, Measured, compare_processes, control_row, cpu_spent, process_rows,
+                             process_tree, share, tree_cpu)
 from bench.run import main
 from bench.search_writes import search_writes_rows, write_until_stopped
 
@@ -101,6 +103,31 @@ def test_b8_rows_divide_every_process_cpu_by_the_requests_and_judge_against_one_
     beyond.add(slice_answer(1000, {20: 0.01, 21: 1.2, 22: 1.0}, 900))  # 2.21 ms: 1.105 x
     cpu = process_rows("B3 sendMessage (8 operators)", one, beyond, 2)[0]
     assert cpu.ratio == 1.105 and cpu.verdict == "FAIL"
+
+
+def test_b8_control_is_one_process_at_one_process_share_of_the_load() -> None:
+    assert [share(7, 2), share(8, 2), share(16, 2), share(16, 3), share(1, 2)] == [4, 4, 8, 6, 1]
+    calls: list[tuple[str, float, float]] = []
+
+    def side(name: str, cpu: float) -> Callable[[float, float], dict]:
+        def drive(duration: float, warmup: float) -> dict:
+            calls.append((name, duration, warmup))
+            return slice_answer(500, {10: cpu}, 500)
+        return drive
+
+    args = argparse.Namespace(duration=6.0, rounds=2)
+    measured = compare_processes({1: side("one", 1.0), 2: side("two", 1.1), "share": side("share", 1.2)}, args)
+    # an unmeasured slice on each side, then the sides in turn, the second round backwards
+    assert [name for name, _, _ in calls] == ["one", "two", "share", "one", "two", "share", "share", "two", "one"]
+    assert [duration for _, duration, _ in calls[3:]] == [3.0] * 6
+    assert measured["share"].cpu_ms_per_request == 2.4 and measured[2].cpu_ms_per_request == 2.2
+
+    row = control_row("B3 sendMessage (7 operators)", measured["share"], measured[2], 2, "4 writers")
+    assert (row.benchmark, row.figure) == ("B8 B3 sendMessage (7 operators), 2 processes vs 1",
+                                           "server CPU ms/request, 1 process at 4 writers")
+    assert (row.value, row.baseline, row.ratio, row.verdict) == (2.2, 2.4, 0.917, "pass")
+    assert row.note == "at 1 process and 4 writers: 500.0 requests/s, CPU s by process: worker 2.40"
+    assert control_row("B3", measured[1], measured["share"], 2, "4 writers").verdict == "FAIL"  # 2.4 / 2.0
 
 
 def test_b4w_rows_judge_the_searches_p99_and_show_the_writers_of_the_same_window() -> None:
