@@ -51,8 +51,14 @@ class DirectTransaction(TransactionWrapper):
         #: COMMIT went out with the last statements (commit_with)
         self.committed = False
 
-    async def begin(self) -> None:
-        await self._connection.execute("BEGIN")
+    async def begin(self, script: str = "") -> None:
+        """BEGIN, and `script` (statements without parameters) in the same round trip."""
+        if script:
+            sql = f"BEGIN; {script}"
+            self.log.debug(sql)  # a script, as commit_with logs one (statement counts read it)
+            await self._translate_exceptions(_status_of, sql, ())
+        else:
+            await self._connection.execute("BEGIN")
 
     async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
         """asyncpg's rows of one statement (services/common/raw_sql.py's hot path): Tortoise's
@@ -121,8 +127,14 @@ class _Savepoint:
             await self.tx.execute_script(f"ROLLBACK TO SAVEPOINT {self.name}")
 
 
+def lock_row_sql(lock: tuple[str, int]) -> str:
+    """The statement that locks the row of table `lock[0]` whose id is `lock[1]` (PostgreSQL)."""
+    table, row_id = lock
+    return f"SELECT 1 FROM {table} WHERE id = {int(row_id)} FOR UPDATE"
+
+
 @asynccontextmanager
-async def _direct(root: AsyncpgDBClient) -> AsyncIterator[BaseDBAsyncClient]:
+async def _direct(root: AsyncpgDBClient, lock: tuple[str, int] | None) -> AsyncIterator[BaseDBAsyncClient]:
     pool = root._pool
     assert pool is not None  # transaction() checked
     connection = await pool.acquire()
@@ -131,8 +143,8 @@ async def _direct(root: AsyncpgDBClient) -> AsyncIterator[BaseDBAsyncClient]:
         # the task's connection is the transaction's while it lasts, as under in_transaction
         token = get_connections().set(root.connection_name, tx)
         try:
-            await tx.begin()
             try:
+                await tx.begin(lock_row_sql(lock) if lock is not None else "")  # a failed lock: rolled back below
                 yield tx
             except BaseException:
                 if not tx.committed:
@@ -150,14 +162,19 @@ async def _direct(root: AsyncpgDBClient) -> AsyncIterator[BaseDBAsyncClient]:
 
 
 @asynccontextmanager
-async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+async def transaction(*, lock: tuple[str, int] | None = None) -> AsyncIterator[BaseDBAsyncClient]:
+    """`lock=(table, id)`: that row is locked (FOR UPDATE) before the body runs; on a direct
+    PostgreSQL transaction in BEGIN's round trip. On SQLite the database's write lock, taken
+    first, serialises writers already."""
     current = get_connections().get("default")
     # the pool's own client (not a transaction already: a nested one is a savepoint of it), its pool made
     if DIRECT and type(current) is AsyncpgDBClient and current._pool is not None:
-        async with _direct(current) as tx:
+        async with _direct(current, lock) as tx:
             yield tx
         return
     async with in_transaction() as tx:
         if tx.capabilities.dialect == "sqlite":
             await tx.execute_query(_TAKE_WRITE_LOCK)
+        elif lock is not None:
+            await tx.execute_query(lock_row_sql(lock))
         yield tx

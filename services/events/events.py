@@ -188,11 +188,13 @@ def actor_of(viewer: Viewer | None) -> int | None:
 
 
 @asynccontextmanager
-async def unit_of_work(actor: Viewer | None = None) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(actor: Viewer | None = None, *, lock: tuple[str, int] | None = None
+                       ) -> AsyncIterator[UnitOfWork]:
     """Run a use case in one transaction; its events are written at the end, published after commit
     to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only).
-    `actor`: the viewer the use case acts for (its events name the operator; see `actor_of`)."""
-    async with transaction() as tx:
+    `actor`: the viewer the use case acts for (its events name the operator; see `actor_of`).
+    `lock`: (table, id) of a row locked first (`transaction(lock=...)`: in BEGIN's round trip)."""
+    async with transaction(lock=lock) as tx:
         uow = UnitOfWork(tx, actor_id=actor_of(actor))
         yield uow
         await uow.flush_and_commit()

@@ -33,26 +33,32 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
     (services/messaging/messaging.py, services/messaging/files.py): the mentioned are notified on their chat list.
     """
     text = clean_text(text, ["input", "text"], allow_empty=bool(attachment_ids))
-    async with unit_of_work(viewer) as uow:
-        chat, auto_close_after = await _lock_chat(uow, viewer, chat_id)
-        me, at = viewer.operator_id, queue.now()
-        assert me is not None  # _lock_chat admits operators only
-        touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
-                       auto_close_at=None if chat.pinned or auto_close_after is None
-                       else at + timedelta(seconds=auto_close_after))
-        # On a (locked) chat in a state that allows it the transition's UPDATE cannot fail: it
-        # goes in one round trip with the read of the roles (the checks below still decide;
-        # a refusal rolls it back). Otherwise it comes after the checks, which refuse first.
-        touched = chat.status in allowed_from(Action.SEND_MESSAGE)
-        draft = _Draft(chat.id, me, text, silent, at)
-        target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None, draft)
+    _require_operator(viewer)
+    me, at = viewer.operator_id, queue.now()
+    assert me is not None  # _require_operator admits operators only
+    draft = _Draft(chat_id, me, text, silent, at)
+    # the chat's row locked in BEGIN's round trip (PostgreSQL); whether the caller may see it is
+    # decided after the lock, from the roles read with it
+    async with unit_of_work(viewer, lock=("chat", chat_id)) as uow:
+        if raw_sql.is_postgres(uow.tx):
+            # the chat, its SEND_MESSAGE transition (when its state allows it: the checks below still
+            # decide; a refusal rolls it back), the roles and the message in one statement
+            chat, target = await _touch_roles_and_write(uow, viewer, draft)
+            touched = target.touched
+        else:
+            chat, auto_close_after = await _read_chat(uow, chat_id)
+            touched = chat.status in allowed_from(Action.SEND_MESSAGE)
+            touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
+                           auto_close_at=None if chat.pinned or auto_close_after is None
+                           else at + timedelta(seconds=auto_close_after))
+            target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None)
         ensure(target.roles.can_write,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
             uow, viewer, chat, reply_to_message_id=reply_to_message_id, quote_message_id=quote_message_id,
             mention_operator_ids=list(mention_operator_ids), silent=silent)
         if not touched:
-            await _touch(uow, chat, touch)
+            ensure_allowed(Action.SEND_MESSAGE, chat)  # INVALID_STATE: the chat's state does not allow it
         if not target.roles.participant:
             await add_participant(uow, chat, me)
         message = await _insert_message_and_read(uow, draft, written=target.written)
@@ -115,86 +121,110 @@ class _ChatToWriteIn:
     audience: set[int]
     #: the message, when it was written with the roles (PostgreSQL, the writer a participant)
     written: _Written | None = None
+    #: the SEND_MESSAGE transition was made (the chat's state allowed it)
+    touched: bool = False
 
 
-_LOCK_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
+_READ_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
               "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
 #: the caller's roles and the chat's audience, from the chat policy's relations (services/policies/chats.py)
 _OPERATORS_OF_CHAT = chat_policy.roles_sql(chat="$1", channel="$2", me="$3")
 _SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
 
 
-async def _lock_chat(uow: UnitOfWork, viewer: Viewer, chat_id: int) -> tuple[Chat, int | None]:
-    """The chat, its row locked (PostgreSQL), and its open channel's auto-close delay (None: no channel).
-
-    Locked by id: whether the caller may see it is decided by _chat_to_write_in, after the lock.
-    """
+def _require_operator(viewer: Viewer) -> None:
     if not viewer.is_operator:
         if viewer.is_visitor:
             raise Forbidden("A visitor token cannot do this.")
         raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
-    found = await raw_sql.rows(uow.tx, _LOCK_CHAT + (" FOR UPDATE OF chat" if raw_sql.is_postgres(uow.tx) else ""),
-                               chat_id)
+
+
+async def _read_chat(uow: UnitOfWork, chat_id: int) -> tuple[Chat, int | None]:
+    """SQLite: the chat and its open channel's auto-close delay (None: no channel)."""
+    found = await raw_sql.rows(uow.tx, _READ_CHAT, chat_id)
     if not found:
         raise NotFound("No such chat.", field=["input", "chatId"])
     auto_close_after = found[0].pop("channel_auto_close_after")
     return Chat._init_from_db(**found[0]), auto_close_after
 
 
-async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None,
-                            draft: _Draft) -> _ChatToWriteIn:
-    """access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with none), the audience.
-
-    The roles are read after the lock, as roles_in_chat does, and decide visibility too: an
-    operator sees a chat exactly when they have a role in it (access.visible_chats). The
-    participants and offers read here are the audience at commit: they change only under
-    this chat's lock. With `touch` (PostgreSQL), the SEND_MESSAGE transition is made in the
-    same round trip, and so is the message when the writer is a participant already: the
-    checks that follow still decide, and a refusal rolls both back.
-    """
-    me = viewer.operator_id
-    params = (chat.id, chat.open_channel_id, me)
-    if touch is None:
-        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
-    elif raw_sql.is_postgres(uow.tx):
-        operators = await raw_sql.rows(uow.tx, _touch_roles_and_write_sql(touch), *params, touch.at,
-                                       touch.auto_close_at, MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
-    else:
+async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None) -> _ChatToWriteIn:
+    """SQLite: access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with
+    none), the audience; with `touch`, the SEND_MESSAGE transition made first."""
+    params = (chat.id, chat.open_channel_id, viewer.operator_id)
+    if touch is not None:
         await _touch(uow, chat, touch)
-        operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
-        operators.append({"role": "touched", "operator_id": chat.id})
+    operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
+    by_role = _by_role(operators)
+    return _checked(viewer, chat, by_role, touched=touch is not None)
+
+
+def _by_role(operators: list[dict[str, Any]]) -> dict[str, set[int]]:
     by_role: dict[str, set[int]] = {"participant": set(), "offered": set(), "member": set(), "touched": set(),
                                     "written": set(), "moved": set()}
     for operator in operators:
         by_role[operator["role"]].add(operator["operator_id"])
-    if touch is not None:
-        _touched(chat, touch, bool(by_role["touched"]))
+    return by_role
+
+
+def _checked(viewer: Viewer, chat: Chat, by_role: dict[str, set[int]], *, touched: bool) -> _ChatToWriteIn:
+    """The caller's roles (NOT_FOUND with none: an operator sees a chat exactly when they have a
+    role in it, access.visible_chats) and the chat's audience."""
     roles = ChatRoles.of(viewer, chat, by_role)
     if not roles.can_see:
         raise NotFound("No such chat.", field=["input", "chatId"])
     audience = by_role["participant"] | by_role["offered"] | ({chat.operator_id} if chat.operator_id else set())
     written = _Written(min(by_role["written"]), bool(by_role["moved"])) if by_role["written"] else None
-    return _ChatToWriteIn(roles, audience, written)
+    return _ChatToWriteIn(roles, audience, written, touched)
 
 
-def _touch_roles_and_write_sql(touch: _Touch) -> str:
-    """One statement after the lock: the SEND_MESSAGE transition ($4, $5), the roles ($1-$3), and
-    the message ($6-$8) with its writer's read marker moved to it, when the transition was made
-    and the writer ($3) is a participant (one snapshot: the roles it returns are the ones the
-    INSERT was decided on), and a visible message's reply to the client (services/chats/sla.py:
-    NEXT_RESPONSE met; a refusal rolls it back with the rest). The UPDATEs and the INSERT are
-    CTEs: each runs exactly once."""
-    return (
-        f"WITH touched AS ({_touch_sql(touch, at='$4', auto_close='$5')} RETURNING id), "
-        f"replied AS ({sla.replied_sql('$1')} AND NOT $8::boolean AND EXISTS (SELECT 1 FROM touched)), "
-        f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
-        "SELECT $1::int, $6::varchar, $3::int, $7::text, $8::boolean, $4::timestamptz, false "
-        "WHERE EXISTS (SELECT 1 FROM touched) "
-        "AND EXISTS (SELECT 1 FROM chat_participant WHERE chat_id = $1 AND operator_id = $3) RETURNING id), "
-        f"moved AS ({move_forward_sql('$1', '$3', 'written.id', source=' FROM written')} RETURNING 1) "
-        f"{_OPERATORS_OF_CHAT} UNION ALL SELECT 'touched', id FROM touched "
-        "UNION ALL SELECT 'written', id FROM written UNION ALL SELECT 'moved', 1 FROM moved"
-    )
+async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft) -> tuple[Chat, _ChatToWriteIn]:
+    """PostgreSQL, the chat locked (`unit_of_work(lock=...)`): access.operator_chat's check for
+    sendMessage in one statement (_TOUCH_ROLES_AND_WRITE): the chat, the caller's roles (NOT_FOUND
+    with none), the audience, and, when the chat's state allows it, the SEND_MESSAGE transition
+    made, and the message written when the writer is a participant already.
+
+    The roles are read after the lock, as roles_in_chat does, and decide visibility too. The
+    participants and offers read here are the audience at commit: they change only under this
+    chat's lock. The checks that follow still decide, and a refusal rolls the writes back.
+    """
+    found = await raw_sql.rows(uow.tx, _TOUCH_ROLES_AND_WRITE, draft.chat_id, viewer.operator_id, draft.at,
+                               MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
+    rows = [row for row in found if row["role"] != "chat"]
+    chats = [row["chat"] for row in found if row["role"] == "chat"]
+    if not chats:
+        raise NotFound("No such chat.", field=["input", "chatId"])
+    chat = Chat._init_from_db(**dict(chats[0]))  # the row after the transition when it was made
+    return chat, _checked(viewer, chat, _by_role(rows), touched=any(row["role"] == "touched" for row in rows))
+
+
+# The transition of _touch (the auto-close deadline: the channel's delay from now, none for a pinned
+# chat or one without a channel; the first response when this visible message is it), the roles,
+# the message with its writer's read marker moved to it (when the transition was made and the
+# writer, $2, is a participant: one snapshot, so the roles returned are the ones the INSERT was
+# decided on), and a visible message's reply to the client (services/chats/sla.py: NEXT_RESPONSE
+# met). The UPDATEs and the INSERT are CTEs: each runs exactly once. The chat comes back as a
+# row of its own: the transition's RETURNING when it was made, else the row as it is.
+_TOUCH_ROLES_AND_WRITE = (
+    "WITH touched AS (UPDATE chat SET last_activity_at = $3, "
+    "auto_close_at = CASE WHEN chat.pinned THEN NULL ELSE $3::timestamptz + make_interval(secs => "
+    "(SELECT auto_close_after_seconds FROM open_channel WHERE open_channel.id = chat.open_channel_id)) END, "
+    "first_response_at = COALESCE(chat.first_response_at, CASE WHEN $6::boolean THEN NULL ELSE $3 END) "
+    f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES}) RETURNING chat), "
+    f"replied AS ({sla.replied_sql('$1')} AND NOT $6::boolean AND EXISTS (SELECT 1 FROM touched)), "
+    f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
+    "SELECT $1::int, $4::varchar, $2::int, $5::text, $6::boolean, $3::timestamptz, false "
+    "WHERE EXISTS (SELECT 1 FROM touched) "
+    "AND EXISTS (SELECT 1 FROM chat_participant WHERE chat_id = $1 AND operator_id = $2) RETURNING id), "
+    f"moved AS ({move_forward_sql('$1', '$2', 'written.id', source=' FROM written')} RETURNING 1) "
+    "SELECT role, operator_id, NULL::chat AS chat FROM ("
+    + chat_policy.roles_sql(chat="$1", channel="(SELECT open_channel_id FROM chat WHERE id = $1)", me="$2")
+    + ") AS roles "
+    "UNION ALL SELECT 'touched', 1, NULL FROM touched "
+    "UNION ALL SELECT 'written', id, NULL FROM written UNION ALL SELECT 'moved', 1, NULL FROM moved "
+    "UNION ALL SELECT 'chat', NULL, touched.chat FROM touched "
+    "UNION ALL SELECT 'chat', NULL, chat FROM chat WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)"
+)
 
 
 def _touch_sql(touch: _Touch, *, at: str, auto_close: str) -> str:

@@ -5,8 +5,10 @@ are published after the commit with the ids the database gave them, in order, an
 inside rolls back alone."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise import connections
 from tortoise.backends.asyncpg.client import TransactionWrapper
@@ -14,10 +16,13 @@ from tortoise.exceptions import IntegrityError
 
 from infrastructure.broker import publishing_to
 from infrastructure.settings import direct_transactions_enabled
-from models import Event, OpenChannel
+from models import Chat, Event, Message, OpenChannel, QueueDistribution
+from services.chats import chats
 from services.common import transactions
 from services.common.transactions import DirectTransaction, transaction
 from services.events.events import event_to_dict, unit_of_work
+from services.messaging import messages
+from tests.factories import make_open_channel, make_operator, start_chat
 
 #: text that must survive being written into a statement (services/common/raw_sql.literal)
 AWKWARD = "it's a \\ back'slash, \"quoted\", é 😀\n\t$1 ?1 E'x' -- ;COMMIT"
@@ -146,3 +151,45 @@ async def test_hand_written_statements_count_rows_and_raise_tortoise_errors_on_e
     assert found == [{"id": first.id, "name": "renamed"}, {"id": second.id, "name": "renamed"}]
     assert [r["id"] for r in records] == [first.id]
     assert await OpenChannel.filter(name="renamed").count() == 2  # committed, the savepoint's failure aside
+
+
+async def test_the_row_to_lock_is_locked_before_the_body_runs(db, backend, direct):
+    """`transaction(lock=(table, id))`: another connection cannot lock that row until the end."""
+    if backend != "postgres":
+        pytest.skip("SQLite: the database's write lock, taken first, serialises writers")
+    first, second = await OpenChannel.create(name="locked"), await OpenChannel.create(name="free")
+    root = connections.get("default")
+    async with transaction(lock=("open_channel", first.id)):
+        async with root._pool.acquire() as other:
+            with pytest.raises(asyncpg.exceptions.LockNotAvailableError):
+                await other.execute("SELECT 1 FROM open_channel WHERE id = $1 FOR UPDATE NOWAIT", first.id)
+            await other.execute("SELECT 1 FROM open_channel WHERE id = $1 FOR UPDATE NOWAIT", second.id)
+    async with root._pool.acquire() as other:
+        await other.execute("SELECT 1 FROM open_channel WHERE id = $1 FOR UPDATE NOWAIT", first.id)
+
+
+async def test_a_message_on_every_path_moves_the_chat_and_names_its_state_in_the_event(db, direct, clock):
+    """sendMessage's one statement for the chat, its transition, the roles and the message, on each
+    transaction path: the countdown restarts (none for a pinned chat), the first visible message is
+    the first response, and the event carries the chat as it is after the message."""
+    (operator, viewer), (other, _) = await make_operator(), await make_operator()
+    channel = await make_open_channel([operator, other], distribution=QueueDistribution.STRICT,
+                                      auto_close_after_seconds=120)
+    chat, _, _ = await start_chat(channel)
+    await chats.answer_chat(viewer, chat_id=chat.id)
+    capture = Capture()
+    with publishing_to(capture):  # type: ignore[arg-type]
+        note = await messages.send_message(viewer, chat_id=chat.id, text="a note", silent=True)
+        clock.now += timedelta(seconds=5)
+        reply = await messages.send_message(viewer, chat_id=chat.id, text=AWKWARD)
+    stored = await Chat.get(id=chat.id)
+    assert (stored.first_response_at, stored.last_activity_at) == (clock.now, clock.now)
+    assert stored.auto_close_at == clock.now + timedelta(seconds=120)
+    assert [m.text for m in await Message.filter(id__in=[note.id, reply.id]).order_by("id")] == ["a note", AWKWARD]
+    assert [e["message_id"] for e in capture.events] == [note.id, reply.id]
+    assert capture.events[-1]["state"]["status"] == "ACTIVE" and capture.events[-1]["state"]["operator_id"] == operator.id
+    assert capture.committed_when_published == [True, True]
+
+    await chats.pin_chat(viewer, chat_id=chat.id, pinned=True)
+    await messages.send_message(viewer, chat_id=chat.id, text="pinned")
+    assert (await Chat.get(id=chat.id)).auto_close_at is None
