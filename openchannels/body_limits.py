@@ -63,10 +63,9 @@ class BodyLimits:
             await response(scope, receive, send)
             return
         limit = self.limit_of(scope)
-        too_large = error_response(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await too_large(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
             return
         received = 0
 
@@ -91,7 +90,12 @@ class BodyLimits:
         except BodyTooLarge:
             if started:  # an app that answered before reading all of its body: nothing more to say
                 return
-            await too_large(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    """The 413, made when it is sent (made for every request, it cost about 1 % of a list's server time)."""
+    return error_response(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
