@@ -129,8 +129,10 @@ class TrustedDocumentsView:
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A GET with only `extensions` or `documentId` (a persisted operation) is an operation, not a browser visit."""
+        if request.method != "GET":
+            return False  # (as Strawberry's own rule: only a GET shows the IDE; a POST's query string is not parsed)
         params = request.query_params
-        if request.method == "GET" and (params.get("extensions") is not None or params.get(DOCUMENT_ID) is not None):
+        if params.get("extensions") is not None or params.get(DOCUMENT_ID) is not None:
             return False
         return super().should_render_graphql_ide(request)  # type: ignore[misc]
 

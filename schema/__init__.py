@@ -13,6 +13,7 @@ from schema.chats.chat import Chat, ChatConnection
 from schema.chats.client import Client
 from schema.error_policy import ErrorPolicy, FastErrorPolicy
 from schema.event_cursor import EventCursor
+from schema.extension_hooks import CachedHooksRunner
 from schema.input_values import build_inputs_in_one_step
 from schema.limits import QueryLimits, query_limits
 from schema.chats.message import Message
@@ -55,6 +56,13 @@ class _Schema(strawberry.Schema):
         before it runs (schema/event_cursor.py), last, right before execution."""
         extensions = super().get_extensions(sync)
         return extensions if sync else [*extensions, EventCursor()]
+
+    def create_extensions_runner(self, execution_context, extensions):
+        """PLAIN_EXECUTION: the hooks of each extension class found once, not on every request
+        (schema/extension_hooks.py)."""
+        if self.plain_execution:
+            return CachedHooksRunner(execution_context=execution_context, extensions=extensions)
+        return super().create_extensions_runner(execution_context, extensions)
 
     def process_errors(self, errors, execution_context=None) -> None:
         """ErrorPolicy logs what is unexpected; expected errors are not noise in the log."""

@@ -14,20 +14,29 @@ from schema.chats.operator import Operator
 #: a relation's name in services/chats/chat_relations.py and Chat.prefetched -> its conversion
 _CONVERT = {"client": Client.from_model, "operator": Operator.from_model, "open_channel": OpenChannel.from_model,
             "last_message": Message.from_model, "unread_count": None}
+#: relations whose rows a page's chats share (the relations' reader reads an operator once per
+#: statement): converted once per row
+_SHARED = frozenset({"operator"})
 
 
 def attach_relations(chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:
     """Hand each chat its loaded relations (by chat id), converted to the schema's types."""
-    converted: dict[int, Any] = {}  # one object per related row: a page's chats share their operator
+    shared: dict[int, Any] = {}  # one object per shared row: a page's chats share their operator
     for chat in chats:
         relations = found.get(chat.pk)
         if relations is None:  # gone since the list was read: the resolvers load it as usual
             continue
+        prefetched = chat.prefetched
         for name, value in relations.items():
-            convert = _CONVERT[name]
-            if convert is not None and value is not None:
-                key = id(value)
-                if key not in converted:
-                    converted[key] = convert(value)
-                value = converted[key]
-            chat.prefetched[name] = value
+            if value is not None:
+                convert = _CONVERT[name]
+                if convert is None:
+                    pass
+                elif name in _SHARED:
+                    done = shared.get(id(value))
+                    if done is None:
+                        done = shared[id(value)] = convert(value)
+                    value = done
+                else:
+                    value = convert(value)
+            prefetched[name] = value

@@ -46,6 +46,9 @@ _UNREAD = (
     "AND (u.author_id IS NULL OR u.author_id <> {operator}))"
 )
 RELATIONS = (*_COLUMNS, "unread_count")
+#: relation name -> its select list (each column aliased `<relation>__<column>`), written once
+_SELECTED = {name: ", ".join(f"{alias}.{column} AS {name}__{column}" for column in columns_of(read_model))
+             for name, (alias, read_model) in _COLUMNS.items()}
 
 
 async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
@@ -90,9 +93,9 @@ def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) 
     """(the select list, the joins) that add the `wanted` relations to rows of chats aliased `c`
     (with `id`, `client_id`, `operator_id`, `open_channel_id` columns): a table or a subquery."""
     selected, joins = [], []
-    for name, (alias, read_model) in _COLUMNS.items():
+    for name in _COLUMNS:
         if name in wanted:
-            selected += [f"{alias}.{column} AS {name}__{column}" for column in columns_of(read_model)]
+            selected.append(_SELECTED[name])
             join = _JOINS[name]
             if name == "last_message":  # a visitor's last message is never a silent note
                 readable = message_policy.readable_in_chat_sql(viewer, "m", param)

@@ -81,6 +81,11 @@ NAMED_INTERNALS = {
     ("schema/input_values.py", "from strawberry.schema.compat import is_scalar"): (
         "strawberry-graphql", OFF + " (inputs converted by Strawberry: no from_input plans)"),
     ("schema/input_values.py", "from strawberry.types.arguments import InputContext"): ("strawberry-graphql", OFF),
+    ("schema/extension_hooks.py", "from strawberry.extensions.context import ("): (
+        "strawberry-graphql", OFF + " (Strawberry's own SchemaExtensionsRunner: no create_extensions_runner override)"),
+    ("schema/extension_hooks.py", "from strawberry.extensions.runner import SchemaExtensionsRunner"): (
+        "strawberry-graphql", OFF),
+    ("schema/extension_hooks.py", "def get_hook(self, extension: SchemaExtension)"): ("strawberry-graphql", OFF),
     ("schema/input_values.py", "schema.schema_converter.type_map"): ("strawberry-graphql", OFF),
     ("openchannels/operation_manifest.py", "from strawberry.schema.validation_rules.one_of import"): (
         "strawberry-graphql", "stays: `operations register` validates with Strawberry's two rules, hard-coded"),
