@@ -16,6 +16,7 @@ from services.chats.greeting import request_rating
 from services.policies import operators as operator_policy
 from services.policies.chats import ensure, get_visible_chat, operator_chat
 from services.chats.chat_states import ACTIVE, Action, ensure_allowed, transition
+from services.common import raw_sql
 from services.common.errors import AlreadyTaken, InvalidInput, LimitExceeded, NotFound
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_read_marker
@@ -31,10 +32,20 @@ async def add_participant(uow: UnitOfWork, chat: Chat, operator_id: int) -> bool
 
 
 def auto_close_deadline(chat: Chat, channel: OpenChannel | None):
-    """When an ACTIVE chat closes by itself if nothing happens; None while pinned."""
+    """When an ACTIVE chat closes by itself if nothing happens; None while pinned.
+    The same rule in SQL, for a statement that updates the chat: auto_close_deadline_sql below."""
     if chat.pinned or channel is None:
         return None
     return queue.now() + timedelta(seconds=channel.auto_close_after_seconds)
+
+
+def auto_close_deadline_sql(at: str, *, postgres: bool) -> str:
+    """auto_close_deadline as an SQL expression over the row `chat` of an UPDATE, counted from `at`
+    (SQL; a timestamptz on PostgreSQL, the stored text on SQLite): the chat's channel's delay after
+    it, NULL for a pinned chat or one without a channel. sendMessage's transition writes it
+    (services/messaging/messages.py `_touch_sql`), on both backends."""
+    delay = "(SELECT auto_close_after_seconds FROM open_channel WHERE open_channel.id = chat.open_channel_id)"
+    return f"CASE WHEN chat.pinned THEN NULL ELSE {raw_sql.plus_seconds(at, delay, postgres=postgres)} END"
 
 
 async def answer_chat(viewer: Viewer, *, chat_id: int) -> Chat:

@@ -61,6 +61,18 @@ async def execute(tx: BaseDBAsyncClient, sql: str, *values: Any) -> int:
     return changed
 
 
+def plus_seconds(at: str, seconds: str, *, postgres: bool) -> str:
+    """SQL for the instant `seconds` (an integer expression; NULL gives NULL) after `at`: a
+    timestamptz on PostgreSQL; on SQLite a text in the form datetimes are stored in there
+    (Python's `isoformat(" ")`, the driver's adapter: `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM`).
+    SQLite's date functions keep milliseconds only, so the seconds are added to the first 19
+    characters and the fraction and the offset are kept as they were: exactly the text of
+    `(at + timedelta(seconds=n)).isoformat(" ")`, which the stored times are compared with."""
+    if postgres:
+        return f"{at} + make_interval(secs => {seconds})"
+    return f"strftime('%Y-%m-%d %H:%M:%S', substr({at}, 1, 19), {seconds} || ' seconds') || substr({at}, 20)"
+
+
 def literal(value: Any) -> str:
     """A value written into a statement that runs without parameters (PostgreSQL's simple
     protocol: several statements in one round trip): NULL, TRUE/FALSE, an integer, or an escaped

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Sequence
 
 from models import Chat, ChatStatus, Client, Message, MessageAuthorKind
@@ -13,8 +13,8 @@ from services.common import raw_sql
 from services.policies import chats as chat_policy
 from services.policies.chats import ChatRoles, ensure
 from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
-from services.chats.chats import add_participant, auto_close_deadline
-from services.common.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthenticated
+from services.chats.chats import add_participant, auto_close_deadline, auto_close_deadline_sql
+from services.common.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from services.events.events import UnitOfWork, unit_of_work
 from services.chats.read_markers import move_forward_sql, move_read_marker
 from services.chats import visitors
@@ -46,12 +46,8 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
             chat, target = await _touch_roles_and_write(uow, viewer, draft)
             touched = target.touched
         else:
-            chat, auto_close_after = await _read_chat(uow, chat_id)
-            touched = chat.status in allowed_from(Action.SEND_MESSAGE)
-            touch = _Touch(at, first_response=not silent and chat.first_response_at is None,
-                           auto_close_at=None if chat.pinned or auto_close_after is None
-                           else at + timedelta(seconds=auto_close_after))
-            target = await _chat_to_write_in(uow, viewer, chat, touch if touched else None)
+            chat, touched = await _touch_or_read(uow, draft)
+            target = await _chat_to_write_in(uow, viewer, chat, touched=touched)
         ensure(target.roles.can_write,
                "Only the chat's operators can write in it; answer it or ask to be added.")
         reply_to, quoted, mentioned = await messaging.check_references(
@@ -75,15 +71,6 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
 # sendMessage is the busiest write: its steps are short statements of their own rather than
 # Tortoise queries (services/common/raw_sql.py), and what operator_chat, roles_in_chat, channel_of,
 # transition and audience do one by one takes three statements.
-
-
-@dataclass(frozen=True)
-class _Touch:
-    """The SEND_MESSAGE transition's changes: activity, auto-close, and the first response."""
-
-    at: datetime
-    first_response: bool
-    auto_close_at: datetime | None
 
 
 #: the columns of an operator's message, in the order of _Draft.values()
@@ -125,11 +112,25 @@ class _ChatToWriteIn:
     touched: bool = False
 
 
-_READ_CHAT = ("SELECT chat.*, open_channel.auto_close_after_seconds AS channel_auto_close_after FROM chat "
-              "LEFT JOIN open_channel ON open_channel.id = chat.open_channel_id WHERE chat.id = $1")
+_READ_CHAT = "SELECT * FROM chat WHERE id = $1"
 #: the caller's roles and the chat's audience, from the chat policy's relations (services/policies/chats.py)
 _OPERATORS_OF_CHAT = chat_policy.roles_sql(chat="$1", channel="$2", me="$3")
 _SEND_MESSAGE_STATUSES = ", ".join(f"'{s.value}'" for s in sorted(allowed_from(Action.SEND_MESSAGE)))
+
+
+def _touch_sql(*, chat: str, at: str, silent: str, postgres: bool) -> str:
+    """The SEND_MESSAGE transition's UPDATE (chat_states.transition as one statement), written once
+    for both backends: PostgreSQL runs it as a CTE of _TOUCH_ROLES_AND_WRITE, SQLite as _TOUCH. The
+    activity at `at`; the auto-close deadline from it (chats.auto_close_deadline_sql: none for a
+    pinned chat or one without a channel); the first response at `at` when this message is visible
+    (`silent` false) and the chat had none (the row is locked: the NULL it reads still holds).
+    `chat`, `at`, `silent`: the placeholders of the statement it is part of."""
+    # PostgreSQL infers a placeholder's type from its first use: the casts keep the shared ones typed
+    typed_at, silent = (f"{at}::timestamptz", f"{silent}::boolean") if postgres else (at, silent)
+    return (f"UPDATE chat SET last_activity_at = {at}, "
+            f"auto_close_at = {auto_close_deadline_sql(typed_at, postgres=postgres)}, "
+            f"first_response_at = COALESCE(chat.first_response_at, CASE WHEN {silent} THEN NULL ELSE {at} END) "
+            f"WHERE id = {chat} AND status IN ({_SEND_MESSAGE_STATUSES})")
 
 
 def _require_operator(viewer: Viewer) -> None:
@@ -139,24 +140,23 @@ def _require_operator(viewer: Viewer) -> None:
         raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
 
 
-async def _read_chat(uow: UnitOfWork, chat_id: int) -> tuple[Chat, int | None]:
-    """SQLite: the chat and its open channel's auto-close delay (None: no channel)."""
-    found = await raw_sql.rows(uow.tx, _READ_CHAT, chat_id)
-    if not found:
-        raise NotFound("No such chat.", field=["input", "chatId"])
-    auto_close_after = found[0].pop("channel_auto_close_after")
-    return Chat._init_from_db(**found[0]), auto_close_after
+async def _touch_or_read(uow: UnitOfWork, draft: _Draft) -> tuple[Chat, bool]:
+    """SQLite: the SEND_MESSAGE transition made (_TOUCH) when the chat's state allows it, and the
+    chat as it is after it; else the chat as it is (NOT_FOUND: none). Whether it was made."""
+    found = await raw_sql.rows(uow.tx, _TOUCH, draft.chat_id, draft.at, draft.silent)
+    touched = bool(found)
+    if not touched:
+        found = await raw_sql.rows(uow.tx, _READ_CHAT, draft.chat_id)
+        if not found:
+            raise NotFound("No such chat.", field=["input", "chatId"])
+    return Chat._init_from_db(**found[0]), touched
 
 
-async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, touch: _Touch | None) -> _ChatToWriteIn:
+async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, *, touched: bool) -> _ChatToWriteIn:
     """SQLite: access.operator_chat's check for sendMessage: the caller's roles (NOT_FOUND with
-    none), the audience; with `touch`, the SEND_MESSAGE transition made first."""
-    params = (chat.id, chat.open_channel_id, viewer.operator_id)
-    if touch is not None:
-        await _touch(uow, chat, touch)
-    operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, *params)
-    by_role = _by_role(operators)
-    return _checked(viewer, chat, by_role, touched=touch is not None)
+    none), the audience."""
+    operators = await raw_sql.rows(uow.tx, _OPERATORS_OF_CHAT, chat.id, chat.open_channel_id, viewer.operator_id)
+    return _checked(viewer, chat, _by_role(operators), touched=touched)
 
 
 def _by_role(operators: list[dict[str, Any]]) -> dict[str, set[int]]:
@@ -198,19 +198,13 @@ async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft)
     return chat, _checked(viewer, chat, _by_role(rows), touched=any(row["role"] == "touched" for row in rows))
 
 
-# The transition of _touch (the auto-close deadline: the channel's delay from now, none for a pinned
-# chat or one without a channel; the first response when this visible message is it), the roles,
-# the message with its writer's read marker moved to it (when the transition was made and the
-# writer, $2, is a participant: one snapshot, so the roles returned are the ones the INSERT was
-# decided on), and a visible message's reply to the client (services/chats/sla.py: NEXT_RESPONSE
-# met). The UPDATEs and the INSERT are CTEs: each runs exactly once. The chat comes back as a
+# The transition (_touch_sql), the roles, the message with its writer's read marker moved to it
+# (when the transition was made and the writer, $2, is a participant: one snapshot, so the roles
+# returned are the ones the INSERT was decided on), and a visible message's reply to the client
+# (services/chats/sla.py: NEXT_RESPONSE met). The UPDATEs and the INSERT are CTEs: each runs exactly once. The chat comes back as a
 # row of its own: the transition's RETURNING when it was made, else the row as it is.
 _TOUCH_ROLES_AND_WRITE = (
-    "WITH touched AS (UPDATE chat SET last_activity_at = $3, "
-    "auto_close_at = CASE WHEN chat.pinned THEN NULL ELSE $3::timestamptz + make_interval(secs => "
-    "(SELECT auto_close_after_seconds FROM open_channel WHERE open_channel.id = chat.open_channel_id)) END, "
-    "first_response_at = COALESCE(chat.first_response_at, CASE WHEN $6::boolean THEN NULL ELSE $3 END) "
-    f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES}) RETURNING chat), "
+    f"WITH touched AS ({_touch_sql(chat='$1', at='$3', silent='$6', postgres=True)} RETURNING chat), "
     f"replied AS ({sla.replied_sql('$1')} AND NOT $6::boolean AND EXISTS (SELECT 1 FROM touched)), "
     f"written AS (INSERT INTO message ({_MESSAGE_COLUMNS}) "
     "SELECT $1::int, $4::varchar, $2::int, $5::text, $6::boolean, $3::timestamptz, false "
@@ -227,30 +221,8 @@ _TOUCH_ROLES_AND_WRITE = (
 )
 
 
-def _touch_sql(touch: _Touch, *, at: str, auto_close: str) -> str:
-    """The SEND_MESSAGE transition's UPDATE: $1 the chat, `at` and `auto_close` the placeholders of
-    the activity time and the auto-close deadline in the statement it is part of."""
-    first_response = f", first_response_at = {at}" if touch.first_response else ""
-    return (f"UPDATE chat SET last_activity_at = {at}, auto_close_at = {auto_close}{first_response} "
-            f"WHERE id = $1 AND status IN ({_SEND_MESSAGE_STATUSES})")
-
-
-async def _touch(uow: UnitOfWork, chat: Chat, touch: _Touch) -> None:
-    """The SEND_MESSAGE transition (chat_states.transition as one statement), and the chat's
-    first response when this is it (the row is locked: the NULL read under the lock still holds)."""
-    ensure_allowed(Action.SEND_MESSAGE, chat)
-    sql = _touch_sql(touch, at="$2", auto_close="$3")  # a statement of its own
-    changed = await raw_sql.execute(uow.tx, sql, chat.id, touch.at, touch.auto_close_at)
-    _touched(chat, touch, bool(changed))
-
-
-def _touched(chat: Chat, touch: _Touch, changed: bool) -> None:
-    if not changed:
-        raise InvalidState(f"The chat changed meanwhile; cannot {Action.SEND_MESSAGE.value} it now.",
-                           field=["input", "chatId"])
-    chat.last_activity_at, chat.auto_close_at = touch.at, touch.auto_close_at
-    if touch.first_response:
-        chat.first_response_at = touch.at
+#: SQLite: the transition as a statement of its own ($1 the chat, $2 the time, $3 silent), the chat after it
+_TOUCH = _touch_sql(chat="$1", at="$2", silent="$3", postgres=False) + " RETURNING *"
 
 
 _INSERT_MESSAGE = (f"INSERT INTO message ({_MESSAGE_COLUMNS}) "

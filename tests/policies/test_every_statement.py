@@ -157,10 +157,8 @@ EXCEPTIONS: dict[str, str] = {
     "services.chats.chat_relations:_JOINS": "the responsible's and the channel's names of chats read through "
                                             "visible_chats_sql (operators/open_channels `named`: every one)",
     "services.chats.reads:_MY_CHATS": "the caller's own preference row (o.id = the caller)",
-    "services.messaging.messages:_READ_CHAT": "the auto-close setting of the channel of the chat being written to "
-                                              "(SQLite; its roles checked right after, before any use)",
-    "services.messaging.messages:_TOUCH_ROLES_AND_WRITE": "the auto-close setting of the channel of the chat being "
-                                                          "written to (its roles checked in the same statement)",
+    "services.chats.chats:auto_close_deadline_sql": "the auto-close setting of the channel of the chat an UPDATE "
+                                                    "changes (sendMessage: its roles checked before any use)",
 }
 
 

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from models import Chat, ChatStatus, Event, Message, MessageAuthorKind, OperatorRole, QueueDistribution, ReadMarker
+from models import (
+    Chat, ChatStatus, Event, Message, MessageAuthorKind, OpenChannel, OperatorRole, QueueDistribution, ReadMarker,
+)
 from services.chats import chats
 from services.messaging import messages
 from services.chats import reads
@@ -81,6 +83,50 @@ async def test_writing_restarts_the_auto_close_countdown(db, clock):
     stored = await Chat.get(id=chat.id)
     assert stored.auto_close_at == clock.now + timedelta(seconds=120)
     assert stored.last_activity_at == clock.now
+
+
+async def test_a_pinned_chat_gets_no_deadline_and_a_silent_note_is_not_its_first_response(db, clock):
+    """sendMessage's transition (services/messaging/messages.py `_touch_sql`, one UPDATE for both
+    backends): the activity moves on every message; a pinned chat keeps no auto-close deadline; only
+    a visible message can be the first response."""
+    chat, (_, a_viewer), _, _ = await active_chat(auto_close_after_seconds=120)
+    await chats.pin_chat(a_viewer, chat_id=chat.id, pinned=True)
+    clock.advance(30)
+
+    await messages.send_message(a_viewer, chat_id=chat.id, text="a note", silent=True)
+
+    stored = await Chat.get(id=chat.id)
+    assert (stored.last_activity_at, stored.auto_close_at, stored.first_response_at) == (clock.now, None, None)
+
+    clock.advance(30)
+    await messages.send_message(a_viewer, chat_id=chat.id, text="Hi!")
+
+    stored = await Chat.get(id=chat.id)
+    assert (stored.last_activity_at, stored.auto_close_at, stored.first_response_at) == (clock.now, None, clock.now)
+
+
+async def test_a_chat_without_a_channel_gets_no_deadline(db, clock):
+    chat, (_, a_viewer), _, _ = await active_chat(auto_close_after_seconds=120)
+    await OpenChannel.filter(id=chat.open_channel_id).delete()  # the chat stays, its channel set NULL
+    clock.advance(30)
+
+    await messages.send_message(a_viewer, chat_id=chat.id, text="Hi!")
+
+    stored = await Chat.get(id=chat.id)
+    assert (stored.open_channel_id, stored.last_activity_at, stored.auto_close_at) == (None, clock.now, None)
+
+
+async def test_the_deadline_is_stored_exactly_as_the_other_writes_store_a_time(db, clock):
+    """On SQLite the deadline is computed in SQL over the stored text: to the microsecond, in the
+    form the timers compare `auto_close_at` with (a text comparison there)."""
+    chat, (_, a_viewer), _, _ = await active_chat(auto_close_after_seconds=86400)
+    clock.now = clock.now.replace(hour=23, minute=59, second=59, microsecond=999999)
+    deadline = clock.now + timedelta(seconds=86400)
+
+    await messages.send_message(a_viewer, chat_id=chat.id, text="Hi!")
+
+    assert await Chat.filter(id=chat.id, auto_close_at=deadline, last_activity_at=clock.now).exists()
+    assert (await Chat.get(id=chat.id)).auto_close_at == deadline
 
 
 async def test_a_member_who_is_not_on_the_chat_cannot_write(db):
