@@ -3,10 +3,12 @@ another viewer does its own loading, through its own visibility."""
 from __future__ import annotations
 
 import asyncio
+from unittest.mock import patch
 
 from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
 from resolvers.context import Context
 from schema import schema
+from services.events import subscriptions
 from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
 from tests.engine import fast_path_only
@@ -18,10 +20,27 @@ CHAT_EVENTS = """subscription ($c: ID!) { chatEvents(chatId: $c) {
 
 
 async def _subscriptions(viewer, chat_gid: str, count: int):
-    streams = [await schema.subscribe(CHAT_EVENTS, variable_values={"c": chat_gid},
-                                      context_value=Context(viewer=viewer)) for _ in range(count)]
-    firsts = [asyncio.ensure_future(stream.__anext__()) for stream in streams]
-    await asyncio.sleep(0.2)  # every subscription is following the live stream
+    """`count` subscriptions, returned once each is following the live stream: its last start-up
+    statement (the newest event's id, services/events/subscriptions.py) has been answered, and
+    what it does next reads nothing until an event comes. (A fixed sleep was not enough on a
+    loaded machine: a late subscription's start-up statements fell into the counted window.)"""
+    started, all_started, newest = 0, asyncio.Event(), subscriptions.latest_event_id
+
+    async def counted() -> int:
+        nonlocal started
+        answer = await newest()
+        started += 1
+        if started == count:
+            all_started.set()
+        return answer
+
+    with patch.object(subscriptions, "latest_event_id", counted):
+        streams = [await schema.subscribe(CHAT_EVENTS, variable_values={"c": chat_gid},
+                                          context_value=Context(viewer=viewer)) for _ in range(count)]
+        firsts = [asyncio.ensure_future(stream.__anext__()) for stream in streams]
+        async with asyncio.timeout(10):
+            await all_started.wait()
+    await asyncio.sleep(0)  # the last one goes on to wait for an event
     return streams, firsts
 
 
