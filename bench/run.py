@@ -30,7 +30,7 @@ from bench.processes import add_arguments as add_process_arguments, check_argume
 from bench.processes import run_b8, wait_for_workers
 from bench.search import run_b4
 from bench.search_writes import run_b4w
-from bench.seed import bench_operator_ids, ensure_seeded
+from bench.seed import Shape, bench_operator_ids, ensure_seeded
 from bench.servers import REPO_ROOT, Server, start_uvicorn
 from bench.statistics import run_b5
 from bench.targets import Targets, find_targets
@@ -128,7 +128,7 @@ async def prepare(scale: float, reseed: bool, with_b6: bool, writers: int = 8,
     await init_database(Settings(database_url=url))
     try:
         tokens = {size: await issue_token(operator_id) for size, operator_id in operators.items()}
-        targets = await find_targets(url, writers)
+        targets = await find_targets(url, writers, Shape.at(scale).chats)
         if with_b6:
             counts = {}
             for size in (10, 100):

@@ -8,9 +8,10 @@ ones are a mix of ACTIVE (an operator, a participant row, a read marker a few me
 back), QUEUED (offered to one to three channel members) and CLOSED.
 
 Three "bench operators" hold exactly 10, 50 and 100 ACTIVE customer chats (and no offers):
-the page sizes that B1 and B6 compare. The database is `openchannels_bench_<scale>` beside
-the admin database; it is reused when a complete seed of the same version is there (the
-mark is the database's comment, written last).
+the page sizes that B1 and B6 compare. Their queues are those of channels 1-4; the others (at
+least four) hold none, and the bench's writers write there (bench/targets.py). The database
+is `openchannels_bench_<scale>` beside the admin database; it is reused when a complete seed
+of the same version is there (the mark is the database's comment, written last).
 
     python -m bench.seed --scale 0.01 [--reseed]
 """
@@ -34,9 +35,13 @@ from services.contact_center.search_index import POSTGRES_STATEMENTS
 #: an existing database to connect to as an admin; the bench database is created beside it
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
 #: bump when the generator changes: an older seed is then rebuilt
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: at least 8 channels, the last 4 with no bench operator (bench/targets.py)
 #: (name, number of ACTIVE chats): the operators whose lists B1 and B6 request
 BENCH_OPERATORS = (("Bench Ten", 10), ("Bench Fifty", 50), ("Bench Hundred", 100))
+#: the channels whose queues hold the bench operators (each in two neighbours: 1-2, 2-3, 3-4); at
+#: least as many more hold none, where the bench's writers write (bench/targets.py): a run's
+#: messages then stay out of the lists B1 measures, so the next run measures the same lists
+BENCH_CHANNELS = len(BENCH_OPERATORS) + 1
 COPY_CHUNK = 100_000
 
 FIRST_NAMES = ("Anna", "Boris", "Chen", "Dana", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
@@ -77,8 +82,9 @@ class Shape:
     @classmethod
     def at(cls, scale: float) -> "Shape":
         bench_chats = sum(n for _, n in BENCH_OPERATORS)
-        return cls(scale=scale, channels=max(2, round(20 * scale)), operators=max(12, round(200 * scale)),
-                   clients=max(50, round(100_000 * scale)), chats=max(3 * bench_chats, round(200_000 * scale)))
+        return cls(scale=scale, channels=max(2 * BENCH_CHANNELS, round(20 * scale)),
+                   operators=max(12, round(200 * scale)), clients=max(50, round(100_000 * scale)),
+                   chats=max(3 * bench_chats, round(200_000 * scale)))
 
 
 def database_name(scale: float) -> str:
