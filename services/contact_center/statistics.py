@@ -227,21 +227,17 @@ def _window(sql: _Sql, f: StatisticsFilter, ch: str) -> str:
 def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_figures: bool = True,
            groupings: frozenset[int] | None = None) -> str:
     """One SELECT of every figure for the totals (group 0) and per operator (1), open channel (2),
-    day (3), hour (4), label (5) and priority (6): `c` is one row per conversation with its own
-    figures, each grouping a branch of a UNION ALL over it (the label's through chat_label);
-    medians and the p90 are read off the ROW_NUMBER over each group's ordered values, so nothing
-    but one row per group leaves the database. `w` is one row per wait in a queue, from the event
-    log (see the module's definitions).
+    day (3), hour (4), label (5) and priority (6), one row per group tagged (g, ki, kd): on
+    PostgreSQL with grouping sets and ordered-set aggregates (`_grouping_sets_query`), elsewhere
+    with a branch per grouping and ROW_NUMBER for the medians (`_ranked_query`). Both give the
+    same rows (tests/contact_center/test_statistics_statements.py compares them on PostgreSQL)."""
+    if sql.postgres:
+        return _grouping_sets_query(sql, f, message_counts, event_figures, groupings)
+    return _ranked_query(sql, f, message_counts, event_figures, groupings)
 
-    The chat filter is written out (not a CTE) where the message counts are joined, so that the
-    planner estimates that join from real statistics: over a CTE it guesses millions of rows and
-    PostgreSQL then spends most of the time JIT-compiling the statement."""
-    first_response = sql.seconds("ch.first_response_at", "ch.created_at")
-    resolution = sql.seconds("ch.closed_at", "ch.created_at")
-    first_answer = "COALESCE(ev.first_answer, ch.answered_at)" if event_figures else "NULL"
-    handle = sql.seconds("ch.closed_at", first_answer)
-    agg = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd,
-    COUNT(*) AS conversations,
+
+#: the figures of one group over `c` (the medians, p90 and queue waits apart)
+GROUP_FIGURES = """COUNT(*) AS conversations,
     SUM(CASE WHEN status = 'QUEUED' THEN 1 ELSE 0 END) AS queued,
     SUM(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END) AS active,
     SUM(CASE WHEN status = 'CLOSED' THEN 1 ELSE 0 END) AS closed,
@@ -249,16 +245,17 @@ def _query(sql: _Sql, f: StatisticsFilter, message_counts: bool = True, event_fi
     SUM(CASE WHEN status = 'CLOSED' AND frs IS NULL THEN 1 ELSE 0 END) AS missed,
     AVG(frs) AS average_first_response, AVG(res) AS average_resolution,
     SUM(likes) AS likes, SUM(dislikes) AS dislikes, SUM(cmsg) AS cmsg, SUM(omsg) AS omsg,
-    SUM(una) AS unanswered, SUM(slab) AS sla_breached, AVG(hdl) AS average_handle, SUM(trn) AS transfers
-  FROM c {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL GROUP BY {ki}, {kd}""")
-    ranked = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
-    ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY frk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
-  FROM c {join} WHERE frs IS NOT NULL AND {ki} IS NOT NULL AND {kd} IS NOT NULL""")
-    waits = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
-    ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY w.qwk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
-  FROM w JOIN c ON c.chat_id = w.chat_id {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL""")
-    return f"""
-WITH c AS (
+    SUM(una) AS unanswered, SUM(slab) AS sla_breached, AVG(hdl) AS average_handle, SUM(trn) AS transfers"""
+
+
+def _conversations(sql: _Sql, f: StatisticsFilter, message_counts: bool, event_figures: bool) -> str:
+    """`c`: one row per conversation of the window with its own figures (frk / frs: the first
+    response as an interval to sort on and in seconds)."""
+    first_response = sql.seconds("ch.first_response_at", "ch.created_at")
+    resolution = sql.seconds("ch.closed_at", "ch.created_at")
+    first_answer = "COALESCE(ev.first_answer, ch.answered_at)" if event_figures else "NULL"
+    handle = sql.seconds("ch.closed_at", first_answer)
+    return f"""c AS (
   SELECT ch.id AS chat_id, ch.status, 0 AS zero, '' AS blank, ch.operator_id AS op, ch.open_channel_id AS oc,
          {sql.day("ch.created_at")} AS d, {sql.hour("ch.created_at")} AS hr, ch.priority AS pr,
          CASE WHEN ch.first_response_at IS NOT NULL THEN {first_response} END AS frs,
@@ -279,7 +276,29 @@ WITH c AS (
 {_message_counts(sql, f) if message_counts else ''}
 {_event_counts(sql, f) if event_figures else ''}
   WHERE {_window(sql, f, "ch")}
-),
+)"""
+
+
+def _ranked_query(sql: _Sql, f: StatisticsFilter, message_counts: bool, event_figures: bool,
+                  groupings: frozenset[int] | None) -> str:
+    """The statement for SQLite (it runs on PostgreSQL too): each grouping a branch of a UNION ALL
+    over `c` (the label's through chat_label); medians and the p90 are read off the ROW_NUMBER
+    over each group's ordered values, so nothing but one row per group leaves the database. `w`
+    is one row per wait in a queue, from the event log (see the module's definitions).
+
+    The chat filter is written out (not a CTE) where the message counts are joined, so that the
+    planner estimates that join from real statistics: over a CTE it guesses millions of rows and
+    PostgreSQL then spends most of the time JIT-compiling the statement."""
+    agg = _union(groupings, "SELECT {g} AS g, {ki} AS ki, {kd} AS kd,\n    " + GROUP_FIGURES + """
+  FROM c {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL GROUP BY {ki}, {kd}""")
+    ranked = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, frs,
+    ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY frk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
+  FROM c {join} WHERE frs IS NOT NULL AND {ki} IS NOT NULL AND {kd} IS NOT NULL""")
+    waits = _union(groupings, """SELECT {g} AS g, {ki} AS ki, {kd} AS kd, w.qw,
+    ROW_NUMBER() OVER (PARTITION BY {ki}, {kd} ORDER BY w.qwk) AS rn, COUNT(*) OVER (PARTITION BY {ki}, {kd}) AS n
+  FROM w JOIN c ON c.chat_id = w.chat_id {join} WHERE {ki} IS NOT NULL AND {kd} IS NOT NULL""")
+    return f"""
+WITH {_conversations(sql, f, message_counts, event_figures)},
 {_waits(sql) if event_figures else NO_WAITS}
 agg AS (
 {agg}
@@ -300,6 +319,74 @@ SELECT agg.g, agg.ki, agg.kd, conversations, queued, active, closed, spam, misse
        wmed.median, med.p90, average_handle, transfers
 FROM agg LEFT JOIN med ON med.g = agg.g AND med.ki = agg.ki AND med.kd = agg.kd
 LEFT JOIN wmed ON wmed.g = agg.g AND wmed.ki = agg.ki AND wmed.kd = agg.kd
+ORDER BY agg.g, agg.ki, agg.kd"""
+
+
+def _grouping_sets_query(sql: _Sql, f: StatisticsFilter, message_counts: bool, event_figures: bool,
+                         groupings: frozenset[int] | None) -> str:
+    """The statement for PostgreSQL: the groupings over `c` are the grouping sets of one GROUP BY
+    (the rows read once, each grouping sorted in the same pass) and the label's a
+    second branch through chat_label; the waits likewise over `w`. Medians and the p90 are
+    ordered-set aggregates in the same pass, with the ranks of `_ranked_query`: percentile_disc(p)
+    is the value at rank ceil(p n) (in floating point; for 0.9 that is ceil(9 n / 10) exactly: 0.9's
+    rounding error is far under half a unit of the product's last place), so the lower
+    middle (rank (n + 1) / 2) is percentile_disc(0.5), the upper one (rank n / 2 + 1) the lower
+    middle in descending order, the median their mean (the AVG of those two rows, in numeric)
+    and the p90 (rank (9 n + 9) / 10) percentile_disc(0.9). Values that sort equal are equal in
+    seconds (the seconds are those of the interval sorted on), so ties do not matter."""
+    sets = [(g, ki if ki != "c.zero" else kd) for g, ki, kd, join in GROUPINGS
+            if not join and g != TOTALS and (groupings is None or g in groupings)]
+    labels = groupings is None or BY_LABEL in groupings
+
+    def grouped(source: str, figures: str, label_join: str) -> str:
+        # each grouping set's key: (ki, kd) as in GROUPINGS, NULL keys left out like there
+        g = (f"CASE {' '.join(f'WHEN GROUPING({key}) = 0 THEN {number}' for number, key in sets)} ELSE {TOTALS} END"
+             if sets else str(TOTALS))
+        integer_keys = [key for number, key in sets if number not in (BY_DAY, BY_PRIORITY)]
+        text_keys = [key for number, key in sets if number in (BY_DAY, BY_PRIORITY)]
+        # the empty grouping set has a row even without any conversation: left out as there
+        having = " AND ".join(["COUNT(*) > 0"] + [f"(GROUPING({key}) = 1 OR {key} IS NOT NULL)" for _, key in sets])
+        branches = [f"""  SELECT {g} AS g, COALESCE({', '.join(integer_keys + ['0'])}) AS ki,
+         COALESCE({', '.join(text_keys + ["''"])}) AS kd, {figures}
+  FROM {source}
+  GROUP BY GROUPING SETS ((){''.join(f', ({key})' for _, key in sets)}) HAVING {having}"""]
+        if labels:
+            branches.append(f"""  SELECT {BY_LABEL} AS g, cl.label_id AS ki, '' AS kd, {figures}
+  FROM {source} {label_join} GROUP BY cl.label_id""")
+        return "\n  UNION ALL\n".join(branches)
+
+    label_join = "JOIN chat_label cl ON cl.chat_id = c.chat_id"
+    agg = grouped("c", GROUP_FIGURES + """,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY frk) AS frk_low,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY frk DESC) AS frk_high,
+    percentile_disc(0.9) WITHIN GROUP (ORDER BY frk) AS frk_p90""", label_join)
+    median = "(EXTRACT(EPOCH FROM {0}_low) + EXTRACT(EPOCH FROM {0}_high)) / 2"
+    if not event_figures:
+        return f"""
+WITH {_conversations(sql, f, message_counts, event_figures)},
+agg AS (
+{agg}
+)
+SELECT g, ki, kd, conversations, queued, active, closed, spam, missed, average_first_response,
+       {median.format("frk")}, average_resolution, likes, dislikes, cmsg, omsg, unanswered, sla_breached,
+       NULL, NULL, EXTRACT(EPOCH FROM frk_p90), average_handle, transfers
+FROM agg ORDER BY g, ki, kd"""
+    wagg = grouped("w JOIN c ON c.chat_id = w.chat_id", """AVG(qw) AS average,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY qwk) AS qwk_low,
+    percentile_disc(0.5) WITHIN GROUP (ORDER BY qwk DESC) AS qwk_high""", label_join)
+    return f"""
+WITH {_conversations(sql, f, message_counts, event_figures)},
+{_waits(sql)}
+agg AS (
+{agg}
+),
+wagg AS (
+{wagg}
+)
+SELECT agg.g, agg.ki, agg.kd, conversations, queued, active, closed, spam, missed, average_first_response,
+       {median.format("agg.frk")}, average_resolution, likes, dislikes, cmsg, omsg, unanswered, sla_breached,
+       wagg.average, {median.format("wagg.qwk")}, EXTRACT(EPOCH FROM agg.frk_p90), average_handle, transfers
+FROM agg LEFT JOIN wagg ON wagg.g = agg.g AND wagg.ki = agg.ki AND wagg.kd = agg.kd
 ORDER BY agg.g, agg.ki, agg.kd"""
 
 
