@@ -131,7 +131,7 @@ ENVIRONMENT = [
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
-    ("GC_GEN0_THRESHOLD", "20000", "allocations between two young-generation garbage collections (Python's default "
+    ("GC_GEN0_THRESHOLD", "5000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
 
