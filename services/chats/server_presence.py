@@ -8,6 +8,12 @@ removes the process's rows at once (`retire`). A close that could not be written
 was unreachable) is written again at the next heartbeat: otherwise the row would live as long as
 the process. After a pause longer than the expiry (the process was declared dead and its rows
 removed), the next heartbeat registers the process and the connections it still holds again.
+
+At most `WRITES_AT_ONCE` of these writes run at a time; the others wait here, not in the database
+pool. Each one locks its operator's row, so a burst (thousands of one operator's WebSockets
+opening or closing at once, as after a network outage or under the bench's 5,000 subscribers)
+would otherwise fill the pool with transactions that wait for each other, and every other request
+of the process would wait for a connection meanwhile: seconds, measured after the bench's B2.
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ from services.chats import presence
 from services.chats.presence import PresenceTimes
 
 log = logging.getLogger("openchannels.presence")
+
+#: presence writes of one process at a time (of DATABASE_POOL_SIZE's connections, 10 by default)
+WRITES_AT_ONCE = 2
 
 
 @dataclass(eq=False)
@@ -40,6 +49,7 @@ class ServerPresence:
         self._held: set[HeldConnection] = set()
         #: connections closed whose row could not be deleted yet
         self._unwritten_closes: list[HeldConnection] = []
+        self._writes = asyncio.Semaphore(WRITES_AT_ONCE)
 
     async def start(self) -> None:
         """Register the process. The server starts even when that cannot be written now (the
@@ -54,7 +64,8 @@ class ServerPresence:
         held = HeldConnection(operator_id)
         self._held.add(held)
         try:
-            held.connection_id = await presence.connection_opened(operator_id, self.process_id)
+            async with self._writes:
+                held.connection_id = await presence.connection_opened(operator_id, self.process_id)
         except BaseException:
             self._held.discard(held)
             raise
@@ -65,7 +76,8 @@ class ServerPresence:
         if held.connection_id is None:
             return
         try:
-            await presence.connection_closed(held.connection_id, held.operator_id)
+            async with self._writes:
+                await presence.connection_closed(held.connection_id, held.operator_id)
         except Exception:  # noqa: BLE001 - e.g. the database is unreachable: written at the next heartbeat
             log.warning("the close of operator %s's connection is not written yet", held.operator_id, exc_info=True)
             self._unwritten_closes.append(held)

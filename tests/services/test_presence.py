@@ -3,6 +3,8 @@ clock: no test waits for a grace time or an expiry."""
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from contextlib import aclosing
 from datetime import timedelta
 
@@ -227,3 +229,20 @@ async def test_the_grace_time_counts_from_the_last_close_not_the_first(db, clock
     await scheduler.tick(presence=TIMES)
     assert (await Operator.get(id=a.id)).status == ONLINE
     assert (await Operator.get(id=a.id)).last_seen_at == clock.now - timedelta(seconds=50)
+
+
+@pytest.mark.postgres_only
+async def test_a_burst_of_closes_leaves_the_database_pool_to_other_requests(db, clock):
+    """Each close locks its operator's row; sixty closes of one operator at once must not take every
+    pooled connection to wait for each other while a request of someone else waits for one."""
+    a, _ = await make_operator()
+    process = ServerPresence(TIMES, "process-1")
+    await process.start()
+    held = [await process.opened(a.id) for _ in range(60)]
+    closes = [asyncio.create_task(process.closed(h)) for h in held]
+    await asyncio.sleep(0)  # every close has begun
+    assert await Operator.filter(id=a.id).exists()  # another request's statement, through the pool
+    pending = sum(not close.done() for close in closes)
+    await asyncio.gather(*closes)
+    assert pending > 30, pending  # it did not wait behind the burst
+    assert not await connected(a.id) and not await OperatorConnection.filter(operator_id=a.id).exists()
