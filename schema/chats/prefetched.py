@@ -28,11 +28,9 @@ def attach_relations(chats: list[Chat], found: dict[int, dict[str, Any]]) -> Non
             continue
         prefetched = chat.prefetched
         for name, value in relations.items():
-            if value is not None:
-                convert = _CONVERT[name]
-                if convert is None:
-                    pass
-                elif name in _SHARED:
+            convert = _CONVERT[name]
+            if value is not None and convert is not None:
+                if name in _SHARED:
                     done = shared.get(id(value))
                     if done is None:
                         done = shared[id(value)] = convert(value)

@@ -201,8 +201,9 @@ async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft)
 # The transition (_touch_sql), the roles, the message with its writer's read marker moved to it
 # (when the transition was made and the writer, $2, is a participant: one snapshot, so the roles
 # returned are the ones the INSERT was decided on), and a visible message's reply to the client
-# (services/chats/sla.py: NEXT_RESPONSE met). The UPDATEs and the INSERT are CTEs: each runs exactly once. The chat comes back as a
-# row of its own: the transition's RETURNING when it was made, else the row as it is.
+# (services/chats/sla.py: NEXT_RESPONSE met). The UPDATEs and the INSERT are CTEs: each runs
+# exactly once. The chat comes back as a row of its own: the transition's RETURNING when it was
+# made, else the row as it is.
 _TOUCH_ROLES_AND_WRITE = (
     f"WITH touched AS ({_touch_sql(chat='$1', at='$3', silent='$6', postgres=True)} RETURNING chat), "
     f"replied AS ({sla.replied_sql('$1')} AND NOT $6::boolean AND EXISTS (SELECT 1 FROM touched)), "
