@@ -92,10 +92,11 @@ async def connection_opened(operator_id: int, process_id: str, *, now: datetime 
     return connection.id
 
 
-async def connection_closed(connection_id: int, operator_id: int, *, now: datetime | None = None) -> None:
-    """An operator's WebSocket closed: its row goes; the last one makes them not connected, seen `now`."""
+async def connections_closed(operator_id: int, connection_ids: list[int], *, now: datetime | None = None) -> None:
+    """WebSockets of one operator closed: their rows go, in one transaction; when none is left, they
+    are not connected, seen `now`."""
     async with unit_of_work() as uow:
-        await _drop_connections(uow, operator_id, [connection_id], _at(now))
+        await _drop_connections(uow, operator_id, connection_ids, _at(now))
 
 
 async def _drop_connections(uow: UnitOfWork, operator_id: int, connection_ids: list[int], last_seen: datetime) -> int:

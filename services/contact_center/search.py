@@ -40,7 +40,6 @@ from tortoise.expressions import RawSQL, Subquery
 from tortoise.queryset import QuerySet
 
 from models import Chat, Message
-from services.policies.chats import visible_chats
 from services.chats.read_models import MessageRow
 from services.common.read_models import model_reader
 from services.policies import messages as message_policy

@@ -13,7 +13,7 @@ from services.automation import scheduler
 from services.chats import operators, presence
 from services.chats.presence import PresenceTimes
 from services.chats.presence_events import operator_events
-from services.chats.server_presence import ServerPresence
+from services.chats.server_presence import WRITES_AT_ONCE, ServerPresence
 from services.events.stream_position import latest_event_id
 from tests.factories import make_open_channel, make_operator, offered_to, queued_chat, viewer_of
 
@@ -233,16 +233,58 @@ async def test_the_grace_time_counts_from_the_last_close_not_the_first(db, clock
 
 @pytest.mark.postgres_only
 async def test_a_burst_of_closes_leaves_the_database_pool_to_other_requests(db, clock):
-    """Each close locks its operator's row; sixty closes of one operator at once must not take every
-    pooled connection to wait for each other while a request of someone else waits for one."""
+    """Each close is a transaction (one per operator: the closes of one operator that wait are written
+    together); sixty operators' closes at once must not take every pooled connection while a request
+    of someone else waits for one."""
+    operators_ = [(await make_operator())[0] for _ in range(60)]
+    process = ServerPresence(TIMES, "process-1")
+    await process.start()
+    held = [await process.opened(o.id) for o in operators_]
+    closes = [asyncio.create_task(process.closed(h)) for h in held]
+    await asyncio.sleep(0)  # every close has begun
+    assert await Operator.filter(id=operators_[0].id).exists()  # another request's statement, through the pool
+    pending = sum(not close.done() for close in closes)
+    await asyncio.gather(*closes)
+    assert pending > 30, pending  # it did not wait behind the burst
+    assert not await OperatorConnection.filter(operator_id__in=[o.id for o in operators_]).exists()
+
+
+async def test_a_burst_of_closes_of_one_operator_is_written_in_a_few_transactions(db, clock, monkeypatch):
+    """The closes that wait for a write slot are written together: sixty at once cost at most a
+    transaction per slot and one for the rest, and the operator's presence changes once."""
     a, _ = await make_operator()
     process = ServerPresence(TIMES, "process-1")
     await process.start()
     held = [await process.opened(a.id) for _ in range(60)]
-    closes = [asyncio.create_task(process.closed(h)) for h in held]
-    await asyncio.sleep(0)  # every close has begun
-    assert await Operator.filter(id=a.id).exists()  # another request's statement, through the pool
-    pending = sum(not close.done() for close in closes)
-    await asyncio.gather(*closes)
-    assert pending > 30, pending  # it did not wait behind the burst
+    writes: list[list[int]] = []
+    write = presence.connections_closed
+
+    async def counted(operator_id: int, connection_ids: list[int], **kwargs) -> None:
+        writes.append(list(connection_ids))
+        await write(operator_id, connection_ids, **kwargs)
+
+    monkeypatch.setattr(presence, "connections_closed", counted)
+    await asyncio.gather(*(process.closed(h) for h in held))
+    assert len(writes) <= WRITES_AT_ONCE + 1, [len(w) for w in writes]
+    assert sorted(i for w in writes for i in w) == sorted(h.connection_id for h in held)
     assert not await connected(a.id) and not await OperatorConnection.filter(operator_id=a.id).exists()
+    assert [e["connected"] for e in await presence_events(a.id)] == [True, False]
+
+
+async def test_closes_the_database_did_not_take_are_written_at_the_next_heartbeat(db, clock, monkeypatch):
+    a, _ = await make_operator()
+    process = ServerPresence(TIMES, "process-1")
+    await process.start()
+    held = [await process.opened(a.id) for _ in range(5)]
+    write = presence.connections_closed
+
+    async def unreachable(operator_id: int, connection_ids: list[int], **kwargs) -> None:
+        raise ConnectionError("the database is unreachable")
+
+    monkeypatch.setattr(presence, "connections_closed", unreachable)
+    await asyncio.gather(*(process.closed(h) for h in held))  # logged, not raised
+    assert await OperatorConnection.filter(operator_id=a.id).count() == 5 and await connected(a.id)
+    monkeypatch.setattr(presence, "connections_closed", write)
+    await process.beat()
+    assert not await connected(a.id) and not await OperatorConnection.filter(operator_id=a.id).exists()
+    assert [e["connected"] for e in await presence_events(a.id)] == [True, False]
