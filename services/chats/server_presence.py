@@ -100,7 +100,7 @@ class ServerPresence:
         try:
             async with self._writes:
                 del self._waiting_closes[held.operator_id]  # later closes wait for a slot of their own
-                await presence.connections_closed(held.operator_id, _ids(closes.held))
+                await presence.connections_closed(held.operator_id, _row_ids(closes.held))
         except BaseException as error:  # e.g. the database is unreachable: written at the next heartbeat
             if self._waiting_closes.get(held.operator_id) is closes:  # cancelled before a slot came
                 del self._waiting_closes[held.operator_id]
@@ -120,7 +120,7 @@ class ServerPresence:
         while self._unwritten_closes:
             operator_id = self._unwritten_closes[0].operator_id
             theirs = [held for held in self._unwritten_closes if held.operator_id == operator_id]
-            await presence.connections_closed(operator_id, _ids(theirs))
+            await presence.connections_closed(operator_id, _row_ids(theirs))
             self._unwritten_closes = [held for held in self._unwritten_closes if held.operator_id != operator_id]
         if not alive:
             log.warning("process %s had been declared dead: registering its %d connections again",
@@ -150,5 +150,5 @@ class ServerPresence:
         await presence.retire_process(self.process_id)
 
 
-def _ids(held: list[HeldConnection]) -> list[int]:
+def _row_ids(held: list[HeldConnection]) -> list[int]:
     return [h.connection_id for h in held if h.connection_id is not None]

@@ -74,6 +74,9 @@ PRIVATE_USES = {
 NAMED_INTERNALS = {
     ("schema/plain_execution.py", "def collect_and_execute_subfields("): (
         "graphql-core", OFF + " (graphql-core's own execution context: no execution_context_class)"),
+    ("schema/plain_execution.py", "self.async_helpers = _helpers_of(self)"): (
+        "graphql-core", OFF + " (graphql-core's own helpers: its executor's bound methods, one reference cycle "
+        "per request)"),
     ("schema/plain_execution.py", "from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext"): (
         "strawberry-graphql", OFF),
     ("schema/validation_cache.py", "from strawberry.schema.schema import validate_document"): (
