@@ -117,14 +117,20 @@ async def test_a_bad_value_gets_graphql_cores_error_and_path(break_it, message):
     assert a.errors[0].path[:2] == ["items", 1]
 
 
-@fast_path_only
-async def test_a_chat_list_runs_one_resolver_per_list_not_per_field(db, monkeypatch):
+async def _operator_with_active_chats(count: int):
+    """An operator's viewer with `count` answered and replied chats (myChats' `active`)."""
     operator, me = await make_operator()
     channel = await make_open_channel([operator])
-    for i in range(4):
-        chat, visitor, _ = await start_chat(channel, name=f"Guest {i}", text=f"hello {i}")
+    for i in range(count):
+        chat, _, _ = await start_chat(channel, name=f"Guest {i}", text=f"hello {i}")
         await chats.answer_chat(me, chat_id=chat.id)
         await messages.send_message(me, chat_id=chat.id, text=f"reply {i}")
+    return me
+
+
+@fast_path_only
+async def test_a_chat_list_runs_one_resolver_per_list_not_per_field(db, monkeypatch):
+    me = await _operator_with_active_chats(4)
     calls = []
     original = PlainFieldExecutionContext.execute_field
 
@@ -207,12 +213,7 @@ async def test_a_request_leaves_nothing_for_the_cycle_collector(db):
     when it ends. Left in a reference cycle, it would wait for a cyclic collection, which stops every
     request in flight, and each young collection would move it to the older generation for the
     next older collection to walk (23 ms each under the bench's 16 conversations at a time)."""
-    operator, me = await make_operator()
-    channel = await make_open_channel([operator])
-    for i in range(3):
-        chat, _, _ = await start_chat(channel, name=f"Guest {i}", text=f"hello {i}")
-        await chats.answer_chat(me, chat_id=chat.id)
-        await messages.send_message(me, chat_id=chat.id, text=f"reply {i}")
+    me = await _operator_with_active_chats(3)
     query = "{ myChats { active { id title client { name } operator { name } lastMessage { text } unreadCount } } }"
     mutation = "mutation($chat: ID!) { sendMessage(input: {chatId: $chat, text: \"hi\"}) { message { id } } }"
     chat_id = (await execute(query, me))["myChats"]["active"][0]["id"]  # caches filled
