@@ -28,8 +28,8 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from graphql import (
-    GraphQLResolveInfoHelpers, GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
-    GraphQLBoolean, GraphQLInt, OperationDefinitionNode, VariableNode, Visitor, visit,
+    GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
+    GraphQLBoolean, GraphQLInt, GraphQLResolveInfoHelpers, OperationDefinitionNode, VariableNode, Visitor, visit,
 )
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
