@@ -121,7 +121,9 @@ class ServerPresence:
             operator_id = self._unwritten_closes[0].operator_id
             theirs = [held for held in self._unwritten_closes if held.operator_id == operator_id]
             await presence.connections_closed(operator_id, _row_ids(theirs))
-            self._unwritten_closes = [held for held in self._unwritten_closes if held.operator_id != operator_id]
+            # exactly these: a close of theirs that failed meanwhile was added and is still to write
+            written = set(theirs)
+            self._unwritten_closes = [held for held in self._unwritten_closes if held not in written]
         if not alive:
             log.warning("process %s had been declared dead: registering its %d connections again",
                         self.process_id, len(self._held))

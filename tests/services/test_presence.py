@@ -3,10 +3,10 @@ clock: no test waits for a grace time or an expiry."""
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 from contextlib import aclosing
 from datetime import timedelta
+
+import pytest
 
 from models import Event, Operator, OperatorConnection, OperatorRole, OperatorStatus, QueueDistribution, ServerProcess
 from services.automation import scheduler
@@ -288,3 +288,32 @@ async def test_closes_the_database_did_not_take_are_written_at_the_next_heartbea
     await process.beat()
     assert not await connected(a.id) and not await OperatorConnection.filter(operator_id=a.id).exists()
     assert [e["connected"] for e in await presence_events(a.id)] == [True, False]
+
+
+async def test_a_close_that_fails_while_the_heartbeat_writes_earlier_ones_is_written_later(db, clock, monkeypatch):
+    a, _ = await make_operator()
+    process = ServerPresence(TIMES, "process-1")
+    await process.start()
+    first, second = await process.opened(a.id), await process.opened(a.id)
+    write = presence.connections_closed
+    heartbeat_writing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def unreachable(operator_id: int, connection_ids: list[int], **kwargs) -> None:
+        raise ConnectionError("the database is unreachable")
+
+    async def held_up(operator_id: int, connection_ids: list[int], **kwargs) -> None:
+        heartbeat_writing.set()
+        await go_on.wait()
+        await write(operator_id, connection_ids, **kwargs)
+
+    monkeypatch.setattr(presence, "connections_closed", unreachable)
+    await process.closed(first)  # left for the heartbeat
+    monkeypatch.setattr(presence, "connections_closed", held_up)
+    beat = asyncio.create_task(process.beat())
+    await heartbeat_writing.wait()
+    monkeypatch.setattr(presence, "connections_closed", unreachable)
+    await process.closed(second)  # fails while the heartbeat writes the first
+    monkeypatch.setattr(presence, "connections_closed", write)
+    go_on.set()
+    await beat  # the first written, then the second, left over meanwhile, in the same round
+    assert not await connected(a.id) and not await OperatorConnection.filter(operator_id=a.id).exists()
