@@ -7,12 +7,21 @@ the last message, a correlated count for the unread messages, over the page only
 the GraphQL query returns, built from plain dicts and written by Starlette's JSONResponse,
 with a pool as large as the project's (DATABASE_POOL_SIZE's default).
 
+`POST /send-message` (B3) takes `{"chatId", "text"}` and writes as the raw loop of bench/ingest.py
+does, with the server's round trips: BEGIN; the message (written only when the caller is one of
+the chat's participants, the chat's channel read in the same statement); the event-order lock,
+the event and COMMIT in one; the event's id read back; then the event published to Redis
+(REDIS_URL, on a channel no server reads). A token found valid is trusted for
+TOKEN_CACHE_SECONDS in the process, as the server trusts it: no token round trip per message.
+
     DATABASE_URL=postgres://... uvicorn --factory bench.baseline:create_app
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from datetime import datetime, timezone
 from contextlib import asynccontextmanager
 
@@ -23,7 +32,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from infrastructure.settings import DEFAULT_POOL_SIZE
-from resolvers.ids import to_global_id
+from resolvers.ids import parse_global_id, to_global_id
+from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
 
 POOL_SIZE = DEFAULT_POOL_SIZE
 
@@ -117,6 +127,88 @@ async def conversations(request: Request) -> JSONResponse:
     return JSONResponse({"data": {"conversations": {"edges": [{"node": _chat(row)} for row in rows]}}})
 
 
+#: the operator's message, when they take part in the chat; the chat's channel for the event
+_INSERT_MESSAGE = """
+INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted)
+SELECT c.id, 'OPERATOR', $2, $3, false, $4, false FROM chat c
+WHERE c.id = $1 AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.chat_id = $1 AND p.operator_id = $2)
+RETURNING id, (SELECT open_channel_id FROM chat WHERE id = $1) AS open_channel_id
+"""
+_NO_CHAT = {"data": {"sendMessage": {"message": None, "userErrors": [
+    {"code": "NOT_FOUND", "message": "No such chat.", "field": ["input", "chatId"]}]}}}
+
+
+def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, operator_id: int, now: datetime) -> str:
+    """The server's last round trip of a message (services/events/events.py, UnitOfWork.flush_and_commit):
+    the event-order lock, the MESSAGE_ADDED event and COMMIT, the event's id kept in the session
+    (read back with READ_EVENT_ID). Its values are integers and a time this process made: no quoting needed."""
+    return (f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
+            "WITH written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, "
+            "operator_ids, visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', "
+            f"{int(chat_id)}, {'NULL' if channel_id is None else int(channel_id)}, {int(message_id)}, "
+            f"'[{int(operator_id)}]'::jsonb, true, '{now.isoformat()}'::timestamptz) RETURNING id) "
+            "SELECT set_config('bench.written_event_id', id::text, false) FROM written; COMMIT")
+
+
+READ_EVENT_ID = "SELECT current_setting('bench.written_event_id')"
+
+
+def event_message(event_id: int, chat_id: int, channel_id: int | None, message_id: int, operator_id: int,
+                  now: datetime) -> str:
+    """The event as the server publishes it to Redis."""
+    return json.dumps({
+        "id": event_id, "kind": "MESSAGE_ADDED", "queue_kind": None, "chat_kind": "MESSAGE_ADDED",
+        "chat_id": chat_id, "open_channel_id": channel_id, "message_id": message_id,
+        "operator_ids": [operator_id], "visitor_visible": True, "created_at": now.isoformat()}, separators=(",", ":"))
+
+
+#: token hash -> (operator id, trusted until: time.monotonic())
+_TRUSTED: dict[str, tuple[int, float]] = {}
+
+
+async def _operator_id(pool: asyncpg.Pool, request: Request) -> int | None:
+    """The caller's operator id, from the token cache while the token is trusted."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    trusted = _TRUSTED.get(digest)
+    if trusted is not None and trusted[1] > time.monotonic():
+        return trusted[0]
+    viewer = await _viewer(pool, request) if scheme.lower() == "bearer" and token else None
+    if viewer is None:
+        return None
+    _TRUSTED[digest] = (viewer["operator_id"], time.monotonic() + float(os.environ.get("TOKEN_CACHE_SECONDS", "10")))
+    return viewer["operator_id"]
+
+
+async def send_message(request: Request) -> JSONResponse:
+    app = request.app
+    me = await _operator_id(app.state.pool, request)
+    if me is None:
+        return _unauthenticated()
+    body = await request.json()
+    found = parse_global_id(body.get("chatId")) if isinstance(body.get("chatId"), str) else None
+    if found is None or found[0] != "Chat":
+        return JSONResponse(_NO_CHAT)
+    chat_id = found[1]
+    now = datetime.now(timezone.utc)
+    async with app.state.pool.acquire() as db:
+        await db.execute("BEGIN")
+        try:
+            written = await db.fetchrow(_INSERT_MESSAGE, chat_id, me, str(body.get("text") or ""), now)
+            if written is None:
+                await db.execute("ROLLBACK")
+                return JSONResponse(_NO_CHAT)
+            message_id, channel_id = written["id"], written["open_channel_id"]
+            await db.execute(event_and_commit(chat_id, channel_id, message_id, me, now))
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        event_id = int(await db.fetchval(READ_EVENT_ID))
+    await app.state.redis.publish(app.state.channel, event_message(event_id, chat_id, channel_id, message_id, me, now))
+    return JSONResponse({"data": {"sendMessage": {"message": {"id": to_global_id("Message", message_id)},
+                                                  "userErrors": []}}})
+
+
 async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -126,14 +218,20 @@ def create_app() -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        import redis.asyncio as redis
+
         app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE)
+        app.state.redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+        app.state.channel = f"openchannels-bench-endpoint:{os.getpid()}"
         try:
             yield
         finally:
             await app.state.pool.close()
+            await app.state.redis.aclose()
 
     return Starlette(routes=[
         Route("/my-chats", my_chats, methods=["GET", "POST"]),
         Route("/conversations", conversations, methods=["GET", "POST"]),
+        Route("/send-message", send_message, methods=["POST"]),
         Route("/healthz", healthz),
     ], lifespan=lifespan)

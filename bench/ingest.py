@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from bench.baseline import READ_EVENT_ID, event_and_commit, event_message
 from bench.load import LoadResult, RawConnection, percentile
 from bench.seed import CLIENT_LINES, OPERATOR_LINES
 from infrastructure.settings import DEFAULT_POOL_SIZE
@@ -44,7 +45,6 @@ SEND_MESSAGE = ("mutation($chat: ID!, $text: String!) { sendMessage(input: {chat
 #: reads the newest messages first: writes of text no search matches would push the matches
 #: out of its first window, and B4 would then measure the database's history, not the search)
 TEXTS = tuple(line for pair in itertools.zip_longest(CLIENT_LINES, OPERATOR_LINES) for line in pair if line)
-EVENT_ORDER_LOCK = 7_311_000_001  # services/events/events.py: serialises event-writing transactions
 
 
 def _graphql_failure(status: int, content: bytes) -> str | None:
@@ -92,13 +92,19 @@ async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: f
                       latencies_ms=[round(x, 3) for x in latencies])
 
 
-async def graphql_writers(url: str, writers: list[dict]) -> tuple[list, Callable]:
+async def graphql_writers(url: str, writers: list[dict], *, endpoint: bool = False) -> tuple[list, Callable]:
+    """`sendMessage` over HTTP; `endpoint`: to the hand-written endpoint (bench/baseline.py's
+    /send-message, which takes `{chatId, text}` and answers the same JSON)."""
+    def body(chat: str, text: str) -> bytes:
+        if endpoint:
+            return json.dumps({"chatId": chat, "text": text}).encode()
+        return json.dumps({"query": SEND_MESSAGE, "variables": {"chat": chat, "text": text}}).encode()
+
     connections = []
     requests: dict[RawConnection, itertools.cycle] = {}
     for index, writer in enumerate(writers):
         headers = {"content-type": "application/json", "Authorization": f"Bearer {writer['token']}"}
-        bodies = [json.dumps({"query": SEND_MESSAGE, "variables": {"chat": writer["chat"], "text": text}}).encode()
-                  for text in TEXTS[index:] + TEXTS[:index]]  # writers start at different lines
+        bodies = [body(writer["chat"], text) for text in TEXTS[index:] + TEXTS[:index]]  # writers start at different lines
         connection = RawConnection(url, "POST", bodies[0], headers)
         requests[connection] = itertools.cycle([RawConnection(url, "POST", body, headers).request for body in bodies])
         connections.append(connection)
@@ -142,22 +148,12 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
                         "INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
                         "VALUES ($1, 'OPERATOR', $2, $3, false, $4, false) RETURNING id",
                         chat_id, operator_id, next(texts), now)
-                    await db.execute(
-                        f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
-                        "WITH written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, "
-                        "operator_ids, visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', "
-                        f"{chat_id}, {channel_id}, {int(message_id)}, '[{operator_id}]'::jsonb, true, "
-                        f"'{now.isoformat()}'::timestamptz) RETURNING id) "
-                        "SELECT set_config('bench.written_event_id', id::text, false) FROM written; COMMIT")
+                    await db.execute(event_and_commit(chat_id, channel_id, message_id, operator_id, now))
                 except BaseException:
                     await db.execute("ROLLBACK")
                     raise
-                event_id = int(await db.fetchval("SELECT current_setting('bench.written_event_id')"))
-            await publisher.publish(channel, json.dumps({
-                "id": event_id, "kind": "MESSAGE_ADDED", "queue_kind": None, "chat_kind": "MESSAGE_ADDED",
-                "chat_id": chat_id, "open_channel_id": channel_id, "message_id": message_id,
-                "operator_ids": [operator_id], "visitor_visible": True, "created_at": now.isoformat()},
-                separators=(",", ":")))
+                event_id = int(await db.fetchval(READ_EVENT_ID))
+            await publisher.publish(channel, event_message(event_id, chat_id, channel_id, message_id, operator_id, now))
             return None
         return send
 
@@ -183,11 +179,11 @@ async def _cpu_at_edges(pid: int, database: str, warmup: float, duration: float)
 
 async def run(args: argparse.Namespace) -> tuple[LoadResult, dict[str, float]]:
     writers = json.loads(args.writers)
-    if args.mode == "graphql":
-        senders, close = await graphql_writers(args.url, writers)
+    if args.mode in ("graphql", "endpoint"):
+        senders, close = await graphql_writers(args.url, writers, endpoint=args.mode == "endpoint")
     else:
         senders, close = await raw_writers(args.database_url, args.redis_url, args.redis_channel, writers)
-    pid = args.server_pid if args.mode == "graphql" else os.getpid()
+    pid = os.getpid() if args.mode == "raw" else args.server_pid
     database = args.database_url.rsplit("/", 1)[-1].split("?")[0]
     try:
         return await asyncio.gather(_timed(senders, args.duration, args.warmup),
@@ -219,12 +215,16 @@ def _cpu_ms_per_message(slices: list[tuple[LoadResult, dict[str, float]]], part:
     return round(sum(cpu[part] for _, cpu in slices) * 1000 / messages, 3) if messages else None
 
 
-def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace) -> list:
-    """Alternating slices (raw, GraphQL, GraphQL, raw, ...) as B1 does; one row set with the ratio."""
+def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace,
+           endpoint: Any = None) -> list:
+    """Alternating slices (raw, endpoint, GraphQL, GraphQL, endpoint, raw, ...) as B1 does: the
+    GraphQL server against the raw loop (the floor without HTTP), and, when `endpoint` is given
+    (bench/baseline.py's server), against the hand-written endpoint, whose p99 issue #18 item 2
+    names."""
     import asyncpg
 
     from bench import runtime
-    from bench.run import Row, load_rows, ratio, tail_rows
+    from bench.run import TAIL_TARGET, Row, load_rows, ratio, tail_rows, verdict
 
     async def channels() -> dict[int, int]:
         db = await asyncpg.connect(url, timeout=10)
@@ -244,15 +244,18 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
     rounds = max(1, min(args.rounds, int(args.duration)))
     ours: list[tuple[LoadResult, dict[str, float]]] = []
     base: list[tuple[LoadResult, dict[str, float]]] = []
+    hand: list[tuple[LoadResult, dict[str, float]]] = []
+    servers = {"graphql": (graphql, "/graphql"), "endpoint": (endpoint, "/send-message")}
     before = runtime.read(graphql.base_url)
     for round_ in range(rounds):
-        sides = [("raw", base), ("graphql", ours)]
+        sides = [("raw", base)] + ([("endpoint", hand)] if endpoint is not None else []) + [("graphql", ours)]
         for mode, slices in (sides if round_ % 2 == 0 else sides[::-1]):
+            server, path = servers.get(mode, (graphql, "/graphql"))
             slices.append(drive_ingest(
-                mode, writers=graphql_writers_ if mode == "graphql" else raw_writers_,
-                duration=args.duration / rounds, url=f"{graphql.base_url}/graphql", database_url=url,
+                mode, writers=raw_writers_ if mode == "raw" else graphql_writers_,
+                duration=args.duration / rounds, url=f"{server.base_url}{path}", database_url=url,
                 redis_url=redis_url, redis_channel=f"openchannels-bench-raw:{os.getpid()}",
-                server_pid=graphql.process.pid))
+                server_pid=server.process.pid))
     benchmark = f"B3 sendMessage ({len(graphql_writers_)} operators)"
     merged = LoadResult.merged([result for result, _ in ours])
     rows = load_rows(benchmark, merged, LoadResult.merged([result for result, _ in base]),
@@ -265,13 +268,34 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                      ("Python", "process", "the server's process against the raw loop's driver process, "
                       "over the measured windows"),
                      ("PostgreSQL", "database", "the bench database's backends over the same windows"))]
+    if endpoint is not None:
+        against = f"{benchmark} vs hand-written endpoint"
+        written = LoadResult.merged([result for result, _ in hand])
+        tail = ratio(merged.p99_ms, written.p99_ms)
+        rows += [
+            Row(against, "requests/s", round(merged.requests_per_second, 1), round(written.requests_per_second, 1),
+                ratio(merged.requests_per_second, written.requests_per_second),
+                "baseline: Starlette + asyncpg + redis.asyncio, POST /send-message (bench/baseline.py), "
+                "the raw loop's round trips behind HTTP"),
+            Row(against, "p50 ms", round(merged.p50_ms, 2), round(written.p50_ms, 2), ratio(merged.p50_ms, written.p50_ms)),
+            Row(against, "p99 ms", round(merged.p99_ms, 2), round(written.p99_ms, 2), tail,
+                target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET)),
+            Row(against, "failed requests", f"{merged.failures}/{merged.requests}",
+                f"{written.failures}/{written.requests}",
+                note=f"endpoint first failure: {written.first_failure[:160]}" if written.first_failure else ""),
+        ]
+        if args.workers == 1:
+            rows.append(Row(against, "CPU ms per message, Python", _cpu_ms_per_message(ours, "process"),
+                            _cpu_ms_per_message(hand, "process"),
+                            ratio(_cpu_ms_per_message(ours, "process"), _cpu_ms_per_message(hand, "process")),
+                            "the server's process against the endpoint's, over the measured windows"))
     return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),
                                                                merged.requests))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=("graphql", "raw"))
+    parser.add_argument("mode", choices=("graphql", "endpoint", "raw"))
     parser.add_argument("--writers", required=True, help="JSON list: {token, chat} (graphql) or "
                         "{chat_id, operator_id, channel_id} (raw)")
     parser.add_argument("--duration", type=float, default=10.0)
@@ -280,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--redis-channel", default="openchannels-bench-raw")
-    parser.add_argument("--server-pid", type=int, default=0, help="graphql: the server process whose CPU is read")
+    parser.add_argument("--server-pid", type=int, default=0,
+                        help="graphql, endpoint: the server process whose CPU is read")
     args = parser.parse_args(argv)
     try:
         from uvloop import run as run_loop

@@ -379,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
 
             rows += run_b8(b8_server, server_env, tokens, targets, args)
         if "B3" in only:  # last: it adds messages (and raw-loop events no server published)
-            rows += run_b3(graphql, url, REDIS_URL, targets, args)
+            # the hand-written endpoint beside it (issue #18 item 2: B3's p99 against its p99)
+            endpoint = start_uvicorn("baseline-send", "bench.baseline:create_app", log_dir=log_dir,
+                                     env={"DATABASE_URL": url, "REDIS_URL": REDIS_URL})
+            servers.append(endpoint)
+            rows += run_b3(graphql, url, REDIS_URL, targets, args, endpoint=endpoint)
         rows += b6_rows
     finally:
         for server in servers:

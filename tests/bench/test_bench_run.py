@@ -67,6 +67,17 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
         assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")
 
+    # B3 against the hand-written endpoint too (bench/baseline.py's POST /send-message): the messages
+    # it wrote answered as the server answers, its p99 the one issue #18 item 2 names, with its verdict
+    against = "B3 sendMessage (3 operators) vs hand-written endpoint"
+    assert rows[against, "requests/s"]["value"] == rows["B3 sendMessage (3 operators)", "requests/s"]["value"]
+    assert rows[against, "requests/s"]["baseline"] > 0 and "/send-message" in rows[against, "requests/s"]["note"]
+    assert 0 < rows[against, "p50 ms"]["baseline"] <= rows[against, "p99 ms"]["baseline"]
+    tail = rows[against, "p99 ms"]
+    assert tail["target"] == "<= 1.5 x baseline" and tail["verdict"] == ("pass" if tail["ratio"] <= 1.5 else "FAIL")
+    assert str(rows[against, "failed requests"]["baseline"]).startswith("0/"), rows[against, "failed requests"]
+    assert rows[against, "CPU ms per message, Python"]["baseline"] > 0
+
     # B1, B1b: the tail against the figure's own median, and the server's pauses read from its /metrics
     for benchmark in ("B1 myChats (50 chats)", "B1b conversations(first: 50)"):
         assert value(benchmark, "p99 / own p50") >= 1
