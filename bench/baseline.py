@@ -169,11 +169,13 @@ _TRUSTED: dict[str, tuple[int, float]] = {}
 async def _operator_id(pool: asyncpg.Pool, request: Request) -> int | None:
     """The caller's operator id, from the token cache while the token is trusted."""
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
     digest = hashlib.sha256(token.strip().encode()).hexdigest()
     trusted = _TRUSTED.get(digest)
     if trusted is not None and trusted[1] > time.monotonic():
         return trusted[0]
-    viewer = await _viewer(pool, request) if scheme.lower() == "bearer" and token else None
+    viewer = await _viewer(pool, request)
     if viewer is None:
         return None
     _TRUSTED[digest] = (viewer["operator_id"], time.monotonic() + float(os.environ.get("TOKEN_CACHE_SECONDS", "10")))

@@ -95,7 +95,7 @@ async def _timed(workers: list[Callable[[], Awaitable[str | None]]], duration: f
 async def graphql_writers(url: str, writers: list[dict], *, endpoint: bool = False) -> tuple[list, Callable]:
     """`sendMessage` over HTTP; `endpoint`: to the hand-written endpoint (bench/baseline.py's
     /send-message, which takes `{chatId, text}` and answers the same JSON)."""
-    def body(chat: str, text: str) -> bytes:
+    def request_body(chat: str, text: str) -> bytes:
         if endpoint:
             return json.dumps({"chatId": chat, "text": text}).encode()
         return json.dumps({"query": SEND_MESSAGE, "variables": {"chat": chat, "text": text}}).encode()
@@ -104,7 +104,7 @@ async def graphql_writers(url: str, writers: list[dict], *, endpoint: bool = Fal
     requests: dict[RawConnection, itertools.cycle] = {}
     for index, writer in enumerate(writers):
         headers = {"content-type": "application/json", "Authorization": f"Bearer {writer['token']}"}
-        bodies = [body(writer["chat"], text) for text in TEXTS[index:] + TEXTS[:index]]  # writers start at different lines
+        bodies = [request_body(writer["chat"], text) for text in TEXTS[index:] + TEXTS[:index]]  # writers start at different lines
         connection = RawConnection(url, "POST", bodies[0], headers)
         requests[connection] = itertools.cycle([RawConnection(url, "POST", body, headers).request for body in bodies])
         connections.append(connection)

@@ -41,9 +41,9 @@ async def test_the_endpoint_writes_a_participants_message_and_its_event_and_refu
                 await pubsub.subscribe(app.state.channel)
                 await pubsub.get_message(timeout=1)  # the subscription's confirmation
                 async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-                    def send(chat: object, bearer: str = token) -> object:
+                    def send(chat: object, bearer: str = token, scheme: str = "Bearer") -> object:
                         return client.post("/send-message", json={"chatId": chat, "text": "hello"},
-                                           headers={"Authorization": f"Bearer {bearer}"})
+                                           headers={"Authorization": f"{scheme} {bearer}"})
 
                     answer = (await send(to_global_id("Chat", mine["chat_id"]))).json()["data"]["sendMessage"]
                     assert answer["userErrors"] == []
@@ -62,6 +62,9 @@ async def test_the_endpoint_writes_a_participants_message_and_its_event_and_refu
                         errors = (await send(refused)).json()["data"]["sendMessage"]["userErrors"]
                         assert [e["code"] for e in errors] == ["NOT_FOUND"], refused
                     denied = (await send(to_global_id("Chat", mine["chat_id"]), bearer="unknown")).json()
+                    assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+                    # the token it trusts now, under another scheme
+                    denied = (await send(to_global_id("Chat", mine["chat_id"]), scheme="Basic")).json()
                     assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
                     assert tuple(await db.fetchrow(counts)) == after_one  # nothing written by a refusal
                 await pubsub.aclose()
