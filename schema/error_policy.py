@@ -53,6 +53,44 @@ def internal_error(error: BaseException, where: Any = None) -> GraphQLError:
                         extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id})
 
 
+def client_error(error: GraphQLError, validation_errors: tuple[GraphQLError, ...] = ()) -> GraphQLError:
+    """The error as the client reads it (see the module's docstring): with its code, or masked.
+    `validation_errors`: the document's, which get GRAPHQL_VALIDATION_FAILED."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        if error.extensions and "code" in error.extensions:
+            return error  # raised deliberately with its code
+        return _with_code(error, validation_errors)
+    if isinstance(original, DomainError):
+        return GraphQLError(original.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                            path=error.path, extensions=domain_extensions(original))
+    if isinstance(original, _REQUEST_ERRORS):  # kept as the cause: graphql-transport-ws closes 4400 on some
+        return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                            path=error.path, original_error=original, extensions={"code": BAD_REQUEST})
+    if is_database_unavailable(original):  # retryable, not a bug: no traceback for the client
+        log.warning("%s: the database is unavailable (%r)", error.path, original)
+        return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions,
+                            path=error.path, extensions={"code": SERVICE_UNAVAILABLE})
+    masked = internal_error(original, error.path)
+    return GraphQLError(masked.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=masked.extensions)
+
+
+def _with_code(error: GraphQLError, validation_errors: tuple[GraphQLError, ...]) -> GraphQLError:
+    """graphql-core's refusal of a document or a variable, with the code of its kind."""
+    if isinstance(error, GraphQLSyntaxError):
+        code = GRAPHQL_PARSE_FAILED
+    elif any(error is refused for refused in validation_errors):
+        code = GRAPHQL_VALIDATION_FAILED
+    elif error.path is None:  # the variables are coerced when execution starts
+        code = INVALID_INPUT
+    else:
+        return error
+    return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=error.original_error,
+                        extensions={**(error.extensions or {}), "code": code})
+
+
 class ErrorPolicy(MaskErrors):
     """Every error through `_one` (MaskErrors' public hooks: each error is "masked", and masking
     gives it its code, or hides it behind a request id)."""
@@ -70,38 +108,7 @@ class ErrorPolicy(MaskErrors):
         return self._one(error)
 
     def _one(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            if error.extensions and "code" in error.extensions:
-                return error  # raised deliberately with its code
-            return self._with_code(error)
-        if isinstance(original, DomainError):
-            return GraphQLError(original.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                                path=error.path, extensions=domain_extensions(original))
-        if isinstance(original, _REQUEST_ERRORS):  # kept as the cause: graphql-transport-ws closes 4400 on some
-            return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                                path=error.path, original_error=original, extensions={"code": BAD_REQUEST})
-        if is_database_unavailable(original):  # retryable, not a bug: no traceback for the client
-            log.warning("%s: the database is unavailable (%r)", error.path, original)
-            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions,
-                                path=error.path, extensions={"code": SERVICE_UNAVAILABLE})
-        masked = internal_error(original, error.path)
-        return GraphQLError(masked.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                            path=error.path, extensions=masked.extensions)
-
-    def _with_code(self, error: GraphQLError) -> GraphQLError:
-        """graphql-core's refusal of a document or a variable, with the code of its kind."""
-        if isinstance(error, GraphQLSyntaxError):
-            code = GRAPHQL_PARSE_FAILED
-        elif any(error is refused for refused in self._validation_errors):
-            code = GRAPHQL_VALIDATION_FAILED
-        elif error.path is None:  # the variables are coerced when execution starts
-            code = INVALID_INPUT
-        else:
-            return error
-        return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                            path=error.path, original_error=error.original_error,
-                            extensions={**(error.extensions or {}), "code": code})
+        return client_error(error, self._validation_errors)
 
 
 class FastErrorPolicy(ErrorPolicy):

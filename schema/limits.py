@@ -355,6 +355,12 @@ def _measure_key(context: ExecutionContext) -> tuple | None:
     with which integer values (only page sizes are read from them: any other value counts as no size)."""
     if not context.query:
         return None
-    variables = context.variables if isinstance(context.variables, Mapping) else {}
-    return (context.query, context.operation_name,
+    return measure_key(context.query, context.operation_name, context.variables)
+
+
+def measure_key(query: str, operation_name: str | None, variables: object) -> tuple:
+    """_measure_key from a request's parts: also the key of the operations prepared to run without
+    Strawberry's steps (schema/prepared_operations.py), which run only what passed its limits."""
+    variables = variables if isinstance(variables, Mapping) else {}
+    return (query, operation_name,
             tuple(sorted((str(name), value if type(value) is int else None) for name, value in variables.items())))

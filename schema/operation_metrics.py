@@ -35,21 +35,32 @@ class OperationMetrics(SchemaExtension):
         try:
             yield
         finally:  # a subscription the client stops ends here with GeneratorExit: counted too
-            kind = self._kind
-            if kind == "subscription":
+            if self._kind == "subscription":
                 ACTIVE_SUBSCRIPTIONS.dec()
-            # only a valid document's name is the client's choice among real operations
-            operation = operation_series.label(self.execution_context.operation_name, kind is not None)
-            operation_series.count(operation, kind or "unknown", outcome(self.execution_context.result))
-            if kind != "subscription":
-                operation_series.observe(operation, kind or "unknown", time.perf_counter() - started)
+            operation_ended(self.execution_context.operation_name, self._kind, self.execution_context.result, started)
 
     def on_execute(self) -> Iterator[None]:
         if self._kind is None:
-            self._kind = _TYPES.get(self.execution_context.operation_type, "unknown")
+            self._kind = kind_of(self.execution_context.operation_type)
             if self._kind == "subscription":
                 ACTIVE_SUBSCRIPTIONS.inc()
         yield
+
+
+def operation_ended(operation_name: object, kind: str | None, result: object, started: float) -> None:
+    """Count an operation that ended (`kind`: None when it never executed) and time it (`started`:
+    its time.perf_counter() when it began): Strawberry's path (above) and the prepared one
+    (schema/prepared_operations.py)."""
+    # only a valid document's name is the client's choice among real operations
+    operation = operation_series.label(operation_name, kind is not None)
+    operation_series.count(operation, kind or "unknown", outcome(result))
+    if kind != "subscription":
+        operation_series.observe(operation, kind or "unknown", time.perf_counter() - started)
+
+
+def kind_of(operation_type: OperationType) -> str:
+    """The `kind` label of an operation type."""
+    return _TYPES.get(operation_type, "unknown")
 
 
 def outcome(result: object) -> str:
