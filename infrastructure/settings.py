@@ -124,8 +124,8 @@ ENVIRONMENT = [
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OpenTelemetry collector (OTLP over HTTP, e.g. http://127.0.0.1:4318): "
      "every GraphQL operation is traced (needs the `otel` extra); unset: no tracing"),
     ("PLAIN_EXECUTION", "on", "on: the fast paths that use private parts of Strawberry and graphql-core (plans for "
-     "plain fields, memoised selections, inputs built in one step, shared subscriptions: tests/engine lists them, "
-     "each pinned in pyproject.toml); off: only their public APIs, same answers, slower"),
+     "plain fields, memoised selections, inputs built in one step, shared subscriptions, prepared operations: "
+     "tests/engine lists them, each pinned in pyproject.toml); off: only their public APIs, same answers, slower"),
     ("DIRECT_TRANSACTIONS", "on", "on: a PostgreSQL transaction is a connection of Tortoise's asyncpg pool with "
      "BEGIN and COMMIT of its own, and a unit of work sends its events and COMMIT in one round trip, so the "
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "

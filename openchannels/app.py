@@ -31,6 +31,7 @@ from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.console import console_routes
 from openchannels.widget import widget_routes
 from openchannels.http_compliance import GraphQLOverHTTP
+from openchannels.prepared_http import PreparedOperationsView
 from openchannels.health import healthz, readyz
 from openchannels.log_format import configure_logging
 from openchannels import metrics_endpoint
@@ -95,7 +96,7 @@ class MultipartRefused(HTTPException):
         self.code = code
 
 
-class GraphQLApp(GraphQLOverHTTP, TrustedDocumentsView, GraphQL[Context, None]):
+class GraphQLApp(GraphQLOverHTTP, PreparedOperationsView, TrustedDocumentsView, GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     websocket_adapter_class = BoundedWebSocketAdapter

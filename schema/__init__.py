@@ -21,6 +21,7 @@ from schema.chats.open_channel import OpenChannel
 from schema.operation_metrics import OperationMetrics
 from schema.chats.operator import Operator
 from schema.plain_execution import PlainFieldExecutionContext
+from schema.prepared_operations import PreparedOperations, remember_prepared
 from schema.production import HiddenSuggestionsMixin, ProductionValidation
 from schema.root import Mutation, Query, Subscription
 from schema.validation_cache import text_keyed_validation
@@ -50,6 +51,9 @@ class _Schema(strawberry.Schema):
     #: (schema/plain_execution.py, schema/input_values.py, resolvers/prefetch.py, the shared
     #: subscriptions of openchannels/websocket_handlers.py; tests/engine lists them)
     plain_execution = True
+    #: the operations that may run straight through graphql-core (schema/prepared_operations.py);
+    #: None: every operation takes Strawberry's steps (PLAIN_EXECUTION=off, or tracing)
+    prepared: PreparedOperations | None = None
 
     def get_extensions(self, sync: bool = False) -> list:
         """The extensions of one operation; an asynchronous one also reads its `eventCursor`
@@ -89,12 +93,16 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False, 
     # before the limits: they add their errors to its result (the limits set the parse options in
     # on_operation, before any parse)
     # OperationMetrics first: it ends last and sees the errors ErrorPolicy gave their codes
+    # prepared operations skip every extension: not with tracing, whose extensions must see each one
+    prepared = PreparedOperations(PlainFieldExecutionContext, hide_suggestions=production) \
+        if plain_execution and not tracing else None
     extensions = [OperationMetrics, *tracing, lambda: _ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
                   text_keyed_validation(DOCUMENT_CACHE_SIZE) if plain_execution
                   else lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
                   query_limits(limits),
                   *([ProductionValidation] if production else []),
-                  FastErrorPolicy if plain_execution else ErrorPolicy]
+                  FastErrorPolicy if plain_execution else ErrorPolicy,
+                  *([remember_prepared(prepared)] if prepared is not None else [])]
     built = (_ProductionSchema if production else _Schema)(
         query=Query,
         mutation=Mutation,
@@ -104,6 +112,9 @@ def build_schema(limits: QueryLimits = QueryLimits(), production: bool = False, 
         execution_context_class=PlainFieldExecutionContext if plain_execution else None,
     )
     built.plain_execution = plain_execution
+    if prepared is not None:
+        prepared.schema = built._schema
+        built.prepared = prepared
     if plain_execution:
         build_inputs_in_one_step(built)
     return built

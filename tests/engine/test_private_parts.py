@@ -41,6 +41,9 @@ PRIVATE_USES = {
     ("schema/production.py", "_get_custom_context_kwargs"): (
         "strawberry-graphql", "stays: production's variable errors without suggestions; Strawberry has no public "
         "way to pass graphql-core's hide_suggestions to execution"),
+    ("schema/__init__.py", "_schema"): (
+        "strawberry-graphql", OFF + " (no prepared operations: schema/prepared_operations.py runs on the graphql-core "
+        "schema Strawberry built)"),
     ("schema/limits.py", "_schema"): (
         "strawberry-graphql", "stays: the graphql-core schema the limits measure against (Strawberry's own "
         "ValidationCache reads it the same way; there is no public accessor)"),
@@ -79,6 +82,8 @@ NAMED_INTERNALS = {
         "per request)"),
     ("schema/plain_execution.py", "from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext"): (
         "strawberry-graphql", OFF),
+    ("schema/prepared_operations.py", "from strawberry.execution import optimized_is_awaitable"): (
+        "strawberry-graphql", OFF + " (no prepared operations: Strawberry's Schema.execute passes the same check)"),
     ("schema/validation_cache.py", "from strawberry.schema.schema import validate_document"): (
         "strawberry-graphql", OFF + " (Strawberry's ValidationCache instead)"),
     ("schema/input_values.py", "from strawberry.schema.compat import is_scalar"): (
