@@ -10,8 +10,9 @@ and turns an unexpected exception into the masked 500.
 
 Anything else takes Strawberry's path, unchanged: not a POST, another content type than
 `application/json` (uploads are multipart), an `Accept` that asks for a stream (multipart/mixed,
-text/event-stream), a body that is not a JSON object of `query`, `variables` and `operationName`
-alone (a `documentId` or an APQ `extensions` goes through the trusted documents), persisted
+text/event-stream), a body that is not a JSON object of `query`, `variables`, `operationName` and
+`extensions` with APQ's `persistedQuery` alone (its text found as Strawberry's path finds it:
+openchannels/trusted_documents.py; a `documentId` names a registered operation), persisted
 operations only (PERSISTED_OPERATIONS_ONLY: the trusted documents decide who may send text), and a
 document, operation and page sizes this process has not run yet.
 """
@@ -19,10 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
+from openchannels.persisted_queries import PersistedQueryError
+
 #: the keys of a request body that may be prepared (anything else: Strawberry's path)
-_PLAIN_KEYS = frozenset({"query", "variables", "operationName"})
+_PLAIN_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 #: `Accept` values under which Strawberry streams (incremental delivery, subscriptions over SSE)
 _STREAMING = ("multipart/mixed", "text/event-stream")
 
@@ -57,8 +61,18 @@ class PreparedOperationsView:
         if type(data) is not dict or not data.keys() <= _PLAIN_KEYS:
             return None
         query, variables, operation_name = data.get("query"), data.get("variables"), data.get("operationName")
-        if type(query) is not str or not (variables is None or type(variables) is dict) \
-                or not (operation_name is None or type(operation_name) is str):
+        if not (variables is None or type(variables) is dict) or not (operation_name is None or type(operation_name) is str):
+            return None
+        extensions = data.get("extensions")
+        if extensions is not None:  # APQ's hash (with the text or without): its text, as the trusted documents find it
+            if type(extensions) is not dict or extensions.keys() != {"persistedQuery"} or not (query is None or type(query) is str):
+                return None
+            try:
+                query = (await self.trusted_documents.resolve(  # type: ignore[attr-defined]
+                    GraphQLRequestData(query, variables, operation_name, extensions), None, admin=False)).query
+            except PersistedQueryError:  # Strawberry's path meets it again and answers it
+                return None
+        if type(query) is not str:
             return None
         found = prepared.find(query, operation_name, variables)
         return None if found is None else (found, variables)

@@ -256,3 +256,22 @@ def test_no_extension_of_a_schema_with_prepared_operations_wraps_resolvers():
         assert built.prepared is not None
         for extension in built.get_extensions():
             assert type(extension).resolve is SchemaExtension.resolve, type(extension)
+
+
+@fast_path_only
+async def test_automatic_persisted_queries_take_the_prepared_path_by_their_hash(db, database_url, platform,
+                                                                                prepared_runs):
+    import hashlib
+    app, headers, _ = await _setup(database_url, platform)
+    query = "query Apq { myChats { active { id } } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    unknown = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oc.test") as api:
+            first = await api.post("/graphql", json={"query": query, "extensions": apq}, headers=headers)
+            by_hash = [await api.post("/graphql", json={"extensions": apq}, headers=headers) for _ in range(2)]
+            not_found = await api.post("/graphql", json={"extensions": unknown}, headers=headers)
+    assert prepared_runs == ["query", "query"]
+    assert [answer.json() for answer in by_hash] == [first.json(), first.json()]
+    assert not_found.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
