@@ -92,7 +92,9 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert 0 <= value(benchmark, "p50 ms, last subscriber") <= value(benchmark, "p99 ms, last subscriber")
         # fewer than 100 events: the p99 of the per-event maxima is the slowest receipt of all
         assert value(benchmark, "p99 ms, last subscriber") >= value(benchmark, "p99 ms, every receipt")
-        assert value(benchmark, "p99 ms, last subscriber") > 0
+        # measured from the mutation's response; a receipt before it counts 0 (the event is published at
+        # commit, before the response is written): with 5 subscribers and a quick answer, all may come first
+        assert value(benchmark, "p99 ms, last subscriber") >= 0
         # what a subscriber costs the server, measured (CPU ticks are 10 ms: a few events may read 0)
         assert value(benchmark, "server CPU us per delivery") >= 0
     idle = f"B2 idle ({IDLE_CONNECTIONS} connections x 3 subscriptions)"
