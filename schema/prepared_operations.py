@@ -75,8 +75,6 @@ class PreparedOperations:
         self.executor_class = executor_class
         self.hide_suggestions = hide_suggestions
         self._prepared: LRU[tuple, Prepared] = LRU(size)
-        #: Prepared objects by document text and operation: the keys of one operation share one
-        self._documents: LRU[tuple[str, str | None], Prepared] = LRU(size)
 
     def remember(self, query: str | None, operation_name: str | None, variables: object,
                  document: DocumentNode | None, operation_type: OperationType) -> None:
@@ -85,11 +83,7 @@ class PreparedOperations:
         that sends none runs the first operation, so its key is remembered under None too."""
         if not query or document is None or operation_type not in _RUN_PREPARED:
             return
-        prepared = self._documents.get((query, operation_name))
-        if prepared is None or prepared.document is not document:
-            prepared = Prepared(document, operation_name, kind_of(operation_type),
-                                asks_for_event_cursor(query, document))
-            self._documents.put((query, operation_name), prepared)
+        prepared = Prepared(document, operation_name, kind_of(operation_type), asks_for_event_cursor(query, document))
         self._prepared.put(measure_key(query, operation_name, variables), prepared)
         if operation_name is not None and operation_name == _first_operation_name(document):
             self._prepared.put(measure_key(query, None, variables), prepared)
