@@ -14,14 +14,9 @@ from openchannels.cli.database_session import database, migrate_database
 from openchannels.cli.failures import CommandError
 from infrastructure.settings import Settings
 from openchannels.operation_manifest import ManifestError, check_manifest, read_manifest
-from openchannels.trusted_documents import CACHE_SECONDS
 from schema import schema_for
 from schema.limits import QueryLimits
 from services.identity.persisted_operations import list_operations, register_operations, remove_operations
-
-
-#: a running server process answers an id from what it read of it for this long (found or not)
-_SEEN_WITHIN = f"running servers see the change within {CACHE_SECONDS:g} s"
 
 
 def _plural(count: int, word: str) -> str:
@@ -53,8 +48,6 @@ async def _register(settings: Settings, path: Path) -> None:
     async with database(settings):
         done = await register_operations(entries)
     say(f"registered {_plural(done.added, 'new operation')}, {done.already_registered} already registered")
-    if done.added:
-        note(_SEEN_WITHIN)
 
 
 async def _list(settings: Settings) -> None:
@@ -77,8 +70,6 @@ async def _remove(settings: Settings, ids: list[str], remove_all: bool) -> None:
     async with database(settings):
         removed = await remove_operations(None if remove_all else ids)
     say(f"removed {_plural(removed, 'operation')}")
-    if removed:
-        note(_SEEN_WITHIN)
 
 
 def command_operations_register(args: argparse.Namespace, settings: Settings) -> int:

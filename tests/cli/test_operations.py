@@ -58,9 +58,7 @@ def test_an_apollo_manifest_is_registered_and_listed(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "registered 2 new operations, 0 already registered"
     assert "Apollo persisted query manifest, 2 operations" in first.stderr
-    assert "running servers see the change within 10 s" in first.stderr  # each process remembers a lookup
     assert again.stdout.strip() == "registered 0 new operations, 2 already registered"
-    assert "running servers" not in again.stderr  # nothing changed
     listing = run(tmp_path, "operations", "list").stdout
     assert sorted(listed_ids(tmp_path)) == sorted([sha256(ME), sha256(CHATS)])
     assert "Me" in listing and "MyChats" in listing and "query" in listing
@@ -121,7 +119,6 @@ def test_operations_are_removed_by_id_or_all(tmp_path):
 
     assert_one_line_error(unknown, "no registered operation has the id nope")
     assert one.stdout.strip() == "removed 1 operation"
-    assert "running servers see the change within 10 s" in one.stderr
     assert listed_ids(tmp_path) == [sha256(CHATS)]
     assert run(tmp_path, "operations", "remove", "--all").stdout.strip() == "removed 1 operation"
     assert listed_ids(tmp_path) == []
