@@ -16,14 +16,8 @@ Admins (and so GraphiQL's introspection with an admin token) run any document; a
 a token, or with a bad one, is not an admin.
 
 Registered documents read from the database are remembered per process for CACHE_SECONDS: a
-removed operation stops running everywhere within that time. So is an id or hash found not
-registered (apart, so that unknown ids never push registered documents out): an Apollo client
-with automatic persisted queries sends every request by hash, and without this each of its
-requests read the database once more (a `{ __typename }` by hash cost 780–825 µs of server CPU,
-sent as text 420–465 µs); an operation registered after a process looked its id up runs there
-within that time.
-Requests that send a document and no id (every console's request when the flag is off) never
-look anything up.
+removed operation stops running everywhere within that time. Requests that send a document and
+no id (every console's request when the flag is off) never look anything up.
 """
 from __future__ import annotations
 
@@ -65,8 +59,6 @@ class TrustedDocuments:
         self.apq = apq or PersistedQueries()
         self._clock = clock
         self._registered: LRU[str, tuple[str, float]] = LRU(CACHE_SIZE)
-        #: ids and hashes found not registered, until when that answer holds
-        self._unregistered: LRU[str, float] = LRU(CACHE_SIZE)
 
     async def resolve(self, request: GraphQLRequestData, document_id: Any, *, admin: bool) -> GraphQLRequestData:
         """The request with the document to run, or PersistedQueryError (a top-level error with its code)."""
@@ -98,13 +90,8 @@ class TrustedDocuments:
         cached = self._registered.get(document_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        missing_until = self._unregistered.get(document_id)
-        if missing_until is not None and missing_until > now:
-            return None
         body = await persisted_operations.registered_body(document_id)
-        if body is None:
-            self._unregistered.put(document_id, now + CACHE_SECONDS)
-        else:
+        if body is not None:
             self._registered.put(document_id, (body, now + CACHE_SECONDS))
         return body
 
