@@ -20,6 +20,7 @@ from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
 from infrastructure.settings import plain_execution_enabled
 from tests.engine import fast_path_only
+from infrastructure.broker import broker_in_use
 
 CHAT_EVENTS = """subscription ($c: ID!) { chatEvents(chatId: $c) { kind message { text silent } } }"""
 RESUMED = """subscription ($c: ID!, $after: String) { chatEvents(chatId: $c, after: $after) { kind message { text } } }"""
@@ -70,6 +71,20 @@ async def _until(condition, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
+def _following() -> int:
+    """How many streams now follow the event log in this process."""
+    broker = broker_in_use()
+    assert broker is not None
+    return broker.hub.subscriber_count
+
+
+async def _until_following(before: int, streams: int) -> None:
+    """Until `streams` more follow the log than `before`: an event committed from then on reaches
+    them (a fixed sleep loses that race on a loaded machine: the subscription first reads who may
+    see the chat)."""
+    await _until(lambda: _following() >= before + streams)
+
+
 async def _stop(*handlers) -> None:
     for handler in handlers:
         for operation_id in list(handler.operations):
@@ -79,10 +94,12 @@ async def _stop(*handlers) -> None:
 
 async def _on_chat_events(chat, *viewers) -> list[tuple[LimitedTransportWSHandler, _Socket]]:
     """A connection per viewer, each subscribed to the chat's events with the same document."""
+    before = _following()
     connections = [_connection(viewer) for viewer in viewers]
     for handler, _ in connections:
         await _subscribe(handler, "1", CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
-    await asyncio.sleep(0.2)
+    # one stream per group of identical subscriptions of one viewer; off: one per subscription
+    await _until_following(before, len(set(viewers)) if plain_execution_enabled() else len(viewers))
     return connections
 
 
@@ -97,10 +114,11 @@ async def _answered_chat():
 @fast_path_only
 async def test_ten_identical_subscriptions_execute_once_per_event(db):
     me, _, chat = await _answered_chat()
+    before = _following()
     connections = [_connection(me) for _ in range(10)]
     for index, (handler, _) in enumerate(connections):
         await _subscribe(handler, f"op{index}", CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
-    await asyncio.sleep(0.2)  # the group follows the live stream
+    await _until_following(before, 1)  # the group follows the live stream
     groups = list(shared_subscriptions._groups.values())
     assert len(groups) == 1 and len(groups[0].members) == 10
 
@@ -149,10 +167,11 @@ async def test_resumed_subscriptions_run_alone(db):
     """`after` replays a backlog from a position of its own: never shared."""
     me, _, chat = await _answered_chat()
     variables = {"c": to_global_id("Chat", chat.id), "after": None}
+    before = _following()
     connections = [_connection(me) for _ in range(2)]
     for handler, _ in connections:
         await _subscribe(handler, "1", RESUMED, variables)
-    await asyncio.sleep(0.2)
+    await _until_following(before, 2)  # a stream each
     assert len(shared_subscriptions) == 0
 
     await messages.send_message(me, chat_id=chat.id, text="each alone")
