@@ -12,7 +12,7 @@ from services.common import raw_sql
 from services.policies import chats as chat_policy, messages as message_policy
 from services.policies.chats import get_visible_chat
 from services.chats import queue
-from services.chats.chat_relations import chat_relations, numbered, with_relations
+from services.chats.chat_relations import chat_relations, ids_inline, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
 from services.common.read_models import columns, row_reader
@@ -74,13 +74,17 @@ class MyChatGroups:
 
 _read_chat = row_reader(ChatRow)
 _select = ", ".join(f"c.{column}" for column in columns(ChatRow))
-#: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in
+#: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in;
+#: `{me}`: the operator's id, written in (as the relations' values: chat_relations.ids_inline), so that
+#: each operator's statement is planned once per connection
 _MY_CHATS = (
-    f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
-    "AS grouped FROM chat c WHERE c.status = $2 AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = $1) "
+    f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
+    f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.QUEUED.value}' "
+    "AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = {me}) "
     "UNION ALL "
-    f"SELECT {_select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = $1) "
-    "AS grouped FROM chat c WHERE c.status = $3 AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = $1)"
+    f"SELECT {_select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
+    f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.ACTIVE.value}' "
+    "AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = {me})"
 )
 
 
@@ -91,8 +95,8 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatG
     One hand-written statement, relations included (this is what every console polls): offers by
     id, my chats by last activity, newest first."""
     me = require_operator(viewer)
-    values: list[Any] = [me, ChatStatus.QUEUED.value, ChatStatus.ACTIVE.value]
-    sql, read_relations = with_relations(viewer, _MY_CHATS, relations, numbered(values))
+    values: list[Any] = []
+    sql, read_relations = with_relations(viewer, _MY_CHATS.format(me=int(me)), relations, ids_inline(values))
     rows = await raw_sql.records(connections.get("default"), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)

@@ -23,7 +23,7 @@ from services.policies import clients as client_policy, messages as message_poli
 from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.policies.conditions import render
-from services.chats.chat_relations import numbered, with_relations
+from services.chats.chat_relations import ids_inline, numbered, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
 from services.events.events import unit_of_work
@@ -80,7 +80,7 @@ def _conditions(viewer: Viewer, f: ConversationFilter, param: Callable[[Any], st
     """The WHERE conditions (on a chat aliased `c`) of the customer conversations the viewer may
     see that pass the filter."""
     require_operator(viewer)
-    conditions = [f"c.kind = {param(ChatKind.CUSTOMER.value)}"]
+    conditions = [f"c.kind = '{ChatKind.CUSTOMER.value}'"]
     visible = visible_chats_sql(viewer, param)
     if visible is not None:
         conditions.append(visible)
@@ -138,8 +138,9 @@ async def conversations(
     if filter.search and filter.search.strip():
         await search.ensure_ready()
     values: list[Any] = []
-    param = numbered(values)
-    where = " AND ".join(_conditions(viewer, filter, param))
+    # the viewer's and the filter's ids written in: the first page's statement is planned once
+    ids = ids_inline(values)
+    where = " AND ".join(_conditions(viewer, filter, ids))
     filtered = list(values)  # the window's statement adds its bounds and relations after them
 
     async def count_total() -> int:
@@ -148,7 +149,7 @@ async def conversations(
         return int(rows[0][0])
 
     total = await count_total() if with_total else None
-    sql, read_relations = _window_sql(viewer, where, window, relations, param)
+    sql, read_relations = _window_sql(viewer, where, window, relations, ids, numbered(values))
     found = await raw_sql.records(connections.get("default"), sql, *values)
     chats = [_read_chat(record) for record in found]
     if keyset.key in columns(ChatRow):
@@ -166,16 +167,17 @@ _read_chat = row_reader(ChatRow)
 
 
 def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
-                param: Callable[[Any], str]) -> tuple[str, Callable]:
+                ids: Callable[[Any], str], param: Callable[[Any], str]) -> tuple[str, Callable]:
     """The statement of the window's chats (those passing `where`) in the order the window reads
-    them, with the relations asked for, and the function reading those (chat_relations.with_relations)."""
+    them, with the relations asked for, and the function reading those (chat_relations.with_relations).
+    `ids` adds the relations' values (the viewer's id, written in), `param` the bounds' (placeholders)."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
     selected = ", ".join(f"c.{column}" for column in columns(ChatRow))
     added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
     chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"
-    return with_relations(viewer, chats, relations, param, f"c.{window.keyset.key} {direction}, c.id {direction}")
+    return with_relations(viewer, chats, relations, ids, f"c.{window.keyset.key} {direction}, c.id {direction}")
 
 
 @text_input()

@@ -9,15 +9,15 @@ from tortoise import connections
 from models import Chat, ChatOffer, ChatParticipant, OperatorRole
 from services.common import raw_sql
 from services.policies.chats import visible_chats, visible_chats_sql
-from services.chats.chat_relations import numbered
+from services.chats.chat_relations import ids_inline, numbered
 from services.common.errors import Unauthenticated
 from services.identity.viewer import ANONYMOUS
 from tests.factories import make_open_channel, make_operator, start_chat
 
 
-async def _ids_by_sql(viewer) -> set[int]:
+async def _ids_by_sql(viewer, placeholders=numbered) -> set[int]:
     values: list = []
-    condition = visible_chats_sql(viewer, numbered(values))
+    condition = visible_chats_sql(viewer, placeholders(values))
     rows = await raw_sql.records(connections.get("default"), f"SELECT c.id FROM chat c WHERE {condition or '1 = 1'}",
                                  *values)
     return {row["id"] for row in rows}
@@ -51,6 +51,7 @@ async def test_the_sql_rule_selects_the_chats_of_the_orm_rule_for_every_viewer(d
         by_orm = set(await visible_chats(viewer).values_list("id", flat=True))
         assert by_orm == expected[name], name
         assert await _ids_by_sql(viewer) == by_orm, name
+        assert await _ids_by_sql(viewer, ids_inline) == by_orm, name  # the ids written in: the same chats
 
 
 async def test_without_a_token_both_rules_refuse(db):
