@@ -96,7 +96,7 @@ def ids_inline(values: list[Any]) -> Callable[[Any], str]:
     For the lists every console polls, read with the same viewer and filter over and over: a
     statement without placeholders is planned once per connection and its plan kept with the
     driver's prepared statement, while one with placeholders is planned again at each run
-    (PostgreSQL's custom plans, which its planner keeps choosing for these statements): 0.5-0.7 ms
+    (PostgreSQL's custom plans, which its planner keeps choosing for these statements): 0.4-0.9 ms
     of PostgreSQL's CPU per request for conversations(first: 50) and myChats (README, "Tenth
     pass"). Only integers, formatted by int(): nothing sent by a client reaches the text. Not for
     values that differ at each request (a keyset's bounds, a page's chat ids): each would be a
