@@ -75,8 +75,8 @@ class MyChatGroups:
 _read_chat = row_reader(ChatRow)
 _select = ", ".join(f"c.{column}" for column in columns(ChatRow))
 #: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in;
-#: `{me}`: the operator's id, written in (as the relations' values: chat_relations.ids_inline), so that
-#: each operator's statement is planned once per connection
+#: `{me}`: the operator's id, written in by chat_relations.ids_inline (as the relations' values), so
+#: that each operator's statement is planned once per connection
 _MY_CHATS = (
     f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
     f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.QUEUED.value}' "
@@ -96,7 +96,8 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatG
     id, my chats by last activity, newest first."""
     me = require_operator(viewer)
     values: list[Any] = []
-    sql, read_relations = with_relations(viewer, _MY_CHATS.format(me=int(me)), relations, ids_inline(values))
+    ids = ids_inline(values)
+    sql, read_relations = with_relations(viewer, _MY_CHATS.format(me=ids(me)), relations, ids)
     rows = await raw_sql.records(connections.get("default"), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
