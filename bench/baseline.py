@@ -1,11 +1,13 @@
 """The floor any Python stack pays: Starlette + asyncpg, hand-written SQL, the same JSON.
 
-Each endpoint does what the GraphQL server must do for the same request, no more: look up
-the bearer token (one statement, which also reads the operator's grouping preference) and
-read the list with one statement (joins for client and operator, a lateral subquery for
+Each endpoint does what the GraphQL server must do for the same request, no more: trust the
+bearer token as the server does (looked up once, then trusted for TOKEN_CACHE_SECONDS in the
+process: no token round trip per request) and read the list with one statement (`myChats`'s
+also reads the operator's grouping preference, as the server's does) (joins for client and operator, a lateral subquery for
 the last message, a correlated count for the unread messages, over the page only). The response is the JSON
 the GraphQL query returns, built from plain dicts and written by Starlette's JSONResponse,
-with a pool as large as the project's (DATABASE_POOL_SIZE's default).
+with a pool as large as the project's (DATABASE_POOL_SIZE's default), whose released connections
+go back without asyncpg's reset statement, as the project's do (`keep_session`).
 
 `POST /send-message` (B3) takes `{"chatId", "text"}` and writes as the raw loop of bench/ingest.py
 does, with the server's round trips: BEGIN; the message (written only when the caller is one of
@@ -31,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from infrastructure.settings import DEFAULT_POOL_SIZE
+from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
 from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
 
@@ -57,7 +59,11 @@ LEFT JOIN LATERAL (SELECT text FROM message m WHERE m.chat_id = c.id ORDER BY m.
 LEFT JOIN read_marker r ON r.chat_id = c.id AND r.operator_id = $1
 """
 
-MY_ACTIVE_CHATS = _CHAT_SELECT.format(chats="""(
+#: the operator's active chats, with their grouping preference (read in the same statement, as the
+#: server reads it: the token itself is trusted from the cache, `_operator_id`)
+MY_ACTIVE_CHATS = _CHAT_SELECT.replace(
+    "AS unread\n", "AS unread,\n       (SELECT g.group_waiting_first_response FROM operator g WHERE g.id = $1) AS grouped\n"
+).format(chats="""(
   SELECT * FROM chat WHERE status = 'ACTIVE' AND kind = 'CUSTOMER'
     AND id IN (SELECT chat_id FROM chat_participant WHERE operator_id = $1))""") + """
 ORDER BY c.last_activity_at DESC, c.id DESC
@@ -104,26 +110,24 @@ async def _viewer(pool: asyncpg.Pool, request: Request) -> asyncpg.Record | None
 
 async def my_chats(request: Request) -> JSONResponse:
     pool = request.app.state.pool
-    viewer = await _viewer(pool, request)
-    if viewer is None:
+    me = await _operator_id(pool, request)
+    if me is None:
         return _unauthenticated()
-    me = viewer["operator_id"]
     rows = await pool.fetch(MY_ACTIVE_CHATS, me)
     waiting, active = [], []
     for row in rows:
-        is_waiting = viewer["group_waiting_first_response"] and row["operator_id"] == me \
-            and row["first_response_at"] is None
+        is_waiting = row["grouped"] and row["operator_id"] == me and row["first_response_at"] is None
         (waiting if is_waiting else active).append(_chat(row))
     return JSONResponse({"data": {"myChats": {"waitingFirstResponse": waiting, "active": active}}})
 
 
 async def conversations(request: Request) -> JSONResponse:
     pool = request.app.state.pool
-    viewer = await _viewer(pool, request)
-    if viewer is None:
+    me = await _operator_id(pool, request)
+    if me is None:
         return _unauthenticated()
     first = int(request.query_params.get("first", "50"))
-    rows = await pool.fetch(CONVERSATIONS, viewer["operator_id"], first)
+    rows = await pool.fetch(CONVERSATIONS, me, first)
     return JSONResponse({"data": {"conversations": {"edges": [{"node": _chat(row)} for row in rows]}}})
 
 
@@ -222,7 +226,9 @@ def create_app() -> Starlette:
     async def lifespan(app: Starlette):
         import redis.asyncio as redis
 
-        app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE)
+        # released connections go back as the server's do (infrastructure/settings.py `keep_session`):
+        # without asyncpg's reset statement, a round trip the server does not make
+        app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE, reset=keep_session)
         app.state.redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
         app.state.channel = f"openchannels-bench-endpoint:{os.getpid()}"
         try:

@@ -6,7 +6,8 @@ Both sides run in a driver process of their own (`python -m bench.ingest`), one 
 
 - `graphql`: `sendMessage` over keep-alive HTTP (bench/load.py's raw client) to the real
   server; a success is HTTP 200 with a message and no errors or userErrors;
-- `raw`: asyncpg (a pool as large as the server's, DATABASE_POOL_SIZE's default) + redis.asyncio,
+- `raw`: asyncpg (a pool as large as the server's, DATABASE_POOL_SIZE's default, its connections
+  released as the server's are, without asyncpg's reset statement) + redis.asyncio,
   per message the server's round trips: BEGIN, INSERT message, then the event-order advisory
   lock, INSERT event and COMMIT in one, the event's id read back, then a Redis PUBLISH of the
   event after commit (to a channel of its own, which no server reads): the floor of what
@@ -36,7 +37,7 @@ from typing import Any, Awaitable, Callable
 from bench.baseline import READ_EVENT_ID, event_and_commit, event_message
 from bench.load import LoadResult, RawConnection, percentile
 from bench.seed import CLIENT_LINES, OPERATOR_LINES
-from infrastructure.settings import DEFAULT_POOL_SIZE
+from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 
 SEND_MESSAGE = ("mutation($chat: ID!, $text: String!) { sendMessage(input: {chatId: $chat, text: $text}) "
                 "{ message { id } userErrors { code message } } }")
@@ -130,7 +131,10 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
     import asyncpg
     import redis.asyncio as redis
 
-    pool = await asyncpg.create_pool(database_url, min_size=DEFAULT_POOL_SIZE, max_size=DEFAULT_POOL_SIZE)
+    # connections released as the server releases them (`keep_session`: no reset statement, which
+    # would be a fifth round trip per message that the server does not make)
+    pool = await asyncpg.create_pool(database_url, min_size=DEFAULT_POOL_SIZE, max_size=DEFAULT_POOL_SIZE,
+                                     reset=keep_session)
     publisher = redis.Redis.from_url(redis_url)
     texts = itertools.cycle(TEXTS)
 
