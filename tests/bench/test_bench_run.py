@@ -60,10 +60,13 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert throughput["verdict"] in ("pass", "FAIL") and throughput["target"]
         assert 0 < value(benchmark, "p50 ms") <= value(benchmark, "p99 ms")
         assert 0 < rows[benchmark, "p50 ms"]["baseline"] <= rows[benchmark, "p99 ms"]["baseline"]
-        tail = rows[benchmark, "p99 ms"]  # issue #18: p99 <= 1.5 x the baseline's p99, with its verdict
-        assert tail["target"] == "<= 1.5 x baseline"  # the ratio of the unrounded p99s: the shown ones within rounding
+        tail = rows[benchmark, "p99 ms"]  # the ratio of the unrounded p99s: the shown ones within rounding
         assert tail["ratio"] == pytest.approx(tail["value"] / tail["baseline"], rel=0.01), tail
-        assert tail["verdict"] == ("pass" if tail["ratio"] <= 1.5 else "FAIL"), tail
+        if benchmark.startswith("B3"):  # issue #18 holds B3's p99 to the hand-written endpoint's (below), not the raw loop's
+            assert tail["target"] == tail["verdict"] == "" and "hand-written endpoint" in tail["note"], tail
+        else:  # issue #18: p99 <= 1.5 x the baseline's p99, with its verdict
+            assert tail["target"] == "<= 1.5 x baseline"
+            assert tail["verdict"] == ("pass" if tail["ratio"] <= 1.5 else "FAIL"), tail
         assert str(rows[benchmark, "failed requests"]["value"]).startswith("0/")
         assert str(rows[benchmark, "failed requests"]["baseline"]).startswith("0/")
 
