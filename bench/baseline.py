@@ -40,18 +40,18 @@ from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing 
 POOL_SIZE = DEFAULT_POOL_SIZE
 
 AUTHENTICATE = """
-SELECT t.operator_id, t.expires_at, o.group_waiting_first_response
+SELECT t.operator_id, t.expires_at
 FROM api_token t JOIN operator o ON o.id = t.operator_id
 WHERE t.token_hash = $1
 """
 
-#: a chat as the B1 queries return it, from `{chats}` (the page, already cut); $1 is the viewer's operator id
+#: a chat as the B1 queries return it (`chat_select`); $1 is the viewer's operator id
 _CHAT_SELECT = """
 SELECT c.id, c.title, c.operator_id, c.first_response_at, cl.name AS client_name, o.name AS operator_name,
        lm.text AS last_text,
        (SELECT COUNT(*) FROM message m
         WHERE m.chat_id = c.id AND m.id > COALESCE(r.last_read_message_id, 0)
-          AND (m.author_id IS NULL OR m.author_id <> $1)) AS unread
+          AND (m.author_id IS NULL OR m.author_id <> $1)) AS unread{columns}
 FROM {chats} c
 LEFT JOIN client cl ON cl.id = c.client_id
 LEFT JOIN operator o ON o.id = c.operator_id
@@ -59,18 +59,24 @@ LEFT JOIN LATERAL (SELECT text FROM message m WHERE m.chat_id = c.id ORDER BY m.
 LEFT JOIN read_marker r ON r.chat_id = c.id AND r.operator_id = $1
 """
 
+
+def chat_select(chats: str, columns: str = "") -> str:
+    """The B1 lists' statement over `chats` (a subquery of chat rows, the page already cut), with
+    the `columns` a list adds after the chat's (each starting with a comma)."""
+    return _CHAT_SELECT.format(chats=chats, columns=columns)
+
+
 #: the operator's active chats, with their grouping preference (read in the same statement, as the
 #: server reads it: the token itself is trusted from the cache, `_operator_id`)
-MY_ACTIVE_CHATS = _CHAT_SELECT.replace(
-    "AS unread\n", "AS unread,\n       (SELECT g.group_waiting_first_response FROM operator g WHERE g.id = $1) AS grouped\n"
-).format(chats="""(
+MY_ACTIVE_CHATS = chat_select(columns=",\n       (SELECT g.group_waiting_first_response FROM operator g WHERE g.id = $1) AS grouped",
+                              chats="""(
   SELECT * FROM chat WHERE status = 'ACTIVE' AND kind = 'CUSTOMER'
     AND id IN (SELECT chat_id FROM chat_participant WHERE operator_id = $1))""") + """
 ORDER BY c.last_activity_at DESC, c.id DESC
 """
 
 #: every chat an operator may see (services/policies/chats.py), newest first: the page is cut before the joins
-CONVERSATIONS = _CHAT_SELECT.format(chats="""(
+CONVERSATIONS = chat_select(chats="""(
   SELECT * FROM chat
   WHERE open_channel_id IN (SELECT open_channel_id FROM queue_member WHERE operator_id = $1)
      OR operator_id = $1

@@ -84,16 +84,24 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
 TAIL_TARGET = 1.5
 
 
-def load_rows(benchmark: str, graphql: LoadResult, baseline: LoadResult, note: str = "") -> list[Row]:
+def load_rows(benchmark: str, graphql: LoadResult, baseline: LoadResult, note: str = "",
+              tail_target: bool = True) -> list[Row]:
+    """requests/s (issue #6's target), p50, p99 and failures against `baseline`. `tail_target`:
+    the p99 row carries issue #18's target, which the issue sets against a hand-written endpoint
+    (without it, the p99 is shown with its ratio and no verdict)."""
     throughput = ratio(graphql.requests_per_second, baseline.requests_per_second)
     tail = ratio(graphql.p99_ms, baseline.p99_ms)
+    tail_row = (Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2), tail,
+                    target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET))
+                if tail_target else
+                Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2), tail,
+                    "the tail target is against the hand-written endpoint (issue #18 item 2): row below"))
     rows = [
         Row(benchmark, "requests/s", round(graphql.requests_per_second, 1), round(baseline.requests_per_second, 1),
             throughput, note, target=">= 0.5 x baseline", verdict=verdict(throughput is not None and throughput >= 0.5)),
         Row(benchmark, "p50 ms", round(graphql.p50_ms, 2), round(baseline.p50_ms, 2),
             ratio(graphql.p50_ms, baseline.p50_ms)),
-        Row(benchmark, "p99 ms", round(graphql.p99_ms, 2), round(baseline.p99_ms, 2), tail,
-            target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET)),
+        tail_row,
         Row(benchmark, "failed requests", f"{graphql.failures}/{graphql.requests}",
             f"{baseline.failures}/{baseline.requests}"),
     ]

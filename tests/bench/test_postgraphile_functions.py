@@ -53,7 +53,7 @@ async def test_the_functions_list_what_the_hand_written_statements_list() -> Non
                 assert waiting == rows([r for r, w in zip(mine, is_waiting) if w]), me
                 assert active == rows([r for r, w in zip(mine, is_waiting) if not w]), me
                 if operator["role"] in ("SUPERVISOR", "ADMIN"):  # every chat (the endpoint has no supervisor rule)
-                    every = await db.fetch(baseline._CHAT_SELECT.format(
+                    every = await db.fetch(baseline.chat_select(
                         chats="(SELECT * FROM chat WHERE kind = 'CUSTOMER' ORDER BY created_at DESC, id DESC "
                               "LIMIT 50)") + " ORDER BY c.created_at DESC, c.id DESC", me)
                     assert conversations == rows(every) and len(every) == 50

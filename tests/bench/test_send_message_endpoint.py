@@ -6,70 +6,61 @@ from __future__ import annotations
 import hashlib
 import json
 
-import asyncpg
 import httpx
 import redis.asyncio as redis
 
 from bench import baseline
-from bench.seed import ensure_seeded
 from resolvers.ids import to_global_id
-from tests.resources import TEST_POSTGRES_URL, TEST_REDIS_URL, database_name, drop_database
+from tests.bench.seeded import seeded_database
+from tests.resources import TEST_REDIS_URL
 
 
 async def test_the_endpoint_writes_a_participants_message_and_its_event_and_refuses_the_rest(monkeypatch) -> None:
-    database = database_name("bench_send")
-    try:
-        url = await ensure_seeded(0.002, reseed=True, database=database, progress=lambda line: None)
-        db = await asyncpg.connect(url, timeout=10)
-        try:
-            mine = await db.fetchrow("SELECT p.chat_id, p.operator_id, c.open_channel_id FROM chat_participant p "
-                                     "JOIN chat c ON c.id = p.chat_id ORDER BY p.chat_id LIMIT 1")
-            me = mine["operator_id"]
-            other = await db.fetchval("SELECT id FROM chat WHERE id NOT IN "
-                                      "(SELECT chat_id FROM chat_participant WHERE operator_id = $1) LIMIT 1", me)
-            token = "bench-send-token"
-            await db.execute("INSERT INTO api_token (token_hash, created_at, operator_id) VALUES ($1, now(), $2)",
-                             hashlib.sha256(token.encode()).hexdigest(), me)
-            counts = "SELECT (SELECT COUNT(*) FROM message), (SELECT COUNT(*) FROM event)"
-            before = tuple(await db.fetchrow(counts))
-            monkeypatch.setenv("DATABASE_URL", url)
-            monkeypatch.setenv("REDIS_URL", TEST_REDIS_URL)
-            app = baseline.create_app()
-            async with app.router.lifespan_context(app):
-                listener = redis.Redis.from_url(TEST_REDIS_URL)
-                pubsub = listener.pubsub()
-                await pubsub.subscribe(app.state.channel)
-                await pubsub.get_message(timeout=1)  # the subscription's confirmation
-                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-                    def send(chat: object, bearer: str = token, scheme: str = "Bearer") -> object:
-                        return client.post("/send-message", json={"chatId": chat, "text": "hello"},
-                                           headers={"Authorization": f"{scheme} {bearer}"})
+    async with seeded_database("bench_send") as (url, db):
+        mine = await db.fetchrow("SELECT p.chat_id, p.operator_id, c.open_channel_id FROM chat_participant p "
+                                 "JOIN chat c ON c.id = p.chat_id ORDER BY p.chat_id LIMIT 1")
+        me = mine["operator_id"]
+        other = await db.fetchval("SELECT id FROM chat WHERE id NOT IN "
+                                  "(SELECT chat_id FROM chat_participant WHERE operator_id = $1) LIMIT 1", me)
+        token = "bench-send-token"
+        await db.execute("INSERT INTO api_token (token_hash, created_at, operator_id) VALUES ($1, now(), $2)",
+                         hashlib.sha256(token.encode()).hexdigest(), me)
+        counts = "SELECT (SELECT COUNT(*) FROM message), (SELECT COUNT(*) FROM event)"
+        before = tuple(await db.fetchrow(counts))
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("REDIS_URL", TEST_REDIS_URL)
+        app = baseline.create_app()
+        async with app.router.lifespan_context(app):
+            listener = redis.Redis.from_url(TEST_REDIS_URL)
+            pubsub = listener.pubsub()
+            await pubsub.subscribe(app.state.channel)
+            await pubsub.get_message(timeout=1)  # the subscription's confirmation
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+                def send(chat: object, bearer: str = token, scheme: str = "Bearer") -> object:
+                    return client.post("/send-message", json={"chatId": chat, "text": "hello"},
+                                       headers={"Authorization": f"{scheme} {bearer}"})
 
-                    answer = (await send(to_global_id("Chat", mine["chat_id"]))).json()["data"]["sendMessage"]
-                    assert answer["userErrors"] == []
-                    message_id = int(await db.fetchval("SELECT max(id) FROM message"))
-                    assert answer["message"]["id"] == to_global_id("Message", message_id)
-                    event = await db.fetchrow("SELECT * FROM event ORDER BY id DESC LIMIT 1")
-                    assert (event["kind"], event["chat_id"], event["message_id"], event["open_channel_id"]) == \
-                        ("MESSAGE_ADDED", mine["chat_id"], message_id, mine["open_channel_id"])
-                    published = await pubsub.get_message(timeout=5)
-                    assert json.loads(published["data"])["id"] == event["id"]
-                    after_one = tuple(await db.fetchrow(counts))
-                    assert after_one == (before[0] + 1, before[1] + 1)
+                answer = (await send(to_global_id("Chat", mine["chat_id"]))).json()["data"]["sendMessage"]
+                assert answer["userErrors"] == []
+                message_id = int(await db.fetchval("SELECT max(id) FROM message"))
+                assert answer["message"]["id"] == to_global_id("Message", message_id)
+                event = await db.fetchrow("SELECT * FROM event ORDER BY id DESC LIMIT 1")
+                assert (event["kind"], event["chat_id"], event["message_id"], event["open_channel_id"]) == \
+                    ("MESSAGE_ADDED", mine["chat_id"], message_id, mine["open_channel_id"])
+                published = await pubsub.get_message(timeout=5)
+                assert json.loads(published["data"])["id"] == event["id"]
+                after_one = tuple(await db.fetchrow(counts))
+                assert after_one == (before[0] + 1, before[1] + 1)
 
-                    # a chat the caller takes no part in, an id of another type, a token nobody issued
-                    for refused in (to_global_id("Chat", other), to_global_id("Message", message_id), "nonsense"):
-                        errors = (await send(refused)).json()["data"]["sendMessage"]["userErrors"]
-                        assert [e["code"] for e in errors] == ["NOT_FOUND"], refused
-                    denied = (await send(to_global_id("Chat", mine["chat_id"]), bearer="unknown")).json()
-                    assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-                    # the token it trusts now, under another scheme
-                    denied = (await send(to_global_id("Chat", mine["chat_id"]), scheme="Basic")).json()
-                    assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-                    assert tuple(await db.fetchrow(counts)) == after_one  # nothing written by a refusal
-                await pubsub.aclose()
-                await listener.aclose()
-        finally:
-            await db.close()
-    finally:
-        await drop_database(database)
+                # a chat the caller takes no part in, an id of another type, a token nobody issued
+                for refused in (to_global_id("Chat", other), to_global_id("Message", message_id), "nonsense"):
+                    errors = (await send(refused)).json()["data"]["sendMessage"]["userErrors"]
+                    assert [e["code"] for e in errors] == ["NOT_FOUND"], refused
+                denied = (await send(to_global_id("Chat", mine["chat_id"]), bearer="unknown")).json()
+                assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+                # the token it trusts now, under another scheme
+                denied = (await send(to_global_id("Chat", mine["chat_id"]), scheme="Basic")).json()
+                assert denied["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+                assert tuple(await db.fetchrow(counts)) == after_one  # nothing written by a refusal
+            await pubsub.aclose()
+            await listener.aclose()
