@@ -227,10 +227,11 @@ def cpu_note(measured: Measured) -> str:
 
 
 def process_rows(workload: str, one: Measured, many: Measured, workers: int,
-                 received: dict[int, float | None] | None = None) -> list:
+                 received: dict[int, float | None] | None = None, affinity: str = "") -> list:
     """B8's rows for one workload: CPU per request at N processes against one (the target), the
     throughput beside it, and the failed requests of both. `received`: the events each server's
-    processes read from Redis per operation (N and 1), for the CPU row's note."""
+    processes read from Redis per operation (N and 1), for the CPU row's note; `affinity`: the
+    servers' WORKER_CPU_AFFINITY, for the same note."""
     from bench.run import Row, ratio, verdict
 
     benchmark = f"B8 {workload}, {workers} processes vs 1"
@@ -238,7 +239,7 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int,
     ours, base = many.result, one.result
     rows = [
         Row(benchmark, "server CPU ms/request", many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
-            f"{cpu_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}",
+            f"{cpu_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}{affinity}",
             target=f"<= {CPU_TARGET:.2f} x 1 process",
             verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET)),
         Row(benchmark, "requests/s", round(ours.requests_per_second, 1), round(base.requests_per_second, 1),
@@ -302,11 +303,13 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
     workers = args.workers if args.workers > 1 else 2
     servers = {}
     for count in (1, workers):
-        env = {**server_env, "REDIS_CHANNEL": f"{server_env.get('REDIS_CHANNEL', 'openchannels-bench')}:b8-{count}"}
+        env = {**server_env, "REDIS_CHANNEL": f"{server_env.get('REDIS_CHANNEL', 'openchannels-bench')}:b8-{count}",
+               "WORKER_CPU_AFFINITY": args.cpu_affinity}
         servers[count] = start(f"graphql-b8-{count}", env, count)
         wait_for_workers(servers[count].process.pid, count)
     print(f"[bench] B8 processes: {workers} against 1, {args.duration:g}s each side per workload", flush=True)
     rows = []
+    affinity = f"; both servers WORKER_CPU_AFFINITY={args.cpu_affinity}"
     if schema_has_conversations():
         headers = {"Authorization": f"Bearer {tokens[50]}"}
         body = {"query": queries.CONVERSATIONS}
@@ -320,7 +323,7 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
                                       workers: load(servers[workers], args.concurrency),
                                       "share": load(servers[1], part)}, args)
         workload = "B1b conversations(first: 50)"
-        rows += process_rows(workload, measured[1], measured[workers], workers)
+        rows += process_rows(workload, measured[1], measured[workers], workers, affinity=affinity)
         rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers,
                                     f"{part} connections"))
     else:
@@ -339,7 +342,7 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
     received = {count: runtime.events_received_per_operation(before[count], runtime.read(server.base_url))
                 for count, server in servers.items()}
     workload = f"B3 sendMessage ({len(writers)} operators)"
-    rows += process_rows(workload, measured[1], measured[workers], workers, received)
+    rows += process_rows(workload, measured[1], measured[workers], workers, received, affinity=affinity)
     rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers, f"{part} writers"))
     for server in servers.values():
         server.stop()
@@ -353,6 +356,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="the project's server as N processes on one port (uvicorn --workers N, events through "
                         "Redis), for every row (default 1); B8 compares N (2 when 1) against one process")
+    parser.add_argument("--cpu-affinity", choices=("auto", "off"), default="auto",
+                        help="B8: WORKER_CPU_AFFINITY of both its servers (default auto: each process keeps to a "
+                        "CPU of its own, as a machine running several workers would be set up; off: the kernel "
+                        "moves them)")
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -131,6 +131,9 @@ ENVIRONMENT = [
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
+    ("WORKER_CPU_AFFINITY", "off", "auto: each server process keeps to one CPU of its own, the one fewest of the "
+     "server's processes hold (as nginx's worker_cpu_affinity auto): fewer cold caches with several workers on a "
+     "machine they share with PostgreSQL (README: Processes and machines); off: the kernel moves them freely"),
     ("GC_GEN0_THRESHOLD", "5000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),
 ]
@@ -231,6 +234,7 @@ class Settings:
     ws_direct_send: bool = field(
         default_factory=lambda: _env("WS_DIRECT_SEND").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
+    worker_cpu_affinity: str = field(default_factory=lambda: _env("WORKER_CPU_AFFINITY").strip().lower())
     plain_execution: bool = field(default_factory=lambda: plain_execution_enabled())
 
     @property

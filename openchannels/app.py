@@ -26,6 +26,7 @@ from openchannels.cors import cors_middleware
 from infrastructure.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.exports import export_client, export_conversations, export_statistics
+from openchannels.cpu_affinity import keep_to_one_cpu
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.console import console_routes
@@ -345,6 +346,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         heartbeat_task = asyncio.create_task(_presence_heartbeat(server_presence, running, stop_scheduler),
                                              name="presence-heartbeat")
         tune_garbage_collection(settings.gc_gen0_threshold)  # what exists now lives as long as the process
+        keep_to_one_cpu(settings.worker_cpu_affinity)  # WORKER_CPU_AFFINITY=auto: each worker its own CPU
         if settings.scheduler_interval_seconds > 0:  # timers live in the database: every process may fire them
             scheduler_task = asyncio.create_task(scheduler.run(running, settings.scheduler_interval_seconds,
                                                                stop_scheduler, presence_times))

@@ -18,6 +18,7 @@ from openchannels.cli.console import redact, say
 from openchannels.cli.database_session import migrate_database, migration_summary
 from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
+from openchannels.cpu_affinity import check_mode
 from openchannels.log_format import check_format
 from infrastructure.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
@@ -104,6 +105,7 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     _check_port(host, port)
     try:
         check_format(settings.log_format)
+        check_mode(settings.worker_cpu_affinity)
         check_installed(settings.otel_endpoint)
     except (ValueError, TracingNotInstalled) as error:
         raise CommandError(str(error)) from error

@@ -1,0 +1,90 @@
+"""WORKER_CPU_AFFINITY=auto: each server process keeps to one CPU of its own (nginx's
+`worker_cpu_affinity auto`).
+
+Why: with `--workers 2` on a 2-core machine that also runs PostgreSQL, the kernel moves each worker
+between the cores as the database's backends wake, and a worker that lands on the other core
+finds its caches cold. Under B3's writers (many short round trips per message) that cost the two
+workers 1.22-1.36 x one process's CPU per message; with each worker kept to one core, 1.13-1.15 x
+(README, twelfth pass). Off by default: on a machine shared with other services, or with fewer
+cores than workers, a process kept to one core cannot move away from a busy one.
+
+How: at start-up (the app's lifespan, so in every worker uvicorn starts, including one it
+restarts) the process claims the allowed CPU with the fewest live claims in a small file shared
+by the processes of one server (named after the parent, uvicorn's supervisor, and held under an
+exclusive `flock` while it is read and written); claims of processes that are gone are dropped.
+One process (no supervisor) claims in a file of its own parent's, the same way.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+log = logging.getLogger("openchannels.cpu_affinity")
+
+#: WORKER_CPU_AFFINITY's values
+MODES = ("off", "auto")
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"WORKER_CPU_AFFINITY must be off or auto, not {mode!r}")
+
+
+def claims_file(group: int) -> Path:
+    """Where the processes of one server (`group`: their parent's pid) record their CPUs."""
+    return Path(tempfile.gettempdir()) / f"openchannels-cpus-{group}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def claim_cpu(path: Path, pid: int, cpus: list[int]) -> int:
+    """Record that `pid` takes the CPU among `cpus` with the fewest live claims (the lowest on a
+    tie) and return it; a claim `pid` already holds is given up first."""
+    with path.open("a+") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            file.seek(0)
+            text = file.read()
+            try:
+                claims = {int(owner): int(cpu) for owner, cpu in (json.loads(text) if text else {}).items()}
+            except (ValueError, AttributeError):  # not ours, or cut short: start afresh
+                claims = {}
+            claims = {owner: cpu for owner, cpu in claims.items() if owner != pid and _alive(owner)}
+            taken = Counter(claims.values())
+            chosen = min(cpus, key=lambda cpu: (taken[cpu], cpu))
+            claims[pid] = chosen
+            file.seek(0)
+            file.truncate()
+            file.write(json.dumps({str(owner): cpu for owner, cpu in claims.items()}))
+            file.flush()
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+    return chosen
+
+
+def keep_to_one_cpu(mode: str) -> int | None:
+    """Under `auto`, keep this process to one CPU (see the module's docstring); the CPU, or None
+    when off or when the system cannot do it (no sched_setaffinity, a single allowed CPU)."""
+    check_mode(mode)
+    if mode == "off" or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    cpu = claim_cpu(claims_file(os.getppid()), os.getpid(), cpus)
+    os.sched_setaffinity(0, {cpu})
+    log.info("process %d keeps to CPU %d (WORKER_CPU_AFFINITY=auto)", os.getpid(), cpu)
+    return cpu

@@ -1,0 +1,133 @@
+"""WORKER_CPU_AFFINITY=auto: each process of `openchannels serve --workers N` keeps to a CPU of its
+own (openchannels/cpu_affinity.py); off, the default, leaves them to the kernel."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openchannels.cpu_affinity import claim_cpu
+from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
+from tests.cli.test_serve import stop
+from tests.e2e.server import free_port
+from tests.resources import TEST_REDIS_URL
+
+TWO_CPUS = hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has just exited (and been reaped)."""
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    return probe.pid
+
+
+def test_processes_of_one_server_claim_different_cpus_and_share_them_out_evenly(tmp_path: Path):
+    claims = tmp_path / "claims.json"
+    mine = os.getpid()
+    parent = os.getppid()  # alive: another process of the same server, say
+    assert claim_cpu(claims, mine, [0, 1]) == 0
+    assert claim_cpu(claims, parent, [0, 1]) == 1
+    assert claim_cpu(claims, mine, [0, 1]) == 0  # claiming again gives up its own claim first
+    with subprocess.Popen(["sleep", "30"]) as third:
+        try:
+            assert claim_cpu(claims, third.pid, [0, 1]) == 0  # more processes than CPUs: the least taken
+        finally:
+            third.kill()
+
+
+def test_a_claim_of_a_process_that_is_gone_is_dropped(tmp_path: Path):
+    claims = tmp_path / "claims.json"
+    gone = _dead_pid()
+    assert claim_cpu(claims, gone, [0, 1]) == 0
+    assert claim_cpu(claims, os.getpid(), [0, 1]) == 0  # the dead process's CPU is free again
+
+
+def test_a_damaged_claims_file_is_started_afresh(tmp_path: Path):
+    claims = tmp_path / "claims.json"
+    claims.write_text("[not a claim")
+    assert claim_cpu(claims, os.getpid(), [2, 3]) == 2
+
+
+def test_serve_refuses_an_unknown_mode_in_one_line(tmp_path: Path):
+    result = run(tmp_path, "serve", WORKER_CPU_AFFINITY="pinned")
+    assert_one_line_error(result, "WORKER_CPU_AFFINITY", "off or auto", "'pinned'")
+
+
+def _allowed_cpus(pid: int) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no Cpus_allowed_list for {pid}")
+
+
+def _workers(supervisor: int) -> list[int]:
+    """uvicorn's worker processes under `supervisor` (multiprocessing's resource tracker left out)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _serve_two_workers(workdir: Path, affinity: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = cli_env(sqlite_url(workdir), OPENCHANNELS_PORT=str(port), OPENCHANNELS_WORKERS="2",
+                  REDIS_URL=TEST_REDIS_URL, REDIS_CHANNEL=f"openchannels-test-affinity:{uuid.uuid4().hex}",
+                  SCHEDULER_INTERVAL_SECONDS="0", WORKER_CPU_AFFINITY=affinity)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (workdir / "serve.log").open("w")
+    process = subprocess.Popen([*COMMAND, "serve"], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT)
+    return process, port
+
+
+def _started_workers(process: subprocess.Popen, port: int, log: Path) -> list[int]:
+    """The two workers' pids once both have run their start-up (their lifespan, where they pin)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            healthy = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            healthy = False
+        if healthy and log.read_text().count("Open Channels ready") >= 2:
+            workers = _workers(process.pid)
+            if len(workers) == 2:
+                return workers
+        time.sleep(0.2)  # polling for start-up, bounded
+    raise AssertionError(log.read_text())
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
+def test_each_worker_of_serve_keeps_to_a_cpu_of_its_own(tmp_path: Path):
+    process, port = _serve_two_workers(tmp_path, "auto")
+    try:
+        workers = _started_workers(process, port, tmp_path / "serve.log")
+        deadline = time.monotonic() + 20
+        while True:  # a worker pins itself after announcing it is ready: bounded wait for both
+            cpus = sorted(_allowed_cpus(pid) for pid in workers)
+            if all(cpu.isdigit() for cpu in cpus) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert all(cpu.isdigit() for cpu in cpus), cpus  # one CPU each ("0", not "0-1")
+        assert len(set(cpus)) == 2, cpus  # not the same one
+        assert httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"},
+                          timeout=10).json() == {"data": {"__typename": "Query"}}
+    finally:
+        stop(process)
+    assert "keeps to CPU" in (tmp_path / "serve.log").read_text()
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
+def test_by_default_the_workers_may_run_on_any_cpu(tmp_path: Path):
+    process, port = _serve_two_workers(tmp_path, "off")
+    try:
+        workers = _started_workers(process, port, tmp_path / "serve.log")
+        expected = _allowed_cpus(process.pid)
+        assert [_allowed_cpus(pid) for pid in workers] == [expected, expected]
+    finally:
+        stop(process)
