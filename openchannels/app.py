@@ -26,7 +26,7 @@ from openchannels.cors import cors_middleware
 from infrastructure.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.exports import export_client, export_conversations, export_statistics
-from openchannels.cpu_affinity import keep_to_one_cpu
+from openchannels.cpu_affinity import keep_to_one_cpu, let_go_of_cpu
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.console import console_routes
@@ -365,6 +365,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             metrics_endpoint.forget_process()
             shutdown_tracing()
             restore_garbage_collection()
+            let_go_of_cpu(settings.worker_cpu_affinity)
             stop_scheduler.set()
             recheck_task.cancel()
             with suppress(asyncio.CancelledError):

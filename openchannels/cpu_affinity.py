@@ -4,15 +4,16 @@
 Why: with `--workers 2` on a 2-core machine that also runs PostgreSQL, the kernel moves each worker
 between the cores as the database's backends wake, and a worker that lands on the other core
 finds its caches cold. Under B3's writers (many short round trips per message) that cost the two
-workers 1.22-1.36 x one process's CPU per message; with each worker kept to one core, 1.13-1.15 x
-(README, twelfth pass). Off by default: on a machine shared with other services, or with fewer
+workers 1.22-1.36 x one process's CPU per message; with each worker kept to one core, 1.09-1.28 x,
+about 0.1 less on average (README, twelfth pass). Off by default: on a machine shared with other services, or with fewer
 cores than workers, a process kept to one core cannot move away from a busy one.
 
 How: at start-up (the app's lifespan, so in every worker uvicorn starts, including one it
 restarts) the process claims the allowed CPU with the fewest live claims in a small file shared
 by the processes of one server (named after the parent, uvicorn's supervisor, and held under an
 exclusive `flock` while it is read and written); claims of processes that are gone are dropped.
-One process (no supervisor) claims in a file of its own parent's, the same way.
+One process (no supervisor) claims in a file of its own parent's, the same way. At shutdown the
+process gives its claim up, and the last one removes the file.
 """
 from __future__ import annotations
 
@@ -50,41 +51,82 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _read_claims(file) -> dict[int, int]:
+    """pid -> CPU, from the locked claims file (live processes only)."""
+    file.seek(0)
+    text = file.read()
+    try:
+        claims = {int(owner): int(cpu) for owner, cpu in (json.loads(text) if text else {}).items()}
+    except (ValueError, AttributeError):  # not ours, or cut short: start afresh
+        claims = {}
+    return {owner: cpu for owner, cpu in claims.items() if _alive(owner)}
+
+
+def _write_claims(file, claims: dict[int, int]) -> None:
+    file.seek(0)
+    file.truncate()
+    file.write(json.dumps({str(owner): cpu for owner, cpu in claims.items()}))
+    file.flush()
+
+
 def claim_cpu(path: Path, pid: int, cpus: list[int]) -> int:
     """Record that `pid` takes the CPU among `cpus` with the fewest live claims (the lowest on a
     tie) and return it; a claim `pid` already holds is given up first."""
     with path.open("a+") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         try:
-            file.seek(0)
-            text = file.read()
-            try:
-                claims = {int(owner): int(cpu) for owner, cpu in (json.loads(text) if text else {}).items()}
-            except (ValueError, AttributeError):  # not ours, or cut short: start afresh
-                claims = {}
-            claims = {owner: cpu for owner, cpu in claims.items() if owner != pid and _alive(owner)}
+            claims = {owner: cpu for owner, cpu in _read_claims(file).items() if owner != pid}
             taken = Counter(claims.values())
             chosen = min(cpus, key=lambda cpu: (taken[cpu], cpu))
             claims[pid] = chosen
-            file.seek(0)
-            file.truncate()
-            file.write(json.dumps({str(owner): cpu for owner, cpu in claims.items()}))
-            file.flush()
+            _write_claims(file, claims)
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
     return chosen
 
 
+def release_cpu(path: Path, pid: int) -> None:
+    """Give up `pid`'s claim; the file goes when no live claim is left in it."""
+    try:
+        file = path.open("r+")
+    except FileNotFoundError:
+        return
+    with file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            claims = {owner: cpu for owner, cpu in _read_claims(file).items() if owner != pid}
+            if claims:
+                _write_claims(file, claims)
+            else:
+                path.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
 def keep_to_one_cpu(mode: str) -> int | None:
     """Under `auto`, keep this process to one CPU (see the module's docstring); the CPU, or None
-    when off or when the system cannot do it (no sched_setaffinity, a single allowed CPU)."""
+    when off or when the system cannot do it (no sched_setaffinity, a single allowed CPU, or a
+    refusal, which is logged)."""
     check_mode(mode)
     if mode == "off" or not hasattr(os, "sched_setaffinity"):
         return None
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         return None
-    cpu = claim_cpu(claims_file(os.getppid()), os.getpid(), cpus)
-    os.sched_setaffinity(0, {cpu})
+    path = claims_file(os.getppid())
+    cpu = claim_cpu(path, os.getpid(), cpus)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as error:
+        release_cpu(path, os.getpid())
+        log.warning("WORKER_CPU_AFFINITY=auto: could not keep process %d to CPU %d (%s); it runs on any",
+                    os.getpid(), cpu, error)
+        return None
     log.info("process %d keeps to CPU %d (WORKER_CPU_AFFINITY=auto)", os.getpid(), cpu)
     return cpu
+
+
+def let_go_of_cpu(mode: str) -> None:
+    """At shutdown: this process's claim given up (see `release_cpu`)."""
+    if mode == "auto" and hasattr(os, "sched_setaffinity"):
+        release_cpu(claims_file(os.getppid()), os.getpid())

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from openchannels.cpu_affinity import claim_cpu
+from openchannels.cpu_affinity import claim_cpu, claims_file, release_cpu
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import stop
 from tests.e2e.server import free_port
@@ -52,6 +52,22 @@ def test_a_damaged_claims_file_is_started_afresh(tmp_path: Path):
     claims = tmp_path / "claims.json"
     claims.write_text("[not a claim")
     assert claim_cpu(claims, os.getpid(), [2, 3]) == 2
+
+
+def test_a_released_claim_frees_its_cpu_and_the_last_removes_the_file(tmp_path: Path):
+    claims = tmp_path / "claims.json"
+    assert claim_cpu(claims, os.getpid(), [0, 1]) == 0
+    assert claim_cpu(claims, os.getppid(), [0, 1]) == 1
+    release_cpu(claims, os.getpid())
+    with subprocess.Popen(["sleep", "30"]) as third:
+        try:
+            assert claim_cpu(claims, third.pid, [0, 1]) == 0  # the released CPU is the least taken again
+            release_cpu(claims, third.pid)
+        finally:
+            third.kill()
+    release_cpu(claims, os.getppid())
+    assert not claims.exists()
+    release_cpu(claims, os.getpid())  # nothing left to give up: no error
 
 
 def test_serve_refuses_an_unknown_mode_in_one_line(tmp_path: Path):
@@ -120,6 +136,7 @@ def test_each_worker_of_serve_keeps_to_a_cpu_of_its_own(tmp_path: Path):
     finally:
         stop(process)
     assert "keeps to CPU" in (tmp_path / "serve.log").read_text()
+    assert not claims_file(process.pid).exists()  # the workers gave their claims up as they stopped
 
 
 @pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
