@@ -4,9 +4,10 @@
 Why: with `--workers 2` on a 2-core machine that also runs PostgreSQL, the kernel moves each worker
 between the cores as the database's backends wake, and a worker that lands on the other core
 finds its caches cold. Under B3's writers (many short round trips per message) that cost the two
-workers 1.22-1.36 x one process's CPU per message; with each worker kept to one core, 1.09-1.28 x,
-about 0.1 less on average (README, twelfth pass). Off by default: on a machine shared with other services, or with fewer
-cores than workers, a process kept to one core cannot move away from a busy one.
+workers 1.22-1.39 x one process's CPU per message (median 1.31); with each worker kept to one core,
+1.07-1.28 x (median 1.15) (README, twelfth pass). Off by default: on a machine shared with other
+services, or with fewer cores than workers, a process kept to one core cannot move away from a busy
+one.
 
 How: at start-up (the app's lifespan, so in every worker uvicorn starts, including one it
 restarts) the process claims the allowed CPU with the fewest live claims in a small file shared
