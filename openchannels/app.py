@@ -26,7 +26,7 @@ from openchannels.cors import cors_middleware
 from infrastructure.database import close_database, init_database
 from openchannels.downloads import download_file
 from openchannels.exports import export_client, export_conversations, export_statistics
-from openchannels.cpu_affinity import keep_to_one_cpu, let_go_of_cpu
+from openchannels.cpu_affinity import check_mode, keep_to_one_cpu, let_go_of_cpu
 from openchannels.gc_tuning import restore_garbage_collection, tune_garbage_collection
 from openchannels.graphiql import graphiql_page, graphiql_static_route
 from openchannels.console import console_routes
@@ -302,6 +302,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     """The app; `platform`: the outside services it uses (a test's), else the lifespan opens them from `settings`."""
     settings = settings or Settings()
     configure_logging(settings.log_format)
+    check_mode(settings.worker_cpu_affinity)  # a wrong value stops the start here, before anything is opened
     graphql = GraphQLApp(
         schema_for(settings, tracing_extensions(settings.otel_endpoint)),
         graphql_ide=None if settings.env == "production" else "graphiql",

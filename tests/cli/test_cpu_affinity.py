@@ -70,6 +70,15 @@ def test_a_released_claim_frees_its_cpu_and_the_last_removes_the_file(tmp_path: 
     release_cpu(claims, os.getpid())  # nothing left to give up: no error
 
 
+def test_the_app_refuses_an_unknown_mode_before_it_starts(monkeypatch):
+    from infrastructure.settings import Settings
+    from openchannels.app import create_app
+
+    monkeypatch.setenv("WORKER_CPU_AFFINITY", "always")
+    with pytest.raises(ValueError, match="WORKER_CPU_AFFINITY must be off or auto, not 'always'"):
+        create_app(Settings())
+
+
 def test_serve_refuses_an_unknown_mode_in_one_line(tmp_path: Path):
     result = run(tmp_path, "serve", WORKER_CPU_AFFINITY="pinned")
     assert_one_line_error(result, "WORKER_CPU_AFFINITY", "off or auto", "'pinned'")
