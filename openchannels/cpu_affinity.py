@@ -52,15 +52,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _read_claims(file) -> dict[int, int]:
-    """pid -> CPU, from the locked claims file (live processes only)."""
+def _read_claims(file, without: int) -> dict[int, int]:
+    """pid -> CPU, from the locked claims file: the live processes' claims but `without`'s."""
     file.seek(0)
     text = file.read()
     try:
         claims = {int(owner): int(cpu) for owner, cpu in (json.loads(text) if text else {}).items()}
     except (ValueError, AttributeError):  # not ours, or cut short: start afresh
         claims = {}
-    return {owner: cpu for owner, cpu in claims.items() if _alive(owner)}
+    return {owner: cpu for owner, cpu in claims.items() if owner != without and _alive(owner)}
 
 
 def _write_claims(file, claims: dict[int, int]) -> None:
@@ -72,17 +72,14 @@ def _write_claims(file, claims: dict[int, int]) -> None:
 
 def claim_cpu(path: Path, pid: int, cpus: list[int]) -> int:
     """Record that `pid` takes the CPU among `cpus` with the fewest live claims (the lowest on a
-    tie) and return it; a claim `pid` already holds is given up first."""
+    tie) and return it; a claim `pid` already holds is given up first. (The lock goes with the
+    file's closing, here and in `release_cpu`.)"""
     with path.open("a+") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
-        try:
-            claims = {owner: cpu for owner, cpu in _read_claims(file).items() if owner != pid}
-            taken = Counter(claims.values())
-            chosen = min(cpus, key=lambda cpu: (taken[cpu], cpu))
-            claims[pid] = chosen
-            _write_claims(file, claims)
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+        claims = _read_claims(file, without=pid)
+        taken = Counter(claims.values())
+        chosen = claims[pid] = min(cpus, key=lambda cpu: (taken[cpu], cpu))
+        _write_claims(file, claims)
     return chosen
 
 
@@ -94,14 +91,11 @@ def release_cpu(path: Path, pid: int) -> None:
         return
     with file:
         fcntl.flock(file, fcntl.LOCK_EX)
-        try:
-            claims = {owner: cpu for owner, cpu in _read_claims(file).items() if owner != pid}
-            if claims:
-                _write_claims(file, claims)
-            else:
-                path.unlink(missing_ok=True)
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+        claims = _read_claims(file, without=pid)
+        if claims:
+            _write_claims(file, claims)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def keep_to_one_cpu(mode: str) -> int | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.processes import process_tree, role
 from openchannels.cpu_affinity import claim_cpu, claims_file, release_cpu
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import stop
@@ -91,13 +92,6 @@ def _allowed_cpus(pid: int) -> str:
     raise AssertionError(f"no Cpus_allowed_list for {pid}")
 
 
-def _workers(supervisor: int) -> list[int]:
-    """uvicorn's worker processes under `supervisor` (multiprocessing's resource tracker left out)."""
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return [int(pid) for pid in children
-            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-
-
 def _serve_two_workers(workdir: Path, affinity: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = cli_env(sqlite_url(workdir), OPENCHANNELS_PORT=str(port), OPENCHANNELS_WORKERS="2",
@@ -120,7 +114,7 @@ def _started_workers(process: subprocess.Popen, port: int, log: Path) -> list[in
         except httpx.TransportError:
             healthy = False
         if healthy and log.read_text().count("Open Channels ready") >= 2:
-            workers = _workers(process.pid)
+            workers = [pid for pid in process_tree(process.pid)[1:] if role(pid, process.pid) == "worker"]
             if len(workers) == 2:
                 return workers
         time.sleep(0.2)  # polling for start-up, bounded
