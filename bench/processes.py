@@ -14,7 +14,14 @@ connections, W/N writers, rounded up), which is what each of the N processes car
 that carries fewer requests at once spends more CPU on each (it sleeps and wakes more often),
 whatever the number of processes (README, issue #18, second pass): the control tells that apart
 from what the second process itself costs. The sides run in alternating slices (one, N, control,
-control, N, one, ...), after an unmeasured slice on each. The server's CPU is the sum of
+control, N, one, ...), after an unmeasured slice on each, for twice `--duration` in twice
+`--rounds` slices. With WORKER_CPU_AFFINITY=auto (the bench's default for B8) the N processes hold
+N CPUs, and the one process is N one-process servers, one on each of those CPUs, taking the
+side's slices in turn: a CPU that also serves the machine's interrupts (here every disk
+interrupt lands on CPU 1, and PostgreSQL's commits make one each) charges them to whichever
+process runs there, and it must not be only the N's. The N-process row's note tells the slices
+where every worker was busy from those where the kernel gave the connections to fewer workers,
+with the CPU per request of each. The server's CPU is the sum of
 user + system time, from /proc/<pid>/stat, of every process of the server (the supervisor and
 each worker), read by the driver itself at the start and the end of its measured window (after
 the warm-up), and divided by the requests answered in that window. PostgreSQL's and Redis's CPU
@@ -34,7 +41,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from bench.load import LoadResult
 
@@ -176,9 +183,12 @@ class Measured:
 
     #: each process's role (`role()`), read while it lives
     roles: dict[int, str] = field(default_factory=dict)
+    #: each slice's CPU seconds per process
+    slice_cpu: list[dict[int, float]] = field(default_factory=list)
 
     def add(self, answer: dict) -> None:
         self.slices.append(LoadResult(**answer["result"]))
+        self.slice_cpu.append({int(pid): seconds for pid, seconds in answer["cpu"].items()})
         for pid, seconds in answer["cpu"].items():
             self.cpu[int(pid)] = round(self.cpu.get(int(pid), 0.0) + seconds, 3)
             if int(pid) not in self.roles:
@@ -220,6 +230,33 @@ def role(pid: int, root: int) -> str:
     return "supervisor" if pid == root and workers != "1" else "worker"
 
 
+#: a worker that spent less than this share of a slice's CPU carried (almost) none of its load
+IDLE_SHARE = 0.2
+
+
+def spread_note(measured: Measured) -> str:
+    """The N processes' slices told apart by where the kernel put the connections: every worker
+    busy, or the load on fewer (the others idle), with the CPU per request of each kind."""
+    kinds: dict[bool, list[tuple[int, float]]] = {True: [], False: []}
+    for result, cpu in zip(measured.slices, measured.slice_cpu):
+        workers = [seconds for pid, seconds in cpu.items() if measured.roles.get(pid) == "worker"]
+        total = sum(workers)
+        if len(workers) < 2 or not total or not result.requests:
+            return ""
+        kinds[all(seconds >= IDLE_SHARE * total / len(workers) for seconds in workers)].append(
+            (result.requests, sum(cpu.values())))
+    parts = []
+    for spread, name in ((True, "every worker busy"), (False, "the load on fewer workers")):
+        if kinds[spread]:
+            requests = sum(count for count, _ in kinds[spread])
+            seconds = sum(cpu for _, cpu in kinds[spread])
+            count = len(kinds[spread])
+            parts.append(f"{name} in {count} slice{'s' * (count != 1)}, {1000 * seconds / requests:.3f} ms/request")
+        else:
+            parts.append(f"{name} in no slice")
+    return "; by slice: " + ", ".join(parts)
+
+
 def cpu_note(measured: Measured) -> str:
     """The CPU seconds of each process over the slices, by role."""
     return "CPU s by process: " + ", ".join(f"{measured.roles.get(pid, 'gone')} {seconds:.2f}"
@@ -239,7 +276,7 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int,
     ours, base = many.result, one.result
     rows = [
         Row(benchmark, "server CPU ms/request", many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
-            f"{cpu_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}{affinity}",
+            f"{cpu_note(many)}{spread_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}{affinity}",
             target=f"<= {CPU_TARGET:.2f} x 1 process",
             verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET)),
         Row(benchmark, "requests/s", round(ours.requests_per_second, 1), round(base.requests_per_second, 1),
@@ -260,18 +297,22 @@ def _received_note(received: dict[int, float | None] | None, workers: int) -> st
             f"{received[1]:.2f} at 1")
 
 
-def compare_processes(sides: dict[Any, Callable[[float, float], dict]],
+def compare_processes(sides: dict[Any, Sequence[Callable[[float, float], dict]]],
                       args: argparse.Namespace) -> dict[Any, Measured]:
-    """One unmeasured slice on each side (`drive(duration, warmup)`), then alternating measured
-    slices (a, b, c, c, b, a, ...)."""
-    for drive in sides.values():
-        drive(min(1.0, args.duration), 0.5)
-    rounds = max(1, min(args.rounds, int(args.duration)))
+    """One unmeasured slice on each side's every server (`drive(duration, warmup)`), then
+    alternating measured slices (a, b, c, c, b, a, ...). A side with several servers drives them
+    in turn, one per slice (B8's one process, on each CPU the N processes hold)."""
+    for drives in sides.values():
+        for drive in drives:
+            drive(min(1.0, args.duration), 0.5)
+    # at least a slice on every server of a side
+    rounds = max(1, min(args.rounds, int(args.duration)), *(len(drives) for drives in sides.values()))
     measured = {side: Measured() for side in sides}
     order = list(sides)
     for round_ in range(rounds):
         for side in (order if round_ % 2 == 0 else order[::-1]):
-            measured[side].add(sides[side](args.duration / rounds, 0.5))
+            drives = sides[side]
+            measured[side].add(drives[len(measured[side].slices) % len(drives)](args.duration / rounds, 0.5))
     return measured
 
 
@@ -294,22 +335,57 @@ def control_row(workload: str, one: Measured, many: Measured, workers: int, load
                verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET))
 
 
+def cpus_allowed(pid: int) -> str:
+    """The CPUs a process may run on, as /proc/<pid>/status lists them ("0-1", "3"; "" when gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def workers_cpus(root: int) -> list[str]:
+    """The CPUs each worker of the server under `root` may run on."""
+    return [cpus_allowed(pid) for pid in process_tree(root) if role(pid, root) == "worker"]
+
+
+def in_turn_note(ones: list[Any]) -> str:
+    """What the one-process side is when it is several servers, each kept to a CPU of its own."""
+    if len(ones) < 2:
+        return ""
+    cpus = ", ".join(f"CPU {workers_cpus(one.process.pid)[0]}" for one in ones)
+    return f"; 1 process: a server on each CPU the N hold ({cpus}), one per slice in turn"
+
+
 def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[str, str], tokens: dict[int, str],
            targets: Any, args: argparse.Namespace) -> list:
-    """`start(name, env, workers)` starts a server (the bench keeps it to stop it at the end)."""
+    """`start(name, env, workers)` starts a server (the bench keeps it to stop it at the end).
+
+    With WORKER_CPU_AFFINITY=auto the N processes hold N CPUs, and the one-process side is N
+    one-process servers, one kept to each of those CPUs, driven in turn (one per slice): a CPU
+    that also takes the machine's interrupts (here the disk's: PostgreSQL's commits, charged to
+    whichever process runs there) is then as much the one process's as the N's. B8 measures twice
+    as long per side as the other rows, in twice as many slices (one slice's CPU per request
+    varies by about 15 % here)."""
     from bench import queries, runtime
     from bench.run import Row, schema_has_conversations
 
     workers = args.workers if args.workers > 1 else 2
-    servers = {}
-    for count in (1, workers):
-        env = {**server_env, "REDIS_CHANNEL": f"{server_env.get('REDIS_CHANNEL', 'openchannels-bench')}:b8-{count}",
-               "WORKER_CPU_AFFINITY": args.cpu_affinity}
-        servers[count] = start(f"graphql-b8-{count}", env, count)
-        wait_for_workers(servers[count].process.pid, count)
-    print(f"[bench] B8 processes: {workers} against 1, {args.duration:g}s each side per workload", flush=True)
+    measuring = argparse.Namespace(duration=2 * args.duration, rounds=2 * args.rounds)
+
+    def environment(name: str) -> dict[str, str]:
+        return {**server_env, "REDIS_CHANNEL": f"{server_env.get('REDIS_CHANNEL', 'openchannels-bench')}:{name}",
+                "WORKER_CPU_AFFINITY": args.cpu_affinity}
+
+    many = start(f"graphql-b8-{workers}", environment(f"b8-{workers}"), workers)
+    wait_for_workers(many.process.pid, workers)
+    placements = workers if args.cpu_affinity == "auto" else 1
+    ones = [start(f"graphql-b8-1-{k}", environment(f"b8-1-{k}"), 1) for k in range(placements)]
+    print(f"[bench] B8 processes: {workers} against 1, {measuring.duration:g}s each side per workload", flush=True)
     rows = []
-    affinity = f"; both servers WORKER_CPU_AFFINITY={args.cpu_affinity}"
+    affinity = f"; both servers WORKER_CPU_AFFINITY={args.cpu_affinity}{in_turn_note(ones)}"
     if schema_has_conversations():
         headers = {"Authorization": f"Bearer {tokens[50]}"}
         body = {"query": queries.CONVERSATIONS}
@@ -319,9 +395,9 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
                                                            concurrency=concurrency, body=body, headers=headers)
 
         part = share(args.concurrency, workers)
-        measured = compare_processes({1: load(servers[1], args.concurrency),
-                                      workers: load(servers[workers], args.concurrency),
-                                      "share": load(servers[1], part)}, args)
+        measured = compare_processes({1: [load(one, args.concurrency) for one in ones],
+                                      workers: [load(many, args.concurrency)],
+                                      "share": [load(one, part) for one in ones]}, measuring)
         workload = "B1b conversations(first: 50)"
         rows += process_rows(workload, measured[1], measured[workers], workers, affinity=affinity)
         rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers,
@@ -330,21 +406,23 @@ def run_b8(start: Callable[[str, dict[str, str], int], Any], server_env: dict[st
         rows.append(Row(f"B8 B1b conversations(first: 50), {workers} processes vs 1", "server CPU ms/request",
                         "skipped", note="Query.conversations is not in schema.graphql yet"))
     writers = [{"token": token, "chat": chat} for token, chat in targets.ingest]
-    before = {count: runtime.read(server.base_url) for count, server in servers.items()}
+    servers = {1: ones, workers: [many]}
+    before = {count: [runtime.read(server.base_url) for server in group] for count, group in servers.items()}
 
     def ingest(server: Any, writing: list) -> Callable[[float, float], dict]:
         return lambda duration, warmup: drive_with_cpu("ingest", server, duration=duration, warmup=warmup,
                                                        writers=writing)
 
     part = share(len(writers), workers)
-    measured = compare_processes({1: ingest(servers[1], writers), workers: ingest(servers[workers], writers),
-                                  "share": ingest(servers[1], writers[:part])}, args)
-    received = {count: runtime.events_received_per_operation(before[count], runtime.read(server.base_url))
-                for count, server in servers.items()}
+    measured = compare_processes({1: [ingest(one, writers) for one in ones], workers: [ingest(many, writers)],
+                                  "share": [ingest(one, writers[:part]) for one in ones]}, measuring)
+    received = {count: runtime.events_received_per_operation(
+                    runtime.summed(before[count]), runtime.summed([runtime.read(server.base_url) for server in group]))
+                for count, group in servers.items()}
     workload = f"B3 sendMessage ({len(writers)} operators)"
     rows += process_rows(workload, measured[1], measured[workers], workers, received, affinity=affinity)
     rows.insert(-3, control_row(workload, measured["share"], measured[workers], workers, f"{part} writers"))
-    for server in servers.values():
+    for server in [many, *ones]:
         server.stop()
     return rows
 

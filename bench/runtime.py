@@ -25,6 +25,17 @@ def read(base_url: str) -> Samples:
             for family in text_string_to_metric_families(answer.text) for sample in family.samples}
 
 
+def summed(reads: list[Samples]) -> Samples:
+    """Several servers' samples as one server's: each series summed ({} when one has none)."""
+    if not all(reads):
+        return {}
+    result: Samples = {}
+    for samples in reads:
+        for key, value in samples.items():
+            result[key] = result.get(key, 0.0) + value
+    return result
+
+
 def total(samples: Samples, name: str) -> float:
     """The sum of every series of `name` (every label value)."""
     return sum(value for (sample, _), value in samples.items() if sample == name)

@@ -94,7 +94,8 @@ def test_b8_rows_divide_every_process_cpu_by_the_requests_and_judge_against_one_
     assert cpu.benchmark == "B8 B3 sendMessage (8 operators), 2 processes vs 1"
     assert (cpu.value, cpu.baseline, cpu.ratio) == (2.1, 2.0, 1.05)
     assert cpu.target == f"<= {CPU_TARGET:.2f} x 1 process" and cpu.verdict == "pass"
-    assert cpu.note == ("CPU s by process: supervisor 0.01, worker 1.09, worker 1.00; "
+    assert cpu.note == ("CPU s by process: supervisor 0.01, worker 1.09, worker 1.00; by slice: every worker "
+                        "busy in 1 slice, 2.100 ms/request, the load on fewer workers in no slice; "
                         "at 1: CPU s by process: worker 4.00")
     assert (rows["requests/s"].value, rows["requests/s"].baseline, rows["requests/s"].ratio) == (1100.0, 1000.0, 1.1)
     assert (rows["failed requests"].value, rows["failed requests"].baseline) == ("0/1000", "0/2000")
@@ -103,6 +104,22 @@ def test_b8_rows_divide_every_process_cpu_by_the_requests_and_judge_against_one_
     beyond.add(slice_answer(1000, {20: 0.01, 21: 1.2, 22: 1.0}, 900))  # 2.21 ms: 1.105 x
     cpu = process_rows("B3 sendMessage (8 operators)", one, beyond, 2)[0]
     assert cpu.ratio == 1.105 and cpu.verdict == "FAIL"
+
+
+def test_b8_note_tells_slices_with_every_worker_busy_from_slices_on_one_worker() -> None:
+    """The kernel hands a slice's connections to both workers, or all of them to one: the note gives
+    the CPU per request of each kind of slice (on 2 cores, both workers busy is the dearer)."""
+    many = Measured(roles={20: "supervisor", 21: "worker", 22: "worker"})
+    many.add(slice_answer(1000, {20: 0.01, 21: 0.69, 22: 0.7}, 700))  # both busy: 1.4 ms
+    many.add(slice_answer(1000, {20: 0.0, 21: 0.02, 22: 1.08}, 800))  # one (the other's 0.02 s is idle)
+    many.add(slice_answer(1000, {20: 0.0, 21: 1.12, 22: 0.0}, 800))  # the other one: 1.1 ms together
+    one = Measured(roles={10: "worker"})
+    one.add(slice_answer(1000, {10: 1.1}, 800))
+    cpu = process_rows("B3 sendMessage (8 operators)", one, many, 2)[0]
+    assert ("; by slice: every worker busy in 1 slice, 1.400 ms/request, the load on fewer workers in 2 slices, "
+            "1.110 ms/request; at 1:") in cpu.note
+    # one process: no such note
+    assert "by slice" not in process_rows("B3", many, one, 2)[0].note
 
 
 def test_b8_control_is_one_process_at_one_process_share_of_the_load() -> None:
@@ -116,7 +133,7 @@ def test_b8_control_is_one_process_at_one_process_share_of_the_load() -> None:
         return drive
 
     args = argparse.Namespace(duration=6.0, rounds=2)
-    measured = compare_processes({1: side("one", 1.0), 2: side("two", 1.1), "share": side("share", 1.2)}, args)
+    measured = compare_processes({1: [side("one", 1.0)], 2: [side("two", 1.1)], "share": [side("share", 1.2)]}, args)
     # an unmeasured slice on each side, then the sides in turn, the second round backwards
     assert [name for name, _, _ in calls] == ["one", "two", "share", "one", "two", "share", "share", "two", "one"]
     assert [duration for _, duration, _ in calls[3:]] == [3.0] * 6
@@ -128,6 +145,32 @@ def test_b8_control_is_one_process_at_one_process_share_of_the_load() -> None:
     assert (row.value, row.baseline, row.ratio, row.verdict) == (2.2, 2.4, 0.917, "pass")
     assert row.note == "at 1 process and 4 writers: 500.0 requests/s, CPU s by process: worker 2.40"
     assert control_row("B3", measured[1], measured["share"], 2, "4 writers").verdict == "FAIL"  # 2.4 / 2.0
+
+
+def test_b8_one_process_side_takes_its_servers_in_turn_one_per_slice() -> None:
+    """With a CPU per process, the one-process side is a server on each CPU the N hold: each is
+    warmed, then they take the side's slices in turn, and their CPU and requests add up."""
+    calls: list[str] = []
+
+    def side(name: str, cpu: float) -> Callable[[float, float], dict]:
+        def drive(duration: float, warmup: float) -> dict:
+            calls.append(name)
+            return slice_answer(500, {10 if name.startswith("one") else 20: cpu}, 500)
+        return drive
+
+    args = argparse.Namespace(duration=8.0, rounds=4)
+    measured = compare_processes({1: [side("one on CPU 0", 1.0), side("one on CPU 1", 1.2)],
+                                  2: [side("two", 1.05)]}, args)
+    assert calls[:3] == ["one on CPU 0", "one on CPU 1", "two"]  # every server warmed, unmeasured
+    assert calls[3:] == ["one on CPU 0", "two", "two", "one on CPU 1", "one on CPU 0", "two", "two", "one on CPU 1"]
+    # 4 slices of 500 requests, 2 on each CPU: (2 x 1.0 + 2 x 1.2) s / 2,000 = 2.2 ms
+    assert measured[1].cpu_ms_per_request == 2.2 and measured[2].cpu_ms_per_request == 2.1
+
+    # a measurement too short for a slice on each server still gives every server one
+    calls.clear()
+    compare_processes({1: [side("one on CPU 0", 1.0), side("one on CPU 1", 1.2)], 2: [side("two", 1.05)]},
+                      argparse.Namespace(duration=1.0, rounds=4))
+    assert calls[3:] == ["one on CPU 0", "two", "two", "one on CPU 1"]
 
 
 def test_b4w_rows_judge_the_searches_p99_and_show_the_writers_of_the_same_window() -> None:
