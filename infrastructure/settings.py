@@ -132,7 +132,8 @@ ENVIRONMENT = [
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
     ("WORKER_CPU_AFFINITY", "off", "auto: each server process keeps to one CPU of its own, the one fewest of the "
-     "server's processes hold (as nginx's worker_cpu_affinity auto): fewer cold caches with several workers on a "
+     "server's processes hold, and among those the one that served the fewest device interrupts (as nginx's "
+     "worker_cpu_affinity auto): fewer cold caches with several workers on a "
      "machine they share with PostgreSQL (README: Processes and machines); off: the kernel moves them freely"),
     ("GC_GEN0_THRESHOLD", "5000", "allocations between two young-generation garbage collections (Python's default "
      "is 700); the objects made at start are frozen out of collection either way. 0: Python's defaults"),

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bench.processes import process_tree, role
-from openchannels.cpu_affinity import claim_cpu, claims_file, release_cpu
+from openchannels.cpu_affinity import claim_cpu, claims_file, device_interrupts, release_cpu
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import stop
 from tests.e2e.server import free_port
@@ -40,6 +40,33 @@ def test_processes_of_one_server_claim_different_cpus_and_share_them_out_evenly(
             assert claim_cpu(claims, third.pid, [0, 1]) == 0  # more processes than CPUs: the least taken
         finally:
             third.kill()
+
+
+#: /proc/interrupts as the bench's machine showed it (shortened): its disk's interrupts all on CPU 1
+INTERRUPTS = """\
+           CPU0       CPU1
+ 24:          1          0  IO-APIC   5-edge      ACPI:Ged
+ 36:          0     337732 PCI-MSIX-0000:00:02.0   1-edge      virtio1-req.0
+ 38:          0       5768 PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0
+ 39:       4002          0 PCI-MSIX-0000:00:03.0   2-edge      virtio2-output.0
+NMI:          0          0   Non-maskable interrupts
+LOC:     108629     107778   Local timer interrupts
+CAL:     224221     141727   Function call interrupts
+ERR:          0
+"""
+
+
+def test_device_interrupts_count_the_numbered_lines_only():
+    assert device_interrupts(INTERRUPTS) == {0: 4003, 1: 343500}  # not the timer's, nor the function calls'
+    assert device_interrupts("") == {}
+
+
+def test_among_cpus_claimed_alike_the_one_with_fewer_device_interrupts_goes_first(tmp_path: Path):
+    claims = tmp_path / "claims.json"
+    busy_disk_on_0 = {0: 343500, 1: 4003}
+    assert claim_cpu(claims, os.getpid(), [0, 1], busy_disk_on_0) == 1  # CPU 0 serves the disk
+    assert claim_cpu(claims, os.getppid(), [0, 1], busy_disk_on_0) == 0  # fewer claims first, still
+    assert claim_cpu(tmp_path / "other.json", os.getpid(), [0, 1], device_interrupts(INTERRUPTS)) == 0
 
 
 def test_a_claim_of_a_process_that_is_gone_is_dropped(tmp_path: Path):
