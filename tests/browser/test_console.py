@@ -52,6 +52,19 @@ async def _console(browser: Browser, deployment: Deployment, email: str, passwor
     return context, page, watched
 
 
+async def _until_quiet(in_flight: set[Any], quiet: float = 0.5, timeout: float = TIMEOUT_MS / 1000) -> None:
+    """Until no request of `in_flight` has been pending for `quiet` seconds (longer than the
+    console's refresh delay, 150 ms)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet_since = loop.time()
+    while loop.time() - quiet_since < quiet:
+        assert loop.time() < deadline, f"the console kept reading for {timeout:g} s"
+        if in_flight:
+            quiet_since = loop.time()
+        await asyncio.sleep(0.05)
+
+
 def _group(console: Page, name: str) -> Locator:
     return console.locator(f'ul[data-group="{name}"]')
 
@@ -300,6 +313,10 @@ async def test_after_a_dropped_connection_the_console_catches_up_with_nothing_lo
         })()""")
 
     context, console, _ = await _console(browser, deployment, email, password, prepare)
+    reading: set[Any] = set()  # the console's HTTP reads in flight (a refresh the events asked for)
+    console.on("request", lambda request: reading.add(request) if request.resource_type == "fetch" else None)
+    console.on("requestfinished", lambda request: reading.discard(request))
+    console.on("requestfailed", lambda request: reading.discard(request))
     try:
         visitor = await start_visitor_chat(http, channel, text="First question")
         offered = _group(console, "Offered to me")
@@ -310,6 +327,9 @@ async def test_after_a_dropped_connection_the_console_catches_up_with_nothing_lo
         await expect(_group(console, "Waiting for the first response").get_by_role("button")).to_have_count(
             1, timeout=TIMEOUT_MS)
 
+        # no read of the lists or the chat in flight or scheduled (REFRESH_MS after an event): one
+        # that ran after the visitor's messages would show them over HTTP, not through the socket
+        await _until_quiet(reading)
         # the connection drops and stays down while the visitor writes and another visitor arrives
         cut["now"] = True
         await console.evaluate("() => window.sockets.forEach(socket => socket.close(3000, 'the network is gone'))")
