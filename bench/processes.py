@@ -346,16 +346,11 @@ def cpus_allowed(pid: int) -> str:
     return ""
 
 
-def workers_cpus(root: int) -> list[str]:
-    """The CPUs each worker of the server under `root` may run on."""
-    return [cpus_allowed(pid) for pid in process_tree(root) if role(pid, root) == "worker"]
-
-
 def in_turn_note(ones: list[Any]) -> str:
     """What the one-process side is when it is several servers, each kept to a CPU of its own."""
     if len(ones) < 2:
         return ""
-    cpus = ", ".join(f"CPU {workers_cpus(one.process.pid)[0]}" for one in ones)
+    cpus = ", ".join(f"CPU {cpus_allowed(one.process.pid)}" for one in ones)
     return f"; 1 process: a server on each CPU the N hold ({cpus}), one per slice in turn"
 
 

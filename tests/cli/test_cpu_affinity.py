@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.processes import process_tree, role
+from bench.processes import cpus_allowed, process_tree, role
 from openchannels.cpu_affinity import claim_cpu, claims_file, device_interrupts, release_cpu
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import stop
@@ -112,13 +112,6 @@ def test_serve_refuses_an_unknown_mode_in_one_line(tmp_path: Path):
     assert_one_line_error(result, "WORKER_CPU_AFFINITY", "off or auto", "'pinned'")
 
 
-def _allowed_cpus(pid: int) -> str:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Cpus_allowed_list:"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError(f"no Cpus_allowed_list for {pid}")
-
-
 def _serve_two_workers(workdir: Path, affinity: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = cli_env(sqlite_url(workdir), OPENCHANNELS_PORT=str(port), OPENCHANNELS_WORKERS="2",
@@ -155,7 +148,7 @@ def test_each_worker_of_serve_keeps_to_a_cpu_of_its_own(tmp_path: Path):
         workers = _started_workers(process, port, tmp_path / "serve.log")
         deadline = time.monotonic() + 20
         while True:  # a worker pins itself after announcing it is ready: bounded wait for both
-            cpus = sorted(_allowed_cpus(pid) for pid in workers)
+            cpus = sorted(cpus_allowed(pid) for pid in workers)
             if all(cpu.isdigit() for cpu in cpus) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
@@ -174,7 +167,8 @@ def test_by_default_the_workers_may_run_on_any_cpu(tmp_path: Path):
     process, port = _serve_two_workers(tmp_path, "off")
     try:
         workers = _started_workers(process, port, tmp_path / "serve.log")
-        expected = _allowed_cpus(process.pid)
-        assert [_allowed_cpus(pid) for pid in workers] == [expected, expected]
+        expected = cpus_allowed(process.pid)
+        assert expected, f"no Cpus_allowed_list for {process.pid}"
+        assert [cpus_allowed(pid) for pid in workers] == [expected, expected]
     finally:
         stop(process)
