@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from infrastructure.settings import default
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30
 SHUTDOWN_SECONDS = 10
@@ -88,7 +90,8 @@ def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path
              "--workers", str(workers), "--loop", "uvloop", "--http", _http_protocol(factory), "--log-level", "warning",
              "--no-access-log",
              # as `openchannels serve` runs it (WS_PER_MESSAGE_DEFLATE, off by default)
-             "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false")],
+             "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false"),
+             "--timeout-keep-alive", env.get("HTTP_KEEP_ALIVE_SECONDS", default("HTTP_KEEP_ALIVE_SECONDS"))],
             cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

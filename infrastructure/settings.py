@@ -51,6 +51,10 @@ ENVIRONMENT = [
     ("HTTP_HEADER_TIMEOUT_SECONDS", "10", "a request's line and headers must arrive within this time, or the "
      "connection is closed (408); 0: uvicorn's own protocol, with no limit on header time or size"),
     ("HTTP_MAX_HEADER_BYTES", "65536", "largest request line plus headers; larger: 431 and the connection closed"),
+    ("HTTP_KEEP_ALIVE_SECONDS", "75", "an idle kept-alive HTTP connection is closed after this long (uvicorn's "
+     "default is 5 s); keep it above the idle timeout of whatever reuses connections in front (nginx's upstream "
+     "`keepalive_timeout` and AWS ALB's are 60 s): a request sent on a connection as the server closes it is lost "
+     "to a reset (a 502 behind a proxy)"),
     ("FILE_URL_SECRET", "", "key that signs visitors' file links; unset: a random key per process"),
     ("FILE_URL_TTL_SECONDS", "3600", "lifetime of a visitor's signed file link"),
     ("S3_BUCKET", "", "S3-compatible bucket for uploaded files (needs the `[s3]` extra); unset: the folder FILES_DIR"),
@@ -140,9 +144,13 @@ ENVIRONMENT = [
 ]
 
 
+def default(name: str) -> str:
+    """The default of a setting, as ENVIRONMENT (and the README's table) gives it."""
+    return next(d for n, d, _ in ENVIRONMENT if n == name)
+
+
 def _env(name: str) -> str:
-    default = next(d for n, d, _ in ENVIRONMENT if n == name)
-    return os.environ.get(name, default)
+    return os.environ.get(name, default(name))
 
 
 def _positive(name: str) -> int:
@@ -184,6 +192,7 @@ class Settings:
     max_request_bytes: int = field(default_factory=lambda: int(_env("MAX_REQUEST_BYTES")))
     http_header_timeout_seconds: float = field(default_factory=lambda: float(_env("HTTP_HEADER_TIMEOUT_SECONDS")))
     http_max_header_bytes: int = field(default_factory=lambda: int(_env("HTTP_MAX_HEADER_BYTES")))
+    http_keep_alive_seconds: float = field(default_factory=lambda: float(_env("HTTP_KEEP_ALIVE_SECONDS")))
     file_url_secret: str = field(default_factory=lambda: _env("FILE_URL_SECRET"))
     file_url_ttl_seconds: int = field(default_factory=lambda: int(_env("FILE_URL_TTL_SECONDS")))
     s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET"))

@@ -7,6 +7,9 @@ a server by about 270 MB). This subclass arms one timer when a request begins an
 connection with 408 when its headers are not complete in `HTTP_HEADER_TIMEOUT_SECONDS`, and answers
 431 to headers past `HTTP_MAX_HEADER_BYTES`.
 
+It cancels uvicorn's keep-alive timer when a connection is lost to a reset (uvicorn does so only
+for a clean close: the timer held the lost connection's protocol for the whole keep-alive time).
+
 It also drops its parser once a connection is upgraded to a WebSocket (`handle_websocket_upgrade`):
 uvicorn breaks that reference cycle only when the connection is lost, which an upgraded connection
 never reports to it, so every WebSocket left the HTTP protocol behind as cyclic garbage.
@@ -116,6 +119,12 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()
         super().connection_lost(exc)
+        # uvicorn cancels its keep-alive timer only when the connection closed cleanly: one reset by
+        # the client (a browser tab closed, a proxy's pool) stayed held by that timer, protocol, parser,
+        # transport and the last request's scope, for HTTP_KEEP_ALIVE_SECONDS
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
 
     def handle_websocket_upgrade(self) -> None:
         """The connection is the WebSocket protocol's from here on. uvicorn breaks the cycle between

@@ -109,6 +109,9 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         check_installed(settings.otel_endpoint)
     except (ValueError, TracingNotInstalled) as error:
         raise CommandError(str(error)) from error
+    if not settings.http_keep_alive_seconds > 0:
+        raise CommandError(f"HTTP_KEEP_ALIVE_SECONDS must be above 0 (seconds an idle connection is kept), "
+                           f"not {settings.http_keep_alive_seconds:g}")
     if settings.metrics_port:
         _check_port(host, settings.metrics_port)
     if settings.uses_redis:
@@ -137,6 +140,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
         ws_per_message_deflate=settings.ws_per_message_deflate,
         http=http,  # request headers limited in time and size (openchannels/http_protocol.py)
+        # above the idle timeout of a proxy's or client's connection pool: the client side closes first
+        timeout_keep_alive=settings.http_keep_alive_seconds,
         proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
     )
     return 0

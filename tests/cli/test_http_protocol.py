@@ -5,8 +5,12 @@ likes, and reads a header of any size.
 """
 from __future__ import annotations
 
+import asyncio
+import gc
 import re
 import socket
+import struct
+import weakref
 import subprocess
 import time
 import tomllib
@@ -15,8 +19,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from openchannels.http_protocol import TESTED_UVICORN
-from tests.cli.running import COMMAND, cli_env, sqlite_url
+from openchannels.http_protocol import TESTED_UVICORN, HeaderLimitedHttpToolsProtocol
+from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import free_port, stop, wait_for_graphql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +119,86 @@ def test_zero_switches_the_limits_off(tmp_path):
         assert re.match(rb"HTTP/1.1 200 ", answer), answer
     finally:
         stop(server)
+
+
+REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _ask(sock: socket.socket) -> bytes:
+    """One request on an open connection; its whole answer (to the end of /healthz's body; b"" if closed)."""
+    sock.sendall(REQUEST)
+    answer = b""
+    while not answer.endswith(b'{"status":"ok"}') and (chunk := sock.recv(65536)):
+        answer += chunk
+    return answer
+
+
+def test_an_idle_connection_is_kept_past_a_client_pools_expiry_and_closed_after_its_own(tmp_path):
+    """uvicorn's default closes an idle connection after 5 s, httpx's pool keeps one for 5 s and a proxy's
+    for 60: a request sent as the server closes is lost to a reset (httpx.ReadError; a proxy's 502). The
+    default, 75 s, outlasts them; HTTP_KEEP_ALIVE_SECONDS sets it."""
+    server, port = _serve(tmp_path)
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as kept:
+            kept.settimeout(15)
+            assert _ask(kept).startswith(b"HTTP/1.1 200 ")
+            time.sleep(6)  # past uvicorn's default and httpx's
+            assert _ask(kept).startswith(b"HTTP/1.1 200 "), "closed by the server while idle"
+    finally:
+        stop(server)
+    server, port = _serve(tmp_path, HTTP_KEEP_ALIVE_SECONDS="1")
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as short:
+            short.settimeout(15)
+            assert _ask(short).startswith(b"HTTP/1.1 200 ")
+            rest, waited = _read_until_closed(short, limit=15)
+        assert rest == b"" and waited < 5, (rest, waited)
+    finally:
+        stop(server)
+
+
+def test_a_keep_alive_time_that_is_not_a_positive_number_is_refused_at_start(tmp_path):
+    for value, fragment in (("0", "must be above 0"), ("-1", "must be above 0"), ("soon", "HTTP_KEEP_ALIVE_SECONDS")):
+        assert_one_line_error(run(tmp_path, "serve", "--port", str(free_port()), HTTP_KEEP_ALIVE_SECONDS=value),
+                              fragment)
+
+
+async def _ok_app(scope, receive, send) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def test_a_connection_reset_by_its_client_is_let_go_at_once_not_after_the_keep_alive_time():
+    """uvicorn cancels its keep-alive timer only on a clean close: a connection reset while idle (a tab
+    closed, a proxy's pool) stayed held by that timer, protocol, parser and transport, for the whole
+    keep-alive time. Real uvicorn with the project's protocol; the client resets with SO_LINGER 0."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_ok_app, host="127.0.0.1", port=port, log_level="warning",
+                                           http=HeaderLimitedHttpToolsProtocol, timeout_keep_alive=75))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(REQUEST)
+        assert (await reader.readuntil(b"ok")).startswith(b"HTTP/1.1 200 ")
+        [protocol] = server.server_state.connections
+        held = weakref.ref(protocol)
+        del protocol
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # closed with a reset
+        for _ in range(100):
+            if not server.server_state.connections:
+                break
+            await asyncio.sleep(0.02)
+        assert not server.server_state.connections, "the server did not see the reset"
+        gc.collect()
+        assert held() is None, "the reset connection's protocol is still held"
+    finally:
+        server.should_exit = True
+        await serving

@@ -28,7 +28,7 @@ import redis.asyncio as redis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from infrastructure.database import apply_migrations
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, default
 from openchannels.cli.operators import _create_operator
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
@@ -163,7 +163,10 @@ class Deployment:
                  "--http", "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol",
                  # as `openchannels serve`: no permessage-deflate unless WS_PER_MESSAGE_DEFLATE (so the
                  # WebSocket frames take the direct path, WS_DIRECT_SEND: openchannels/websocket_direct.py)
-                 "--ws-per-message-deflate", environment.get("WS_PER_MESSAGE_DEFLATE", "false")],
+                 "--ws-per-message-deflate", environment.get("WS_PER_MESSAGE_DEFLATE", "false"),
+                 # as `openchannels serve`: idle connections kept past the test client's pool expiry (httpx: 5 s;
+                 # uvicorn's own 5 s raced it, a request sent as the server closed got httpx.ReadError)
+                 "--timeout-keep-alive", environment.get("HTTP_KEEP_ALIVE_SECONDS", default("HTTP_KEEP_ALIVE_SECONDS"))],
                 cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT,
             )
