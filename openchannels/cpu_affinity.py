@@ -33,6 +33,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from openchannels.processes import alive
+
 log = logging.getLogger("openchannels.cpu_affinity")
 
 #: WORKER_CPU_AFFINITY's values
@@ -49,16 +51,6 @@ def claims_file(group: int) -> Path:
     return Path(tempfile.gettempdir()) / f"openchannels-cpus-{group}.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _read_claims(file, without: int) -> dict[int, int]:
     """pid -> CPU, from the locked claims file: the live processes' claims but `without`'s."""
     file.seek(0)
@@ -67,7 +59,7 @@ def _read_claims(file, without: int) -> dict[int, int]:
         claims = {int(owner): int(cpu) for owner, cpu in (json.loads(text) if text else {}).items()}
     except (ValueError, AttributeError):  # not ours, or cut short: start afresh
         claims = {}
-    return {owner: cpu for owner, cpu in claims.items() if owner != without and _alive(owner)}
+    return {owner: cpu for owner, cpu in claims.items() if owner != without and alive(owner)}
 
 
 def _write_claims(file, claims: dict[int, int]) -> None:

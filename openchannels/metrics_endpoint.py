@@ -29,6 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from tortoise import Tortoise
 
 from openchannels.body_limits import error_response
+from openchannels.processes import alive
 from infrastructure.metrics import DATABASE_POOL_IN_USE, DATABASE_POOL_MAX, DATABASE_POOL_SIZE
 from services.automation import connector_outbox
 
@@ -106,12 +107,8 @@ def _forget_dead_processes(path: str) -> None:
         if match is None:
             continue
         pid = int(match.group(1))
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             mark_process_dead(pid, path)
-        except PermissionError:
-            pass
 
 
 async def exposition() -> bytes:
