@@ -21,7 +21,9 @@ side's slices in turn: a CPU that also serves the machine's interrupts (here eve
 interrupt lands on CPU 1, and PostgreSQL's commits make one each) charges them to whichever
 process runs there, and it must not be only the N's. The N-process row's note tells the slices
 where every worker was busy from those where the kernel gave the connections to fewer workers,
-with the CPU per request of each. The server's CPU is the sum of
+with the CPU per request of each and its workers' sleeps and preemptions per request (voluntary
+and involuntary context switches, /proc/<pid>/status: a preempted worker comes back to cold
+caches). The server's CPU is the sum of
 user + system time, from /proc/<pid>/stat, of every process of the server (the supervisor and
 each worker), read by the driver itself at the start and the end of its measured window (after
 the warm-up), and divided by the requests answered in that window. PostgreSQL's and Redis's CPU
@@ -92,6 +94,35 @@ def tree_cpu(root: int) -> dict[int, float]:
     return seconds
 
 
+def _switches(pid: int) -> tuple[int, int] | None:
+    """(voluntary, involuntary) context switches so far of a live process, None when it is gone:
+    a voluntary one is a sleep (an event loop waiting for its sockets), an involuntary one a
+    preemption (another task wanted the CPU)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    counts = {name: int(value) for name, _, value in (line.partition(":") for line in text.splitlines())
+              if name in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")}
+    return counts.get("voluntary_ctxt_switches", 0), counts.get("nonvoluntary_ctxt_switches", 0)
+
+
+def tree_switches(root: int) -> dict[int, tuple[int, int]]:
+    """`_switches` of each live process of the tree under `root` (root included)."""
+    counts = {}
+    for pid in process_tree(root):
+        switches = _switches(pid)
+        if switches is not None:
+            counts[pid] = switches
+    return counts
+
+
+def switches_made(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> dict[int, list[int]]:
+    """The switches each process made between two reads (as `cpu_spent`: one born in between counts whole)."""
+    return {pid: [now[0] - before.get(pid, (0, 0))[0], now[1] - before.get(pid, (0, 0))[1]]
+            for pid, now in after.items()}
+
+
 def cpu_spent(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
     """CPU seconds each process spent between two reads; a process born in between counts whole,
     one gone in between is lost (its last ticks are unknown)."""
@@ -122,15 +153,18 @@ async def _with_cpu(work: Awaitable[LoadResult], root: int, warmup: float, durat
     """Run `work` (a measurement that starts now, warms up for `warmup` s and measures for
     `duration` s) and read the server's CPU at the edges of its measured window."""
     reads: list[dict[int, float]] = []
+    switches: list[dict[int, tuple[int, int]]] = []
 
     async def read_at_edges() -> None:
         await asyncio.sleep(warmup)
         reads.append(tree_cpu(root))
+        switches.append(tree_switches(root))
         await asyncio.sleep(duration)
         reads.append(tree_cpu(root))
+        switches.append(tree_switches(root))
 
     result, _ = await asyncio.gather(work, read_at_edges())
-    return {"result": asdict(result), "cpu": cpu_spent(*reads), "root": root}
+    return {"result": asdict(result), "cpu": cpu_spent(*reads), "switches": switches_made(*switches), "root": root}
 
 
 async def _run(args: argparse.Namespace) -> dict:
@@ -185,10 +219,13 @@ class Measured:
     roles: dict[int, str] = field(default_factory=dict)
     #: each slice's CPU seconds per process
     slice_cpu: list[dict[int, float]] = field(default_factory=list)
+    #: each slice's (voluntary, involuntary) context switches per process
+    slice_switches: list[dict[int, tuple[int, int]]] = field(default_factory=list)
 
     def add(self, answer: dict) -> None:
         self.slices.append(LoadResult(**answer["result"]))
         self.slice_cpu.append({int(pid): seconds for pid, seconds in answer["cpu"].items()})
+        self.slice_switches.append({int(pid): (made[0], made[1]) for pid, made in answer.get("switches", {}).items()})
         for pid, seconds in answer["cpu"].items():
             self.cpu[int(pid)] = round(self.cpu.get(int(pid), 0.0) + seconds, 3)
             if int(pid) not in self.roles:
@@ -234,24 +271,39 @@ def role(pid: int, root: int) -> str:
 IDLE_SHARE = 0.2
 
 
+def switches_note(measured: Measured, slices: Sequence[int] | None = None) -> str:
+    """The workers' sleeps (voluntary context switches) and preemptions (involuntary ones) per
+    request, over the given slices (default: all); "" when the driver read none."""
+    chosen = range(len(measured.slices)) if slices is None else slices
+    requests = sum(measured.slices[k].requests for k in chosen)
+    made = [counts for k in chosen if k < len(measured.slice_switches)
+            for pid, counts in measured.slice_switches[k].items() if measured.roles.get(pid) == "worker"]
+    if not made or not requests:
+        return ""
+    sleeps, preemptions = sum(v for v, _ in made) / requests, sum(n for _, n in made) / requests
+    return f"{sleeps:.2f} sleeps and {preemptions:.2f} preemptions per request"
+
+
 def spread_note(measured: Measured) -> str:
     """The N processes' slices told apart by where the kernel put the connections: every worker
-    busy, or the load on fewer (the others idle), with the CPU per request of each kind."""
-    kinds: dict[bool, list[tuple[int, float]]] = {True: [], False: []}
-    for result, cpu in zip(measured.slices, measured.slice_cpu):
+    busy, or the load on fewer (the others idle), with the CPU per request of each kind and its
+    workers' sleeps and preemptions."""
+    kinds: dict[bool, list[int]] = {True: [], False: []}
+    for k, (result, cpu) in enumerate(zip(measured.slices, measured.slice_cpu)):
         workers = [seconds for pid, seconds in cpu.items() if measured.roles.get(pid) == "worker"]
         total = sum(workers)
         if len(workers) < 2 or not total or not result.requests:
             return ""
-        kinds[all(seconds >= IDLE_SHARE * total / len(workers) for seconds in workers)].append(
-            (result.requests, sum(cpu.values())))
+        kinds[all(seconds >= IDLE_SHARE * total / len(workers) for seconds in workers)].append(k)
     parts = []
     for spread, name in ((True, "every worker busy"), (False, "the load on fewer workers")):
         if kinds[spread]:
-            requests = sum(count for count, _ in kinds[spread])
-            seconds = sum(cpu for _, cpu in kinds[spread])
+            requests = sum(measured.slices[k].requests for k in kinds[spread])
+            seconds = sum(sum(measured.slice_cpu[k].values()) for k in kinds[spread])
             count = len(kinds[spread])
-            parts.append(f"{name} in {count} slice{'s' * (count != 1)}, {1000 * seconds / requests:.3f} ms/request")
+            switches = switches_note(measured, kinds[spread])
+            parts.append(f"{name} in {count} slice{'s' * (count != 1)}, {1000 * seconds / requests:.3f} ms/request"
+                         + (f" ({switches})" if switches else ""))
         else:
             parts.append(f"{name} in no slice")
     return "; by slice: " + ", ".join(parts)
@@ -276,7 +328,8 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int,
     ours, base = many.result, one.result
     rows = [
         Row(benchmark, "server CPU ms/request", many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
-            f"{cpu_note(many)}{spread_note(many)}; at 1: {cpu_note(one)}{_received_note(received, workers)}{affinity}",
+            f"{cpu_note(many)}{spread_note(many)}; at 1: {cpu_note(one)}{_with(switches_note(one))}"
+            f"{_received_note(received, workers)}{affinity}",
             target=f"<= {CPU_TARGET:.2f} x 1 process",
             verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET)),
         Row(benchmark, "requests/s", round(ours.requests_per_second, 1), round(base.requests_per_second, 1),
@@ -288,6 +341,10 @@ def process_rows(workload: str, one: Measured, many: Measured, workers: int,
         if result.first_failure:
             rows[-1].note += f"{name} first failure: {result.first_failure[:160]} "
     return rows
+
+
+def _with(note: str) -> str:
+    return f" ({note})" if note else ""
 
 
 def _received_note(received: dict[int, float | None] | None, workers: int) -> str:
@@ -330,7 +387,8 @@ def control_row(workload: str, one: Measured, many: Measured, workers: int, load
     cpu_ratio = ratio(many.cpu_ms_per_request, one.cpu_ms_per_request)
     return Row(f"B8 {workload}, {workers} processes vs 1", f"server CPU ms/request, 1 process at {load}",
                many.cpu_ms_per_request, one.cpu_ms_per_request, cpu_ratio,
-               f"at 1 process and {load}: {round(one.result.requests_per_second, 1)} requests/s, {cpu_note(one)}",
+               f"at 1 process and {load}: {round(one.result.requests_per_second, 1)} requests/s, {cpu_note(one)}"
+               f"{_with(switches_note(one))}",
                target=f"<= {CPU_TARGET:.2f} x 1 process",
                verdict=verdict(cpu_ratio is not None and cpu_ratio <= CPU_TARGET))
 

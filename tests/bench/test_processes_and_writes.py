@@ -15,7 +15,7 @@ import pytest
 
 from bench.load import LoadResult
 from bench.processes import (CPU_TARGET, Measured, compare_processes, control_row, cpu_spent, process_rows,
-                             process_tree, share, tree_cpu)
+                             process_tree, share, switches_made, tree_cpu, tree_switches)
 from bench.run import main
 from bench.search_writes import search_writes_rows, write_until_stopped
 
@@ -76,10 +76,35 @@ def test_the_cpu_of_a_process_tree_adds_up_every_process() -> None:
     assert tree_cpu(parent.pid) == {}  # a process gone is not counted (nor its orphaned child: not its tree)
 
 
-def slice_answer(requests: int, cpu: dict[int, float], rps: float, root: int = 1) -> dict:
+def test_a_process_tree_s_sleeps_and_preemptions_are_counted() -> None:
+    """A process that sleeps 100 times makes at least 100 voluntary context switches; the counts
+    between two reads are what it made meanwhile."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys, time\nsys.stdin.readline()\n"
+                                "for _ in range(100): time.sleep(0.002)\nprint('slept', flush=True)\ntime.sleep(60)\n"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert sleeper.stdin is not None and sleeper.stdout is not None
+        before = tree_switches(sleeper.pid)
+        assert set(before) == {sleeper.pid} and all(count >= 0 for count in before[sleeper.pid])
+        sleeper.stdin.write("go\n")
+        sleeper.stdin.flush()
+        assert sleeper.stdout.readline().strip() == "slept"
+        made = switches_made(before, tree_switches(sleeper.pid))[sleeper.pid]
+        assert made[0] >= 100 and made[1] >= 0, made
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert tree_switches(sleeper.pid) == {}
+
+
+def slice_answer(requests: int, cpu: dict[int, float], rps: float, root: int = 1,
+                 switches: dict[int, tuple[int, int]] | None = None) -> dict:
     result = LoadResult(requests=requests, failures=0, seconds=requests / rps, requests_per_second=rps, p50_ms=5.0,
                         p99_ms=20.0, latencies_ms=[5.0] * requests)
-    return {"result": asdict(result), "cpu": {str(pid): seconds for pid, seconds in cpu.items()}, "root": root}
+    answer = {"result": asdict(result), "cpu": {str(pid): seconds for pid, seconds in cpu.items()}, "root": root}
+    if switches is not None:
+        answer["switches"] = {str(pid): list(made) for pid, made in switches.items()}
+    return answer
 
 
 def test_b8_rows_divide_every_process_cpu_by_the_requests_and_judge_against_one_process() -> None:
@@ -120,6 +145,25 @@ def test_b8_note_tells_slices_with_every_worker_busy_from_slices_on_one_worker()
             "1.110 ms/request; at 1:") in cpu.note
     # one process: no such note
     assert "by slice" not in process_rows("B3", many, one, 2)[0].note
+
+
+def test_b8_note_gives_the_workers_sleeps_and_preemptions_per_request_by_kind_of_slice() -> None:
+    """Where a busy slice's CPU goes: a worker preempted (involuntary switches) comes back to cold
+    caches; one that sleeps more often per request (voluntary ones) batches less. The supervisor's
+    switches are not a worker's."""
+    many = Measured(roles={20: "supervisor", 21: "worker", 22: "worker"})
+    many.add(slice_answer(1000, {20: 0.01, 21: 0.69, 22: 0.7}, 700,
+                          switches={20: (50, 0), 21: (1000, 600), 22: (1100, 700)}))  # both busy
+    many.add(slice_answer(1000, {20: 0.0, 21: 0.02, 22: 1.08}, 800,
+                          switches={20: (50, 0), 21: (30, 0), 22: (1500, 100)}))  # one
+    one = Measured(roles={10: "worker"})
+    one.add(slice_answer(2000, {10: 2.2}, 800, switches={10: (3000, 180)}))
+    note = process_rows("B3 sendMessage (8 operators)", one, many, 2)[0].note
+    assert ("every worker busy in 1 slice, 1.400 ms/request (2.10 sleeps and 1.30 preemptions per request), "
+            "the load on fewer workers in 1 slice, 1.100 ms/request (1.53 sleeps and 0.10 preemptions per request); "
+            "at 1: CPU s by process: worker 2.20 (1.50 sleeps and 0.09 preemptions per request)") in note
+    control = control_row("B3", one, many, 2, "4 writers")
+    assert control.note.endswith("worker 2.20 (1.50 sleeps and 0.09 preemptions per request)")
 
 
 def test_b8_control_is_one_process_at_one_process_share_of_the_load() -> None:
