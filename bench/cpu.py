@@ -16,14 +16,22 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def parent_and_seconds(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds so far) of a live process, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces: split after the last ')'
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[0] is the state (field 3 of proc(5)); ppid is field 4, utime 14, stime 15
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def process_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name: field 3 (state) onwards
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # fields 14 (utime) and 15 (stime)
+    stat = parent_and_seconds(pid)
+    return stat[1] if stat is not None else 0.0
 
 
 def backend_seconds(database: str) -> dict[int, float]:

@@ -45,27 +45,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
+from bench.cpu import parent_and_seconds
 from bench.load import LoadResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: CPU per request at N processes within 10 % of one process's (issue 18, item 4)
 CPU_TARGET = 1.10
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------- CPU of a process tree
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system CPU seconds) of a live process, None when it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # the command name (field 2) is in parentheses and may hold spaces: split after the last ')'
-    fields = text[text.rindex(")") + 2:].split()
-    # fields[0] is the state (field 3 of proc(5)); ppid is field 4, utime 14, stime 15
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def process_tree(root: int) -> list[int]:
@@ -73,7 +61,7 @@ def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            stat = _stat(int(entry.name))
+            stat = parent_and_seconds(int(entry.name))
             if stat is not None:
                 children.setdefault(stat[0], []).append(int(entry.name))
     tree, queue = [], [root]
@@ -88,7 +76,7 @@ def tree_cpu(root: int) -> dict[int, float]:
     """CPU seconds so far of each live process of the tree under `root` (root included)."""
     seconds = {}
     for pid in process_tree(root):
-        stat = _stat(pid)
+        stat = parent_and_seconds(pid)
         if stat is not None:
             seconds[pid] = stat[1]
     return seconds
