@@ -20,10 +20,15 @@ def load_settings() -> Settings:
     except ValueError as exc:
         if str(exc).startswith("REDIS_SENTINELS"):
             raise CommandError(f"{exc} (see `{PROG} --help` for the variables)") from exc
-        culprit = next((f"{name}={os.environ[name]!r}" for name, default, _ in ENVIRONMENT
-                        if default.isdigit() and name in os.environ and not os.environ[name].strip().isdigit()),
-                       "an environment variable")
-        raise CommandError(f"{culprit} is not a whole number (see `{PROG} --help` for the variables)") from exc
+        # a numeric setting whose value is not a whole number: first one that is no number at all
+        suspects = sorted((not _is_number(os.environ[name]), name) for name, default, _ in ENVIRONMENT
+                          if default.isdigit() and name in os.environ and not os.environ[name].strip().isdigit())
+        if not suspects:
+            raise CommandError(f"an environment variable is not a valid number (see `{PROG} --help` for the "
+                               "variables)") from exc
+        no_number, name = suspects[-1]
+        raise CommandError(f"{name}={os.environ[name]!r} is not {'a number' if no_number else 'a whole number'} "
+                           f"(see `{PROG} --help` for the variables)") from exc
     if settings.log_level not in LOG_LEVELS:
         raise CommandError(f"LOG_LEVEL={settings.log_level!r}: use one of {', '.join(LOG_LEVELS)}")
     if not re.match(r"^(sqlite|postgres|postgresql|asyncpg|psycopg)://", settings.database_url):
@@ -35,6 +40,14 @@ def load_settings() -> Settings:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
     return settings
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def configure_logging(level_name: str) -> None:

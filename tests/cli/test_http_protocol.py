@@ -158,9 +158,15 @@ def test_an_idle_connection_is_kept_past_a_client_pools_expiry_and_closed_after_
 
 
 def test_a_keep_alive_time_that_is_not_a_positive_number_is_refused_at_start(tmp_path):
-    for value, fragment in (("0", "must be above 0"), ("-1", "must be above 0"), ("soon", "HTTP_KEEP_ALIVE_SECONDS")):
+    for value, fragment in (("0", "must be above 0"), ("-1", "must be above 0"),
+                            ("soon", "HTTP_KEEP_ALIVE_SECONDS='soon' is not a number")):
         assert_one_line_error(run(tmp_path, "serve", "--port", str(free_port()), HTTP_KEEP_ALIVE_SECONDS=value),
                               fragment)
+    # a fraction where a whole number is needed is told apart from no number at all
+    assert_one_line_error(run(tmp_path, "serve", "--port", str(free_port()), MAX_REQUEST_BYTES="2.5"),
+                          "MAX_REQUEST_BYTES='2.5' is not a whole number")
+    assert_one_line_error(run(tmp_path, "serve", "--port", str(free_port()), MAX_REQUEST_BYTES="2.5",
+                              HTTP_KEEP_ALIVE_SECONDS="soon"), "HTTP_KEEP_ALIVE_SECONDS='soon' is not a number")
 
 
 async def _ok_app(scope, receive, send) -> None:
