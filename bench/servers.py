@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from infrastructure.settings import default
+from infrastructure.settings import settings_of
+from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30
@@ -66,12 +67,15 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def _http_protocol(factory: str) -> str:
-    """The project's server runs the protocol `openchannels serve` runs (request heads limited in
-    time and size: openchannels/http_protocol.py); the baselines run plain httptools."""
-    if factory.startswith("openchannels."):
-        return "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol"
-    return "httptools"
+def _server_flags(factory: str, environment: dict[str, str]) -> list[str]:
+    """uvicorn's options as `openchannels serve` gives them for this environment (openchannels/cli/serve.py
+    `uvicorn_options`: request heads limited in time and size, no permessage-deflate unless
+    WS_PER_MESSAGE_DEFLATE, no proxy headers, HTTP_KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES); the
+    baselines run them on plain httptools."""
+    options = uvicorn_options(settings_of(environment))
+    if not factory.startswith("openchannels."):
+        options["http"] = "httptools"
+    return uvicorn_flags(options)
 
 
 def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
@@ -84,18 +88,13 @@ def start_uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path
         metrics = log_dir / f"{name}-{port}-metrics"
         metrics.mkdir()
         env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--loop", "uvloop", "--http", _http_protocol(factory), "--log-level", "warning",
-             "--no-access-log",
-             # as `openchannels serve` runs it: no ProxyHeadersMiddleware (X-Forwarded-For is TRUSTED_PROXY_HOPS's
-             # business), one ASGI layer less per request on every server the bench starts
-             "--no-proxy-headers",
-             # as `openchannels serve` runs it (WS_PER_MESSAGE_DEFLATE, off by default)
-             "--ws-per-message-deflate", env.get("WS_PER_MESSAGE_DEFLATE", "false"),
-             "--timeout-keep-alive", env.get("HTTP_KEEP_ALIVE_SECONDS", default("HTTP_KEEP_ALIVE_SECONDS"))],
-            cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdin=subprocess.DEVNULL,
+             "--workers", str(workers), "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+             *_server_flags(factory, environment)],
+            cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     server = Server(name=name, port=port, process=process, log_path=log_path)

@@ -6,6 +6,8 @@ a SQLite file in the working folder and the in-process event broker.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,8 +151,21 @@ def default(name: str) -> str:
     return next(d for n, d, _ in ENVIRONMENT if n == name)
 
 
+#: the environment settings are read from: this process's, or another's (`settings_of`)
+_ENVIRON: ContextVar[Mapping[str, str]] = ContextVar("openchannels_settings_environ", default=os.environ)
+
+
 def _env(name: str) -> str:
-    return os.environ.get(name, default(name))
+    return _ENVIRON.get().get(name, default(name))
+
+
+def settings_of(environ: Mapping[str, str]) -> Settings:
+    """The settings a process with this environment reads (a server this process starts)."""
+    token = _ENVIRON.set(environ)
+    try:
+        return Settings()
+    finally:
+        _ENVIRON.reset(token)
 
 
 def _positive(name: str) -> int:

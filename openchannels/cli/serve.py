@@ -6,6 +6,7 @@ import asyncio
 import copy
 import os
 import glob
+import math
 import socket
 import tempfile
 from typing import Any
@@ -131,20 +132,45 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prepare_multiprocess_metrics()
 
-    http = "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings) else "auto"
     run_uvicorn(
         settings.metrics_port,
         "openchannels.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, log_config=server_log_config(settings.log_level, settings.log_format),
-        ws_max_size=settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
-        # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        http=http,  # request headers limited in time and size (openchannels/http_protocol.py)
-        # above the idle timeout of a proxy's or client's connection pool: the client side closes first
-        timeout_keep_alive=settings.http_keep_alive_seconds,
-        proxy_headers=False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
+        **uvicorn_options(settings),
     )
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `serve` has uvicorn speak HTTP and WebSocket, from the settings (the servers the tests
+    and the bench start get the same, as `uvicorn` flags: `uvicorn_flags`)."""
+    return {
+        # request headers limited in time and size (openchannels/http_protocol.py)
+        "http": "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings)
+        else "auto",
+        "ws_max_size": settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
+        # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        # above the idle timeout of a proxy's or client's connection pool: the client side closes first
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "proxy_headers": False,  # X-Forwarded-For is trusted per TRUSTED_PROXY_HOPS only (openchannels/rate_limits.py)
+    }
+
+
+def uvicorn_flags(options: dict[str, Any]) -> list[str]:
+    """`uvicorn_options` as `python -m uvicorn`'s command-line flags."""
+    flags: list[str] = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "proxy_headers":
+            flags.append(flag if value else "--no-proxy-headers")
+        elif name == "timeout_keep_alive":
+            flags += [flag, str(math.ceil(value))]  # uvicorn's flag takes whole seconds
+        elif isinstance(value, bool):
+            flags += [flag, "true" if value else "false"]
+        else:
+            flags += [flag, str(value)]
+    return flags
 
 
 def prepare_multiprocess_metrics() -> None:

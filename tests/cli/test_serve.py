@@ -70,3 +70,43 @@ def test_serve_demo_starts_and_prints_an_admin_token_that_works(tmp_path):
     finally:
         stop(server)
     assert "Traceback" not in stderr.read_text()
+
+
+def test_serve_and_the_servers_of_the_tests_and_the_bench_give_uvicorn_the_same_options(tmp_path, monkeypatch):
+    """`serve` runs uvicorn with `uvicorn_options`; the e2e and bench servers start `python -m uvicorn` with
+    the same as flags (a copy of them drifted: the bench ran uvicorn's proxy-headers middleware, which
+    `serve` does not). The flags read back by uvicorn's own command line are the options."""
+    import argparse
+    import os
+
+    from uvicorn.main import main as uvicorn_command
+
+    from bench.servers import _server_flags
+    from infrastructure.settings import Settings, settings_of
+    from openchannels.cli import serve
+    from tests.e2e.server import server_options
+
+    for name, value in {"DATABASE_URL": sqlite_url(tmp_path), "HTTP_KEEP_ALIVE_SECONDS": "7.5",
+                        "WS_PER_MESSAGE_DEFLATE": "true", "WS_MAX_MESSAGE_BYTES": "70000", "REDIS_URL": ""}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    given: dict = {}
+    monkeypatch.setattr(serve, "run_uvicorn", lambda metrics_port, app, **options: given.update(options))
+    assert serve.command_serve(argparse.Namespace(host="127.0.0.1", port=free_port(), workers=1, demo=False),
+                               Settings()) == 0
+
+    options = serve.uvicorn_options(settings_of(dict(os.environ)))
+    assert options == {key: given[key] for key in options}
+    assert options["timeout_keep_alive"] == 7.5 and options["ws_max_size"] == 70000
+    assert options["ws_per_message_deflate"] is True and options["proxy_headers"] is False
+
+    flags = serve.uvicorn_flags(options)
+    read = uvicorn_command.make_context("uvicorn", ["openchannels.app:create_app", *flags]).params
+    assert {key: read[key] for key in options} == {**options, "timeout_keep_alive": 8}  # whole seconds, up
+
+    assert _server_flags("openchannels.app:create_app", dict(os.environ)) == flags
+    baseline = uvicorn_command.make_context("uvicorn", ["bench.baseline:create_app",
+                                                          *_server_flags("bench.baseline:create_app", dict(os.environ))])
+    assert baseline.params["http"] == "httptools" and baseline.params["proxy_headers"] is False
+    # the e2e servers: all but uvicorn's WebSocket message limit (test_websocket_limits.py checks the app's own)
+    assert server_options(dict(os.environ)) == {key: value for key, value in options.items() if key != "ws_max_size"}

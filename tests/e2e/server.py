@@ -22,14 +22,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis.asyncio as redis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from infrastructure.database import apply_migrations
-from infrastructure.settings import Settings, default
+from infrastructure.settings import Settings, settings_of
 from openchannels.cli.operators import _create_operator
+from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
     redis_prefix, register_template_database, scratch_dir,
@@ -51,6 +53,16 @@ PAYMENT_WEBHOOK_SECRET = "e2e-payment-webhook-secret"
 #: switched off (0) on every e2e server unless a test sets them
 RATE_LIMITS = ("RATE_LIMIT_LOGIN_PER_MINUTE", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE",
                "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE")
+
+def server_options(environment: dict[str, str]) -> dict[str, Any]:
+    """uvicorn's options as `openchannels serve` gives them for this environment (request heads limited,
+    no permessage-deflate unless WS_PER_MESSAGE_DEFLATE, no proxy headers, HTTP_KEEP_ALIVE_SECONDS), but
+    uvicorn's own WebSocket message limit: the application's own (1009 "Message too big") is what
+    test_websocket_limits.py checks on these servers, and `serve`'s is checked there on `serve` itself."""
+    options = uvicorn_options(settings_of(environment))
+    del options["ws_max_size"]
+    return options
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -158,15 +170,7 @@ class Deployment:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", factory,
                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                 "--no-proxy-headers",  # as `openchannels serve`: X-Forwarded-For is TRUSTED_PROXY_HOPS's business
-                 # as `openchannels serve`: request headers limited in time and size
-                 "--http", "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol",
-                 # as `openchannels serve`: no permessage-deflate unless WS_PER_MESSAGE_DEFLATE (so the
-                 # WebSocket frames take the direct path, WS_DIRECT_SEND: openchannels/websocket_direct.py)
-                 "--ws-per-message-deflate", environment.get("WS_PER_MESSAGE_DEFLATE", "false"),
-                 # as `openchannels serve`: idle connections kept past the test client's pool expiry (httpx: 5 s;
-                 # uvicorn's own 5 s raced it, a request sent as the server closed got httpx.ReadError)
-                 "--timeout-keep-alive", environment.get("HTTP_KEEP_ALIVE_SECONDS", default("HTTP_KEEP_ALIVE_SECONDS"))],
+                 *uvicorn_flags(server_options(environment))],
                 cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT,
             )
