@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench.processes import REPO_ROOT, cpu_spent, tree_cpu
+from openchannels.open_files import raise_open_files_limit
 
 CONNECT_PARALLEL = 100
 EVENT_TIMEOUT = 60.0
@@ -62,12 +62,9 @@ SEND_MESSAGE = ("mutation($chat: ID!, $text: String!) { sendMessage(input: {chat
 
 
 def raise_file_limit() -> int:
-    """Soft RLIMIT_NOFILE up to the hard limit (children inherit it); returns the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    """Soft RLIMIT_NOFILE up to the hard limit, as `openchannels serve` raises it (children inherit
+    it); returns the new soft limit."""
+    return raise_open_files_limit()[1]
 
 
 def vm_rss_kib(pid: int) -> int:

@@ -21,6 +21,7 @@ from openchannels.cli.demo import prepare_demo, print_demo
 from openchannels.cli.failures import CommandError, log
 from openchannels.cpu_affinity import check_mode
 from openchannels.log_format import check_format
+from openchannels.open_files import raise_open_files_limit
 from infrastructure.settings import Settings
 from openchannels.tracing import TracingNotInstalled, check_installed
 from infrastructure.file_storage import StorageUnavailable
@@ -131,6 +132,8 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         say(f"metrics: http://{browser_host(host)}:{settings.metrics_port}/metrics")
     if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prepare_multiprocess_metrics()
+    before, open_files = raise_open_files_limit()  # a socket per connection: the workers inherit it
+    say(f"open files: up to {open_files} per process" + (f" (raised from {before})" if open_files > before else ""))
 
     run_uvicorn(
         settings.metrics_port,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.cli.running import COMMAND, cli_env, sqlite_url
 
@@ -110,3 +111,46 @@ def test_serve_and_the_servers_of_the_tests_and_the_bench_give_uvicorn_the_same_
     assert baseline.params["http"] == "httptools" and baseline.params["proxy_headers"] is False
     # the e2e servers: all but uvicorn's WebSocket message limit (test_websocket_limits.py checks the app's own)
     assert server_options(dict(os.environ)) == {key: value for key, value in options.items() if key != "ws_max_size"}
+
+
+def _max_open_files(pid: int) -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE of a process, from /proc/<pid>/limits."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no 'Max open files' line")
+
+
+def test_serve_raises_its_open_file_limit_and_holds_more_connections_than_it_started_with(tmp_path):
+    """A system's usual soft limit (1,024; here 256) would stop a server at about that many sockets;
+    `serve` raises it to the hard limit, as Go's runtime does, and holds 600 connections at once."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2000:
+        pytest.skip(f"the hard open-file limit here ({hard}) leaves no room above the lowered one")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        server = subprocess.Popen(
+            [*COMMAND, "serve", "--port", str(port)], cwd=tmp_path, stdout=out, stderr=err,
+            stdin=subprocess.DEVNULL, env=cli_env(sqlite_url(tmp_path)),
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)),
+        )
+    connections: list[socket.socket] = []
+    try:
+        wait_for_graphql(url, server, stderr)
+        assert _max_open_files(server.pid)[0] > 256
+        assert "open files: up to" in stdout.read_text() and "(raised from 256)" in stdout.read_text()
+        for _ in range(600):  # more than 256 descriptors could hold
+            connections.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        for sock in connections[-3:]:  # the last ones were accepted and are served
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in connections:
+            sock.close()
+        stop(server)
+    assert "Too many open files" not in stderr.read_text()
