@@ -6,6 +6,9 @@ process) divided by the requests answered in it, warm-up included (the driver co
 bench database (their process titles name it): only the server under load works during its
 slice, the others' backends sit idle. Backends that end during a slice are not counted (the
 servers' pools keep theirs).
+
+It also reads the other lines of /proc/<pid>/status the bench looks at (`status_fields`: memory,
+context switches, the CPUs a process may run on).
 """
 from __future__ import annotations
 
@@ -26,6 +29,23 @@ def parent_and_seconds(pid: int) -> tuple[int, float] | None:
     fields = text[text.rindex(")") + 2:].split()
     # fields[0] is the state (field 3 of proc(5)); ppid is field 4, utime 14, stime 15
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def status_fields(pid: int) -> dict[str, str] | None:
+    """The `Name: value` lines of /proc/<pid>/status (values stripped), None when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return {name: value.strip() for name, _, value in (line.partition(":") for line in text.splitlines())}
+
+
+def status_kib(pid: int, field: str) -> int:
+    """A memory line of /proc/<pid>/status (VmRSS, VmHWM), in KiB; RuntimeError when it is not there."""
+    value = (status_fields(pid) or {}).get(field)
+    if value is None:
+        raise RuntimeError(f"no {field} for pid {pid}")
+    return int(value.split()[0])
 
 
 def process_seconds(pid: int) -> float:

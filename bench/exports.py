@@ -40,20 +40,14 @@ from typing import Any
 
 import httpx
 
+from bench.cpu import status_kib
+
 #: rows of the baseline export (fewer at tiny scales: a tenth of the conversations)
 BASELINE_ROWS = 1000
 #: the memory target's allowance: whatever the baseline, this much growth passes
 ALLOWANCE_MIB = 4.0
 SAMPLE_SECONDS = 0.005
 COUNT = "query($filter: ConversationFilter) { conversations(filter: $filter, first: 1) { totalCount } }"
-
-
-def status_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 def reset_peak(pid: int) -> bool:

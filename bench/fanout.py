@@ -44,6 +44,7 @@ import httpx
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from bench.cpu import status_kib
 from bench.processes import REPO_ROOT, cpu_spent, tree_cpu
 from openchannels.open_files import raise_open_files_limit
 
@@ -65,14 +66,6 @@ def raise_file_limit() -> int:
     """Soft RLIMIT_NOFILE up to the hard limit, as `openchannels serve` raises it (children inherit
     it); returns the new soft limit."""
     return raise_open_files_limit()[1]
-
-
-def vm_rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 @dataclass
@@ -568,12 +561,12 @@ def measure_idle(graphql: Any, targets: Any, connections: int) -> dict:
             holder.release()
         warm_rounds += 1
     clock.sleep(1.0)
-    before = {pid: (vm_rss_kib(pid), socket_count(pid)) for pid in processes}
+    before = {pid: (status_kib(pid, "VmRSS"), socket_count(pid)) for pid in processes}
     holders = start_holders(graphql, targets, connections)
     try:
         hold_all(holders)
         clock.sleep(1.0)
-        after = {pid: (vm_rss_kib(pid), socket_count(pid)) for pid in processes}
+        after = {pid: (status_kib(pid, "VmRSS"), socket_count(pid)) for pid in processes}
     finally:
         released = [holder.release() for holder in holders if holder.process.poll() is None]
     growth = sum(after[pid][0] - before[pid][0] for pid in processes)

@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from bench.cpu import parent_and_seconds
+from bench.cpu import parent_and_seconds, status_fields
 from bench.load import LoadResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,13 +86,10 @@ def _switches(pid: int) -> tuple[int, int] | None:
     """(voluntary, involuntary) context switches so far of a live process, None when it is gone:
     a voluntary one is a sleep (an event loop waiting for its sockets), an involuntary one a
     preemption (another task wanted the CPU)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    fields = status_fields(pid)
+    if fields is None:
         return None
-    counts = {name: int(value) for name, _, value in (line.partition(":") for line in text.splitlines())
-              if name in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")}
-    return counts.get("voluntary_ctxt_switches", 0), counts.get("nonvoluntary_ctxt_switches", 0)
+    return int(fields.get("voluntary_ctxt_switches", 0)), int(fields.get("nonvoluntary_ctxt_switches", 0))
 
 
 def tree_switches(root: int) -> dict[int, tuple[int, int]]:
@@ -383,13 +380,7 @@ def control_row(workload: str, one: Measured, many: Measured, workers: int, load
 
 def cpus_allowed(pid: int) -> str:
     """The CPUs a process may run on, as /proc/<pid>/status lists them ("0-1", "3"; "" when gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Cpus_allowed_list:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
+    return (status_fields(pid) or {}).get("Cpus_allowed_list", "")
 
 
 def in_turn_note(ones: list[Any]) -> str:
