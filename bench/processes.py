@@ -72,14 +72,19 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def tree_cpu(root: int) -> dict[int, float]:
-    """CPU seconds so far of each live process of the tree under `root` (root included)."""
+def cpu_of(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds so far of each of `pids` that is alive."""
     seconds = {}
-    for pid in process_tree(root):
+    for pid in pids:
         stat = parent_and_seconds(pid)
         if stat is not None:
             seconds[pid] = stat[1]
     return seconds
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds so far of each live process of the tree under `root` (root included)."""
+    return cpu_of(process_tree(root))
 
 
 def _switches(pid: int) -> tuple[int, int] | None:
@@ -92,14 +97,19 @@ def _switches(pid: int) -> tuple[int, int] | None:
     return int(fields.get("voluntary_ctxt_switches", 0)), int(fields.get("nonvoluntary_ctxt_switches", 0))
 
 
-def tree_switches(root: int) -> dict[int, tuple[int, int]]:
-    """`_switches` of each live process of the tree under `root` (root included)."""
+def switches_of(pids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """`_switches` of each of `pids` that is alive."""
     counts = {}
-    for pid in process_tree(root):
+    for pid in pids:
         switches = _switches(pid)
         if switches is not None:
             counts[pid] = switches
     return counts
+
+
+def tree_switches(root: int) -> dict[int, tuple[int, int]]:
+    """`_switches` of each live process of the tree under `root` (root included)."""
+    return switches_of(process_tree(root))
 
 
 def switches_made(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> dict[int, list[int]]:
@@ -140,13 +150,16 @@ async def _with_cpu(work: Awaitable[LoadResult], root: int, warmup: float, durat
     reads: list[dict[int, float]] = []
     switches: list[dict[int, tuple[int, int]]] = []
 
+    def read() -> None:  # one walk of /proc for both
+        pids = process_tree(root)
+        reads.append(cpu_of(pids))
+        switches.append(switches_of(pids))
+
     async def read_at_edges() -> None:
         await asyncio.sleep(warmup)
-        reads.append(tree_cpu(root))
-        switches.append(tree_switches(root))
+        read()
         await asyncio.sleep(duration)
-        reads.append(tree_cpu(root))
-        switches.append(tree_switches(root))
+        read()
 
     result, _ = await asyncio.gather(work, read_at_edges())
     return {"result": asdict(result), "cpu": cpu_spent(*reads), "switches": switches_made(*switches), "root": root}
@@ -288,7 +301,7 @@ def spread_note(measured: Measured) -> str:
             count = len(kinds[spread])
             switches = switches_note(measured, kinds[spread])
             parts.append(f"{name} in {count} slice{'s' * (count != 1)}, {1000 * seconds / requests:.3f} ms/request"
-                         + (f" ({switches})" if switches else ""))
+                         f"{_with(switches)}")
         else:
             parts.append(f"{name} in no slice")
     return "; by slice: " + ", ".join(parts)
