@@ -10,10 +10,10 @@ import gc
 import re
 import socket
 import struct
-import weakref
 import subprocess
 import time
 import tomllib
+import weakref
 from pathlib import Path
 
 import httpx
