@@ -9,12 +9,18 @@ the GraphQL query returns, built from plain dicts and written by Starlette's JSO
 with a pool as large as the project's (DATABASE_POOL_SIZE's default), whose released connections
 go back without asyncpg's reset statement, as the project's do (`keep_session`).
 
-`POST /send-message` (B3) takes `{"chatId", "text"}` and writes as the raw loop of bench/ingest.py
-does, with the server's round trips: BEGIN; the message (written only when the caller is one of
-the chat's participants, the chat's channel read in the same statement); the event-order lock,
-the event and COMMIT in one; the event's id read back; then the event published to Redis
-(REDIS_URL, on a channel no server reads). A token found valid is trusted for
-TOKEN_CACHE_SECONDS in the process, as the server trusts it: no token round trip per message.
+`POST /send-message` (B3) takes `{"chatId", "text"}` and makes the server's writes for an operator's
+message, in the server's round trips: BEGIN with the chat's row locked (the caller's roles are
+decided after the lock, as the server decides them); the server's own statement
+(services/messaging/messages.py `SEND_MESSAGE_STATEMENT`: the chat's activity and auto-close time,
+a client's wait for a reply met, the message written only when the caller is one of the chat's
+participants and the chat's state allows it, the writer's read marker moved to it, the roles and
+the chat read back); the event-order lock, the event and COMMIT in one; the event's id read back;
+then the event published to Redis (REDIS_URL, on a channel no server reads). Anything else (no
+such chat, not a participant, a state that refuses a message) is rolled back and answered
+NOT_FOUND. A token found valid is trusted for TOKEN_CACHE_SECONDS in the process, as the server
+trusts it: no token round trip per message. Only the Python around these statements differs
+from the server's: what B3 compares.
 
     DATABASE_URL=postgres://... uvicorn --factory bench.baseline:create_app
 """
@@ -35,7 +41,9 @@ from starlette.routing import Route
 
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
+from services.common.transactions import lock_row_sql
 from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
+from services.messaging.messages import SEND_MESSAGE_STATEMENT
 
 POOL_SIZE = DEFAULT_POOL_SIZE
 
@@ -137,13 +145,6 @@ async def conversations(request: Request) -> JSONResponse:
     return JSONResponse({"data": {"conversations": {"edges": [{"node": _chat(row)} for row in rows]}}})
 
 
-#: the operator's message, when they take part in the chat; the chat's channel for the event
-_INSERT_MESSAGE = """
-INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted)
-SELECT c.id, 'OPERATOR', $2, $3, false, $4, false FROM chat c
-WHERE c.id = $1 AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.chat_id = $1 AND p.operator_id = $2)
-RETURNING id, (SELECT open_channel_id FROM chat WHERE id = $1) AS open_channel_id
-"""
 _NO_CHAT = {"data": {"sendMessage": {"message": None, "userErrors": [
     {"code": "NOT_FOUND", "message": "No such chat.", "field": ["input", "chatId"]}]}}}
 
@@ -204,13 +205,16 @@ async def send_message(request: Request) -> JSONResponse:
     chat_id = found[1]
     now = datetime.now(timezone.utc)
     async with app.state.pool.acquire() as db:
-        await db.execute("BEGIN")
+        await db.execute(f"BEGIN; {lock_row_sql(('chat', chat_id))}")
         try:
-            written = await db.fetchrow(_INSERT_MESSAGE, chat_id, me, str(body.get("text") or ""), now)
-            if written is None:
+            rows = await db.fetch(SEND_MESSAGE_STATEMENT, chat_id, me, now, "OPERATOR", str(body.get("text") or ""),
+                                  False)
+            written = [row["operator_id"] for row in rows if row["role"] == "written"]
+            chats = [row["chat"] for row in rows if row["role"] == "chat"]
+            if not written or not chats:  # no such chat, not a participant, or its state refuses a message
                 await db.execute("ROLLBACK")
                 return JSONResponse(_NO_CHAT)
-            message_id, channel_id = written["id"], written["open_channel_id"]
+            message_id, channel_id = written[0], chats[0]["open_channel_id"]
             await db.execute(event_and_commit(chat_id, channel_id, message_id, me, now))
         except BaseException:
             await db.execute("ROLLBACK")

@@ -222,6 +222,12 @@ _TOUCH_ROLES_AND_WRITE = (
 )
 
 
+#: the statement under its public name: B3's hand-written endpoint (bench/baseline.py) runs it by hand, so
+#: that it makes the server's writes for a message ($1 the chat, $2 the writer, $3 the time, $4 the author
+#: kind, $5 the text, $6 silent; the chat's row locked first)
+SEND_MESSAGE_STATEMENT = _TOUCH_ROLES_AND_WRITE
+
+
 #: SQLite: the transition as a statement of its own ($1 the chat, $2 the time, $3 silent), the chat after it
 _TOUCH = _touch_sql(chat="$1", at="$2", silent="$3", postgres=False) + " RETURNING *"
 

@@ -3,6 +3,7 @@ must do the writes the server does for a message, and refuse what the server ref
 be a floor of something else."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 
@@ -17,8 +18,10 @@ from tests.resources import TEST_REDIS_URL
 
 async def test_the_endpoint_writes_a_participants_message_and_its_event_and_refuses_the_rest(monkeypatch) -> None:
     async with seeded_database("bench_send") as (url, db):
+        # an answered chat the caller takes part in, with their read marker (as B3's writers' chats)
         mine = await db.fetchrow("SELECT p.chat_id, p.operator_id, c.open_channel_id FROM chat_participant p "
-                                 "JOIN chat c ON c.id = p.chat_id ORDER BY p.chat_id LIMIT 1")
+                                 "JOIN chat c ON c.id = p.chat_id JOIN read_marker r ON r.chat_id = p.chat_id "
+                                 "AND r.operator_id = p.operator_id WHERE c.status = 'ACTIVE' ORDER BY p.chat_id LIMIT 1")
         me = mine["operator_id"]
         other = await db.fetchval("SELECT id FROM chat WHERE id NOT IN "
                                   "(SELECT chat_id FROM chat_participant WHERE operator_id = $1) LIMIT 1", me)
@@ -51,6 +54,30 @@ async def test_the_endpoint_writes_a_participants_message_and_its_event_and_refu
                 assert json.loads(published["data"])["id"] == event["id"]
                 after_one = tuple(await db.fetchrow(counts))
                 assert after_one == (before[0] + 1, before[1] + 1)
+                # the server's writes for the message: the chat's activity and auto-close time moved, the
+                # writer's read marker on their own message
+                written_at = await db.fetchval("SELECT created_at FROM message WHERE id = $1", message_id)
+                chat = await db.fetchrow("SELECT last_activity_at, auto_close_at FROM chat WHERE id = $1",
+                                         mine["chat_id"])
+                assert chat["last_activity_at"] == written_at and chat["auto_close_at"] > written_at
+                assert await db.fetchval("SELECT last_read_message_id FROM read_marker WHERE chat_id = $1 "
+                                         "AND operator_id = $2", mine["chat_id"], me) == message_id
+
+                # the caller's roles are decided after the chat's lock, as the server decides them: a
+                # message sent while another transaction holds the chat and takes the caller out of it
+                # waits for that transaction, then is refused
+                holder = db.transaction()
+                await holder.start()
+                await db.execute("SELECT 1 FROM chat WHERE id = $1 FOR UPDATE", mine["chat_id"])
+                await db.execute("DELETE FROM chat_participant WHERE chat_id = $1 AND operator_id = $2",
+                                 mine["chat_id"], me)
+                waiting = asyncio.ensure_future(send(to_global_id("Chat", mine["chat_id"])))
+                await asyncio.sleep(0.5)
+                assert not waiting.done()
+                await holder.commit()
+                errors = (await waiting).json()["data"]["sendMessage"]["userErrors"]
+                assert [e["code"] for e in errors] == ["NOT_FOUND"]
+                assert tuple(await db.fetchrow(counts)) == after_one
 
                 # a chat the caller takes no part in, an id of another type, a token nobody issued
                 for refused in (to_global_id("Chat", other), to_global_id("Message", message_id), "nonsense"):
