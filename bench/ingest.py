@@ -219,6 +219,19 @@ def _cpu_ms_per_message(slices: list[tuple[LoadResult, dict[str, float]]], part:
     return round(sum(cpu[part] for _, cpu in slices) * 1000 / messages, 3) if messages else None
 
 
+def _by_round_note(ours: list[tuple[LoadResult, dict[str, float]]],
+                   hand: list[tuple[LoadResult, dict[str, float]]]) -> str:
+    """Each round's p99 against the endpoint's (their slices ran next to each other): how far one
+    round's verdict may stray from the run's."""
+    ratios = [f"{a.p99_ms / b.p99_ms:.2f}" for (a, _), (b, _) in zip(ours, hand) if b.p99_ms]
+    return f"by round (the two sides' slices side by side): {', '.join(ratios)} x" if ratios else ""
+
+
+def _by_slice(slices: list[tuple[LoadResult, dict[str, float]]], part: str) -> str:
+    """CPU ms per message of each slice, in the order they ran."""
+    return ", ".join(f"{cpu[part] * 1000 / result.requests:.3f}" for result, cpu in slices if result.requests)
+
+
 def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace,
            endpoint: Any = None) -> list:
     """Alternating slices (raw, endpoint, GraphQL, GraphQL, endpoint, raw, ...) as B1 does: the
@@ -285,6 +298,7 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                 "the server's statements for a message, in its round trips, behind HTTP"),
             Row(against, "p50 ms", round(merged.p50_ms, 2), round(written.p50_ms, 2), ratio(merged.p50_ms, written.p50_ms)),
             Row(against, "p99 ms", round(merged.p99_ms, 2), round(written.p99_ms, 2), tail,
+                _by_round_note(ours, hand),
                 target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET)),
             Row(against, "failed requests", f"{merged.failures}/{merged.requests}",
                 f"{written.failures}/{written.requests}",
@@ -295,7 +309,9 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                          _cpu_ms_per_message(hand, part),
                          ratio(_cpu_ms_per_message(ours, part), _cpu_ms_per_message(hand, part)), note)
                      for label, part, note in (
-                         ("Python", "process", "the server's process against the endpoint's, over the measured windows"),
+                         ("Python", "process", "the server's process against the endpoint's, over the measured "
+                          f"windows; by slice, the server's {_by_slice(ours, 'process')}, the endpoint's "
+                          f"{_by_slice(hand, 'process')}"),
                          ("PostgreSQL", "database", "the bench database's backends over the same windows: the "
                           "endpoint makes the server's statements, so PostgreSQL's work should match"))]
     return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),

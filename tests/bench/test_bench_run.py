@@ -21,6 +21,8 @@ from tests.resources import TEST_POSTGRES_URL, TEST_REDIS_URL, database_name, dr
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = 5
 IDLE_CONNECTIONS = 100
+#: B3's rounds at `--rounds 1` (each side one slice): the by-round and by-slice notes list one figure each
+B3_ROUNDS = 1
 
 
 def run_bench(json_path: Path, database: str) -> subprocess.CompletedProcess:
@@ -81,6 +83,14 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
     assert tail["target"] == "<= 1.5 x baseline" and tail["verdict"] == ("pass" if tail["ratio"] <= 1.5 else "FAIL")
     assert str(rows[against, "failed requests"]["baseline"]).startswith("0/"), rows[against, "failed requests"]
     assert rows[against, "CPU ms per message, Python"]["baseline"] > 0
+    assert rows[against, "CPU ms per message, PostgreSQL"]["baseline"] > 0
+    # how far one round strays: each round's p99 against the endpoint's, each slice's CPU per message
+    by_round = tail["note"].removeprefix("by round (the two sides' slices side by side): ").removesuffix(" x")
+    assert len(by_round.split(", ")) == B3_ROUNDS and all(float(r) > 0 for r in by_round.split(", ")), tail["note"]
+    slices = re.search(r"by slice, the server's ([\d., ]+), the endpoint's ([\d., ]+)$",
+                       rows[against, "CPU ms per message, Python"]["note"])
+    assert slices is not None and all(len(side.split(", ")) == B3_ROUNDS and all(float(x) > 0 for x in side.split(", "))
+                                      for side in slices.groups()), rows[against, "CPU ms per message, Python"]["note"]
 
     # B1, B1b: the tail against the figure's own median, and the server's pauses read from its /metrics
     for benchmark in ("B1 myChats (50 chats)", "B1b conversations(first: 50)"):
