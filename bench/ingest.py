@@ -229,7 +229,7 @@ def _by_round_note(ours: list[tuple[LoadResult, dict[str, float]]],
 
 def _by_slice(slices: list[tuple[LoadResult, dict[str, float]]], part: str) -> str:
     """CPU ms per message of each slice, in the order they ran."""
-    return ", ".join(f"{cpu[part] * 1000 / result.requests:.3f}" for result, cpu in slices if result.requests)
+    return ", ".join(f"{_cpu_ms_per_message([one], part):.3f}" for one in slices if one[0].requests)
 
 
 def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.Namespace,

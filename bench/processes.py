@@ -107,11 +107,6 @@ def switches_of(pids: Sequence[int]) -> dict[int, tuple[int, int]]:
     return counts
 
 
-def tree_switches(root: int) -> dict[int, tuple[int, int]]:
-    """`_switches` of each live process of the tree under `root` (root included)."""
-    return switches_of(process_tree(root))
-
-
 def switches_made(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> dict[int, list[int]]:
     """The switches each process made between two reads (as `cpu_spent`: one born in between counts whole)."""
     return {pid: [now[0] - before.get(pid, (0, 0))[0], now[1] - before.get(pid, (0, 0))[1]]

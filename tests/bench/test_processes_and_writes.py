@@ -15,7 +15,7 @@ import pytest
 
 from bench.load import LoadResult
 from bench.processes import (CPU_TARGET, Measured, compare_processes, control_row, cpu_spent, process_rows,
-                             process_tree, share, switches_made, tree_cpu, tree_switches)
+                             process_tree, share, switches_made, switches_of, tree_cpu)
 from bench.run import main
 from bench.search_writes import search_writes_rows, write_until_stopped
 
@@ -84,17 +84,17 @@ def test_a_process_tree_s_sleeps_and_preemptions_are_counted() -> None:
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert sleeper.stdin is not None and sleeper.stdout is not None
-        before = tree_switches(sleeper.pid)
+        before = switches_of(process_tree(sleeper.pid))
         assert set(before) == {sleeper.pid} and all(count >= 0 for count in before[sleeper.pid])
         sleeper.stdin.write("go\n")
         sleeper.stdin.flush()
         assert sleeper.stdout.readline().strip() == "slept"
-        made = switches_made(before, tree_switches(sleeper.pid))[sleeper.pid]
+        made = switches_made(before, switches_of(process_tree(sleeper.pid)))[sleeper.pid]
         assert made[0] >= 100 and made[1] >= 0, made
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert tree_switches(sleeper.pid) == {}
+    assert switches_of(process_tree(sleeper.pid)) == {}
 
 
 def slice_answer(requests: int, cpu: dict[int, float], rps: float, root: int = 1,
