@@ -69,12 +69,13 @@ class Server:
 
 def _server_flags(factory: str, environment: dict[str, str]) -> list[str]:
     """uvicorn's options as `openchannels serve` gives them for this environment (openchannels/cli/serve.py
-    `uvicorn_options`: request heads limited in time and size, no permessage-deflate unless
-    WS_PER_MESSAGE_DEFLATE, no proxy headers, HTTP_KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES); the
-    baselines run them on plain httptools."""
+    `uvicorn_options`: request heads limited in time and size, a WebSocket's handshake let go once it
+    is accepted, no permessage-deflate unless WS_PER_MESSAGE_DEFLATE, no proxy headers,
+    HTTP_KEEP_ALIVE_SECONDS, WS_MAX_MESSAGE_BYTES); the baselines run them on plain httptools and
+    uvicorn's own WebSocket protocol."""
     options = uvicorn_options(settings_of(environment))
     if not factory.startswith("openchannels."):
-        options["http"] = "httptools"
+        options["http"], options["ws"] = "httptools", "auto"
     return uvicorn_flags(options)
 
 

@@ -121,6 +121,10 @@ ENVIRONMENT = [
      "straight to the socket, past the ASGI layers (uvicorn's websockets-sansio protocol, read through its private "
      "parts: only with the uvicorn release pinned in pyproject.toml, never with permessage-deflate); off: every "
      "message takes the ASGI path (Starlette's and uvicorn's send), same frames, more CPU per subscriber"),
+    ("WS_FORGET_HANDSHAKE", "on", "on: a WebSocket lets go of its opening handshake (the request's headers and the "
+     "101 response, which uvicorn keeps for the connection's life) once it is accepted: about 5 KiB less memory per "
+     "connection (a subclass of uvicorn's websockets-sansio protocol, read through its private parts: only with "
+     "the uvicorn release pinned in pyproject.toml); off: uvicorn's own protocol"),
     ("METRICS_PORT", "", "port of a listener on OPENCHANNELS_HOST that serves only /metrics, without auth (`serve` "
      "opens it); unset: /metrics is on the main port, behind METRICS_TOKEN"),
     ("METRICS_TOKEN", "", "bearer token that /metrics on the main port requires (without METRICS_PORT); "
@@ -258,6 +262,8 @@ class Settings:
         default_factory=lambda: _env("WS_PER_MESSAGE_DEFLATE").strip().lower() in ("1", "true", "yes", "on"))
     ws_direct_send: bool = field(
         default_factory=lambda: _env("WS_DIRECT_SEND").strip().lower() in ("1", "true", "yes", "on"))
+    ws_forget_handshake: bool = field(
+        default_factory=lambda: _env("WS_FORGET_HANDSHAKE").strip().lower() in ("1", "true", "yes", "on"))
     gc_gen0_threshold: int = field(default_factory=lambda: int(_env("GC_GEN0_THRESHOLD")))
     worker_cpu_affinity: str = field(default_factory=lambda: _env("WORKER_CPU_AFFINITY").strip().lower())
     plain_execution: bool = field(default_factory=lambda: plain_execution_enabled())

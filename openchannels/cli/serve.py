@@ -28,6 +28,7 @@ from infrastructure.file_storage import StorageUnavailable
 from infrastructure.platform import require_storage_package
 from infrastructure.redis_client import redis_client
 from openchannels.http_protocol import header_limits_enabled
+from openchannels.websocket_protocol import PROTOCOL_PATH as WEBSOCKET_PROTOCOL, forget_handshake_enabled
 
 
 def browser_host(host: str) -> str:
@@ -151,6 +152,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # request headers limited in time and size (openchannels/http_protocol.py)
         "http": "openchannels.http_protocol:HeaderLimitedHttpToolsProtocol" if header_limits_enabled(settings)
         else "auto",
+        # the opening handshake let go once a WebSocket is accepted (openchannels/websocket_protocol.py)
+        "ws": WEBSOCKET_PROTOCOL if forget_handshake_enabled(settings) else "auto",
         "ws_max_size": settings.ws_max_message_bytes,  # larger: closed with 1009 before it is read whole
         # off by default: each compressing connection holds ~40 KiB of zlib state (B2 idle memory)
         "ws_per_message_deflate": settings.ws_per_message_deflate,

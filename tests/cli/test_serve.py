@@ -109,6 +109,8 @@ def test_serve_and_the_servers_of_the_tests_and_the_bench_give_uvicorn_the_same_
     baseline = uvicorn_command.make_context("uvicorn", ["bench.baseline:create_app",
                                                           *_server_flags("bench.baseline:create_app", dict(os.environ))])
     assert baseline.params["http"] == "httptools" and baseline.params["proxy_headers"] is False
+    assert options["ws"] == "openchannels.websocket_protocol:HandshakeFreeWebSocketProtocol"
+    assert baseline.params["ws"] == "auto"
     # the e2e servers: all but uvicorn's WebSocket message limit (test_websocket_limits.py checks the app's own)
     assert server_options(dict(os.environ)) == {key: value for key, value in options.items() if key != "ws_max_size"}
 
