@@ -136,6 +136,13 @@ class GraphQLApp(GraphQLOverHTTP, PreparedOperationsView, TrustedDocumentsView, 
         limits: WebSocketLimits | None = getattr(self, "websocket_limits", None)
         if scope["type"] == "websocket" and limits is not None and limits.direct_send:
             scope[DIRECT_WRITER] = direct_writer(send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                # the writer holds uvicorn's protocol, which holds this scope: without this, every
+                # closed WebSocket was a reference cycle left for the next full collection
+                scope.pop(DIRECT_WRITER, None)
+            return
         await super().__call__(scope, receive, send)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
