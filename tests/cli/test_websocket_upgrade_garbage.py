@@ -9,7 +9,6 @@ sockets, a real WebSocket client; the garbage is what a collection finds (`gc.DE
 from __future__ import annotations
 
 import asyncio
-import gc
 import socket
 
 import httpx
@@ -17,6 +16,7 @@ import uvicorn
 import websockets
 
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
+from tests.garbage import cyclic_garbage
 
 CONNECTIONS = 40
 
@@ -49,23 +49,16 @@ async def test_closed_websockets_leave_no_http_protocol_in_cyclic_garbage() -> N
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    gc.collect()
-    gc.disable()  # what the connections leave stays until the collection below finds it
     try:
-        for number in range(CONNECTIONS):
-            async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
-                await client.send(f"hello {number}")
-                assert await client.recv() == f"hello {number}"  # the upgrade works as before
-        async with httpx.AsyncClient() as http:  # and plain HTTP beside it
-            assert (await http.get(f"http://127.0.0.1:{port}/")).text == "ok"
-        await asyncio.sleep(0.2)  # the server's side of the closes
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        garbage = list(gc.garbage)
+        with cyclic_garbage() as garbage:
+            for number in range(CONNECTIONS):
+                async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
+                    await client.send(f"hello {number}")
+                    assert await client.recv() == f"hello {number}"  # the upgrade works as before
+            async with httpx.AsyncClient() as http:  # and plain HTTP beside it
+                assert (await http.get(f"http://127.0.0.1:{port}/")).text == "ok"
+            await asyncio.sleep(0.2)  # the server's side of the closes
     finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
         server.should_exit = True
         await serving
     protocols = [o for o in garbage if isinstance(o, uvicorn.protocols.http.httptools_impl.HttpToolsProtocol)]

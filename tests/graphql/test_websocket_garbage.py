@@ -16,7 +16,6 @@ garbage is what a collection finds (`gc.DEBUG_SAVEALL`).
 from __future__ import annotations
 
 import asyncio
-import gc
 
 import uvicorn
 from starlette.routing import WebSocketRoute
@@ -32,6 +31,7 @@ from services.identity import auth
 from tests.e2e.server import free_port
 from tests.e2e.live import LEGACY_WS, TRANSPORT_WS, LiveConnection
 from tests.factories import make_operator
+from tests.garbage import cyclic_garbage
 
 CONNECTIONS = 20
 
@@ -51,9 +51,7 @@ async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, databas
         async with asyncio.timeout(10):
             while not server.started:
                 await asyncio.sleep(0.01)
-        gc.collect()
-        gc.disable()  # what the connections leave stays until the collection below finds it
-        try:
+        with cyclic_garbage() as garbage:
             for number in range(CONNECTIONS):
                 protocol = TRANSPORT_WS if number % 2 else LEGACY_WS
                 async with LiveConnection(f"ws://127.0.0.1:{port}/graphql", protocol=protocol, token=token) as live:
@@ -68,13 +66,6 @@ async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, databas
                 while server.server_state.connections:  # the server's side of the closes
                     await asyncio.sleep(0.02)
             await asyncio.sleep(0.1)
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            gc.collect()
-            garbage = list(gc.garbage)
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
     finally:
         server.should_exit = True
         await serving
