@@ -134,16 +134,16 @@ class GraphQLApp(GraphQLOverHTTP, PreparedOperationsView, TrustedDocumentsView, 
         """A WebSocket's scope gets the writer of its frames past the ASGI layers, when the
         connection allows one (openchannels/websocket_direct.py)."""
         limits: WebSocketLimits | None = getattr(self, "websocket_limits", None)
-        if scope["type"] == "websocket" and limits is not None and limits.direct_send:
+        direct = scope["type"] == "websocket" and limits is not None and limits.direct_send
+        if direct:
             scope[DIRECT_WRITER] = direct_writer(send)
-            try:
-                await super().__call__(scope, receive, send)
-            finally:
-                # the writer holds uvicorn's protocol, which holds this scope: without this, every
-                # closed WebSocket was a reference cycle left for the next full collection
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if direct:
+                # the writer holds uvicorn's protocol, which holds this scope: left there, every
+                # closed WebSocket was a reference cycle kept until the next full collection
                 scope.pop(DIRECT_WRITER, None)
-            return
-        await super().__call__(scope, receive, send)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """The request's uploads are closed when it ends (Starlette spools them in memory or in

@@ -36,14 +36,18 @@ TESTED_UVICORN = "0.54.0"
 logger = logging.getLogger("openchannels.http")
 
 
+def running_tested_uvicorn(log: logging.Logger, what_is_off: str) -> bool:
+    """uvicorn is the release whose private parts this project's protocol code was written for
+    (TESTED_UVICORN); else `log` warns that `what_is_off`, and the caller takes uvicorn's own way."""
+    if uvicorn.__version__ == TESTED_UVICORN:
+        return True
+    log.warning("uvicorn %s is not %s: %s", uvicorn.__version__, TESTED_UVICORN, what_is_off)
+    return False
+
+
 def header_limits_enabled(settings: Settings) -> bool:
     """The switch: on when a header timeout is set and uvicorn is the release this was made for."""
-    if settings.http_header_timeout_seconds <= 0:
-        return False
-    if uvicorn.__version__ != TESTED_UVICORN:
-        logger.warning("uvicorn %s is not %s: request header limits are off", uvicorn.__version__, TESTED_UVICORN)
-        return False
-    return True
+    return settings.http_header_timeout_seconds > 0 and running_tested_uvicorn(logger, "request header limits are off")
 
 
 def _response(status: bytes, text: str) -> bytes:

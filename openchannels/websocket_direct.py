@@ -28,12 +28,11 @@ import logging
 import struct
 from typing import Any
 
-import uvicorn
 # uvicorn[standard] installs websockets, so uvicorn's websockets-sansio protocol is always there
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-from openchannels.http_protocol import TESTED_UVICORN
+from openchannels.http_protocol import running_tested_uvicorn
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -74,11 +73,7 @@ def frame_of(text: str) -> bytes:
 
 def direct_send_available() -> bool:
     """uvicorn is the release this was written for (else the ASGI path, with a warning)."""
-    if uvicorn.__version__ != TESTED_UVICORN:
-        log.warning("uvicorn %s is not %s: WebSocket frames take the ASGI path (WS_DIRECT_SEND)",
-                    uvicorn.__version__, TESTED_UVICORN)
-        return False
-    return True
+    return running_tested_uvicorn(log, "WebSocket frames take the ASGI path (WS_DIRECT_SEND)")
 
 
 class DirectWriter:

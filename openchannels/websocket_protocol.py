@@ -30,11 +30,10 @@ from __future__ import annotations
 import logging
 import traceback
 
-import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from infrastructure.settings import Settings
-from openchannels.http_protocol import TESTED_UVICORN
+from openchannels.http_protocol import running_tested_uvicorn
 
 logger = logging.getLogger("openchannels.websocket")
 
@@ -44,13 +43,8 @@ PROTOCOL_PATH = "openchannels.websocket_protocol:HandshakeFreeWebSocketProtocol"
 
 def forget_handshake_enabled(settings: Settings) -> bool:
     """The switch: on when WS_FORGET_HANDSHAKE is and uvicorn is the release this was made for."""
-    if not settings.ws_forget_handshake:
-        return False
-    if uvicorn.__version__ != TESTED_UVICORN:
-        logger.warning("uvicorn %s is not %s: WebSocket handshakes are kept (WS_FORGET_HANDSHAKE)",
-                       uvicorn.__version__, TESTED_UVICORN)
-        return False
-    return True
+    return settings.ws_forget_handshake and running_tested_uvicorn(
+        logger, "WebSocket handshakes are kept (WS_FORGET_HANDSHAKE)")
 
 
 class HandshakeFreeWebSocketProtocol(WebSocketsSansIOProtocol):

@@ -8,7 +8,6 @@ per connection is what tracemalloc traces while the connections stay open.
 from __future__ import annotations
 
 import asyncio
-import socket
 import tomllib
 import tracemalloc
 from pathlib import Path
@@ -24,6 +23,7 @@ from openchannels.cli.serve import uvicorn_options
 from openchannels.http_protocol import TESTED_UVICORN
 from openchannels.websocket_direct import direct_writer
 from openchannels.websocket_protocol import PROTOCOL_PATH, HandshakeFreeWebSocketProtocol
+from tests.e2e.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 150
@@ -70,15 +70,9 @@ class _Echo:
             await send({"type": "websocket.send", "text": f"{origin} {message['text']}"})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def _bytes_per_open_connection(protocol: type, app: _Echo) -> float:
     """The memory traced while CONNECTIONS WebSockets stay open (they answer), per connection."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            ws=protocol, ws_per_message_deflate=False))
     serving = asyncio.create_task(server.serve())
