@@ -5,7 +5,11 @@ Two reference cycles per connection, both now broken as it closes:
   which holds uvicorn's protocol, which holds the scope;
 - the websockets library's parser is a generator that holds its protocol, and when the stream ends
   without a closing handshake the error it keeps holds the parser's frames in its traceback
-  (openchannels/websocket_protocol.py lets go of both).
+  (openchannels/websocket_protocol.py lets go of both);
+- with PLAIN_EXECUTION=off, graphql-core's execution context of each operation is a cycle of its own
+  that holds the operation's context, which held the connection's Starlette WebSocket (and through it
+  the scope and uvicorn's protocol): the context lets go of its connection as the handler ends
+  (resolvers/context.py `connection_closed`).
 After the bench's 10,000 fan-out connections had closed, the full collection that freed them held
 the server for 0.35-0.69 s in the middle of later requests (B5's p99 up to 827 ms, target 300).
 
@@ -20,10 +24,11 @@ import asyncio
 import pytest
 import uvicorn
 from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.server import ServerProtocol
 
-from infrastructure.settings import Settings, plain_execution_enabled
+from infrastructure.settings import Settings
 from openchannels.app import create_app
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_direct import DirectWriter
@@ -37,11 +42,6 @@ from tests.garbage import cyclic_garbage
 CONNECTIONS = 20
 
 
-# PLAIN_EXECUTION=off (Strawberry's own path for every operation, the escape hatch) still leaves each
-# closed connection in a cycle of its own: its Starlette WebSocket, its context and uvicorn's protocol
-# (15 of these 20 connections). Found on 2026-12-05, not mended yet (README, sixteenth pass).
-@pytest.mark.skipif(not plain_execution_enabled(), reason="PLAIN_EXECUTION=off: closed connections still "
-                    "leave a cycle on Strawberry's own path (not mended yet)")
 async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, database_url, platform):
     operator, _ = await make_operator()
     token = await auth.issue_token(operator.id)
@@ -79,5 +79,7 @@ async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, databas
     protocols = [o for o in garbage if issubclass(type(o), WebSocketsSansIOProtocol)]
     writers = [o for o in garbage if type(o) is DirectWriter]
     parsers = [o for o in garbage if type(o) is ServerProtocol]  # the clients' side is ClientProtocol
-    assert (len(protocols), len(writers), len(parsers)) == (0, 0, 0), \
-        f"{len(protocols)} protocols, {len(writers)} writers, {len(parsers)} websockets parsers in garbage"
+    websockets = [o for o in garbage if type(o) is WebSocket]  # Starlette's, the server's side
+    assert (len(protocols), len(writers), len(parsers), len(websockets)) == (0, 0, 0, 0), \
+        f"{len(protocols)} protocols, {len(writers)} writers, {len(parsers)} websockets parsers, " \
+        f"{len(websockets)} Starlette WebSockets in garbage"
