@@ -375,6 +375,29 @@ async def fanout(args: argparse.Namespace) -> dict:
     return result
 
 
+async def floor(args: argparse.Namespace) -> dict:
+    """The same subscribers and measure against bench/fanout_floor.py's server: each event is
+    triggered by a `floor_event` message on a connection of its own (which did not subscribe),
+    timed from its sending."""
+    counter = Receipts()
+    subscribers = await open_subscribers(args.subscribers, args.ws_url, "floor", counter,
+                                         [(CHAT_SUBSCRIPTION, {"chat": "floor"})])
+    control = await open_subscriber(args.ws_url, "floor", Receipts(), [])
+    sent = 0
+
+    async def trigger() -> tuple[str, float]:
+        nonlocal sent
+        sent += 1
+        control.send({"type": "floor_event", "id": f"floor-{sent}"})
+        return f"message:floor-{sent}", time.perf_counter()
+
+    try:
+        await prove_live(subscribers, trigger)
+        return {"chatEvents": await measure(subscribers, counter, trigger, args.events, args.server_pid)}
+    finally:
+        await asyncio.gather(*(c.close() for c in [*subscribers, control]), return_exceptions=True)
+
+
 async def hold(args: argparse.Namespace) -> dict:
     """Open `--connections` connections with 3 subscriptions each, prove them live, print
     `{"ready": n}` and hold them until stdin closes (or gives a line); then close them."""
@@ -396,24 +419,26 @@ async def hold(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=("fanout", "hold"))
-    parser.add_argument("--http-url", required=True)
+    parser.add_argument("mode", choices=("fanout", "hold", "floor"))
+    parser.add_argument("--http-url", default="", help="fanout, hold: the server's GraphQL URL")
     parser.add_argument("--ws-url", required=True)
-    parser.add_argument("--token", required=True, help="the subscribers' token")
-    parser.add_argument("--operator-token", required=True, help="the token of the chat's responsible operator")
-    parser.add_argument("--channel-id", required=True)
-    parser.add_argument("--chat-id", required=True)
+    parser.add_argument("--token", default="", help="fanout, hold: the subscribers' token")
+    parser.add_argument("--operator-token", default="", help="fanout, hold: the token of the chat's responsible operator")
+    parser.add_argument("--channel-id", default="")
+    parser.add_argument("--chat-id", default="")
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--connections", type=int, default=10_000)
     parser.add_argument("--server-pid", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.mode != "floor" and not all((args.http_url, args.token, args.operator_token, args.channel_id, args.chat_id)):
+        parser.error(f"{args.mode} needs --http-url, --token, --operator-token, --channel-id and --chat-id")
     raise_file_limit()
     try:
         from uvloop import run
     except ImportError:
         run = asyncio.run
-    result = run(fanout(args) if args.mode == "fanout" else hold(args))
+    result = run(fanout(args) if args.mode == "fanout" else hold(args) if args.mode == "hold" else floor(args))
     print(json.dumps(result))
     return 0
 
@@ -444,6 +469,33 @@ def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"bench.fanout {mode} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def drive_floor(subscribers: int, events: int) -> dict:
+    """B2's floor: bench/fanout_floor.py's server started, the same driver run against it
+    (`floor` mode), the server stopped; returns the driver's measure of it."""
+    import subprocess
+
+    server = subprocess.Popen([sys.executable, "-m", "bench.fanout_floor"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        assert server.stdout is not None
+        port = json.loads(server.stdout.readline())["port"]
+        done = subprocess.run([sys.executable, "-m", "bench.fanout", "floor", "--ws-url", f"ws://127.0.0.1:{port}/",
+                               "--subscribers", str(subscribers), "--events", str(events),
+                               "--server-pid", str(server.pid)],
+                              capture_output=True, text=True, timeout=900, cwd=REPO_ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.fanout floor failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])["chatEvents"]
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 # ---------------------------------------------------------------------------- B2 idle
@@ -608,32 +660,41 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
     """B2's rows: fan-out on `graphql`, then idle memory on `fresh_server()` (a server started for
     it, stopped after) when given."""
     from bench.load import percentile
-    from bench.run import Row, verdict
+    from bench.run import Row, ratio, verdict
 
     rows = []
     print(f"[bench] B2 fan-out: {args.subscribers} subscribers on queueChanged and on chatEvents, "
           f"{args.events} events each", flush=True)
     result = drive_fanout("fanout", graphql, targets, subscribers=args.subscribers, events=args.events)
     asyncio.run(close_visitor_chats(url, result["created_chats"]))
+    floor = drive_floor(args.subscribers, args.events)
+    floor_last = sorted(floor["last_ms"])
+    floor_p99 = round(percentile(floor_last, 0.99), 2)
+    floor_label = f"B2 floor ({floor['subscribers']} subscribers)"
+    print(f"[bench] {floor_label}: a bare server writing each event's frame to every subscriber: last subscriber "
+          f"p99 {floor_p99} ms, lost {floor['lost']}{_cpu_text(floor)}", flush=True)
     for name in ("queueChanged", "chatEvents"):
         measured = result[name]
         every, last = sorted(measured["every_ms"]), sorted(measured["last_ms"])
         label = f"B2 {name} ({measured['subscribers']} subscribers)"
         last_p99 = round(percentile(last, 0.99), 2)
         deliveries = measured["events"] * measured["subscribers"]
-        cpu = (f", server {measured['server_cpu_s'] / deliveries * 1e6:.1f} us per delivery, driver "
-               f"{measured['driver_cpu_s'] / deliveries * 1e6:.1f} us per receipt, "
-               f"{measured.get('messages', 0) / deliveries:.2f} messages per receipt"
-               if measured.get("server_cpu_s") is not None and deliveries else "")
         print(f"[bench] {label}: p50 {percentile(every, 0.5):.1f} ms, p99 {percentile(every, 0.99):.1f} ms, "
-              f"last subscriber p99 {last_p99} ms, lost {measured['lost']}{cpu}", flush=True)
+              f"last subscriber p99 {last_p99} ms, lost {measured['lost']}{_cpu_text(measured)}", flush=True)
+        # the chat's events are one `next` per subscriber, as the floor's: its baseline
+        floor_side = name == "chatEvents" and floor["subscribers"] == measured["subscribers"]
         rows += [
             Row(label, "p50 ms, every receipt", round(percentile(every, 0.50), 2)),
             Row(label, "p99 ms, every receipt", round(percentile(every, 0.99), 2)),
             Row(label, "p50 ms, last subscriber", round(percentile(last, 0.50), 2)),
             Row(label, "p99 ms, last subscriber", last_p99, target="<= 100 ms",
+                baseline=floor_p99 if floor_side else None, ratio=ratio(last_p99, floor_p99) if floor_side else None,
                 verdict=verdict(last_p99 <= 100) if measured["subscribers"] >= 1000 else "n/a (< 1,000)",
-                note=f"{measured['events']} events; from the mutation's HTTP response to each receipt"),
+                note=f"{measured['events']} events; from the mutation's HTTP response to each receipt"
+                     + (f"; baseline: the floor (bench/fanout_floor.py), the same frames written to as many "
+                        f"subscribers by a server that does nothing else, from its trigger: p50 "
+                        f"{percentile(floor_last, 0.5):.1f} ms, lost {floor['lost']}{_cpu_text(floor)}"
+                        if floor_side else "")),
             Row(label, "lost receipts", f"{measured['lost']}/{measured['events'] * measured['subscribers']}"),
         ]
         if measured.get("server_cpu_s") is not None and deliveries:
@@ -652,6 +713,16 @@ def run_b2(graphql: Any, url: str, targets: Any, args: argparse.Namespace, fresh
         if idle_server is not graphql:
             idle_server.stop()
     return rows + idle_rows(idle_result)
+
+
+def _cpu_text(measured: dict) -> str:
+    """The server's CPU per delivery and the driver's per receipt, when measured."""
+    deliveries = measured["events"] * measured["subscribers"]
+    if measured.get("server_cpu_s") is None or not deliveries:
+        return ""
+    return (f", server {measured['server_cpu_s'] / deliveries * 1e6:.1f} us per delivery, driver "
+            f"{measured['driver_cpu_s'] / deliveries * 1e6:.1f} us per receipt, "
+            f"{measured.get('messages', 0) / deliveries:.2f} messages per receipt")
 
 
 def per_event_messages(measured: dict) -> str:

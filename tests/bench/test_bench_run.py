@@ -111,6 +111,9 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         assert value(benchmark, "p99 ms, last subscriber") >= 0
         # what a subscriber costs the server, measured (CPU ticks are 10 ms: a few events may read 0)
         assert value(benchmark, "server CPU us per delivery") >= 0
+    # the chat's figure beside the floor: the same subscribers fed by a server that only writes frames
+    floor = rows[f"B2 chatEvents ({SUBSCRIBERS} subscribers)", "p99 ms, last subscriber"]
+    assert floor["baseline"] > 0 and "lost 0" in floor["note"] and "bench/fanout_floor.py" in floor["note"]
     idle = f"B2 idle ({IDLE_CONNECTIONS} connections x 3 subscriptions)"
     assert value(idle, "KiB per connection") > 0
     assert rows[idle, "KiB per connection"]["verdict"] in ("pass", "FAIL")

@@ -2,7 +2,8 @@
 receipt recorded once per subscriber and counted per key, its `next` messages counted too (the wait
 for an event's last receipt wakes on the count; a subscriber that never receives it is reported
 lost); pings answered; a close by the server recorded as an error. The server here is websockets'
-(another implementation than the driver's); tests/bench/test_bench_run.py drives the real server."""
+(another implementation than the driver's); tests/bench/test_bench_run.py drives the real server. The
+last test drives B2's floor server (bench/fanout_floor.py) as the bench does."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,7 @@ import json
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from bench.fanout import QUEUE_SUBSCRIPTION, Receipts, open_subscribers
+from bench.fanout import QUEUE_SUBSCRIPTION, Receipts, drive_floor, open_subscribers
 
 
 def queue_event(chat_id: str) -> str:
@@ -66,3 +67,16 @@ async def test_subscribers_handshake_count_each_event_once_answer_pings_and_reco
             await asyncio.sleep(0.02)
         assert all(s.errors[0].startswith("closed by the server: 4403") for s in subscribers)
         await asyncio.gather(*(s.close() for s in subscribers))
+
+
+def test_the_floor_server_writes_each_event_once_to_every_subscriber() -> None:
+    """B2's floor (bench/fanout_floor.py) with the driver's `floor` mode, both as the bench runs them:
+    every subscriber receives every measured event, once, as a `chatEvents` result the driver reads;
+    the floor server's CPU is read."""
+    measured = drive_floor(subscribers=30, events=4)
+    assert (measured["subscribers"], measured["events"], measured["lost"]) == (30, 4, 0)
+    assert len(measured["every_ms"]) == 30 * 4 and len(measured["last_ms"]) == 4
+    assert all(ms >= 0 for ms in measured["every_ms"])
+    # one `next` per subscriber and measured event (prove_live's warm-up events are not counted)
+    assert measured["messages"] == 30 * 4
+    assert measured["server_cpu_s"] is not None
