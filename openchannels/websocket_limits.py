@@ -59,7 +59,6 @@ from openchannels.websocket_admission import (
 )
 from openchannels.websocket_direct import SCOPE_KEY, DirectWriter, direct_send_available, frame_of
 from openchannels.websocket_messages import NOT_JSON, malformed, masked_message
-from resolvers.context import Context
 
 log = logging.getLogger("openchannels.websocket")
 
@@ -364,8 +363,6 @@ class ConnectionLimits:
             if held is not None and presence is not None:  # (retired at shutdown: nothing to do)
                 await presence.closed(held)
             await self.websocket.finish()
-            if isinstance(self.context, Context):  # (a test may hand in its own)
-                self.context.connection_closed()
 
     def _init_timed_out(self) -> None:
         if not self.connection_acknowledged:

@@ -80,17 +80,6 @@ class Context:
         """From now on the viewer is the one `live_token` holds (a WebSocket's, re-checked)."""
         self._live_token = live_token
 
-    def connection_closed(self) -> None:
-        """A WebSocket's context lets go of its connection as the connection ends. With
-        PLAIN_EXECUTION=off, graphql-core's execution context of each operation is a reference cycle
-        that holds this context: without this, every closed connection (its request, its scope,
-        uvicorn's protocol and websockets' parser) waited in that cycle for a full collection."""
-        self.request = self.response = None
-        self.rate_limits = None
-        self.public_url_source = None
-        self._live_token = None
-        self.presence_connection = None
-
     @property
     def platform(self) -> Platform:
         """The outside services (infrastructure/platform.py): the app's, or the one a test built.

@@ -8,10 +8,12 @@ next event on.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -68,6 +70,26 @@ async def by_hand(deployment: Deployment, statement: str, *values: object) -> No
         await connection.close()
 
 
+async def demote_and_check(deployment: Deployment, http: GraphQLHttp, supervisor: Actor, canary: tuple[Actor, Any],
+                           own: str, other: str, queues: Any) -> None:
+    """The supervisor demoted to operator by hand; once a re-check has read it (the canary's token,
+    deleted with it, closes the canary's socket), a chat in the other channel, then one in their own:
+    `queues` (their queueChanged on both) gets the own one and never the other."""
+    canary_actor, canary_socket = canary
+    await by_hand(deployment, "UPDATE operator SET role = 'OPERATOR' WHERE id = $1", primary_key(supervisor.id))
+    await by_hand(deployment, "DELETE FROM api_token WHERE operator_id = $1", primary_key(canary_actor.id))
+    # the canary's socket closes in the first re-check that read the database after the demotion
+    assert await canary_socket.wait_closed(timeout=CLOSE_WITHIN) == (4403, "Token revoked")
+    hidden = await start_visitor_chat(http, other)
+    mine = await start_visitor_chat(http, own)
+    following = [(await queues.next())["queueChanged"]]
+    while following[-1]["chat"]["id"] != mine.chat_id:  # events are in order: the hidden one came first
+        following.append((await queues.next())["queueChanged"])
+    # the other channel's new chat (with its client) never arrived; the own queue's did
+    assert hidden.chat_id not in [event["chat"]["id"] for event in following]
+    assert following[-1]["openChannel"]["id"] == own
+
+
 @pytest.mark.parametrize("how", ["deleted-by-hand", "logout", "revoke-operator-tokens"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_revoked_token_closes_its_websockets_with_4403(
@@ -111,19 +133,58 @@ async def test_a_demoted_supervisor_stops_receiving_other_channels_from_the_next
         seen = (await queues.next())["queueChanged"]
         assert (seen["openChannel"]["id"], seen["chat"]["id"]) == (other, elsewhere.chat_id)  # a supervisor sees all
 
-        await by_hand(deployment, "UPDATE operator SET role = 'OPERATOR' WHERE id = $1", primary_key(supervisor.id))
-        await by_hand(deployment, "DELETE FROM api_token WHERE operator_id = $1", primary_key(canary.id))
-        # the canary's socket closes in the first re-check that read the database after the demotion
-        assert await canary_socket.wait_closed(timeout=CLOSE_WITHIN) == (4403, "Token revoked")
-        hidden = await start_visitor_chat(on_rechecking, other)
-        mine = await start_visitor_chat(on_rechecking, own)
-        following = [(await queues.next())["queueChanged"]]
-        while following[-1]["chat"]["id"] != mine.chat_id:  # events are in order: the hidden one came first
-            following.append((await queues.next())["queueChanged"])
+        await demote_and_check(deployment, on_rechecking, supervisor, (canary, canary_socket), own, other, queues)
 
-    # the other channel's new chat (with its client) never arrived; the own queue's did
-    assert hidden.chat_id not in [event["chat"]["id"] for event in following]
-    assert following[-1]["openChannel"]["id"] == own
+
+#: shared by identical subscriptions of one token (no `after`): one stream for the group, run in the
+#: context of the group's first connection (openchannels/shared_subscriptions.py)
+SHARED_QUEUE = "subscription ($ids: [ID!]) { queueChanged(openChannelIds: $ids) { kind chat { id } openChannel { id } } }"
+
+
+async def test_a_shared_subscription_follows_a_demotion_after_its_first_connection_closed(
+        deployment: Deployment, admin: Admin, rechecking: ServerProcess, on_rechecking: GraphQLHttp):
+    """Two tabs of one supervisor share a stream, which runs in the first tab's context; the first tab
+    closes, the supervisor is demoted: the second tab gets only their own queue's events from then on
+    (a context that let go of its token with its connection would keep the supervisor's view)."""
+    supervisor = await admin.create_operator(role="SUPERVISOR")
+    colleague = await admin.create_operator(status="OFFLINE")
+    own = await admin.create_open_channel([supervisor])
+    other = await admin.create_open_channel([colleague])
+    canary = await admin.create_operator(status="OFFLINE")  # its socket shows when a re-check has run
+    variables = {"ids": [own, other]}
+
+    async with LiveConnection(rechecking.ws_url, token=supervisor.token) as second, \
+            LiveConnection(rechecking.ws_url, token=canary.token) as canary_socket:
+        first = await LiveConnection(rechecking.ws_url, token=supervisor.token).open()
+        try:
+            # the first tab's subscription live before the second's: the group is the first tab's
+            await _live(await first.subscribe(SHARED_QUEUE, variables), on_rechecking, other)
+            second_tab = await second.subscribe(SHARED_QUEUE, variables)
+            await _live(second_tab, on_rechecking, other)  # a supervisor sees every channel
+        finally:
+            await first.close()  # the group's first connection: its context runs the shared stream
+
+        await demote_and_check(deployment, on_rechecking, supervisor, (canary, canary_socket), own, other, second_tab)
+
+
+async def _live(subscription, http: GraphQLHttp, channel_id: str) -> None:
+    """Chats start in the channel until one of them reaches the subscription (a subscription that
+    starts after an event never sees it)."""
+    for _ in range(10):
+        if await _arrives(subscription, (await start_visitor_chat(http, channel_id)).chat_id):
+            return
+    raise AssertionError("the subscription received none of 10 chats")
+
+
+async def _arrives(subscription, chat_id: str, timeout: float = 2.0) -> bool:
+    """Whether an event of this chat arrives on the subscription within `timeout` (others skipped)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if (await subscription.next())["queueChanged"]["chat"]["id"] == chat_id:
+                    return True
+    except TimeoutError:
+        return False
 
 
 async def test_revoke_operator_tokens_is_for_admins(admin: Admin, http: GraphQLHttp):
