@@ -462,10 +462,14 @@ def driver_command(mode: str, graphql: Any, targets: Any, **options: int) -> lis
 
 def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
     """Run the subscribers' process and return what it measured."""
+    return _run_driver(mode, driver_command(mode, graphql, targets, **options))
+
+
+def _run_driver(mode: str, command: list[str]) -> dict:
+    """A `python -m bench.fanout` process run to its end: the JSON line it printed last."""
     import subprocess
 
-    done = subprocess.run(driver_command(mode, graphql, targets, **options), capture_output=True, text=True,
-                          timeout=900, cwd=REPO_ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"bench.fanout {mode} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -481,13 +485,9 @@ def drive_floor(subscribers: int, events: int) -> dict:
     try:
         assert server.stdout is not None
         port = json.loads(server.stdout.readline())["port"]
-        done = subprocess.run([sys.executable, "-m", "bench.fanout", "floor", "--ws-url", f"ws://127.0.0.1:{port}/",
-                               "--subscribers", str(subscribers), "--events", str(events),
-                               "--server-pid", str(server.pid)],
-                              capture_output=True, text=True, timeout=900, cwd=REPO_ROOT)
-        if done.returncode != 0:
-            raise RuntimeError(f"bench.fanout floor failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])["chatEvents"]
+        return _run_driver("floor", [sys.executable, "-m", "bench.fanout", "floor", "--ws-url",
+                                     f"ws://127.0.0.1:{port}/", "--subscribers", str(subscribers),
+                                     "--events", str(events), "--server-pid", str(server.pid)])["chatEvents"]
     finally:
         if server.stdin is not None:
             server.stdin.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import uvicorn
 from starlette.routing import WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
