@@ -9,7 +9,7 @@ that are not selected are not loaded at all.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from strawberry.types import Info
@@ -71,6 +71,38 @@ def wanted_relations(info: Info, *paths: Sequence[str]) -> set[str]:
     """The relations (services/chats/chat_relations.py's names) the selection asks of the chats found
     at any of `paths` below this field."""
     return {_RELATIONS[name] for name in selected_at(info, *paths) if name in _RELATIONS}
+
+
+#: GraphQL field of Chat -> the columns of the chat's read model (services/chats/read_models.ChatRow)
+#: its value is made of. A field not named here reads every column: only fields whose every
+#: path reads these attributes alone are named (schema/chats/chat.py: the field, or its
+#: resolver's `self.` reads through Chat.from_model); tests/graphql/test_prefetch.py checks each
+#: field of Chat against a single chat's answer.
+CHAT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "__typename": (), "id": (), "number": (), "kind": ("kind",), "title": ("title",), "status": ("status",),
+    "pinned": ("pinned",), "priority": ("priority",), "waitingFirstResponse": ("first_response_at",),
+    "createdAt": ("created_at",), "answeredAt": ("answered_at",), "firstResponseAt": ("first_response_at",),
+    "closedAt": ("closed_at",), "autoCloseAt": ("auto_close_at",), "client": ("client_id",),
+    "operator": ("operator_id",), "openChannel": ("open_channel_id",), "lastMessage": (), "unreadCount": (),
+}
+#: the same for Message (services/chats/read_models.MessageRow; schema/chats/message.py)
+MESSAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "__typename": (), "id": (), "text": ("text",), "silent": ("silent",), "authorKind": ("author_kind",),
+    "createdAt": ("created_at",), "editedAt": ("edited_at",), "deleted": ("deleted",),
+    "html": ("text", "author_id"), "author": ("author_id",), "chat": ("chat_id",),
+}
+
+
+def wanted_columns(info: Info, made_of: Mapping[str, tuple[str, ...]], *paths: Sequence[str]) -> frozenset[str] | None:
+    """The columns of a read model the fields selected at any of `paths` are made of (`made_of`:
+    CHAT_COLUMNS, MESSAGE_COLUMNS), or None (all of them) when one of those fields is not in it."""
+    wanted: set[str] = set()
+    for name in selected_at(info, *paths):
+        made = made_of.get(name)
+        if made is None:
+            return None
+        wanted.update(made)
+    return frozenset(wanted)
 
 
 def wants_cursors(info: Info) -> bool:

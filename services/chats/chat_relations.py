@@ -14,14 +14,15 @@ operator's own (a visitor's are 0).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence, Set
+import functools
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 from tortoise import connections
 
 from services.chats.read_models import ClientRow, MessageRow, OpenChannelRow, OperatorRow
 from services.common import raw_sql
-from services.common.read_models import columns as columns_of, compiled_row_reader
+from services.common.read_models import compiled_row_reader, select_list
 from services.identity.viewer import Viewer
 from services.policies import messages as message_policy
 
@@ -46,9 +47,19 @@ _UNREAD = (
     "AND (u.author_id IS NULL OR u.author_id <> {operator}))"
 )
 RELATIONS = (*_COLUMNS, "unread_count")
-#: relation name -> its select list (each column aliased `<relation>__<column>`), written once
-_SELECTED = {name: ", ".join(f"{alias}.{column} AS {name}__{column}" for column in columns_of(read_model))
-             for name, (alias, read_model) in _COLUMNS.items()}
+#: relation name -> the column of the chat (aliased `c`) its join reads
+JOIN_KEYS = {"client": "client_id", "operator": "operator_id", "open_channel": "open_channel_id"}
+#: relations read whole whatever the caller reads of them: a page's operators prime the request's
+#: operator loader (resolvers/prefetch.prime_relations), which other fields read whole
+_READ_WHOLE = frozenset({"operator"})
+
+
+@functools.lru_cache(maxsize=256)
+def _selected(name: str, read: frozenset[str] | None) -> str:
+    """The relation's select list (each column aliased `<relation>__<column>`), with only `read`
+    (and its id) or, None, every column of its read model."""
+    alias, read_model = _COLUMNS[name]
+    return select_list(read_model, alias, None if read is None else read | {"id"}, prefix=f"{name}__")
 
 
 async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) -> dict[int, dict[str, Any]]:
@@ -66,17 +77,19 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
 
 
 def with_relations(viewer: Viewer, chats_sql: str, wanted: Set[str], param: Callable[[Any], str],
-                   order_by: str = "") -> tuple[str, Callable[[Sequence[Any]], dict[int, dict[str, Any]]]]:
+                   order_by: str = "", columns: Mapping[str, Set[str]] | None = None,
+                   ) -> tuple[str, Callable[[Sequence[Any]], dict[int, dict[str, Any]]]]:
     """`chats_sql` (a statement whose rows are chats, its values added with `param` before) with the
     `wanted` relations joined to each row, and the function that reads them from the result rows:
     per chat id, as chat_relations gives them. `order_by` orders the joined rows (aliased `c`):
-    the order of `chats_sql` is not kept. Without relations: `chats_sql` as it is."""
+    the order of `chats_sql` is not kept. Without relations: `chats_sql` as it is. `columns`: per
+    relation, the columns of its read model the caller reads (relation_sql)."""
     wanted = {name for name in wanted if name in RELATIONS}
     if not wanted:
         return chats_sql, lambda rows: {}
-    columns, joins = relation_sql(viewer, wanted, param)
+    selected, joins = relation_sql(viewer, wanted, param, columns)
     read = relations_reader(wanted)
-    sql = f"WITH chats AS ({chats_sql}) SELECT c.*, {columns} FROM chats c {joins}"
+    sql = f"WITH chats AS ({chats_sql}) SELECT c.*, {selected} FROM chats c {joins}"
     return sql + (f" ORDER BY {order_by}" if order_by else ""), lambda rows: {row["id"]: read(row) for row in rows}
 
 
@@ -111,13 +124,17 @@ def ids_inline(values: list[Any]) -> Callable[[Any], str]:
     return inline
 
 
-def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str]) -> tuple[str, str]:
+def relation_sql(viewer: Viewer, wanted: set[str], param: Callable[[Any], str],
+                 columns: Mapping[str, Set[str]] | None = None) -> tuple[str, str]:
     """(the select list, the joins) that add the `wanted` relations to rows of chats aliased `c`
-    (with `id`, `client_id`, `operator_id`, `open_channel_id` columns): a table or a subquery."""
+    (with `id` and the `JOIN_KEYS` columns): a table or a subquery. `columns`: per relation, the
+    columns of its read model the caller reads (its id is always read); a relation it does not name
+    is read whole, and so is the operator (`_READ_WHOLE`). The others are None in its read model."""
     selected, joins = [], []
     for name in _COLUMNS:
         if name in wanted:
-            selected.append(_SELECTED[name])
+            read = None if columns is None or name in _READ_WHOLE else columns.get(name)
+            selected.append(_selected(name, None if read is None else frozenset(read)))
             join = _JOINS[name]
             if name == "last_message":  # a visitor's last message is never a silent note
                 readable = message_policy.readable_in_chat_sql(viewer, "m", param)

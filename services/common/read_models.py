@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,6 +56,16 @@ def column_of(model: Any) -> Any:
 def columns(cls: type) -> tuple[str, ...]:
     """The names of the read model's columns of its own model (what a statement selects from its table)."""
     return tuple(f.name for f in dataclasses.fields(cls) if _MODEL not in f.metadata)
+
+
+def select_list(cls: type, alias: str, read: Set[str] | None = None, prefix: str = "") -> str:
+    """A statement's select list of the read model's own columns from the table aliased `alias`,
+    each named `prefix + column`. With `read`, a partial read: the columns not in it are selected
+    as NULL, so the row's reader is the same and the read model holds None there (the driver
+    decodes nothing for them: a page of 50 chats carries hundreds of timestamps, the dearest values
+    to decode, and a list's selection often reads none of them)."""
+    return ", ".join(f"{alias}.{column} AS {prefix}{column}" if read is None or column in read
+                     else f"NULL AS {prefix}{column}" for column in columns(cls))
 
 
 def source_of(cls: type, field: dataclasses.Field) -> Any:

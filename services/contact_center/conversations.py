@@ -2,7 +2,7 @@
 and ordered, one keyset page at a time, and an outbound conversation an operator starts."""
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -23,7 +23,7 @@ from services.policies import clients as client_policy, messages as message_poli
 from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.policies.conditions import render
-from services.chats.chat_relations import ids_inline, numbered, with_relations
+from services.chats.chat_relations import JOIN_KEYS, ids_inline, numbered, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
 from services.events.events import unit_of_work
@@ -32,7 +32,7 @@ from services.common.pagination import (
     Keyset, KeysetWindow, Page, keyset_page, keyset_sql, keyset_window, paginate, paginate_keyset,
 )
 from services.chats.read_models import ChatRow
-from services.common.read_models import columns, row_reader
+from services.common.read_models import columns, row_reader, select_list
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
 
@@ -120,12 +120,17 @@ async def conversations(
     viewer: Viewer, *, filter: ConversationFilter | None = None, order: ConversationOrder = ConversationOrder.NEWEST,
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     with_total: bool = True, with_cursors: bool = True, relations: Set[str] = frozenset(),
+    chat_columns: Set[str] | None = None, relation_columns: Mapping[str, Set[str]] | None = None,
 ) -> Page[ChatRow]:
     """One page of the conversations list (chats as read models, services/chats/read_models.py), with the
     `relations` of services/chats/chat_relations.py asked for in `Page.relations`, and the total of
     the filtered list (without `with_total`, left for `Page.count_total`: counting every
     visible chat is the dearest part). Without `with_cursors` the cursors are left empty (a
     list polled for display asks for none; making 50 costs more than reading their rows).
+    `chat_columns`, `relation_columns`: the columns of the chats' and the relations' read models
+    the caller reads (None: all of them; chat_relations.relation_sql); the others are None in the
+    rows, a partial read (decoding the timestamps a selection does not show cost about a tenth of
+    the request). The chats' id, the order's key and the relations' join keys are always read.
 
     One hand-written statement for the page and its relations (plus the count, the search
     index check when searching): this is what consoles and partners poll; built with Tortoise
@@ -149,7 +154,8 @@ async def conversations(
         return int(rows[0][0])
 
     total = await count_total() if with_total else None
-    sql, read_relations = _window_sql(viewer, where, window, relations, ids, numbered(values))
+    sql, read_relations = _window_sql(viewer, where, window, relations, ids, numbered(values), chat_columns,
+                                      relation_columns)
     found = await raw_sql.records(connections.get("default"), sql, *values)
     chats = [_read_chat(record) for record in found]
     if keyset.key in columns(ChatRow):
@@ -167,17 +173,22 @@ _read_chat = row_reader(ChatRow)
 
 
 def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set[str],
-                ids: Callable[[Any], str], param: Callable[[Any], str]) -> tuple[str, Callable]:
+                ids: Callable[[Any], str], param: Callable[[Any], str], chat_columns: Set[str] | None = None,
+                relation_columns: Mapping[str, Set[str]] | None = None) -> tuple[str, Callable]:
     """The statement of the window's chats (those passing `where`) in the order the window reads
     them, with the relations asked for, and the function reading those (chat_relations.with_relations).
-    `ids` adds the relations' values (the viewer's id, written in), `param` the bounds' (placeholders)."""
+    `ids` adds the relations' values (the viewer's id, written in), `param` the bounds' (placeholders).
+    `chat_columns`, `relation_columns`: as conversations takes them."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
-    selected = ", ".join(f"c.{column}" for column in columns(ChatRow))
+    read = None if chat_columns is None else {
+        *chat_columns, "id", window.keyset.key, *(JOIN_KEYS[name] for name in relations if name in JOIN_KEYS)}
+    selected = select_list(ChatRow, "c", read)
     added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
     chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"
-    return with_relations(viewer, chats, relations, ids, f"c.{window.keyset.key} {direction}, c.id {direction}")
+    return with_relations(viewer, chats, relations, ids, f"c.{window.keyset.key} {direction}, c.id {direction}",
+                          relation_columns)
 
 
 @text_input()

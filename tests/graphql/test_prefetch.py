@@ -3,9 +3,14 @@ what is selected is there, with the same values as a single chat resolves them; 
 selected is not loaded."""
 from __future__ import annotations
 
+from graphql import GraphQLEnumType, GraphQLNamedType, GraphQLScalarType, get_named_type, is_required_argument
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
+from models import ChatPriority
+from schema import schema
+from services.chats.priorities import set_chat_priority
+from services.messaging import messaging
 from resolvers.prefetch import selected_names
 from services.chats import chats
 from services.messaging import messages
@@ -105,3 +110,92 @@ async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_quer
     assert as_operator["client"].name == as_visitor["client"].name == "Guest"
     assert as_operator["operator"].id == operator.id and as_operator["open_channel"].name == channel.name
     assert as_operator["last_message"].created_at.tzinfo is not None  # a datetime on both backends
+
+
+def _leaves(type_: GraphQLNamedType) -> str:
+    """A selection of every argument-free scalar field of an object type (its __typename if none)."""
+    fields = [name for name, field in getattr(type_, "fields", {}).items()
+              if isinstance(get_named_type(field.type), (GraphQLScalarType, GraphQLEnumType))
+              and not any(is_required_argument(argument) for argument in field.args.values())]
+    return " ".join(fields) or "__typename"
+
+
+def _selections(type_name: str) -> dict[str, str]:
+    """Each argument-free field of a schema type, as a selection (an object field with its leaves)."""
+    selections = {}
+    for name, field in schema._schema.type_map[type_name].fields.items():
+        if any(is_required_argument(argument) for argument in field.args.values()):
+            continue
+        named = get_named_type(field.type)
+        leaf = isinstance(named, (GraphQLScalarType, GraphQLEnumType))
+        selections[name] = name if leaf else f"{name} {{ {_leaves(named)} }}"
+    return selections
+
+
+async def _chats_in_every_state():
+    """Chats whose columns are set in every way a chat's can be: answered and replied to, pinned, a
+    higher priority, finished, a message edited, one queued."""
+    operator, channel, me = await _operator_with_chats(3)
+    page = (await reads.my_chats(me)).active
+    await chats.pin_chat(me, chat_id=page[0].id, pinned=True)
+    await set_chat_priority(me, chat_id=page[1].id, priority=ChatPriority.HIGH)
+    await chats.finish_chat(me, chat_id=page[2].id)
+    sent = await messages.send_message(me, chat_id=page[0].id, text="a typo")
+    await messaging.edit_message(me, message_id=sent.id, text="no typo")
+    await start_chat(channel, name="Queued guest", text="anyone?")
+    return me
+
+
+async def test_a_page_reads_for_each_chat_field_what_a_single_chat_shows(db):
+    """A page reads only the columns its selection is made of (resolvers/prefetch.CHAT_COLUMNS,
+    MESSAGE_COLUMNS): each field of Chat, and of its last message, selected alone in a page, is
+    what the single chat gives for it."""
+    me = await _chats_in_every_state()
+    single = {}
+    chat_fields = _selections("Chat")
+    for name, selection in chat_fields.items():
+        edges = (await execute(f"{{ conversations(first: 10) {{ edges {{ node {{ id {selection} }} }} }} }}", me)
+                 )["conversations"]["edges"]
+        assert len(edges) == 4
+        for edge in edges:
+            node = edge["node"]
+            if node["id"] not in single:
+                single[node["id"]] = (await execute(
+                    f'{{ chat(id: "{node["id"]}") {{ id {" ".join(chat_fields.values())} }} }}', me))["chat"]
+            assert node[name] == single[node["id"]][name], (name, node["id"])
+    message_fields = _selections("Message")
+    for name, selection in message_fields.items():
+        edges = (await execute(
+            f"{{ conversations(first: 10) {{ edges {{ node {{ id lastMessage {{ {selection} }} }} }} }} }}", me)
+        )["conversations"]["edges"]
+        for edge in edges:
+            whole = (await execute(f'{{ chat(id: "{edge["node"]["id"]}") {{ lastMessage {{ {selection} }} }} }}', me)
+                     )["chat"]["lastMessage"]
+            assert edge["node"]["lastMessage"] == whole, (name, edge["node"]["id"])
+    # the chats set every column the fields read: a column read as NULL would show
+    shown = list(single.values())
+    for name in ("createdAt", "answeredAt", "firstResponseAt", "closedAt", "autoCloseAt", "client", "operator",
+                 "openChannel", "lastMessage", "queuePosition", "estimatedWaitSeconds"):
+        assert any(chat[name] is not None for chat in shown), name
+    assert {chat["status"] for chat in shown} >= {"ACTIVE", "CLOSED", "QUEUED"}
+    assert any(chat["pinned"] for chat in shown) and any(chat["priority"] == "HIGH" for chat in shown)
+    assert any(not chat["waitingFirstResponse"] for chat in shown)
+    assert any(chat["lastMessage"]["editedAt"] for chat in shown)
+
+
+async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queries):
+    me = await _chats_in_every_state()
+    with count_queries() as narrow:
+        await execute("{ conversations(first: 10) { edges { node { id title lastMessage { text } } } } }", me)
+    with count_queries() as wide:
+        await execute("{ conversations(first: 10) { edges { node { id title closedAt messages { totalCount } "
+                      "lastMessage { text editedAt } } } } }", me)
+    page = next(statement for statement in narrow.statements if "JOIN message" in statement)
+    for column in ("answered_at", "first_response_at", "closed_at", "auto_close_at", "last_message__created_at",
+                   "last_message__edited_at"):
+        assert f"NULL AS {column}" in page, column
+    assert "c.title AS title" in page and "c.created_at AS created_at" in page  # the order's key
+    whole = next(statement for statement in wide.statements if "JOIN message" in statement)
+    # `messages` is not in CHAT_COLUMNS: every column of the chat is read
+    assert "NULL AS answered_at" not in whole and "lm.edited_at AS last_message__edited_at" in whole
+    assert "NULL AS last_message__created_at" in whole
