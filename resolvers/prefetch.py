@@ -105,6 +105,13 @@ def wanted_columns(info: Info, made_of: Mapping[str, tuple[str, ...]], *paths: S
     return frozenset(wanted)
 
 
+def last_message_columns(info: Info, *paths: Sequence[str]) -> dict[str, frozenset[str]]:
+    """The relations' columns a list of chats at `paths` reads (services/chats/chat_relations.relation_sql):
+    those of their last messages; the other relations are read whole."""
+    read = wanted_columns(info, MESSAGE_COLUMNS, *((*path, "lastMessage") for path in paths))
+    return {} if read is None else {"last_message": read}
+
+
 def wants_cursors(info: Info) -> bool:
     """Whether a connection's selection reads a cursor (an edge's, or pageInfo's first or last)."""
     return "cursor" in selected_at(info, ("edges",)) or bool(

@@ -14,7 +14,7 @@ from resolvers.contact_center.crm import NODE_RESOLVERS as CRM_NODE_RESOLVERS
 from resolvers.errors import id_argument, not_an_id, top_level, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.ids import parse_global_id
 from resolvers.messaging.messaging import NODE_RESOLVERS as MESSAGING_NODE_RESOLVERS
-from resolvers.prefetch import prime_relations, wanted_relations
+from resolvers.prefetch import CHAT_COLUMNS, last_message_columns, prime_relations, wanted_columns, wanted_relations
 from resolvers.contact_center.sales import NODE_RESOLVERS as SALES_NODE_RESOLVERS
 from services.chats import open_channels
 from services.chats import operators
@@ -52,7 +52,9 @@ async def my_chats(info: Info) -> Any:
     """The sidebar's groups, with the relations the selection asks of their chats (read in the
     same statement: `groups.relations`)."""
     paths = ("offered",), ("waitingFirstResponse",), ("active",), ("internal",)
-    groups = await _call(reads.my_chats(_viewer(info), relations=wanted_relations(info, *paths)))
+    groups = await _call(reads.my_chats(
+        _viewer(info), relations=wanted_relations(info, *paths), chat_columns=wanted_columns(info, CHAT_COLUMNS, *paths),
+        relation_columns=last_message_columns(info, *paths)))
     prime_relations(info, groups.relations)
     return groups
 

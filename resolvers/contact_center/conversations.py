@@ -10,7 +10,7 @@ import models
 from resolvers.errors import Outcome, id_argument, outcome, unauthenticated_on_top as _call, viewer_of as _viewer
 from resolvers.ids import decode_id, decode_ids, decode_optional_id
 from resolvers.prefetch import (
-    CHAT_COLUMNS, MESSAGE_COLUMNS, prime_relations, selected_at, wanted_columns, wanted_relations, wants_cursors,
+    CHAT_COLUMNS, last_message_columns, prime_relations, selected_at, wanted_columns, wanted_relations, wants_cursors,
 )
 from services.common.pagination import Page
 from services.contact_center import conversations as service
@@ -52,18 +52,12 @@ async def conversations(info: Info, filter: ConversationFilter | None = None,
             with_total="totalCount" in selected_at(info, ()),  # else counted on demand
             with_cursors=wants_cursors(info), relations=wanted_relations(info, ("edges", "node")),
             chat_columns=wanted_columns(info, CHAT_COLUMNS, ("edges", "node")),
-            relation_columns=_relation_columns(info),
+            relation_columns=last_message_columns(info, ("edges", "node")),
         )
 
     page = await _call(run())
     prime_relations(info, page.relations)
     return page
-
-
-def _relation_columns(info: Info) -> dict[str, frozenset[str]]:
-    """What the selection reads of the page's last messages (the other relations are read whole)."""
-    read = wanted_columns(info, MESSAGE_COLUMNS, ("edges", "node", "lastMessage"))
-    return {} if read is None else {"last_message": read}
 
 
 def _message_filter(f: MessageSearchFilter | None) -> search.MessageSearchFilter | None:

@@ -54,6 +54,11 @@ JOIN_KEYS = {"client": "client_id", "operator": "operator_id", "open_channel": "
 _READ_WHOLE = frozenset({"operator"})
 
 
+def with_join_keys(read: Set[str] | None, wanted: Set[str]) -> frozenset[str] | None:
+    """The chat's columns a caller reads (None: all) with those the `wanted` relations join on."""
+    return None if read is None else frozenset({*read, *(JOIN_KEYS[name] for name in wanted if name in JOIN_KEYS)})
+
+
 @functools.lru_cache(maxsize=256)
 def _selected(name: str, read: frozenset[str] | None) -> str:
     """The relation's select list (each column aliased `<relation>__<column>`), with only `read`

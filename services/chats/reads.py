@@ -1,8 +1,9 @@
 """Read use cases: what the viewer may see, shaped for the API's lists."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from typing import Any, cast
 
 from tortoise import connections
@@ -12,10 +13,10 @@ from services.common import raw_sql
 from services.policies import chats as chat_policy, messages as message_policy
 from services.policies.chats import get_visible_chat
 from services.chats import queue
-from services.chats.chat_relations import chat_relations, ids_inline, with_relations
+from services.chats.chat_relations import chat_relations, ids_inline, with_join_keys, with_relations
 from services.common.errors import NotFound
 from services.common.pagination import Page, paginate
-from services.common.read_models import columns, row_reader
+from services.common.read_models import row_reader, select_list
 from services.chats.read_models import ChatRow
 from services.identity.viewer import Viewer, require_operator
 
@@ -73,31 +74,43 @@ class MyChatGroups:
 
 
 _read_chat = row_reader(ChatRow)
-_select = ", ".join(f"c.{column}" for column in columns(ChatRow))
-#: the sidebar's two sources in one statement: queued chats offered to me, active chats I take part in;
-#: `{me}`: the operator's id, written in by chat_relations.ids_inline (as the relations' values), so
-#: that each operator's statement is planned once per connection
-_MY_CHATS = (
-    f"SELECT {_select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
-    f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.QUEUED.value}' "
-    "AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = {me}) "
-    "UNION ALL "
-    f"SELECT {_select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
-    f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.ACTIVE.value}' "
-    "AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = {me})"
-)
+#: what my_chats reads of every chat to group and order them, whatever the caller reads
+_GROUPED_BY = frozenset({"id", "kind", "operator_id", "first_response_at", "last_activity_at"})
 
 
-async def my_chats(viewer: Viewer, relations: Set[str] = frozenset()) -> MyChatGroups:
+@functools.lru_cache(maxsize=64)
+def _my_chats_sql(read: frozenset[str] | None) -> str:
+    """The sidebar's two sources in one statement: queued chats offered to me, active chats I take
+    part in, with the chat's columns in `read` (None: all; services/common/read_models.select_list).
+    `{me}`: the operator's id, written in by chat_relations.ids_inline (as the relations' values),
+    so that each operator's statement is planned once per connection."""
+    select = select_list(ChatRow, "c", None if read is None else read | _GROUPED_BY)
+    return (
+        f"SELECT {select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
+        f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.QUEUED.value}' "
+        "AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = {me}) "
+        "UNION ALL "
+        f"SELECT {select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
+        f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.ACTIVE.value}' "
+        "AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = {me})"
+    )
+
+
+async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_columns: Set[str] | None = None,
+                   relation_columns: Mapping[str, Set[str]] | None = None) -> MyChatGroups:
     """The sidebar: offers to me, my active customer chats (split by first reply), colleague chats;
-    with the `relations` of services/chats/chat_relations.py asked for.
+    with the `relations` of services/chats/chat_relations.py asked for. `chat_columns`,
+    `relation_columns`: the columns of the chats' and the relations' read models the caller reads
+    (None: all), as services/contact_center/conversations takes them; what the grouping reads
+    (`_GROUPED_BY`) and the relations' join keys are always read.
 
     One hand-written statement, relations included (this is what every console polls): offers by
     id, my chats by last activity, newest first."""
     me = require_operator(viewer)
     values: list[Any] = []
     ids = ids_inline(values)
-    sql, read_relations = with_relations(viewer, _MY_CHATS.format(me=ids(me)), relations, ids)
+    chats_sql = _my_chats_sql(with_join_keys(chat_columns, relations)).format(me=ids(me))
+    sql, read_relations = with_relations(viewer, chats_sql, relations, ids, columns=relation_columns)
     rows = await raw_sql.records(connections.get("default"), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)

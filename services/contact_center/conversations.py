@@ -23,7 +23,7 @@ from services.policies import clients as client_policy, messages as message_poli
 from services.policies import open_channels as open_channel_policy
 from services.policies.chats import visible_chats, visible_chats_sql
 from services.policies.conditions import render
-from services.chats.chat_relations import JOIN_KEYS, ids_inline, numbered, with_relations
+from services.chats.chat_relations import ids_inline, numbered, with_join_keys, with_relations
 from services.chats.chats import auto_close_deadline
 from services.common.errors import Forbidden, NotFound
 from services.events.events import unit_of_work
@@ -181,9 +181,8 @@ def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set
     `chat_columns`, `relation_columns`: as conversations takes them."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
-    read = None if chat_columns is None else {
-        *chat_columns, "id", window.keyset.key, *(JOIN_KEYS[name] for name in relations if name in JOIN_KEYS)}
-    selected = select_list(ChatRow, "c", read)
+    read = None if chat_columns is None else {*chat_columns, "id", window.keyset.key}
+    selected = select_list(ChatRow, "c", with_join_keys(read, relations))
     added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
     chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"

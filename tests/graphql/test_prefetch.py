@@ -3,6 +3,7 @@ what is selected is there, with the same values as a single chat resolves them; 
 selected is not loaded."""
 from __future__ import annotations
 
+import pytest
 from graphql import GraphQLEnumType, GraphQLNamedType, GraphQLScalarType, get_named_type, is_required_argument
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
@@ -134,7 +135,7 @@ def _selections(type_name: str) -> dict[str, str]:
 
 async def _chats_in_every_state():
     """Chats whose columns are set in every way a chat's can be: answered and replied to, pinned, a
-    higher priority, finished, a message edited, one queued."""
+    higher priority, finished, a message edited, one queued, one answered and waiting for a reply."""
     operator, channel, me = await _operator_with_chats(3)
     page = (await reads.my_chats(me)).active
     await chats.pin_chat(me, chat_id=page[0].id, pinned=True)
@@ -143,44 +144,56 @@ async def _chats_in_every_state():
     sent = await messages.send_message(me, chat_id=page[0].id, text="a typo")
     await messaging.edit_message(me, message_id=sent.id, text="no typo")
     await start_chat(channel, name="Queued guest", text="anyone?")
+    waiting, _, _ = await start_chat(channel, name="Waiting guest", text="hello?")
+    await chats.answer_chat(me, chat_id=waiting.id)
+    await messages.send_message(me, chat_id=page[1].id, text="the latest")  # active last is not the newest id
     return me
 
 
-async def test_a_page_reads_for_each_chat_field_what_a_single_chat_shows(db):
-    """A page reads only the columns its selection is made of (resolvers/prefetch.CHAT_COLUMNS,
-    MESSAGE_COLUMNS): each field of Chat, and of its last message, selected alone in a page, is
+#: the lists that read a selection's columns: a query of a selection of Chat, and its chats
+LISTS = {
+    "conversations": ("{{ conversations(first: 10) {{ edges {{ node {{ {} }} }} }} }}",
+                      lambda data: [edge["node"] for edge in data["conversations"]["edges"]]),
+    "myChats": ("{{ myChats {{ offered {{ {0} }} waitingFirstResponse {{ {0} }} active {{ {0} }} "
+                "internal {{ {0} }} }} }}", lambda data: [chat for group in data["myChats"].values() for chat in group]),
+}
+
+
+@pytest.mark.parametrize("listed", LISTS)
+async def test_a_list_reads_for_each_chat_field_what_a_single_chat_shows(db, listed):
+    """A list reads only the columns its selection is made of (resolvers/prefetch.CHAT_COLUMNS,
+    MESSAGE_COLUMNS): each field of Chat, and of its last message, selected alone in the list, is
     what the single chat gives for it."""
     me = await _chats_in_every_state()
+    template, chats_of = LISTS[listed]
     single = {}
     chat_fields = _selections("Chat")
+    order = [chat["id"] for chat in chats_of(await execute(template.format(" ".join(chat_fields.values())), me))]
+    assert len(order) == (5 if listed == "conversations" else 4)  # myChats: not the closed chat
     for name, selection in chat_fields.items():
-        edges = (await execute(f"{{ conversations(first: 10) {{ edges {{ node {{ id {selection} }} }} }} }}", me)
-                 )["conversations"]["edges"]
-        assert len(edges) == 4
-        for edge in edges:
-            node = edge["node"]
-            if node["id"] not in single:
-                single[node["id"]] = (await execute(
-                    f'{{ chat(id: "{node["id"]}") {{ id {" ".join(chat_fields.values())} }} }}', me))["chat"]
-            assert node[name] == single[node["id"]][name], (name, node["id"])
-    message_fields = _selections("Message")
-    for name, selection in message_fields.items():
-        edges = (await execute(
-            f"{{ conversations(first: 10) {{ edges {{ node {{ id lastMessage {{ {selection} }} }} }} }} }}", me)
-        )["conversations"]["edges"]
-        for edge in edges:
-            whole = (await execute(f'{{ chat(id: "{edge["node"]["id"]}") {{ lastMessage {{ {selection} }} }} }}', me)
+        found = chats_of(await execute(template.format(f"id {selection}"), me))
+        assert [chat["id"] for chat in found] == order, name  # grouped and ordered as when read whole
+        for chat in found:
+            if chat["id"] not in single:
+                single[chat["id"]] = (await execute(
+                    f'{{ chat(id: "{chat["id"]}") {{ id {" ".join(chat_fields.values())} }} }}', me))["chat"]
+            assert chat[name] == single[chat["id"]][name], (name, chat["id"])
+    for name, selection in _selections("Message").items():
+        for chat in chats_of(await execute(template.format(f"id lastMessage {{ {selection} }}"), me)):
+            whole = (await execute(f'{{ chat(id: "{chat["id"]}") {{ lastMessage {{ {selection} }} }} }}', me)
                      )["chat"]["lastMessage"]
-            assert edge["node"]["lastMessage"] == whole, (name, edge["node"]["id"])
+            assert chat["lastMessage"] == whole, (name, chat["id"])
     # the chats set every column the fields read: a column read as NULL would show
     shown = list(single.values())
-    for name in ("createdAt", "answeredAt", "firstResponseAt", "closedAt", "autoCloseAt", "client", "operator",
-                 "openChannel", "lastMessage", "queuePosition", "estimatedWaitSeconds"):
+    for name in ("createdAt", "answeredAt", "firstResponseAt", "autoCloseAt", "client", "operator", "openChannel",
+                 "lastMessage", "queuePosition", "estimatedWaitSeconds"):
         assert any(chat[name] is not None for chat in shown), name
-    assert {chat["status"] for chat in shown} >= {"ACTIVE", "CLOSED", "QUEUED"}
+    assert {chat["status"] for chat in shown} >= {"ACTIVE", "QUEUED"}
     assert any(chat["pinned"] for chat in shown) and any(chat["priority"] == "HIGH" for chat in shown)
-    assert any(not chat["waitingFirstResponse"] for chat in shown)
+    assert {chat["waitingFirstResponse"] for chat in shown} == {True, False}
     assert any(chat["lastMessage"]["editedAt"] for chat in shown)
+    if listed == "conversations":
+        assert any(chat["closedAt"] for chat in shown) and "CLOSED" in {chat["status"] for chat in shown}
 
 
 async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queries):
@@ -199,3 +212,9 @@ async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queri
     # `messages` is not in CHAT_COLUMNS: every column of the chat is read
     assert "NULL AS answered_at" not in whole and "lm.edited_at AS last_message__edited_at" in whole
     assert "NULL AS last_message__created_at" in whole
+    with count_queries() as sidebar:
+        await execute("{ myChats { active { id title lastMessage { text } } } }", me)
+    statement = next(statement for statement in sidebar.statements if "JOIN message" in statement)
+    # what the sidebar groups and orders by is read whatever the selection
+    assert "NULL AS answered_at" in statement and "NULL AS last_message__created_at" in statement
+    assert "c.last_activity_at AS last_activity_at" in statement and "c.first_response_at AS" in statement

@@ -156,7 +156,7 @@ EXCEPTIONS: dict[str, str] = {
                                                              "(send_canned_response: operators/open_channels `named`)",
     "services.chats.chat_relations:_JOINS": "the responsible's and the channel's names of chats read through "
                                             "visible_chats_sql (operators/open_channels `named`: every one)",
-    "services.chats.reads:_MY_CHATS": "the caller's own preference row (o.id = the caller)",
+    "services.chats.reads:_my_chats_sql": "the caller's own preference row (o.id = the caller)",
     "services.chats.chats:auto_close_deadline_sql": "the auto-close setting of the channel of the chat an UPDATE "
                                                     "changes (sendMessage: its roles checked before any use)",
 }
