@@ -1,7 +1,11 @@
 """The read models of the chat lists: what myChats, conversations, a page's relations and search
 return (services/common/read_models.py). Each field is an attribute of the model it reads, by the
 same name (tests/read_models checks names, types and nullability), so the schema's types build
-from a row as from a model; each statement selects the fields' columns (`columns`)."""
+from a row as from a model; each statement selects the fields' columns (`columns`).
+
+A list read for a selection (conversations, myChats: their `chat_columns` and `relation_columns`)
+is a partial read: the columns its caller does not read are selected as NULL
+(services/common/read_models.select_list) and are None in its rows, whatever the field's type."""
 from __future__ import annotations
 
 from dataclasses import dataclass
