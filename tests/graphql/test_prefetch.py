@@ -4,7 +4,9 @@ selected is not loaded."""
 from __future__ import annotations
 
 import pytest
-from graphql import GraphQLEnumType, GraphQLNamedType, GraphQLScalarType, get_named_type, is_required_argument
+from graphql import (
+    GraphQLEnumType, GraphQLNamedType, GraphQLScalarType, build_schema, get_named_type, is_required_argument,
+)
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from tests.graphql.helpers import execute  # noqa: I001 - imports the schema before its resolvers
@@ -113,6 +115,10 @@ async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_quer
     assert as_operator["last_message"].created_at.tzinfo is not None  # a datetime on both backends
 
 
+#: the served schema, built from its SDL (what a client introspects)
+_SCHEMA = build_schema(schema.as_str())
+
+
 def _leaves(type_: GraphQLNamedType) -> str:
     """A selection of every argument-free scalar field of an object type (its __typename if none)."""
     fields = [name for name, field in getattr(type_, "fields", {}).items()
@@ -124,7 +130,7 @@ def _leaves(type_: GraphQLNamedType) -> str:
 def _selections(type_name: str) -> dict[str, str]:
     """Each argument-free field of a schema type, as a selection (an object field with its leaves)."""
     selections = {}
-    for name, field in schema._schema.type_map[type_name].fields.items():
+    for name, field in _SCHEMA.type_map[type_name].fields.items():
         if any(is_required_argument(argument) for argument in field.args.values()):
             continue
         named = get_named_type(field.type)
