@@ -105,7 +105,6 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
         require_storage_package(settings)
     except StorageUnavailable as error:
         raise CommandError(str(error)) from None
-    _check_port(host, port)
     try:
         check_format(settings.log_format)
         check_mode(settings.worker_cpu_affinity)
@@ -115,6 +114,7 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.http_keep_alive_seconds > 0:
         raise CommandError(f"HTTP_KEEP_ALIVE_SECONDS must be above 0 (seconds an idle connection is kept), "
                            f"not {settings.http_keep_alive_seconds:g}")
+    _check_port(host, port)  # after the settings: a wrong one is named even while the port is taken
     if settings.metrics_port:
         _check_port(host, settings.metrics_port)
     if settings.uses_redis:

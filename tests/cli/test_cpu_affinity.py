@@ -3,6 +3,7 @@ own (openchannels/cpu_affinity.py); off, the default, leaves them to the kernel.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -108,7 +109,10 @@ def test_the_app_refuses_an_unknown_mode_before_it_starts(monkeypatch):
 
 
 def test_serve_refuses_an_unknown_mode_in_one_line(tmp_path: Path):
-    result = run(tmp_path, "serve", WORKER_CPU_AFFINITY="pinned")
+    with socket.socket() as taken:  # its port in use as well: the setting is what is wrong, and is named
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run(tmp_path, "serve", "--port", str(taken.getsockname()[1]), WORKER_CPU_AFFINITY="pinned")
     assert_one_line_error(result, "WORKER_CPU_AFFINITY", "off or auto", "'pinned'")
 
 
