@@ -10,7 +10,8 @@ with a pool as large as the project's (DATABASE_POOL_SIZE's default), whose rele
 go back without asyncpg's reset statement, as the project's do (`keep_session`).
 
 `POST /send-message` (B3) takes `{"chatId", "text"}` and makes the server's writes for an operator's
-message, in the server's round trips: BEGIN with the chat's row locked (the caller's roles are
+message, in the server's round trips and with the statements it keeps prepared in each session:
+BEGIN with the chat's row locked (the caller's roles are
 decided after the lock, as the server decides them); the server's own statement
 (services/messaging/messages.py `SEND_MESSAGE_STATEMENT`: the chat's activity and auto-close time,
 a client's wait for a reply met, the message written only when the caller is one of the chat's
@@ -41,7 +42,6 @@ from starlette.routing import Route
 
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
-from services.common.transactions import lock_row_sql
 from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
 from services.messaging.messages import SEND_MESSAGE_STATEMENT
 
@@ -149,16 +149,37 @@ _NO_CHAT = {"data": {"sendMessage": {"message": None, "userErrors": [
     {"code": "NOT_FOUND", "message": "No such chat.", "field": ["input", "chatId"]}]}}}
 
 
+#: what the server keeps prepared in each session (services/common/transactions.py `session_statement`),
+#: prepared here in each new connection of a baseline's pool (`prepare_session`, asyncpg's `init`)
+_PREPARED = {
+    "bench_lock_chat": "(bigint) AS SELECT 1 FROM chat WHERE id = $1 FOR UPDATE",
+    "bench_write_event": (
+        "(int, int, int, jsonb, timestamptz) AS "
+        f"WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
+        "written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
+        "visitor_visible, created_at) SELECT 'MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4, true, $5 "
+        "FROM event_order RETURNING id) SELECT set_config('bench.written_event_id', id::text, false) FROM written"),
+}
+
+
+async def prepare_session(connection: asyncpg.Connection) -> None:
+    """asyncpg's pool `init`: the statements the server keeps prepared in its sessions."""
+    for name, definition in _PREPARED.items():
+        await connection.execute(f"PREPARE {name} {definition}")
+
+
+def begin_and_lock(chat_id: int) -> str:
+    """The server's first round trip of a message: BEGIN and the chat's row locked (the prepared lock)."""
+    return f"BEGIN; EXECUTE bench_lock_chat({int(chat_id)})"
+
+
 def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, operator_id: int, now: datetime) -> str:
     """The server's last round trip of a message (services/events/events.py, UnitOfWork.flush_and_commit):
-    the event-order lock, the MESSAGE_ADDED event and COMMIT, the event's id kept in the session
-    (read back with READ_EVENT_ID). Its values are integers and a time this process made: no quoting needed."""
-    return (f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
-            "WITH written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, "
-            "operator_ids, visitor_visible, created_at) VALUES ('MESSAGE_ADDED', 'MESSAGE_ADDED', "
-            f"{int(chat_id)}, {'NULL' if channel_id is None else int(channel_id)}, {int(message_id)}, "
-            f"'[{int(operator_id)}]'::jsonb, true, '{now.isoformat()}'::timestamptz) RETURNING id) "
-            "SELECT set_config('bench.written_event_id', id::text, false) FROM written; COMMIT")
+    the event-order lock, the MESSAGE_ADDED event (the prepared statement) and COMMIT, the event's id kept
+    in the session (read back with READ_EVENT_ID). Its values are integers and a time this process made:
+    no quoting needed."""
+    return (f"EXECUTE bench_write_event({int(chat_id)}, {'NULL' if channel_id is None else int(channel_id)}, "
+            f"{int(message_id)}, '[{int(operator_id)}]', '{now.isoformat()}'); COMMIT")
 
 
 READ_EVENT_ID = "SELECT current_setting('bench.written_event_id')"
@@ -205,7 +226,7 @@ async def send_message(request: Request) -> JSONResponse:
     chat_id = found[1]
     now = datetime.now(timezone.utc)
     async with app.state.pool.acquire() as db:
-        await db.execute(f"BEGIN; {lock_row_sql(('chat', chat_id))}")
+        await db.execute(begin_and_lock(chat_id))
         try:
             rows = await db.fetch(SEND_MESSAGE_STATEMENT, chat_id, me, now, "OPERATOR", str(body.get("text") or ""),
                                   False)
@@ -238,7 +259,8 @@ def create_app() -> Starlette:
 
         # released connections go back as the server's do (infrastructure/settings.py `keep_session`):
         # without asyncpg's reset statement, a round trip the server does not make
-        app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE, reset=keep_session)
+        app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=POOL_SIZE, reset=keep_session,
+                                                   init=prepare_session)
         app.state.redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
         app.state.channel = f"openchannels-bench-endpoint:{os.getpid()}"
         try:

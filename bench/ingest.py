@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from bench.baseline import READ_EVENT_ID, event_and_commit, event_message
+from bench.baseline import READ_EVENT_ID, event_and_commit, event_message, prepare_session
 from bench.load import LoadResult, RawConnection, percentile
 from bench.seed import CLIENT_LINES, OPERATOR_LINES
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
@@ -134,7 +134,7 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
     # connections released as the server releases them (`keep_session`: no reset statement, which
     # would be a fifth round trip per message that the server does not make)
     pool = await asyncpg.create_pool(database_url, min_size=DEFAULT_POOL_SIZE, max_size=DEFAULT_POOL_SIZE,
-                                     reset=keep_session)
+                                     reset=keep_session, init=prepare_session)
     publisher = redis.Redis.from_url(redis_url)
     texts = itertools.cycle(TEXTS)
 
@@ -144,7 +144,8 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
         async def send() -> str | None:
             now = datetime.now(timezone.utc)
             # the server's round trips (services/common/transactions.py, UnitOfWork.flush_and_commit):
-            # BEGIN; the message; the event-order lock, the event and COMMIT in one; the event's id
+            # BEGIN; the message; the event-order lock, the event and COMMIT in one (the statement the
+            # server keeps prepared); the event's id
             async with pool.acquire() as db:
                 await db.execute("BEGIN")
                 try:

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 
 #: (variable, default, meaning) — the single list that `openchannels --help` and the README show.
@@ -343,6 +344,7 @@ def tortoise_config(database_url: str, pool_size: int = DEFAULT_POOL_SIZE) -> di
     if database_url.startswith(("postgres://", "postgresql://")):
         connection = expand_db_url(database_url)
         connection["credentials"]["reset"] = keep_session
+        connection["credentials"]["connection_class"] = SessionConnection
         connection["credentials"].setdefault("maxsize", pool_size)
     return {
         "connections": {"default": connection},
@@ -364,6 +366,18 @@ async def keep_session(connection: Any) -> None:
     By default the pool resets every released connection with a statement of its own (close
     cursors, UNLISTEN, RESET ALL, release session advisory locks): a round trip per released
     connection, one in eight of the bench server's samples on a 50-chat myChats. This code keeps
-    no session state (its advisory locks are transaction-scoped, it never LISTENs, SETs or
-    declares cursors), and asyncpg still rolls back a transaction left open before it calls this.
+    no session state that a reset would clear (its advisory locks are transaction-scoped, it never
+    LISTENs or declares cursors; what it SETs it reads back in the same unit of work; the
+    statements it PREPAREs are kept on purpose, `SessionConnection`), and asyncpg still rolls back
+    a transaction left open before it calls this.
     """
+
+
+class SessionConnection(asyncpg.Connection):
+    """The pool's connections: an asyncpg connection that remembers which statements its session
+    keeps prepared (services/common/transactions.py `session_statement`), for as long as it lives."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the names PREPAREd in this session
+        self.prepared_statements: set[str] = set()

@@ -22,7 +22,7 @@ from services.events.records import (
     ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
 )
 from services.identity.viewer import Viewer
-from services.common.transactions import DirectTransaction, transaction
+from services.common.transactions import DirectTransaction, session_statement, transaction
 
 EVENT_ORDER_LOCK = 7_311_000_001
 
@@ -110,11 +110,15 @@ class UnitOfWork:
             await self.flush()
             return
         created_at = datetime.now(timezone.utc)
-        rows = ", ".join(f"({', '.join(_literals(pending, created_at))})" for pending in self.pending)
-        await self.tx.commit_with(
-            f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
-            f"WITH written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows} RETURNING id) "
-            f"SELECT set_config('{_WRITTEN_IDS}', string_agg(id::text, ',' ORDER BY id), false) FROM written")
+        if len(self.pending) == 1 and self.tx.prepared(_WRITE_EVENT):
+            # the statement kept prepared in the session: planned once, not in every round trip
+            await self.tx.commit_with(f"EXECUTE {_WRITE_EVENT}({', '.join(_literals(self.pending[0], created_at))})")
+        else:
+            rows = ", ".join(f"({', '.join(_literals(pending, created_at))})" for pending in self.pending)
+            await self.tx.commit_with(
+                f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
+                f"WITH written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows} RETURNING id) "
+                f"SELECT set_config('{_WRITTEN_IDS}', string_agg(id::text, ',' ORDER BY id), false) FROM written")
         found = await raw_sql.rows(self.tx, f"SELECT current_setting('{_WRITTEN_IDS}') AS ids")
         ids = [int(i) for i in found[0]["ids"].split(",")]
         assert len(ids) == len(self.pending)  # the rows' ids, drawn in order under the lock
@@ -141,6 +145,14 @@ _LOCK_AND_INSERT_EVENT = (
 _JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
+#: a unit of work's one event, the event-order lock and the id kept in the session, as `flush_and_commit`'s
+#: script writes them, kept prepared in each session of the pool (services/common/transactions.py)
+_WRITE_EVENT = session_statement(
+    "openchannels_write_event",
+    f"({', '.join(_CASTS)}) AS WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
+    f"written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
+    f"SELECT {', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))} FROM event_order RETURNING id) "
+    f"SELECT set_config('{_WRITTEN_IDS}', id::text, false) FROM written")
 
 
 def _params(pending: PendingEvent, created_at: datetime) -> list[Any]:

@@ -47,8 +47,9 @@ async def test_a_participant_s_message_is_four_round_trips_on_postgresql(db, bac
     """sendMessage is the busiest write: BEGIN with the chat's lock in one round trip, then the
     chat, its transition, the roles, the message and the writer's read marker in one statement,
     then the event with COMMIT in one round trip (services/common/transactions.py:
-    DIRECT_TRANSACTIONS), and the event's id read back after it. (The writer's first message in
-    a chat creates their read marker: three statements more.)"""
+    DIRECT_TRANSACTIONS), and the event's id read back after it; the lock and the event are the
+    statements the session keeps prepared. (The writer's first message in a chat creates their
+    read marker: three statements more.)"""
     operator, viewer = await make_operator()
     channel = await make_open_channel([operator])
     chat, _, _ = await start_chat(channel)
@@ -62,9 +63,10 @@ async def test_a_participant_s_message_is_four_round_trips_on_postgresql(db, bac
     assert marker.last_read_message_id == message.id
     if backend == "postgres":
         assert counter.count == 4, counter.statements
-        assert counter.statements[0] == f"BEGIN; SELECT 1 FROM chat WHERE id = {chat.id} FOR UPDATE"
+        assert counter.statements[0] == f"BEGIN; EXECUTE openchannels_lock_chat({chat.id})"
         assert "INSERT INTO message" in counter.statements[1]
-        assert "INSERT INTO event" in counter.statements[2] and counter.statements[2].endswith("COMMIT")
+        assert counter.statements[2].startswith("EXECUTE openchannels_write_event(")
+        assert counter.statements[2].endswith("; COMMIT")
 
 
 async def test_a_missing_read_marker_is_created_for_the_writer(db):

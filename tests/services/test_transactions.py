@@ -193,3 +193,55 @@ async def test_a_message_on_every_path_moves_the_chat_and_names_its_state_in_the
     await chats.pin_chat(viewer, chat_id=chat.id, pinned=True)
     await messages.send_message(viewer, chat_id=chat.id, text="pinned")
     assert (await Chat.get(id=chat.id)).auto_close_at is None
+
+
+async def _prepared_in(tx: Any) -> set[str]:
+    """The statements the transaction's session keeps prepared, as PostgreSQL lists them."""
+    rows = await tx.execute_query_dict("SELECT name FROM pg_prepared_statements WHERE name LIKE 'openchannels_%'")
+    return {row["name"] for row in rows}
+
+
+async def test_the_lock_and_a_single_event_run_as_statements_the_session_keeps_prepared(db, backend, caplog):
+    """PostgreSQL plans the row lock and the event's INSERT once per session: BEGIN's and COMMIT's
+    round trips EXECUTE them by name, and the event comes out as before (its id, in order)."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's direct transactions only")
+    channel = await OpenChannel.create(name="prepared")
+    capture = Capture()
+    caplog.set_level("DEBUG", logger="tortoise.db_client")
+    with publishing_to(capture):  # type: ignore[arg-type]
+        for _ in range(2):  # the first unit of a connection prepares (a round trip of its own)
+            async with unit_of_work(lock=("open_channel", channel.id)) as uow:
+                assert {"openchannels_lock_open_channel", "openchannels_write_event"} <= await _prepared_in(uow.tx)
+                uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
+                           open_channel_id=channel.id, detail={"old_title": AWKWARD})
+    sent = [r.getMessage() for r in caplog.records]
+    assert f"BEGIN; EXECUTE openchannels_lock_open_channel({channel.id})" in sent
+    assert sum(m.startswith("EXECUTE openchannels_write_event(") and m.endswith("; COMMIT") for m in sent) == 2
+    written = await Event.filter(open_channel_id=channel.id, kind="CHAT_RENAMED").order_by("id")
+    assert [e["id"] for e in capture.events] == [e.id for e in written]
+    assert [e.detail for e in written] == [{"old_title": AWKWARD}] * 2
+
+
+async def test_a_session_that_lost_its_prepared_statements_fails_one_unit_and_prepares_them_again(db, backend):
+    """Should a session lose them (DEALLOCATE), the unit of work that finds one missing rolls back
+    whole, and the connection prepares them again at its next transaction."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's direct transactions only")
+    channel = await OpenChannel.create(name="deallocated")
+    with pytest.raises(asyncpg.InvalidSQLStatementNameError):
+        async with unit_of_work() as uow:
+            await uow.tx.execute_script("DEALLOCATE ALL")
+            await OpenChannel.filter(id=channel.id).using_db(uow.tx).update(name="lost")
+            uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
+                       open_channel_id=channel.id)
+            kept = uow.tx._connection.prepared_statements  # the session's record (infrastructure/settings.py)
+            assert "openchannels_write_event" in kept
+    assert kept == set()  # forgotten: prepared again next time
+    assert (await OpenChannel.get(id=channel.id)).name == "deallocated"
+    assert not await Event.filter(open_channel_id=channel.id).exists()
+    for _ in range(3):  # every connection of the pool works, the one that lost them included
+        async with unit_of_work() as uow:
+            uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
+                       open_channel_id=channel.id)
+    assert await Event.filter(open_channel_id=channel.id).count() == 3
