@@ -78,18 +78,21 @@ class DirectTransaction(TransactionWrapper):
         self._connection = connection
         #: COMMIT went out with the last statements (commit_with)
         self.committed = False
+        #: the names the session keeps prepared (`SessionConnection.prepared_statements`, read once:
+        #: through the pool's proxy it is a fallback attribute lookup); None: a connection that keeps
+        #: no record of them
+        self._kept: set[str] | None = getattr(connection, "prepared_statements", None)
 
     def prepared(self, name: str) -> bool:
         """Whether this transaction's session has the statement `name` prepared (`session_statement`)."""
-        kept = getattr(self._connection, "prepared_statements", None)
-        return kept is not None and name in kept
+        return self._kept is not None and name in self._kept
 
     async def prepare_session(self) -> None:
         """PREPARE what this session lacks of the statements kept prepared: once in a session's
         life, outside a transaction, a round trip per statement. A connection that keeps no
         record of them (not the pool's `SessionConnection`) prepares nothing; a PREPARE that
         fails (its tables not made yet) leaves its statement to run as a script."""
-        kept = getattr(self._connection, "prepared_statements", None)
+        kept = self._kept
         if kept is None or len(kept) == len(_SESSION_STATEMENTS):
             return
         for name, definition in list(_SESSION_STATEMENTS.items()):
@@ -107,9 +110,8 @@ class DirectTransaction(TransactionWrapper):
     def forget_prepared(self) -> None:
         """The session lost its prepared statements (PostgreSQL answered that one does not exist):
         they are prepared again from the next transaction on this connection."""
-        kept = getattr(self._connection, "prepared_statements", None)
-        if kept is not None:
-            kept.clear()
+        if self._kept is not None:
+            self._kept.clear()
 
     async def begin(self, script: str = "") -> None:
         """BEGIN, and `script` (statements without parameters) in the same round trip."""
