@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
+from services.common.transactions import lock_statement, prepare_sql
 from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
 from services.messaging.messages import SEND_MESSAGE_STATEMENT
 
@@ -149,28 +150,29 @@ _NO_CHAT = {"data": {"sendMessage": {"message": None, "userErrors": [
     {"code": "NOT_FOUND", "message": "No such chat.", "field": ["input", "chatId"]}]}}}
 
 
-#: what the server keeps prepared in each session (services/common/transactions.py `session_statement`),
-#: prepared here in each new connection of a baseline's pool (`prepare_session`, asyncpg's `init`)
-_PREPARED = {
-    "bench_lock_chat": "(bigint) AS SELECT 1 FROM chat WHERE id = $1 FOR UPDATE",
-    "bench_write_event": (
-        "(int, int, int, jsonb, timestamptz) AS "
-        f"WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
-        "written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
-        "visitor_visible, created_at) SELECT 'MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4, true, $5 "
-        "FROM event_order RETURNING id) SELECT set_config('bench.written_event_id', id::text, false) FROM written"),
-}
+#: the server's own lock of a chat's row, as it keeps it prepared in each session
+#: (services/common/transactions.py `lock_statement`)
+_LOCK_CHAT = lock_statement("chat")
+#: the server's last statement of a message (services/events/events.py `_WRITE_EVENT`) for the columns
+#: a message's event sets, kept prepared as the server keeps its own
+_WRITE_EVENT = (
+    "PREPARE bench_write_event(int, int, int, jsonb, timestamptz) AS "
+    f"WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
+    "written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
+    "visitor_visible, created_at) SELECT 'MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4, true, $5 "
+    "FROM event_order RETURNING id) SELECT set_config('bench.written_event_id', id::text, false) FROM written")
 
 
 async def prepare_session(connection: asyncpg.Connection) -> None:
-    """asyncpg's pool `init`: the statements the server keeps prepared in its sessions."""
-    for name, definition in _PREPARED.items():
-        await connection.execute(f"PREPARE {name} {definition}")
+    """asyncpg's pool `init`: in each new connection of a baseline's pool, the statements the
+    server keeps prepared in its sessions (services/common/transactions.py `session_statement`)."""
+    await connection.execute(prepare_sql(_LOCK_CHAT))
+    await connection.execute(_WRITE_EVENT)
 
 
 def begin_and_lock(chat_id: int) -> str:
     """The server's first round trip of a message: BEGIN and the chat's row locked (the prepared lock)."""
-    return f"BEGIN; EXECUTE bench_lock_chat({int(chat_id)})"
+    return f"BEGIN; EXECUTE {_LOCK_CHAT}({int(chat_id)})"
 
 
 def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, operator_id: int, now: datetime) -> str:

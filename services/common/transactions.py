@@ -67,6 +67,11 @@ def session_statement(name: str, definition: str) -> str:
     return name
 
 
+def prepare_sql(name: str) -> str:
+    """The PREPARE statement of a statement kept prepared (`session_statement`)."""
+    return f"PREPARE {name} {_SESSION_STATEMENTS[name]}"
+
+
 class DirectTransaction(TransactionWrapper):
     """Tortoise's asyncpg transaction client (every query method, exceptions translated as
     Tortoise does), on a connection `transaction()` took from the pool, with BEGIN, COMMIT and
@@ -95,11 +100,11 @@ class DirectTransaction(TransactionWrapper):
         kept = self._kept
         if kept is None or len(kept) == len(_SESSION_STATEMENTS):
             return
-        for name, definition in list(_SESSION_STATEMENTS.items()):
+        for name in list(_SESSION_STATEMENTS):
             if name in kept:
                 continue
             try:
-                await self._connection.execute(f"PREPARE {name} {definition}")
+                await self._connection.execute(prepare_sql(name))
             except asyncpg.DuplicatePreparedStatementError:
                 pass  # prepared already
             except asyncpg.PostgresError as error:
@@ -195,14 +200,22 @@ def lock_row_sql(lock: tuple[str, int]) -> str:
     return f"SELECT 1 FROM {table} WHERE id = {int(row_id)} FOR UPDATE"
 
 
-def _lock_statement(table: str) -> str:
-    """The kept-prepared statement that locks a row of `table` by its id."""
-    return session_statement(f"openchannels_lock_{table}", f"(bigint) AS SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE")
+#: table -> the name of its kept-prepared row lock (`lock_statement`)
+_LOCK_STATEMENTS: dict[str, str] = {}
 
 
-def _lock_script(tx: DirectTransaction, lock: tuple[str, int]) -> str:
-    """The lock in BEGIN's round trip: EXECUTEd where the session has it prepared."""
-    name = _lock_statement(lock[0])
+def lock_statement(table: str) -> str:
+    """The kept-prepared statement that locks a row of `table` by its id ($1): registered with
+    `session_statement` at its first use, then prepared in each session from its next transaction."""
+    name = _LOCK_STATEMENTS.get(table)
+    if name is None:
+        name = _LOCK_STATEMENTS[table] = session_statement(
+            f"openchannels_lock_{table}", f"(bigint) AS SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE")
+    return name
+
+
+def _lock_script(tx: DirectTransaction, name: str, lock: tuple[str, int]) -> str:
+    """The lock in BEGIN's round trip: its statement `name` EXECUTEd where the session has it prepared."""
     return f"EXECUTE {name}({int(lock[1])})" if tx.prepared(name) else lock_row_sql(lock)
 
 
@@ -217,10 +230,9 @@ async def _direct(root: AsyncpgDBClient, lock: tuple[str, int] | None) -> AsyncI
         token = get_connections().set(root.connection_name, tx)
         try:
             try:
-                if lock is not None:
-                    _lock_statement(lock[0])  # kept prepared from this transaction on
+                locking = lock_statement(lock[0]) if lock is not None else ""  # prepared from this transaction on
                 await tx.prepare_session()
-                await tx.begin(_lock_script(tx, lock) if lock is not None else "")  # a failed lock: rolled back below
+                await tx.begin(_lock_script(tx, locking, lock) if lock is not None else "")  # a failed lock: rolled back below
                 yield tx
             except BaseException as error:
                 if isinstance(error, asyncpg.InvalidSQLStatementNameError):

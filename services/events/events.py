@@ -134,14 +134,22 @@ _CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolea
           "jsonb", "jsonb")
 _INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
                  f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) RETURNING id")
-# The lock and the first event in one round trip (the lock is held until commit, so every
+# The lock and the first event in one statement (the lock is held until commit, so every
 # statement saved inside it counts). The MATERIALIZED CTE runs, and so takes the lock,
 # before the INSERT draws the id from the sequence.
-_LOCK_AND_INSERT_EVENT = (
-    "WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($14)) "
-    f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
-    f"SELECT {', '.join(f'${i}::{cast}' for i, cast in enumerate(_CASTS, 1))} FROM event_order RETURNING id"
-)
+def _event_order(lock: object) -> str:
+    """The CTE that takes the event-order lock (`lock`: the key, or its placeholder)."""
+    return f"event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({lock}))"
+
+
+def _insert_after_order(values: Iterable[str]) -> str:
+    """The event's INSERT of `values` (in _EVENT_COLUMNS' order), run after `_event_order`'s CTE."""
+    return (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
+            f"SELECT {', '.join(values)} FROM event_order RETURNING id")
+
+
+_LOCK_AND_INSERT_EVENT = (f"WITH {_event_order('$14')} "
+                          + _insert_after_order(f"${i}::{cast}" for i, cast in enumerate(_CASTS, 1)))
 _JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
@@ -149,9 +157,8 @@ _WRITTEN_IDS = "openchannels.written_event_ids"
 #: script writes them, kept prepared in each session of the pool (services/common/transactions.py)
 _WRITE_EVENT = session_statement(
     "openchannels_write_event",
-    f"({', '.join(_CASTS)}) AS WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
-    f"written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
-    f"SELECT {', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))} FROM event_order RETURNING id) "
+    f"({', '.join(_CASTS)}) AS WITH {_event_order(EVENT_ORDER_LOCK)}, "
+    f"written AS ({_insert_after_order(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) "
     f"SELECT set_config('{_WRITTEN_IDS}', id::text, false) FROM written")
 
 
