@@ -54,6 +54,14 @@ def process_seconds(pid: int) -> float:
     return stat[1] if stat is not None else 0.0
 
 
+def machine_seconds() -> tuple[float, float]:
+    """(busy, idle) CPU seconds so far of every core of the machine, from /proc/stat's first line:
+    busy is user, nice, system, irq, softirq and steal; idle is idle and iowait."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / _TICKS, (idle + iowait) / _TICKS
+
+
 def backend_seconds(database: str) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL client backend connected to `database`."""
     found: dict[int, float] = {}

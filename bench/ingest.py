@@ -171,15 +171,17 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
 
 async def _cpu_at_edges(pid: int, database: str, warmup: float, duration: float) -> dict[str, float]:
     """CPU seconds over the measured window (after the warm-up): of process `pid` (the server, or
-    this driver for the raw loop) and of PostgreSQL's backends connected to `database`."""
-    from bench.cpu import backend_seconds, process_seconds
+    this driver for the raw loop), of PostgreSQL's backends connected to `database`, and of the
+    whole machine (every process on it: busy and idle seconds of all its cores)."""
+    from bench.cpu import backend_seconds, machine_seconds, process_seconds
 
     await asyncio.sleep(warmup)
-    process, backends = process_seconds(pid), backend_seconds(database)
+    process, backends, (busy, idle) = process_seconds(pid), backend_seconds(database), machine_seconds()
     await asyncio.sleep(duration)
-    after = backend_seconds(database)
+    after, (busy_after, idle_after) = backend_seconds(database), machine_seconds()
     return {"process": process_seconds(pid) - process,
-            "database": sum(seconds - backends.get(b, 0.0) for b, seconds in after.items())}
+            "database": sum(seconds - backends.get(b, 0.0) for b, seconds in after.items()),
+            "machine": busy_after - busy, "machine_idle": idle_after - idle}
 
 
 async def run(args: argparse.Namespace) -> tuple[LoadResult, dict[str, float]]:
@@ -218,6 +220,23 @@ def _cpu_ms_per_message(slices: list[tuple[LoadResult, dict[str, float]]], part:
     """CPU ms per message answered in the measured windows (successes and failures alike)."""
     messages = sum(result.requests for result, _ in slices)
     return round(sum(cpu[part] for _, cpu in slices) * 1000 / messages, 3) if messages else None
+
+
+def _idle_share(slices: list[tuple[LoadResult, dict[str, float]]]) -> float | None:
+    """The share of the machine's core time that was idle over the measured windows."""
+    busy, idle = sum(cpu["machine"] for _, cpu in slices), sum(cpu["machine_idle"] for _, cpu in slices)
+    return idle / (busy + idle) if busy + idle > 0 else None
+
+
+def _machine_note(ours: list[tuple[LoadResult, dict[str, float]]],
+                  theirs: list[tuple[LoadResult, dict[str, float]]], name: str) -> str:
+    """What the whole machine's row means, with the idle share of each side's windows."""
+    shares = [_idle_share(side) for side in (ours, theirs)]
+    idle = ", ".join(f"{label} {share:.0%}" for label, share in zip(("the server's", f"{name}'s"), shares)
+                     if share is not None)
+    return ("every process on the machine over the same windows (the server's side includes the load's HTTP "
+            f"driver, PostgreSQL and Redis); cores idle in the windows: {idle}. A side whose cores are never "
+            "idle is bounded by the machine's CPU per message: its requests/s ratio measures the machine's cores too")
 
 
 def _by_round_note(ours: list[tuple[LoadResult, dict[str, float]]],
@@ -287,7 +306,8 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                  for label, part, note in (
                      ("Python", "process", "the server's process against the raw loop's driver process, "
                       "over the measured windows"),
-                     ("PostgreSQL", "database", "the bench database's backends over the same windows"))]
+                     ("PostgreSQL", "database", "the bench database's backends over the same windows"),
+                     ("whole machine", "machine", _machine_note(ours, base, "the raw loop")))]
     if endpoint is not None:
         against = f"{benchmark} vs hand-written endpoint"
         written = LoadResult.merged([result for result, _ in hand])
@@ -314,7 +334,8 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                           f"windows; by slice, the server's {_by_slice(ours, 'process')}, the endpoint's "
                           f"{_by_slice(hand, 'process')}"),
                          ("PostgreSQL", "database", "the bench database's backends over the same windows: the "
-                          "endpoint makes the server's statements, so PostgreSQL's work should match"))]
+                          "endpoint makes the server's statements, so PostgreSQL's work should match"),
+                         ("whole machine", "machine", _machine_note(ours, hand, "the endpoint")))]
     return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),
                                                                merged.requests))
 

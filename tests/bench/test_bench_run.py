@@ -84,6 +84,15 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
     assert str(rows[against, "failed requests"]["baseline"]).startswith("0/"), rows[against, "failed requests"]
     assert rows[against, "CPU ms per message, Python"]["baseline"] > 0
     assert rows[against, "CPU ms per message, PostgreSQL"]["baseline"] > 0
+    # the whole machine's CPU per message on each side (the server and its driver, PostgreSQL, Redis:
+    # at least the server's and PostgreSQL's), with the share of idle core time in each side's windows
+    for row, other in ((rows["B3 sendMessage (3 operators)", "CPU ms per message, whole machine"], "the raw loop"),
+                       (rows[against, "CPU ms per message, whole machine"], "the endpoint")):
+        b3 = "B3 sendMessage (3 operators)"
+        assert row["value"] >= value(b3, "CPU ms per message, Python") + value(b3, "CPU ms per message, PostgreSQL") - 0.1, row
+        assert row["baseline"] > 0 and row["ratio"] == round(row["value"] / row["baseline"], 3), row
+        idle = re.search(rf"cores idle in the windows: the server's (\d+)%, {other}'s (\d+)%", row["note"])
+        assert idle is not None and all(0 <= int(share) <= 100 for share in idle.groups()), row["note"]
     # how far one round strays: each round's p99 against the endpoint's, each slice's CPU per message
     by_round = tail["note"].removeprefix("by round (the two sides' slices side by side): ").removesuffix(" x")
     assert len(by_round.split(", ")) == B3_ROUNDS and all(float(r) > 0 for r in by_round.split(", ")), tail["note"]
