@@ -94,7 +94,13 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
         idle = re.search(rf"cores idle in the windows: the server's (\d+)%, {other}'s (\d+)%", row["note"])
         assert idle is not None and all(0 <= int(share) <= 100 for share in idle.groups()), row["note"]
     # how far one round strays: each round's p99 against the endpoint's, each slice's CPU per message
-    by_round = tail["note"].removeprefix("by round (the two sides' slices side by side): ").removesuffix(" x")
+    # the p99 ratio split into what throughput explains (latency ~ 1 / throughput in a closed loop) and the tail's shape
+    split = re.search(r"; p99 ratio = p50 ratio ([\d.]+) x tail shape ratio ([\d.]+) .* requests/s over ours, ([\d.]+)$",
+                      tail["note"])
+    assert split is not None and float(split[1]) * float(split[2]) == pytest.approx(tail["ratio"], abs=0.02), tail
+    assert float(split[3]) == pytest.approx(rows[against, "requests/s"]["baseline"] / rows[against, "requests/s"]["value"],
+                                            abs=0.01), tail
+    by_round = tail["note"].split("; ")[0].removeprefix("by round (the two sides' slices side by side): ").removesuffix(" x")
     assert len(by_round.split(", ")) == B3_ROUNDS and all(float(r) > 0 for r in by_round.split(", ")), tail["note"]
     slices = re.search(r"by slice, the server's ([\d., ]+), the endpoint's ([\d., ]+)$",
                        rows[against, "CPU ms per message, Python"]["note"])
