@@ -334,7 +334,7 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                 "the server's statements for a message, in its round trips, behind HTTP"),
             Row(against, "p50 ms", round(merged.p50_ms, 2), round(written.p50_ms, 2), ratio(merged.p50_ms, written.p50_ms)),
             Row(against, "p99 ms", round(merged.p99_ms, 2), round(written.p99_ms, 2), tail,
-                f"{_by_round_note(ours, hand)}; {_closed_loop_note(merged, written)}",
+                "; ".join(note for note in (_by_round_note(ours, hand), _closed_loop_note(merged, written)) if note),
                 target=f"<= {TAIL_TARGET} x baseline", verdict=verdict(tail is not None and tail <= TAIL_TARGET)),
             Row(against, "failed requests", f"{merged.failures}/{merged.requests}",
                 f"{written.failures}/{written.requests}",
