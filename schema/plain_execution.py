@@ -133,6 +133,11 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().collect_and_execute_subfields(
             return_type, field_details_list, path, result, position_context)
 
+    def plan_root_field(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        """The plan of a root field's selection on its object type, or None (schema/direct_field.py
+        keeps it with the prepared document: `field_details_list` must live as long as the plan)."""
+        return self._compile_object(object_type, field_details_list)
+
     def _plan_for(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         """The object's plan for this selection, or None when some field is not plain (memoised
         like graphql-core's collect_subfields: on the identity of the field list)."""

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute
 from strawberry.execution import optimized_is_awaitable
@@ -43,6 +43,7 @@ from strawberry.types.graphql import OperationType
 
 from infrastructure.lru import LRU
 from resolvers.event_cursor import operation_root
+from schema.direct_field import DirectField, compile_direct, run_direct
 from schema.error_policy import client_error
 from schema.event_cursor import asks_for_event_cursor
 from schema.limits import measure_key
@@ -50,10 +51,12 @@ from schema.operation_metrics import kind_of, operation_ended
 
 #: (document text, operation name, integer variables) remembered per process
 PREPARED_SIZE = 4096
+#: a Prepared whose direct run has not been looked for yet
+_NOT_COMPILED = object()
 _RUN_PREPARED = (OperationType.QUERY, OperationType.MUTATION)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Prepared:
     """A document that reached execution with this key, and what its runs need."""
 
@@ -63,6 +66,9 @@ class Prepared:
     kind: str
     #: the document asks for `eventCursor` (read before execution)
     event_cursor: bool
+    #: its run without graphql-core's executor (schema/direct_field.py): found at its first prepared
+    #: run; None: it does not qualify
+    direct: DirectField | None | object = field(default=_NOT_COMPILED, compare=False)
 
 
 class PreparedOperations:
@@ -71,9 +77,12 @@ class PreparedOperations:
     #: the graphql-core schema they run on (set once the Strawberry schema is built)
     schema: GraphQLSchema
 
-    def __init__(self, executor_class: Any, *, hide_suggestions: bool = False, size: int = PREPARED_SIZE) -> None:
+    def __init__(self, executor_class: Any, *, hide_suggestions: bool = False, size: int = PREPARED_SIZE,
+                 direct: bool = True) -> None:
         self.executor_class = executor_class
         self.hide_suggestions = hide_suggestions
+        #: documents of one root field run without graphql-core's executor (schema/direct_field.py)
+        self.direct = direct
         self._prepared: LRU[tuple, Prepared] = LRU(size)
 
     def remember(self, query: str | None, operation_name: str | None, variables: object,
@@ -99,6 +108,16 @@ class PreparedOperations:
         result: ExecutionResult | None = None
         try:
             root = await operation_root() if prepared.event_cursor else None
+            direct = prepared.direct
+            if direct is _NOT_COMPILED:
+                direct = self._direct_of(prepared, root, variables, context)
+            if direct is not None:
+                result = await run_direct(cast(DirectField, direct), schema=self.schema, document=prepared.document,
+                                          operation_name=prepared.operation_name, root=root, variables=variables,
+                                          context=context, executor_class=self.executor_class,
+                                          hide_suggestions=self.hide_suggestions)
+                if result is not None:
+                    return result
             executed: Any = execute(self.schema, prepared.document, root_value=root, context_value=context,
                                     variable_values=variables, operation_name=prepared.operation_name,
                                     # Strawberry's own check, which it passes the same way (typed bool, not TypeGuard)
@@ -115,6 +134,22 @@ class PreparedOperations:
                 result.errors = [client_error(error) for error in result.errors]
             operation_ended(prepared.operation_name, prepared.kind, result, started)
         return result
+
+    def _direct_of(self, prepared: Prepared, root: Any, variables: dict[str, Any] | None,
+                   context: Any) -> DirectField | None:
+        """The document's direct run (remembered with it), or None. An executor is built once for it
+        (its plan); variables it cannot coerce leave the question to the next run."""
+        if not self.direct:
+            prepared.direct = None
+            return None
+        executor = self.executor_class.build(self.schema, prepared.document, root, context, variables,
+                                             prepared.operation_name, is_awaitable=optimized_is_awaitable,
+                                             hide_suggestions=self.hide_suggestions)
+        if isinstance(executor, list):
+            return None
+        found = compile_direct(self.schema, prepared.document, prepared.operation_name, executor)
+        prepared.direct = found
+        return found
 
 
 def _first_operation_name(document: DocumentNode) -> str | None:

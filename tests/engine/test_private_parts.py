@@ -44,6 +44,9 @@ PRIVATE_USES = {
     ("schema/__init__.py", "_schema"): (
         "strawberry-graphql", OFF + " (no prepared operations: schema/prepared_operations.py runs on the graphql-core "
         "schema Strawberry built)"),
+    ("schema/direct_field.py", "_OperationContextAwareGraphQLResolveInfo"): (
+        "strawberry-graphql", OFF + " (no prepared operations: graphql-core's executor builds each resolver's info, "
+        "with Strawberry's build_resolve_info)"),
     ("schema/limits.py", "_schema"): (
         "strawberry-graphql", "stays: the graphql-core schema the limits measure against (Strawberry's own "
         "ValidationCache reads it the same way; there is no public accessor)"),
@@ -84,6 +87,14 @@ NAMED_INTERNALS = {
         "strawberry-graphql", OFF),
     ("schema/prepared_operations.py", "from strawberry.execution import optimized_is_awaitable"): (
         "strawberry-graphql", OFF + " (no prepared operations: Strawberry's Schema.execute passes the same check)"),
+    ("schema/direct_field.py", "from graphql.execution.collect_fields import FieldDetails"): (
+        "graphql-core", OFF + " (no prepared operations: no direct runs of one root field)"),
+    ("schema/direct_field.py", "from graphql.execution.get_variable_signature import GraphQLVariableSignature"): (
+        "graphql-core", OFF + " (as above: graphql-core coerces the variables)"),
+    ("schema/direct_field.py", "from graphql.execution.values import VariableValues, VariableValueSource"): (
+        "graphql-core", OFF + " (as above)"),
+    ("schema/plain_execution.py", "def plan_root_field("): (
+        "graphql-core", OFF + " (the executor's collect_subfields, for a direct run's plan)"),
     ("schema/validation_cache.py", "from strawberry.schema.schema import validate_document"): (
         "strawberry-graphql", OFF + " (Strawberry's ValidationCache instead)"),
     ("schema/input_values.py", "from strawberry.schema.compat import is_scalar"): (
