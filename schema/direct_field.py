@@ -24,7 +24,8 @@ Whenever the answer would need more than that (the resolver raised, returned nul
 plan does not take: `_Unplanned`), the value is completed by graphql-core itself: `execute` again,
 with a middleware that gives the root field the value (or the exception) the resolver already gave,
 so the resolver's side effects happen once, and the errors, their paths and null propagation are
-graphql-core's own. Everything else (the event cursor's root, masking errors, the operation's
+graphql-core's own (the objects below the root field keep their plans: the middleware acts on root
+fields only, `ROOT_FIELDS_ONLY`). Everything else (the event cursor's root, masking errors, the operation's
 metrics) stays with PreparedOperations.execute.
 """
 from __future__ import annotations
@@ -212,7 +213,9 @@ async def run_direct(direct: DirectField, *, schema: GraphQLSchema, document: Do
 
 class _Resolved:
     """A graphql-core middleware: the root field answers what its resolver gave already (a value
-    or an exception); every other field resolves as usual."""
+    or an exception); every other field resolves as usual, and objects below are still planned."""
+
+    openchannels_root_fields_only = True  # plain_execution.ROOT_FIELDS_ONLY
 
     def __init__(self, response_key: str, *, value: Any = None, error: Exception | None = None) -> None:
         self.response_key, self.value, self.error = response_key, value, error

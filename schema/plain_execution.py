@@ -45,6 +45,10 @@ PREFETCHED_KEY = "openchannels.prefetched"
 
 Plan = Callable[[Any], Any]
 
+#: a graphql-core middleware with this attribute true acts on root fields only, which plans never
+#: read (they complete the objects below them): plans stay on (schema/direct_field.py's `_Resolved`)
+ROOT_FIELDS_ONLY = "openchannels_root_fields_only"
+
 
 def prefetched_field(name: str) -> dict[str, str]:
     """Metadata for a resolver field whose value a list resolver may have put in `prefetched[name]`:
@@ -194,8 +198,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return decisive
 
     def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
-            return None  # an extension's resolve() hook must see every field
+        middlewares = self.middleware_manager.middlewares if self.middleware_manager is not None else ()
+        if any(not getattr(middleware, ROOT_FIELDS_ONLY, False) for middleware in middlewares or ()):
+            return None  # an extension's resolve() hook must see every field (a plan reads no root field)
         grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return None

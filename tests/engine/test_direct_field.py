@@ -188,3 +188,22 @@ def test_documents_that_do_not_qualify(document):
     executor = PlainFieldExecutionContext.build(SMALL._schema, parsed, None, None, {"yes": True}, None,
                                                 is_awaitable=optimized_is_awaitable)
     assert compile_direct(SMALL._schema, parsed, None, executor) is None
+
+
+def test_a_completion_by_graphql_core_after_a_direct_run_still_plans_the_objects_below():
+    """The fallback's middleware acts on the root field only: objects below keep their plans (an
+    extension's middleware, which must see every field, turns them off)."""
+    from graphql.execution.collect_fields import FieldDetails
+
+    from schema.direct_field import _Resolved
+    parsed = parse(ADD)
+    node = parsed.definitions[0].selection_set.selections[0]
+    payload_type = SMALL._schema.mutation_type.fields["add"].type.of_type
+
+    def plan_with(middleware):
+        executor = PlainFieldExecutionContext.build(SMALL._schema, parsed, None, None, {"name": "a"}, None,
+                                                    middleware=middleware, is_awaitable=optimized_is_awaitable)
+        return executor.plan_root_field(payload_type, [FieldDetails(node, None)])
+
+    assert plan_with([_Resolved("add", value=None)]) is not None
+    assert plan_with([lambda next_, root, info, **arguments: next_(root, info, **arguments)]) is None
