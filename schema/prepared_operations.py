@@ -17,8 +17,11 @@ the parsed document, and a request with the same key runs as follows, with each 
 the one place that holds it:
 
 - the event cursor read first when the document asks for it (schema/event_cursor.py);
-- graphql-core's `execute` with what Strawberry would pass it: the schema's graphql-core schema,
-  the executor class, Strawberry's awaitable check, `hide_suggestions` in production;
+- a document of one root field, where it qualifies, run without graphql-core's executor
+  (schema/direct_field.py: the field's resolver and the plan of its selection; graphql-core
+  completes what the plan does not take);
+- otherwise graphql-core's `execute` with what Strawberry would pass it: the schema's graphql-core
+  schema, the executor class, Strawberry's awaitable check, `hide_suggestions` in production;
 - every error through the error policy's `client_error` (schema/error_policy.py), as
   FastErrorPolicy does;
 - the operation counted and timed (`operation_ended`, schema/operation_metrics.py).
