@@ -32,20 +32,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Awaitable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from graphql import (
-    DirectiveNode, DocumentNode, GraphQLError, FieldNode, FragmentDefinitionNode, GraphQLEnumType, GraphQLField, GraphQLNonNull,
-    GraphQLScalarType,
-    GraphQLObjectType, GraphQLResolveInfoHelpers, GraphQLSchema, OperationDefinitionNode, OperationType,
-    Visitor, execute, get_argument_values, get_operation_ast, get_variable_values, visit,
+    DirectiveNode, DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLEnumType, GraphQLError, GraphQLField,
+    GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfoHelpers, GraphQLScalarType, GraphQLSchema,
+    OperationDefinitionNode, OperationType, Visitor, get_argument_values, get_operation_ast, get_variable_values, visit,
 )
 from graphql.execution.collect_fields import FieldDetails
 from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
 from graphql.execution.values import VariableValues, VariableValueSource
-from graphql.pyutils import Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.utilities import coerce_input_value
-from graphql.pyutils import Path, gather_with_cancel
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 from strawberry.types import ExecutionResult
@@ -161,10 +159,12 @@ def _has_directive(document: DocumentNode) -> bool:
     return visitor.found
 
 
-async def run_direct(direct: DirectField, *, schema: GraphQLSchema, document: DocumentNode,
-                     operation_name: str | None, root: Any, variables: dict[str, Any] | None, context: Any,
-                     executor_class: Any, hide_suggestions: bool) -> ExecutionResult | None:
-    """The answer of a direct run, or None when nothing ran and graphql-core's path must answer."""
+async def run_direct(direct: DirectField, *, schema: GraphQLSchema, root: Any, variables: dict[str, Any] | None,
+                     context: Any, hide_suggestions: bool,
+                     complete: Callable[[list], Awaitable[ExecutionResult]]) -> ExecutionResult | None:
+    """The answer of a direct run, or None when nothing ran and graphql-core's path must answer.
+    `complete`: graphql-core's execution of the document with the middleware given
+    (PreparedOperations._graphql_core), for what the plan does not take."""
     coerced: VariableValues | list | None
     if direct.scalar_variables is not None:
         coerced = _scalar_variables(direct.scalar_variables, variables or {})
@@ -202,13 +202,7 @@ async def run_direct(direct: DirectField, *, schema: GraphQLSchema, document: Do
                 pass
         resolved = _Resolved(direct.response_key, value=value)
     # the resolver ran: graphql-core completes what it gave (its errors, paths and nulls)
-    executed: Any = execute(schema, document, root_value=root, context_value=context, variable_values=variables,
-                            operation_name=operation_name, middleware=[resolved],
-                            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                            executor_class=executor_class, hide_suggestions=hide_suggestions)
-    if optimized_is_awaitable(executed):
-        executed = await executed
-    return ExecutionResult(data=executed.data, errors=executed.errors)
+    return await complete([resolved])
 
 
 class _Resolved:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute
@@ -115,20 +116,12 @@ class PreparedOperations:
             if direct is _NOT_COMPILED:
                 direct = self._direct_of(prepared, root, variables, context)
             if direct is not None:
-                result = await run_direct(cast(DirectField, direct), schema=self.schema, document=prepared.document,
-                                          operation_name=prepared.operation_name, root=root, variables=variables,
-                                          context=context, executor_class=self.executor_class,
-                                          hide_suggestions=self.hide_suggestions)
+                result = await run_direct(cast(DirectField, direct), schema=self.schema, root=root, variables=variables,
+                                          context=context, hide_suggestions=self.hide_suggestions,
+                                          complete=partial(self._graphql_core, prepared, root, variables, context))
                 if result is not None:
                     return result
-            executed: Any = execute(self.schema, prepared.document, root_value=root, context_value=context,
-                                    variable_values=variables, operation_name=prepared.operation_name,
-                                    # Strawberry's own check, which it passes the same way (typed bool, not TypeGuard)
-                                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                                    executor_class=self.executor_class, hide_suggestions=self.hide_suggestions)
-            if optimized_is_awaitable(executed):
-                executed = await executed
-            result = ExecutionResult(data=executed.data, errors=executed.errors)
+            result = await self._graphql_core(prepared, root, variables, context)
         except Exception as error:  # noqa: BLE001 - as Strawberry's execute: an error of the answer
             coerced = error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
             result = ExecutionResult(data=None, errors=[coerced])
@@ -137,6 +130,20 @@ class PreparedOperations:
                 result.errors = [client_error(error) for error in result.errors]
             operation_ended(prepared.operation_name, prepared.kind, result, started)
         return result
+
+    async def _graphql_core(self, prepared: Prepared, root: Any, variables: dict[str, Any] | None, context: Any,
+                            middleware: list | None = None) -> ExecutionResult:
+        """graphql-core's `execute` with what Strawberry would pass it; `middleware`: a direct run's
+        completion (schema/direct_field.py)."""
+        executed: Any = execute(self.schema, prepared.document, root_value=root, context_value=context,
+                                variable_values=variables, operation_name=prepared.operation_name,
+                                middleware=middleware,
+                                # Strawberry's own check, which it passes the same way (typed bool, not TypeGuard)
+                                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                                executor_class=self.executor_class, hide_suggestions=self.hide_suggestions)
+        if optimized_is_awaitable(executed):
+            executed = await executed
+        return ExecutionResult(data=executed.data, errors=executed.errors)
 
     def _direct_of(self, prepared: Prepared, root: Any, variables: dict[str, Any] | None,
                    context: Any) -> DirectField | None:

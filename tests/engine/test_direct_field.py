@@ -3,6 +3,7 @@ field runs its resolver and completes its value without graphql-core's executor,
 as graphql-core does, errors and null propagation included, with the resolver run once."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional
 
 import httpx
@@ -17,7 +18,7 @@ from infrastructure.lru import LRU
 from schema import schema
 from schema.direct_field import compile_direct, run_direct
 from schema.plain_execution import PlainFieldExecutionContext
-from schema.prepared_operations import PREPARED_SIZE
+from schema.prepared_operations import PREPARED_SIZE, Prepared, PreparedOperations
 from tests.engine import fast_path_only
 from tests.engine.test_prepared_operations import _setup
 
@@ -145,9 +146,12 @@ async def _direct(document: str, variables: dict) -> dict | None:
                                                 is_awaitable=optimized_is_awaitable)
     direct = compile_direct(SMALL._schema, parsed, None, executor)
     assert direct is not None
-    answer = await run_direct(direct, schema=SMALL._schema, document=parsed, operation_name=None, root=None,
-                              variables=variables, context=None, executor_class=PlainFieldExecutionContext,
-                              hide_suggestions=False)
+    operations = PreparedOperations(PlainFieldExecutionContext)
+    operations.schema = SMALL._schema
+    prepared = Prepared(parsed, None, "mutation", False)
+    answer = await run_direct(direct, schema=SMALL._schema, root=None, variables=variables, context=None,
+                              hide_suggestions=False,
+                              complete=partial(operations._graphql_core, prepared, None, variables, None))
     return None if answer is None else {"data": answer.data, **({"errors": [e.formatted for e in answer.errors]}
                                                                  if answer.errors else {})}
 
