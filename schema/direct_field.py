@@ -21,7 +21,7 @@ selection the executor can plan: schema/plain_execution.py):
 - its value completed by the plan the executor compiles for that selection.
 
 Whenever the answer would need more than that (the resolver raised, returned null or a value the
-plan does not take: `_Unplanned`), the value is completed by graphql-core itself: `execute` again,
+plan does not take: `_Unplanned`; the type's `is_type_of` raised), the value is completed by graphql-core itself: `execute` again,
 with a middleware that gives the root field the value (or the exception) the resolver already gave,
 so the resolver's side effects happen once, and the errors, their paths and null propagation are
 graphql-core's own (the objects below the root field keep their plans: the middleware acts on root
@@ -48,7 +48,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 from strawberry.types import ExecutionResult
 
-from schema.plain_execution import PlainFieldExecutionContext, Plan, _Unplanned
+from schema.plain_execution import PlainFieldExecutionContext, Plan
 
 #: graphql-core's default, which its executor passes to get_variable_values
 MAX_COERCION_ERRORS = 50
@@ -195,11 +195,11 @@ async def run_direct(direct: DirectField, *, schema: GraphQLSchema, root: Any, v
         resolved = _Resolved(direct.response_key, error=error)
     else:
         object_type = direct.object_type
-        if value is not None and (object_type.is_type_of is None or object_type.is_type_of(value, info) is True):
-            try:
+        try:
+            if value is not None and (object_type.is_type_of is None or object_type.is_type_of(value, info) is True):
                 return ExecutionResult(data={direct.response_key: direct.plan(value)}, errors=None)
-            except _Unplanned:
-                pass
+        except Exception:  # noqa: BLE001 - _Unplanned, or the type's is_type_of or a planned read raised:
+            pass  # graphql-core completes the value again and locates any error
         resolved = _Resolved(direct.response_key, value=value)
     # the resolver ran: graphql-core completes what it gave (its errors, paths and nulls)
     return await complete([resolved])

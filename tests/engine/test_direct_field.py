@@ -173,6 +173,24 @@ async def test_a_direct_run_answers_as_graphql_core_and_runs_the_resolver_once(d
     assert len(CALLS) == 1  # the fallback completes what the resolver gave: it is not run again
 
 
+async def test_a_type_check_that_raises_is_reported_by_graphql_core_after_one_run(monkeypatch):
+    """The payload type's is_type_of raising (a type resolved by a check of its own): graphql-core
+    completes the value, asks the check again and locates the error at the field, as its own path
+    does; the resolver ran once."""
+    payload_type = SMALL._schema.mutation_type.fields["add"].type.of_type
+
+    def refuses(value, info):
+        raise ValueError("cannot tell the type")
+
+    monkeypatch.setattr(payload_type, "is_type_of", refuses)
+    CALLS.clear()
+    expected = await _graphql_core(ADD, {"name": "a"})
+    assert expected["errors"][0]["message"] == "cannot tell the type" and expected["errors"][0]["path"] == ["add"]
+    CALLS.clear()
+    assert await _direct(ADD, {"name": "a"}) == expected
+    assert CALLS == ["a"]
+
+
 @pytest.mark.parametrize("variables", [{"name": 5}, {}, {"name": "a", "times": "two"}])
 async def test_variables_graphql_core_refuses_run_nothing_directly(variables):
     CALLS.clear()
