@@ -16,7 +16,8 @@ decided after the lock, as the server decides them); the server's own statement
 (services/messaging/messages.py `SEND_MESSAGE_STATEMENT`: the chat's activity and auto-close time,
 a client's wait for a reply met, the message written only when the caller is one of the chat's
 participants and the chat's state allows it, the writer's read marker moved to it, the roles and
-the chat read back); the event-order lock, the event and COMMIT in one; the event's id read back;
+the chat read back); the event-order lock, the event and COMMIT in one, the event's id reported with it
+(a session parameter PostgreSQL reports, as the server takes it);
 then the event published to Redis (REDIS_URL, on a channel no server reads). Anything else (no
 such chat, not a participant, a state that refuses a message) is rolled back and answered
 NOT_FOUND. A token found valid is trusted for TOKEN_CACHE_SECONDS in the process, as the server
@@ -28,11 +29,13 @@ from the server's: what B3 compares.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import time
 from datetime import datetime, timezone
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
@@ -43,7 +46,7 @@ from starlette.routing import Route
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
 from services.common.transactions import lock_statement, prepare_sql
-from services.events.events import EVENT_ORDER_LOCK  # serialises event-writing transactions
+from services.events.events import EVENT_ORDER_LOCK, REPORTED_SETTING  # the lock serialises event-writing transactions
 from services.messaging.messages import SEND_MESSAGE_STATEMENT
 
 POOL_SIZE = DEFAULT_POOL_SIZE
@@ -156,11 +159,12 @@ _LOCK_CHAT = lock_statement("chat")
 #: the server's last statement of a message (services/events/events.py `_WRITE_EVENT`) for the columns
 #: a message's event sets, kept prepared as the server keeps its own
 _WRITE_EVENT = (
-    "PREPARE bench_write_event(int, int, int, jsonb, timestamptz) AS "
+    "PREPARE bench_write_event(int, int, int, jsonb, timestamptz, text) AS "
     f"WITH event_order AS MATERIALIZED (SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})), "
     "written AS (INSERT INTO event (kind, chat_kind, chat_id, open_channel_id, message_id, operator_ids, "
     "visitor_visible, created_at) SELECT 'MESSAGE_ADDED', 'MESSAGE_ADDED', $1, $2, $3, $4, true, $5 "
-    "FROM event_order RETURNING id) SELECT set_config('bench.written_event_id', id::text, false) FROM written")
+    "FROM event_order RETURNING id) SELECT set_config('bench.written_event_id', id::text, false), "
+    f"set_config('{REPORTED_SETTING}', $6 || id::text || ';', false) FROM written")
 
 
 async def prepare_session(connection: asyncpg.Connection) -> None:
@@ -175,13 +179,28 @@ def begin_and_lock(chat_id: int) -> str:
     return f"BEGIN; EXECUTE {_LOCK_CHAT}({int(chat_id)})"
 
 
-def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, operator_id: int, now: datetime) -> str:
+#: this process's tags of its events' reports (services/events/events.py `_TAGS`)
+_TAGS = itertools.count(1)
+
+
+def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, operator_id: int,
+                     now: datetime) -> tuple[str, str]:
     """The server's last round trip of a message (services/events/events.py, UnitOfWork.flush_and_commit):
     the event-order lock, the MESSAGE_ADDED event (the prepared statement) and COMMIT, the event's id kept
-    in the session (read back with READ_EVENT_ID). Its values are integers and a time this process made:
-    no quoting needed."""
+    in the session and reported after a tag, as the server's is; and that tag (`reported_event_id`). Its
+    values are integers and a time this process made: no quoting needed."""
+    tag = f"bench {next(_TAGS)}:"
     return (f"EXECUTE bench_write_event({int(chat_id)}, {'NULL' if channel_id is None else int(channel_id)}, "
-            f"{int(message_id)}, '[{int(operator_id)}]', '{now.isoformat()}'); COMMIT")
+            f"{int(message_id)}, '[{int(operator_id)}]', '{now.isoformat()}', '{tag}'); COMMIT"), tag
+
+
+async def reported_event_id(connection: Any, tag: str) -> int:
+    """The event's id, as the server takes it: from PostgreSQL's report of the session parameter after
+    COMMIT's round trip (asyncpg's `get_settings()`), read back only when the report is not the tag's."""
+    reported = getattr(connection.get_settings(), REPORTED_SETTING, None)
+    if reported and reported.startswith(tag) and reported.endswith(";"):
+        return int(reported[len(tag):-1])
+    return int(await connection.fetchval(READ_EVENT_ID))
 
 
 READ_EVENT_ID = "SELECT current_setting('bench.written_event_id')"
@@ -238,11 +257,12 @@ async def send_message(request: Request) -> JSONResponse:
                 await db.execute("ROLLBACK")
                 return JSONResponse(_NO_CHAT)
             message_id, channel_id = written[0], chats[0]["open_channel_id"]
-            await db.execute(event_and_commit(chat_id, channel_id, message_id, me, now))
+            script, tag = event_and_commit(chat_id, channel_id, message_id, me, now)
+            await db.execute(script)
         except BaseException:
             await db.execute("ROLLBACK")
             raise
-        event_id = int(await db.fetchval(READ_EVENT_ID))
+        event_id = await reported_event_id(db, tag)
     await app.state.redis.publish(app.state.channel, event_message(event_id, chat_id, channel_id, message_id, me, now))
     return JSONResponse({"data": {"sendMessage": {"message": {"id": to_global_id("Message", message_id)},
                                                   "userErrors": []}}})

@@ -9,9 +9,9 @@ Both sides run in a driver process of their own (`python -m bench.ingest`), one 
 - `raw`: asyncpg (a pool as large as the server's, DATABASE_POOL_SIZE's default, its connections
   released as the server's are, without asyncpg's reset statement) + redis.asyncio,
   per message the server's round trips: BEGIN, INSERT message, then the event-order advisory
-  lock, INSERT event and COMMIT in one, the event's id read back, then a Redis PUBLISH of the
-  event after commit (to a channel of its own, which no server reads): the floor of what
-  `sendMessage` must do.
+  lock, INSERT event and COMMIT in one, the event's id reported with it (as the server takes it:
+  services/events/events.py `REPORTED_SETTING`), then a Redis PUBLISH of the event after commit
+  (to a channel of its own, which no server reads): the floor of what `sendMessage` must do.
 
 Both write the seed's lines in turn (`TEXTS`), as B4w's searches expect.
 
@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from bench.baseline import READ_EVENT_ID, event_and_commit, event_message, prepare_session
+from bench.baseline import event_and_commit, event_message, prepare_session, reported_event_id
 from bench.load import LoadResult, RawConnection, percentile
 from bench.seed import CLIENT_LINES, OPERATOR_LINES
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
@@ -145,7 +145,7 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
             now = datetime.now(timezone.utc)
             # the server's round trips (services/common/transactions.py, UnitOfWork.flush_and_commit):
             # BEGIN; the message; the event-order lock, the event and COMMIT in one (the statement the
-            # server keeps prepared); the event's id
+            # server keeps prepared), the event's id reported with it
             async with pool.acquire() as db:
                 await db.execute("BEGIN")
                 try:
@@ -153,11 +153,12 @@ async def raw_writers(database_url: str, redis_url: str, channel: str, writers: 
                         "INSERT INTO message (chat_id, author_kind, author_id, text, silent, created_at, deleted) "
                         "VALUES ($1, 'OPERATOR', $2, $3, false, $4, false) RETURNING id",
                         chat_id, operator_id, next(texts), now)
-                    await db.execute(event_and_commit(chat_id, channel_id, message_id, operator_id, now))
+                    script, tag = event_and_commit(chat_id, channel_id, message_id, operator_id, now)
+                    await db.execute(script)
                 except BaseException:
                     await db.execute("ROLLBACK")
                     raise
-                event_id = int(await db.fetchval(READ_EVENT_ID))
+                event_id = await reported_event_id(db, tag)
             await publisher.publish(channel, event_message(event_id, chat_id, channel_id, message_id, operator_id, now))
             return None
         return send

@@ -112,6 +112,11 @@ class DirectTransaction(TransactionWrapper):
                 continue
             kept.add(name)
 
+    def reported(self, name: str) -> str | None:
+        """The value PostgreSQL last reported for the session parameter `name` (its ParameterStatus
+        messages, which asyncpg keeps: `Connection.get_settings()`); None when it reported none."""
+        return getattr(self._connection.get_settings(), name, None)
+
     def forget_prepared(self) -> None:
         """The session lost its prepared statements (PostgreSQL answered that one does not exist):
         they are prepared again from the next transaction on this connection."""

@@ -8,6 +8,7 @@ last in each unit of work, after all row locks are taken. SQLite has a single wr
 """
 from __future__ import annotations
 
+import itertools
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -110,17 +111,21 @@ class UnitOfWork:
             await self.flush()
             return
         created_at = datetime.now(timezone.utc)
+        tag = f"openchannels {next(_TAGS)}:" if REPORT_EVENT_IDS else ""
         if len(self.pending) == 1 and self.tx.prepared(_WRITE_EVENT):
             # the statement kept prepared in the session: planned once, not in every round trip
-            await self.tx.commit_with(f"EXECUTE {_WRITE_EVENT}({', '.join(_literals(self.pending[0], created_at))})")
+            await self.tx.commit_with(f"EXECUTE {_WRITE_EVENT}("
+                                      f"{', '.join(_literals(self.pending[0], created_at))}, {raw_sql.literal(tag)})")
         else:
             rows = ", ".join(f"({', '.join(_literals(pending, created_at))})" for pending in self.pending)
             await self.tx.commit_with(
                 f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
                 f"WITH written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows} RETURNING id) "
-                f"SELECT set_config('{_WRITTEN_IDS}', string_agg(id::text, ',' ORDER BY id), false) FROM written")
-        found = await raw_sql.rows(self.tx, f"SELECT current_setting('{_WRITTEN_IDS}') AS ids")
-        ids = [int(i) for i in found[0]["ids"].split(",")]
+                f"SELECT {_keep_ids(_ALL_IDS, raw_sql.literal(tag))} FROM written")
+        ids = _reported_ids(self.tx.reported(REPORTED_SETTING), tag, len(self.pending)) if tag else None
+        if ids is None:  # not reported (too many ids for the setting, or a proxy that keeps reports): read back
+            found = await raw_sql.rows(self.tx, f"SELECT current_setting('{_WRITTEN_IDS}') AS ids")
+            ids = [int(i) for i in found[0]["ids"].split(",")]
         assert len(ids) == len(self.pending)  # the rows' ids, drawn in order under the lock
         self.written += [_record(pending, event_id, created_at) for pending, event_id in zip(self.pending, ids)]
         self.pending.clear()
@@ -153,13 +158,47 @@ _LOCK_AND_INSERT_EVENT = (f"WITH {_event_order('$14')} "
 _JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
-#: a unit of work's one event, the event-order lock and the id kept in the session, as `flush_and_commit`'s
-#: script writes them, kept prepared in each session of the pool (services/common/transactions.py)
+#: a session parameter PostgreSQL reports to its client whenever it changes (a ParameterStatus message,
+#: which asyncpg keeps in `Connection.get_settings()`): set to a tag and the events' ids in COMMIT's round
+#: trip, it brings the ids back without a round trip of their own. `pg_stat_activity` shows the server's
+#: sessions as `openchannels <n>:<ids>;`, their last unit of work. Its value is cut at 63 bytes: an id list
+#: cut short lacks the closing `;`, and the ids are read back instead, as they are with REPORT_EVENT_IDS off.
+REPORTED_SETTING = "application_name"
+#: the switch (a test turns it off to check the read back)
+REPORT_EVENT_IDS = True
+#: this process's tags: a report is taken only when it carries the tag its own unit of work set, so a
+#: value left from an earlier unit of work (or one a proxy between did not pass on) is never taken
+_TAGS = itertools.count(1)
+
+
+#: the ids of the rows `written` (a CTE), in order, as SQL text
+_ALL_IDS = "string_agg(id::text, ',' ORDER BY id)"
+
+
+def _keep_ids(ids: str, tag: str) -> str:
+    """The SELECT list that keeps the events' ids `ids` (SQL text) in the session, and reports them
+    after `tag` (SQL text; empty: not reported)."""
+    return (f"set_config('{_WRITTEN_IDS}', {ids}, false), "
+            f"set_config('{REPORTED_SETTING}', CASE WHEN {tag} = '' THEN current_setting('{REPORTED_SETTING}') "
+            f"ELSE {tag} || {ids} || ';' END, false)")
+
+
+def _reported_ids(reported: str | None, tag: str, count: int) -> list[int] | None:
+    """The ids `tag`'s unit of work reported (`_keep_ids`), or None when the report is not there whole."""
+    if not reported or not reported.startswith(tag) or not reported.endswith(";"):
+        return None
+    ids = [int(i) for i in reported[len(tag):-1].split(",")]
+    return ids if len(ids) == count else None
+
+
+#: a unit of work's one event, the event-order lock and the id kept in the session and reported (the tag:
+#: the last parameter), as `flush_and_commit`'s script writes them, kept prepared in each session of the
+#: pool (services/common/transactions.py)
 _WRITE_EVENT = session_statement(
     "openchannels_write_event",
-    f"({', '.join(_CASTS)}) AS WITH {_event_order(EVENT_ORDER_LOCK)}, "
+    f"({', '.join(_CASTS)}, text) AS WITH {_event_order(EVENT_ORDER_LOCK)}, "
     f"written AS ({_insert_after_order(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) "
-    f"SELECT set_config('{_WRITTEN_IDS}', id::text, false) FROM written")
+    f"SELECT {_keep_ids('id::text', f'${len(_EVENT_COLUMNS) + 1}')} FROM written")
 
 
 def _params(pending: PendingEvent, created_at: datetime) -> list[Any]:

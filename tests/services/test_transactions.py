@@ -20,6 +20,7 @@ from models import Chat, Event, Message, OpenChannel, QueueDistribution
 from services.chats import chats
 from services.common import transactions
 from services.common.transactions import DirectTransaction, transaction
+from services.events import events
 from services.events.events import event_to_dict, unit_of_work
 from services.messaging import messages
 from tests.factories import make_open_channel, make_operator, start_chat
@@ -221,6 +222,44 @@ async def test_the_lock_and_a_single_event_run_as_statements_the_session_keeps_p
     written = await Event.filter(open_channel_id=channel.id, kind="CHAT_RENAMED").order_by("id")
     assert [e["id"] for e in capture.events] == [e.id for e in written]
     assert [e.detail for e in written] == [{"old_title": AWKWARD}] * 2
+
+
+@pytest.mark.parametrize("report", [True, False])
+@pytest.mark.parametrize("count", [1, 3, 30])
+async def test_the_events_ids_come_back_with_commit_else_they_are_read_back(db, backend, caplog, monkeypatch,
+                                                                            report, count):
+    """PostgreSQL reports the session parameter the events' statement sets (REPORTED_SETTING) in
+    COMMIT's round trip: the ids need no round trip of their own. Thirty ids do not fit in it (63
+    bytes), and with the report switched off there is none: the ids are read back. The same ids,
+    in order, either way."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's direct transactions only")
+    monkeypatch.setattr(events, "REPORT_EVENT_IDS", report)
+    channel = await OpenChannel.create(name="reported")
+    capture = Capture()
+    caplog.set_level("DEBUG", logger="tortoise.db_client")
+    with publishing_to(capture):  # type: ignore[arg-type]
+        async with unit_of_work() as uow:
+            for n in range(count):
+                uow.record("MESSAGE_ADDED", chat=None, chat_kind="MESSAGE_ADDED", message_id=n + 1,
+                           open_channel_id=channel.id)
+    sent = [r.getMessage() for r in caplog.records]
+    read_back = [m for m in sent if "current_setting('openchannels.written_event_ids')" in m]
+    assert bool(read_back) == (not report or count == 30), sent
+    rows = await Event.filter(open_channel_id=channel.id).order_by("id")
+    assert len(rows) == count and [e["id"] for e in capture.events] == [r.id for r in rows]
+    assert [r.message_id for r in rows] == list(range(1, count + 1))
+
+
+def test_a_report_is_taken_only_whole_and_with_its_own_tag():
+    """A value left by an earlier unit of work (another tag), one cut at the parameter's size (no
+    closing `;`) or with another number of ids: not taken, the ids are read back."""
+    assert events._reported_ids("openchannels 7:41,42;", "openchannels 7:", 2) == [41, 42]
+    assert events._reported_ids("openchannels 6:41,42;", "openchannels 7:", 2) is None
+    assert events._reported_ids("openchannels 17:41;", "openchannels 1:", 1) is None
+    assert events._reported_ids("openchannels 7:41,4", "openchannels 7:", 2) is None
+    assert events._reported_ids("openchannels 7:41;", "openchannels 7:", 2) is None
+    assert events._reported_ids(None, "openchannels 7:", 1) is None
 
 
 async def test_a_session_that_lost_its_prepared_statements_fails_one_unit_and_prepares_them_again(db, backend):
