@@ -46,7 +46,7 @@ from starlette.routing import Route
 from infrastructure.settings import DEFAULT_POOL_SIZE, keep_session
 from resolvers.ids import parse_global_id, to_global_id
 from services.common.transactions import lock_statement, prepare_sql
-from services.events.events import EVENT_ORDER_LOCK, REPORTED_SETTING  # the lock serialises event-writing transactions
+from services.events.events import EVENT_ORDER_LOCK, REPORTED_SETTING, reported_ids  # the lock: event order
 from services.messaging.messages import SEND_MESSAGE_STATEMENT
 
 POOL_SIZE = DEFAULT_POOL_SIZE
@@ -197,10 +197,8 @@ def event_and_commit(chat_id: int, channel_id: int | None, message_id: int, oper
 async def reported_event_id(connection: Any, tag: str) -> int:
     """The event's id, as the server takes it: from PostgreSQL's report of the session parameter after
     COMMIT's round trip (asyncpg's `get_settings()`), read back only when the report is not the tag's."""
-    reported = getattr(connection.get_settings(), REPORTED_SETTING, None)
-    if reported and reported.startswith(tag) and reported.endswith(";"):
-        return int(reported[len(tag):-1])
-    return int(await connection.fetchval(READ_EVENT_ID))
+    ids = reported_ids(getattr(connection.get_settings(), REPORTED_SETTING, None), tag, 1)
+    return ids[0] if ids is not None else int(await connection.fetchval(READ_EVENT_ID))
 
 
 READ_EVENT_ID = "SELECT current_setting('bench.written_event_id')"

@@ -122,7 +122,7 @@ class UnitOfWork:
                 f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK}); "
                 f"WITH written AS (INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) VALUES {rows} RETURNING id) "
                 f"SELECT {_keep_ids(_ALL_IDS, raw_sql.literal(tag))} FROM written")
-        ids = _reported_ids(self.tx.reported(REPORTED_SETTING), tag, len(self.pending)) if tag else None
+        ids = reported_ids(self.tx.reported(REPORTED_SETTING), tag, len(self.pending)) if tag else None
         if ids is None:  # not reported (too many ids for the setting, or a proxy that keeps reports): read back
             found = await raw_sql.rows(self.tx, f"SELECT current_setting('{_WRITTEN_IDS}') AS ids")
             ids = [int(i) for i in found[0]["ids"].split(",")]
@@ -183,7 +183,7 @@ def _keep_ids(ids: str, tag: str) -> str:
             f"ELSE {tag} || {ids} || ';' END, false)")
 
 
-def _reported_ids(reported: str | None, tag: str, count: int) -> list[int] | None:
+def reported_ids(reported: str | None, tag: str, count: int) -> list[int] | None:
     """The ids `tag`'s unit of work reported (`_keep_ids`), or None when the report is not there whole."""
     if not reported or not reported.startswith(tag) or not reported.endswith(";"):
         return None

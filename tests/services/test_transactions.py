@@ -254,12 +254,12 @@ async def test_the_events_ids_come_back_with_commit_else_they_are_read_back(db, 
 def test_a_report_is_taken_only_whole_and_with_its_own_tag():
     """A value left by an earlier unit of work (another tag), one cut at the parameter's size (no
     closing `;`) or with another number of ids: not taken, the ids are read back."""
-    assert events._reported_ids("openchannels 7:41,42;", "openchannels 7:", 2) == [41, 42]
-    assert events._reported_ids("openchannels 6:41,42;", "openchannels 7:", 2) is None
-    assert events._reported_ids("openchannels 17:41;", "openchannels 1:", 1) is None
-    assert events._reported_ids("openchannels 7:41,4", "openchannels 7:", 2) is None
-    assert events._reported_ids("openchannels 7:41;", "openchannels 7:", 2) is None
-    assert events._reported_ids(None, "openchannels 7:", 1) is None
+    assert events.reported_ids("openchannels 7:41,42;", "openchannels 7:", 2) == [41, 42]
+    assert events.reported_ids("openchannels 6:41,42;", "openchannels 7:", 2) is None
+    assert events.reported_ids("openchannels 17:41;", "openchannels 1:", 1) is None
+    assert events.reported_ids("openchannels 7:41,4", "openchannels 7:", 2) is None
+    assert events.reported_ids("openchannels 7:41;", "openchannels 7:", 2) is None
+    assert events.reported_ids(None, "openchannels 7:", 1) is None
 
 
 async def test_a_session_that_lost_its_prepared_statements_fails_one_unit_and_prepares_them_again(db, backend):
