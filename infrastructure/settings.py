@@ -143,6 +143,12 @@ ENVIRONMENT = [
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
+    ("EVENT_IDS_WITH_COMMIT", "on", "on: the statement that writes a unit of work's events on PostgreSQL also sets "
+     "the session's `application_name` to a tag and their ids, which PostgreSQL reports in COMMIT's round trip, so "
+     "the ids need no round trip of their own (`pg_stat_activity` shows the server's sessions as "
+     "`openchannels <n>:<ids>;`, and an `application_name` given in DATABASE_URL is replaced after a session's "
+     "first unit of work); off: that `application_name` stays, and the ids are read back in a round trip of their "
+     "own (services/events/events.py)"),
     ("WORKER_CPU_AFFINITY", "off", "auto: each server process keeps to one CPU of its own, the one fewest of the "
      "server's processes hold, and among those the one that served the fewest device interrupts (as nginx's "
      "worker_cpu_affinity auto): fewer cold caches with several workers on a "
@@ -306,6 +312,14 @@ def direct_transactions_enabled(value: str | None = None) -> bool:
     value = (_env("DIRECT_TRANSACTIONS") if value is None else value).strip().lower()
     if value not in ("on", "off"):
         raise ValueError(f"DIRECT_TRANSACTIONS must be on or off, not {value!r}")
+    return value == "on"
+
+
+def event_ids_with_commit(value: str | None = None) -> bool:
+    """EVENT_IDS_WITH_COMMIT (or `value`): `on` or `off`."""
+    value = (_env("EVENT_IDS_WITH_COMMIT") if value is None else value).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"EVENT_IDS_WITH_COMMIT must be on or off, not {value!r}")
     return value == "on"
 
 

@@ -18,6 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import Chat, Event
 from infrastructure.broker import broker_in_use
+from infrastructure.settings import event_ids_with_commit
 from services.common import raw_sql
 from services.events.records import (
     ChatEventKind, ChatStateRecord, EventKind, EventRecord, QueueEventKind, kind_value, record_of_row,
@@ -164,8 +165,8 @@ _WRITTEN_IDS = "openchannels.written_event_ids"
 #: sessions as `openchannels <n>:<ids>;`, their last unit of work. Its value is cut at 63 bytes: an id list
 #: cut short lacks the closing `;`, and the ids are read back instead, as they are with REPORT_EVENT_IDS off.
 REPORTED_SETTING = "application_name"
-#: the switch (a test turns it off to check the read back)
-REPORT_EVENT_IDS = True
+#: the switch (EVENT_IDS_WITH_COMMIT, read once at import; a test turns it off to check the read back)
+REPORT_EVENT_IDS = event_ids_with_commit()
 #: this process's tags: a report is taken only when it carries the tag its own unit of work set, so a
 #: value left from an earlier unit of work (or one a proxy between did not pass on) is never taken
 _TAGS = itertools.count(1)

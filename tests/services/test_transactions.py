@@ -5,7 +5,9 @@ are published after the commit with the ids the database gave them, in order, an
 inside rolls back alone."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,7 +17,7 @@ from tortoise.backends.asyncpg.client import TransactionWrapper
 from tortoise.exceptions import IntegrityError
 
 from infrastructure.broker import publishing_to
-from infrastructure.settings import direct_transactions_enabled
+from infrastructure.settings import direct_transactions_enabled, event_ids_with_commit
 from models import Chat, Event, Message, OpenChannel, QueueDistribution
 from services.chats import chats
 from services.common import transactions
@@ -249,6 +251,48 @@ async def test_the_events_ids_come_back_with_commit_else_they_are_read_back(db, 
     rows = await Event.filter(open_channel_id=channel.id).order_by("id")
     assert len(rows) == count and [e["id"] for e in capture.events] == [r.id for r in rows]
     assert [r.message_id for r in rows] == list(range(1, count + 1))
+
+
+def test_event_ids_with_commit_is_a_setting_that_is_on_unless_switched_off():
+    assert event_ids_with_commit() is True  # the default
+    assert event_ids_with_commit("off") is False and event_ids_with_commit(" ON ") is True
+    with pytest.raises(ValueError, match="EVENT_IDS_WITH_COMMIT must be on or off"):
+        event_ids_with_commit("sometimes")
+
+
+def test_event_ids_with_commit_off_in_the_environment_switches_the_report_off():
+    import subprocess
+    import sys
+    for value, expected in (("off", "False"), ("on", "True")):
+        done = subprocess.run([sys.executable, "-c", "from services.events import events; print(events.REPORT_EVENT_IDS)"],
+                              env={**os.environ, "EVENT_IDS_WITH_COMMIT": value}, capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+        assert done.stdout.strip() == expected, done.stderr[-2000:]
+
+
+async def test_with_the_report_off_the_sessions_application_name_stays(db, backend, monkeypatch):
+    """EVENT_IDS_WITH_COMMIT=off: the application_name an operator gave (DATABASE_URL's, or a SET) is
+    still the session's after a unit of work, and its event's id comes back all the same; on, it
+    is the unit's report."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's direct transactions only")
+    channel = await OpenChannel.create(name="named")
+    names = {}
+    for report in (False, True):
+        monkeypatch.setattr(events, "REPORT_EVENT_IDS", report)
+        capture = Capture()
+        with publishing_to(capture):  # type: ignore[arg-type]
+            async with unit_of_work() as uow:
+                await uow.tx.execute_script("SET application_name = 'helpdesk-eu'")
+                backend_pid = (await uow.tx.execute_query_dict("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+                uow.record("CHAT_RENAMED", chat=None, queue_kind="CHAT_RENAMED", chat_kind="CHAT_UPDATED",
+                           open_channel_id=channel.id)
+            shown = await connections.get("default").execute_query_dict(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = $1", [backend_pid])
+            names[report] = (shown[0]["application_name"], capture.events[0]["id"])
+    written = [e.id for e in await Event.filter(open_channel_id=channel.id).order_by("id")]
+    assert names[False] == ("helpdesk-eu", written[0])
+    assert names[True][0] == f"{names[True][0].split(':')[0]}:{written[1]};" and names[True][1] == written[1]
 
 
 def test_a_report_is_taken_only_whole_and_with_its_own_tag():
