@@ -307,28 +307,27 @@ def _flag(value: str) -> bool | None:
     return value in ("1", "true", "yes", "on")
 
 
+def _on_or_off(name: str, value: str | None) -> bool:
+    """The switch `name` (or `value`, when given): `on` or `off`, else a ValueError naming it."""
+    value = (_env(name) if value is None else value).strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be on or off, not {value!r}")
+    return value == "on"
+
+
 def direct_transactions_enabled(value: str | None = None) -> bool:
     """DIRECT_TRANSACTIONS (or `value`): `on` or `off`."""
-    value = (_env("DIRECT_TRANSACTIONS") if value is None else value).strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"DIRECT_TRANSACTIONS must be on or off, not {value!r}")
-    return value == "on"
+    return _on_or_off("DIRECT_TRANSACTIONS", value)
 
 
 def event_ids_with_commit(value: str | None = None) -> bool:
     """EVENT_IDS_WITH_COMMIT (or `value`): `on` or `off`."""
-    value = (_env("EVENT_IDS_WITH_COMMIT") if value is None else value).strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"EVENT_IDS_WITH_COMMIT must be on or off, not {value!r}")
-    return value == "on"
+    return _on_or_off("EVENT_IDS_WITH_COMMIT", value)
 
 
 def plain_execution_enabled(value: str | None = None) -> bool:
     """PLAIN_EXECUTION (or `value`): `on` or `off`."""
-    value = (_env("PLAIN_EXECUTION") if value is None else value).strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"PLAIN_EXECUTION must be on or off, not {value!r}")
-    return value == "on"
+    return _on_or_off("PLAIN_EXECUTION", value)
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:

@@ -6,6 +6,8 @@ inside rolls back alone."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -261,8 +263,6 @@ def test_event_ids_with_commit_is_a_setting_that_is_on_unless_switched_off():
 
 
 def test_event_ids_with_commit_off_in_the_environment_switches_the_report_off():
-    import subprocess
-    import sys
     for value, expected in (("off", "False"), ("on", "True")):
         done = subprocess.run([sys.executable, "-c", "from services.events import events; print(events.REPORT_EVENT_IDS)"],
                               env={**os.environ, "EVENT_IDS_WITH_COMMIT": value}, capture_output=True, text=True,
