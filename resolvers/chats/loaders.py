@@ -74,6 +74,7 @@ class Loaders:
     participants = _loader(lambda self: self._participants)
     members = _loader(lambda self: self._members)
     queued_chats = _loader(lambda self: self._queued_chats)
+    queue_length = _loader(lambda self: self._queue_lengths)
     queue_position = _loader(lambda self: self._queue_positions)
     median_wait = _loader(lambda self: self._median_waits)
     operator_channels = _loader(lambda self: self._operator_channels)
@@ -119,6 +120,11 @@ class Loaders:
         for chat in chats:
             self.chat.prime(chat.id, chat)
         return _grouped(((c.open_channel_id, c) for c in chats), channel_ids)
+
+    async def _queue_lengths(self, channel_ids: list[int]) -> list[int]:
+        """How many chats `queued_chats` holds per channel, counted without reading them."""
+        found = await reads.visible_queue_lengths(self.viewer, channel_ids)
+        return [found.get(i, 0) for i in channel_ids]
 
     async def _queue_positions(self, chat_ids: list[int]) -> list[int | None]:
         """Positions of chats the viewer reads (a count, nothing of the chats ahead)."""

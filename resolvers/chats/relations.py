@@ -128,6 +128,11 @@ def queued_chats(info: Info, channel_pk: int) -> Awaitable[list[models.Chat]]:
     return info.context.loaders.queued_chats.load(channel_pk)
 
 
+def queue_length(info: Info, channel_pk: int) -> Awaitable[int]:
+    """How many of `queued_chats` there are, counted by the database."""
+    return info.context.loaders.queue_length.load(channel_pk)
+
+
 async def active_chats_count(info: Info, operator_pk: int) -> int:
     """Operators only."""
     staff_only(info)

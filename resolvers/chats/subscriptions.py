@@ -141,7 +141,7 @@ async def queue_changed(info: Info, open_channel_ids: list[strawberry.ID] | None
             continue
         yield QueueEventFound(
             event_id=str(event.id), kind=event.queue_kind, chat_id=event.chat_id, chat=chat, open_channel=channel,
-            queue_length=len(await loaders.queued_chats.load(channel.id)),
+            queue_length=await loaders.queue_length.load(channel.id),
             occurred_at=event.created_at, actor_id=event.actor_id, state=state,
         )
 

@@ -114,7 +114,7 @@ class OpenChannel(Node):
 
     @strawberry.field(description="How many chats wait in this queue (of those the viewer may see).")
     async def queue_length(self, info: Info) -> int:
-        return len(await r.queued_chats(info, self.pk))
+        return await r.queue_length(info, self.pk)
 
     @classmethod
     def from_model(cls, channel: OpenChannelRow | models.OpenChannel) -> "OpenChannel":
