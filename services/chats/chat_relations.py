@@ -18,13 +18,12 @@ import functools
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
-from tortoise import connections
-
 from services.chats.read_models import ClientRow, MessageRow, OpenChannelRow, OperatorRow
 from services.common import raw_sql
 from services.common.read_models import compiled_row_reader, select_list
 from services.identity.viewer import Viewer
 from services.policies import messages as message_policy
+from services.common.transactions import default_connection
 
 #: relation name -> (table alias, read model); the columns are the read model's, the join is in _JOINS
 _COLUMNS: dict[str, tuple[str, type]] = {
@@ -78,7 +77,7 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
     ids = ", ".join(param(chat_id) for chat_id in chat_ids)
     sql = f"SELECT c.id, {columns} FROM chat c {joins} WHERE c.id IN ({ids})"
     read = relations_reader(wanted)
-    return {row["id"]: read(row) for row in await raw_sql.records(connections.get("default"), sql, *values)}
+    return {row["id"]: read(row) for row in await raw_sql.records(default_connection(), sql, *values)}
 
 
 def with_relations(viewer: Viewer, chats_sql: str, wanted: Set[str], param: Callable[[Any], str],

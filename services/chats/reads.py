@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping, Set
 from typing import Any, cast
 
-from tortoise import connections
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
@@ -21,6 +20,7 @@ from services.common.pagination import Page, paginate
 from services.common.read_models import row_reader, select_list
 from services.chats.read_models import ChatRow
 from services.identity.viewer import Viewer, require_operator
+from services.common.transactions import default_connection
 
 
 async def visible_chat_or_none(viewer: Viewer, chat_id: int) -> Chat | None:
@@ -126,7 +126,7 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_colum
     ids = ids_inline(values)
     chats_sql = _my_chats_sql(with_join_keys(chat_columns, relations)).format(me=ids(me))
     sql, read_relations = with_relations(viewer, chats_sql, relations, ids, columns=relation_columns)
-    rows = await raw_sql.records(connections.get("default"), sql, *values)
+    rows = await raw_sql.records(default_connection(), sql, *values)
     offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
     mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
     grouped = bool(rows[0]["grouped"]) if rows else False

@@ -8,7 +8,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from tortoise import connections
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
@@ -35,6 +34,7 @@ from services.chats.read_models import ChatRow
 from services.common.read_models import columns, row_reader, select_list
 from services.identity.viewer import Viewer, require_operator
 from services.common.text_input import SEARCH_LENGTH, check_text, text_input
+from services.common.transactions import default_connection
 
 
 class ConversationOrder(str, Enum):
@@ -149,14 +149,14 @@ async def conversations(
     filtered = list(values)  # the window's statement adds its bounds and relations after them
 
     async def count_total() -> int:
-        rows = await raw_sql.records(connections.get("default"), f"SELECT COUNT(*) FROM chat c WHERE {where}",
+        rows = await raw_sql.records(default_connection(), f"SELECT COUNT(*) FROM chat c WHERE {where}",
                                      *filtered)
         return int(rows[0][0])
 
     total = await count_total() if with_total else None
     sql, read_relations = _window_sql(viewer, where, window, relations, ids, numbered(values), chat_columns,
                                       relation_columns)
-    found = await raw_sql.records(connections.get("default"), sql, *values)
+    found = await raw_sql.records(default_connection(), sql, *values)
     chats = [_read_chat(record) for record in found]
     if keyset.key in columns(ChatRow):
         page = keyset_page(window, chats, total, with_cursors=with_cursors)

@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from pypika_tortoise.terms import Parameterizer
-from tortoise import connections
 from tortoise.exceptions import OperationalError
 from tortoise.filters import escape_like
 from tortoise.expressions import RawSQL, Subquery
@@ -49,6 +48,7 @@ from services.common.pagination import (Keyset, Page, encode_keyset_cursor, keys
                                         paginate_keyset)
 from services.contact_center.search_index import LANGUAGE, LANGUAGE_COLUMN, POSTGRES_COLUMNS, SIMPLE_COLUMN, ensure_search_index
 from services.common.text_input import text_input, SEARCH_LENGTH
+from services.common.transactions import default_connection
 
 log = logging.getLogger("openchannels.search")
 
@@ -66,7 +66,7 @@ _ready: "weakref.WeakSet" = weakref.WeakSet()
 
 async def ensure_ready() -> None:
     """The index exists on this connection (checked once per connection object)."""
-    connection = connections.get("default")
+    connection = default_connection()
     if connection not in _ready:
         await ensure_search_index(connection)
         _ready.add(connection)
@@ -77,7 +77,7 @@ def words_of(text: str | None) -> list[str]:
 
 
 def _dialect() -> str:
-    return connections.get("default").capabilities.dialect
+    return default_connection().capabilities.dialect
 
 
 def _tsquery(config: str, words: list[str]) -> str:
@@ -329,13 +329,14 @@ async def _ranked_newest_page(newest: QuerySet[Message], words: list[str], whole
     derived table."""
     window = keyset_window(_keyset(0), first=first)
     walk = Subquery(newest.annotate(rank=RawSQL(rank_sql(words))).order_by("-id").limit(RANKED_NEWEST))
-    connection = connections.get("default")
-    context = connection.query_class.SQL_CONTEXT.copy(parameterizer=Parameterizer())  # its values as $1, $2, ...
+    connection = default_connection()
+    parameterizer = Parameterizer()
+    context = connection.query_class.SQL_CONTEXT.copy(parameterizer=parameterizer)  # its values as $1, $2, ...
     # SERIAL: no parallel workers, without a transaction for `SET LOCAL`
     statement = (f'SELECT *,COUNT(*) OVER () "ranked_count",MIN("message"."id") OVER () "ranked_floor",'
                  f'{whole} "ranked_whole",{CHAT_ROW} "chat_row",{SERIAL} "serial" '
                  f'FROM ({walk.get_sql(context)}) "message" ORDER BY "rank" DESC,"id" DESC LIMIT {int(window.limit)}')
-    _, found = await connection.execute_query(statement, context.parameterizer.values)
+    _, found = await connection.execute_query(statement, parameterizer.values)
     rows = []
     for row in map(dict, found):
         message = Message._init_from_db(**row)

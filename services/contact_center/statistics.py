@@ -46,11 +46,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tortoise import connections
-
 from models import ChatPriority
 from services.common.errors import InvalidInput
-from services.common.transactions import transaction
+from services.common.transactions import default_connection, transaction
 from services.identity.viewer import Viewer, require_operator
 from services.policies import statistics as statistics_policy
 
@@ -459,7 +457,7 @@ NO_JIT = "SET LOCAL jit = off"
 
 async def _rows(f: StatisticsFilter, message_counts: bool, event_figures: bool,
                 groupings: frozenset[int] | None) -> list[tuple[Any, ...]]:
-    connection = connections.get("default")
+    connection = default_connection()
     sql = _Sql(connection.capabilities.dialect, f.time_zone, f.created_from, f.created_to)
     text = _query(sql, f, message_counts, event_figures, groupings)
     if sql.postgres:

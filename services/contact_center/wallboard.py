@@ -31,14 +31,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from tortoise import connections
-
 from infrastructure.broker import EventHub, Resync, SubscriberOverflow, broker_in_use
 from services.chats import queue, sla
 from services.common import raw_sql
 from services.events.records import EventKind, record_of_wire
 from services.identity.viewer import Viewer
 from services.policies import open_channels as open_channel_policy
+from services.common.transactions import default_connection
 
 log = logging.getLogger("openchannels.wallboard")
 
@@ -72,7 +71,7 @@ def _placeholders(values: list[int], start: int = 1) -> str:
 
 async def queue_figures(channel_ids: list[int], now: datetime) -> dict[int, QueueFigures]:
     """The figures of these channels at `now`: two grouped statements and the SLA module's count."""
-    tx = connections.get("default")
+    tx = default_connection()
     ids = _placeholders(channel_ids)
     chats = await raw_sql.rows(tx, f"""
 SELECT ch.open_channel_id AS channel, ch.status AS status, COUNT(*) AS n, MIN(COALESCE((

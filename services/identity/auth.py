@@ -13,8 +13,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from tortoise import connections
-
 from models import ApiToken, Operator, OperatorRole, VisitorSession
 from infrastructure.token_cache import TokenCache
 from services.common import raw_sql
@@ -22,6 +20,7 @@ from services.common.errors import Unauthenticated
 from services.common.read_models import column_of, read_model, row_reader
 from services.identity.viewer import ANONYMOUS, Viewer
 from services.common.text_input import text_input, EMAIL_LENGTH, PASSWORD_LENGTH
+from services.common.transactions import default_connection
 
 OPERATOR_TOKEN_PREFIX = "oc_"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
@@ -121,7 +120,7 @@ async def authenticate_with_expiry(authorization: str | None, *, fresh: bool = F
 
 async def _look_up(token: str, digest: str) -> tuple[Viewer, datetime | None]:
     """The token's viewer and expiry, read from the database."""
-    connection = connections.get("default")
+    connection = default_connection()
     visitor = token.startswith("ocv_")
     rows = await raw_sql.rows(connection, _VISITOR_SESSION if visitor else _OPERATOR_TOKEN, digest)
     if not rows:
