@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
-from openchannels.shared_subscriptions import shared_subscriptions
+from openchannels.shared_subscriptions import FAN_OUT_SLICE, shared_subscriptions
 from openchannels.websocket_handlers import LimitedTransportWSHandler
 from resolvers.context import Context
 from schema import schema
@@ -134,6 +134,35 @@ async def test_ten_identical_subscriptions_execute_once_per_event(db):
     await _stop(*(handler for handler, _ in connections))
     assert len(shared_subscriptions) == 0  # the last member's leaving ends the group
 
+
+
+@fast_path_only
+async def test_a_large_group_lets_the_process_s_other_work_run_while_it_fans_out(db):
+    """A group of more than one slice: another task of the process runs between two slices of one
+    event's fan-out (written in one go, it waited until every member had the event), and every
+    member still gets the event once, and the next one after it."""
+    me, _, chat = await _answered_chat()
+    connections = await _on_chat_events(chat, *[me] * (2 * FAN_OUT_SLICE + 1))
+    sockets = [socket for _, socket in connections]
+    had_it: list[int] = []  # members with the event each time the other task ran
+
+    async def other_work() -> None:
+        while not all(socket.nexts() for socket in sockets):
+            had_it.append(sum(1 for socket in sockets if socket.nexts()))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(other_work())
+    await messages.send_message(me, chat_id=chat.id, text="to many")
+    await asyncio.wait_for(watcher, 30)
+    between = sorted({count for count in had_it if 0 < count < len(sockets)})
+    assert between and all(count % FAN_OUT_SLICE == 0 for count in between)  # it ran between slices
+
+    await messages.send_message(me, chat_id=chat.id, text="and again")
+    await _until(lambda: all(len(socket.nexts()) == 2 for socket in sockets))
+    for socket in sockets:
+        assert [f["payload"]["data"]["chatEvents"]["message"]["text"] for f in socket.nexts()] == ["to many", "and again"]
+    await _stop(*(handler for handler, _ in connections))
+    assert len(shared_subscriptions) == 0
 
 async def test_other_viewers_get_their_own_results(db):
     """A visitor and an operator on the same chat and document: two groups; the silent note is the operator's only."""
