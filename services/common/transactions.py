@@ -69,7 +69,7 @@ def connection_handler() -> ConnectionHandler:
 def default_connection() -> BaseDBAsyncClient:
     """The "default" connection of the current context (the task's transaction while one is open):
     what `tortoise.connections.get("default")` returns."""
-    return require_context().connections.get("default")
+    return connection_handler().get("default")
 
 
 def session_statement(name: str, definition: str) -> str:
