@@ -135,7 +135,6 @@ async def test_ten_identical_subscriptions_execute_once_per_event(db):
     assert len(shared_subscriptions) == 0  # the last member's leaving ends the group
 
 
-
 @fast_path_only
 async def test_a_large_group_lets_the_process_s_other_work_run_while_it_fans_out(db):
     """A group of more than one slice: another task of the process runs between two slices of one
@@ -163,6 +162,7 @@ async def test_a_large_group_lets_the_process_s_other_work_run_while_it_fans_out
         assert [f["payload"]["data"]["chatEvents"]["message"]["text"] for f in socket.nexts()] == ["to many", "and again"]
     await _stop(*(handler for handler, _ in connections))
     assert len(shared_subscriptions) == 0
+
 
 async def test_other_viewers_get_their_own_results(db):
     """A visitor and an operator on the same chat and document: two groups; the silent note is the operator's only."""
