@@ -39,7 +39,21 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
 
     #: where identical subscriptions meet (None: each runs alone)
     shared: SharedSubscriptions | None = shared_subscriptions
+    enforce_init_timeout = True
     operation_messages = TRANSPORT_WS_OPERATIONS
+
+    def on_request_accepted(self) -> None:
+        """Strawberry starts its connection_init timeout here, as a task per connection; the timer
+        of `ConnectionLimits.handle` times it instead (openchannels/websocket_limits.py), so
+        `connection_init_timeout_task` stays None, which Strawberry's handler checks before it
+        cancels or awaits the task."""
+
+    def _init_timed_out(self) -> None:
+        # as Strawberry's timeout: nothing once connection_init came in (its answer may still be on
+        # its way), and a connection_init after it is ignored
+        if not self.connection_init_received:
+            self.connection_timed_out = True
+            super()._init_timed_out()
 
     def runs_an_operation(self) -> bool:
         return bool(self.operations)

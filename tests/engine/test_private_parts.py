@@ -110,6 +110,10 @@ NAMED_INTERNALS = {
         "strawberry-graphql", "stays: `operations register` validates with Strawberry's two rules, hard-coded"),
     ("openchannels/operation_manifest.py", "from strawberry.schema.validation_rules.maybe_null import"): (
         "strawberry-graphql", "stays: as above"),
+    ("openchannels/websocket_handlers.py", "def on_request_accepted(self) -> None:"): (
+        "strawberry-graphql", "stays: graphql-transport-ws's connection_init timeout as a timer of the event loop, not "
+        "Strawberry's task per connection (its cancelled task kept an error, two tracebacks and two frames for the "
+        "connection's life); its handler checks connection_init_timeout_task before it cancels or awaits it"),
     ("services/common/transactions.py", "from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper"): (
         "tortoise-orm", "DIRECT_TRANSACTIONS=off: not used (DirectTransaction subclasses Tortoise's asyncpg "
         "transaction client: its query methods and exception translation)"),
