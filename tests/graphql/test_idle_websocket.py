@@ -1,4 +1,5 @@
-"""An idle graphql-transport-ws connection keeps nothing of its connection_init timeout.
+"""An idle graphql-transport-ws connection keeps nothing of its connection_init timeout, and no
+task of its own waits for the client's next message.
 
 Strawberry times connection_init out with a task per connection, cancelled when connection_init
 comes in and kept on the handler: the task held its cancellation error, whose traceback held two
@@ -6,6 +7,11 @@ frames (with their locals), for as long as the connection lived, in every idle s
 server times it with a timer of the event loop instead (openchannels/websocket_limits.py,
 `ConnectionLimits.handle`); tests/e2e/test_websocket_limits.py checks that a connection which never
 sends connection_init is still closed with 4408 on both protocols.
+
+The read loop raced each message against the server's decision to close with a task for the receive
+and `asyncio.wait` (18 objects and 2.5 KiB of every idle connection); it now awaits the message
+itself, and a close decided by the server interrupts that wait (openchannels/websocket_limits.py,
+`_receive_or_stop`): the tests of the server's closes (4403, 4429, 1000...) check that it still ends.
 
 The whole app on a loopback port in the test's process (uvicorn with the project's HTTP and
 WebSocket protocols, as `serve` runs it), real WebSocket clients, each with a live subscription.
@@ -29,6 +35,13 @@ from tests.factories import make_operator
 CONNECTIONS = 10
 
 
+def _tasks_waiting_for_a_message() -> int:
+    """The event loop's tasks whose coroutine is Starlette's `WebSocket.receive`."""
+    return sum(1 for task in asyncio.all_tasks()
+               if getattr(task.get_coro(), "cr_code", None) is not None
+               and task.get_coro().cr_code.co_qualname == "WebSocket.receive")
+
+
 def _held_init_timeouts() -> int:
     """Errors alive in this process whose traceback passes through Strawberry's connection_init timeout."""
     held = 0
@@ -42,7 +55,7 @@ def _held_init_timeouts() -> int:
     return held
 
 
-async def test_an_idle_subscriber_holds_no_connection_init_timeout(db, database_url, platform):
+async def test_an_idle_subscriber_holds_no_connection_init_timeout_and_no_task_to_read(db, database_url, platform):
     operator, _ = await make_operator()
     token = await auth.issue_token(operator.id)
     app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0), platform)
@@ -65,6 +78,9 @@ async def test_an_idle_subscriber_holds_no_connection_init_timeout(db, database_
 
         assert all(live.ws is not None and live.ws.close_code is None for live in connections)  # still open
         assert _held_init_timeouts() == 0
+        assert _tasks_waiting_for_a_message() == 0
+        answered = await connections[-1].subscribe("query { __typename }")  # and each still reads and answers
+        assert await answered.next() == {"__typename": "Query"}
     finally:
         for live in connections:
             await live.close()
