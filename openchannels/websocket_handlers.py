@@ -24,7 +24,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from openchannels.trusted_documents import TrustedDocumentsWS
-from openchannels.shared_subscriptions import GroupEnded, SharedSubscriptions, share_key, shared_subscriptions
+from openchannels.shared_subscriptions import GroupEnded, Member, SharedSubscriptions, share_key, shared_subscriptions
 from openchannels.websocket_limits import ConnectionLimits
 from openchannels.websocket_messages import (
     CLOSE_INTERNAL_ERROR, LEGACY_WS_OPERATIONS, LEGACY_WS_TYPES, TRANSPORT_WS_OPERATIONS, bad_request, close_reason,
@@ -39,6 +39,8 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
 
     #: where identical subscriptions meet (None: each runs alone)
     shared: SharedSubscriptions | None = shared_subscriptions
+    #: this connection's operations that are members of a group, while they are (None: none yet)
+    _members: dict[Operation[Context, None], Member] | None = None
     enforce_init_timeout = True
     operation_messages = TRANSPORT_WS_OPERATIONS
 
@@ -90,12 +92,30 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
         if key is None or self.shared is None:  # (shared is set when there is a key)
             await super().run_operation(operation)
             return
-        group, member = self.shared.join(key, self, operation)
-        try:
-            ending = await member.ended  # its own future: a member leaving never ends it for the others
-        finally:
-            group.leave(member)
-        await self._finish_shared(operation, ending)
+        _, member = self.shared.join(key, self, operation)
+        # a member needs no task: it leaves in cleanup_operation, and the group's end starts its finish
+        if self._members is None:
+            self._members = {}
+        self._members[operation] = member
+        operation.task = None
+
+    def shared_ended(self, operation: Operation[Context, None], ending: GroupEnded) -> None:
+        """The group of a member of this connection ended: its finish, in a task as a lone one's."""
+        if self._members is None or self._members.pop(operation, None) is None:
+            return  # it left already
+        operation.task = asyncio.create_task(self._finish_shared(operation, ending))
+        operation.task.add_done_callback(_retrieve_exception)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """The client completed the operation, or the connection closes: a member leaves its group
+        (and a finish under way stops, as Strawberry stops a lone one's task); anything else is Strawberry's."""
+        operation = self.operations.get(operation_id)
+        member = self._members.pop(operation, None) if operation is not None and self._members else None
+        if member is None:
+            await super().cleanup_operation(operation_id)
+            return
+        del self.operations[operation_id]
+        member.leave()
 
     async def _finish_shared(self, operation: Operation[Context, None], ending: GroupEnded) -> None:
         """What Strawberry's run_operation does once a lone subscription's stream ended (its private
@@ -114,6 +134,13 @@ class LimitedTransportWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQ
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         if self.operations.get(operation.id) is operation:
             del self.operations[operation.id]
+
+
+def _retrieve_exception(task: asyncio.Task) -> None:
+    """A finished operation task's exception read (it was reported by handle_task_exception), so that
+    asyncio does not log it again as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class LimitedLegacyWSHandler(ConnectionLimits, TrustedDocumentsWS, BaseGraphQLWSHandler[Context, None]):

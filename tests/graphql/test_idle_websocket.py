@@ -13,6 +13,10 @@ and `asyncio.wait` (18 objects and 2.5 KiB of every idle connection); it now awa
 itself, and a close decided by the server interrupts that wait (openchannels/websocket_limits.py,
 `_receive_or_stop`): the tests of the server's closes (4403, 4429, 1000...) check that it still ends.
 
+A member of a group of identical subscriptions (openchannels/shared_subscriptions.py) had a task of
+its own that only waited for the group to end (10 objects and about 1.2 KiB each); it has none now,
+and still gets every event, leaves when its connection closes, and the group stops with its last member.
+
 The whole app on a loopback port in the test's process (uvicorn with the project's HTTP and
 WebSocket protocols, as `serve` runs it), real WebSocket clients, each with a live subscription.
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
 
@@ -30,16 +36,22 @@ from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
 from services.identity import auth
 from tests.e2e.server import free_port
 from tests.e2e.live import TRANSPORT_WS, LiveConnection
-from tests.factories import make_operator
+from openchannels.shared_subscriptions import shared_subscriptions
+from resolvers.ids import to_global_id
+from services.chats import chats
+from services.messaging import messages
+from tests.engine import fast_path_only
+from tests.factories import make_open_channel, make_operator, start_chat
 
 CONNECTIONS = 10
+CHAT_EVENTS = "subscription ($c: ID!) { chatEvents(chatId: $c) { kind message { text } } }"
 
 
-def _tasks_waiting_for_a_message() -> int:
-    """The event loop's tasks whose coroutine is Starlette's `WebSocket.receive`."""
+def _tasks_running(qualname: str) -> int:
+    """The event loop's tasks whose coroutine is `qualname`."""
     return sum(1 for task in asyncio.all_tasks()
                if getattr(task.get_coro(), "cr_code", None) is not None
-               and task.get_coro().cr_code.co_qualname == "WebSocket.receive")
+               and task.get_coro().cr_code.co_qualname == qualname)
 
 
 def _held_init_timeouts() -> int:
@@ -55,34 +67,78 @@ def _held_init_timeouts() -> int:
     return held
 
 
-async def test_an_idle_subscriber_holds_no_connection_init_timeout_and_no_task_to_read(db, database_url, platform):
-    operator, _ = await make_operator()
-    token = await auth.issue_token(operator.id)
+@asynccontextmanager
+async def _serving(database_url, platform) -> AsyncIterator[str]:
+    """The whole app served as `serve` serves it; yields its WebSocket URL."""
     app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0), platform)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            http=HeaderLimitedHttpToolsProtocol, ws=HandshakeFreeWebSocketProtocol,
-                                           ws_per_message_deflate=False))  # as `serve` runs it
+                                           ws_per_message_deflate=False))
     serving = asyncio.create_task(server.serve())
-    connections: list[LiveConnection] = []
     try:
         async with asyncio.timeout(10):
             while not server.started:
                 await asyncio.sleep(0.01)
-        for _ in range(CONNECTIONS):
-            live = LiveConnection(f"ws://127.0.0.1:{port}/graphql", protocol=TRANSPORT_WS, token=token)
-            await live.open()
-            connections.append(live)
-            await live.subscribe("subscription { myChatsChanged { kind } }")
-        await asyncio.sleep(0.1)  # the connections idle, each acknowledged with its subscription running
-
-        assert all(live.ws is not None and live.ws.close_code is None for live in connections)  # still open
-        assert _held_init_timeouts() == 0
-        assert _tasks_waiting_for_a_message() == 0
-        answered = await connections[-1].subscribe("query { __typename }")  # and each still reads and answers
-        assert await answered.next() == {"__typename": "Query"}
+        yield f"ws://127.0.0.1:{port}/graphql"
     finally:
-        for live in connections:
-            await live.close()
         server.should_exit = True
         await serving
+
+
+async def _open(url: str, token: str, query: str, variables: dict | None = None) -> list[LiveConnection]:
+    connections: list[LiveConnection] = []
+    for _ in range(CONNECTIONS):
+        live = LiveConnection(url, protocol=TRANSPORT_WS, token=token)
+        await live.open()
+        connections.append(live)
+        await live.subscribe(query, variables)
+    return connections
+
+
+async def test_an_idle_subscriber_holds_no_connection_init_timeout_and_no_task_to_read(db, database_url, platform):
+    operator, _ = await make_operator()
+    token = await auth.issue_token(operator.id)
+    async with _serving(database_url, platform) as url:
+        connections = await _open(url, token, "subscription { myChatsChanged { kind } }")
+        try:
+            await asyncio.sleep(0.1)  # the connections idle, each acknowledged with its subscription running
+
+            assert all(live.ws is not None and live.ws.close_code is None for live in connections)  # still open
+            assert _held_init_timeouts() == 0
+            assert _tasks_running("WebSocket.receive") == 0
+            answered = await connections[-1].subscribe("query { __typename }")  # and each still reads and answers
+            assert await answered.next() == {"__typename": "Query"}
+        finally:
+            for live in connections:
+                await live.close()
+
+
+@fast_path_only  # shared subscriptions run with plain execution only
+async def test_members_of_a_shared_subscription_have_no_task_and_get_every_event(db, database_url, platform):
+    operator, me = await make_operator()
+    channel = await make_open_channel([operator])
+    chat, _, _ = await start_chat(channel, name="Ana")
+    await chats.answer_chat(me, chat_id=chat.id)
+    token = await auth.issue_token(operator.id)
+    async with _serving(database_url, platform) as url:
+        connections = await _open(url, token, CHAT_EVENTS, {"c": to_global_id("Chat", chat.id)})
+        try:
+            async with asyncio.timeout(10):
+                while not shared_subscriptions._groups or \
+                        sum(len(group.members) for group in shared_subscriptions._groups.values()) < CONNECTIONS:
+                    await asyncio.sleep(0.01)
+            assert len(shared_subscriptions) == 1  # one group of ten members
+
+            assert _tasks_running("LimitedTransportWSHandler.run_operation") == 0
+            await messages.send_message(me, chat_id=chat.id, text="to every tab")
+            for live in connections:
+                [subscription] = live.subscriptions.values()
+                event = await subscription.next()
+                assert event["chatEvents"]["message"]["text"] == "to every tab"
+        finally:
+            for live in connections:
+                await live.close()
+        async with asyncio.timeout(10):  # the group stops with its last member's connection
+            while len(shared_subscriptions):
+                await asyncio.sleep(0.01)
