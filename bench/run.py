@@ -47,12 +47,10 @@ PEERS = ("postgraphile",)
 SERVER_ENVIRONMENT = {"RATE_LIMIT_LOGIN_PER_MINUTE": "0", "RATE_LIMIT_START_VISITOR_CHAT_PER_MINUTE": "0",
                       "RATE_LIMIT_VISITOR_TOKEN_PER_MINUTE": "0", "RATE_LIMIT_OPERATOR_TOKEN_PER_MINUTE": "0",
                       "SCHEDULER_INTERVAL_SECONDS": "0",
-                      # every B2 connection comes from 127.0.0.1: no per-address cap
+                      # every B2 connection comes from 127.0.0.1: no per-address cap (50 by default)
                       "WS_MAX_CONNECTIONS_PER_IP": "0",
                       # B2 opens thousands of connections at once: a busy server may take long to ack
                       "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "300",
-                      # ... all from one address (the per-IP cap is 50 by default)
-                      "WS_MAX_CONNECTIONS_PER_IP": "0",
                       # /metrics for the tail's evidence (bench/runtime.py)
                       "METRICS_TOKEN": runtime.METRICS_TOKEN}
 
