@@ -20,18 +20,23 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis.asyncio as redis
+import uvicorn
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from infrastructure.database import apply_migrations
 from infrastructure.settings import Settings, settings_of
 from openchannels.cli.operators import _create_operator
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
+from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
+from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
     redis_prefix, register_template_database, scratch_dir,
@@ -68,6 +73,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@asynccontextmanager
+async def serving_in_process(app: Any) -> AsyncIterator[uvicorn.Server]:
+    """`app` served by uvicorn in the test's own process on a free loopback port
+    (`server.config.port`), with the project's HTTP and WebSocket protocols as `serve` runs them,
+    no lifespan and no WebSocket compression; stopped at the end."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off",
+                                           http=HeaderLimitedHttpToolsProtocol, ws=HandshakeFreeWebSocketProtocol,
+                                           ws_per_message_deflate=False))
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        yield server
+    finally:
+        server.should_exit = True
+        await serving
 
 
 @dataclass

@@ -27,19 +27,15 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
-
 from infrastructure.settings import Settings
 from openchannels.app import create_app
-from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
-from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
-from services.identity import auth
-from tests.e2e.server import free_port
-from tests.e2e.live import TRANSPORT_WS, LiveConnection
 from openchannels.shared_subscriptions import shared_subscriptions
 from resolvers.ids import to_global_id
 from services.chats import chats
+from services.identity import auth
 from services.messaging import messages
+from tests.e2e.live import TRANSPORT_WS, LiveConnection
+from tests.e2e.server import serving_in_process
 from tests.engine import fast_path_only
 from tests.factories import make_open_channel, make_operator, start_chat
 
@@ -71,19 +67,8 @@ def _held_init_timeouts() -> int:
 async def _serving(database_url, platform) -> AsyncIterator[str]:
     """The whole app served as `serve` serves it; yields its WebSocket URL."""
     app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0), platform)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           http=HeaderLimitedHttpToolsProtocol, ws=HandshakeFreeWebSocketProtocol,
-                                           ws_per_message_deflate=False))
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        await serving
+    async with serving_in_process(app) as server:
+        yield f"ws://127.0.0.1:{server.config.port}/graphql"
 
 
 async def _open(url: str, token: str, query: str, variables: dict | None = None) -> list[LiveConnection]:

@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import asyncio
 
-import uvicorn
 from starlette.routing import WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.server import ServerProtocol
 
 from infrastructure.settings import Settings
 from openchannels.app import create_app
-from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_direct import DirectWriter
-from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
 from services.identity import auth
-from tests.e2e.server import free_port
+from tests.e2e.server import serving_in_process
 from tests.e2e.live import LEGACY_WS, TRANSPORT_WS, LiveConnection
 from tests.factories import make_operator
 from tests.garbage import cyclic_garbage
@@ -46,19 +43,12 @@ async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, databas
     app = create_app(Settings(database_url=database_url, scheduler_interval_seconds=0), platform)
     graphql = next(route.endpoint for route in app.routes if isinstance(route, WebSocketRoute))
     assert graphql.websocket_limits.direct_send  # each connection's scope gets its writer
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           http=HeaderLimitedHttpToolsProtocol, ws=HandshakeFreeWebSocketProtocol,
-                                           ws_per_message_deflate=False))  # as `serve` runs it
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
+    async with serving_in_process(app) as server:  # as `serve` runs it
         with cyclic_garbage() as garbage:
             for number in range(CONNECTIONS):
                 protocol = TRANSPORT_WS if number % 2 else LEGACY_WS
-                async with LiveConnection(f"ws://127.0.0.1:{port}/graphql", protocol=protocol, token=token) as live:
+                async with LiveConnection(f"ws://127.0.0.1:{server.config.port}/graphql", protocol=protocol,
+                                          token=token) as live:
                     await live.subscribe("subscription { myChatsChanged { kind } }")
                     assert live.ws is not None
                     if number % 4 == 0:  # a frame the server refuses (unmasked: ProtocolError), then gone
@@ -70,9 +60,6 @@ async def test_closed_websockets_leave_no_protocol_in_cyclic_garbage(db, databas
                 while server.server_state.connections:  # the server's side of the closes
                     await asyncio.sleep(0.02)
             await asyncio.sleep(0.1)
-    finally:
-        server.should_exit = True
-        await serving
     # type(), not isinstance(): the garbage holds dead weak proxies, which isinstance() cannot look at
     protocols = [o for o in garbage if issubclass(type(o), WebSocketsSansIOProtocol)]
     writers = [o for o in garbage if type(o) is DirectWriter]
