@@ -14,7 +14,7 @@ never in the server's:
   connections (a Cython WebSocket client): each frame is parsed (orjson) and its receipt time
   recorded in the listener's callback, with no task per connection, and a count per key wakes
   the wait for an event's last receipt (`Receipts`). That costs the driver 4-6 x less CPU per
-  receipt than websockets' asyncio client with a reader task per connection did (README,
+  receipt than websockets' asyncio client with a reader task per connection did (bench/HISTORY.md,
   "Issue #18 on 2026-12-03").
 - `hold`: M connections (websockets' asyncio client), each with 3 subscriptions
   (`queueChanged`, `chatEvents`, `myChatsChanged`), are opened; `sendMessage`s prove every

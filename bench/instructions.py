@@ -2,7 +2,7 @@
 the server's against the hand-written baseline's.
 
 Why: on a shared machine the CPU seconds of a request move with the hour, by a quarter and more
-within a session (README, the twenty-second pass), more than most optimisations move them, so
+within a session (bench/HISTORY.md, the twenty-second pass), more than most optimisations move them, so
 paired slices need many rounds to tell a 3 % change from noise. The instructions valgrind's
 callgrind counts do not move with the machine: two runs of the same commit read within about 1 %.
 

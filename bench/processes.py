@@ -12,7 +12,7 @@ connections) and B3's writers (`sendMessage` by `--writers` operators) at each, 
 side, the control: the one-process server at one process's share of the load (`--concurrency`/N
 connections, W/N writers, rounded up), which is what each of the N processes carries. A process
 that carries fewer requests at once spends more CPU on each (it sleeps and wakes more often),
-whatever the number of processes (README, issue #18, second pass): the control tells that apart
+whatever the number of processes (bench/HISTORY.md, issue #18, second pass): the control tells that apart
 from what the second process itself costs. The sides run in alternating slices (one, N, control,
 control, N, one, ...), after an unmeasured slice on each, for twice `--duration` in twice
 `--rounds` slices. With WORKER_CPU_AFFINITY=auto (the bench's default for B8) the N processes hold

@@ -5,7 +5,7 @@ Why: with `--workers 2` on a 2-core machine that also runs PostgreSQL, the kerne
 between the cores as the database's backends wake, and a worker that lands on the other core
 finds its caches cold. Under B3's writers (many short round trips per message) that cost the two
 workers 1.22-1.39 x one process's CPU per message (median 1.31); with each worker kept to one core,
-1.07-1.28 x (median 1.15) (README, twelfth pass). Off by default: on a machine shared with other
+1.07-1.28 x (median 1.15) (bench/HISTORY.md, twelfth pass). Off by default: on a machine shared with other
 services, or with fewer cores than workers, a process kept to one core cannot move away from a busy
 one.
 
@@ -20,7 +20,7 @@ Among CPUs claimed equally often, the one that has served the fewest device inte
 (/proc/interrupts, the numbered lines: disks, network cards) goes first: an interrupt's time is
 charged to whatever process runs on its CPU. On the bench's machine every disk interrupt lands on
 CPU 1, and PostgreSQL's commits make about two per message: a process writing messages there
-spent 1.03-1.11 x the CPU per message of one on CPU 0 (README, thirteenth pass). With fewer
+spent 1.03-1.11 x the CPU per message of one on CPU 0 (bench/HISTORY.md, thirteenth pass). With fewer
 processes than CPUs, they keep off the busiest CPUs.
 """
 from __future__ import annotations

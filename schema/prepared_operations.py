@@ -5,7 +5,7 @@ Why: around graphql-core's execution, Strawberry runs every request through its 
 execution context, six extensions entered and left in four phases (parsing, validation, the
 limits, the error policy, the metrics, the event cursor), each a generator in a context manager,
 and its HTTP view's adapters. For the bench's `sendMessage` that machinery cost about as much as
-the message's own statements' Python (README, "Eighth pass").
+the message's own statements' Python (bench/HISTORY.md, "Eighth pass").
 
 What a document needs before it runs depends only on its text, the operation named and the
 integer values of its variables: it parses (the same text, the same token limit), it validates

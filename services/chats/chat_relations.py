@@ -114,7 +114,7 @@ def ids_inline(values: list[Any]) -> Callable[[Any], str]:
     statement without placeholders is planned once per connection and its plan kept with the
     driver's prepared statement, while one with placeholders is planned again at each run
     (PostgreSQL's custom plans, which its planner keeps choosing for these statements): 0.4-0.9 ms
-    of PostgreSQL's CPU per request for conversations(first: 50) and myChats (README, "Tenth
+    of PostgreSQL's CPU per request for conversations(first: 50) and myChats (bench/HISTORY.md, "Tenth
     pass"). Only integers, formatted by int(): nothing sent by a client reaches the text. Not for
     values that differ at each request (a keyset's bounds, a page's chat ids): each would be a
     statement of its own, crowding the driver's cache of prepared statements."""

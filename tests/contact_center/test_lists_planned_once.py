@@ -1,7 +1,7 @@
 """The lists every console polls (conversations' first page, the sidebar) are statements whose ids
 are written in (services/chats/chat_relations.ids_inline): PostgreSQL plans such a statement once per
 connection and keeps the plan with the prepared statement, where one with placeholders was planned
-again at every request (README, "Tenth pass"). What is checked is PostgreSQL's own count of plans
+again at every request (bench/HISTORY.md, "Tenth pass"). What is checked is PostgreSQL's own count of plans
 (pg_prepared_statements, on the one connection of a transaction)."""
 from __future__ import annotations
 
