@@ -22,6 +22,8 @@ from tests.e2e.server import free_port
 
 INTERVAL = 0.5
 TIMEOUT = 0.5
+#: how late a timer may fire on a busy machine (CI runs two test processes on 2 cores)
+LATE = 0.5
 
 
 async def _echo(scope: Any, receive: Any, send: Any) -> None:
@@ -107,11 +109,11 @@ async def test_answered_pings_keep_connections_open_on_one_timer():
         for number, client in enumerate(clients):
             assert await client.echo(f"still open {number}") == f"still open {number}"
             assert client.close_code is None
-            # a ping every INTERVAL (the ticks delay each by at most one tick)
-            assert 3 <= len(client.pings) <= 5, client.pings
+            # a ping every INTERVAL, never early (the ticks delay each by at most one tick; LATE: a busy machine's lag)
+            assert 2 <= len(client.pings) <= 5, client.pings
             gaps = [b - a for a, b in zip(client.pings, client.pings[1:])]
-            assert all(INTERVAL - 0.1 <= gap <= INTERVAL + KEEPALIVE_TICK_SECONDS + 0.2 for gap in gaps), gaps
-            assert client.pings[0] - opened <= INTERVAL + KEEPALIVE_TICK_SECONDS + 0.2
+            assert all(INTERVAL - 0.1 <= gap <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE for gap in gaps), gaps
+            assert client.pings[0] - opened <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE
         protocols = list(server.server_state.connections)
         assert len(protocols) == 20
         for protocol in protocols:
@@ -133,14 +135,14 @@ async def test_a_connection_that_does_not_answer_is_closed_with_1011_after_the_t
     answering = await _Client.open(port, answers=True)
     try:
         opened = time.monotonic()
-        for _ in range(int((INTERVAL + TIMEOUT + 1.0) / 0.05)):
+        for _ in range(int((INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + 3 * LATE) / 0.05)):
             if silent.close_code is not None:
                 break
             await asyncio.sleep(0.05)
         closed = time.monotonic()
         assert silent.close_code == 1011  # uvicorn's "keepalive ping timeout"
         assert len(silent.pings) == 1
-        assert INTERVAL + TIMEOUT - 0.1 <= closed - opened <= INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + 0.3
+        assert INTERVAL + TIMEOUT - 0.1 <= closed - opened <= INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + LATE
         assert await answering.echo("open") == "open" and answering.close_code is None
     finally:
         await silent.close()
