@@ -30,12 +30,11 @@ last ping (less the last round trip), `ping_timeout` for its pong, a stale or un
 ignored, and the connection failed with 1011 when the pong does not come.
 
 It relies on uvicorn's `request` and `response` attributes and on `start_keepalive` being called
-right after the answer is written, and on its keepalive's attributes and methods (`schedule_ping`, `stop_keepalive`, `handle_pong`,
-`keepalive_timeout`, `pending_ping_payload`, `ping_sent_at`, `last_ping_rtt`), none of them a public
-API, so it is used only with
-the uvicorn release it was written for (`TESTED_UVICORN` of openchannels/http_protocol.py, pinned
-exactly in pyproject.toml; tests/cli/test_websocket_protocol.py fails when the pin moves) and is
-switched off with `WS_FORGET_HANDSHAKE=off`: `serve` then runs uvicorn's own protocol.
+right after the answer is written, and on its keepalive's attributes and methods (`schedule_ping`,
+`stop_keepalive`, `handle_pong`, `keepalive_timeout`, `pending_ping_payload`, `ping_sent_at`,
+`last_ping_rtt`), none of them a public API, so it is used only with the uvicorn release it was
+written for (`TESTED_UVICORN` of openchannels/http_protocol.py, pinned exactly in pyproject.toml;
+tests/cli/test_websocket_protocol.py fails when the pin moves) and is switched off with `WS_FORGET_HANDSHAKE=off`: `serve` then runs uvicorn's own protocol.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Keepalive pings go out on one timer per process (openchannels/websocket_protocol.py KeepaliveTicks).
 
-Real uvicorn with the protocol `serve` runs, real sockets; the clients are the websockets library's
+Real uvicorn with the protocols `serve` runs (tests/e2e/server.py serving_in_process), real sockets; the clients are the websockets library's
 sans-I/O client protocol over asyncio streams, so a test decides whether a client answers pings.
 What a user of the server relies on: every connection is pinged every `ws_ping_interval`, one
 that answers stays open, one that does not is closed with 1011 after `ws_ping_timeout`.
@@ -11,14 +11,13 @@ import asyncio
 import time
 from typing import Any
 
-import uvicorn
 from websockets.client import ClientProtocol
 from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from openchannels.websocket_protocol import KEEPALIVE_TICK_SECONDS, HandshakeFreeWebSocketProtocol, keepalive_ticks
-from tests.e2e.server import free_port
+from openchannels.websocket_protocol import KEEPALIVE_TICK_SECONDS, keepalive_ticks
+from tests.e2e.server import serving_in_process
 
 INTERVAL = 0.5
 TIMEOUT = 0.5
@@ -84,67 +83,52 @@ class _Client:
         self.writer.close()
 
 
-async def _serving(port: int) -> tuple[uvicorn.Server, asyncio.Task]:
-    server = uvicorn.Server(uvicorn.Config(_echo, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           ws=HandshakeFreeWebSocketProtocol, ws_per_message_deflate=False,
-                                           ws_ping_interval=INTERVAL, ws_ping_timeout=TIMEOUT))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    return server, serving
-
-
-async def _stop(server: uvicorn.Server, serving: asyncio.Task) -> None:
-    server.should_exit = True
-    await asyncio.wait_for(serving, 10)
+def _serving() -> Any:  # an async context manager: the server, stopped at its end
+    return serving_in_process(_echo, ws_ping_interval=INTERVAL, ws_ping_timeout=TIMEOUT)
 
 
 async def test_answered_pings_keep_connections_open_on_one_timer():
-    port = free_port()
-    server, serving = await _serving(port)
-    clients = [await _Client.open(port, answers=True) for _ in range(20)]
-    try:
-        opened = time.monotonic()
-        await asyncio.sleep(4 * INTERVAL + 3 * KEEPALIVE_TICK_SECONDS)
-        for number, client in enumerate(clients):
-            assert await client.echo(f"still open {number}") == f"still open {number}"
-            assert client.close_code is None
-            # a ping every INTERVAL, never early (the ticks delay each by at most one tick; LATE: a busy machine's lag)
-            assert 2 <= len(client.pings) <= 5, client.pings
-            gaps = [b - a for a, b in zip(client.pings, client.pings[1:])]
-            assert all(INTERVAL - 0.1 <= gap <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE for gap in gaps), gaps
-            assert client.pings[0] - opened <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE
-        protocols = list(server.server_state.connections)
-        assert len(protocols) == 20
-        for protocol in protocols:
-            assert protocol.last_ping_rtt > 0  # the pongs came back and were matched to their pings
-            # no timer of the connection's own: uvicorn's are unused
-            assert protocol.ping_timer is None and protocol.pong_timer is None
-        assert len(keepalive_ticks(asyncio.get_running_loop())) == 20
-    finally:
-        for client in clients:
-            await client.close()
-        await _stop(server, serving)
+    async with _serving() as server:
+        clients = [await _Client.open(server.config.port, answers=True) for _ in range(20)]
+        try:
+            opened = time.monotonic()
+            await asyncio.sleep(4 * INTERVAL + 3 * KEEPALIVE_TICK_SECONDS)
+            for number, client in enumerate(clients):
+                assert await client.echo(f"still open {number}") == f"still open {number}"
+                assert client.close_code is None
+                # a ping every INTERVAL, never early (the ticks delay each by at most one tick; LATE: a busy machine's lag)
+                assert 2 <= len(client.pings) <= 5, client.pings
+                gaps = [b - a for a, b in zip(client.pings, client.pings[1:])]
+                assert all(INTERVAL - 0.1 <= gap <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE for gap in gaps), gaps
+                assert client.pings[0] - opened <= INTERVAL + KEEPALIVE_TICK_SECONDS + LATE
+            protocols = list(server.server_state.connections)
+            assert len(protocols) == 20
+            for protocol in protocols:
+                assert protocol.last_ping_rtt > 0  # the pongs came back and were matched to their pings
+                # no timer of the connection's own: uvicorn's are unused
+                assert protocol.ping_timer is None and protocol.pong_timer is None
+            assert len(keepalive_ticks(asyncio.get_running_loop())) == 20
+        finally:
+            for client in clients:
+                await client.close()
     assert len(keepalive_ticks(asyncio.get_running_loop())) == 0  # closed connections leave the ticks
 
 
 async def test_a_connection_that_does_not_answer_is_closed_with_1011_after_the_timeout():
-    port = free_port()
-    server, serving = await _serving(port)
-    silent = await _Client.open(port, answers=False)
-    answering = await _Client.open(port, answers=True)
-    try:
-        opened = time.monotonic()
-        for _ in range(int((INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + 3 * LATE) / 0.05)):
-            if silent.close_code is not None:
-                break
-            await asyncio.sleep(0.05)
-        closed = time.monotonic()
-        assert silent.close_code == 1011  # uvicorn's "keepalive ping timeout"
-        assert len(silent.pings) == 1
-        assert INTERVAL + TIMEOUT - 0.1 <= closed - opened <= INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + LATE
-        assert await answering.echo("open") == "open" and answering.close_code is None
-    finally:
-        await silent.close()
-        await answering.close()
-        await _stop(server, serving)
+    async with _serving() as server:
+        silent = await _Client.open(server.config.port, answers=False)
+        answering = await _Client.open(server.config.port, answers=True)
+        try:
+            opened = time.monotonic()
+            for _ in range(int((INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + 3 * LATE) / 0.05)):
+                if silent.close_code is not None:
+                    break
+                await asyncio.sleep(0.05)
+            closed = time.monotonic()
+            assert silent.close_code == 1011  # uvicorn's "keepalive ping timeout"
+            assert len(silent.pings) == 1
+            assert INTERVAL + TIMEOUT - 0.1 <= closed - opened <= INTERVAL + TIMEOUT + 2 * KEEPALIVE_TICK_SECONDS + LATE
+            assert await answering.echo("open") == "open" and answering.close_code is None
+        finally:
+            await silent.close()
+            await answering.close()

@@ -76,13 +76,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving_in_process(app: Any) -> AsyncIterator[uvicorn.Server]:
+async def serving_in_process(app: Any, **options: Any) -> AsyncIterator[uvicorn.Server]:
     """`app` served by uvicorn in the test's own process on a free loopback port
     (`server.config.port`), with the project's HTTP and WebSocket protocols as `serve` runs them,
-    no lifespan and no WebSocket compression; stopped at the end."""
+    no lifespan and no WebSocket compression; `options`: more of uvicorn.Config's (the keepalive's
+    `ws_ping_interval`, say); stopped at the end."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off",
                                            http=HeaderLimitedHttpToolsProtocol, ws=HandshakeFreeWebSocketProtocol,
-                                           ws_per_message_deflate=False))
+                                           ws_per_message_deflate=False, **options))
     serving = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(10):
