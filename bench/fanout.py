@@ -27,8 +27,9 @@ never in the server's:
   allocations (code paths run for the first time) are not counted per connection; at N
   server processes it is repeated until each process has served some.
 
-`fanout` prints one JSON line. `hold`'s connections offer permessage-deflate, as browsers do;
-picows has none (the bench server runs without it: `--ws-per-message-deflate false`).
+`fanout` writes its result as JSON to `--result-file` (bench/driver_results.py), or prints it.
+`hold`'s connections offer permessage-deflate, as browsers do; picows has none (the bench server
+runs without it: `--ws-per-message-deflate false`).
 """
 from __future__ import annotations
 
@@ -38,13 +39,13 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from bench import driver_results
 from bench.cpu import status_kib
 from bench.processes import REPO_ROOT, cpu_spent, tree_cpu
 from openchannels.open_files import raise_open_files_limit
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--connections", type=int, default=10_000)
     parser.add_argument("--server-pid", type=int, default=0)
-    parser.add_argument("--result-file", default="", help="write the result's JSON there (else: print it)")
+    driver_results.add_option(parser)
     args = parser.parse_args(argv)
     if args.mode != "floor" and not all((args.http_url, args.token, args.operator_token, args.channel_id, args.chat_id)):
         parser.error(f"{args.mode} needs --http-url, --token, --operator-token, --channel-id and --chat-id")
@@ -441,10 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         run = asyncio.run
     result = run(fanout(args) if args.mode == "fanout" else hold(args) if args.mode == "hold" else floor(args))
-    if args.result_file:
-        Path(args.result_file).write_text(json.dumps(result))
-    else:
-        print(json.dumps(result))
+    driver_results.hand_back(result, args.result_file)
     return 0
 
 
@@ -471,22 +469,9 @@ def drive_fanout(mode: str, graphql: Any, targets: Any, **options: int) -> dict:
 
 
 def _run_driver(mode: str, command: list[str]) -> dict:
-    """A `python -m bench.fanout` process run to its end: the JSON it wrote to its result file. (Its
-    every receipt's latency, about 1 MB at 5,000 subscribers: read from a pipe, one run's stdout
-    came back cut at 131,072 characters, with the process's status 0.)"""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="openchannels-bench-fanout-") as folder:
-        result = Path(folder) / "result.json"
-        done = subprocess.run([*command, "--result-file", str(result)], capture_output=True, text=True,
-                              timeout=900, cwd=REPO_ROOT)
-        if done.returncode != 0:
-            raise RuntimeError(f"bench.fanout {mode} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        try:
-            return json.loads(result.read_text())
-        except (OSError, ValueError) as error:
-            raise RuntimeError(f"bench.fanout {mode} left no result ({error}):\n{done.stderr[-3000:]}") from None
+    """A `python -m bench.fanout` process run to its end: the JSON it wrote to its result file (its
+    every receipt's latency, about 1 MB at 5,000 subscribers: bench/driver_results.py)."""
+    return driver_results.run_driver(command, f"bench.fanout {mode}", timeout=900)
 
 
 def drive_floor(subscribers: int, events: int) -> dict:

@@ -27,13 +27,12 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from bench import driver_results
 from bench.baseline import event_and_commit, event_message, prepare_session, reported_event_id
 from bench.load import LoadResult, RawConnection, percentile
 from bench.seed import CLIENT_LINES, OPERATOR_LINES
@@ -208,11 +207,7 @@ def drive_ingest(mode: str, *, writers: list[dict], duration: float, warmup: flo
     command = [sys.executable, "-m", "bench.ingest", mode, "--writers", json.dumps(writers), "--duration",
                str(duration), "--warmup", str(warmup), "--url", url, "--database-url", database_url,
                "--redis-url", redis_url, "--redis-channel", redis_channel, "--server-pid", str(server_pid)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.ingest {mode} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer = driver_results.run_driver(command, f"bench.ingest {mode}", timeout=duration + warmup + 120)
     cpu = answer.pop("cpu")
     return LoadResult(**answer), cpu
 
@@ -369,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-channel", default="openchannels-bench-raw")
     parser.add_argument("--server-pid", type=int, default=0,
                         help="graphql, endpoint: the server process whose CPU is read")
+    driver_results.add_option(parser)
     args = parser.parse_args(argv)
     try:
         from uvloop import run as run_loop
@@ -377,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import asdict
 
     result, cpu = run_loop(run(args))
-    print(json.dumps({**asdict(result), "cpu": cpu}))
+    driver_results.hand_back({**asdict(result), "cpu": cpu}, args.result_file)
     return 0
 
 

@@ -1,7 +1,7 @@
 """The load driver: N concurrent keep-alive connections for D seconds, in a process of its own.
 
 Run in a separate process from the servers (`drive()` starts `python -m bench.load` and
-reads one JSON line), so the client's CPU is never the server's. Each connection sends the
+reads the result it writes to a file: bench/driver_results.py), so the client's CPU is never the server's. Each connection sends the
 same request back to back. A response counts as a success only when it is HTTP 200 with a
 JSON body that has `data` and no `errors` (`--status-only`: HTTP 200); anything else, or a
 transport error, is a failure. Requests that finish during the warm-up are not counted.
@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+
+from bench import driver_results
 
 
 @dataclass
@@ -189,11 +189,7 @@ def drive(url: str, *, body: dict | None, headers: dict[str, str], duration: flo
     if not graphql:
         command.append("--status-only")
     command += ["--client", client]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode != 0:
-        raise RuntimeError(f"load driver failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return LoadResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return LoadResult(**driver_results.run_driver(command, "load driver", timeout=duration + warmup + 120))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="raw: a lean keep-alive HTTP/1.1 client (default); httpx: httpx.AsyncClient")
     parser.add_argument("--status-only", action="store_true", help="HTTP 200 is success (no GraphQL body check)")
+    driver_results.add_option(parser)
     args = parser.parse_args(argv)
     headers = {"content-type": "application/json", **json.loads(args.headers)}
     body = args.body.encode() if args.body is not None else None
@@ -217,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(run_load(args.url, body, headers, duration=args.duration, concurrency=args.concurrency,
                       warmup=args.warmup, graphql=not args.status_only,
                       client=args.client))
-    print(json.dumps(asdict(result)))
+    driver_results.hand_back(asdict(result), args.result_file)
     return 0
 
 

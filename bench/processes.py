@@ -38,13 +38,13 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
+from bench import driver_results
 from bench.cpu import parent_and_seconds, status_fields
 from bench.load import LoadResult
 
@@ -189,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", default="[]", help="ingest: JSON list of {token, chat}")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=0.5)
+    driver_results.add_option(parser)
     args = parser.parse_args(argv)
     try:
         from uvloop import run
     except ImportError:
         run = asyncio.run
-    print(json.dumps(run(_run(args))))
+    driver_results.hand_back(run(_run(args)), args.result_file)
     return 0
 
 
@@ -240,10 +241,7 @@ def drive_with_cpu(mode: str, server: Any, *, duration: float, warmup: float, co
                "--server-pid", str(server.process.pid), "--duration", str(duration), "--warmup", str(warmup),
                "--concurrency", str(concurrency), "--body", json.dumps(body or {}),
                "--headers", json.dumps(headers or {}), "--writers", json.dumps(writers or [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + warmup + 120, cwd=REPO_ROOT)
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.processes {mode} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    answer: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict = driver_results.run_driver(command, f"bench.processes {mode}", timeout=duration + warmup + 120)
     return answer
 
 

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from bench import driver_results
 from bench.load import LoadResult, percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -92,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--writers", required=True, help="JSON list of {token, chat}")
     parser.add_argument("--warmup", type=float, default=0.5)
+    driver_results.add_option(parser)
     args = parser.parse_args(argv)
     try:
         from uvloop import run
     except ImportError:
         run = asyncio.run
-    print(json.dumps(asdict(run(_writers(args)))))
+    driver_results.hand_back(asdict(run(_writers(args))), args.result_file)
     return 0
 
 
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Writers:
-    """The writers' process: started, `ready` awaited on entry; stopped and read on exit."""
+    """The writers' process: started, `ready` awaited on entry; stopped on exit, and its result read
+    from the file it wrote (bench/driver_results.py)."""
 
     def __init__(self, url: str, writers: list[dict], warmup: float = 0.5) -> None:
         self.command = [sys.executable, "-m", "bench.search_writes", "--url", url, "--writers", json.dumps(writers),
@@ -113,12 +116,15 @@ class Writers:
         self.result: LoadResult | None = None
 
     def __enter__(self) -> "Writers":
-        self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self._result_file = driver_results.result_file()
+        self.result_path = self._result_file.__enter__()
+        self.process = subprocess.Popen([*self.command, driver_results.OPTION, str(self.result_path)], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if line.strip() != "ready":
             self._stop()
+            self._result_file.__exit__(None, None, None)
             raise RuntimeError(f"bench.search_writes did not start ({self.process.returncode}): {line}"
                                f"{self.stderr[-2000:]}")
         return self
@@ -132,12 +138,15 @@ class Writers:
         return out
 
     def __exit__(self, *failure: object) -> None:
-        out = self._stop()
-        if failure[0] is not None:
-            return
-        if self.process.returncode != 0:
-            raise RuntimeError(f"bench.search_writes failed ({self.process.returncode}):\n{self.stderr[-2000:]}")
-        self.result = LoadResult(**json.loads(out.strip().splitlines()[-1]))
+        try:
+            self._stop()
+            if failure[0] is not None:
+                return
+            if self.process.returncode != 0:
+                raise RuntimeError(f"bench.search_writes failed ({self.process.returncode}):\n{self.stderr[-2000:]}")
+            self.result = LoadResult(**driver_results.read_result(self.result_path, "bench.search_writes", self.stderr))
+        finally:
+            self._result_file.__exit__(None, None, None)
 
 
 def search_writes_rows(searches: LoadResult, writes: LoadResult, writers: int, latency_concurrency: int) -> list:
