@@ -1,10 +1,11 @@
 """The load driver: N concurrent keep-alive connections for D seconds, in a process of its own.
 
 Run in a separate process from the servers (`drive()` starts `python -m bench.load` and
-reads the result it writes to a file: bench/driver_results.py), so the client's CPU is never the server's. Each connection sends the
-same request back to back. A response counts as a success only when it is HTTP 200 with a
-JSON body that has `data` and no `errors` (`--status-only`: HTTP 200); anything else, or a
-transport error, is a failure. Requests that finish during the warm-up are not counted.
+reads the result it writes to a file: bench/driver_results.py), so the client's CPU is never the
+server's. Each connection sends the same request back to back. A response counts as a success
+only when it is HTTP 200 with a JSON body that has `data` and no `errors` (`--status-only`: HTTP
+200); anything else, or a transport error, is a failure. Requests that finish during the warm-up
+are not counted.
 """
 from __future__ import annotations
 

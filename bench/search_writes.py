@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -116,37 +117,34 @@ class Writers:
         self.result: LoadResult | None = None
 
     def __enter__(self) -> "Writers":
-        self._result_file = driver_results.result_file()
-        self.result_path = self._result_file.__enter__()
-        self.process = subprocess.Popen([*self.command, driver_results.OPTION, str(self.result_path)], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+        self._cleanup = ExitStack()  # the result file's folder, removed on exit
+        self.result_path = self._cleanup.enter_context(driver_results.result_file())
+        self.process = subprocess.Popen([*self.command, driver_results.OPTION, str(self.result_path)], cwd=REPO_ROOT,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if line.strip() != "ready":
             self._stop()
-            self._result_file.__exit__(None, None, None)
+            self._cleanup.close()
             raise RuntimeError(f"bench.search_writes did not start ({self.process.returncode}): {line}"
                                f"{self.stderr[-2000:]}")
         return self
 
-    def _stop(self) -> str:
+    def _stop(self) -> None:
         try:  # closes the writers' stdin: they stop
-            out, self.stderr = self.process.communicate(timeout=60)
+            _, self.stderr = self.process.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, self.stderr = self.process.communicate()
-        return out
+            _, self.stderr = self.process.communicate()
 
     def __exit__(self, *failure: object) -> None:
-        try:
+        with self._cleanup:
             self._stop()
             if failure[0] is not None:
                 return
             if self.process.returncode != 0:
                 raise RuntimeError(f"bench.search_writes failed ({self.process.returncode}):\n{self.stderr[-2000:]}")
             self.result = LoadResult(**driver_results.read_result(self.result_path, "bench.search_writes", self.stderr))
-        finally:
-            self._result_file.__exit__(None, None, None)
 
 
 def search_writes_rows(searches: LoadResult, writes: LoadResult, writers: int, latency_concurrency: int) -> list:

@@ -126,8 +126,8 @@ ENVIRONMENT = [
      "101 response, which uvicorn keeps for the connection's life) once it is accepted, about 5 KiB less memory per "
      "connection, and of its parser's reference cycle when it closes, so that it is freed then and not by a full "
      "collection; its keepalive pings go out on one timer per process, not two per connection (about a third "
-     "of the idle CPU uvicorn's take) (a subclass of uvicorn's websockets-sansio protocol, read through its private parts: only with "
-     "the uvicorn release pinned in pyproject.toml); off: uvicorn's own protocol"),
+     "of the idle CPU uvicorn's take) (a subclass of uvicorn's websockets-sansio protocol, read through its "
+     "private parts: only with the uvicorn release pinned in pyproject.toml); off: uvicorn's own protocol"),
     ("METRICS_PORT", "", "port of a listener on OPENCHANNELS_HOST that serves only /metrics, without auth (`serve` "
      "opens it); unset: /metrics is on the main port, behind METRICS_TOKEN"),
     ("METRICS_TOKEN", "", "bearer token that /metrics on the main port requires (without METRICS_PORT); "

@@ -34,7 +34,8 @@ right after the answer is written, and on its keepalive's attributes and methods
 `stop_keepalive`, `handle_pong`, `keepalive_timeout`, `pending_ping_payload`, `ping_sent_at`,
 `last_ping_rtt`), none of them a public API, so it is used only with the uvicorn release it was
 written for (`TESTED_UVICORN` of openchannels/http_protocol.py, pinned exactly in pyproject.toml;
-tests/cli/test_websocket_protocol.py fails when the pin moves) and is switched off with `WS_FORGET_HANDSHAKE=off`: `serve` then runs uvicorn's own protocol.
+tests/cli/test_websocket_protocol.py fails when the pin moves) and is switched off with
+`WS_FORGET_HANDSHAKE=off`: `serve` then runs uvicorn's own protocol.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Keepalive pings go out on one timer per process (openchannels/websocket_protocol.py KeepaliveTicks).
 
-Real uvicorn with the protocols `serve` runs (tests/e2e/server.py serving_in_process), real sockets; the clients are the websockets library's
-sans-I/O client protocol over asyncio streams, so a test decides whether a client answers pings.
+Real uvicorn with the protocols `serve` runs (tests/e2e/server.py serving_in_process), real
+sockets; the clients are the websockets library's sans-I/O client protocol over asyncio streams,
+so a test decides whether a client answers pings.
 What a user of the server relies on: every connection is pinged every `ws_ping_interval`, one
 that answers stays open, one that does not is closed with 1011 after `ws_ping_timeout`.
 """
