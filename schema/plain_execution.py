@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, GraphQLString,
-    GraphQLBoolean, GraphQLInt, GraphQLResolveInfoHelpers, OperationDefinitionNode, VariableNode, Visitor, visit,
+    GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLResolveInfoHelpers, OperationDefinitionNode, VariableNode, Visitor, visit,
 )
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -284,23 +284,31 @@ def _reader(field_def: Any) -> tuple[Plan, str | None] | None:
             raise _Unplanned
         return value
 
+    read_prefetched.prefetched_name = prefetched  # type: ignore[attr-defined]  # read inline by the plan
     return read_prefetched, None
 
 
 def _object_plan(python_class: type, steps: tuple) -> Plan:
-    """The object's plan as one generated function: a dict display with a completion per key,
-    attributes read inline. (A dict comprehension over (key, read, complete) steps spent more
-    on iterating and calling than on the values: about a fifth of a 50-chat list.)"""
-    namespace: dict[str, Any] = {"python_class": python_class, "_Unplanned": _Unplanned}
+    """The object's plan as one generated function: a dict display with an expression per key.
+    (A dict comprehension over (key, read, complete) steps spent more on iterating and calling
+    than on the values: about a fifth of a 50-chat list.) Attributes and prefetched relations are
+    read inline, and so are the common completions (`_inline`): a value of a leaf's exact Python
+    type, an enum member's name, a nested object's plan; anything else calls its completion."""
+    namespace: dict[str, Any] = {"python_class": python_class, "_Unplanned": _Unplanned, "_MISSING": _MISSING,
+                                 "_unplanned": _unplanned}
     entries = []
     for index, (key, read, attribute, complete) in enumerate(steps):
         namespace[f"complete_{index}"] = complete
-        if attribute is None:
+        prefetched = getattr(read, "prefetched_name", None)
+        if attribute is not None:
+            value = f"source.{attribute}"
+        elif prefetched is not None:
+            value = (f"(p{index} if (p{index} := source.prefetched.get({prefetched!r}, _MISSING)) is not _MISSING "
+                     "else _unplanned())")
+        else:
             namespace[f"read_{index}"] = read
             value = f"read_{index}(source)"
-        else:
-            value = f"source.{attribute}"
-        entries.append(f"{key!r}: complete_{index}({value})")
+        entries.append(f"{key!r}: {_inline(complete, value, index, namespace)}")
     source_code = (
         "def complete_object(source):\n"
         "    if not isinstance(source, python_class):\n"
@@ -316,19 +324,50 @@ def _object_plan(python_class: type, steps: tuple) -> Plan:
     return namespace["complete_object"]
 
 
+def _inline(complete: Plan, value: str, index: int, namespace: dict[str, Any]) -> str:
+    """The expression that completes `value` (an expression) as `complete` does: its common case
+    written out, every other value handed to `complete` itself (which also raises _Unplanned)."""
+    v, call = f"v{index}", f"complete_{index}(v{index})"
+    native = getattr(complete, "native", None)
+    if native is not None:  # a leaf whose value of that exact type is its output (`_leaf`)
+        check = f"type({v} := {value}) is {native.__name__}"
+        if native is int:
+            check += f" and {_INT_RANGE.start} <= {v} < {_INT_RANGE.stop}"
+        return f"({v} if {check} else {call})"
+    names = getattr(complete, "enum_names", None)
+    if names is not None:  # an enum: its members' names, computed when the plan was made
+        namespace[f"names_{index}"] = names
+        return f"(n{index} if (n{index} := names_{index}.get({v} := {value})) is not None else {call})"
+    nested = getattr(complete, "object_plan", None)
+    if nested is not None:  # a nested object, null or not (`_nullable`, `_non_null`)
+        namespace[f"plan_{index}"] = nested
+        if_null = "_unplanned()" if getattr(complete, "non_null", False) else "None"
+        return f"({if_null} if ({v} := {value}) is None else plan_{index}({v}))"
+    return f"complete_{index}({value})"
+
+
+def _unplanned() -> Any:
+    raise _Unplanned
+
+
 def _non_null(inner: Plan) -> Plan:
     def complete(value: Any) -> Any:
         if value is None:
             raise _Unplanned
         return inner(value)
 
+    object_plan = getattr(inner, "object_plan", None)
+    if object_plan is not None:  # for `_inline`
+        complete.object_plan, complete.non_null = object_plan, True  # type: ignore[attr-defined]
     return complete
 
 
 def _nullable(inner: Plan) -> Plan:
+    """An object's plan, for a value that may be null."""
     def complete(value: Any) -> Any:
         return None if value is None else inner(value)
 
+    complete.object_plan = inner  # type: ignore[attr-defined]  # for `_inline`
     return complete
 
 
@@ -344,7 +383,8 @@ def _list_of(inner: Plan) -> Plan:
 
 
 #: scalars whose Python value is already the output when of this exact type (Int is checked for range)
-_NATIVE: dict[GraphQLScalarType | GraphQLEnumType, type] = {GraphQLString: str, GraphQLInt: int, GraphQLBoolean: bool}
+_NATIVE: dict[GraphQLScalarType | GraphQLEnumType, type] = {GraphQLString: str, GraphQLInt: int, GraphQLBoolean: bool,
+                                                          GraphQLID: str}
 _INT_RANGE = range(-(2 ** 31), 2 ** 31)
 
 
@@ -364,4 +404,23 @@ def _leaf(leaf_type: GraphQLScalarType | GraphQLEnumType, *, non_null: bool = Fa
             raise _Unplanned
         return coerced
 
+    # for `_inline`: the exact type whose values are their own output, or an enum's names by member
+    complete.native = native  # type: ignore[attr-defined]
+    complete.enum_names = _enum_names(leaf_type) if isinstance(leaf_type, GraphQLEnumType) else None  # type: ignore[attr-defined]
     return complete
+
+
+def _enum_names(enum_type: GraphQLEnumType) -> dict[Any, str] | None:
+    """{value: its GraphQL name}, as the type's own completion gives it, for its values and, for a
+    Strawberry enum, its Python members; None when some value is not hashable, or when two equal
+    values complete differently (then the plan takes no shortcut for this enum)."""
+    names: dict[Any, str] = {}
+    members = list(getattr(enum_type, "wrapped_cls", ()))
+    try:
+        for value in [*(definition.value for definition in enum_type.values.values()), *members]:
+            name = enum_type.coerce_output_value(value)
+            if not isinstance(name, str) or names.setdefault(value, name) != name:
+                return None
+    except Exception:
+        return None
+    return names

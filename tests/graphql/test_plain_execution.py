@@ -63,10 +63,15 @@ def _schemas(items: list[Item]):
         def items(self) -> list[Item]:
             return items
 
-    # the planned one as the real schema runs: documents from the parse cache
-    return (strawberry.Schema(query=ItemQuery, execution_context_class=PlainFieldExecutionContext,
+    return _planned_and_standard(ItemQuery)
+
+
+def _planned_and_standard(query_type: type) -> tuple[strawberry.Schema, strawberry.Schema]:
+    """The schema of `query_type` with plans, as the real schema runs (documents from the parse
+    cache), and without."""
+    return (strawberry.Schema(query=query_type, execution_context_class=PlainFieldExecutionContext,
                               extensions=[ParserCache]),
-            strawberry.Schema(query=ItemQuery))
+            strawberry.Schema(query=query_type))
 
 
 async def _both(query: str, items: list[Item], **variables):
@@ -115,6 +120,53 @@ async def test_a_bad_value_gets_graphql_cores_error_and_path(break_it, message):
     _same(a, b)
     assert message in a.errors[0].message
     assert a.errors[0].path[:2] == ["items", 1]
+
+
+@strawberry.type
+class Box:
+    id: strawberry.ID
+    colour: Colour
+    tag: Tag
+    spare: Tag | None
+
+
+def _boxes() -> list[Box]:
+    return [Box(id=strawberry.ID(f"b{i}"), colour=Colour.BLUE, tag=Tag(label=f"t{i}"), spare=None) for i in range(3)]
+
+
+def _box_schemas(boxes: list[Box]):
+    @strawberry.type
+    class BoxQuery:
+        @strawberry.field
+        def boxes(self) -> list[Box]:
+            return boxes
+
+    return _planned_and_standard(BoxQuery)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda box: None, None),
+    # values the plan's inline shortcuts do not take: completed as graphql-core completes them
+    (lambda box: setattr(box, "id", 7), None),  # an ID given as a number
+    (lambda box: setattr(box, "colour", "red"), None),  # an enum's value rather than its member
+    (lambda box: setattr(box, "spare", Tag(label="spare")), None),
+    (lambda box: setattr(box, "tag", None), "Cannot return null for non-nullable field Box.tag."),
+    (lambda box: setattr(box, "id", None), "Cannot return null for non-nullable field Box.id."),
+    (lambda box: setattr(box, "colour", "green"), "Enum 'Colour' cannot represent value"),
+    (lambda box: setattr(box, "tag", "not a tag"), "'str' object has no attribute 'label'"),
+])
+async def test_the_plans_inline_shortcuts_answer_as_graphql_core_does(change, expected):
+    boxes = _boxes()
+    change(boxes[1])
+    planned, standard = _box_schemas(boxes)
+    query = "{ boxes { id colour tag { label } spare { label } } }"
+    a, b = await planned.execute(query), await standard.execute(query)
+    _same(a, b)
+    if expected is None:
+        assert a.errors is None and [box["tag"]["label"] for box in a.data["boxes"]] == ["t0", "t1", "t2"]
+        assert a.data["boxes"][1]["colour"] in ("BLUE", "RED")
+    else:
+        assert expected in a.errors[0].message and a.errors[0].path[:2] == ["boxes", 1]
 
 
 async def _operator_with_active_chats(count: int):
