@@ -3,6 +3,8 @@ handed to its chats as the schema's types: their resolvers, or the plan of schem
 return them without awaiting anything."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from schema.chats.chat import Chat
@@ -20,21 +22,39 @@ _SHARED = frozenset({"operator"})
 
 
 def attach_relations(chats: list[Chat], found: dict[int, dict[str, Any]]) -> None:
-    """Hand each chat its loaded relations (by chat id), converted to the schema's types."""
-    shared: dict[int, Any] = {}  # one object per shared row: a page's chats share their operator
-    for chat in chats:
-        relations = found.get(chat.pk)
-        if relations is None:  # gone since the list was read: the resolvers load it as usual
-            continue
-        prefetched = chat.prefetched
-        for name, value in relations.items():
-            convert = _CONVERT[name]
-            if value is not None and convert is not None:
-                if name in _SHARED:
-                    done = shared.get(id(value))
-                    if done is None:
-                        done = shared[id(value)] = convert(value)
-                    value = done
-                else:
-                    value = convert(value)
-            prefetched[name] = value
+    """Hand each chat its loaded relations (by chat id), converted to the schema's types. Every
+    chat's relations come from one reader (services/chats/chat_relations.py): the same names."""
+    first = next(iter(found.values()), None)
+    if first is not None:
+        _attacher(tuple(first))(chats, found)
+
+
+@functools.lru_cache(maxsize=64)
+def _attacher(names: tuple[str, ...]) -> Callable[[list[Chat], dict[int, dict[str, Any]]], None]:
+    """attach_relations for chats whose relations are `names`, generated: each relation converted
+    inline (a 50-chat page attaches some 200; a loop over them, looking up each one's conversion,
+    cost as much as the conversions)."""
+    env: dict[str, Any] = {}
+    lines = ["def attach(chats, found):",
+             "    shared = {}  # one object per shared row: a page's chats share their operator",
+             "    for chat in chats:",
+             "        relations = found.get(chat.pk)",
+             "        if relations is None:  # gone since the list was read: the resolvers load it as usual",
+             "            continue",
+             "        prefetched = chat.prefetched"]
+    for index, name in enumerate(names):
+        convert, value = _CONVERT[name], f"v{index}"
+        env[f"convert_{index}"] = convert
+        lines.append(f"        {value} = relations[{name!r}]")
+        if convert is None:
+            pass
+        elif name in _SHARED:
+            lines += [f"        if {value} is not None:",
+                      f"            {value} = done if (done := shared.get(id({value}))) is not None "
+                      f"else shared.setdefault(id({value}), convert_{index}({value}))"]
+        else:
+            lines.append(f"        if {value} is not None:")
+            lines.append(f"            {value} = convert_{index}({value})")
+        lines.append(f"        prefetched[{name!r}] = {value}")
+    exec(compile("\n".join(lines) + "\n", "<attach relations>", "exec"), env)  # noqa: S102 - names from _CONVERT
+    return env["attach"]

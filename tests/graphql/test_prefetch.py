@@ -3,6 +3,8 @@ what is selected is there, with the same values as a single chat resolves them; 
 selected is not loaded."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from graphql import (
     GraphQLEnumType, GraphQLNamedType, GraphQLScalarType, build_schema, get_named_type, is_required_argument,
@@ -19,6 +21,10 @@ from services.chats import chats
 from services.messaging import messages
 from services.chats import reads
 from services.chats.chat_relations import chat_relations
+from models import Chat as Chat_model
+from schema.chats.chat import Chat
+from schema.chats.operator import Operator
+from schema.chats.prefetched import attach_relations
 from tests.factories import make_open_channel, make_operator, start_chat
 
 RELATIONS = "client { name } operator { name } openChannel { name } lastMessage { text } unreadCount"
@@ -113,6 +119,15 @@ async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_quer
     assert as_operator["client"].name == as_visitor["client"].name == "Guest"
     assert as_operator["operator"].id == operator.id and as_operator["open_channel"].name == channel.name
     assert as_operator["last_message"].created_at.tzinfo is not None  # a datetime on both backends
+    # one read model per operator of the statement, and one schema object per read model
+    assert mine[chat.id]["operator"] is mine[first.id]["operator"]
+    listed = [Chat.from_model(await Chat_model.get(id=pk)) for pk in (chat.id, first.id)]
+    listed.append(dataclasses.replace(listed[0], pk=chat.id + first.id + 1000, prefetched={}))
+    attach_relations(listed, mine)
+    assert listed[0].prefetched["operator"] is listed[1].prefetched["operator"]
+    assert isinstance(listed[0].prefetched["operator"], Operator) and listed[0].prefetched["operator"].pk == operator.id
+    assert listed[0].prefetched["last_message"].text == "second note" and listed[1].prefetched["unread_count"] == 1
+    assert listed[2].prefetched == {}  # not read with the page (gone since): its resolvers load it
 
 
 #: the served schema, built from its SDL (what a client introspects)
