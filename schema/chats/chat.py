@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 import models
 from schema.chats.client import Client
-from schema.common import Node, PageInfo, build, page_info_of, provides
+from schema.common import Node, PageInfo, build, instance, page_info_of, provides
 from schema.chats.labels import Label
 from schema.chats.sla import ChatSla
 from schema.enums import ChatKind, ChatPriority, ChatStatus, ChatVote
@@ -179,14 +179,15 @@ class Chat(Node):
     @classmethod
     def from_model(cls, chat: ChatRow | models.Chat) -> "Chat":
         """From a list's read model (services/chats/read_models.py), or a model: the same attributes."""
-        return cls(
-            id=strawberry.ID(to_global_id("Chat", chat.id)), pk=chat.id, number=chat.id, kind=chat.kind,
-            title=chat.title, status=chat.status, pinned=chat.pinned, priority=chat.priority,
-            waiting_first_response=chat.first_response_at is None, created_at=chat.created_at,
-            answered_at=chat.answered_at, first_response_at=chat.first_response_at, closed_at=chat.closed_at,
-            auto_close_at=chat.auto_close_at, channel_pk=chat.open_channel_id, client_pk=chat.client_id,
-            operator_pk=chat.operator_id, parent_pk=chat.parent_chat_id,
-        )
+        return instance(cls, {
+            "id": strawberry.ID(to_global_id("Chat", chat.id)), "pk": chat.id, "number": chat.id, "kind": chat.kind,
+            "title": chat.title, "status": chat.status, "pinned": chat.pinned, "priority": chat.priority,
+            "waiting_first_response": chat.first_response_at is None, "created_at": chat.created_at,
+            "answered_at": chat.answered_at, "first_response_at": chat.first_response_at,
+            "closed_at": chat.closed_at, "auto_close_at": chat.auto_close_at, "channel_pk": chat.open_channel_id,
+            "client_pk": chat.client_id, "operator_pk": chat.operator_id, "parent_pk": chat.parent_chat_id,
+            "prefetched": {},
+        })
 
 
 @strawberry.type

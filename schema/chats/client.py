@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node, build
+from schema.common import Node, build, instance
 from schema.contact_center.crm import CrmCompany, CrmContact, CrmDeal, CrmLead, client_link
 from resolvers.contact_center import relations as r
 from resolvers.ids import to_global_id
@@ -79,5 +79,6 @@ class Client(Node):
     @classmethod
     def from_model(cls, client: ClientRow | models.Client) -> "Client":
         """From the read model (services/chats/read_models.py), or a model: the same attributes."""
-        return cls(id=strawberry.ID(to_global_id("Client", client.id)), pk=client.id, name=client.name,
-                   email=client.email, phone=client.phone, external_id=client.external_id)
+        return instance(cls, {"id": strawberry.ID(to_global_id("Client", client.id)), "pk": client.id,
+                              "name": client.name, "email": client.email, "phone": client.phone,
+                              "external_id": client.external_id})

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 import models
 from infrastructure.file_storage import FileSettings
-from schema.common import Node, PageInfo, build, page_info_of, provides
+from schema.common import Node, PageInfo, build, instance, page_info_of, provides
 from schema.enums import MessageAuthorKind
 from resolvers.ids import to_global_id
 from schema.chats.operator import Operator
@@ -143,11 +143,12 @@ class Message(Node):
     def from_model(cls, message: MessageRow | models.Message, chat: models.Chat | None = None) -> "Message":
         """From the read model (a last message, a search hit: services/chats/read_models.py), or a
         model: the same attributes; `chat`: the message's chat, when read with it."""
-        return cls(
-            id=strawberry.ID(to_global_id("Message", message.id)), pk=message.id, chat_pk=message.chat_id,
-            author_pk=message.author_id, author_kind=message.author_kind, text=message.text, silent=message.silent,
-            created_at=message.created_at, edited_at=message.edited_at, deleted=message.deleted, read_chat=chat,
-        )
+        return instance(cls, {
+            "id": strawberry.ID(to_global_id("Message", message.id)), "pk": message.id, "chat_pk": message.chat_id,
+            "author_pk": message.author_id, "author_kind": message.author_kind, "text": message.text,
+            "silent": message.silent, "created_at": message.created_at, "edited_at": message.edited_at,
+            "deleted": message.deleted, "snapshot": False, "read_chat": chat,
+        })
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema.common import Node, build
+from schema.common import Node, build, instance
 from schema.enums import OperatorRole, OperatorStatus
 from resolvers.chats import presence as p, relations as r
 from resolvers.ids import to_global_id
@@ -69,8 +69,9 @@ class Operator(Node):
     @classmethod
     def from_model(cls, operator: OperatorRow | models.Operator) -> "Operator":
         """From the read model (services/chats/read_models.py), or a model: the same attributes."""
-        return cls(id=strawberry.ID(to_global_id("Operator", operator.id)), pk=operator.id, name=operator.name,
-                   email_address=operator.email, role=operator.role, status=operator.status)
+        return instance(cls, {"id": strawberry.ID(to_global_id("Operator", operator.id)), "pk": operator.id,
+                              "name": operator.name, "email_address": operator.email, "role": operator.role,
+                              "status": operator.status})
 
 
 @strawberry.type
