@@ -81,19 +81,20 @@ async def chat_relations(viewer: Viewer, chat_ids: list[int], wanted: set[str]) 
 
 
 def with_relations(viewer: Viewer, chats_sql: str, wanted: Set[str], param: Callable[[Any], str],
-                   order_by: str = "", columns: Mapping[str, Set[str]] | None = None,
+                   order_by: str = "", columns: Mapping[str, Set[str]] | None = None, chat_columns: str = "c.*",
                    ) -> tuple[str, Callable[[Sequence[Any]], dict[int, dict[str, Any]]]]:
     """`chats_sql` (a statement whose rows are chats, its values added with `param` before) with the
     `wanted` relations joined to each row, and the function that reads them from the result rows:
     per chat id, as chat_relations gives them. `order_by` orders the joined rows (aliased `c`):
     the order of `chats_sql` is not kept. Without relations: `chats_sql` as it is. `columns`: per
-    relation, the columns of its read model the caller reads (relation_sql)."""
+    relation, the columns of its read model the caller reads (relation_sql). `chat_columns`: the
+    chats' columns of the result, of the rows of `chats_sql` aliased `c` (by default all)."""
     wanted = {name for name in wanted if name in RELATIONS}
     if not wanted:
         return chats_sql, lambda rows: {}
     selected, joins = relation_sql(viewer, wanted, param, columns)
     read = relations_reader(wanted)
-    sql = f"WITH chats AS ({chats_sql}) SELECT c.*, {selected} FROM chats c {joins}"
+    sql = f"WITH chats AS ({chats_sql}) SELECT {chat_columns}, {selected} FROM chats c {joins}"
     return sql + (f" ORDER BY {order_by}" if order_by else ""), lambda rows: {row["id"]: read(row) for row in rows}
 
 

@@ -220,7 +220,9 @@ async def test_a_list_reads_for_each_chat_field_what_a_single_chat_shows(db, lis
 async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queries):
     me = await _chats_in_every_state()
     with count_queries() as narrow:
-        await execute("{ conversations(first: 10) { edges { node { id title lastMessage { text } } } } }", me)
+        data = await execute("{ conversations(first: 10) { edges { node { id title lastMessage { text } } } } }", me)
+    listed = [edge["node"]["id"] for edge in data["conversations"]["edges"]]
+    assert len(listed) > 1
     with count_queries() as wide:
         await execute("{ conversations(first: 10) { edges { node { id title closedAt messages { totalCount } "
                       "lastMessage { text editedAt } } } } }", me)
@@ -228,11 +230,22 @@ async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queri
     for column in ("answered_at", "first_response_at", "closed_at", "auto_close_at", "last_message__created_at",
                    "last_message__edited_at"):
         assert f"NULL AS {column}" in page, column
-    assert "c.title AS title" in page and "c.created_at AS created_at" in page  # the order's key
+    assert "c.title AS title" in page and "c.created_at AS created_at" in page  # the order's key, read to order by
+    # ... and not returned: no cursor or createdAt is selected (a timestamp is the dearest column to decode)
+    outer = page.split(") SELECT ", 1)[1]
+    assert "NULL AS created_at" in outer and "ORDER BY c.created_at DESC, c.id DESC" in outer
     whole = next(statement for statement in wide.statements if "JOIN message" in statement)
     # `messages` is not in CHAT_COLUMNS: every column of the chat is read
     assert "NULL AS answered_at" not in whole and "lm.edited_at AS last_message__edited_at" in whole
     assert "NULL AS last_message__created_at" in whole
+    for query, returned in (("edges { cursor node { id lastMessage { text } } }", True),
+                            ("edges { node { id createdAt lastMessage { text } } }", True),
+                            ("edges { node { id title } }", False)):  # no relation: one SELECT
+        with count_queries() as counted:
+            data = await execute(f"{{ conversations(first: 10) {{ {query} }} }}", me)
+        statement = next(statement for statement in counted.statements if "ORDER BY c.created_at" in statement)
+        assert ("NULL AS created_at" not in statement) is returned, query
+        assert [edge["node"]["id"] for edge in data["conversations"]["edges"]] == listed, query
     with count_queries() as sidebar:
         await execute("{ myChats { active { id title lastMessage { text } } } }", me)
     statement = next(statement for statement in sidebar.statements if "JOIN message" in statement)
