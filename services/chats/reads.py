@@ -89,26 +89,41 @@ class MyChatGroups:
 
 
 _read_chat = row_reader(ChatRow)
-#: what my_chats reads of every chat to group and order them, whatever the caller reads
-_GROUPED_BY = frozenset({"id", "kind", "operator_id", "first_response_at", "last_activity_at"})
+#: what my_chats reads of every chat to group them, whatever the caller reads
+_GROUPED_BY = frozenset({"id", "kind", "operator_id"})
+#: the sidebar's order: offers by id, my chats by last activity, newest first (of the rows of
+#: `_my_chats_sql`, aliased `c`)
+_ORDER = "c.offered, CASE WHEN c.offered = 0 THEN c.id ELSE 0 END, c.last_activity_at DESC, c.id DESC"
 
 
 @functools.lru_cache(maxsize=64)
 def _my_chats_sql(read: frozenset[str] | None) -> str:
     """The sidebar's two sources in one statement: queued chats offered to me, active chats I take
-    part in, with the chat's columns in `read` (None: all; services/common/read_models.select_list).
+    part in, with the chat's columns in `read` (None: all; services/common/read_models.select_list),
+    what groups them, whether each still waits for its first response, and what orders them.
     `{me}`: the operator's id, written in by chat_relations.ids_inline (as the relations' values),
     so that each operator's statement is planned once per connection."""
-    select = select_list(ChatRow, "c", None if read is None else read | _GROUPED_BY)
+    select = select_list(ChatRow, "c", None if read is None else read | _GROUPED_BY | {"last_activity_at"})
     return (
         f"SELECT {select}, 0 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
-        f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.QUEUED.value}' "
+        f"AS grouped, c.first_response_at IS NULL AS awaiting_reply FROM chat c "
+        f"WHERE c.status = '{ChatStatus.QUEUED.value}' "
         "AND c.id IN (SELECT chat_id FROM chat_offer WHERE operator_id = {me}) "
         "UNION ALL "
         f"SELECT {select}, 1 AS offered, (SELECT o.group_waiting_first_response FROM operator o WHERE o.id = {{me}}) "
-        f"AS grouped FROM chat c WHERE c.status = '{ChatStatus.ACTIVE.value}' "
+        f"AS grouped, c.first_response_at IS NULL AS awaiting_reply FROM chat c "
+        f"WHERE c.status = '{ChatStatus.ACTIVE.value}' "
         "AND c.id IN (SELECT chat_id FROM chat_participant WHERE operator_id = {me})"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _shown(read: frozenset[str] | None) -> str:
+    """The chats' columns the statement returns, of `_my_chats_sql`'s rows aliased `c`: those in
+    `read` and what groups them (None: all). Timestamps are the dearest columns to decode (about
+    4,700 instructions each): the order's is read only when the caller shows it."""
+    columns = "c.*" if read is None else select_list(ChatRow, "c", read | _GROUPED_BY)
+    return f"{columns}, c.offered, c.grouped, c.awaiting_reply" if read is not None else columns
 
 
 async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_columns: Set[str] | None = None,
@@ -120,22 +135,35 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_colum
     (`_GROUPED_BY`) and the relations' join keys are always read.
 
     One hand-written statement, relations included (this is what every console polls): offers by
-    id, my chats by last activity, newest first."""
+    id, my chats by last activity, newest first (`_ORDER`)."""
     me = require_operator(viewer)
     values: list[Any] = []
     ids = ids_inline(values)
-    chats_sql = _my_chats_sql(with_join_keys(chat_columns, relations)).format(me=ids(me))
-    sql, read_relations = with_relations(viewer, chats_sql, relations, ids, columns=relation_columns)
+    read = with_join_keys(chat_columns, relations)
+    chats_sql = _my_chats_sql(read).format(me=ids(me))
+    shown = _shown(read)
+    if relations:
+        sql, read_relations = with_relations(viewer, chats_sql, relations, ids, _ORDER, relation_columns, shown)
+    else:
+        sql, read_relations = f"SELECT {shown} FROM ({chats_sql}) AS c ORDER BY {_ORDER}", lambda rows: {}
     rows = await raw_sql.records(default_connection(), sql, *values)
-    offered = sorted((_read_chat(r) for r in rows if not r["offered"]), key=lambda c: c.id)
-    mine = sorted((_read_chat(r) for r in rows if r["offered"]), key=lambda c: (c.last_activity_at, c.id), reverse=True)
+    offered: list[ChatRow] = []
+    mine: list[ChatRow] = []
+    awaiting: set[int] = set()
+    for row in rows:  # in the sidebar's order
+        chat = _read_chat(row)
+        if not row["offered"]:
+            offered.append(chat)
+            continue
+        mine.append(chat)
+        if row["awaiting_reply"]:
+            awaiting.add(chat.id)
     grouped = bool(rows[0]["grouped"]) if rows else False
     customer = [c for c in mine if c.kind == ChatKind.CUSTOMER]
     internal = [c for c in mine if c.kind == ChatKind.INTERNAL]
     if grouped:
-        waiting = [c for c in customer if c.operator_id == me and c.first_response_at is None]
-        waiting_ids = {c.id for c in waiting}
-        active = [c for c in customer if c.id not in waiting_ids]
+        waiting = [c for c in customer if c.operator_id == me and c.id in awaiting]
+        active = [c for c in customer if c.id not in awaiting or c.operator_id != me]
     else:
         waiting, active = [], customer
     return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal,

@@ -21,6 +21,7 @@ from services.chats import chats
 from services.messaging import messages
 from services.chats import reads
 from services.chats.chat_relations import chat_relations
+from resolvers.ids import parse_global_id
 from models import Chat as Chat_model
 from schema.chats.chat import Chat
 from schema.chats.operator import Operator
@@ -57,6 +58,22 @@ async def _operator_with_chats(count: int):
         await messages.send_message(me, chat_id=chat.id, text=f"reply {i}")
         await messages.send_visitor_message(visitor, text=f"thanks {i}")
     return operator, channel, me
+
+
+async def test_the_sidebar_lists_my_chats_by_last_activity_and_offers_by_age_whatever_it_shows(db):
+    """myChats orders in its statement (services/chats/reads._ORDER), and returns the activity only
+    when the selection shows it: every selection lists the same order."""
+    operator, channel, me = await _operator_with_chats(3)
+    oldest, middle, newest = [chat.id for chat in await Chat_model.filter(operator_id=operator.id).order_by("id")]
+    await messages.send_message(me, chat_id=oldest, text="the oldest chat, active again")
+    for i in range(3):
+        await start_chat(channel, name=f"Waiting {i}", text="hi")
+    for selection in ("id", f"id {RELATIONS}", "id title waitingFirstResponse", "id createdAt"):
+        groups = (await execute(f"{{ myChats {{ offered {{ id }} active {{ {selection} }} }} }}", me))["myChats"]
+        active = [parse_global_id(chat["id"])[1] for chat in groups["active"]]
+        assert active == [oldest, newest, middle], selection
+        offered = [parse_global_id(chat["id"])[1] for chat in groups["offered"]]
+        assert offered and offered == sorted(offered), selection
 
 
 async def test_a_list_resolves_each_relation_as_the_single_chat_does(db):
@@ -249,6 +266,10 @@ async def test_a_page_reads_only_the_columns_its_selection_shows(db, count_queri
     with count_queries() as sidebar:
         await execute("{ myChats { active { id title lastMessage { text } } } }", me)
     statement = next(statement for statement in sidebar.statements if "JOIN message" in statement)
-    # what the sidebar groups and orders by is read whatever the selection
+    # what the sidebar groups and orders by is read whatever the selection, and returned only when shown
     assert "NULL AS answered_at" in statement and "NULL AS last_message__created_at" in statement
-    assert "c.last_activity_at AS last_activity_at" in statement and "c.first_response_at AS" in statement
+    inner, outer = statement.split(") SELECT ", 1)
+    assert "c.last_activity_at AS last_activity_at" in inner
+    assert "c.first_response_at IS NULL AS awaiting_reply" in inner
+    assert "NULL AS last_activity_at" in outer and "NULL AS first_response_at" in outer
+    assert "ORDER BY c.offered, CASE WHEN c.offered = 0 THEN c.id ELSE 0 END, c.last_activity_at DESC" in outer
