@@ -44,17 +44,14 @@ def _attacher(names: tuple[str, ...]) -> Callable[[list[Chat], dict[int, dict[st
              "        prefetched = chat.prefetched"]
     for index, name in enumerate(names):
         convert, value = _CONVERT[name], f"v{index}"
-        env[f"convert_{index}"] = convert
         lines.append(f"        {value} = relations[{name!r}]")
-        if convert is None:
-            pass
-        elif name in _SHARED:
-            lines += [f"        if {value} is not None:",
-                      f"            {value} = done if (done := shared.get(id({value}))) is not None "
-                      f"else shared.setdefault(id({value}), convert_{index}({value}))"]
-        else:
-            lines.append(f"        if {value} is not None:")
-            lines.append(f"            {value} = convert_{index}({value})")
+        if convert is not None:
+            env[f"convert_{index}"] = convert
+            converted = f"convert_{index}({value})"
+            if name in _SHARED:
+                converted = (f"done if (done := shared.get(id({value}))) is not None "
+                             f"else shared.setdefault(id({value}), {converted})")
+            lines += [f"        if {value} is not None:", f"            {value} = {converted}"]
         lines.append(f"        prefetched[{name!r}] = {value}")
     exec(compile("\n".join(lines) + "\n", "<attach relations>", "exec"), env)  # noqa: S102 - names from _CONVERT
     return env["attach"]

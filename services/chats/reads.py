@@ -122,8 +122,9 @@ def _shown(read: frozenset[str] | None) -> str:
     """The chats' columns the statement returns, of `_my_chats_sql`'s rows aliased `c`: those in
     `read` and what groups them (None: all). Timestamps are the dearest columns to decode (about
     4,700 instructions each): the order's is read only when the caller shows it."""
-    columns = "c.*" if read is None else select_list(ChatRow, "c", read | _GROUPED_BY)
-    return f"{columns}, c.offered, c.grouped, c.awaiting_reply" if read is not None else columns
+    if read is None:
+        return "c.*"
+    return f"{select_list(ChatRow, 'c', read | _GROUPED_BY)}, c.offered, c.grouped, c.awaiting_reply"
 
 
 async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_columns: Set[str] | None = None,

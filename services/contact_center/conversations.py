@@ -185,18 +185,23 @@ def _window_sql(viewer: Viewer, where: str, window: KeysetWindow, relations: Set
     reads it (a timestamp costs the driver about 4,700 instructions to decode: 51 per first page)."""
     key = _KEY_SQL[window.keyset.key]
     bounds, order = keyset_sql(window, key, param)
+    name = window.keyset.key
     shown = None if chat_columns is None else {*chat_columns, "id"}
-    hidden = not with_cursors and shown is not None and window.keyset.key not in shown
-    read = shown if hidden and not relations else None if shown is None else {*shown, window.keyset.key}
+    hidden = not with_cursors and shown is not None and name not in shown
+    if shown is None:
+        read = None
+    elif hidden and not relations:  # the statement is this one: its ORDER BY reads the table's column, `c.<key>`
+        read = shown
+    else:  # with relations, the outer statement orders by the key the inner one read
+        read = {*shown, name}
     selected = select_list(ChatRow, "c", with_join_keys(read, relations))
-    added = f", {key} AS {window.keyset.key}" if window.keyset.key not in columns(ChatRow) else ""
-    # (without relations, the statement is this one: its ORDER BY reads the table's column, `c.<key>`)
+    computed = name not in columns(ChatRow)  # a key the statement computes (`_KEY_SQL`): returned as it is
+    added = f", {key} AS {name}" if computed else ""
     chats = f"SELECT {selected}{added} FROM chat c WHERE {' AND '.join([where, *bounds])} {order}"
     direction = "DESC" if window.descending else "ASC"
-    # with relations, the outer statement orders by the key the inner one read, and returns it only when shown
-    outer = select_list(ChatRow, "c", with_join_keys(shown, relations)) + added.replace(key, f"c.{window.keyset.key}") \
-        if hidden else "c.*"
-    return with_relations(viewer, chats, relations, ids, f"c.{window.keyset.key} {direction}, c.id {direction}",
+    outer = "c.*" if not hidden else \
+        select_list(ChatRow, "c", with_join_keys(shown, relations)) + (f", c.{name} AS {name}" if computed else "")
+    return with_relations(viewer, chats, relations, ids, f"c.{name} {direction}, c.id {direction}",
                           relation_columns, outer)
 
 
