@@ -229,3 +229,41 @@ def test_a_completion_by_graphql_core_after_a_direct_run_still_plans_the_objects
 
     assert plan_with([_Resolved("add", value=None)]) is not None
     assert plan_with([lambda next_, root, info, **arguments: next_(root, info, **arguments)]) is None
+
+
+def _compiled(document: str, variables: dict, on=None):
+    on = on or SMALL._schema
+    parsed = parse(document)
+    executor = PlainFieldExecutionContext.build(on, parsed, None, None, variables, None,
+                                                is_awaitable=optimized_is_awaitable)
+    direct = compile_direct(on, parsed, None, executor)
+    assert direct is not None
+    return direct
+
+
+@pytest.mark.parametrize("document, variables", [
+    (SEND, {"chat": "Q2hhdDox", "text": "hello"}),  # B3's: an input object of two variables
+    ("mutation($name: String!) { add(name: $name, times: 3) { count } }", {"name": "a"}),  # a literal beside
+    ("mutation { add(name: \"lit\") { count } }", {}),  # no variables: the default of `times` too
+])
+def test_arguments_of_required_variables_are_built_from_a_template_as_graphql_core_builds_them(document, variables):
+    """A document whose variables are all required gets its arguments from a template made once,
+    equal to what graphql-core's get_argument_values gives for each request, with dicts of their own."""
+    from graphql import get_argument_values, get_variable_values
+
+    on = schema._schema if document is SEND else SMALL._schema
+    direct = _compiled(document, variables, on)
+    assert direct.arguments is not None
+    coerced = get_variable_values(on, direct.operation.variable_definitions or (), variables)
+    expected = get_argument_values(direct.field_def, direct.field_nodes[0], coerced)
+    first, second = direct.arguments(coerced.coerced), direct.arguments(coerced.coerced)
+    assert first == expected == second
+    if document is SEND:
+        assert first["input"]["chatId"] == "Q2hhdDox" and first["input"]["text"] == "hello"
+        assert first["input"]["silent"] is False  # the input's defaults, as graphql-core fills them
+        assert first["input"] is not second["input"]  # a resolver may keep or change what it is given
+
+
+def test_arguments_of_a_nullable_variable_are_left_to_graphql_core():
+    """`$times: Int` may be null or left out, which changes what graphql-core builds: no template."""
+    assert _compiled(ADD, {"name": "a"}).arguments is None
