@@ -80,14 +80,17 @@ def literal(value: Any) -> str:
     not matter) for a str or a datetime (ISO 8601); the statement casts it to its column's type."""
     if value is None:
         return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    if not isinstance(value, str):
-        raise TypeError(f"no SQL literal for {type(value).__name__}")
+    if type(value) is not str:  # the common case first: a message's or an event's text
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int):
+            return str(int(value))
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise TypeError(f"no SQL literal for {type(value).__name__}")
     if "\0" in value:
         raise ValueError("a NUL character cannot be stored in PostgreSQL text")
-    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "\\" in value or "'" in value:
+        value = value.replace("\\", "\\\\").replace("'", "''")
+    return "E'" + value + "'"

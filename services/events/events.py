@@ -156,7 +156,12 @@ def _insert_after_order(values: Iterable[str]) -> str:
 
 _LOCK_AND_INSERT_EVENT = (f"WITH {_event_order('$14')} "
                           + _insert_after_order(f"${i}::{cast}" for i, cast in enumerate(_CASTS, 1)))
-_JSON = {name: Event._meta.fields_map[name] for name in ("operator_ids", "removed_operator_ids", "state", "detail")}
+#: the JSON columns' encoders (their fields' to_db_value), in `_params`
+_OPERATOR_IDS, _REMOVED_OPERATOR_IDS, _STATE, _DETAIL = (
+    Event._meta.fields_map[name].to_db_value for name in ("operator_ids", "removed_operator_ids", "state", "detail"))
+assert _EVENT_COLUMNS == ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id",
+                          "operator_ids", "visitor_visible", "created_at", "removed_operator_ids", "actor_id",
+                          "state", "detail"), "_params lists the values in this order"
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
 #: a session parameter PostgreSQL reports to its client whenever it changes (a ParameterStatus message,
@@ -203,21 +208,19 @@ _WRITE_EVENT = session_statement(
 
 
 def _params(pending: PendingEvent, created_at: datetime) -> list[Any]:
-    """The values of _EVENT_COLUMNS, in order, as the database stores them."""
-    state = pending.state.to_wire() if pending.state is not None else None
-    values: dict[str, Any] = {
-        "kind": pending.kind.value, "queue_kind": kind_value(pending.queue_kind), "chat_kind": kind_value(pending.chat_kind),
-        "chat_id": pending.chat_id, "open_channel_id": pending.open_channel_id, "message_id": pending.message_id,
-        "operator_ids": list(pending.operator_ids), "visitor_visible": pending.visitor_visible,
-        "created_at": created_at, "removed_operator_ids": list(pending.removed_operator_ids),
-        "actor_id": pending.actor_id, "state": state, "detail": pending.detail,
-    }
-    return [_JSON[c].to_db_value(values[c], Event) if c in _JSON and values[c] is not None else values[c]
-            for c in _EVENT_COLUMNS]
+    """The values of _EVENT_COLUMNS, in order, as the database stores them (the JSON columns encoded
+    by their fields, as Tortoise stores them)."""
+    state, detail = pending.state, pending.detail
+    return [pending.kind.value, kind_value(pending.queue_kind), kind_value(pending.chat_kind), pending.chat_id,
+            pending.open_channel_id, pending.message_id, _OPERATOR_IDS(list(pending.operator_ids), Event),
+            pending.visitor_visible, created_at, _REMOVED_OPERATOR_IDS(list(pending.removed_operator_ids), Event),
+            pending.actor_id, _STATE(state.to_wire(), Event) if state is not None else None,
+            _DETAIL(detail, Event) if detail is not None else None]
 
 
 def _literals(pending: PendingEvent, created_at: datetime) -> list[str]:
-    return [f"{raw_sql.literal(value)}::{cast}" for value, cast in zip(_params(pending, created_at), _CASTS)]
+    literal = raw_sql.literal
+    return [f"{literal(value)}::{cast}" for value, cast in zip(_params(pending, created_at), _CASTS)]
 
 
 def _record(pending: PendingEvent, event_id: int, created_at: datetime) -> EventRecord:
