@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, AsyncIterator, Sequence, cast
 
 import asyncpg
@@ -239,50 +239,81 @@ def _lock_script(tx: DirectTransaction, name: str, lock: tuple[str, int]) -> str
     return f"EXECUTE {name}({int(lock[1])})" if tx.prepared(name) else lock_row_sql(lock)
 
 
-@asynccontextmanager
-async def _direct(root: AsyncpgDBClient, lock: tuple[str, int] | None) -> AsyncIterator[BaseDBAsyncClient]:
-    pool = root._pool
-    assert pool is not None  # transaction() checked
-    connection = await pool.acquire()
-    try:
-        tx = DirectTransaction(root, connection)
-        # the task's connection is the transaction's while it lasts, as under in_transaction
-        handler = connection_handler()
-        token = handler.set(root.connection_name, tx)
+class _Direct:
+    """A direct transaction (`DirectTransaction`) on a connection of the pool, as an async context
+    manager of its own: BEGIN (with the row lock) on entry; on exit COMMIT, or ROLLBACK when the
+    body raised; the connection back to the pool either way. A class rather than a generator
+    (contextlib's asynccontextmanager): every write passes here, and a generator's context manager
+    costs the generator, its wrapper and the event loop's registry of async generators each time."""
+
+    __slots__ = ("root", "lock", "connection", "tx", "handler", "token")
+
+    def __init__(self, root: AsyncpgDBClient, lock: tuple[str, int] | None) -> None:
+        self.root, self.lock = root, lock
+
+    async def __aenter__(self) -> DirectTransaction:
+        root, lock = self.root, self.lock
+        pool = root._pool
+        assert pool is not None  # transaction() checked
+        self.connection = connection = await pool.acquire()
         try:
+            self.tx = tx = DirectTransaction(root, connection)
+            # the task's connection is the transaction's while it lasts, as under in_transaction
+            self.handler = connection_handler()
+            self.token = self.handler.set(root.connection_name, tx)
             try:
                 locking = lock_statement(lock[0]) if lock is not None else ""  # prepared from this transaction on
                 await tx.prepare_session()
-                await tx.begin(_lock_script(tx, locking, lock) if lock is not None else "")  # a failed lock: rolled back below
-                yield tx
+                await tx.begin(_lock_script(tx, locking, lock) if lock is not None else "")  # a failed lock: rolled back
             except BaseException as error:
-                if isinstance(error, asyncpg.InvalidSQLStatementNameError):
-                    tx.forget_prepared()  # gone from the session (DEALLOCATE): prepared again next time
-                if not tx.committed:
-                    try:
-                        await tx.rollback()
-                    except Exception:  # noqa: BLE001 - the pool's release rolls back, or drops the connection
-                        pass
+                await self._undo(error)
+                self.handler.reset(self.token)
                 raise
-            if not tx.committed:
-                await tx.commit()
+        except BaseException:
+            await pool.release(connection)
+            raise
+        return tx
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        try:
+            try:
+                if error is not None:
+                    await self._undo(error)
+                elif not self.tx.committed:
+                    await self.tx.commit()
+            finally:
+                self.handler.reset(self.token)
         finally:
-            handler.reset(token)
-    finally:
-        await pool.release(connection)
+            await self.root._pool.release(self.connection)  # type: ignore[union-attr]  # __aenter__ had it
+        return False  # the body's error goes on
+
+    async def _undo(self, error: BaseException) -> None:
+        """After `error`: ROLLBACK unless committed (a failure of its own is left to the pool's release,
+        which rolls back or drops the connection)."""
+        tx = self.tx
+        if isinstance(error, asyncpg.InvalidSQLStatementNameError):
+            tx.forget_prepared()  # gone from the session (DEALLOCATE): prepared again next time
+        if not tx.committed:
+            try:
+                await tx.rollback()
+            except Exception:  # noqa: BLE001 - the pool's release rolls back, or drops the connection
+                pass
 
 
-@asynccontextmanager
-async def transaction(*, lock: tuple[str, int] | None = None) -> AsyncIterator[BaseDBAsyncClient]:
-    """`lock=(table, id)`: that row is locked (FOR UPDATE) before the body runs; on a direct
-    PostgreSQL transaction in BEGIN's round trip. On SQLite the database's write lock, taken
-    first, serialises writers already."""
+def transaction(*, lock: tuple[str, int] | None = None) -> AbstractAsyncContextManager[BaseDBAsyncClient]:
+    """`async with transaction() as tx:` the use case's transaction. `lock=(table, id)`: that row is
+    locked (FOR UPDATE) before the body runs; on a direct PostgreSQL transaction in BEGIN's round
+    trip. On SQLite the database's write lock, taken first, serialises writers already."""
     current = default_connection()
     # the pool's own client (not a transaction already: a nested one is a savepoint of it), its pool made
     if DIRECT and type(current) is AsyncpgDBClient and current._pool is not None:
-        async with _direct(current, lock) as tx:
-            yield tx
-        return
+        return _Direct(current, lock)
+    return _tortoise_transaction(lock)
+
+
+@asynccontextmanager
+async def _tortoise_transaction(lock: tuple[str, int] | None) -> AsyncIterator[BaseDBAsyncClient]:
+    """Tortoise's own transaction: SQLite, or PostgreSQL with DIRECT_TRANSACTIONS off."""
     async with in_transaction() as tx:
         if tx.capabilities.dialect == "sqlite":
             await tx.execute_query(_TAKE_WRITE_LOCK)

@@ -9,10 +9,10 @@ last in each unit of work, after all row locks are taken. SQLite has a single wr
 from __future__ import annotations
 
 import itertools
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, Iterable
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -249,20 +249,45 @@ def actor_of(viewer: Viewer | None) -> int | None:
     return viewer.operator_id if viewer is not None and viewer.is_operator else None
 
 
-@asynccontextmanager
-async def unit_of_work(actor: Viewer | None = None, *, lock: tuple[str, int] | None = None
-                       ) -> AsyncIterator[UnitOfWork]:
-    """Run a use case in one transaction; its events are written at the end, published after commit
-    to the broker in use (infrastructure/platform.py `Platform.in_use`; none: written only).
-    `actor`: the viewer the use case acts for (its events name the operator; see `actor_of`).
-    `lock`: (table, id) of a row locked first (`transaction(lock=...)`: in BEGIN's round trip)."""
-    async with transaction(lock=lock) as tx:
-        uow = UnitOfWork(tx, actor_id=actor_of(actor))
-        yield uow
-        await uow.flush_and_commit()
-    broker = broker_in_use()
-    if uow.written and broker is not None:
-        await broker.publish([record.to_wire() for record in uow.written])
+def unit_of_work(actor: Viewer | None = None, *, lock: tuple[str, int] | None = None
+                 ) -> AbstractAsyncContextManager[UnitOfWork]:
+    """`async with unit_of_work(viewer) as uow:` run a use case in one transaction; its events are
+    written at the end, published after commit to the broker in use (infrastructure/platform.py
+    `Platform.in_use`; none: written only). `actor`: the viewer the use case acts for (its events
+    name the operator; see `actor_of`). `lock`: (table, id) of a row locked first
+    (`transaction(lock=...)`: in BEGIN's round trip)."""
+    return _UnitOfWorkScope(transaction(lock=lock), actor_of(actor))
+
+
+class _UnitOfWorkScope:
+    """`unit_of_work`'s context manager: the transaction entered, the unit of work given to the body;
+    after it, the events written and COMMIT (or, when the body or that raised, the transaction's
+    rollback), then the events published. A class rather than a generator (contextlib's
+    asynccontextmanager), as `transaction`'s: every write passes here."""
+
+    __slots__ = ("transaction", "actor_id", "uow")
+
+    def __init__(self, transaction: AbstractAsyncContextManager[BaseDBAsyncClient], actor_id: int | None) -> None:
+        self.transaction, self.actor_id = transaction, actor_id
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.uow = UnitOfWork(await self.transaction.__aenter__(), actor_id=self.actor_id)
+        return self.uow
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        if error is not None:
+            await self.transaction.__aexit__(kind, error, traceback)
+            return False  # the body's error goes on
+        try:
+            await self.uow.flush_and_commit()
+        except BaseException as failed:
+            await self.transaction.__aexit__(type(failed), failed, failed.__traceback__)
+            raise
+        await self.transaction.__aexit__(None, None, None)
+        broker = broker_in_use()
+        if self.uow.written and broker is not None:
+            await broker.publish([record.to_wire() for record in self.uow.written])
+        return False
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
