@@ -40,6 +40,7 @@ from infrastructure.metrics import OPEN_WEBSOCKETS
 from openchannels.payments import payments_webhook
 from openchannels.public_url import check_public_url, public_base
 from openchannels.rate_limits import RateLimiter, RequestLimits
+from openchannels.request_headers import request_headers
 from services.identity.live_tokens import LiveTokens, recheck_period
 from infrastructure.platform import Platform, open_file_storage, open_platform
 from infrastructure.request_ids import RequestIds
@@ -212,7 +213,7 @@ class GraphQLApp(GraphQLOverHTTP, PreparedOperationsView, TrustedDocumentsView, 
             context.public_url_source = partial(public_base, request, self.public_url, self.trusted_proxy_hops)
             return context
         limits = RequestLimits.of(self.rate_limiter, request, response, self.trusted_proxy_hops)
-        authorization = request.headers.get("authorization")
+        authorization = request_headers(request.scope).get("authorization")
         try:
             viewer = await authenticate(authorization, trusted=self.trusted_tokens)
         except DomainError as error:

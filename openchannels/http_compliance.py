@@ -35,6 +35,7 @@ from strawberry.types.unset import UNSET
 
 from infrastructure.availability import is_database_unavailable
 from openchannels.body_limits import BodyTooLarge
+from openchannels.request_headers import request_headers
 from schema.error_policy import BAD_REQUEST, internal_error
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -85,7 +86,7 @@ class GraphQLOverHTTP:
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if self.is_websocket_request(request):  # type: ignore[attr-defined]
             return await super().run(request, context, root_value)  # type: ignore[misc]
-        media_type = response_media_type(request.headers.get("accept"))
+        media_type = response_media_type(request_headers(request.scope).get("accept"))
         request.state.graphql_media_type = media_type
         request.state.graphql_request_error = False
         try:

@@ -24,6 +24,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 from openchannels.persisted_queries import PersistedQueryError
+from openchannels.request_headers import request_headers
 
 #: the keys of a request body that may be prepared (anything else: Strawberry's path)
 _PLAIN_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
@@ -45,7 +46,7 @@ class PreparedOperationsView:
 
     async def _prepared_request(self, request: Any, prepared: Any) -> tuple | None:
         """(the prepared operation, the variables) when this request may take the prepared path."""
-        headers = request.headers
+        headers = request_headers(request.scope)
         if headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
             return None
         accept = headers.get("accept")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from openchannels.forwarded import trusted_forwarded
+from openchannels.request_headers import request_headers
 from infrastructure.redis_client import redis_client
 from services.identity.auth import bearer_token, hash_token, token_digest
 from services.common.errors import DomainError, LimitExceeded
@@ -286,7 +287,8 @@ class RequestLimits:  # an IpLimits (services/identity/rate_limits.py) for the r
     @classmethod
     def of(cls, limiter: RateLimiter, request: Any, response: Any, trusted_proxy_hops: int) -> RequestLimits:
         peer = request.client.host if request.client else None
-        return cls(limiter, client_ip(peer, request.headers.get("x-forwarded-for"), trusted_proxy_hops), response)
+        forwarded_for = request_headers(request.scope).get("x-forwarded-for")
+        return cls(limiter, client_ip(peer, forwarded_for, trusted_proxy_hops), response)
 
     def refused(self, error: RateLimited) -> RateLimited:
         headers = getattr(self.response, "headers", None)
