@@ -144,6 +144,9 @@ ENVIRONMENT = [
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
+    ("MODEL_ROWS", "on", "on: a model read by a hand-written statement (sendMessage's chat and message) is built by "
+     "a constructor generated once per model from Tortoise's field groups (services/common/model_rows.py; private "
+     "parts of Tortoise, pinned); off: Tortoise's own _init_from_db, same objects, slower"),
     ("EVENT_IDS_WITH_COMMIT", "on", "on: the statement that writes a unit of work's events on PostgreSQL also sets "
      "the session's `application_name` to a tag and their ids, which PostgreSQL reports in COMMIT's round trip, so "
      "the ids need no round trip of their own (`pg_stat_activity` shows the server's sessions as "
@@ -319,6 +322,11 @@ def _on_or_off(name: str, value: str | None) -> bool:
 def direct_transactions_enabled(value: str | None = None) -> bool:
     """DIRECT_TRANSACTIONS (or `value`): `on` or `off`."""
     return _on_or_off("DIRECT_TRANSACTIONS", value)
+
+
+def model_rows_enabled(value: str | None = None) -> bool:
+    """MODEL_ROWS (or `value`): `on` or `off`."""
+    return _on_or_off("MODEL_ROWS", value)
 
 
 def event_ids_with_commit(value: str | None = None) -> bool:

@@ -10,6 +10,7 @@ from services.messaging import files
 from services.messaging import messaging
 from services.chats import queue, sla
 from services.common import raw_sql
+from services.common.model_rows import model_of_row
 from services.policies import chats as chat_policy
 from services.policies.chats import ChatRoles, ensure
 from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allowed, transition
@@ -149,7 +150,7 @@ async def _touch_or_read(uow: UnitOfWork, draft: _Draft) -> tuple[Chat, bool]:
         found = await raw_sql.rows(uow.tx, _READ_CHAT, draft.chat_id)
         if not found:
             raise NotFound("No such chat.", field=["input", "chatId"])
-    return Chat._init_from_db(**found[0]), touched
+    return model_of_row(Chat)(found[0]), touched
 
 
 async def _chat_to_write_in(uow: UnitOfWork, viewer: Viewer, chat: Chat, *, touched: bool) -> _ChatToWriteIn:
@@ -195,7 +196,7 @@ async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft)
     chats = [row["chat"] for row in found if row["role"] == "chat"]
     if not chats:
         raise NotFound("No such chat.", field=["input", "chatId"])
-    chat = Chat._init_from_db(**chats[0])  # the row after the transition when it was made
+    chat = model_of_row(Chat)(chats[0])  # the row after the transition when it was made
     return chat, _checked(viewer, chat, _by_role(rows), touched=any(row["role"] == "touched" for row in rows))
 
 
@@ -251,7 +252,7 @@ async def _insert_message_and_read(uow: UnitOfWork, draft: _Draft, *, written: _
         postgres = raw_sql.is_postgres(uow.tx)
         rows = await raw_sql.rows(uow.tx, _INSERT_MESSAGE_AND_READ if postgres else _INSERT_MESSAGE, *values.values())
         written = _Written(rows[0]["id"], bool(postgres and rows[0]["moved"]))
-    message = Message._init_from_db(id=written.message_id, edited_at=None, **values)
+    message = model_of_row(Message)({"id": written.message_id, "edited_at": None, **values})
     if not written.marker_moved:
         await move_read_marker(uow, chat_id=draft.chat_id, operator_id=draft.author_id, message_id=message.id)
     return message

@@ -57,8 +57,13 @@ PRIVATE_USES = {
     ("services/events/events.py", "_meta"): ("tortoise-orm", "stays: a field's to_db_value (services/)"),
     ("services/policies/chats.py", "_meta"): ("tortoise-orm", "stays: a relation's table name in the rendered SQL (services/)"),
     ("services/policies/conditions.py", "_meta"): ("tortoise-orm", "stays: a model's table name in the rendered SQL (services/)"),
-    ("services/messaging/messages.py", "_init_from_db"): (
-        "tortoise-orm", "stays for now: models built from rows of hand-written statements (services/)"),
+    ("services/common/model_rows.py", "_meta"): (
+        "tortoise-orm", "MODEL_ROWS=off: not used (the field groups a model's constructor is generated from; the "
+        "constructor also writes by name the attributes _init_from_db sets on an instance: _partial, _saved_in_db, "
+        "_custom_generated_pk, _await_when_save)"),
+    ("services/common/model_rows.py", "_init_from_db"): (
+        "tortoise-orm", "stays: MODEL_ROWS=off builds models with it; tests/engine/test_model_rows.py compares "
+        "the generated constructors with it"),
     ("services/contact_center/search.py", "_init_from_db"): (
         "tortoise-orm", "stays for now: the results' chats built from the row the page's statement read (services/)"),
     ("services/contact_center/search_index.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
