@@ -144,9 +144,10 @@ ENVIRONMENT = [
      "event-order lock is not held while the server comes round to committing (services/common/transactions.py; "
      "private parts of Tortoise, pinned); off: Tortoise's in_transaction and a COMMIT of its own, same results, "
      "slower under concurrent writes"),
-    ("MODEL_ROWS", "on", "on: a model read by a hand-written statement (sendMessage's chat and message) is built by "
-     "a constructor generated once per model from Tortoise's field groups (services/common/model_rows.py; private "
-     "parts of Tortoise, pinned); off: Tortoise's own _init_from_db, same objects, slower"),
+    ("MODEL_ROWS", "on", "on: a model read by a hand-written statement (sendMessage's chat and message, "
+     "searchMessages' messages and their chats) is built by a constructor generated once per model from Tortoise's "
+     "field groups (services/common/model_rows.py; private parts of Tortoise, pinned); off: Tortoise's own "
+     "_init_from_db, same objects, slower"),
     ("EVENT_IDS_WITH_COMMIT", "on", "on: the statement that writes a unit of work's events on PostgreSQL also sets "
      "the session's `application_name` to a tag and their ids, which PostgreSQL reports in COMMIT's round trip, so "
      "the ids need no round trip of their own (`pg_stat_activity` shows the server's sessions as "

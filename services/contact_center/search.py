@@ -40,6 +40,7 @@ from tortoise.queryset import QuerySet
 
 from models import Chat, Message
 from services.chats.read_models import MessageRow
+from services.common.model_rows import model_of_row
 from services.common.read_models import model_reader
 from services.policies import messages as message_policy
 from services.common.errors import InvalidInput
@@ -217,7 +218,7 @@ def _chat_of(message: Message) -> Chat | None:
     """The chat the page's statement read with the message (`CHAT_ROW`, or `select_related` on SQLite), if it did."""
     row = message.__dict__.get("chat_row")
     if row is not None:
-        return Chat._init_from_db(**dict(row.items()))
+        return model_of_row(Chat)(row)
     if _dialect() == "postgres":
         return None
     chat = message.chat  # the related chat once fetched (else a query, not run here)
@@ -339,7 +340,7 @@ async def _ranked_newest_page(newest: QuerySet[Message], words: list[str], whole
     _, found = await connection.execute_query(statement, parameterizer.values)
     rows = []
     for row in map(dict, found):
-        message = Message._init_from_db(**row)
+        message = model_of_row(Message)(row)
         message.__dict__.update((column, row[column]) for column in RANKED_COLUMNS)
         rows.append(message)
     return keyset_page(window, rows, None)

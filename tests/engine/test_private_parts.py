@@ -64,8 +64,6 @@ PRIVATE_USES = {
     ("services/common/model_rows.py", "_init_from_db"): (
         "tortoise-orm", "stays: MODEL_ROWS=off builds models with it; tests/engine/test_model_rows.py compares "
         "the generated constructors with it"),
-    ("services/contact_center/search.py", "_init_from_db"): (
-        "tortoise-orm", "stays for now: the results' chats built from the row the page's statement read (services/)"),
     ("services/contact_center/search_index.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
     ("services/common/unique_rows.py", "_in_transaction"): ("tortoise-orm", "stays: a savepoint on a given connection (services/)"),
     ("services/common/transactions.py", "_pool"): (
