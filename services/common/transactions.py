@@ -246,7 +246,7 @@ class _Direct:
     (contextlib's asynccontextmanager): every write passes here, and a generator's context manager
     costs the generator, its wrapper and the event loop's registry of async generators each time."""
 
-    __slots__ = ("root", "lock", "connection", "tx", "handler", "token")
+    __slots__ = ("root", "lock", "pool", "connection", "tx", "handler", "token")
 
     def __init__(self, root: AsyncpgDBClient, lock: tuple[str, int] | None) -> None:
         self.root, self.lock = root, lock
@@ -255,6 +255,7 @@ class _Direct:
         root, lock = self.root, self.lock
         pool = root._pool
         assert pool is not None  # transaction() checked
+        self.pool = pool  # the pool the connection goes back to, whatever becomes of root's meanwhile
         self.connection = connection = await pool.acquire()
         try:
             self.tx = tx = DirectTransaction(root, connection)
@@ -284,7 +285,7 @@ class _Direct:
             finally:
                 self.handler.reset(self.token)
         finally:
-            await self.root._pool.release(self.connection)  # type: ignore[union-attr]  # __aenter__ had it
+            await self.pool.release(self.connection)
         return False  # the body's error goes on
 
     async def _undo(self, error: BaseException) -> None:
