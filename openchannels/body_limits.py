@@ -21,6 +21,8 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openchannels.request_headers import request_headers
+
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 URI_TOO_LONG = "URI_TOO_LONG"
 #: room for the multipart envelope (operations, map, part headers) around the file itself
@@ -98,17 +100,11 @@ def _too_large(limit: int) -> JSONResponse:
     return error_response(413, REQUEST_TOO_LARGE, f"The request body is larger than {limit} bytes.")
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None
-
-
 def _is_multipart(scope: Scope) -> bool:
-    return (_header(scope, b"content-type") or b"").lower().startswith(b"multipart/form-data")
+    return request_headers(scope).get("content-type", "").lower().startswith("multipart/form-data")
 
 
 def _content_length(scope: Scope) -> int | None:
-    value = _header(scope, b"content-length")
-    return int(value) if value is not None and value.isdigit() else None
+    value = request_headers(scope).get("content-length")
+    # isascii too: a Latin-1 str's isdigit also takes '²' and its kin, which int() refuses
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None

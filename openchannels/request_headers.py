@@ -7,8 +7,8 @@ content type twice, its token, its forwarded address).
 
 What: `request_headers(scope)` gives {name: value}, names in lower case as the ASGI server gives
 them, values decoded as Latin-1 as Starlette decodes them; where a name repeats, the first value,
-as `Headers.get` gives it. Made at the first lookup, past every middleware (none changes the
-request's headers after that).
+as `Headers.get` gives it. Made at the first lookup, in BodyLimits (the innermost middleware:
+its content length and type; nothing after it changes the request's headers).
 """
 from __future__ import annotations
 
