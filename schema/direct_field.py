@@ -38,8 +38,8 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from graphql import (
     DirectiveNode, DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLEnumType, GraphQLError, GraphQLField,
-    GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfoHelpers, GraphQLScalarType, GraphQLSchema, ListValueNode,
-    ObjectValueNode, OperationDefinitionNode, OperationType, ValueNode, VariableNode, Visitor, get_argument_values,
+    GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfoHelpers, GraphQLScalarType, GraphQLSchema,
+    OperationDefinitionNode, OperationType, VariableNode, Visitor, get_argument_values,
     get_operation_ast, get_variable_values, visit,
 )
 from graphql.execution.collect_fields import FieldDetails
@@ -77,6 +77,17 @@ class DirectField:
     #: arguments are built of dicts, lists and constants (`_arguments_of`); None: graphql-core's
     #: get_argument_values for each request
     arguments: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+class _Variables(Visitor):
+    """The variables' names that a literal uses, in the order they appear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.append(node.name.value)
 
 
 class _AnyDirective(Visitor):
@@ -219,20 +230,13 @@ def _arguments_of(field_def: GraphQLField, node: FieldNode,
         return f"constants[{len(constants) - 1}]"
 
     code = expression(template)
-    used = [n.name.value for argument in node.arguments or () for n in _variables_in(argument.value)]
+    variables = _Variables()
+    for argument in node.arguments or ():
+        visit(argument.value, variables)
+    used = variables.names
     if code is None or sorted(found) != sorted(used):
         return None
     return eval(f"lambda variables: {code}", {"constants": tuple(constants)})  # noqa: S307 - our own expression
-
-
-def _variables_in(value: ValueNode) -> list[VariableNode]:
-    if isinstance(value, VariableNode):
-        return [value]
-    if isinstance(value, ListValueNode):
-        return [v for item in value.values for v in _variables_in(item)]
-    if isinstance(value, ObjectValueNode):
-        return [v for field in value.fields for v in _variables_in(field.value)]
-    return []
 
 
 def _has_directive(document: DocumentNode) -> bool:
