@@ -54,6 +54,11 @@ def check_text(value: str, field: list[str] | None, max_length: int | None = Non
         raise InvalidInput(f"The text is longer than {max_length} characters.", field=field)
 
 
+def _storable(value: str, max_length: int | None) -> bool:
+    """What check_text accepts (it says why not)."""
+    return _UNSTORABLE.search(value) is None and (max_length is None or len(value) <= max_length)
+
+
 def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | None) -> Callable[[F], F]:
     """Check every text keyword argument of a use case; `name=LIMIT` also limits its length.
 
@@ -65,9 +70,9 @@ def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | Non
         @functools.wraps(use_case)
         async def checked(*args: Any, **kwargs: Any) -> Any:
             for name, value in kwargs.items():
-                values = value if isinstance(value, (list, tuple)) else [value]
-                for item in values:
-                    if isinstance(item, str):
+                for item in value if isinstance(value, (list, tuple)) else (value,):
+                    # the field's name is made for a refusal only (not for every text of every request)
+                    if isinstance(item, str) and not _storable(item, max_lengths.get(name)):
                         check_text(item, ["input", api_names.get(name) or _camel(name)], max_lengths.get(name))
             return await use_case(*args, **kwargs)
 
