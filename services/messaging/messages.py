@@ -192,12 +192,17 @@ async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft)
     # the driver's records, read by name (a dict copy of each row, and of the chat's, cost more than reading them)
     found = await raw_sql.records(uow.tx, _TOUCH_ROLES_AND_WRITE, draft.chat_id, viewer.operator_id, draft.at,
                                   MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
-    rows = [row for row in found if row["role"] != "chat"]
-    chats = [row["chat"] for row in found if row["role"] == "chat"]
-    if not chats:
+    by_role, chat_row = _by_role(()), None
+    for row in found:  # one pass: the roles' rows by role, and the chat's row
+        role = row["role"]
+        if role == "chat":
+            chat_row = row["chat"]
+        else:
+            by_role[role].add(row["operator_id"])
+    if chat_row is None:
         raise NotFound("No such chat.", field=["input", "chatId"])
-    chat = model_of_row(Chat)(chats[0])  # the row after the transition when it was made
-    return chat, _checked(viewer, chat, _by_role(rows), touched=any(row["role"] == "touched" for row in rows))
+    chat = model_of_row(Chat)(chat_row)  # the row after the transition when it was made
+    return chat, _checked(viewer, chat, by_role, touched=bool(by_role["touched"]))
 
 
 # The transition (_touch_sql), the roles, the message with its writer's read marker moved to it
