@@ -13,9 +13,9 @@ has every column of the model (asyncpg's Record or a dict): an instance with the
 the same values, tests/engine/test_model_rows.py compares them. The constructor is generated from
 the same field groups (`_meta.db_native_fields` taken as they are, `db_default_fields` through
 their field's type, `db_complex_fields` through their field's `to_python_value`, a CharEnumField's
-`enum_type(value)` as a lookup of its members by value) and fills the instance's dict in one step. A row without one of the columns raises KeyError, where
-_init_from_db would make a partial model: the callers give whole rows. MODEL_ROWS=off: Tortoise's
-_init_from_db itself.
+`enum_type(value)` as a lookup of its members by value) and fills the instance's dict in one
+step. A row without one of the columns raises KeyError, where _init_from_db would make a partial
+model: the callers give whole rows. MODEL_ROWS=off: Tortoise's _init_from_db itself.
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def _constructor(model: type[Model]) -> Callable[[Mapping[str, Any]], Any]:
         namespace[f"type_{number}"] = field.field_type
         items.append(f"{attribute!r}: (type_{number}(value) if (value := row[{key!r}]) is not None else None)")
     for number, (key, attribute, field) in enumerate(meta.db_complex_fields):
-        if type(field).to_python_value is CharEnumFieldInstance.to_python_value:
+        if isinstance(field, CharEnumFieldInstance) \
+                and type(field).to_python_value is CharEnumFieldInstance.to_python_value:
             # `enum_type(value)`, as a lookup: Enum's call and __new__ are Python, a dict's get is not
             namespace[f"members_{number}"] = {member.value: member for member in field.enum_type}
             items.append(f"{attribute!r}: (members_{number}[value] if (value := row[{key!r}]) is not None else None)")
