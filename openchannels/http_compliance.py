@@ -23,11 +23,12 @@ real server.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLError
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -57,9 +58,11 @@ def _quality(parameters: list[str]) -> float:
     return 1.0
 
 
+@functools.lru_cache(maxsize=256)
 def response_media_type(accept: str | None) -> str:
     """The media type to answer with: graphql-response+json when the client ranks it at least as
-    high as application/json (ties go to graphql-response+json, the spec's preferred type)."""
+    high as application/json (ties go to graphql-response+json, the spec's preferred type).
+    Remembered by `Accept` value (a client sends the same one with every request)."""
     best = {GRAPHQL_RESPONSE_JSON: 0.0, APPLICATION_JSON: 0.0}
     for item in (accept or "").split(","):
         media_range, *parameters = item.split(";")
@@ -80,15 +83,48 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
+#: the scope's key of the request's `Answer` (ASGI lets an application keep its own keys in the scope)
+_ANSWER = "openchannels.graphql_answer"
+
+
+class Answer:
+    """What the request's answer will be: its media type, negotiated from `Accept`, and whether the
+    operation met a request error (400 under graphql-response+json). Kept in the request's scope
+    (Starlette's `request.state` costs a failed attribute test, and a Python call per attribute)."""
+
+    __slots__ = ("media_type", "request_error")
+
+    def __init__(self, media_type: str) -> None:
+        self.media_type = media_type
+        self.request_error = False
+
+
+class SubResponse(Response):
+    """The response an operation's context holds (`context.response`: a rate limit's Retry-After goes
+    on its headers, a resolver may set its status), made for every HTTP request. Strawberry makes it
+    as `Response()` and then deletes the content-length that made (headers built, parsed and
+    rewritten each time): this one starts with none, as the view's own ends up. It carries the
+    media type the answer will have."""
+
+    def __init__(self, media_type: str) -> None:  # noqa: D107 - no body, no headers, no status yet
+        self.status_code = None  # type: ignore[assignment]
+        self.background = None
+        self.raw_headers = []
+        self.graphql_media_type = media_type
+
+
+class GraphQLResponse(Response):
+    """An operation's answer (`create_response`), made with its media type and charset: the
+    header is written once, not made as application/json and then rewritten."""
+
+
 class GraphQLOverHTTP:
     """A mixin for the Strawberry ASGI view (before it in the bases)."""
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if self.is_websocket_request(request):  # type: ignore[attr-defined]
             return await super().run(request, context, root_value)  # type: ignore[misc]
-        media_type = response_media_type(request_headers(request.scope).get("accept"))
-        request.state.graphql_media_type = media_type
-        request.state.graphql_request_error = False
+        answer = request.scope[_ANSWER] = Answer(response_media_type(request_headers(request.scope).get("accept")))
         try:
             response = await super().run(request, context, root_value)  # type: ignore[misc]
         except MethodNotAllowed as refusal:
@@ -102,20 +138,32 @@ class GraphQLOverHTTP:
                 raise  # 413 (openchannels/body_limits.py)
             masked = internal_error(error, f"{request.method} {request.url.path}")
             return JSONResponse({"data": None, "errors": [masked.formatted]}, status_code=500)
-        if response.headers.get("content-type", "").startswith(APPLICATION_JSON):
-            if media_type == GRAPHQL_RESPONSE_JSON:
-                response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-                if request.state.graphql_request_error and response.status_code == 200:
-                    response.status_code = 400
-            else:
-                response.headers["content-type"] = f"{APPLICATION_JSON}; charset=utf-8"
+        # an answer (create_response) has its media type already; a request error is 400 under graphql-response+json
+        if type(response) is GraphQLResponse and answer.request_error and answer.media_type == GRAPHQL_RESPONSE_JSON \
+                and response.status_code == 200:
+            response.status_code = 400
+        return response
+
+    async def get_sub_response(self, request: Any) -> SubResponse:
+        return SubResponse(request.scope[_ANSWER].media_type)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """Strawberry's create_response, with the media type negotiated in `run` (on the sub-response)."""
+        assert isinstance(sub_response, SubResponse)  # get_sub_response's
+        response = GraphQLResponse(self.encode_json(response_data),  # type: ignore[attr-defined]
+                                   status_code=sub_response.status_code or 200,
+                                   media_type=f"{sub_response.graphql_media_type}; charset=utf-8")
+        response.raw_headers.extend(sub_response.raw_headers)
+        if sub_response.background:
+            response.background = sub_response.background
         return response
 
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
         data = await super().process_result(request, result)  # type: ignore[misc]
         if is_request_error(result):
-            request.state.graphql_request_error = True
-            if request.state.graphql_media_type == GRAPHQL_RESPONSE_JSON:
+            answer = request.scope[_ANSWER]
+            answer.request_error = True
+            if answer.media_type == GRAPHQL_RESPONSE_JSON:
                 data.pop("data", None)
         return data
 

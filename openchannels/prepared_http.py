@@ -4,9 +4,9 @@
 The view's steps for such a request, done here with the view's own methods: the sub-response
 (`Retry-After` of a rate limit goes on it), the context (`get_context`: the token, the limits),
 the result made into the response body (`process_result`, with GraphQL over HTTP's rule for
-request errors: openchannels/http_compliance.py) and the response (`create_response`, orjson).
-GraphQLOverHTTP.run, which calls this, then sets the media type and the status as for any answer
-and turns an unexpected exception into the masked 500.
+request errors: openchannels/http_compliance.py) and the response (`create_response`, orjson, with
+the media type negotiated). GraphQLOverHTTP.run, which calls this, then sets the status as for any
+answer and turns an unexpected exception into the masked 500.
 
 Anything else takes Strawberry's path, unchanged: not a POST, another content type than
 `application/json` (uploads are multipart), an `Accept` that asks for a stream (multipart/mixed,

@@ -71,7 +71,8 @@ async def test_the_client_gets_the_media_type_it_prefers(deployment: Deployment,
     ]:
         answer = await _post(http_client, url, {"query": "{ __typename }"}, accept=accept)
         assert answer.status_code == 200
-        assert answer.headers["content-type"].split(";")[0] == expected, accept
+        assert answer.headers["content-type"] == f"{expected}; charset=utf-8", accept
+        assert answer.headers.get_list("content-length") == [str(len(answer.content))]  # one, and the body's
         assert answer.json() == {"data": {"__typename": "Query"}}
 
 
