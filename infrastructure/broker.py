@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -593,14 +593,25 @@ def broker_in_use() -> Broker | None:
     return _in_use.get()
 
 
-@contextmanager
-def publishing_to(broker: Broker) -> Iterator[Broker]:
-    """In this scope (and the tasks it starts), committed events are published to `broker`."""
-    token = _in_use.set(broker)
-    try:
-        yield broker
-    finally:
-        _in_use.reset(token)
+def publishing_to(broker: Broker) -> AbstractContextManager[Broker]:
+    """In this scope (and the tasks it starts), committed events are published to `broker`.
+    Every request enters one (openchannels/app.py `PlatformInUse`): a class, not a contextlib
+    generator, so no generator and wrapper per request."""
+    return _Publishing(broker)
+
+
+class _Publishing:
+    __slots__ = ("broker", "token")
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    def __enter__(self) -> Broker:
+        self.token = _in_use.set(self.broker)
+        return self.broker
+
+    def __exit__(self, *_: object) -> None:
+        _in_use.reset(self.token)
 
 
 def make_broker(settings: Any) -> Broker:

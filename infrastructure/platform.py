@@ -17,7 +17,8 @@ are still written (the database is the source of truth) but published to no one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,9 @@ class Platform:
                    files=FileSettings(LocalFileStorage(files_dir), max_upload_bytes, url_secret, url_ttl_seconds),
                    gifs=gifs)
 
-    @contextlib.contextmanager
-    def in_use(self) -> Iterator[Platform]:
-        """Use cases run in this scope publish their events to this platform's broker."""
-        with publishing_to(self.broker):
-            yield self
+    def in_use(self) -> AbstractContextManager[Broker]:
+        """Use cases run in this scope publish their events to this platform's broker (`as`: the broker)."""
+        return publishing_to(self.broker)
 
 
 def require_storage_package(settings: Settings) -> None:
