@@ -114,9 +114,12 @@ class UnitOfWork:
         created_at = datetime.now(timezone.utc)
         tag = f"openchannels {next(_TAGS)}:" if REPORT_EVENT_IDS else ""
         if len(self.pending) == 1 and self.tx.prepared(_WRITE_EVENT):
-            # the statement kept prepared in the session: planned once, not in every round trip
+            # the statement kept prepared in the session: planned once, not in every round trip; its
+            # parameters are typed (_CASTS), so the literals need no casts of their own
+            literal = raw_sql.literal
             await self.tx.commit_with(f"EXECUTE {_WRITE_EVENT}("
-                                      f"{', '.join(_literals(self.pending[0], created_at))}, {raw_sql.literal(tag)})")
+                                      f"{', '.join(map(literal, _params(self.pending[0], created_at)))}, "
+                                      f"{literal(tag)})")
         else:
             rows = ", ".join(f"({', '.join(_literals(pending, created_at))})" for pending in self.pending)
             await self.tx.commit_with(
@@ -135,7 +138,8 @@ class UnitOfWork:
 _EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
                   "visitor_visible", "created_at", "removed_operator_ids", "actor_id", "state", "detail")
 #: the columns' PostgreSQL types, in _EVENT_COLUMNS' order: the casts of the statements that send the values
-#: without a table to take them from (_LOCK_AND_INSERT_EVENT's SELECT, `UnitOfWork.flush_and_commit`'s literals)
+#: without a table to take them from (_LOCK_AND_INSERT_EVENT's SELECT, `UnitOfWork.flush_and_commit`'s literals
+#: for several events), and the parameters' types of _WRITE_EVENT (its literals need no casts)
 _CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolean", "timestamptz", "jsonb", "int",
           "jsonb", "jsonb")
 _INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
