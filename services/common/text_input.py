@@ -54,6 +54,10 @@ def check_text(value: str, field: list[str] | None, max_length: int | None = Non
         raise InvalidInput(f"The text is longer than {max_length} characters.", field=field)
 
 
+#: the arguments whose items are checked one by one
+_SEQUENCES = (list, tuple)
+
+
 def _storable(value: str, max_length: int | None) -> bool:
     """What check_text accepts (it says why not)."""
     return _UNSTORABLE.search(value) is None and (max_length is None or len(value) <= max_length)
@@ -70,11 +74,18 @@ def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | Non
         @functools.wraps(use_case)
         async def checked(*args: Any, **kwargs: Any) -> Any:
             for name, value in kwargs.items():
-                for item in value if isinstance(value, (list, tuple)) else (value,):
-                    # the field's name is made for a refusal only (not for every text of every request)
-                    if isinstance(item, str) and not _storable(item, max_lengths.get(name)):
-                        check_text(item, ["input", api_names.get(name) or _camel(name)], max_lengths.get(name))
+                if isinstance(value, str):
+                    check(name, value)
+                elif isinstance(value, _SEQUENCES):
+                    for item in value:
+                        if isinstance(item, str):
+                            check(name, item)
             return await use_case(*args, **kwargs)
+
+        def check(name: str, value: str) -> None:
+            # the field's name is made for a refusal only (not for every text of every request)
+            if not _storable(value, max_lengths.get(name)):
+                check_text(value, ["input", api_names.get(name) or _camel(name)], max_lengths.get(name))
 
         return checked  # type: ignore[return-value]
 
