@@ -53,8 +53,10 @@ def column_of(model: Any) -> Any:
     return dataclasses.field(metadata={_MODEL: model})
 
 
+@functools.cache
 def columns(cls: type) -> tuple[str, ...]:
-    """The names of the read model's columns of its own model (what a statement selects from its table)."""
+    """The names of the read model's columns of its own model (what a statement selects from its table).
+    Made once per read model (a list's statement asks for them with every request)."""
     return tuple(f.name for f in dataclasses.fields(cls) if _MODEL not in f.metadata)
 
 
