@@ -149,24 +149,20 @@ async def my_chats(viewer: Viewer, relations: Set[str] = frozenset(), chat_colum
         sql, read_relations = f"SELECT {shown} FROM ({chats_sql}) AS c ORDER BY {_ORDER}", lambda rows: {}
     rows = await raw_sql.records(default_connection(), sql, *values)
     offered: list[ChatRow] = []
-    mine: list[ChatRow] = []
-    awaiting: set[int] = set()
-    for row in rows:  # in the sidebar's order
+    waiting: list[ChatRow] = []
+    active: list[ChatRow] = []
+    internal: list[ChatRow] = []
+    grouped = bool(rows[0]["grouped"]) if rows else False
+    customer, colleagues = ChatKind.CUSTOMER, ChatKind.INTERNAL
+    for row in rows:  # in the sidebar's order, each chat to its group (one pass)
         chat = _read_chat(row)
         if not row["offered"]:
             offered.append(chat)
-            continue
-        mine.append(chat)
-        if row["awaiting_reply"]:
-            awaiting.add(chat.id)
-    grouped = bool(rows[0]["grouped"]) if rows else False
-    customer = [c for c in mine if c.kind == ChatKind.CUSTOMER]
-    internal = [c for c in mine if c.kind == ChatKind.INTERNAL]
-    if grouped:
-        waiting = [c for c in customer if c.operator_id == me and c.id in awaiting]
-        active = [c for c in customer if c.id not in awaiting or c.operator_id != me]
-    else:
-        waiting, active = [], customer
+        elif chat.kind == customer:
+            # grouped: my chats that await my first reply apart from the others
+            (waiting if grouped and chat.operator_id == me and row["awaiting_reply"] else active).append(chat)
+        elif chat.kind == colleagues:
+            internal.append(chat)
     return MyChatGroups(offered=offered, waiting_first_response=waiting, active=active, internal=internal,
                         relations=read_relations(rows))
 
