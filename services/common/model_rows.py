@@ -10,21 +10,24 @@ a page and its chat the same way).
 
 What: `model_of_row(model)(row)` returns what `model._init_from_db(**row)` returns for a row that
 has every column of the model (asyncpg's Record or a dict): an instance with the same attributes and
-the same values, tests/engine/test_model_rows.py compares them. The constructor is generated from
+equal values, tests/engine/test_model_rows.py compares them. The constructor is generated from
 the same field groups (`_meta.db_native_fields` taken as they are, `db_default_fields` through
-their field's type, `db_complex_fields` through their field's `to_python_value`, a CharEnumField's
-`enum_type(value)` as a lookup of its members by value) and fills the instance's dict in one
-step. A row without one of the columns raises KeyError, where _init_from_db would make a partial
+their field's type, `db_complex_fields` through the read models' conversion where it has one,
+else their field's `to_python_value`) and fills the instance's dict in one step. The read models'
+conversion (services/common/read_models.conversion) takes an enum's member by a lookup of its
+values, and keeps an aware datetime as the driver gives it (UTC: Tortoise's `astimezone` gives
+an equal datetime with its own UTC zone object). A row without one of the columns raises KeyError, where _init_from_db would make a partial
 model: the callers give whole rows. MODEL_ROWS=off: Tortoise's _init_from_db itself.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable, Mapping, TypeVar
 
-from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.models import Model
 
 from infrastructure.settings import model_rows_enabled
+from services.common.read_models import conversion
 
 M = TypeVar("M", bound=Model)
 
@@ -44,7 +47,7 @@ def model_of_row(model: type[M]) -> Callable[[Mapping[str, Any]], M]:
 
 def _constructor(model: type[Model]) -> Callable[[Mapping[str, Any]], Any]:
     meta = model._meta
-    namespace: dict[str, Any] = {"new": model.__new__, "model": model}
+    namespace: dict[str, Any] = {"new": model.__new__, "model": model, "datetime": datetime}
     # the instance's own attributes, as _init_from_db sets them
     items = ["'_partial': False", "'_saved_in_db': True",
              f"'_custom_generated_pk': {meta.db_pk_column not in meta.generated_db_fields!r}", "'_await_when_save': {}"]
@@ -52,16 +55,18 @@ def _constructor(model: type[Model]) -> Callable[[Mapping[str, Any]], Any]:
     for number, (key, attribute, field) in enumerate(meta.db_default_fields):
         namespace[f"type_{number}"] = field.field_type
         items.append(f"{attribute!r}: (type_{number}(value) if (value := row[{key!r}]) is not None else None)")
+    values = []
     for number, (key, attribute, field) in enumerate(meta.db_complex_fields):
-        if isinstance(field, CharEnumFieldInstance) \
-                and type(field).to_python_value is CharEnumFieldInstance.to_python_value:
-            # `enum_type(value)`, as a lookup: Enum's call and __new__ are Python, a dict's get is not
-            namespace[f"members_{number}"] = {member.value: member for member in field.enum_type}
-            items.append(f"{attribute!r}: (members_{number}[value] if (value := row[{key!r}]) is not None else None)")
-            continue
-        namespace[f"convert_{number}"] = field.to_python_value
-        items.append(f"{attribute!r}: convert_{number}(row[{key!r}])")
-    source = ("def build(row):\n    instance = new(model)\n"
+        value = f"value_{number}"
+        values.append(f"    {value} = row[{key!r}]\n")
+        # the read models' conversion where it has one (an enum's member by a lookup of its values, an
+        # aware datetime as the driver gives it), else the field's own
+        expression = conversion(field, value, namespace)
+        if expression is None:
+            namespace[f"convert_{number}"] = field.to_python_value
+            expression = f"convert_{number}({value})"
+        items.append(f"{attribute!r}: ({expression})")
+    source = ("def build(row):\n" + "".join(values) + "    instance = new(model)\n"
               f"    instance.__dict__.update({{{', '.join(items)}}})\n    return instance\n")
     exec(compile(source, f"<model_of_row {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own source
     return namespace["build"]

@@ -101,7 +101,7 @@ def compiled_row_reader(cls: type[T], prefix: str = "") -> Callable[[Mapping[str
         model = source_of(cls, field)
         model_field = model._meta.fields_map.get(field.name)
         lines.append(f"    {value} = row[{prefix + field.name!r}]")
-        lines.append(f"    obj.{field.name} = {_conversion(model_field, value, env)}")
+        lines.append(f"    obj.{field.name} = {conversion(model_field, value, env) or value}")
     return _constructor(cls, "row", lines, env)
 
 
@@ -139,11 +139,13 @@ def _builder_of(cls: type) -> type:
     return type(f"{cls.__name__}Builder", (object,), {"__slots__": cls.__dict__["__slots__"]})
 
 
-def _conversion(field: Any, value: str, env: dict[str, Any]) -> str:
+def conversion(field: Any, value: str, env: dict[str, Any]) -> str | None:
     """The expression converting `value` (a variable holding the driver's value) as the model's
-    field does; what a conversion needs is added to `env`. Only where a raw value differs: enum
-    columns (plain strings on both databases), SQLite's text dates and 0/1 booleans (asyncpg
-    gives aware datetimes and booleans, left as they are)."""
+    field does; what a conversion needs is added to `env` (which has `datetime`). Only where a raw
+    value differs: enum columns (plain strings on both databases), SQLite's text dates and 0/1
+    booleans (asyncpg gives aware datetimes and booleans, left as they are). None for any other
+    field: a read model keeps the driver's value, services/common/model_rows.py calls the field's
+    own to_python_value."""
     if isinstance(field, (CharEnumFieldInstance, IntEnumFieldInstance)):
         env[f"members_{value}"] = {member.value: member for member in field.enum_type}  # Enum(value) is slow
         return f"None if {value} is None else members_{value}[{value}]"
@@ -153,4 +155,4 @@ def _conversion(field: Any, value: str, env: dict[str, Any]) -> str:
                 f"else to_python_{value}({value})")
     if isinstance(field, BooleanField):
         return f"{value} if {value} is None or {value}.__class__ is bool else bool({value})"
-    return value
+    return None
