@@ -46,21 +46,24 @@ def _camel(name: str) -> str:
 
 def check_text(value: str, field: list[str] | None, max_length: int | None = None) -> None:
     """INVALID_INPUT for text that contains NUL or a lone surrogate, or is over max_length."""
+    refusal = _refusal(value, max_length)
+    if refusal is not None:
+        raise InvalidInput(refusal, field=field)
+
+
+def _refusal(value: str, max_length: int | None) -> str | None:
+    """Why `value` may not be stored (None: it may)."""
     found = _UNSTORABLE.search(value)
     if found:
         what = "a NUL character" if found.group() == "\x00" else "an invalid character (a lone surrogate)"
-        raise InvalidInput(f"The text contains {what}.", field=field)
+        return f"The text contains {what}."
     if max_length is not None and len(value) > max_length:
-        raise InvalidInput(f"The text is longer than {max_length} characters.", field=field)
+        return f"The text is longer than {max_length} characters."
+    return None
 
 
 #: the arguments whose items are checked one by one
 _SEQUENCES = (list, tuple)
-
-
-def _storable(value: str, max_length: int | None) -> bool:
-    """What check_text accepts (it says why not)."""
-    return _UNSTORABLE.search(value) is None and (max_length is None or len(value) <= max_length)
 
 
 def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | None) -> Callable[[F], F]:
@@ -83,9 +86,9 @@ def text_input(api_names: dict[str, str] | None = None, **max_lengths: int | Non
             return await use_case(*args, **kwargs)
 
         def check(name: str, value: str) -> None:
-            # the field's name is made for a refusal only (not for every text of every request)
-            if not _storable(value, max_lengths.get(name)):
-                check_text(value, ["input", api_names.get(name) or _camel(name)], max_lengths.get(name))
+            refusal = _refusal(value, max_lengths.get(name))
+            if refusal is not None:  # the field's name is made for a refusal only
+                raise InvalidInput(refusal, field=["input", api_names.get(name) or _camel(name)])
 
         return checked  # type: ignore[return-value]
 
