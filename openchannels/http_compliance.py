@@ -103,14 +103,14 @@ class SubResponse(Response):
     """The response an operation's context holds (`context.response`: a rate limit's Retry-After goes
     on its headers, a resolver may set its status), made for every HTTP request. Strawberry makes it
     as `Response()` and then deletes the content-length that made (headers built, parsed and
-    rewritten each time): this one starts with none, as the view's own ends up. It carries the
-    media type the answer will have."""
+    rewritten each time): this one starts with none, as the view's own ends up. It holds the
+    request's `Answer`, whose media type the answer will have."""
 
-    def __init__(self, media_type: str) -> None:  # noqa: D107 - no body, no headers, no status yet
+    def __init__(self, answer: Answer) -> None:  # noqa: D107 - no body, no headers, no status yet
         self.status_code = None  # type: ignore[assignment]
         self.background = None
         self.raw_headers = []
-        self.graphql_media_type = media_type
+        self.answer = answer
 
 
 class GraphQLResponse(Response):
@@ -145,14 +145,14 @@ class GraphQLOverHTTP:
         return response
 
     async def get_sub_response(self, request: Any) -> SubResponse:
-        return SubResponse(request.scope[_ANSWER].media_type)
+        return SubResponse(request.scope[_ANSWER])
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """Strawberry's create_response, with the media type negotiated in `run` (on the sub-response)."""
         assert isinstance(sub_response, SubResponse)  # get_sub_response's
         response = GraphQLResponse(self.encode_json(response_data),  # type: ignore[attr-defined]
                                    status_code=sub_response.status_code or 200,
-                                   media_type=f"{sub_response.graphql_media_type}; charset=utf-8")
+                                   media_type=f"{sub_response.answer.media_type}; charset=utf-8")
         response.raw_headers.extend(sub_response.raw_headers)
         if sub_response.background:
             response.background = sub_response.background
