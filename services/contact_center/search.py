@@ -338,9 +338,9 @@ async def _ranked_newest_page(newest: QuerySet[Message], words: list[str], whole
                  f'{whole} "ranked_whole",{CHAT_ROW} "chat_row",{SERIAL} "serial" '
                  f'FROM ({walk.get_sql(context)}) "message" ORDER BY "rank" DESC,"id" DESC LIMIT {int(window.limit)}')
     _, found = await connection.execute_query(statement, parameterizer.values)
-    rows = []
-    for row in map(dict, found):
-        message = model_of_row(Message)(row)
+    build, rows = model_of_row(Message), []
+    for row in found:  # asyncpg's records, read by column name as a mapping is
+        message = build(row)
         message.__dict__.update((column, row[column]) for column in RANKED_COLUMNS)
         rows.append(message)
     return keyset_page(window, rows, None)
