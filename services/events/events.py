@@ -135,13 +135,17 @@ class UnitOfWork:
         self.pending.clear()
 
 
-_EVENT_COLUMNS = ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id", "operator_ids",
-                  "visitor_visible", "created_at", "removed_operator_ids", "actor_id", "state", "detail")
-#: the columns' PostgreSQL types, in _EVENT_COLUMNS' order: the casts of the statements that send the values
-#: without a table to take them from (_LOCK_AND_INSERT_EVENT's SELECT, `UnitOfWork.flush_and_commit`'s literals
-#: for several events), and the parameters' types of _WRITE_EVENT (its literals need no casts)
-_CASTS = ("varchar", "varchar", "varchar", "int", "int", "int", "jsonb", "boolean", "timestamptz", "jsonb", "int",
-          "jsonb", "jsonb")
+#: an event's columns and their PostgreSQL types, in the order `_params` gives the values. The types are the
+#: casts of the statements that send the values without a table to take them from (_LOCK_AND_INSERT_EVENT's
+#: SELECT, `UnitOfWork.flush_and_commit`'s literals for several events), and the parameters' types of
+#: _WRITE_EVENT (its literals need no casts)
+_COLUMNS_AND_TYPES = (("kind", "varchar"), ("queue_kind", "varchar"), ("chat_kind", "varchar"), ("chat_id", "int"),
+                      ("open_channel_id", "int"), ("message_id", "int"), ("operator_ids", "jsonb"),
+                      ("visitor_visible", "boolean"), ("created_at", "timestamptz"),
+                      ("removed_operator_ids", "jsonb"), ("actor_id", "int"), ("state", "jsonb"),
+                      ("detail", "jsonb"))
+_EVENT_COLUMNS = tuple(column for column, _ in _COLUMNS_AND_TYPES)
+_CASTS = tuple(cast for _, cast in _COLUMNS_AND_TYPES)
 _INSERT_EVENT = (f"INSERT INTO event ({', '.join(_EVENT_COLUMNS)}) "
                  f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLUMNS) + 1))}) RETURNING id")
 # The lock and the first event in one statement (the lock is held until commit, so every
@@ -163,9 +167,6 @@ _LOCK_AND_INSERT_EVENT = (f"WITH {_event_order('$14')} "
 #: the JSON columns' encoders (their fields' to_db_value), in `_params`
 _OPERATOR_IDS, _REMOVED_OPERATOR_IDS, _STATE, _DETAIL = (
     Event._meta.fields_map[name].to_db_value for name in ("operator_ids", "removed_operator_ids", "state", "detail"))
-assert _EVENT_COLUMNS == ("kind", "queue_kind", "chat_kind", "chat_id", "open_channel_id", "message_id",
-                          "operator_ids", "visitor_visible", "created_at", "removed_operator_ids", "actor_id",
-                          "state", "detail"), "_params lists the values in this order"
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
 _WRITTEN_IDS = "openchannels.written_event_ids"
 #: a session parameter PostgreSQL reports to its client whenever it changes (a ParameterStatus message,
@@ -212,8 +213,8 @@ _WRITE_EVENT = session_statement(
 
 
 def _params(pending: PendingEvent, created_at: datetime) -> list[Any]:
-    """The values of _EVENT_COLUMNS, in order, as the database stores them (the JSON columns encoded
-    by their fields, as Tortoise stores them)."""
+    """The values of _COLUMNS_AND_TYPES' columns, in its order, as the database stores them (the JSON
+    columns encoded by their fields, as Tortoise stores them)."""
     state, detail = pending.state, pending.detail
     return [pending.kind.value, kind_value(pending.queue_kind), kind_value(pending.chat_kind), pending.chat_id,
             pending.open_channel_id, pending.message_id, _OPERATOR_IDS(list(pending.operator_ids), Event),
