@@ -11,9 +11,9 @@ a page and its chat the same way).
 What: `model_of_row(model)(row)` returns what `model._init_from_db(**row)` returns for a row that
 has every column of the model (asyncpg's Record or a dict): an instance with the same attributes and
 equal values, tests/engine/test_model_rows.py compares them. The constructor is generated from
-the same field groups (`_meta.db_native_fields` taken as they are, `db_default_fields` through
-their field's type, `db_complex_fields` through the read models' conversion where it has one,
-else their field's `to_python_value`) and fills the instance's dict in one step. The read models'
+the same field groups (`_meta.db_native_fields` taken as they are, the others through the read
+models' conversion where it has one, else `db_default_fields` through their field's type and
+`db_complex_fields` through their field's `to_python_value`) and fills the instance's dict in one step. The read models'
 conversion (services/common/read_models.conversion) takes an enum's member by a lookup of its
 values, and keeps an aware datetime as the driver gives it (UTC: Tortoise's `astimezone` gives
 an equal datetime with its own UTC zone object). A row without one of the columns raises KeyError, where _init_from_db would make a partial
@@ -52,20 +52,22 @@ def _constructor(model: type[Model]) -> Callable[[Mapping[str, Any]], Any]:
     items = ["'_partial': False", "'_saved_in_db': True",
              f"'_custom_generated_pk': {meta.db_pk_column not in meta.generated_db_fields!r}", "'_await_when_save': {}"]
     items += [f"{attribute!r}: row[{key!r}]" for key, attribute, _ in meta.db_native_fields]
-    for number, (key, attribute, field) in enumerate(meta.db_default_fields):
-        namespace[f"type_{number}"] = field.field_type
-        items.append(f"{attribute!r}: (type_{number}(value) if (value := row[{key!r}]) is not None else None)")
     values = []
-    for number, (key, attribute, field) in enumerate(meta.db_complex_fields):
-        value = f"value_{number}"
-        values.append(f"    {value} = row[{key!r}]\n")
-        # the read models' conversion where it has one (an enum's member by a lookup of its values, an
-        # aware datetime as the driver gives it), else the field's own
-        expression = conversion(field, value, namespace)
-        if expression is None:
-            namespace[f"convert_{number}"] = field.to_python_value
-            expression = f"convert_{number}({value})"
-        items.append(f"{attribute!r}: ({expression})")
+    # the read models' conversion where it has one (an enum's member by a lookup of its values, an aware
+    # datetime as the driver gives it, SQLite's 0/1 as a bool), else the field's type (a default field) or
+    # its own to_python_value
+    for group, fields in (("default", meta.db_default_fields), ("complex", meta.db_complex_fields)):
+        for number, (key, attribute, field) in enumerate(fields):
+            value = f"{group}_{number}"
+            values.append(f"    {value} = row[{key!r}]\n")
+            expression = conversion(field, value, namespace)
+            if expression is None and group == "default":
+                namespace[f"type_{value}"] = field.field_type
+                expression = f"None if {value} is None else type_{value}({value})"
+            elif expression is None:
+                namespace[f"convert_{value}"] = field.to_python_value
+                expression = f"convert_{value}({value})"
+            items.append(f"{attribute!r}: ({expression})")
     source = ("def build(row):\n" + "".join(values) + "    instance = new(model)\n"
               f"    instance.__dict__.update({{{', '.join(items)}}})\n    return instance\n")
     exec(compile(source, f"<model_of_row {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own source
