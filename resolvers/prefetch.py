@@ -119,9 +119,7 @@ def wants_cursors(info: Info) -> bool:
 
 
 def prime_relations(info: Info, found: dict[int, dict[str, Any]]) -> None:
-    """The operators of a page's loaded relations (by chat id) go to the request's loader: the rest
-    of the selection reads them without a query. The schema hands each chat its relations
-    (schema/chats/prefetched.py)."""
-    operators = {r["operator"].id: r["operator"] for r in found.values() if r.get("operator") is not None}
-    if operators:
-        info.context.loaders.operator.prime_many(operators)
+    """The operators of a page's loaded relations (by chat id) go to the request's loader (when it is
+    first used): the rest of the selection reads them without a query. The schema hands each chat its
+    relations (schema/chats/prefetched.py)."""
+    info.context.loaders.prime_operators(found)

@@ -51,6 +51,12 @@ def _loader(batch_function: Callable[[Any], Callable]) -> cached_property:
     return cached_property(lambda self: DataLoader(batch_function(self)))
 
 
+def _prime_operators(loader: DataLoader, relations: dict[int, dict[str, Any]]) -> None:
+    operators = {r["operator"].id: r["operator"] for r in relations.values() if r.get("operator") is not None}
+    if operators:
+        loader.prime_many(operators)
+
+
 def _grouped(rows: Iterable[tuple[int | None, Any]], keys: list[int]) -> list[list[Any]]:
     groups: dict[int | None, list[Any]] = defaultdict(list)
     for key, value in rows:
@@ -64,8 +70,27 @@ class Loaders:
 
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
+        #: pages' relations (by chat id) whose operators `operator` is primed with when first used
+        self._unprimed: list[dict[int, dict[str, Any]]] = []
 
-    operator = _loader(lambda self: _keyed(self.viewer, operators_by_id))
+    @cached_property
+    def operator(self) -> DataLoader:
+        loader: DataLoader = DataLoader(_keyed(self.viewer, operators_by_id))
+        for relations in self._unprimed:
+            _prime_operators(loader, relations)
+        self._unprimed.clear()
+        return loader
+
+    def prime_operators(self, relations: dict[int, dict[str, Any]]) -> None:
+        """The operators of a page's loaded relations (by chat id) for `operator`: the rest of the
+        selection reads them without a query. Kept until `operator` is first used: most lists read
+        their chats' operators from the relations the schema hands each chat (schema/chats/prefetched.py)
+        and never load one, and priming 50 chats' operators cost a list about 2,200 bytecodes."""
+        if "operator" in self.__dict__:  # made already: primed now, as its pending batch may want them
+            _prime_operators(self.operator, relations)
+        else:
+            self._unprimed.append(relations)
+
     open_channel = _loader(lambda self: _keyed(self.viewer, open_channels.channels_by_id))
     client = _loader(lambda self: _by_id(Client))
     chat = _loader(lambda self: _by_id(Chat))

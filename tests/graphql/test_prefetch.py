@@ -23,6 +23,8 @@ from services.chats import reads
 from services.chats.chat_relations import chat_relations
 from resolvers.ids import parse_global_id
 from models import Chat as Chat_model
+from models import Operator as Operator_model
+from resolvers.chats.loaders import Loaders
 from schema.chats.chat import Chat
 from schema.chats.operator import Operator
 from schema.chats.prefetched import attach_relations
@@ -111,6 +113,37 @@ async def test_conversations_prefetch_through_fragments(db, count_queries):
     # the page and every relation its fragment selects in one statement, like myChats
     assert counter.count == bare.count == 1
     assert "JOIN client" in counter.statements[0] and "JOIN" not in bare.statements[0]
+
+
+async def test_the_operators_a_page_read_serve_the_rest_of_the_selection_without_a_query(db, count_queries):
+    operator, _, me = await _operator_with_chats(3)
+    for chat in await Chat_model.filter(operator_id=operator.id):
+        await messages.send_message(me, chat_id=chat.id, text="the operator's last word")
+    query = "{ myChats { active { id operator { name } lastMessage { text author { name } } } } }"
+    with count_queries() as counter:
+        active = (await execute(query, me))["myChats"]["active"]
+    assert [c["lastMessage"]["author"]["name"] for c in active] == [operator.name] * 3
+    # the page's statement only: each message's author is the chat's operator, which that statement read
+    assert counter.count == 1
+
+
+async def test_a_page_primes_the_operator_loader_only_when_it_is_used(db):
+    operator, _, me = await _operator_with_chats(1)
+    chat = await Chat_model.get(operator_id=operator.id)
+    from_page = await Operator_model.get(id=operator.id)
+    loaders = Loaders(me)
+    loaders.prime_operators({chat.id: {"operator": from_page, "client": None}})
+    assert "operator" not in loaders.__dict__  # nothing made for a selection that loads no operator
+    assert await loaders.operator.load(operator.id) is from_page  # the page's own, not read again
+    later = Loaders(me)
+    assert await later.operator.load(operator.id) is not from_page  # made before the page: read
+    later.prime_operators({chat.id: {"operator": from_page}})
+    assert await later.operator.load(operator.id) is not from_page  # a loaded key stays as it was loaded
+    other, _ = await make_operator()
+    fresh = Loaders(me)
+    pending = fresh.operator.load(other.id)  # in the loader's batch, not yet sent
+    fresh.prime_operators({chat.id: {"operator": from_page}, 0: {"operator": other}})
+    assert await pending is other and await fresh.operator.load(operator.id) is from_page
 
 
 async def test_one_statement_serves_each_viewer_what_they_may_see(db, count_queries):
