@@ -347,8 +347,11 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                          ("PostgreSQL", "database", "the bench database's backends over the same windows: the "
                           "endpoint makes the server's statements, so PostgreSQL's work should match"),
                          ("whole machine", "machine", _machine_note(ours, hand, "the endpoint")))]
+    shapes = {"raw loop": LoadResult.merged([result for result, _ in base])}
+    if endpoint is not None:
+        shapes["hand-written endpoint"] = LoadResult.merged([result for result, _ in hand])
     return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),
-                                                               merged.requests))
+                                                               merged.requests), shapes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,9 +107,16 @@ async def test_bench_runs_every_benchmark_and_writes_plausible_figures(tmp_path:
     assert slices is not None and all(len(side.split(", ")) == B3_ROUNDS and all(float(x) > 0 for x in side.split(", "))
                                       for side in slices.groups()), rows[against, "CPU ms per message, Python"]["note"]
 
-    # B1, B1b: the tail against the figure's own median, and the server's pauses read from its /metrics
-    for benchmark in ("B1 myChats (50 chats)", "B1b conversations(first: 50)"):
+    # B1, B1b: the tail against the figure's own median, beside the baselines' own (in the same
+    # slices), and the server's pauses read from its /metrics
+    for benchmark, baselines in (("B1 myChats (50 chats)", ("hand-written",)),
+                                 ("B1b conversations(first: 50)", ("hand-written",)),
+                                 ("B3 sendMessage (3 operators)", ("raw loop", "hand-written endpoint"))):
         assert value(benchmark, "p99 / own p50") >= 1
+        shapes = re.search(r"^the baselines' own p99 / p50 in the same slices: (.*) \(", rows[benchmark, "p99 / own p50"]["note"])
+        assert shapes is not None, rows[benchmark, "p99 / own p50"]
+        assert [shape.rsplit(" ", 1)[0] for shape in shapes[1].split(", ")] == list(baselines)
+        assert all(float(shape.rsplit(" ", 1)[1]) >= 1 for shape in shapes[1].split(", ")), shapes[1]
         assert value(benchmark, "GC us per request") >= 0
         assert "loop probes" in rows[benchmark, "GC us per request"]["note"]
 
