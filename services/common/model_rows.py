@@ -13,11 +13,12 @@ has every column of the model (asyncpg's Record or a dict): an instance with the
 equal values, tests/engine/test_model_rows.py compares them. The constructor is generated from
 the same field groups (`_meta.db_native_fields` taken as they are, the others through the read
 models' conversion where it has one, else `db_default_fields` through their field's type and
-`db_complex_fields` through their field's `to_python_value`) and fills the instance's dict in one step. The read models'
-conversion (services/common/read_models.conversion) takes an enum's member by a lookup of its
-values, and keeps an aware datetime as the driver gives it (UTC: Tortoise's `astimezone` gives
-an equal datetime with its own UTC zone object). A row without one of the columns raises KeyError, where _init_from_db would make a partial
-model: the callers give whole rows. MODEL_ROWS=off: Tortoise's _init_from_db itself.
+`db_complex_fields` through their field's `to_python_value`) and fills the instance's dict in one
+step. The read models' conversion (services/common/read_models.conversion) takes an enum's member
+by a lookup of its values, keeps an aware datetime as the driver gives it (UTC: Tortoise's
+`astimezone` gives an equal datetime with its own UTC zone object) and makes SQLite's 0/1 a bool.
+A row without one of the columns raises KeyError, where _init_from_db would make a partial model:
+the callers give whole rows. MODEL_ROWS=off: Tortoise's _init_from_db itself.
 """
 from __future__ import annotations
 
