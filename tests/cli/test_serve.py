@@ -11,14 +11,10 @@ import httpx
 import pytest
 
 from tests.cli.running import COMMAND, cli_env, sqlite_url
+from tests.resources import free_port
 
 STARTUP_SECONDS = 30
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_graphql(url: str, server: subprocess.Popen, output: Path) -> None:

@@ -9,7 +9,6 @@ sockets, a real WebSocket client; the garbage is what a collection finds (`gc.DE
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import uvicorn
@@ -17,6 +16,7 @@ import websockets
 
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from tests.garbage import cyclic_garbage
+from tests.resources import free_port
 
 CONNECTIONS = 40
 
@@ -36,14 +36,9 @@ async def echo_app(scope, receive, send) -> None:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 async def test_closed_websockets_leave_no_http_protocol_in_cyclic_garbage() -> None:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(echo_app, host="127.0.0.1", port=port, log_level="warning",
                                            http=HeaderLimitedHttpToolsProtocol))
     serving = asyncio.create_task(server.serve())

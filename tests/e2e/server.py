@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -37,9 +36,9 @@ from openchannels.cli.operators import _create_operator
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
-from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
+from tests.resources import (  # TEST_POSTGRES_URL and free_port: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
-    redis_prefix, register_template_database, scratch_dir,
+    free_port, redis_prefix, register_template_database, scratch_dir,
 )
 
 #: the Redis of the postgres deployments (TEST_REDIS_URL)
@@ -67,12 +66,6 @@ def server_options(environment: dict[str, str]) -> dict[str, Any]:
     options = uvicorn_options(settings_of(environment))
     del options["ws_max_size"]
     return options
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @asynccontextmanager
@@ -187,22 +180,31 @@ class Deployment:
     async def start_server(self, env: dict[str, str] | None = None,
                            factory: str = "openchannels.app:create_app") -> ServerProcess:
         """Start one more server process on this deployment's database and broker (`env`: settings of its own;
-        `factory`: another application factory, e.g. one with planted faults)."""
-        port = free_port()
-        log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
+        `factory`: another application factory, e.g. one with planted faults). A port another process took
+        between `free_port` and the server's bind is given up for another (three tries)."""
         environment = {**self.environment(), **(env or {})}
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", factory,
-                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                 *uvicorn_flags(server_options(environment))],
-                cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = ServerProcess(port=port, process=process, log_path=log_path)
-        self.servers.append(server)
-        await server.wait_until_healthy()
-        return server
+        for attempt in range(3):
+            port = free_port()
+            log_path = self.workdir / f"server-{len(self.servers) + 1}-{port}.log"
+            with log_path.open("w") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "--factory", factory,
+                     "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                     *uvicorn_flags(server_options(environment))],
+                    cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            server = ServerProcess(port=port, process=process, log_path=log_path)
+            self.servers.append(server)
+            try:
+                await server.wait_until_healthy()
+            except AssertionError:
+                if attempt == 2 or process.poll() is None or "address already in use" not in server.log():
+                    raise
+                self.servers.remove(server)
+                continue
+            return server
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def stop_server(self, server: ServerProcess) -> None:
         server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import socket
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from websockets.asyncio.client import connect
 from openchannels.http_protocol import TESTED_UVICORN
 from openchannels.websocket_direct import SCOPE_KEY, direct_send_available, direct_writer, frame_of, text_frame
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits
+from tests.resources import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +31,6 @@ def test_uvicorn_is_the_release_the_direct_send_was_written_for():
     assert f"uvicorn[standard]=={TESTED_UVICORN}" in dependencies
     assert direct_send_available()
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _App:
@@ -70,7 +65,7 @@ class _App:
 
 
 async def _serve(app: _App, **config: Any) -> tuple[uvicorn.Server, asyncio.Task, int]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            **config))
     task = asyncio.create_task(server.serve())

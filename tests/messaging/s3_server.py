@@ -19,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from tests.resources import free_port
+
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
 #: a server must answer within this time
@@ -72,14 +74,9 @@ class S3Server:
             self.process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def start_s3_server() -> S3Server:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(_SETUP_ACTIONS), "MOTO_ACCOUNT_ID": ACCOUNT}
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
