@@ -4,7 +4,6 @@ session of its own (a Ctrl-C reaches the bench, which stops them)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ from pathlib import Path
 
 import httpx
 
+from bench.ports import free_port
 from infrastructure.settings import settings_of
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30
 SHUTDOWN_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

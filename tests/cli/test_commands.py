@@ -16,6 +16,7 @@ from models import OperatorRole
 from infrastructure.settings import ENVIRONMENT, tortoise_config
 from services.identity.auth import authenticate
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
+from tests.resources import free_port
 
 
 def test_help_lists_every_environment_variable_with_its_default(tmp_path):
@@ -126,12 +127,8 @@ def test_a_sentinel_list_that_is_not_host_port_is_one_line_error(tmp_path):
 
 
 def test_serve_with_unreachable_sentinels_is_one_line_error_naming_them(tmp_path):
-    with socket.socket() as closed:  # a port where nothing listens
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    with socket.socket() as free:  # where it would listen: not 8000, which something else may hold
-        free.bind(("127.0.0.1", 0))
-        listen = free.getsockname()[1]
+    port = free_port()  # a port where nothing listens
+    listen = free_port()  # where it would listen: not 8000, which something else may hold
     result = run(tmp_path, "serve", "--workers", "2", "--port", str(listen), REDIS_SENTINELS=f"127.0.0.1:{port}",
                  REDIS_SENTINEL_MASTER="events", REDIS_URL="redis://:secret@old-master:6379/0")
 
