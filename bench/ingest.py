@@ -308,7 +308,10 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
     merged = LoadResult.merged([result for result, _ in ours])
     # issue #18 item 2 holds B3's p99 to the hand-written endpoint's (the row "vs hand-written
     # endpoint" below); the raw loop has no HTTP at all: its p99 is shown, not held to the target
-    rows = load_rows(benchmark, merged, LoadResult.merged([result for result, _ in base]),
+    raw = LoadResult.merged([result for result, _ in base])
+    # the baselines' results, by name, for the tail row's note (tail_rows)
+    shapes = {"raw loop": raw}
+    rows = load_rows(benchmark, merged, raw,
                      "baseline: asyncpg + redis.asyncio raw loop", tail_target=endpoint is None)
     if args.workers == 1:  # the server's process is the one measured (with more, its workers are its children)
         rows += [Row(benchmark, f"CPU ms per message, {label}", _cpu_ms_per_message(ours, part),
@@ -321,7 +324,7 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                      ("whole machine", "machine", _machine_note(ours, base, "the raw loop")))]
     if endpoint is not None:
         against = f"{benchmark} vs hand-written endpoint"
-        written = LoadResult.merged([result for result, _ in hand])
+        written = shapes["hand-written endpoint"] = LoadResult.merged([result for result, _ in hand])
         tail = ratio(merged.p99_ms, written.p99_ms)
         rows += [
             Row(against, "requests/s", round(merged.requests_per_second, 1), round(written.requests_per_second, 1),
@@ -347,9 +350,6 @@ def run_b3(graphql: Any, url: str, redis_url: str, targets: Any, args: argparse.
                          ("PostgreSQL", "database", "the bench database's backends over the same windows: the "
                           "endpoint makes the server's statements, so PostgreSQL's work should match"),
                          ("whole machine", "machine", _machine_note(ours, hand, "the endpoint")))]
-    shapes = {"raw loop": LoadResult.merged([result for result, _ in base])}
-    if endpoint is not None:
-        shapes["hand-written endpoint"] = LoadResult.merged([result for result, _ in hand])
     return rows + tail_rows(benchmark, merged, runtime.summary(before, runtime.read(graphql.base_url),
                                                                merged.requests), shapes)
 
