@@ -37,7 +37,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.servers import REPO_ROOT, Server, free_port
+from bench.ports import free_port
+from bench.servers import REPO_ROOT, Server
 from infrastructure.settings import DEFAULT_POOL_SIZE
 from models import ChatKind, ChatStatus, OperatorRole
 from services.chats.chat_relations import relation_sql

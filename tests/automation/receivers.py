@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 START_SECONDS = 10
 

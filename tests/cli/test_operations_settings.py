@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openchannels.tracing import MISSING_EXTRA
 from tests.cli.running import assert_one_line_error, run
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 
 def test_an_unknown_log_format_is_one_line(tmp_path: Path):

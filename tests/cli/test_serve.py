@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.cli.running import COMMAND, cli_env, sqlite_url
-from tests.resources import free_port
+from bench.ports import free_port
 
 STARTUP_SECONDS = 30
 

@@ -23,7 +23,7 @@ from openchannels.cli.serve import uvicorn_options
 from openchannels.http_protocol import TESTED_UVICORN
 from openchannels.websocket_direct import direct_writer
 from openchannels.websocket_protocol import PROTOCOL_PATH, HandshakeFreeWebSocketProtocol
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 150

@@ -16,7 +16,7 @@ import websockets
 
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from tests.garbage import cyclic_garbage
-from tests.resources import free_port
+from bench.ports import free_port
 
 CONNECTIONS = 40
 

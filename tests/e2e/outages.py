@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.server import ServerProcess, free_port
+from bench.ports import free_port
+from tests.e2e.server import ServerProcess
 
 #: redis-server must answer within this time after start
 REDIS_START_SECONDS = 10

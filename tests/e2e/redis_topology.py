@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as redis
 
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 #: a process must answer PING within this time after start
 START_SECONDS = 10

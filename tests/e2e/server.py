@@ -36,9 +36,10 @@ from openchannels.cli.operators import _create_operator
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
-from tests.resources import (  # TEST_POSTGRES_URL and free_port: still importable from here
+from bench.ports import free_port
+from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
-    free_port, redis_prefix, register_template_database, scratch_dir,
+    redis_prefix, register_template_database, scratch_dir,
 )
 
 #: the Redis of the postgres deployments (TEST_REDIS_URL)

@@ -25,7 +25,8 @@ from websockets.exceptions import InvalidStatus
 from tests.e2e.actors import QUEUE_CHANGED, Admin, GraphQLHttp, start_visitor_chat
 from tests.e2e.faulty_app import FAULT
 from tests.e2e.live import LiveConnection
-from tests.e2e.server import Deployment, ServerProcess, free_port
+from bench.ports import free_port
+from tests.e2e.server import Deployment, ServerProcess
 
 METRICS_TOKEN = "e2e-metrics-token"
 

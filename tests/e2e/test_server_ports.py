@@ -1,4 +1,4 @@
-"""The test servers' ports (tests/resources.free_port, Deployment.start_server): a server started
+"""The test servers' ports (bench/ports.free_port, Deployment.start_server): a server started
 for a test comes up even when its port is taken between the pick and its bind (seen in CI: "address
 already in use", when an outgoing connection of the other test worker got the port the kernel had
 just given out)."""
@@ -11,7 +11,7 @@ import httpx
 
 from tests.e2e import server as e2e_server
 from tests.e2e.server import Deployment
-from tests.resources import free_port
+from bench.ports import free_port
 
 EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
 

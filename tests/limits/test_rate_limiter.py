@@ -15,7 +15,7 @@ from openchannels.rate_limits import (
 from infrastructure.redis_client import redis_client
 from infrastructure.settings import Settings
 from tests.e2e.outages import RedisServer
-from tests.e2e.server import free_port
+from bench.ports import free_port
 from tests.resources import delete_redis_keys, redis_prefix
 
 STORES = ["memory", "redis"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from tests.resources import free_port
+from bench.ports import free_port
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"

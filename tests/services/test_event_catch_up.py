@@ -16,7 +16,7 @@ from services.events.events import event_to_dict, unit_of_work
 from services.events.records import EventRecord
 from services.events.subscriptions import follow
 from tests.resources import TEST_REDIS_URL
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 CHAT = 4242
 

@@ -26,7 +26,7 @@ from infrastructure.redis_client import redis_client
 from infrastructure.settings import Settings, parse_sentinels
 from tests.conftest import REDIS_URL
 from tests.e2e.redis_topology import RedisProcess
-from tests.e2e.server import free_port
+from bench.ports import free_port
 
 PASSWORD = "p@ss word"
 QUOTED_PASSWORD = "p%40ss%20word"
