@@ -23,7 +23,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis.asyncio as redis
 
-
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 

@@ -12,11 +12,11 @@ import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
+from bench.ports import free_port
 from models import OperatorRole
 from infrastructure.settings import ENVIRONMENT, tortoise_config
 from services.identity.auth import authenticate
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
-from bench.ports import free_port
 
 
 def test_help_lists_every_environment_variable_with_its_default(tmp_path):

@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.ports import free_port
 from bench.processes import cpus_allowed, process_tree, role
 from openchannels.cpu_affinity import claim_cpu, claims_file, device_interrupts, release_cpu
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
 from tests.cli.test_serve import stop
-from bench.ports import free_port
 from tests.resources import TEST_REDIS_URL
 
 TWO_CPUS = hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from bench.ports import free_port
 from openchannels.http_protocol import TESTED_UVICORN, HeaderLimitedHttpToolsProtocol
 from tests.cli.running import COMMAND, assert_one_line_error, cli_env, run, sqlite_url
-from bench.ports import free_port
 from tests.cli.test_serve import stop, wait_for_graphql
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.ports import free_port
 from openchannels.tracing import MISSING_EXTRA
 from tests.cli.running import assert_one_line_error, run
-from bench.ports import free_port
 
 
 def test_an_unknown_log_format_is_one_line(tmp_path: Path):

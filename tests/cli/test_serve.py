@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.running import COMMAND, cli_env, sqlite_url
 from bench.ports import free_port
+from tests.cli.running import COMMAND, cli_env, sqlite_url
 
 STARTUP_SECONDS = 30
 

@@ -18,12 +18,12 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from bench.ports import free_port
 from infrastructure.settings import settings_of
 from openchannels.cli.serve import uvicorn_options
 from openchannels.http_protocol import TESTED_UVICORN
 from openchannels.websocket_direct import direct_writer
 from openchannels.websocket_protocol import PROTOCOL_PATH, HandshakeFreeWebSocketProtocol
-from bench.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 150

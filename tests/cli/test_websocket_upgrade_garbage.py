@@ -14,9 +14,9 @@ import httpx
 import uvicorn
 import websockets
 
+from bench.ports import free_port
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from tests.garbage import cyclic_garbage
-from bench.ports import free_port
 
 CONNECTIONS = 40
 

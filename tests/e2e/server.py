@@ -30,13 +30,13 @@ import redis.asyncio as redis
 import uvicorn
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from bench.ports import free_port
 from infrastructure.database import apply_migrations
 from infrastructure.settings import Settings, settings_of
 from openchannels.cli.operators import _create_operator
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
-from bench.ports import free_port
 from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
     TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
     redis_prefix, register_template_database, scratch_dir,

@@ -22,10 +22,10 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 
+from bench.ports import free_port
 from tests.e2e.actors import QUEUE_CHANGED, Admin, GraphQLHttp, start_visitor_chat
 from tests.e2e.faulty_app import FAULT
 from tests.e2e.live import LiveConnection
-from bench.ports import free_port
 from tests.e2e.server import Deployment, ServerProcess
 
 METRICS_TOKEN = "e2e-metrics-token"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.ports import free_port
 from tests.e2e import server as e2e_server
 from tests.e2e.server import Deployment
-from bench.ports import free_port
 
 EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
 

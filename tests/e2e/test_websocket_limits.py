@@ -23,11 +23,11 @@ import pytest_asyncio
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from bench.ports import free_port
 from tests.e2e.actors import (
     CHAT_EVENTS, QUEUE_CHANGED, Actor, Admin, GraphQLHttp, Operator, start_visitor_chat, unique,
 )
 from tests.e2e.live import PROTOCOLS, TRANSPORT_WS, LiveClosed, LiveConnection, LiveError
-from bench.ports import free_port
 from tests.e2e.server import REPO_ROOT, Deployment, ServerProcess
 
 MAX_SUBSCRIPTIONS = 3

@@ -15,10 +15,10 @@ import uvicorn
 import websockets
 from websockets.asyncio.client import connect
 
+from bench.ports import free_port
 from openchannels.http_protocol import TESTED_UVICORN
 from openchannels.websocket_direct import SCOPE_KEY, direct_send_available, direct_writer, frame_of, text_frame
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits
-from bench.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,13 +9,13 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as redis
 
+from bench.ports import free_port
 from openchannels.rate_limits import (
     LOGIN, REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS, MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, client_ip,
 )
 from infrastructure.redis_client import redis_client
 from infrastructure.settings import Settings
 from tests.e2e.outages import RedisServer
-from bench.ports import free_port
 from tests.resources import delete_redis_keys, redis_prefix
 
 STORES = ["memory", "redis"]

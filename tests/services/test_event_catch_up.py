@@ -10,13 +10,13 @@ from typing import Any, AsyncIterator
 
 import redis.asyncio as redis
 
+from bench.ports import free_port
 from models import Event
 from infrastructure.broker import Broker, EventHub, RedisBroker, Resync, Subscriber, broker_in_use, publishing_to
 from services.events.events import event_to_dict, unit_of_work
 from services.events.records import EventRecord
 from services.events.subscriptions import follow
 from tests.resources import TEST_REDIS_URL
-from bench.ports import free_port
 
 CHAT = 4242
 

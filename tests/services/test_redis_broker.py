@@ -20,13 +20,13 @@ from prometheus_client import REGISTRY
 import redis.asyncio as redis
 from redis.asyncio.sentinel import SentinelManagedSSLConnection
 
+from bench.ports import free_port
 from infrastructure.broker import RedisBroker, Resync, make_broker
 from openchannels.rate_limits import LOGIN, RateLimiter
 from infrastructure.redis_client import redis_client
 from infrastructure.settings import Settings, parse_sentinels
 from tests.conftest import REDIS_URL
 from tests.e2e.redis_topology import RedisProcess
-from bench.ports import free_port
 
 PASSWORD = "p@ss word"
 QUOTED_PASSWORD = "p%40ss%20word"
