@@ -37,9 +37,9 @@ from openchannels.cli.operators import _create_operator
 from openchannels.cli.serve import uvicorn_flags, uvicorn_options
 from openchannels.http_protocol import HeaderLimitedHttpToolsProtocol
 from openchannels.websocket_protocol import HandshakeFreeWebSocketProtocol
-from tests.resources import (  # TEST_POSTGRES_URL: still importable from here
-    TEST_POSTGRES_URL, TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database,
-    redis_prefix, register_template_database, scratch_dir,
+from tests.resources import (
+    TEST_REDIS_URL, create_database, database_name, delete_redis_keys, drop_database, redis_prefix,
+    register_template_database, scratch_dir,
 )
 
 #: the Redis of the postgres deployments (TEST_REDIS_URL)
