@@ -10,9 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from models import Chat, ChatPriority, ChatStatus, Event
+
+E = TypeVar("E", bound=Enum)
+
+
+def member(kind: type[E], value: E | str) -> E:
+    """`kind(value)`, without Enum's call (two frames in Python) for a value that is a member already:
+    a model's enum field holds members, and the busiest use cases record members (sendMessage)."""
+    return value if type(value) is kind else kind(value)
 
 
 class EventKind(str, Enum):
@@ -120,14 +128,14 @@ class ChatStateRecord:
     @classmethod
     def of(cls, chat: Chat) -> ChatStateRecord:
         """From the chat object as it is in memory (no query): call it after the change is applied."""
-        return cls(status=ChatStatus(chat.status), title=chat.title, operator_id=chat.operator_id,
+        return cls(status=member(ChatStatus, chat.status), title=chat.title, operator_id=chat.operator_id,
                    open_channel_id=chat.open_channel_id, pinned=bool(chat.pinned),
-                   priority=ChatPriority(getattr(chat, "priority", None) or ChatPriority.NORMAL),
+                   priority=member(ChatPriority, getattr(chat, "priority", None) or ChatPriority.NORMAL),
                    client_id=chat.client_id)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"status": self.status.value, "title": self.title, "operator_id": self.operator_id,
-                "open_channel_id": self.open_channel_id, "pinned": self.pinned, "priority": self.priority.value,
+        return {"status": self.status._value_, "title": self.title, "operator_id": self.operator_id,
+                "open_channel_id": self.open_channel_id, "pinned": self.pinned, "priority": self.priority._value_,
                 "client_id": self.client_id}
 
     @classmethod
@@ -176,7 +184,7 @@ class EventRecord:
         """The broker's wire form (JSON-safe)."""
         return {
             "id": self.id,
-            "kind": self.kind.value,
+            "kind": self.kind._value_,
             "queue_kind": kind_value(self.queue_kind),
             "chat_kind": kind_value(self.chat_kind),
             "chat_id": self.chat_id,
@@ -234,5 +242,6 @@ def wire_of_row(event: Event) -> dict[str, Any]:
 
 
 def kind_value(kind: Enum | None) -> str | None:
-    """The stored form of an optional kind."""
-    return kind.value if kind is not None else None
+    """The stored form of an optional kind (`_value_`, the member's own attribute: `.value` is a
+    property of Enum's, a call in Python on the write path's every event)."""
+    return kind._value_ if kind is not None else None

@@ -17,6 +17,7 @@ from services.chats.chat_states import ACTIVE, Action, allowed_from, ensure_allo
 from services.chats.chats import add_participant, auto_close_deadline, auto_close_deadline_sql
 from services.common.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from services.events.events import UnitOfWork, unit_of_work
+from services.events.records import ChatEventKind, EventKind
 from services.chats.read_markers import move_forward_sql, move_read_marker
 from services.chats import visitors
 from services.chats.after_hours import tell_if_closed
@@ -63,7 +64,7 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
             await sla.replied(uow, chat.id)  # a visible reply: no client message waits (NEXT_RESPONSE met)
         await messaging.write_references(uow, message, reply_to=reply_to, quoted=quoted, mentioned=mentioned)
         await files.attach_uploads(uow, viewer, chat, message, list(attachment_ids))
-        uow.record("MESSAGE_ADDED", chat=chat, chat_kind="MESSAGE_ADDED", message_id=message.id,
+        uow.record(EventKind.MESSAGE_ADDED, chat=chat, chat_kind=ChatEventKind.MESSAGE_ADDED, message_id=message.id,
                    operator_ids=target.audience | {me} | set(mentioned), visitor_visible=not silent)
     return message
 
@@ -76,6 +77,8 @@ async def send_message(viewer: Viewer, *, chat_id: int, text: str, silent: bool 
 
 #: the columns of an operator's message, in the order of _Draft.values()
 _MESSAGE_COLUMNS = "chat_id, author_kind, author_id, text, silent, created_at, deleted"
+#: an operator's message's `author_kind`, as stored
+_OPERATOR = MessageAuthorKind.OPERATOR.value
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class _Draft:
     at: datetime
 
     def values(self) -> dict:
-        return {"chat_id": self.chat_id, "author_kind": MessageAuthorKind.OPERATOR.value, "author_id": self.author_id,
+        return {"chat_id": self.chat_id, "author_kind": _OPERATOR, "author_id": self.author_id,
                 "text": self.text, "silent": self.silent, "created_at": self.at, "deleted": False}
 
 
@@ -191,7 +194,7 @@ async def _touch_roles_and_write(uow: UnitOfWork, viewer: Viewer, draft: _Draft)
     """
     # the driver's records, read by name (a dict copy of each row, and of the chat's, cost more than reading them)
     found = await raw_sql.records(uow.tx, _TOUCH_ROLES_AND_WRITE, draft.chat_id, viewer.operator_id, draft.at,
-                                  MessageAuthorKind.OPERATOR.value, draft.text, draft.silent)
+                                  _OPERATOR, draft.text, draft.silent)
     by_role, chat_row = _by_role(()), None
     for row in found:  # one pass: the roles' rows by role, and the chat's row
         role = row["role"]
