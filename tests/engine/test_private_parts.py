@@ -54,7 +54,7 @@ PRIVATE_USES = {
         "strawberry-graphql", "stays: registered documents validated and measured against the graphql-core schema"),
     ("services/common/read_models.py", "_meta"): ("tortoise-orm", "stays: column types of the models (services/, not the engine)"),
     ("services/contact_center/conversations.py", "_meta"): ("tortoise-orm", "stays: a field's to_db_value (services/)"),
-    ("services/events/events.py", "_meta"): ("tortoise-orm", "stays: a field's to_db_value (services/)"),
+    ("services/events/events.py", "_meta"): ("tortoise-orm", "stays: a JSON field's encoder (services/)"),
     ("services/policies/chats.py", "_meta"): ("tortoise-orm", "stays: a relation's table name in the rendered SQL (services/)"),
     ("services/policies/conditions.py", "_meta"): ("tortoise-orm", "stays: a model's table name in the rendered SQL (services/)"),
     ("services/common/model_rows.py", "_meta"): (
@@ -122,8 +122,10 @@ NAMED_INTERNALS = {
         "transaction client: its query methods and exception translation)"),
 }
 
-#: our own private names that a library happens to define too (not uses of the library)
+#: our own private names, or the standard library's, that a library happens to define too (not uses of the
+#: library): `_value_` is Enum's own attribute of a member (its value, without the `value` property's call)
 OURS = {
+    ("services/events/events.py", "_value_"), ("services/events/records.py", "_value_"),
     ("infrastructure/broker.py", "_next_id"), ("infrastructure/lru.py", "_entries"), ("infrastructure/metrics.py", "_limit"),
     ("infrastructure/redis_publisher.py", "_client"), ("infrastructure/redis_publisher.py", "_connection"),
     ("infrastructure/redis_publisher.py", "_settle"), ("openchannels/shared_subscriptions.py", "_key"),
