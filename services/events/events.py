@@ -165,15 +165,16 @@ def _insert_after_order(values: Iterable[str]) -> str:
 
 _LOCK_AND_INSERT_EVENT = (f"WITH {_event_order('$14')} "
                           + _insert_after_order(f"${i}::{cast}" for i, cast in enumerate(_CASTS, 1)))
-#: the JSON columns' encoders, in `_params`: each field's own `encoder` (orjson's, as Tortoise stores them),
-#: called for a list or a dict, which is all `to_db_value` would do with one past its checks (no validators,
-#: not None, not text already; 30 bytecodes a column, four columns of every event written)
 def _encoder(name: str) -> Callable[[Any], str]:
+    """The encoder of the Event's JSON field `name` (what its `to_db_value` calls)."""
     field = Event._meta.fields_map[name]
     assert isinstance(field, JSONField), name
     return field.encoder
 
 
+#: the JSON columns' encoders, in `_params`: each field's own `encoder` (orjson's, as Tortoise stores them),
+#: called for a list or a dict, which is all `to_db_value` would do with one past its checks (no validators,
+#: not None, not text already; 30 bytecodes a column, four columns of every event written)
 _OPERATOR_IDS, _REMOVED_OPERATOR_IDS, _STATE, _DETAIL = (
     _encoder(name) for name in ("operator_ids", "removed_operator_ids", "state", "detail"))
 #: a session setting of the connection: the ids of the events its last unit of work wrote (read after COMMIT)
