@@ -5,7 +5,8 @@ rendered once, the same bytes for every member but its operation id. Sent the AS
 still paid a writer task, Starlette's `send`, uvicorn's `send` (a `websocket.send` message, the text
 encoded again) and websockets' framing: about half of a delivery's CPU besides the write system call
 itself. Here a text frame is built once per distinct content (`text_frame`: RFC 6455's header for
-an unmasked, unfragmented text frame, as a server sends it) and each socket only writes it.
+an unmasked, unfragmented text frame, as a server sends it) and each socket only writes it: several
+frames, one after the other, in one write when a member has several results to get at once.
 
 It reads attributes of uvicorn's websockets-sansio protocol that are not a public API (`transport`,
 `conn`, `writable`, `handshake_complete`, `close_sent`, `disconnected`, `initial_response`), so it is
@@ -54,21 +55,10 @@ def text_frame(data: bytes) -> bytes:
     return _HEADER_64.pack(_FIN_TEXT, 127, size) + data
 
 
-#: the last message framed, and its frame: a shared subscription sends the same string object to
-#: each member of a group in turn (openchannels/shared_subscriptions.py `Delivery`), so it is
-#: encoded and framed once per event, not once per socket
-_last: tuple[str, bytes] = ("", text_frame(b""))
-
-
 def frame_of(text: str) -> bytes:
-    """The text frame of `text`, made once for consecutive sends of the same string."""
-    global _last
-    last = _last
-    if last[0] is text:
-        return last[1]
-    frame = text_frame(text.encode())
-    _last = (text, frame)
-    return frame
+    """The text frame of `text` (a shared subscription's frames are made once per result and written to
+    every member: openchannels/shared_subscriptions.py `Batch`)."""
+    return text_frame(text.encode())
 
 
 def direct_send_available() -> bool:

@@ -64,6 +64,9 @@ from openchannels.websocket_admission import (
 from openchannels.websocket_direct import SCOPE_KEY, DirectWriter, direct_send_available, frame_of
 from openchannels.websocket_messages import NOT_JSON, malformed, masked_message
 
+if TYPE_CHECKING:
+    from openchannels.shared_subscriptions import Batch
+
 log = logging.getLogger("openchannels.websocket")
 
 CLOSE_TOKEN_EXPIRED = 4403
@@ -166,8 +169,7 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self.send_encoded(encoded)
 
     def send_encoded(self, text: str) -> None:
-        """Send a message already encoded (a shared subscription's frame: openchannels/shared_subscriptions.py):
-        written to the socket at once when nothing is waiting before it and the socket takes it
+        """Send a message already encoded: written to the socket at once when nothing is waiting before it and the socket takes it
         (openchannels/websocket_direct.py), else queued."""
         if self._closing is not None:
             return
@@ -180,6 +182,29 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             else:
                 direct.write(frame)
                 return
+        self._queue(text)
+
+    def send_batch(self, batch: Batch, prefix: str) -> None:
+        """Send a shared subscription's results to one member (openchannels/shared_subscriptions.py): their
+        frames in one write when nothing is waiting before them and the socket takes it, else each queued."""
+        if self._closing is not None:
+            return
+        direct = self._direct
+        if direct is not None and self._writer is None and not self._outbox and direct.ready():
+            try:
+                frames = batch.frames(prefix)
+            except UnicodeEncodeError:  # (a lone surrogate) the ASGI path fails it as it always did
+                pass
+            else:
+                direct.write(frames)
+                return
+        for text in batch.texts(prefix):
+            self._queue(text)
+
+    def _queue(self, text: str) -> None:
+        """Queue a message for the writer task (started if none runs), or close a socket whose client does not read."""
+        if self._closing is not None:
+            return
         if len(self._outbox) >= self.limits.send_queue_size:
             log.info("closing a WebSocket whose client does not read (%d messages waiting)", len(self._outbox))
             self.request_close(CLOSE_TOO_MANY, "Too many messages waiting: the client does not read")

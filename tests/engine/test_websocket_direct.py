@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 
 from bench.ports import free_port
 from openchannels.http_protocol import TESTED_UVICORN
+from openchannels.shared_subscriptions import Batch, Delivery
 from openchannels.websocket_direct import SCOPE_KEY, direct_send_available, direct_writer, frame_of, text_frame
 from openchannels.websocket_limits import BoundedWebSocketAdapter, WebSocketLimits
 
@@ -56,6 +57,8 @@ class _App:
         for way, text in self.script:
             if way == "direct" and writer is not None and writer.ready():
                 writer.write(frame_of(text))
+            elif way == "together" and writer is not None and writer.ready():  # lines as frames, in one write
+                writer.write(b"".join(frame_of(line) for line in text.split("\n")))
             else:
                 await send({"type": "websocket.send", "text": text})
         await receive()  # until the client closes
@@ -78,7 +81,8 @@ async def _received(app: _App, compression: str | None = None, **config: Any) ->
     server, task, port = await _serve(app, **config)
     try:
         async with connect(f"ws://127.0.0.1:{port}/", compression=compression, max_size=2 ** 20) as ws:
-            texts = [await asyncio.wait_for(ws.recv(), 5) for _ in app.script]
+            messages = sum(len(text.split("\n")) if way == "together" else 1 for way, text in app.script)
+            texts = [await asyncio.wait_for(ws.recv(), 5) for _ in range(messages)]
         await asyncio.wait_for(app.done.wait(), 5)
         return texts  # type: ignore[return-value]
     finally:
@@ -98,6 +102,18 @@ async def test_frames_written_directly_arrive_in_order_among_the_asgi_path_s():
     assert closed_ready is False  # a closed connection takes no direct write
 
 
+async def test_frames_written_together_arrive_as_as_many_messages_in_order():
+    """A member of a shared subscription with several results to get has their frames written at once
+    (openchannels/shared_subscriptions.py `Batch`): its client reads them as so many messages, in order."""
+    batch = Batch([Delivery(1, '{"n":1}'), Delivery(2, '{"n":"' + "é" * 100 + '"}'), Delivery(3, "[" + "0," * 40_000 + "0]")])
+    prefix = '{"id":"1","type":"next","payload":'
+    texts = batch.texts(prefix)
+    assert batch.frames(prefix) == b"".join(text_frame(text.encode()) for text in texts)
+    app = _App([("direct", "a"), ("together", "\n".join(texts)), ("asgi", "b"), ("together", "c\nd")])
+    assert await _received(app, ws="websockets-sansio", ws_per_message_deflate=False) == ["a", *texts, "b", "c", "d"]
+    assert app.writers[0] is not None  # the direct path was taken
+
+
 async def test_the_asgi_path_where_the_direct_one_must_not_be_used():
     """permessage-deflate (a compressed frame is per connection), a wrapped `send`, another
     implementation: no DirectWriter, and the messages still arrive."""
@@ -111,7 +127,7 @@ async def test_the_asgi_path_where_the_direct_one_must_not_be_used():
         assert app.writers[0] is None, config
 
 
-def test_a_text_frame_is_rfc_6455_s_and_framed_once_for_the_same_string():
+def test_a_text_frame_is_rfc_6455_s():
     for text in SIZES:
         data = text.encode()
         frame = text_frame(data)
@@ -124,8 +140,6 @@ def test_a_text_frame_is_rfc_6455_s_and_framed_once_for_the_same_string():
             assert length == 126 and int.from_bytes(frame[2:4], "big") == len(data)
         else:
             assert length == 127 and int.from_bytes(frame[2:10], "big") == len(data)
-    text = "shared" * 10
-    assert frame_of(text) is frame_of(text)
     assert websockets.__version__  # the client used above
 
 
@@ -185,3 +199,35 @@ async def test_a_direct_write_never_overtakes_a_queued_message_and_a_socket_that
     assert adapter.closing  # the bounded queue's policy: closed (4429), not buffered
     adapter.send_encoded("j")
     assert socket_.frames == [frame_of("a"), frame_of("d")] and asgi.sent == ["b", "c"]
+
+
+async def test_a_batch_goes_in_one_write_or_queued_text_by_text_behind_what_waits():
+    """A shared subscription's results for one member (openchannels/shared_subscriptions.py `Batch`): one
+    write when nothing waits and the socket takes it; else each result joins the queue, in order, and the
+    queue's limit still closes a socket that does not read."""
+    socket_ = _Socket()
+    asgi = _Starlette(socket_)
+    view = SimpleNamespace(websocket_limits=WebSocketLimits(send_queue_size=3, direct_send=True))
+    adapter = BoundedWebSocketAdapter(view, asgi, asgi)
+    batch = Batch([Delivery(1, "1"), Delivery(2, "2")])
+
+    adapter.send_batch(batch, "<")
+    assert socket_.frames == [frame_of("<1}") + frame_of("<2}")] and asgi.sent == []
+
+    socket_.takes, asgi.gate = False, asyncio.Event()  # the transport paused: queued, one message per result
+    adapter.send_batch(batch, "(")
+    await asyncio.sleep(0)
+    socket_.takes = True
+    adapter.send_batch(Batch([Delivery(3, "3")]), "(")  # behind the queued ones, though the socket takes writes
+    asgi.gate.set()
+    while adapter._writer is not None:
+        await asyncio.sleep(0)
+    assert asgi.sent == ["(1}", "(2}", "(3}"] and len(socket_.frames) == 1
+
+    socket_.takes, asgi.gate = False, asyncio.Event()  # a client that stopped reading
+    for prefix in "[{|":
+        adapter.send_batch(batch, prefix)
+        await asyncio.sleep(0)
+    assert adapter.closing  # over the limit of 3 waiting: closed, not buffered
+    adapter.send_batch(batch, "/")
+    assert len(socket_.frames) == 1 and asgi.sent == ["(1}", "(2}", "(3}"]

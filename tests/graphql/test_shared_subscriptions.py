@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
+from strawberry.types.execution import ExecutionResult
+
 from tests.graphql.helpers import execute  # noqa: F401 - imports the schema before its resolvers
-from openchannels.shared_subscriptions import FAN_OUT_SLICE, shared_subscriptions
+from openchannels.shared_subscriptions import FAN_OUT_SLICE, SharedSubscriptions, shared_subscriptions
 from openchannels.websocket_handlers import LimitedTransportWSHandler
 from resolvers.context import Context
 from schema import schema
@@ -37,9 +40,16 @@ class _Socket:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
+        #: how many results each write of a shared subscription held
+        self.writes: list[int] = []
 
     def send_encoded(self, text: str) -> None:
         self.sent.append(json.loads(text))
+
+    def send_batch(self, batch, prefix: str) -> None:
+        texts = batch.texts(prefix)
+        self.writes.append(len(texts))
+        self.sent.extend(json.loads(text) for text in texts)
 
     async def send_json(self, message: dict[str, Any]) -> None:
         self.sent.append(json.loads(json.dumps(message)))
@@ -258,3 +268,81 @@ async def test_a_subscription_that_fails_at_start_fails_for_every_member(db):
         assert frame["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # an invisible chat is not found
         assert handler.operations == {}
     assert len(shared_subscriptions) == 0
+
+
+class _Burst:
+    """A group's stream as a test drives it: result 1, then result 2 once `second` is set, then its end."""
+
+    def __init__(self) -> None:
+        self.second = asyncio.Event()
+
+    async def stream(self, query: str, **_: Any):
+        async def results():
+            yield ExecutionResult(data={"n": 1}, errors=None)
+            await self.second.wait()
+            yield ExecutionResult(data={"n": 2}, errors=None)
+        return results()
+
+
+class _Member:
+    """A connection of the group as SharedStream sees it: its socket, and when its group's end reached it."""
+
+    def __init__(self, schema: _Burst, on_write=None) -> None:
+        self.schema, self.context, self.view = schema, None, _View()
+        self.websocket = _Socket()
+        self.ended_after: int | None = None  # how many results it had been sent when its group ended
+        if on_write is not None:
+            send_batch = self.websocket.send_batch
+
+            def written(batch, prefix: str) -> None:
+                send_batch(batch, prefix)
+                on_write()
+            self.websocket.send_batch = written  # type: ignore[method-assign]
+
+    def shared_ended(self, operation: Any, ending: Any) -> None:
+        self.ended_after = len(self.websocket.nexts())
+
+
+async def test_a_result_ready_during_a_fan_out_goes_out_with_the_one_before_it():
+    """One commit often makes two results (a chat queued, then offered). When the second is ready while the
+    first is still going out, the members not yet written to get both in one write and the members before
+    them get the second in a second pass: every member gets each result once, in order, and the group ends
+    only after that."""
+    burst = _Burst()
+    members = [_Member(burst, on_write=burst.second.set)] + [_Member(burst) for _ in range(3 * FAN_OUT_SLICE - 1)]
+    groups = SharedSubscriptions()
+    for member in members:
+        operation = SimpleNamespace(id="1", query="subscription { n }", variables={}, operation_name=None,
+                                    completed=False)
+        group, _ = groups.join("key", member, operation)
+    await asyncio.wait_for(group.ended, 10)
+    await asyncio.sleep(0)
+
+    for member in members:
+        assert [m["payload"]["data"]["n"] for m in member.websocket.nexts()] == [1, 2]
+        assert member.ended_after == 2
+    writes = [member.websocket.writes for member in members]
+    assert writes[:FAN_OUT_SLICE] == [[1, 1]] * FAN_OUT_SLICE  # the first slice went out before result 2 was ready
+    assert writes[FAN_OUT_SLICE:] == [[2]] * (2 * FAN_OUT_SLICE)  # the rest got both results in one write
+    assert group.results == 2 and len(groups) == 0
+
+
+async def test_a_fan_out_that_fails_ends_the_group_with_its_error():
+    """Sending that fails (a bug, not a slow client: that one is closed by its own queue) ends the group as a
+    failing stream does: every member gets the error, and the stream stops."""
+    burst = _Burst()
+    members = [_Member(burst) for _ in range(3)]
+
+    def broken(batch, prefix: str) -> None:
+        raise RuntimeError("cannot send")
+    members[1].websocket.send_batch = broken  # type: ignore[method-assign]
+    groups = SharedSubscriptions()
+    for member in members:
+        operation = SimpleNamespace(id="1", query="subscription { n }", variables={}, operation_name=None,
+                                    completed=False)
+        group, _ = groups.join("key", member, operation)
+    ending = await asyncio.wait_for(group.ended, 10)
+
+    assert isinstance(ending.error, RuntimeError)
+    assert [member.ended_after for member in members] == [1, 0, 0]  # told once each; the first had result 1
+    assert len(groups) == 0
