@@ -267,19 +267,20 @@ class SharedStream:
         try:
             while self._ready:
                 members = list(self.members.values())
+                # by the last result their members had and the newest ready: made (and framed) once per pass
+                batches: dict[tuple[int, int], Batch] = {}
                 for start in range(0, len(members), FAN_OUT_SLICE):
-                    if start:  # the process's other work (and the stream's next result) gets the loop between two slices
+                    if start:  # the process's other work (and the stream's next result) gets the loop in between
                         for _ in range(TURNS_BETWEEN_SLICES):
                             await asyncio.sleep(0)
                     ready = self._ready
                     oldest, newest = ready[0].number, ready[-1].number
-                    batches: dict[int, Batch] = {}  # by the last result its members had
                     for member in members[start:start + FAN_OUT_SLICE]:
                         had = member.had
                         if had < newest:
-                            batch = batches.get(had)
+                            batch = batches.get((had, newest))
                             if batch is None:
-                                batch = batches[had] = Batch(ready[max(had - oldest + 1, 0):])
+                                batch = batches[had, newest] = Batch(ready[max(had - oldest + 1, 0):])
                             member.had = newest
                             member.send(batch)
                 had_all = min((member.had for member in self.members.values()), default=self.results)

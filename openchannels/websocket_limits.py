@@ -47,7 +47,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from json import JSONDecodeError
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Mapping
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -169,37 +169,30 @@ class BoundedWebSocketAdapter(ASGIWebSocketAdapter):
             self.send_encoded(encoded)
 
     def send_encoded(self, text: str) -> None:
-        """Send a message already encoded: written to the socket at once when nothing is waiting before it and the socket takes it
-        (openchannels/websocket_direct.py), else queued."""
-        if self._closing is not None:
-            return
-        direct = self._direct
-        if direct is not None and self._writer is None and not self._outbox and direct.ready():
-            try:
-                frame = frame_of(text)
-            except UnicodeEncodeError:  # (a lone surrogate) the ASGI path fails it as it always did
-                pass
-            else:
-                direct.write(frame)
-                return
-        self._queue(text)
+        """Send a message already encoded: written to the socket at once when nothing is waiting before it and
+        the socket takes it (openchannels/websocket_direct.py), else queued."""
+        if self._closing is None and not self._written_directly(frame_of, text):
+            self._queue(text)
 
     def send_batch(self, batch: Batch, prefix: str) -> None:
         """Send a shared subscription's results to one member (openchannels/shared_subscriptions.py): their
         frames in one write when nothing is waiting before them and the socket takes it, else each queued."""
-        if self._closing is not None:
-            return
+        if self._closing is None and not self._written_directly(batch.frames, prefix):
+            for text in batch.texts(prefix):
+                self._queue(text)
+
+    def _written_directly(self, frames: Callable[[str], bytes], argument: str) -> bool:
+        """Write `frames(argument)` to the socket past the ASGI layers, if nothing is waiting before it and the
+        socket takes it; False when it must be queued instead."""
         direct = self._direct
-        if direct is not None and self._writer is None and not self._outbox and direct.ready():
-            try:
-                frames = batch.frames(prefix)
-            except UnicodeEncodeError:  # (a lone surrogate) the ASGI path fails it as it always did
-                pass
-            else:
-                direct.write(frames)
-                return
-        for text in batch.texts(prefix):
-            self._queue(text)
+        if direct is None or self._writer is not None or self._outbox or not direct.ready():
+            return False
+        try:
+            data = frames(argument)
+        except UnicodeEncodeError:  # (a lone surrogate) the ASGI path fails it as it always did
+            return False
+        direct.write(data)
+        return True
 
     def _queue(self, text: str) -> None:
         """Queue a message for the writer task (started if none runs), or close a socket whose client does not read."""
